@@ -1,0 +1,235 @@
+#include "collector/config/collector_config.hpp"
+
+#include <unistd.h>
+
+#include <set>
+
+#include "common/config/toml_file.hpp"
+
+namespace streamtrack::collector {
+
+using config::TableSpec;
+using config::ValueType;
+
+namespace {
+
+const TableSpec& collector_table_spec() {
+  static const TableSpec spec{{
+      {.name = "id", .description = "Collector id in logs and client ids (default: host name)."},
+      {.name = "log_level", .default_value = std::string("info"),
+       .description = "Least severe level logged.",
+       .one_of = {"error", "warning", "notice", "info", "debug"}},
+      {.name = "shutdown_timeout", .type = ValueType::duration, .default_value = std::string("10s"),
+       .description = "On SIGTERM, how long to keep writing pending batches.", .min = 0},
+  }};
+  return spec;
+}
+
+const TableSpec& collector_mqtt_spec() {
+  static const TableSpec spec = config::extend(
+      config::mqtt_base_spec(),
+      {{.name = "shared_group",
+        .description = "Subscribe through $share/<group>/... so collectors split the load."}});
+  return spec;
+}
+
+const TableSpec& postgres_spec() {
+  static const TableSpec spec{{
+      {.name = "dsn", .required = true,
+       .description = "libpq connection string, e.g. \"host=127.0.0.1 dbname=streamtrack\"."},
+      {.name = "password_file",
+       .description = "File holding the database password (or credential \"postgres-password\")."},
+      {.name = "pool_size", .type = ValueType::integer, .default_value = std::int64_t{2},
+       .description = "Connections used for batch writes.", .min = 1, .max = 32},
+      {.name = "connect_timeout", .type = ValueType::duration, .default_value = std::string("5s"),
+       .description = "Give up a connection attempt after this long.", .min = 1000},
+  }};
+  return spec;
+}
+
+const TableSpec& batch_spec() {
+  static const TableSpec spec{{
+      {.name = "max_rows", .type = ValueType::integer, .default_value = std::int64_t{5000},
+       .description = "Write a batch once it has this many rows.", .min = 1, .max = 1'000'000},
+      {.name = "max_delay", .type = ValueType::duration, .default_value = std::string("200ms"),
+       .description = "Write a batch at the latest this long after its first row.", .min = 1},
+      {.name = "max_pending_rows", .type = ValueType::integer,
+       .default_value = std::int64_t{100'000},
+       .description = "Rows held in memory while the database is down; beyond this, "
+                      "messages are left unacknowledged.",
+       .min = 1},
+  }};
+  return spec;
+}
+
+const TableSpec& partitions_spec() {
+  static const TableSpec spec{{
+      {.name = "premake_months", .type = ValueType::integer, .default_value = std::int64_t{3},
+       .description = "Monthly partitions created ahead of now.", .min = 0, .max = 60},
+      {.name = "retention_months", .type = ValueType::integer, .default_value = std::int64_t{0},
+       .description = "Drop partitions older than this many months (0: keep forever).",
+       .min = 0, .max = 1200},
+      {.name = "maintenance_interval", .type = ValueType::duration,
+       .default_value = std::string("1h"), .description = "How often partitions are checked.",
+       .min = 1000},
+  }};
+  return spec;
+}
+
+const TableSpec& analytics_spec() {
+  static const TableSpec spec{{
+      {.name = "refresh_interval", .type = ValueType::duration, .default_value = std::string("1m"),
+       .description = "How often touched hours of stream_analytics_hourly are recomputed.",
+       .min = 100},
+  }};
+  return spec;
+}
+
+const TableSpec& sessions_spec() {
+  static const TableSpec spec{{
+      {.name = "offline_timeout", .type = ValueType::duration, .default_value = std::string("5m"),
+       .description = "Close a live session that sent no sample for this long.", .min = 1000},
+  }};
+  return spec;
+}
+
+const TableSpec& http_spec() {
+  static const TableSpec spec{{
+      {.name = "listen", .default_value = std::string("127.0.0.1:9465"),
+       .description = "Address of /metrics, /healthz and /readyz; \"\" turns it off."},
+  }};
+  return spec;
+}
+
+const TableSpec& alert_match_spec() {
+  static const TableSpec spec{{
+      {.name = "platform", .description = "Only this platform (glob with * allowed)."},
+      {.name = "channel", .description = "Only this channel (glob with * allowed)."},
+      {.name = "agent", .description = "Only this agent (glob with * allowed)."},
+  }};
+  return spec;
+}
+
+const TableSpec& alert_spec() {
+  static const TableSpec spec{{
+      {.name = "name", .required = true, .description = "Unique rule name."},
+      {.name = "rule", .required = true, .description = "What the rule watches.",
+       .one_of = {"went_live", "went_offline", "viewer_drop", "viewer_spike", "low_bitrate",
+                  "dropped_frames", "stale", "agent_offline", "poll_errors", "backlog",
+                  "ingest_errors", "write_latency", "postgres_down", "memory",
+                  "default_partition"}},
+      {.name = "severity", .default_value = std::string("warning"),
+       .one_of = {"critical", "warning", "info"}},
+      {.name = "threshold", .type = ValueType::floating,
+       .description = "Fire above (or, for falls and low values, below) this value."},
+      {.name = "resolve_threshold", .type = ValueType::floating,
+       .description = "Resolve only past this value (hysteresis)."},
+      {.name = "window", .type = ValueType::duration, .description = "Look-back window."},
+      {.name = "for", .type = ValueType::duration, .default_value = std::string("0s"),
+       .description = "Pending this long before firing."},
+      {.name = "keep_firing_for", .type = ValueType::duration, .default_value = std::string("0s"),
+       .description = "Keep firing this long after the condition clears."},
+      {.name = "repeat_interval", .type = ValueType::duration, .default_value = std::string("4h"),
+       .description = "Notify again this often while firing.", .min = 1000},
+      {.name = "labels", .type = ValueType::table, .description = "Extra labels (strings)."},
+      {.name = "match", .type = ValueType::table, .nested = &alert_match_spec()},
+  }};
+  return spec;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "collector";
+  return buf;
+}
+
+CollectorConfig build_collector_config(std::shared_ptr<const toml::table> document,
+                                       const std::string& name) {
+  config::Diagnostics diag(name);
+  const auto root = config::validate(*document, collector_root_spec(), "", diag);
+  CollectorConfig c;
+  c.path = name;
+  c.document = document;
+
+  const auto collector = root.table("collector");
+  c.id = collector.optional_string("id").value_or(host_name());
+  c.log_level = log::parse_level(collector.string("log_level")).value_or(log::Level::info);
+  c.shutdown_timeout = collector.duration("shutdown_timeout");
+
+  const auto mqtt = root.table("mqtt");
+  c.mqtt = config::read_mqtt_settings(mqtt, diag);
+  c.shared_group = mqtt.string("shared_group");
+  if (c.shared_group.find_first_of("/+#") != std::string::npos) {
+    diag.error(mqtt.position("shared_group"), "mqtt", "shared_group",
+               "must not contain '/', '+' or '#'");
+  }
+
+  const auto pg = root.table("postgres");
+  c.postgres_dsn = pg.string("dsn");
+  c.postgres_password = config::read_secret(pg, "password_file", "postgres-password", diag);
+  c.pool_size = static_cast<int>(pg.integer("pool_size"));
+  c.connect_timeout = pg.duration("connect_timeout");
+
+  const auto batch = root.table("batch");
+  c.batch_max_rows = batch.integer("max_rows");
+  c.batch_max_delay = batch.duration("max_delay");
+  c.max_pending_rows = batch.integer("max_pending_rows");
+  if (c.max_pending_rows < c.batch_max_rows) {
+    diag.error(batch.position("max_pending_rows"), "batch", "max_pending_rows",
+               "must be at least max_rows (" + std::to_string(c.batch_max_rows) + ")");
+  }
+
+  const auto partitions = root.table("partitions");
+  c.premake_months = static_cast<int>(partitions.integer("premake_months"));
+  c.retention_months = static_cast<int>(partitions.integer("retention_months"));
+  c.maintenance_interval = partitions.duration("maintenance_interval");
+  c.analytics_refresh_interval = root.table("analytics").duration("refresh_interval");
+  c.session_timeout = root.table("sessions").duration("offline_timeout");
+  c.http_listen = root.table("http").string("listen");
+
+  std::set<std::string> names;
+  const auto tables = root.table_array("alert");
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const auto* name_node = tables[i]->get_as<std::string>("name");
+    const std::string context = name_node ? "alert \"" + name_node->get() + "\""
+                                          : "alert #" + std::to_string(i + 1);
+    auto section = config::validate(*tables[i], alert_spec(), context, diag);
+    AlertRuleConfig a{section.string("name"), section.string("rule"), section};
+    if (!names.insert(a.name).second) {
+      diag.error(section.position("name"), context, "name",
+                 "another alert already has the name \"" + a.name + "\"");
+    }
+    c.alerts.push_back(std::move(a));
+  }
+  diag.throw_if_any();
+  return c;
+}
+
+}  // namespace
+
+const TableSpec& collector_root_spec() {
+  static const TableSpec spec{{
+      {.name = "collector", .type = ValueType::table, .nested = &collector_table_spec()},
+      {.name = "mqtt", .type = ValueType::table, .nested = &collector_mqtt_spec()},
+      {.name = "postgres", .type = ValueType::table, .required = true, .nested = &postgres_spec()},
+      {.name = "batch", .type = ValueType::table, .nested = &batch_spec()},
+      {.name = "partitions", .type = ValueType::table, .nested = &partitions_spec()},
+      {.name = "analytics", .type = ValueType::table, .nested = &analytics_spec()},
+      {.name = "sessions", .type = ValueType::table, .nested = &sessions_spec()},
+      {.name = "http", .type = ValueType::table, .nested = &http_spec()},
+      {.name = "alert", .type = ValueType::table_array, .description = "One per alert rule."},
+  }};
+  return spec;
+}
+
+CollectorConfig parse_collector_config(std::string_view text, const std::string& name) {
+  return build_collector_config(
+      std::make_shared<toml::table>(config::parse_toml_text(text, name)), name);
+}
+
+CollectorConfig load_collector_config(const std::string& path) {
+  return build_collector_config(std::make_shared<toml::table>(config::parse_toml_file(path)),
+                                path);
+}
+
+}  // namespace streamtrack::collector

@@ -1,0 +1,44 @@
+// streamtrack-collector: flags, config, dispatch. Everything else lives in collector_core.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "collector/app.hpp"
+#include "common/version.hpp"
+
+int main(int argc, char** argv) {
+  using namespace streamtrack;
+  CLI::App cli{"streamtrack-collector: stores StreamTrack samples from MQTT in PostgreSQL and "
+               "raises alerts"};
+  std::string config_path = "/etc/streamtrack/collector.toml";
+  bool check_config = false;
+  bool migrate_only = false;
+  bool version = false;
+  cli.add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
+  cli.add_flag("--check-config", check_config, "Validate the configuration, print errors, exit");
+  cli.add_flag("--migrate-only", migrate_only, "Apply database migrations and exit");
+  cli.add_flag("--version", version, "Print the version and exit");
+  CLI11_PARSE(cli, argc, argv);
+
+  if (version) {
+    std::cout << "streamtrack-collector " << k_version << "\n";
+    return 0;
+  }
+  collector::CollectorConfig config;
+  try {
+    config = collector::load_collector_config(config_path);
+  } catch (const config::ConfigError& e) {
+    for (const auto& m : e.messages()) std::cerr << m << "\n";
+    return 1;
+  }
+  if (check_config) {
+    std::cout << config_path << ": OK (" << config.alerts.size() << " alert rules)\n";
+    return 0;
+  }
+  try {
+    if (migrate_only) return collector::run_migrations(config);
+    return collector::run_daemon(std::move(config));
+  } catch (const std::exception& e) {
+    std::cerr << "streamtrack-collector: " << e.what() << "\n";
+    return 1;
+  }
+}

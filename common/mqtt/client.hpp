@@ -1,0 +1,78 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/config/mqtt_settings.hpp"
+
+// Our narrow face of Paho MQTT C++: connect with Last Will, keep reconnecting with backoff,
+// publish with a delivery outcome, subscribe. Paho's own persistence is off: callers keep
+// their own store of what is unsent.
+namespace streamtrack::mqtt {
+
+struct Message {
+  std::string topic;
+  std::string payload;
+  int qos = 1;
+  bool retained = false;
+};
+
+struct ClientOptions {
+  config::MqttSettings settings;
+  std::string client_id;
+  bool clean_session = false;
+  std::optional<Message> will;
+  int max_inflight = 256;
+  std::vector<std::string> subscriptions;  // (re)subscribed after every connect
+  int subscription_qos = 1;
+};
+
+// Handlers run on Paho's or the reconnect thread: they must be thread-safe and must not block.
+struct Handlers {
+  std::function<void()> connected;
+  std::function<void(const std::string& reason)> disconnected;  // lost, or an attempt failed
+  std::function<void(Message)> message;
+  // Outcome of publish(id): ok once the broker acknowledged it (PUBACK for QoS 1).
+  std::function<void(std::uint64_t id, bool ok, const std::string& error)> delivered;
+};
+
+class Client {
+ public:
+  Client(ClientOptions options, Handlers handlers);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Starts connecting in the background and keeps reconnecting (exponential backoff with full
+  // jitter between reconnect_min and reconnect_max) until stop().
+  void start();
+
+  // Disconnects cleanly, first publishing `last_words` (if any) and waiting up to `timeout`
+  // for it and for in-flight publishes. No handler runs after stop() returns.
+  void stop(std::chrono::milliseconds timeout, const std::optional<Message>& last_words = {});
+
+  bool connected() const;
+
+  // Queues a publish; nullopt when not connected (nothing was sent). The outcome arrives
+  // through Handlers::delivered with the returned id.
+  std::optional<std::uint64_t> publish(const Message& message);
+
+  // "mqtt://127.0.0.1:1883": what logs may show (never credentials).
+  const std::string& server() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace streamtrack::mqtt

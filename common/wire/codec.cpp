@@ -1,0 +1,376 @@
+#include "common/wire/codec.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace streamtrack::wire {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+using json = nlohmann::json;
+
+constexpr std::int64_t k_max_safe_integer = (std::int64_t{1} << 53) - 1;
+constexpr std::int64_t k_max_int32 = std::numeric_limits<std::int32_t>::max();
+constexpr std::size_t k_max_name_bytes = 256;
+constexpr std::size_t k_max_text_bytes = 4096;
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::string: return "string";
+    case json::value_t::array: return "array";
+    case json::value_t::object: return "object";
+    case json::value_t::number_float: return "number";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    default: return "unknown";
+  }
+}
+
+std::string format_number(double d) {
+  json j = d;
+  return j.dump();
+}
+
+// Reads typed fields from a JSON object, remembering the first problem as a reason.
+class FieldReader {
+ public:
+  explicit FieldReader(const json& obj) : m_obj(obj) {}
+
+  bool failed() const { return !m_error.empty(); }
+  const std::string& error() const { return m_error; }
+
+  const json* find(const char* key, bool required) {
+    if (failed()) return nullptr;
+    const auto it = m_obj.find(key);
+    if (it == m_obj.end()) {
+      if (required) fail(std::string("missing required field \"") + key + "\"");
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  std::optional<std::string> string(const char* key, bool required, std::size_t max_bytes,
+                                    bool allow_empty = true) {
+    const json* v = find(key, required);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) return wrong_type(key, "a string", *v), std::nullopt;
+    const auto& s = v->get_ref<const std::string&>();
+    if (s.empty() && !allow_empty) return field_fail(key, "must not be empty"), std::nullopt;
+    if (s.size() > max_bytes) {
+      return field_fail(key, "too long: " + std::to_string(s.size()) + " bytes (limit " +
+                                 std::to_string(max_bytes) + ")"),
+             std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<std::int64_t> integer(const char* key, bool required, std::int64_t min,
+                                      std::int64_t max) {
+    const json* v = find(key, required);
+    if (!v) return std::nullopt;
+    if (v->is_number_unsigned()) {
+      const auto u = v->get<std::uint64_t>();
+      if (u > static_cast<std::uint64_t>(max)) {
+        return out_of_range(key, std::to_string(u), min, max), std::nullopt;
+      }
+      return static_cast<std::int64_t>(u);
+    }
+    if (!v->is_number_integer()) return wrong_type(key, "an integer", *v), std::nullopt;
+    const auto i = v->get<std::int64_t>();
+    if (i < min || i > max) return out_of_range(key, std::to_string(i), min, max), std::nullopt;
+    return i;
+  }
+
+  std::optional<double> number(const char* key, bool required, double min, double max) {
+    const json* v = find(key, required);
+    if (!v) return std::nullopt;
+    if (!v->is_number()) return wrong_type(key, "a number", *v), std::nullopt;
+    const auto d = v->get<double>();
+    if (!std::isfinite(d) || d < min || d > max) {
+      return field_fail(key, "out of range: " + format_number(d) + " (expected " +
+                                 format_number(min) + ".." + format_number(max) + ")"),
+             std::nullopt;
+    }
+    return d;
+  }
+
+  std::optional<bool> boolean(const char* key, bool required) {
+    const json* v = find(key, required);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) return wrong_type(key, "a boolean", *v), std::nullopt;
+    return v->get<bool>();
+  }
+
+  std::optional<TimePoint> timestamp(const char* key, bool required) {
+    const auto text = string(key, required, 64);
+    if (!text) return std::nullopt;
+    auto t = parse_rfc3339(*text);
+    if (!t) field_fail(key, "not an RFC 3339 timestamp: \"" + *text + "\"");
+    return t;
+  }
+
+  void fail(std::string reason) {
+    if (m_error.empty()) m_error = std::move(reason);
+  }
+  void field_fail(const char* key, const std::string& what) {
+    fail(std::string("field \"") + key + "\": " + what);
+  }
+
+ private:
+  void wrong_type(const char* key, const char* expected, const json& got) {
+    field_fail(key, std::string("expected ") + expected + ", got " + type_name(got));
+  }
+  void out_of_range(const char* key, const std::string& got, std::int64_t min, std::int64_t max) {
+    field_fail(key, "out of range: " + got + " (expected " + std::to_string(min) + ".." +
+                        std::to_string(max) + ")");
+  }
+
+  const json& m_obj;
+  std::string m_error;
+};
+
+// Parses a payload that must be a JSON object; on failure returns the reason.
+Result<json> parse_object(std::string_view payload) {
+  if (payload.size() > k_max_payload_bytes) {
+    return Result<json>::failure("payload too large: " + std::to_string(payload.size()) +
+                                 " bytes (limit " + std::to_string(k_max_payload_bytes) + ")");
+  }
+  json doc;
+  try {
+    doc = json::parse(payload.begin(), payload.end());
+  } catch (const json::parse_error& e) {
+    return Result<json>::failure("invalid JSON at byte " + std::to_string(e.byte));
+  }
+  if (!doc.is_object()) {
+    return Result<json>::failure(std::string("expected a JSON object, got ") + type_name(doc));
+  }
+  return doc;
+}
+
+template <typename T>
+void put(ojson& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+
+void put_time(ojson& j, const char* key, const std::optional<TimePoint>& v) {
+  if (v) j[key] = format_rfc3339(*v);
+}
+
+}  // namespace
+
+std::string encode_sample(const Sample& s) {
+  ojson j;
+  j["schema"] = Sample::k_schema;
+  j["agent"] = s.agent;
+  j["seq"] = s.seq;
+  j["ts"] = format_rfc3339(s.ts);
+  j["platform"] = s.platform;
+  j["channel"] = s.channel;
+  j["live"] = s.live;
+  put(j, "viewers", s.viewers);
+  put(j, "stream_id", s.stream_id);
+  put(j, "title", s.title);
+  put(j, "category", s.category);
+  put_time(j, "started_at", s.started_at);
+  put(j, "chat_messages", s.chat_messages);
+  put(j, "chatters", s.chatters);
+  put(j, "bitrate_kbps", s.bitrate_kbps);
+  put(j, "fps", s.fps);
+  put(j, "dropped_frames", s.dropped_frames);
+  put(j, "width", s.width);
+  put(j, "height", s.height);
+  put(j, "video_codec", s.video_codec);
+  put(j, "audio_codec", s.audio_codec);
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<Sample> decode_sample(std::string_view payload) {
+  auto doc = parse_object(payload);
+  if (!doc) return Result<Sample>::failure(doc.error());
+  FieldReader r(*doc);
+  Sample s;
+  const auto schema = r.integer("schema", true, 0, k_max_safe_integer);
+  if (schema && *schema != Sample::k_schema) {
+    r.field_fail("schema", "unsupported version " + std::to_string(*schema) + " (expected 1)");
+  }
+  s.agent = r.string("agent", true, k_max_name_bytes, false).value_or("");
+  s.seq = r.integer("seq", true, 1, k_max_safe_integer).value_or(0);
+  s.ts = r.timestamp("ts", true).value_or(TimePoint{});
+  s.platform = r.string("platform", true, k_max_name_bytes, false).value_or("");
+  s.channel = r.string("channel", true, k_max_name_bytes, false).value_or("");
+  s.live = r.boolean("live", true).value_or(false);
+  s.viewers = r.integer("viewers", false, 0, k_max_int32);
+  s.stream_id = r.string("stream_id", false, k_max_name_bytes);
+  s.title = r.string("title", false, k_max_text_bytes);
+  s.category = r.string("category", false, k_max_text_bytes);
+  s.started_at = r.timestamp("started_at", false);
+  s.chat_messages = r.integer("chat_messages", false, 0, k_max_int32);
+  s.chatters = r.integer("chatters", false, 0, k_max_int32);
+  s.bitrate_kbps = r.number("bitrate_kbps", false, 0, 10'000'000);
+  s.fps = r.number("fps", false, 0, 1000);
+  s.dropped_frames = r.integer("dropped_frames", false, 0, k_max_safe_integer);
+  s.width = r.integer("width", false, 0, 65535);
+  s.height = r.integer("height", false, 0, 65535);
+  s.video_codec = r.string("video_codec", false, k_max_name_bytes);
+  s.audio_codec = r.string("audio_codec", false, k_max_name_bytes);
+  if (r.failed()) return Result<Sample>::failure(r.error());
+  return s;
+}
+
+std::string encode_status(const Status& s) {
+  ojson j;
+  j["state"] = s.state;
+  put(j, "reason", s.reason);
+  put(j, "version", s.version);
+  put_time(j, "started_at", s.started_at);
+  put(j, "sources", s.sources);
+  put_time(j, "ts", s.ts);
+  return j.dump();
+}
+
+Result<Status> decode_status(std::string_view payload) {
+  auto doc = parse_object(payload);
+  if (!doc) return Result<Status>::failure(doc.error());
+  FieldReader r(*doc);
+  Status s;
+  s.state = r.string("state", true, k_max_name_bytes, false).value_or("");
+  if (!r.failed() && s.state != "online" && s.state != "offline") {
+    r.field_fail("state", "expected \"online\" or \"offline\", got \"" + s.state + "\"");
+  }
+  s.reason = r.string("reason", false, k_max_text_bytes);
+  s.version = r.string("version", false, k_max_name_bytes);
+  s.started_at = r.timestamp("started_at", false);
+  s.sources = r.integer("sources", false, 0, k_max_int32);
+  s.ts = r.timestamp("ts", false);
+  if (r.failed()) return Result<Status>::failure(r.error());
+  return s;
+}
+
+std::string encode_health(const Health& h) {
+  ojson j;
+  j["ts"] = format_rfc3339(h.ts);
+  j["buffer"] = {{"depth", h.buffer_depth}, {"bytes", h.buffer_bytes}, {"dropped", h.dropped},
+                 {"last_seq", h.last_seq}};
+  if (h.oldest_unsent_age_s) j["buffer"]["oldest_unsent_age_s"] = *h.oldest_unsent_age_s;
+  j["sources"] = ojson::array();
+  for (const auto& src : h.sources) {
+    ojson e;
+    e["name"] = src.name;
+    e["type"] = src.type;
+    put_time(e, "last_success", src.last_success);
+    e["polls"] = src.polls;
+    e["errors"] = src.errors;
+    e["consecutive_errors"] = src.consecutive_errors;
+    put(e, "last_error", src.last_error);
+    j["sources"].push_back(std::move(e));
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<Health> decode_health(std::string_view payload) {
+  auto doc = parse_object(payload);
+  if (!doc) return Result<Health>::failure(doc.error());
+  FieldReader r(*doc);
+  Health h;
+  h.ts = r.timestamp("ts", true).value_or(TimePoint{});
+  if (const json* buffer = r.find("buffer", true)) {
+    if (!buffer->is_object()) {
+      r.field_fail("buffer", std::string("expected an object, got ") + type_name(*buffer));
+    } else {
+      FieldReader b(*buffer);
+      h.buffer_depth = b.integer("depth", true, 0, k_max_safe_integer).value_or(0);
+      h.buffer_bytes = b.integer("bytes", true, 0, k_max_safe_integer).value_or(0);
+      h.dropped = b.integer("dropped", true, 0, k_max_safe_integer).value_or(0);
+      h.last_seq = b.integer("last_seq", false, 0, k_max_safe_integer).value_or(0);
+      h.oldest_unsent_age_s = b.number("oldest_unsent_age_s", false, 0, 1e12);
+      if (b.failed()) r.fail("buffer." + b.error().substr(std::string("field ").size()));
+    }
+  }
+  if (const json* sources = r.find("sources", true)) {
+    if (!sources->is_array()) {
+      r.field_fail("sources", std::string("expected an array, got ") + type_name(*sources));
+    } else {
+      for (std::size_t i = 0; i < sources->size() && !r.failed(); ++i) {
+        const json& e = (*sources)[i];
+        const std::string where = "field \"sources[" + std::to_string(i) + "]\"";
+        if (!e.is_object()) {
+          r.fail(where + ": expected an object, got " + type_name(e));
+          break;
+        }
+        FieldReader sr(e);
+        SourceHealth sh;
+        sh.name = sr.string("name", true, k_max_name_bytes, false).value_or("");
+        sh.type = sr.string("type", true, k_max_name_bytes, false).value_or("");
+        sh.last_success = sr.timestamp("last_success", false);
+        sh.polls = sr.integer("polls", true, 0, k_max_safe_integer).value_or(0);
+        sh.errors = sr.integer("errors", true, 0, k_max_safe_integer).value_or(0);
+        sh.consecutive_errors =
+            sr.integer("consecutive_errors", true, 0, k_max_safe_integer).value_or(0);
+        sh.last_error = sr.string("last_error", false, k_max_text_bytes);
+        if (sr.failed()) r.fail(where + ": " + sr.error());
+        h.sources.push_back(std::move(sh));
+      }
+    }
+  }
+  if (r.failed()) return Result<Health>::failure(r.error());
+  return h;
+}
+
+std::string encode_ack(const Ack& a) {
+  json j;
+  j["ranges"] = json::array();
+  for (const auto& [first, last] : a.ranges) j["ranges"].push_back({first, last});
+  return j.dump();
+}
+
+Result<Ack> decode_ack(std::string_view payload) {
+  auto doc = parse_object(payload);
+  if (!doc) return Result<Ack>::failure(doc.error());
+  FieldReader r(*doc);
+  Ack a;
+  if (const json* ranges = r.find("ranges", true)) {
+    if (!ranges->is_array()) {
+      r.field_fail("ranges", std::string("expected an array, got ") + type_name(*ranges));
+    }
+    for (std::size_t i = 0; !r.failed() && i < ranges->size(); ++i) {
+      const json& e = (*ranges)[i];
+      const bool pair_of_ints = e.is_array() && e.size() == 2 && e[0].is_number_integer() &&
+                                e[1].is_number_integer();
+      if (!pair_of_ints) {
+        r.fail("field \"ranges[" + std::to_string(i) + "]\": expected [first, last] integers");
+        break;
+      }
+      const auto first = e[0].get<std::int64_t>();
+      const auto last = e[1].get<std::int64_t>();
+      if (first < 1 || last < first || last > k_max_safe_integer) {
+        r.fail("field \"ranges[" + std::to_string(i) + "]\": out of range: [" +
+               std::to_string(first) + ", " + std::to_string(last) + "]");
+        break;
+      }
+      a.ranges.emplace_back(first, last);
+    }
+  }
+  if (r.failed()) return Result<Ack>::failure(r.error());
+  return a;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> to_ranges(std::vector<std::int64_t> seqs) {
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (const auto seq : seqs) {
+    if (!out.empty() && out.back().second + 1 == seq) {
+      out.back().second = seq;
+    } else {
+      out.emplace_back(seq, seq);
+    }
+  }
+  return out;
+}
+
+}  // namespace streamtrack::wire

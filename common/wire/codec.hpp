@@ -1,0 +1,71 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/util/result.hpp"
+#include "common/wire/sample.hpp"
+
+// JSON encoders and decoders for every payload in docs/mqtt.md. Decoders never throw: they
+// return the decoded value or a one-line reason that names the offending field.
+namespace streamtrack::wire {
+
+inline constexpr std::size_t k_max_payload_bytes = 64 * 1024;
+
+std::string encode_sample(const Sample& s);
+Result<Sample> decode_sample(std::string_view payload);
+
+// Retained agent status: birth ("online"), Last Will and clean shutdown ("offline").
+struct Status {
+  std::string state;                 // "online" or "offline"
+  std::optional<std::string> reason;  // "shutdown" on a clean stop
+  std::optional<std::string> version;
+  std::optional<TimePoint> started_at;
+  std::optional<std::int64_t> sources;
+  std::optional<TimePoint> ts;
+  bool operator==(const Status&) const = default;
+};
+std::string encode_status(const Status& s);
+Result<Status> decode_status(std::string_view payload);
+
+struct SourceHealth {
+  std::string name;
+  std::string type;
+  std::optional<TimePoint> last_success;
+  std::int64_t polls = 0;
+  std::int64_t errors = 0;
+  std::int64_t consecutive_errors = 0;
+  std::optional<std::string> last_error;
+  bool operator==(const SourceHealth&) const = default;
+};
+
+// Periodic agent health.
+struct Health {
+  TimePoint ts{};
+  std::int64_t buffer_depth = 0;
+  std::int64_t buffer_bytes = 0;
+  std::optional<double> oldest_unsent_age_s;  // absent when the outbox is empty
+  std::int64_t dropped = 0;
+  std::int64_t last_seq = 0;
+  std::vector<SourceHealth> sources;
+  bool operator==(const Health&) const = default;
+};
+std::string encode_health(const Health& h);
+Result<Health> decode_health(std::string_view payload);
+
+// Collector to agent: inclusive seq ranges now committed to the database.
+struct Ack {
+  std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
+  bool operator==(const Ack&) const = default;
+};
+std::string encode_ack(const Ack& a);
+Result<Ack> decode_ack(std::string_view payload);
+
+// Collapses a set of seqs (any order, duplicates allowed) into sorted inclusive ranges.
+std::vector<std::pair<std::int64_t, std::int64_t>> to_ranges(std::vector<std::int64_t> seqs);
+
+}  // namespace streamtrack::wire

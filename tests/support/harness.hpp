@@ -1,0 +1,222 @@
+#pragma once
+
+// Throwaway real servers and processes for integration tests. Every object cleans up what it
+// started (processes killed, directories removed) in its destructor, also when a test fails.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace streamtrack::testing {
+
+using namespace std::chrono_literals;
+
+// Generous default deadline for waiting on events on a loaded machine.
+inline constexpr std::chrono::milliseconds k_event_timeout = 60s;
+
+// The source tree and the directory of the built daemons (from the ctest environment).
+std::filesystem::path source_dir();
+std::filesystem::path bin_dir();
+
+// A fresh directory under $TMPDIR, removed recursively on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "streamtrack-test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+  std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+std::uint16_t free_port();
+
+// Calls `pred` every 20 ms until it returns true or `timeout` passes; returns its last result.
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = k_event_timeout);
+
+// Writes `text` to `path` (creating or truncating it).
+void write_file(const std::filesystem::path& path, const std::string& text);
+std::string read_file(const std::filesystem::path& path);
+
+// A child process with stdout and stderr captured to a log file.
+class Process {
+ public:
+  struct Options {
+    std::vector<std::string> argv;           // argv[0] is the program path
+    std::vector<std::string> env;            // extra "KEY=value" entries
+    std::filesystem::path log_file;          // default: a file in a new temp dir
+    std::optional<uid_t> uid;                // run as this user (when we are root)
+    std::optional<gid_t> gid;
+    std::filesystem::path cwd;
+  };
+  explicit Process(Options options);
+  ~Process();  // stop() if still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return m_pid; }
+  bool running();
+  void signal(int sig);
+  // SIGTERM, wait up to `grace`, then SIGKILL. Returns the exit code (or 128 + signal).
+  int stop(std::chrono::milliseconds grace = 20s);
+  // Waits for exit; nullopt on timeout (the process keeps running).
+  std::optional<int> wait(std::chrono::milliseconds timeout = k_event_timeout);
+  std::string output() const;  // everything written to stdout and stderr so far
+  bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout = k_event_timeout) const;
+  const std::filesystem::path& log_file() const { return m_log; }
+
+ private:
+  pid_t m_pid = -1;
+  std::optional<int> m_exit;
+  std::filesystem::path m_log;
+  std::unique_ptr<TempDir> m_own_dir;
+};
+
+// Runs a command to completion; returns exit code and combined output.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult run_command(const std::vector<std::string>& argv,
+                          std::chrono::milliseconds timeout = k_event_timeout,
+                          const std::vector<std::string>& env = {});
+
+// Certificates for TLS tests, made with openssl on first use.
+struct TlsFiles {
+  std::filesystem::path ca_cert;
+  std::filesystem::path server_cert;  // for 127.0.0.1 and localhost, signed by ca_cert
+  std::filesystem::path server_key;
+  std::filesystem::path client_cert;  // signed by ca_cert
+  std::filesystem::path client_key;
+  std::filesystem::path other_ca_cert;  // an unrelated CA: verifying against it must fail
+};
+
+// A real Mosquitto broker on loopback, anonymous access, no persistence.
+class MosquittoServer {
+ public:
+  struct Options {
+    bool tls = false;                  // also open a TLS listener (tls_port())
+    bool require_client_cert = false;  // on the TLS listener
+  };
+  MosquittoServer();
+  explicit MosquittoServer(Options options);
+  ~MosquittoServer();
+  std::uint16_t port() const;
+  std::uint16_t tls_port() const;
+  std::string url() const;      // mqtt://127.0.0.1:<port>
+  std::string tls_url() const;  // mqtts://127.0.0.1:<tls_port>
+  const TlsFiles& tls_files() const;
+  // Stops the broker; start() brings it back on the same ports.
+  void stop();
+  void start();
+  bool running() const;
+  std::string log() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// A real PostgreSQL 15 cluster on loopback in a temp dir (initdb as an unprivileged user when
+// the tests run as root), trust authentication, superuser "postgres".
+class PostgresServer {
+ public:
+  PostgresServer();
+  ~PostgresServer();
+  std::uint16_t port() const;
+  // "host=127.0.0.1 port=<port> user=postgres dbname=<db>"
+  std::string dsn(const std::string& db = "postgres") const;
+  // Creates a database and returns its dsn.
+  std::string create_database(const std::string& name);
+  // Stops (fast shutdown); start() brings the same cluster back on the same port.
+  void stop();
+  void start();
+  bool running() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// Runs SQL through libpq; rows of text values (NULL as "NULL"). Throws std::runtime_error
+// with the server's message on failure.
+std::vector<std::vector<std::string>> pg_query(const std::string& dsn, const std::string& sql);
+// The first column of the first row.
+std::string pg_scalar(const std::string& dsn, const std::string& sql);
+
+// An MQTT subscriber that records every message it receives.
+class MqttProbe {
+ public:
+  struct Message {
+    std::string topic;
+    std::string payload;
+    bool retained = false;
+  };
+  MqttProbe(const std::string& url, const std::vector<std::string>& filters, int qos = 1);
+  ~MqttProbe();
+  std::vector<Message> messages() const;
+  std::size_t count() const;
+  bool wait_for_count(std::size_t n, std::chrono::milliseconds timeout = k_event_timeout) const;
+  // Waits for a message whose topic equals `topic` (and whose payload contains `needle`).
+  std::optional<Message> wait_for(const std::string& topic, const std::string& needle = {},
+                                  std::chrono::milliseconds timeout = k_event_timeout) const;
+  void clear();
+  // Publishes from the probe's own connection (QoS 1, waits for PUBACK).
+  void publish(const std::string& topic, const std::string& payload, bool retained = false);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+// A local HTTP server (civetweb) answering from a route table; records every request.
+class HttpFixtureServer {
+ public:
+  struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::map<std::string, std::string> headers;
+    std::chrono::milliseconds delay{0};  // wait before answering (timeouts)
+    bool hang = false;                   // never answer until the server stops
+  };
+  struct Request {
+    std::string method;
+    std::string path;   // without the query
+    std::string query;  // without '?'
+    std::map<std::string, std::string> headers;  // names lower-cased
+    std::string body;
+  };
+  HttpFixtureServer();
+  ~HttpFixtureServer();
+  std::uint16_t port() const;
+  std::string url(const std::string& path = "/") const;  // http://127.0.0.1:<port><path>
+  // Answers `path` (exact match, query ignored) with `response`; replaces an earlier route.
+  void route(const std::string& path, Response response);
+  // Answers `path` with the successive responses, repeating the last one.
+  void route_sequence(const std::string& path, std::vector<Response> responses);
+  // A file under tests/fixtures/ as the body.
+  static std::string fixture(const std::string& relative_path);
+  std::vector<Request> requests() const;
+  std::size_t request_count(const std::string& path) const;
+  void clear_requests();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace streamtrack::testing
