@@ -39,7 +39,9 @@ std::string format_number(double d) {
 // Reads typed fields from a JSON object, remembering the first problem as a reason.
 class FieldReader {
  public:
-  explicit FieldReader(const json& obj) : m_obj(obj) {}
+  // `prefix` names the enclosing object in reasons ("buffer." -> field "buffer.depth").
+  explicit FieldReader(const json& obj, std::string prefix = {})
+      : m_obj(obj), m_prefix(std::move(prefix)) {}
 
   bool failed() const { return !m_error.empty(); }
   const std::string& error() const { return m_error; }
@@ -48,7 +50,7 @@ class FieldReader {
     if (failed()) return nullptr;
     const auto it = m_obj.find(key);
     if (it == m_obj.end()) {
-      if (required) fail(std::string("missing required field \"") + key + "\"");
+      if (required) fail("missing required field \"" + m_prefix + key + "\"");
       return nullptr;
     }
     return &*it;
@@ -118,7 +120,7 @@ class FieldReader {
     if (m_error.empty()) m_error = std::move(reason);
   }
   void field_fail(const char* key, const std::string& what) {
-    fail(std::string("field \"") + key + "\": " + what);
+    fail("field \"" + m_prefix + key + "\": " + what);
   }
 
  private:
@@ -131,6 +133,7 @@ class FieldReader {
   }
 
   const json& m_obj;
+  std::string m_prefix;
   std::string m_error;
 };
 
@@ -282,13 +285,13 @@ Result<Health> decode_health(std::string_view payload) {
     if (!buffer->is_object()) {
       r.field_fail("buffer", std::string("expected an object, got ") + type_name(*buffer));
     } else {
-      FieldReader b(*buffer);
+      FieldReader b(*buffer, "buffer.");
       h.buffer_depth = b.integer("depth", true, 0, k_max_safe_integer).value_or(0);
       h.buffer_bytes = b.integer("bytes", true, 0, k_max_safe_integer).value_or(0);
       h.dropped = b.integer("dropped", true, 0, k_max_safe_integer).value_or(0);
       h.last_seq = b.integer("last_seq", false, 0, k_max_safe_integer).value_or(0);
       h.oldest_unsent_age_s = b.number("oldest_unsent_age_s", false, 0, 1e12);
-      if (b.failed()) r.fail("buffer." + b.error().substr(std::string("field ").size()));
+      if (b.failed()) r.fail(b.error());
     }
   }
   if (const json* sources = r.find("sources", true)) {
@@ -297,12 +300,12 @@ Result<Health> decode_health(std::string_view payload) {
     } else {
       for (std::size_t i = 0; i < sources->size() && !r.failed(); ++i) {
         const json& e = (*sources)[i];
-        const std::string where = "field \"sources[" + std::to_string(i) + "]\"";
+        const std::string where = "sources[" + std::to_string(i) + "]";
         if (!e.is_object()) {
-          r.fail(where + ": expected an object, got " + type_name(e));
+          r.fail("field \"" + where + "\": expected an object, got " + type_name(e));
           break;
         }
-        FieldReader sr(e);
+        FieldReader sr(e, where + ".");
         SourceHealth sh;
         sh.name = sr.string("name", true, k_max_name_bytes, false).value_or("");
         sh.type = sr.string("type", true, k_max_name_bytes, false).value_or("");
@@ -312,7 +315,7 @@ Result<Health> decode_health(std::string_view payload) {
         sh.consecutive_errors =
             sr.integer("consecutive_errors", true, 0, k_max_safe_integer).value_or(0);
         sh.last_error = sr.string("last_error", false, k_max_text_bytes);
-        if (sr.failed()) r.fail(where + ": " + sr.error());
+        if (sr.failed()) r.fail(sr.error());
         h.sources.push_back(std::move(sh));
       }
     }

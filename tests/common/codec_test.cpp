@@ -1,0 +1,169 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/wire/codec.hpp"
+
+namespace streamtrack::wire {
+namespace {
+
+using namespace std::chrono;
+
+Sample full_sample() {
+  Sample s;
+  s.agent = "rig-1";
+  s.seq = 42;
+  s.ts = sys_days{2026y / November / 25} + 1h + 2min + 3s + 4ms;
+  s.platform = "nginx_rtmp";
+  s.channel = "live/main";
+  s.live = true;
+  s.viewers = 2;
+  s.stream_id = "abc";
+  s.title = "Tëst \"stream\"";
+  s.category = "Just Chatting";
+  s.started_at = sys_days{2026y / November / 25} + 1h;
+  s.chat_messages = 10;
+  s.chatters = 3;
+  s.bitrate_kbps = 2500.5;
+  s.fps = 29.97;
+  s.dropped_frames = 7;
+  s.width = 1920;
+  s.height = 1080;
+  s.video_codec = "H264";
+  s.audio_codec = "AAC";
+  return s;
+}
+
+// A minimal valid payload with one field replaced (or removed when `value` is empty).
+std::string with(const std::string& key, const std::string& value) {
+  auto j = nlohmann::json::parse(
+      R"({"schema":1,"agent":"a","seq":1,"ts":"2026-11-25T00:00:00.000Z","platform":"p","channel":"c","live":false})");
+  if (value.empty()) {
+    j.erase(key);
+  } else {
+    j[key] = nlohmann::json::parse(value);
+  }
+  return j.dump();
+}
+
+std::string reason(const std::string& payload) {
+  const auto r = decode_sample(payload);
+  return r.ok() ? "accepted" : r.error();
+}
+
+TEST(SampleCodec, RoundTripsEveryField) {
+  const Sample s = full_sample();
+  const auto decoded = decode_sample(encode_sample(s));
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(*decoded, s);
+}
+
+TEST(SampleCodec, UnknownValuesAreAbsentNotNullOrZero) {
+  Sample s;
+  s.agent = "a";
+  s.seq = 1;
+  s.ts = TimePoint{sys_days{2026y / January / 1}};
+  s.platform = "owncast";
+  s.channel = "main";
+  const auto text = encode_sample(s);
+  EXPECT_EQ(text,
+            R"({"schema":1,"agent":"a","seq":1,"ts":"2026-01-01T00:00:00.000Z","platform":"owncast","channel":"main","live":false})");
+  const auto decoded = decode_sample(text);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_FALSE(decoded->viewers.has_value());
+  EXPECT_EQ(*decoded, s);
+}
+
+TEST(SampleCodec, IgnoresUnknownFields) {
+  EXPECT_EQ(reason(with("future_field", R"({"x":1})")), "accepted");
+}
+
+TEST(SampleCodec, RejectsEachProblemWithAPreciseReason) {
+  EXPECT_EQ(reason("{not json"), "invalid JSON at byte 2");
+  EXPECT_EQ(reason(""), "invalid JSON at byte 1");
+  EXPECT_EQ(reason("[1,2]"), "expected a JSON object, got array");
+  EXPECT_EQ(reason(with("seq", "")), "missing required field \"seq\"");
+  EXPECT_EQ(reason(with("ts", "")), "missing required field \"ts\"");
+  EXPECT_EQ(reason(with("live", "")), "missing required field \"live\"");
+  EXPECT_EQ(reason(with("schema", "2")), "field \"schema\": unsupported version 2 (expected 1)");
+  EXPECT_EQ(reason(with("seq", R"("1")")), "field \"seq\": expected an integer, got string");
+  EXPECT_EQ(reason(with("seq", "1.5")), "field \"seq\": expected an integer, got number");
+  EXPECT_EQ(reason(with("seq", "0")), "field \"seq\": out of range: 0 (expected 1..9007199254740991)");
+  EXPECT_EQ(reason(with("seq", "18446744073709551615")),
+            "field \"seq\": out of range: 18446744073709551615 (expected 1..9007199254740991)");
+  EXPECT_EQ(reason(with("live", "1")), "field \"live\": expected a boolean, got integer");
+  EXPECT_EQ(reason(with("agent", R"("")")), "field \"agent\": must not be empty");
+  EXPECT_EQ(reason(with("channel", "null")), "field \"channel\": expected a string, got null");
+  EXPECT_EQ(reason(with("viewers", "null")), "field \"viewers\": expected an integer, got null");
+  EXPECT_EQ(reason(with("viewers", "-5")), "field \"viewers\": out of range: -5 (expected 0..2147483647)");
+  EXPECT_EQ(reason(with("fps", "1000.5")), "field \"fps\": out of range: 1000.5 (expected 0.0..1000.0)");
+  EXPECT_EQ(reason(with("bitrate_kbps", R"("fast")")), "field \"bitrate_kbps\": expected a number, got string");
+  EXPECT_EQ(reason(with("ts", R"("yesterday")")), "field \"ts\": not an RFC 3339 timestamp: \"yesterday\"");
+  EXPECT_EQ(reason(with("started_at", R"("2026-02-30T00:00:00Z")")),
+            "field \"started_at\": not an RFC 3339 timestamp: \"2026-02-30T00:00:00Z\"");
+  EXPECT_EQ(reason(with("title", "\"" + std::string(5000, 'x') + "\"")),
+            "field \"title\": too long: 5000 bytes (limit 4096)");
+}
+
+TEST(SampleCodec, RejectsOversizedPayloadBeforeParsing) {
+  std::string big = with("title", "\"x\"");
+  big.append(k_max_payload_bytes, ' ');
+  EXPECT_EQ(reason(big), "payload too large: " + std::to_string(big.size()) + " bytes (limit 65536)");
+}
+
+TEST(SampleCodec, AcceptsOffsetsAndNormalisesToUtc) {
+  const auto r = decode_sample(with("ts", R"("2026-11-25T02:00:00.5+01:00")"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(format_rfc3339(r->ts), "2026-11-25T01:00:00.500Z");
+}
+
+TEST(StatusCodec, RoundTripsBirthWillAndShutdown) {
+  Status online{"online", std::nullopt, "0.1.0", TimePoint{sys_days{2026y / November / 1}}, 3,
+                TimePoint{sys_days{2026y / November / 2}}};
+  EXPECT_EQ(*decode_status(encode_status(online)), online);
+  Status will{"offline"};
+  EXPECT_EQ(encode_status(will), R"({"state":"offline"})");
+  Status shutdown{"offline", "shutdown"};
+  EXPECT_EQ(encode_status(shutdown), R"({"state":"offline","reason":"shutdown"})");
+  EXPECT_EQ(decode_status(R"({"state":"sleeping"})").error(),
+            "field \"state\": expected \"online\" or \"offline\", got \"sleeping\"");
+}
+
+TEST(HealthCodec, RoundTripsAndReportsNestedErrors) {
+  Health h;
+  h.ts = TimePoint{sys_days{2026y / November / 25}};
+  h.buffer_depth = 10;
+  h.buffer_bytes = 2048;
+  h.oldest_unsent_age_s = 12.5;
+  h.dropped = 1;
+  h.last_seq = 99;
+  h.sources.push_back({"rtmp", "nginx_rtmp", h.ts, 5, 1, 0, "HTTP 500"});
+  h.sources.push_back({"studio", "http_json", std::nullopt, 0, 0, 0, std::nullopt});
+  EXPECT_EQ(*decode_health(encode_health(h)), h);
+  EXPECT_EQ(decode_health(R"({"ts":"2026-11-25T00:00:00Z","buffer":{"depth":-1,"bytes":0,"dropped":0},"sources":[]})")
+                .error(),
+            "field \"buffer.depth\": out of range: -1 (expected 0..9007199254740991)");
+  EXPECT_EQ(decode_health(R"({"ts":"2026-11-25T00:00:00Z","buffer":{"depth":1,"bytes":0,"dropped":0},"sources":[{"name":"x"}]})")
+                .error(),
+            "missing required field \"sources[0].type\"");
+}
+
+TEST(AckCodec, RoundTripsRangesAndRejectsBadOnes) {
+  Ack a{{{1, 5}, {7, 7}}};
+  EXPECT_EQ(encode_ack(a), R"({"ranges":[[1,5],[7,7]]})");
+  EXPECT_EQ(*decode_ack(encode_ack(a)), a);
+  EXPECT_EQ(decode_ack(R"({"ranges":[[5,1]]})").error(), "field \"ranges[0]\": out of range: [5, 1]");
+  EXPECT_EQ(decode_ack(R"({"ranges":[[1]]})").error(),
+            "field \"ranges[0]\": expected [first, last] integers");
+  EXPECT_EQ(decode_ack(R"({"ranges":{}})").error(), "field \"ranges\": expected an array, got object");
+  EXPECT_EQ(decode_ack(R"({})").error(), "missing required field \"ranges\"");
+}
+
+TEST(AckCodec, ToRangesCollapsesSeqs) {
+  EXPECT_EQ(to_ranges({5, 1, 2, 3, 3, 9, 10, 7}),
+            (std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 3}, {5, 5}, {7, 7}, {9, 10}}));
+  EXPECT_TRUE(to_ranges({}).empty());
+}
+
+}  // namespace
+}  // namespace streamtrack::wire
