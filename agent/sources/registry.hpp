@@ -1,5 +1,7 @@
 #pragma once
 
+#include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -9,10 +11,19 @@
 // adding one directory under agent/sources/ and one entry in registry.cpp.
 namespace streamtrack::agent {
 
+struct SourceConfig;
+namespace sources {
+class Source;
+}
+
 struct SourceTypeInfo {
   std::string_view type;
   // Every key this type accepts in its [[source]] table: source_common_spec() and its own.
   const config::TableSpec& (*spec)();
+  // Builds a source from its validated table; secrets are read now. Throws config::ConfigError
+  // for settings only checkable here (unreadable secret, invalid JSON Pointer).
+  std::unique_ptr<sources::Source> (*create)(const SourceConfig& source,
+                                             const std::string& config_path);
 };
 
 const std::vector<SourceTypeInfo>& source_types();

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "agent/config/agent_config.hpp"
+#include "agent/http/multi_client.hpp"
+#include "agent/sources/source.hpp"
+#include "common/util/backoff.hpp"
+#include "common/util/time.hpp"
+#include "common/wire/codec.hpp"
+
+namespace streamtrack::agent {
+
+// Polls every configured source on its own interval, concurrently, on one thread: one slow or
+// dead endpoint never delays the others. Failures are counted per source and push that
+// source's next poll out by an exponential backoff with full jitter (reset on success).
+class PollEngine {
+ public:
+  struct Options {
+    std::chrono::milliseconds backoff_base{1000};
+    std::chrono::milliseconds backoff_cap{30'000};
+    // Poll every source exactly once, all right away, then never again (--once).
+    bool once = false;
+    std::uint64_t seed = std::random_device{}();
+  };
+
+  // Builds every source through the registry. Throws config::ConfigError (all problems at
+  // once) for settings only checkable now, such as an unreadable secret file.
+  PollEngine(const AgentConfig& config, const Clock& clock);
+  PollEngine(const AgentConfig& config, const Clock& clock, Options options);
+  ~PollEngine();
+  PollEngine(const PollEngine&) = delete;
+  PollEngine& operator=(const PollEngine&) = delete;
+
+  // One loop iteration: starts the polls that are due, performs network I/O and waits at most
+  // `max_wait` (less when a poll becomes due; returns early when a request completes, a fd of
+  // `extra_fds` is readable or wakeup() is called). Returns the samples of each poll that
+  // finished successfully with at least one sample, one inner vector per poll. Samples carry
+  // agent = config id, seq = 0, ts = when the answer arrived, platform = the source type.
+  // Never throws for anything a source or server does.
+  std::vector<std::vector<Sample>> step(std::chrono::milliseconds max_wait,
+                                        std::span<const int> extra_fds = {});
+
+  // Makes a waiting step() return. Thread-safe.
+  void wakeup();
+
+  // Per source: last success, polls, errors, consecutive errors, last error. Thread-safe.
+  std::vector<wire::SourceHealth> health() const;
+
+  // Until the earliest due poll that is not already running (0 when one is overdue).
+  std::chrono::milliseconds time_until_next_poll() const;
+
+  // With Options::once: every source finished its poll.
+  bool finished() const;
+
+ private:
+  struct SourceState;
+  void start_due(std::chrono::steady_clock::time_point now);
+  void start_poll(std::size_t index);
+  void advance(std::size_t index, std::vector<std::vector<Sample>>& out);
+  void finish(std::size_t index, sources::PollResult result, std::vector<std::vector<Sample>>& out);
+  std::chrono::milliseconds jitter(std::chrono::milliseconds interval);
+
+  std::string m_agent_id;
+  const Clock& m_clock;
+  Options m_options;
+  std::mt19937_64 m_rng;
+  http::MultiClient m_client;
+  std::vector<std::unique_ptr<SourceState>> m_sources;
+  std::map<http::MultiClient::Id, std::size_t> m_requests;  // request -> source index
+  mutable std::mutex m_health_mutex;                        // guards the health fields
+};
+
+}  // namespace streamtrack::agent

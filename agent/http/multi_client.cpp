@@ -1,0 +1,208 @@
+#include "agent/http/multi_client.hpp"
+
+#include <curl/curl.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+#include "common/util/duration.hpp"
+#include "common/version.hpp"
+
+namespace streamtrack::agent::http {
+
+namespace {
+
+CURLM* multi_of(void* p) {
+  return static_cast<CURLM*>(p);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+struct GlobalInit {
+  GlobalInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+}  // namespace
+
+struct MultiClient::Transfer {
+  Id id = 0;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  std::size_t max_body = 0;
+  bool too_large = false;
+  std::chrono::milliseconds timeout{};
+  Response response;
+  char error[CURL_ERROR_SIZE] = {};
+
+  ~Transfer() {
+    if (easy) curl_easy_cleanup(easy);
+    if (headers) curl_slist_free_all(headers);
+  }
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t bytes = size * n;
+    if (t->response.body.size() + bytes > t->max_body) {
+      t->too_large = true;
+      return 0;  // aborts the transfer with CURLE_WRITE_ERROR
+    }
+    t->response.body.append(data, bytes);
+    return bytes;
+  }
+
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* t = static_cast<Transfer*>(user);
+    const std::size_t bytes = size * n;
+    std::string line(data, bytes);
+    if (line.rfind("HTTP/", 0) == 0) {
+      t->response.headers.clear();  // a new response (after a redirect or 100 Continue)
+      return bytes;
+    }
+    const auto colon = line.find(':');
+    if (colon != std::string::npos) {
+      t->response.headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+    }
+    return bytes;
+  }
+};
+
+MultiClient::MultiClient() {
+  static GlobalInit init;
+  m_multi = curl_multi_init();
+  if (!m_multi) throw std::runtime_error("cannot initialise libcurl");
+  curl_multi_setopt(multi_of(m_multi), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+}
+
+MultiClient::~MultiClient() {
+  for (auto& [id, t] : m_transfers) curl_multi_remove_handle(multi_of(m_multi), t->easy);
+  m_transfers.clear();
+  curl_multi_cleanup(multi_of(m_multi));
+}
+
+MultiClient::Id MultiClient::start(const Request& request) {
+  const Id id = m_next_id++;
+  auto t = std::make_unique<Transfer>();
+  t->id = id;
+  t->max_body = request.max_body_bytes;
+  t->timeout = request.timeout;
+  t->easy = curl_easy_init();
+  if (!t->easy) {
+    m_failed.push_back({id, Outcome::failure("cannot create a libcurl handle")});
+    return id;
+  }
+  CURL* e = t->easy;
+  static const std::string user_agent = std::string("streamtrack-agent/") + k_version;
+  curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_body_bytes));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+  if (request.method != "GET") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  if (!request.body.empty()) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, request.body.c_str());
+  }
+  if (request.basic_auth) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(e, CURLOPT_USERNAME, request.basic_auth->user.c_str());
+    curl_easy_setopt(e, CURLOPT_PASSWORD, request.basic_auth->password.c_str());
+  }
+  for (const auto& [name, value] : request.headers) {
+    t->headers = curl_slist_append(t->headers, (name + ": " + value).c_str());
+  }
+  if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+
+  if (curl_multi_add_handle(multi_of(m_multi), e) != CURLM_OK) {
+    m_failed.push_back({id, Outcome::failure("cannot start the request")});
+    return id;
+  }
+  m_transfers.emplace(id, std::move(t));
+  return id;
+}
+
+void MultiClient::collect(std::vector<Completion>& done) {
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_of(m_multi), &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Transfer* raw = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &raw);
+    const CURLcode code = msg->data.result;
+    curl_multi_remove_handle(multi_of(m_multi), msg->easy_handle);
+    const auto it = m_transfers.find(raw->id);
+    std::unique_ptr<Transfer> t = std::move(it->second);
+    m_transfers.erase(it);
+    if (code == CURLE_OK) {
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->response.status);
+      const char* type = nullptr;
+      curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
+      if (type) t->response.content_type = type;
+      done.push_back({t->id, std::move(t->response)});
+      continue;
+    }
+    std::string reason;
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+      reason = "timed out after " + format_duration(t->timeout);
+    } else if (t->too_large || code == CURLE_FILESIZE_EXCEEDED) {
+      reason = "response body larger than max_body_bytes (" + std::to_string(t->max_body) + ")";
+    } else if (t->error[0] != '\0') {
+      reason = t->error;
+    } else {
+      reason = curl_easy_strerror(code);
+    }
+    done.push_back({t->id, Outcome::failure(std::move(reason))});
+  }
+}
+
+std::vector<MultiClient::Completion> MultiClient::perform(std::chrono::milliseconds max_wait,
+                                                          std::span<const int> extra_fds) {
+  std::vector<Completion> done = std::move(m_failed);
+  m_failed.clear();
+  int running = 0;
+  curl_multi_perform(multi_of(m_multi), &running);
+  collect(done);
+  if (!done.empty()) return done;
+
+  std::vector<curl_waitfd> fds;
+  for (const int fd : extra_fds) fds.push_back({fd, CURL_WAIT_POLLIN, 0});
+  long curl_timeout = -1;
+  curl_multi_timeout(multi_of(m_multi), &curl_timeout);
+  long wait = static_cast<long>(std::max<std::int64_t>(0, max_wait.count()));
+  if (curl_timeout >= 0) wait = std::min(wait, curl_timeout);
+  curl_multi_poll(multi_of(m_multi), fds.data(), static_cast<unsigned>(fds.size()),
+                  static_cast<int>(wait), nullptr);
+  curl_multi_perform(multi_of(m_multi), &running);
+  collect(done);
+  return done;
+}
+
+void MultiClient::wakeup() {
+  curl_multi_wakeup(multi_of(m_multi));
+}
+
+}  // namespace streamtrack::agent::http

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "agent/http/request.hpp"
+
+// Many concurrent HTTP requests on one thread, over libcurl's multi interface. Connections are
+// kept alive and reused between requests to the same host, HTTP/2 is used where offered, and
+// gzip/deflate/brotli bodies are accepted. Not thread-safe, except wakeup().
+namespace streamtrack::agent::http {
+
+class MultiClient {
+ public:
+  using Id = std::uint64_t;
+  struct Completion {
+    Id id = 0;
+    Outcome outcome;
+  };
+
+  // Throws std::runtime_error when libcurl cannot be initialised.
+  MultiClient();
+  ~MultiClient();
+  MultiClient(const MultiClient&) = delete;
+  MultiClient& operator=(const MultiClient&) = delete;
+
+  // Queues `request`; its outcome comes back from a later perform(). Never throws for a bad
+  // request: it completes with an error instead.
+  Id start(const Request& request);
+
+  // Drives every transfer, waiting at most `max_wait` for network activity. Returns early when
+  // a transfer finished, one of `extra_fds` became readable or wakeup() was called. Returns the
+  // transfers that finished, in completion order.
+  std::vector<Completion> perform(std::chrono::milliseconds max_wait,
+                                  std::span<const int> extra_fds = {});
+
+  // Makes a perform() that is waiting return now. Thread-safe.
+  void wakeup();
+
+  // Transfers started and not yet returned by perform().
+  std::size_t in_flight() const { return m_transfers.size() + m_failed.size(); }
+
+ private:
+  struct Transfer;
+  void collect(std::vector<Completion>& done);
+
+  void* m_multi = nullptr;  // CURLM*
+  Id m_next_id = 1;
+  std::map<Id, std::unique_ptr<Transfer>> m_transfers;
+  std::vector<Completion> m_failed;  // requests that could not even start
+};
+
+}  // namespace streamtrack::agent::http

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "agent/config/agent_config.hpp"
+#include "agent/sources/source.hpp"
+
+// `owncast`: GET /api/status of an Owncast server (one channel).
+namespace streamtrack::agent::sources::owncast {
+
+// One sample for `channel`: live = `online` (required boolean); viewers = `viewerCount`, which
+// Owncast omits when it is 0 or hidden, so a missing count is unknown while online and 0 while
+// offline; title = `streamTitle` (when not empty); started_at = `lastConnectTime` while online.
+PollResult parse(std::string_view body, const std::string& channel);
+
+std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+}  // namespace streamtrack::agent::sources::owncast

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "agent/config/agent_config.hpp"
+#include "agent/sources/source.hpp"
+
+// `srs`: GET /api/v1/streams of an SRS server.
+namespace streamtrack::agent::sources::srs {
+
+// Checks `code` (SRS reports errors as HTTP 200 with a non-zero code), then one sample per
+// stream, channel "<app>/<name>": live = publish.active, viewers = clients minus the publisher,
+// bitrate = kbps.recv_30s, stream_id = id, size and codecs from video/audio.
+PollResult parse(std::string_view body);
+
+// Sends `count` (default 100 when the URL has none: SRS returns only 10 streams otherwise).
+std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+}  // namespace streamtrack::agent::sources::srs
