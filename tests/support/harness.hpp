@@ -31,6 +31,8 @@ std::filesystem::path bin_dir();
 class TempDir {
  public:
   explicit TempDir(const std::string& prefix = "streamtrack-test");
+  // The same, created under `base` instead of $TMPDIR.
+  TempDir(const std::string& prefix, const std::filesystem::path& base);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -44,8 +46,12 @@ class TempDir {
 // A TCP port on 127.0.0.1 that was free a moment ago.
 std::uint16_t free_port();
 
+// True when something accepts TCP connections on 127.0.0.1:`port` right now.
+bool port_accepts(std::uint16_t port);
+
 // Calls `pred` every 20 ms until it returns true or `timeout` passes; returns its last result.
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = k_event_timeout);
+bool wait_until(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = k_event_timeout);
 
 // Writes `text` to `path` (creating or truncating it).
 void write_file(const std::filesystem::path& path, const std::string& text);
@@ -55,10 +61,10 @@ std::string read_file(const std::filesystem::path& path);
 class Process {
  public:
   struct Options {
-    std::vector<std::string> argv;           // argv[0] is the program path
-    std::vector<std::string> env;            // extra "KEY=value" entries
-    std::filesystem::path log_file;          // default: a file in a new temp dir
-    std::optional<uid_t> uid;                // run as this user (when we are root)
+    std::vector<std::string> argv;   // argv[0] is the program path
+    std::vector<std::string> env;    // extra "KEY=value" entries
+    std::filesystem::path log_file;  // default: a file in a new temp dir
+    std::optional<uid_t> uid;        // run as this user (when we are root)
     std::optional<gid_t> gid;
     std::filesystem::path cwd;
   };
@@ -75,7 +81,8 @@ class Process {
   // Waits for exit; nullopt on timeout (the process keeps running).
   std::optional<int> wait(std::chrono::milliseconds timeout = k_event_timeout);
   std::string output() const;  // everything written to stdout and stderr so far
-  bool wait_for_output(const std::string& needle, std::chrono::milliseconds timeout = k_event_timeout) const;
+  bool wait_for_output(const std::string& needle,
+                       std::chrono::milliseconds timeout = k_event_timeout) const;
   const std::filesystem::path& log_file() const { return m_log; }
 
  private:
@@ -103,6 +110,10 @@ struct TlsFiles {
   std::filesystem::path client_key;
   std::filesystem::path other_ca_cert;  // an unrelated CA: verifying against it must fail
 };
+
+// The certificates above, generated once per test process (cached until it exits).
+// Throws std::runtime_error with openssl's output when generation fails.
+const TlsFiles& test_tls_files();
 
 // A real Mosquitto broker on loopback, anonymous access, no persistence.
 class MosquittoServer {
@@ -165,7 +176,18 @@ class MqttProbe {
     std::string payload;
     bool retained = false;
   };
+  // Client certificate and trust anchor for an mqtts:// url; empty paths are not used.
+  struct Tls {
+    std::filesystem::path ca_cert;
+    std::filesystem::path client_cert;
+    std::filesystem::path client_key;
+  };
+  // Connects and returns once the broker acknowledged the subscriptions; reconnects and
+  // resubscribes by itself when the broker restarts. Throws std::runtime_error when the
+  // broker cannot be reached (or the TLS handshake fails) within k_event_timeout.
   MqttProbe(const std::string& url, const std::vector<std::string>& filters, int qos = 1);
+  MqttProbe(const std::string& url, const std::vector<std::string>& filters, int qos,
+            const Tls& tls);
   ~MqttProbe();
   std::vector<Message> messages() const;
   std::size_t count() const;
@@ -174,6 +196,10 @@ class MqttProbe {
   std::optional<Message> wait_for(const std::string& topic, const std::string& needle = {},
                                   std::chrono::milliseconds timeout = k_event_timeout) const;
   void clear();
+  bool connected() const;
+  // Waits until the probe is connected and its subscriptions are acknowledged again (after a
+  // broker restart, for example).
+  bool wait_connected(std::chrono::milliseconds timeout = k_event_timeout) const;
   // Publishes from the probe's own connection (QoS 1, waits for PUBACK).
   void publish(const std::string& topic, const std::string& payload, bool retained = false);
 
@@ -195,8 +221,8 @@ class HttpFixtureServer {
   };
   struct Request {
     std::string method;
-    std::string path;   // without the query
-    std::string query;  // without '?'
+    std::string path;                            // without the query
+    std::string query;                           // without '?'
     std::map<std::string, std::string> headers;  // names lower-cased
     std::string body;
   };
