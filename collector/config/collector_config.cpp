@@ -16,11 +16,15 @@ namespace {
 const TableSpec& collector_table_spec() {
   static const TableSpec spec{{
       {.name = "id", .description = "Collector id in logs and client ids (default: host name)."},
-      {.name = "log_level", .default_value = std::string("info"),
+      {.name = "log_level",
+       .default_value = std::string("info"),
        .description = "Least severe level logged.",
        .one_of = {"error", "warning", "notice", "info", "debug"}},
-      {.name = "shutdown_timeout", .type = ValueType::duration, .default_value = std::string("10s"),
-       .description = "On SIGTERM, how long to keep writing pending batches.", .min = 0},
+      {.name = "shutdown_timeout",
+       .type = ValueType::duration,
+       .default_value = std::string("10s"),
+       .description = "On SIGTERM, how long to keep writing pending batches.",
+       .min = 0},
   }};
   return spec;
 }
@@ -35,25 +39,41 @@ const TableSpec& collector_mqtt_spec() {
 
 const TableSpec& postgres_spec() {
   static const TableSpec spec{{
-      {.name = "dsn", .required = true,
+      {.name = "dsn",
+       .required = true,
        .description = "libpq connection string, e.g. \"host=127.0.0.1 dbname=streamtrack\"."},
       {.name = "password_file",
        .description = "File holding the database password (or credential \"postgres-password\")."},
-      {.name = "pool_size", .type = ValueType::integer, .default_value = std::int64_t{2},
-       .description = "Connections used for batch writes.", .min = 1, .max = 32},
-      {.name = "connect_timeout", .type = ValueType::duration, .default_value = std::string("5s"),
-       .description = "Give up a connection attempt after this long.", .min = 1000},
+      {.name = "pool_size",
+       .type = ValueType::integer,
+       .default_value = std::int64_t{2},
+       .description = "Connections used for batch writes.",
+       .min = 1,
+       .max = 32},
+      {.name = "connect_timeout",
+       .type = ValueType::duration,
+       .default_value = std::string("5s"),
+       .description = "Give up a connection attempt after this long.",
+       .min = 1000},
   }};
   return spec;
 }
 
 const TableSpec& batch_spec() {
   static const TableSpec spec{{
-      {.name = "max_rows", .type = ValueType::integer, .default_value = std::int64_t{5000},
-       .description = "Write a batch once it has this many rows.", .min = 1, .max = 1'000'000},
-      {.name = "max_delay", .type = ValueType::duration, .default_value = std::string("200ms"),
-       .description = "Write a batch at the latest this long after its first row.", .min = 1},
-      {.name = "max_pending_rows", .type = ValueType::integer,
+      {.name = "max_rows",
+       .type = ValueType::integer,
+       .default_value = std::int64_t{5000},
+       .description = "Write a batch once it has this many rows.",
+       .min = 1,
+       .max = 1'000'000},
+      {.name = "max_delay",
+       .type = ValueType::duration,
+       .default_value = std::string("200ms"),
+       .description = "Write a batch at the latest this long after its first row.",
+       .min = 1},
+      {.name = "max_pending_rows",
+       .type = ValueType::integer,
        .default_value = std::int64_t{100'000},
        .description = "Rows held in memory while the database is down; beyond this, "
                       "messages are left unacknowledged.",
@@ -64,13 +84,22 @@ const TableSpec& batch_spec() {
 
 const TableSpec& partitions_spec() {
   static const TableSpec spec{{
-      {.name = "premake_months", .type = ValueType::integer, .default_value = std::int64_t{3},
-       .description = "Monthly partitions created ahead of now.", .min = 0, .max = 60},
-      {.name = "retention_months", .type = ValueType::integer, .default_value = std::int64_t{0},
+      {.name = "premake_months",
+       .type = ValueType::integer,
+       .default_value = std::int64_t{3},
+       .description = "Monthly partitions created ahead of now.",
+       .min = 0,
+       .max = 60},
+      {.name = "retention_months",
+       .type = ValueType::integer,
+       .default_value = std::int64_t{0},
        .description = "Drop partitions older than this many months (0: keep forever).",
-       .min = 0, .max = 1200},
-      {.name = "maintenance_interval", .type = ValueType::duration,
-       .default_value = std::string("1h"), .description = "How often partitions are checked.",
+       .min = 0,
+       .max = 1200},
+      {.name = "maintenance_interval",
+       .type = ValueType::duration,
+       .default_value = std::string("1h"),
+       .description = "How often partitions are checked.",
        .min = 1000},
   }};
   return spec;
@@ -78,7 +107,9 @@ const TableSpec& partitions_spec() {
 
 const TableSpec& analytics_spec() {
   static const TableSpec spec{{
-      {.name = "refresh_interval", .type = ValueType::duration, .default_value = std::string("1m"),
+      {.name = "refresh_interval",
+       .type = ValueType::duration,
+       .default_value = std::string("1m"),
        .description = "How often touched hours of stream_analytics_hourly are recomputed.",
        .min = 100},
   }};
@@ -87,15 +118,19 @@ const TableSpec& analytics_spec() {
 
 const TableSpec& sessions_spec() {
   static const TableSpec spec{{
-      {.name = "offline_timeout", .type = ValueType::duration, .default_value = std::string("5m"),
-       .description = "Close a live session that sent no sample for this long.", .min = 1000},
+      {.name = "offline_timeout",
+       .type = ValueType::duration,
+       .default_value = std::string("5m"),
+       .description = "Close a live session that sent no sample for this long.",
+       .min = 1000},
   }};
   return spec;
 }
 
 const TableSpec& http_spec() {
   static const TableSpec spec{{
-      {.name = "listen", .default_value = std::string("127.0.0.1:9465"),
+      {.name = "listen",
+       .default_value = std::string("127.0.0.1:9465"),
        .description = "Address of /metrics, /healthz and /readyz; \"\" turns it off."},
   }};
   return spec;
@@ -113,24 +148,36 @@ const TableSpec& alert_match_spec() {
 const TableSpec& alert_spec() {
   static const TableSpec spec{{
       {.name = "name", .required = true, .description = "Unique rule name."},
-      {.name = "rule", .required = true, .description = "What the rule watches.",
+      {.name = "rule",
+       .required = true,
+       .description = "What the rule watches.",
        .one_of = {"went_live", "went_offline", "viewer_drop", "viewer_spike", "low_bitrate",
                   "dropped_frames", "stale", "agent_offline", "poll_errors", "backlog",
                   "ingest_errors", "write_latency", "postgres_down", "memory",
                   "default_partition"}},
-      {.name = "severity", .default_value = std::string("warning"),
+      {.name = "severity",
+       .default_value = std::string("warning"),
        .one_of = {"critical", "warning", "info"}},
-      {.name = "threshold", .type = ValueType::floating,
+      {.name = "threshold",
+       .type = ValueType::floating,
        .description = "Fire above (or, for falls and low values, below) this value."},
-      {.name = "resolve_threshold", .type = ValueType::floating,
+      {.name = "resolve_threshold",
+       .type = ValueType::floating,
        .description = "Resolve only past this value (hysteresis)."},
       {.name = "window", .type = ValueType::duration, .description = "Look-back window."},
-      {.name = "for", .type = ValueType::duration, .default_value = std::string("0s"),
+      {.name = "for",
+       .type = ValueType::duration,
+       .default_value = std::string("0s"),
        .description = "Pending this long before firing."},
-      {.name = "keep_firing_for", .type = ValueType::duration, .default_value = std::string("0s"),
+      {.name = "keep_firing_for",
+       .type = ValueType::duration,
+       .default_value = std::string("0s"),
        .description = "Keep firing this long after the condition clears."},
-      {.name = "repeat_interval", .type = ValueType::duration, .default_value = std::string("4h"),
-       .description = "Notify again this often while firing.", .min = 1000},
+      {.name = "repeat_interval",
+       .type = ValueType::duration,
+       .default_value = std::string("4h"),
+       .description = "Notify again this often while firing.",
+       .min = 1000},
       {.name = "labels", .type = ValueType::table, .description = "Extra labels (strings)."},
       {.name = "match", .type = ValueType::table, .nested = &alert_match_spec()},
   }};
@@ -191,8 +238,8 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   const auto tables = root.table_array("alert");
   for (std::size_t i = 0; i < tables.size(); ++i) {
     const auto* name_node = tables[i]->get_as<std::string>("name");
-    const std::string context = name_node ? "alert \"" + name_node->get() + "\""
-                                          : "alert #" + std::to_string(i + 1);
+    const std::string context =
+        name_node ? "alert \"" + name_node->get() + "\"" : "alert #" + std::to_string(i + 1);
     auto section = config::validate(*tables[i], alert_spec(), context, diag);
     AlertRuleConfig a{section.string("name"), section.string("rule"), section};
     if (!names.insert(a.name).second) {
@@ -223,13 +270,12 @@ const TableSpec& collector_root_spec() {
 }
 
 CollectorConfig parse_collector_config(std::string_view text, const std::string& name) {
-  return build_collector_config(
-      std::make_shared<toml::table>(config::parse_toml_text(text, name)), name);
+  return build_collector_config(std::make_shared<toml::table>(config::parse_toml_text(text, name)),
+                                name);
 }
 
 CollectorConfig load_collector_config(const std::string& path) {
-  return build_collector_config(std::make_shared<toml::table>(config::parse_toml_file(path)),
-                                path);
+  return build_collector_config(std::make_shared<toml::table>(config::parse_toml_file(path)), path);
 }
 
 }  // namespace streamtrack::collector

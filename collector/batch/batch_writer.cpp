@@ -1,0 +1,101 @@
+#include "collector/batch/batch_writer.hpp"
+
+#include <thread>
+
+#include "common/daemon/log.hpp"
+#include "common/util/backoff.hpp"
+
+namespace streamtrack::collector::batch {
+
+using ingest::Item;
+
+void BatchWriter::acknowledge(std::span<const Item> items) {
+  std::map<std::string, std::vector<std::int64_t>> seqs;
+  for (const auto& item : items) {
+    if (item.sample) seqs[item.sample->agent].push_back(item.sample->seq);
+    if (item.kind == Item::Kind::sample) {
+      ++m_counters.samples;
+    } else if (item.kind == Item::Kind::reject) {
+      ++m_counters.rejects;
+    }
+  }
+  ++m_counters.batches;
+  if (!m_acks) return;
+  for (auto& [agent, list] : seqs) m_acks(agent, std::move(list));
+}
+
+BatchWriter::Attempt BatchWriter::write(std::span<const Item> batch) {
+  if (batch.empty()) return Attempt::committed;
+  const std::vector<Item> items(batch.begin(), batch.end());
+  const auto outcome = m_store.write(items);
+  switch (outcome.status) {
+    case store::WriteStatus::ok:
+      acknowledge(batch);
+      return Attempt::committed;
+    case store::WriteStatus::retry:
+      m_last_error = outcome.error;
+      return Attempt::retry;
+    case store::WriteStatus::rejected:
+      break;
+  }
+  if (batch.size() == 1) return write_alone(batch.front(), outcome.error);
+  const auto half = batch.size() / 2;
+  if (write(batch.first(half)) == Attempt::retry) return Attempt::retry;
+  return write(batch.subspan(half));
+}
+
+BatchWriter::Attempt BatchWriter::write_alone(const Item& item, const std::string& error) {
+  if (item.kind == Item::Kind::reject) {
+    log::error("ingest: cannot store a rejected message topic=" + log::quote(item.topic) +
+               " reason=" + log::quote(item.reason) + " error=" + log::quote(error));
+    return Attempt::committed;
+  }
+  Item as_reject = item;
+  as_reject.kind = Item::Kind::reject;
+  as_reject.reason = "database refused it: " + error;
+  log::warning("ingest: database refused a message topic=" + log::quote(item.topic) +
+               " error=" + log::quote(error));
+  const auto outcome = m_store.write({as_reject});
+  switch (outcome.status) {
+    case store::WriteStatus::ok:
+      acknowledge(std::span<const Item>(&as_reject, 1));
+      return Attempt::committed;
+    case store::WriteStatus::retry:
+      m_last_error = outcome.error;
+      return Attempt::retry;
+    case store::WriteStatus::rejected:
+      break;
+  }
+  log::error("ingest: cannot store a refused message topic=" + log::quote(item.topic) +
+             " error=" + log::quote(outcome.error));
+  return Attempt::committed;
+}
+
+void BatchWriter::run(ingest::IngestQueue& queue, const WriterOptions& options,
+                      const std::atomic<bool>& abandon) {
+  Backoff backoff(options.retry_min, options.retry_max);
+  while (true) {
+    auto batch = queue.take_batch(options.max_rows, options.max_delay);
+    if (batch.empty()) return;
+    while (write(batch) == Attempt::retry) {
+      ++m_counters.retries;
+      if (abandon) {
+        log::warning("ingest: giving up an unwritten batch at shutdown rows=" +
+                     std::to_string(batch.size()) + " (unacknowledged: agents resend it)");
+        break;
+      }
+      const auto delay = backoff.next_delay();
+      log::warning("ingest: batch not written, retrying rows=" + std::to_string(batch.size()) +
+                   " in_ms=" + std::to_string(delay.count()) +
+                   " error=" + log::quote(m_last_error));
+      const auto until = std::chrono::steady_clock::now() + delay;
+      while (!abandon && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+      }
+    }
+    backoff.reset();
+    queue.release(batch.size());
+  }
+}
+
+}  // namespace streamtrack::collector::batch

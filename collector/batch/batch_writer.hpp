@@ -1,0 +1,65 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "collector/ingest/ingest.hpp"
+#include "collector/store/store.hpp"
+
+// Moves batches from the IngestQueue into a Store and acknowledges what committed.
+namespace streamtrack::collector::batch {
+
+// Receives, after each commit, the committed seqs of one agent (any order).
+using AckSink = std::function<void(const std::string& agent, std::vector<std::int64_t> seqs)>;
+
+struct WriterOptions {
+  std::size_t max_rows = 5000;
+  std::chrono::milliseconds max_delay{200};
+  std::chrono::milliseconds retry_min{250};
+  std::chrono::milliseconds retry_max{10'000};
+};
+
+struct WriterCounters {
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> samples{0};  // committed into livestream_metrics (or sessions)
+  std::atomic<std::uint64_t> rejects{0};  // written to ingest_rejects (decode and database)
+  std::atomic<std::uint64_t> retries{0};  // failed attempts that will be retried
+};
+
+class BatchWriter {
+ public:
+  BatchWriter(store::Store& store, AckSink acks, WriterCounters& counters)
+      : m_store(store), m_acks(std::move(acks)), m_counters(counters) {}
+
+  enum class Attempt { committed, retry };
+
+  // One attempt to write `batch`. When the database refuses rows, the batch is split in
+  // halves until each refused item stands alone; such an item is written to ingest_rejects
+  // with the database's reason instead (a refused reject is logged and dropped, the only data
+  // the collector ever discards). Every part that commits is acknowledged at once; a retry
+  // means some parts may still be uncommitted (writing them again is harmless).
+  Attempt write(std::span<const ingest::Item> batch);
+
+  // Takes batches from `queue` and writes each until it commits, backing off between retries,
+  // until the queue is closed and drained. With `abandon` set, a batch still failing is given
+  // up (it was never acknowledged, so its agents still hold it).
+  void run(ingest::IngestQueue& queue, const WriterOptions& options,
+           const std::atomic<bool>& abandon);
+
+ private:
+  Attempt write_alone(const ingest::Item& item, const std::string& error);
+  void acknowledge(std::span<const ingest::Item> items);
+
+  store::Store& m_store;
+  AckSink m_acks;
+  WriterCounters& m_counters;
+  std::string m_last_error;
+};
+
+}  // namespace streamtrack::collector::batch

@@ -1,0 +1,137 @@
+#include "collector/ingest/ingest.hpp"
+
+namespace streamtrack::collector::ingest {
+
+namespace {
+
+Item reject(Item item, std::string reason) {
+  item.kind = Item::Kind::reject;
+  item.reason = std::move(reason);
+  item.sample.reset();
+  item.status.reset();
+  item.health.reset();
+  return item;
+}
+
+}  // namespace
+
+std::optional<Item> classify(const wire::Topics& topics, std::string topic, std::string payload,
+                             TimePoint received_at) {
+  Item item;
+  item.received_at = received_at;
+  item.topic = std::move(topic);
+  item.payload = std::move(payload);
+  const auto parsed = topics.parse(item.topic);
+  if (!parsed) return reject(std::move(item), "not a StreamTrack topic");
+  item.agent = parsed->agent;
+  switch (parsed->kind) {
+    case wire::TopicKind::metrics: {
+      auto s = wire::decode_sample(item.payload);
+      if (!s) return reject(std::move(item), s.error());
+      if (s->agent != parsed->agent) {
+        return reject(std::move(item), "payload agent \"" + s->agent +
+                                           "\" does not match topic agent \"" + parsed->agent +
+                                           "\"");
+      }
+      if (s->platform != parsed->platform || s->channel != parsed->channel) {
+        return reject(std::move(item), "payload platform/channel \"" + s->platform + "/" +
+                                           s->channel + "\" does not match topic \"" +
+                                           parsed->platform + "/" + parsed->channel + "\"");
+      }
+      item.kind = Item::Kind::sample;
+      item.sample = std::move(s.value());
+      return item;
+    }
+    case wire::TopicKind::status: {
+      if (item.payload.empty()) return std::nullopt;
+      auto s = wire::decode_status(item.payload);
+      if (!s) return reject(std::move(item), s.error());
+      item.kind = Item::Kind::status;
+      item.status = std::move(s.value());
+      return item;
+    }
+    case wire::TopicKind::health: {
+      auto h = wire::decode_health(item.payload);
+      if (!h) return reject(std::move(item), h.error());
+      item.kind = Item::Kind::health;
+      item.health = std::move(h.value());
+      return item;
+    }
+    default:
+      return reject(std::move(item), "not a topic the collector reads");
+  }
+}
+
+std::vector<std::string> subscriptions(const wire::Topics& topics,
+                                       const std::string& shared_group) {
+  std::vector<std::string> filters{topics.all_metrics_filter(), topics.all_status_filter(),
+                                   topics.all_health_filter()};
+  if (!shared_group.empty()) {
+    for (auto& f : filters) f = "$share/" + shared_group + "/" + f;
+  }
+  return filters;
+}
+
+bool IngestQueue::push(Item item) {
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_closed || m_pending >= m_max_pending) {
+      ++m_dropped;
+      return false;
+    }
+    ++m_pending;
+    m_queue.push_back({std::move(item), std::chrono::steady_clock::now()});
+  }
+  m_cv.notify_one();
+  return true;
+}
+
+std::vector<Item> IngestQueue::take_batch(std::size_t max_rows,
+                                          std::chrono::milliseconds max_delay) {
+  std::unique_lock lock(m_mutex);
+  while (true) {
+    if (m_queue.size() >= max_rows || (m_closed && !m_queue.empty())) break;
+    if (m_closed) return {};
+    if (m_queue.empty()) {
+      m_cv.wait(lock);
+      continue;
+    }
+    const auto due = m_queue.front().at + max_delay;
+    if (std::chrono::steady_clock::now() >= due) break;
+    m_cv.wait_until(lock, due);
+  }
+  const auto n = std::min(max_rows, m_queue.size());
+  std::vector<Item> batch;
+  batch.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    batch.push_back(std::move(m_queue.front().item));
+    m_queue.pop_front();
+  }
+  if (!m_queue.empty()) m_cv.notify_one();
+  return batch;
+}
+
+void IngestQueue::release(std::size_t n) {
+  std::lock_guard lock(m_mutex);
+  m_pending -= std::min(n, m_pending);
+}
+
+void IngestQueue::close() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_closed = true;
+  }
+  m_cv.notify_all();
+}
+
+std::size_t IngestQueue::pending() const {
+  std::lock_guard lock(m_mutex);
+  return m_pending;
+}
+
+std::uint64_t IngestQueue::dropped() const {
+  std::lock_guard lock(m_mutex);
+  return m_dropped;
+}
+
+}  // namespace streamtrack::collector::ingest

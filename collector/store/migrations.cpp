@@ -1,0 +1,144 @@
+#include "collector/store/migrations.hpp"
+
+namespace streamtrack::collector::store {
+
+namespace {
+
+constexpr const char* k_lock_key = "7310001";
+
+const char* const k_schema_v1 = R"sql(
+CREATE TABLE channels (
+  id         bigserial PRIMARY KEY,
+  platform   text NOT NULL,
+  name       text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (platform, name)
+);
+
+-- One row per broadcast. session_key is "id:<platform stream id>", "start:<started_at>" or,
+-- when the platform names neither, "auto:<first sample time>".
+CREATE TABLE livestreams (
+  id                 bigserial PRIMARY KEY,
+  channel_id         bigint NOT NULL REFERENCES channels (id),
+  session_key        text NOT NULL,
+  platform_stream_id text,
+  started_at         timestamptz NOT NULL,
+  ended_at           timestamptz,
+  last_sample_at     timestamptz NOT NULL,
+  title              text,
+  category           text,
+  is_active          boolean NOT NULL DEFAULT true,
+  peak_viewers       integer,
+  UNIQUE (channel_id, session_key)
+);
+CREATE INDEX livestreams_active_idx ON livestreams (channel_id, last_sample_at) WHERE is_active;
+
+CREATE TABLE livestream_metrics (
+  livestream_id  bigint NOT NULL,
+  "timestamp"    timestamptz NOT NULL,
+  viewer_count   integer,
+  chat_messages  bigint,
+  chatters       bigint,
+  bitrate_kbps   double precision,
+  fps            double precision,
+  dropped_frames bigint,
+  agent_id       text NOT NULL,
+  seq            bigint NOT NULL,
+  PRIMARY KEY (livestream_id, "timestamp")
+) PARTITION BY RANGE ("timestamp");
+-- A resent sample (same agent, seq and time) never makes a second row.
+CREATE UNIQUE INDEX livestream_metrics_agent_seq_idx
+  ON livestream_metrics (agent_id, seq, "timestamp");
+CREATE INDEX livestream_metrics_stream_time_idx
+  ON livestream_metrics (livestream_id, "timestamp" DESC);
+CREATE INDEX livestream_metrics_time_brin ON livestream_metrics USING brin ("timestamp");
+CREATE TABLE livestream_metrics_default PARTITION OF livestream_metrics DEFAULT;
+
+CREATE TABLE ingest_rejects (
+  id          bigserial PRIMARY KEY,
+  received_at timestamptz NOT NULL,
+  topic       text NOT NULL,
+  payload     bytea NOT NULL,
+  reason      text NOT NULL
+);
+CREATE INDEX ingest_rejects_received_idx ON ingest_rejects (received_at);
+
+CREATE TABLE agents (
+  agent_id      text PRIMARY KEY,
+  state         text,
+  status_reason text,
+  version       text,
+  started_at    timestamptz,
+  sources       integer,
+  status_at     timestamptz,
+  health        jsonb,
+  health_at     timestamptz,
+  last_seen_at  timestamptz NOT NULL
+);
+
+CREATE TABLE stream_analytics_hourly (
+  hour             timestamptz NOT NULL,
+  livestream_id    bigint NOT NULL,
+  avg_viewers      double precision,
+  peak_viewers     integer,
+  min_viewers      integer,
+  data_points      integer NOT NULL,
+  chat_messages    bigint,
+  avg_chatters     double precision,
+  peak_chatters    bigint,
+  avg_bitrate_kbps double precision,
+  min_bitrate_kbps double precision,
+  max_bitrate_kbps double precision,
+  refreshed_at     timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (livestream_id, hour)
+);
+CREATE INDEX stream_analytics_hourly_hour_idx ON stream_analytics_hourly (hour);
+
+-- Hours touched by writes since the last refresh; append-only, consumed by the refresh.
+CREATE TABLE analytics_dirty (
+  livestream_id bigint NOT NULL,
+  hour          timestamptz NOT NULL
+);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all{
+      {1, "channels, livestreams, partitioned livestream_metrics, rejects, agents, analytics",
+       k_schema_v1},
+  };
+  return all;
+}
+
+std::vector<int> apply_migrations(PgConnection& conn) {
+  std::vector<int> applied;
+  conn.exec(std::string("SELECT pg_advisory_lock(") + k_lock_key + ")");
+  try {
+    conn.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+        "description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const auto& m : migrations()) {
+      const auto v = std::to_string(m.version);
+      if (conn.exec("SELECT 1 FROM schema_migrations WHERE version = " + v).rows() > 0) continue;
+      conn.exec("BEGIN");
+      try {
+        conn.exec(m.sql);
+        conn.exec("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)",
+                  {v, m.description});
+        conn.exec("COMMIT");
+      } catch (...) {
+        if (conn.healthy()) conn.exec("ROLLBACK");
+        throw;
+      }
+      applied.push_back(m.version);
+    }
+  } catch (...) {
+    if (conn.healthy()) conn.exec(std::string("SELECT pg_advisory_unlock(") + k_lock_key + ")");
+    throw;
+  }
+  conn.exec(std::string("SELECT pg_advisory_unlock(") + k_lock_key + ")");
+  return applied;
+}
+
+}  // namespace streamtrack::collector::store

@@ -1,0 +1,157 @@
+#include "collector/store/pg_connection.hpp"
+
+#include <array>
+
+namespace streamtrack::collector::store {
+
+ErrorClass classify_sqlstate(std::string_view sqlstate) {
+  if (sqlstate.size() < 2) return ErrorClass::transient;
+  const auto cls = sqlstate.substr(0, 2);
+  if (cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58") {
+    return ErrorClass::transient;
+  }
+  if (cls == "22" || cls == "23" || cls == "54") return ErrorClass::data;
+  return ErrorClass::other;
+}
+
+std::string PgError::describe() const {
+  if (m_sqlstate.empty()) return what();
+  return "SQLSTATE " + m_sqlstate + ": " + what();
+}
+
+std::int64_t PgResult::affected() const {
+  const char* n = PQcmdTuples(m_result.get());
+  return (n && *n) ? std::stoll(n) : 0;
+}
+
+namespace {
+
+std::string trim_message(const char* m) {
+  std::string s = m ? m : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  const auto nl = s.find('\n');
+  if (nl != std::string::npos) s = s.substr(0, nl);
+  return s;
+}
+
+}  // namespace
+
+PgConnection::PgConnection(const ConnectOptions& options) {
+  const auto seconds = std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count());
+  const std::string timeout = std::to_string(seconds);
+  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name"};
+  std::vector<const char*> values{options.dsn.c_str(), timeout.c_str(),
+                                  options.application_name.c_str()};
+  if (options.password) {
+    keys.push_back("password");
+    values.push_back(options.password->c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  m_conn = PQconnectdbParams(keys.data(), values.data(), 1);
+  if (!m_conn || PQstatus(m_conn) != CONNECTION_OK) {
+    const std::string message =
+        m_conn ? trim_message(PQerrorMessage(m_conn)) : "out of memory creating a connection";
+    if (m_conn) PQfinish(m_conn);
+    m_conn = nullptr;
+    throw PgError("08006", "cannot connect: " + message, ErrorClass::transient);
+  }
+  exec("SET TIME ZONE 'UTC'");
+}
+
+PgConnection::~PgConnection() {
+  if (m_conn) PQfinish(m_conn);
+}
+
+bool PgConnection::healthy() const {
+  return m_conn && PQstatus(m_conn) == CONNECTION_OK;
+}
+
+PgResult PgConnection::check(PGresult* r) {
+  PgResult result(r);
+  const auto status = PQresultStatus(r);
+  if (r && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_COPY_IN ||
+            status == PGRES_EMPTY_QUERY)) {
+    return result;
+  }
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = state ? state : "";
+  std::string message = r ? trim_message(PQresultErrorMessage(r)) : "";
+  if (message.empty()) message = trim_message(PQerrorMessage(m_conn));
+  if (!healthy()) sqlstate = sqlstate.empty() || sqlstate.substr(0, 2) != "57" ? "08006" : sqlstate;
+  throw PgError(sqlstate, message, classify_sqlstate(sqlstate));
+}
+
+PgResult PgConnection::exec(const std::string& sql) {
+  return check(PQexec(m_conn, sql.c_str()));
+}
+
+PgResult PgConnection::exec(const std::string& sql, const Params& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return check(PQexecParams(m_conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0));
+}
+
+void PgConnection::copy_in(const std::string& copy_sql, std::string_view data) {
+  check(PQexec(m_conn, copy_sql.c_str()));
+  constexpr std::size_t k_chunk = 1 << 20;
+  for (std::size_t off = 0; off < data.size(); off += k_chunk) {
+    const auto n = std::min(k_chunk, data.size() - off);
+    if (PQputCopyData(m_conn, data.data() + off, static_cast<int>(n)) != 1) {
+      PQputCopyEnd(m_conn, "client failed to send");
+      break;
+    }
+  }
+  if (PQputCopyEnd(m_conn, nullptr) != 1) {
+    throw PgError("08006", trim_message(PQerrorMessage(m_conn)), ErrorClass::transient);
+  }
+  // Collect every result of the COPY; the first failure wins.
+  std::optional<PgError> failure;
+  while (PGresult* r = PQgetResult(m_conn)) {
+    try {
+      check(r);
+    } catch (const PgError& e) {
+      if (!failure) failure = e;
+    }
+  }
+  if (failure) throw *failure;
+}
+
+void append_copy_text(std::string& out, std::string_view value) {
+  for (const char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+std::string bytea_hex(std::string_view bytes) {
+  static constexpr std::array<char, 16> k_hex{'0', '1', '2', '3', '4', '5', '6', '7',
+                                              '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += k_hex[b >> 4];
+    out += k_hex[b & 0x0f];
+  }
+  return out;
+}
+
+}  // namespace streamtrack::collector::store

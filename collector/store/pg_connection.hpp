@@ -1,0 +1,96 @@
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// A thin RAII face of one libpq connection. Only collector/store/ and the maintenance modules
+// (partitions/, analytics/, sessions/) see libpq; everything above talks to a Store.
+namespace streamtrack::collector::store {
+
+// What a failed statement means for the data that was being written.
+enum class ErrorClass {
+  transient,  // 08 connection, 40 rollback, 53 resources, 57 operator: retry the whole batch
+  data,       // 22 data, 23 constraint, 54 limits: the rows themselves are refused
+  other,      // anything else (42 schema problems, ...): treated like data by the writer
+};
+
+// Classifies a five-character SQLSTATE; an empty state (libpq lost the connection before the
+// server answered) is transient.
+ErrorClass classify_sqlstate(std::string_view sqlstate);
+
+// Thrown by PgConnection; caught at the Store boundary and turned into an outcome.
+class PgError : public std::runtime_error {
+ public:
+  PgError(std::string sqlstate, const std::string& message, ErrorClass cls)
+      : std::runtime_error(message), m_sqlstate(std::move(sqlstate)), m_class(cls) {}
+  const std::string& sqlstate() const { return m_sqlstate; }
+  ErrorClass error_class() const { return m_class; }
+  // "SQLSTATE 22P02: invalid input syntax ..." (or the bare message without a state).
+  std::string describe() const;
+
+ private:
+  std::string m_sqlstate;
+  ErrorClass m_class;
+};
+
+// Rows of a finished statement, values as text.
+class PgResult {
+ public:
+  explicit PgResult(PGresult* r) : m_result(r, &PQclear) {}
+  int rows() const { return PQntuples(m_result.get()); }
+  bool is_null(int row, int col) const { return PQgetisnull(m_result.get(), row, col) != 0; }
+  std::string text(int row, int col) const { return PQgetvalue(m_result.get(), row, col); }
+  std::int64_t integer(int row, int col) const { return std::stoll(text(row, col)); }
+  // Rows changed by INSERT/UPDATE/DELETE.
+  std::int64_t affected() const;
+
+ private:
+  std::unique_ptr<PGresult, void (*)(PGresult*)> m_result;
+};
+
+using Params = std::vector<std::optional<std::string>>;  // text parameters, nullopt is NULL
+
+struct ConnectOptions {
+  std::string dsn;
+  std::optional<std::string> password;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::string application_name = "streamtrack-collector";
+};
+
+class PgConnection {
+ public:
+  // Connects and sets the session time zone to UTC. Throws PgError (transient) on failure.
+  explicit PgConnection(const ConnectOptions& options);
+  ~PgConnection();
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // False once libpq noticed the connection is gone.
+  bool healthy() const;
+
+  // Runs one statement (or several, without parameters). Throws PgError.
+  PgResult exec(const std::string& sql);
+  PgResult exec(const std::string& sql, const Params& params);
+
+  // COPY ... FROM STDIN with `data` in COPY text format. Throws PgError.
+  void copy_in(const std::string& copy_sql, std::string_view data);
+
+ private:
+  PgResult check(PGresult* r);
+  PGconn* m_conn = nullptr;
+};
+
+// Escapes a value for COPY text format (backslash, tab, newline, carriage return).
+void append_copy_text(std::string& out, std::string_view value);
+
+// "\x..." hex text that PostgreSQL reads as bytea input, for raw payloads of any bytes.
+std::string bytea_hex(std::string_view bytes);
+
+}  // namespace streamtrack::collector::store

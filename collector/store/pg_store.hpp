@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "collector/store/pg_connection.hpp"
+#include "collector/store/store.hpp"
+
+namespace streamtrack::collector::store {
+
+// The PostgreSQL Store: one connection, opened lazily and reopened after a failure.
+// Not thread-safe: each batch writer owns one.
+class PgStore final : public Store {
+ public:
+  PgStore(ConnectOptions options, std::chrono::milliseconds session_timeout);
+
+  // See Store::write. Samples are resolved to sessions (livestreams) in time order per channel,
+  // COPYed into a temporary staging table and moved with INSERT ... ON CONFLICT DO NOTHING;
+  // the hours they touch are marked for the analytics refresh. Offline samples close sessions
+  // and add no metrics row.
+  WriteOutcome write(const std::vector<ingest::Item>& batch) override;
+
+ private:
+  void ensure_connected();
+  void write_rejects(const std::vector<ingest::Item>& batch);
+  void write_agents(const std::vector<ingest::Item>& batch);
+  void write_samples(const std::vector<ingest::Item>& batch);
+  std::int64_t channel_id(const std::string& platform, const std::string& channel);
+
+  ConnectOptions m_options;
+  std::chrono::milliseconds m_session_timeout;
+  std::unique_ptr<PgConnection> m_conn;
+  std::map<std::pair<std::string, std::string>, std::int64_t> m_channels;  // committed only
+  std::map<std::pair<std::string, std::string>, std::int64_t> m_new_channels;
+};
+
+}  // namespace streamtrack::collector::store
