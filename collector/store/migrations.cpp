@@ -62,6 +62,8 @@ CREATE TABLE ingest_rejects (
   reason      text NOT NULL
 );
 CREATE INDEX ingest_rejects_received_idx ON ingest_rejects (received_at);
+-- A resent bad message (agents resend what was never acknowledged) is stored once.
+CREATE UNIQUE INDEX ingest_rejects_once_idx ON ingest_rejects (topic, md5(payload), reason);
 
 CREATE TABLE agents (
   agent_id      text PRIMARY KEY,

@@ -131,7 +131,7 @@ void PgStore::write_rejects(const std::vector<Item>& batch) {
     if (item.kind != Item::Kind::reject) continue;
     m_conn->exec(
         "INSERT INTO ingest_rejects (received_at, topic, payload, reason) "
-        "VALUES ($1, $2, $3::bytea, $4)",
+        "VALUES ($1, $2, $3::bytea, $4) ON CONFLICT DO NOTHING",
         {ts_text(item.received_at), item.topic, bytea_hex(item.payload), item.reason});
   }
 }

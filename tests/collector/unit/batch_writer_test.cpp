@@ -1,0 +1,152 @@
+#include "collector/batch/batch_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace streamtrack::collector::batch {
+namespace {
+
+using ingest::Item;
+
+// Refuses any batch containing a sample whose seq is in `bad`; answers retry while `down`.
+class FakeStore final : public store::Store {
+ public:
+  std::set<std::int64_t> bad;
+  bool down = false;
+  bool refuse_rejects = false;
+  std::vector<std::vector<Item>> committed;
+  int calls = 0;
+
+  store::WriteOutcome write(const std::vector<Item>& batch) override {
+    ++calls;
+    if (down) return {store::WriteStatus::retry, "SQLSTATE 08006: connection refused"};
+    for (const auto& i : batch) {
+      if (i.kind == Item::Kind::sample && bad.count(i.sample->seq)) {
+        return {store::WriteStatus::rejected, "SQLSTATE 22P05: bad text"};
+      }
+      if (i.kind == Item::Kind::reject && refuse_rejects) {
+        return {store::WriteStatus::rejected, "SQLSTATE 22000: no"};
+      }
+    }
+    committed.push_back(batch);
+    return {};
+  }
+};
+
+Item sample_item(const std::string& agent, std::int64_t seq) {
+  Item i;
+  i.kind = Item::Kind::sample;
+  i.agent = agent;
+  i.topic = "t/" + std::to_string(seq);
+  Sample s;
+  s.agent = agent;
+  s.seq = seq;
+  i.sample = s;
+  return i;
+}
+
+struct Acks {
+  std::map<std::string, std::set<std::int64_t>> seqs;
+  AckSink sink() {
+    return [this](const std::string& agent, std::vector<std::int64_t> list) {
+      seqs[agent].insert(list.begin(), list.end());
+    };
+  }
+};
+
+TEST(BatchWriter, CommitsAndAcknowledgesPerAgent) {
+  FakeStore store;
+  Acks acks;
+  WriterCounters counters;
+  BatchWriter writer(store, acks.sink(), counters);
+  std::vector<Item> batch{sample_item("a", 1), sample_item("b", 7), sample_item("a", 2)};
+  EXPECT_EQ(writer.write(batch), BatchWriter::Attempt::committed);
+  EXPECT_EQ(acks.seqs["a"], (std::set<std::int64_t>{1, 2}));
+  EXPECT_EQ(acks.seqs["b"], (std::set<std::int64_t>{7}));
+  EXPECT_EQ(counters.samples, 3u);
+}
+
+TEST(BatchWriter, NothingIsAcknowledgedWhileTheDatabaseIsDown) {
+  FakeStore store;
+  store.down = true;
+  Acks acks;
+  WriterCounters counters;
+  BatchWriter writer(store, acks.sink(), counters);
+  std::vector<Item> batch{sample_item("a", 1), sample_item("a", 2)};
+  EXPECT_EQ(writer.write(batch), BatchWriter::Attempt::retry);
+  EXPECT_TRUE(acks.seqs.empty());
+  store.down = false;
+  EXPECT_EQ(writer.write(batch), BatchWriter::Attempt::committed);
+  EXPECT_EQ(acks.seqs["a"], (std::set<std::int64_t>{1, 2}));
+}
+
+TEST(BatchWriter, RefusedRowsAreIsolatedIntoRejectsAndTheRestCommits) {
+  FakeStore store;
+  store.bad = {5, 11};
+  Acks acks;
+  WriterCounters counters;
+  BatchWriter writer(store, acks.sink(), counters);
+  std::vector<Item> batch;
+  for (int i = 1; i <= 16; ++i) batch.push_back(sample_item("a", i));
+  EXPECT_EQ(writer.write(batch), BatchWriter::Attempt::committed);
+
+  std::set<std::int64_t> stored;
+  std::vector<Item> rejects;
+  for (const auto& b : store.committed) {
+    for (const auto& i : b) {
+      if (i.kind == Item::Kind::sample) stored.insert(i.sample->seq);
+      if (i.kind == Item::Kind::reject) rejects.push_back(i);
+    }
+  }
+  EXPECT_EQ(stored.size(), 14u);
+  EXPECT_FALSE(stored.count(5));
+  ASSERT_EQ(rejects.size(), 2u);
+  EXPECT_EQ(rejects[0].reason, "database refused it: SQLSTATE 22P05: bad text");
+  EXPECT_EQ(rejects[0].topic, "t/5");
+  // Rejected rows are durably in ingest_rejects: acknowledged so agents stop resending.
+  EXPECT_EQ(acks.seqs["a"].size(), 16u);
+  EXPECT_EQ(counters.samples, 14u);
+  EXPECT_EQ(counters.rejects, 2u);
+}
+
+TEST(BatchWriter, RetryDuringIsolationAcknowledgesOnlyCommittedParts) {
+  FakeStore store;
+  store.bad = {1};
+  Acks acks;
+  WriterCounters counters;
+  std::vector<Item> batch{sample_item("a", 1), sample_item("a", 2)};
+  // First attempt refused; then the database goes away before the halves are written.
+  struct DownAfterFirst final : store::Store {
+    FakeStore& inner;
+    explicit DownAfterFirst(FakeStore& s) : inner(s) {}
+    store::WriteOutcome write(const std::vector<Item>& b) override {
+      auto r = inner.write(b);
+      inner.down = true;
+      return r;
+    }
+  } flaky(store);
+  BatchWriter flaky_writer(flaky, acks.sink(), counters);
+  EXPECT_EQ(flaky_writer.write(batch), BatchWriter::Attempt::retry);
+  EXPECT_TRUE(acks.seqs.empty());
+}
+
+TEST(BatchWriter, RunDrainsTheQueueAndReleasesPending) {
+  FakeStore store;
+  Acks acks;
+  WriterCounters counters;
+  BatchWriter writer(store, acks.sink(), counters);
+  ingest::IngestQueue queue(100);
+  for (int i = 1; i <= 10; ++i) queue.push(sample_item("a", i));
+  queue.close();
+  std::atomic<bool> abandon{false};
+  WriterOptions options;
+  options.max_rows = 4;
+  writer.run(queue, options, abandon);
+  EXPECT_EQ(store.committed.size(), 3u);
+  EXPECT_EQ(queue.pending(), 0u);
+  EXPECT_EQ(acks.seqs["a"].size(), 10u);
+}
+
+}  // namespace
+}  // namespace streamtrack::collector::batch
