@@ -168,7 +168,10 @@ std::vector<std::vector<std::string>> pg_query(const std::string& dsn, const std
 // The first column of the first row.
 std::string pg_scalar(const std::string& dsn, const std::string& sql);
 
-// An MQTT subscriber that records every message it receives.
+// An MQTT subscriber that records every message it receives (Paho MQTT C++ underneath).
+// Paho C 1.3.12 shares one network thread per process: while one client is connected, every
+// further client in the same process needs 1-2 s to connect. Prefer one probe per test, which
+// can both subscribe and publish(), or run the code under test as a separate process.
 class MqttProbe {
  public:
   struct Message {

@@ -1,9 +1,11 @@
 #include <civetweb.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <condition_variable>
 #include <stdexcept>
+#include <thread>
 
 #include "tests/support/harness.hpp"
 
@@ -146,7 +148,18 @@ HttpFixtureServer::~HttpFixtureServer() {
     m_impl->stopping = true;
   }
   m_impl->stopping_cv.notify_all();
+  // civetweb's master thread notices the stop flag only when its poll() returns, which takes up
+  // to 2 s when idle: keep poking the listener until mg_stop() is done.
+  std::atomic<bool> stopped{false};
+  std::thread poker([&] {
+    while (!stopped) {
+      port_accepts(m_impl->port);
+      std::this_thread::sleep_for(10ms);
+    }
+  });
   mg_stop(m_impl->ctx);
+  stopped = true;
+  poker.join();
 }
 
 std::uint16_t HttpFixtureServer::port() const {
