@@ -13,7 +13,14 @@ void send(const std::string& state) { sd_notify(0, state.c_str()); }
 
 void ready() { send("READY=1"); }
 
-void status(std::string_view text) { send("STATUS=" + std::string(text)); }
+void status(std::string_view text) {
+  // A newline would end the STATUS= assignment and let the rest pose as another one.
+  std::string line(text);
+  for (auto& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  send("STATUS=" + line);
+}
 
 void reloading() {
   timespec ts{};

@@ -10,7 +10,9 @@ namespace streamtrack::notify {
 
 void ready();
 void status(std::string_view text);
-void reloading();  // RELOADING=1 with MONOTONIC_USEC, as Type=notify-reload expects
+// RELOADING=1 with MONOTONIC_USEC (as Type=notify-reload expects). Under Type=notify, as in
+// our units for systemd 252, call ready() again once the reload is done.
+void reloading();
 void stopping();
 void watchdog();
 

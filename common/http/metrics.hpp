@@ -1,0 +1,101 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+// The Prometheus metrics of both daemons, behind small typed calls so the running code never
+// sees prometheus-cpp. Every call is thread-safe and cheap enough for each poll or batch; none
+// throws once constructed. docs/operations.md lists every metric.
+namespace streamtrack::http {
+
+// How a poll, a publish or a write ended (the engine's OK / RETRY / ERROR).
+enum class Outcome { ok, retry, error };
+std::string_view to_string(Outcome outcome);
+
+using Seconds = std::chrono::duration<double>;
+
+// What every daemon exports: build info, start time, MQTT connection state. The base of
+// AgentMetrics and CollectorMetrics; StatusServer renders it.
+class Metrics {
+ public:
+  // `daemon` is "streamtrack-agent" or "streamtrack-collector".
+  explicit Metrics(std::string daemon);
+  virtual ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  const std::string& daemon() const { return m_daemon; }
+
+  void set_mqtt_connected(bool connected);
+  // One more (re)connection to the broker.
+  void count_mqtt_connect();
+
+  // Everything in the Prometheus text exposition format 0.0.4.
+  std::string render() const;
+
+ protected:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+
+ private:
+  std::string m_daemon;
+};
+
+class AgentMetrics : public Metrics {
+ public:
+  AgentMetrics();
+  ~AgentMetrics() override;
+
+  // A finished poll of source `source` (of type `type`): counts it by outcome, observes its
+  // duration, and on Outcome::ok records the time as the last successful poll.
+  void poll_finished(std::string_view source, std::string_view type, Outcome outcome,
+                     Seconds duration, std::size_t samples);
+  // Seconds since the most recent successful poll of any source; nullopt before the first.
+  std::optional<Seconds> last_successful_poll_age() const;
+
+  void set_outbox(std::int64_t rows, std::int64_t bytes);
+  // Samples dropped from the full outbox; `policy` is "drop_oldest" or "drop_newest".
+  void count_outbox_drops(std::string_view policy, std::int64_t count);
+
+  void set_publish_inflight(std::int64_t count);
+  void count_published(std::int64_t count);
+  // `kind` is "puback" (broker) or "committed" (the collector's ack).
+  void count_acks(std::string_view kind, std::int64_t count);
+  void count_publish_failures(std::int64_t count);
+
+ private:
+  struct Agent;
+  std::unique_ptr<Agent> m_agent;
+};
+
+class CollectorMetrics : public Metrics {
+ public:
+  CollectorMetrics();
+  ~CollectorMetrics() override;
+
+  void count_ingest_rows(std::int64_t rows);
+  // Payloads or rows refused; `reason` is a short token ("decode", "schema", "sqlstate_22", ...).
+  void count_ingest_rejects(std::string_view reason, std::int64_t count);
+  // A batch write of `rows` rows that took `duration`.
+  void batch_written(std::int64_t rows, Seconds duration, Outcome outcome);
+  void set_pending_rows(std::int64_t rows);
+  void count_acks_sent(std::int64_t count);
+
+  // PostgreSQL pool: connections idle, busy, and broken (being reconnected).
+  void set_pool(std::int64_t idle, std::int64_t busy, std::int64_t broken);
+  void set_database_up(bool up);
+
+  // Alerts currently in `state` ("pending", "firing", "resolved").
+  void set_alerts(std::string_view state, std::int64_t count);
+  void count_alert_transition(std::string_view rule, std::string_view state);
+
+ private:
+  struct Collector;
+  std::unique_ptr<Collector> m_collector;
+};
+
+}  // namespace streamtrack::http
