@@ -155,7 +155,7 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
     SourceConfig sc;
     sc.type = std::string(info->type);
     sc.name = section.string("name");
-    if (sc.name.empty()) diag.error(section.position("name"), context, "name", "must not be empty");
+    if (section.has("name") && sc.name.empty()) diag.error(section.position("name"), context, "name", "must not be empty");
     if (!names.insert(sc.name).second) {
       diag.error(section.position("name"), context, "name",
                  "another source already has the name \"" + sc.name + "\"");

@@ -77,7 +77,7 @@ class FieldReader {
     if (!v) return std::nullopt;
     if (v->is_number_unsigned()) {
       const auto u = v->get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(max)) {
+      if (u > static_cast<std::uint64_t>(max) || static_cast<std::int64_t>(u) < min) {
         return out_of_range(key, std::to_string(u), min, max), std::nullopt;
       }
       return static_cast<std::int64_t>(u);

@@ -22,11 +22,11 @@ Result<Sample> decode_sample(std::string_view payload);
 // Retained agent status: birth ("online"), Last Will and clean shutdown ("offline").
 struct Status {
   std::string state;                 // "online" or "offline"
-  std::optional<std::string> reason;  // "shutdown" on a clean stop
-  std::optional<std::string> version;
-  std::optional<TimePoint> started_at;
-  std::optional<std::int64_t> sources;
-  std::optional<TimePoint> ts;
+  std::optional<std::string> reason{};  // "shutdown" on a clean stop
+  std::optional<std::string> version{};
+  std::optional<TimePoint> started_at{};
+  std::optional<std::int64_t> sources{};
+  std::optional<TimePoint> ts{};
   bool operator==(const Status&) const = default;
 };
 std::string encode_status(const Status& s);

@@ -79,7 +79,7 @@ TEST(SampleCodec, IgnoresUnknownFields) {
 }
 
 TEST(SampleCodec, RejectsEachProblemWithAPreciseReason) {
-  EXPECT_EQ(reason("{not json"), "invalid JSON at byte 2");
+  EXPECT_EQ(reason("{not json"), "invalid JSON at byte 3");
   EXPECT_EQ(reason(""), "invalid JSON at byte 1");
   EXPECT_EQ(reason("[1,2]"), "expected a JSON object, got array");
   EXPECT_EQ(reason(with("seq", "")), "missing required field \"seq\"");

@@ -4,7 +4,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "collector/config/collector_config.hpp"
-#include "support/harness.hpp"
+#include "tests/support/harness.hpp"
 
 namespace streamtrack {
 namespace {
@@ -136,7 +136,7 @@ TEST(AgentConfig, SourceProblems) {
   EXPECT_THAT(agent_errors("[[source]]\ntype = \"srs\"\nurl = \"http://x\"\ninterval = \"1s\"\n"),
               ElementsAre("agent.toml:1:1: source #1: name: required key is missing"));
   EXPECT_THAT(agent_errors(std::string(k_minimal_agent) + strstr(k_minimal_agent, "[[source]]")),
-              ElementsAre("agent.toml:14:8: source \"rtmp\": name: another source already has the "
+              ElementsAre("agent.toml:13:8: source \"rtmp\": name: another source already has the "
                           "name \"rtmp\""));
   EXPECT_THAT(agent_errors("[agent]\nid = \"x\"\n"),
               ElementsAre("agent.toml:1:1: source: at least one [[source]] is required"));
