@@ -30,19 +30,19 @@ struct ClientOptions {
   config::MqttSettings settings;
   std::string client_id;
   bool clean_session = false;
-  std::optional<Message> will;
+  std::optional<Message> will{};
   int max_inflight = 256;
-  std::vector<std::string> subscriptions;  // (re)subscribed after every connect
+  std::vector<std::string> subscriptions{};  // (re)subscribed after every connect
   int subscription_qos = 1;
 };
 
 // Handlers run on Paho's or the reconnect thread: they must be thread-safe and must not block.
 struct Handlers {
-  std::function<void()> connected;
-  std::function<void(const std::string& reason)> disconnected;  // lost, or an attempt failed
-  std::function<void(Message)> message;
+  std::function<void()> connected{};
+  std::function<void(const std::string& reason)> disconnected{};  // lost, or an attempt failed
+  std::function<void(Message)> message{};
   // Outcome of publish(id): ok once the broker acknowledged it (PUBACK for QoS 1).
-  std::function<void(std::uint64_t id, bool ok, const std::string& error)> delivered;
+  std::function<void(std::uint64_t id, bool ok, const std::string& error)> delivered{};
 };
 
 class Client {
