@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -48,6 +49,53 @@ std::unique_ptr<TempDir> make_dir(bool for_other_user) {
   return dir;
 }
 
+Process::Options server_options(std::vector<std::string> argv,
+                                const std::optional<Account>& account, const fs::path& log,
+                                const fs::path& cwd) {
+  Process::Options po;
+  po.argv = std::move(argv);
+  po.log_file = log;
+  po.cwd = cwd;
+  if (account) {
+    po.uid = account->uid;
+    po.gid = account->gid;
+  }
+  return po;
+}
+
+void own(const fs::path& path, const std::optional<Account>& account) {
+  fs::create_directories(path);
+  ::chmod(path.c_str(), 0700);
+  if (account && ::chown(path.c_str(), account->uid, account->gid) != 0) {
+    throw std::runtime_error("PostgresServer: cannot chown " + path.string());
+  }
+}
+
+// initdb takes about a second; it runs once per test process and every server starts from a
+// copy of its result (cp -a keeps the owner, so the copy is ready for the server account).
+fs::path template_data(const std::optional<Account>& account) {
+  static std::mutex mutex;
+  static std::unique_ptr<TempDir> dir;
+  std::lock_guard lock(mutex);
+  if (!dir) {
+    auto fresh = make_dir(account.has_value());
+    auto data = fresh->path() / "data";
+    auto log = fresh->path() / "initdb.log";
+    own(data, account);
+    Process initdb(server_options(
+        {std::string(k_pg_bin) + "/initdb", "-D", data.string(), "-U", "postgres", "--auth=trust",
+         "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"},
+        account, log, fresh->path()));
+    auto code = initdb.wait(k_event_timeout);
+    if (!code || *code != 0) {
+      initdb.stop(1s);
+      throw std::runtime_error("PostgresServer: initdb failed:\n" + read_file(log));
+    }
+    dir = std::move(fresh);
+  }
+  return dir->path() / "data";
+}
+
 std::string quote_ident(const std::string& name) {
   std::string out = "\"";
   for (char c : name) {
@@ -70,35 +118,15 @@ struct PostgresServer::Impl {
   fs::path log_file() const { return dir->path() / "postgres.log"; }
 
   Process::Options options(std::vector<std::string> argv) const {
-    Process::Options po;
-    po.argv = std::move(argv);
-    po.log_file = log_file();
-    po.cwd = dir->path();
-    if (account) {
-      po.uid = account->uid;
-      po.gid = account->gid;
-    }
-    return po;
-  }
-
-  void own(const fs::path& path) const {
-    fs::create_directories(path);
-    ::chmod(path.c_str(), 0700);
-    if (account && ::chown(path.c_str(), account->uid, account->gid) != 0) {
-      throw std::runtime_error("PostgresServer: cannot chown " + path.string());
-    }
+    return server_options(std::move(argv), account, log_file(), dir->path());
   }
 
   void init() {
-    own(data());
-    own(sockets());
-    Process initdb(
-        options({std::string(k_pg_bin) + "/initdb", "-D", data().string(), "-U", "postgres",
-                 "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"}));
-    auto code = initdb.wait(k_event_timeout);
-    if (!code || *code != 0) {
-      initdb.stop(1s);
-      throw std::runtime_error("PostgresServer: initdb failed:\n" + read_file(log_file()));
+    own(sockets(), account);
+    auto result = run_command({"cp", "-a", template_data(account).string(), data().string()});
+    if (result.exit_code != 0) {
+      throw std::runtime_error("PostgresServer: copying the initdb template failed:\n" +
+                               result.output);
     }
   }
 
