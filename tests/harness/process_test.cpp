@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -150,6 +151,25 @@ TEST(ProcessTest, DestructorKillsTheProcess) {
     ASSERT_TRUE(pid_alive(pid));
   }
   EXPECT_FALSE(pid_alive(pid));
+}
+
+TEST(ProcessTest, ChildDiesWhenTheTestProcessDies) {
+  TempDir dir;
+  auto pidfile = dir / "pid";
+  // A stand-in for a crashing test binary: starts a server-like child, then exits without
+  // running any destructor. (This unit test binary has no other threads, so fork is safe.)
+  pid_t test_process = ::fork();
+  ASSERT_GE(test_process, 0);
+  if (test_process == 0) {
+    auto* child = new Process(command({"sleep", "60"}));
+    write_file(pidfile, std::to_string(child->pid()));
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(test_process, &status, 0), test_process);
+  ASSERT_TRUE(fs::exists(pidfile));
+  pid_t orphan = std::stoi(read_file(pidfile));
+  EXPECT_TRUE(wait_until([&] { return !pid_alive(orphan); }, 10s));
 }
 
 TEST(ProcessTest, WaitReturnsExitCodeOrNulloptOnTimeout) {

@@ -57,7 +57,9 @@ bool wait_until(const std::function<bool()>& pred,
 void write_file(const std::filesystem::path& path, const std::string& text);
 std::string read_file(const std::filesystem::path& path);
 
-// A child process with stdout and stderr captured to a log file.
+// A child process with stdout and stderr captured to a log file, in its own process group
+// (stop() reaches its children too). It gets SIGKILL when the test process dies (strictly: when
+// the thread that created it exits), so a crashed test leaves no servers behind.
 class Process {
  public:
   struct Options {

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,6 +95,7 @@ Process::Process(Options options) {
   std::string log = m_log.string();
   std::string cwd = options.cwd.string();
 
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("Process: fork: ") + std::strerror(errno));
   if (pid == 0) {
@@ -115,6 +117,9 @@ Process::Process(Options options) {
       if (::setgid(*options.gid) != 0) child_fail("setgid");
     }
     if (options.uid && ::setuid(*options.uid) != 0) child_fail("setuid");
+    // Set after setuid (which clears it): a crashed or killed test run leaves no servers behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     ::execve(program.c_str(), c_argv.data(), c_env.data());
     child_fail(program.c_str());
   }
