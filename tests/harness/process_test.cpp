@@ -161,7 +161,9 @@ TEST(ProcessTest, ChildDiesWhenTheTestProcessDies) {
   pid_t test_process = ::fork();
   ASSERT_GE(test_process, 0);
   if (test_process == 0) {
-    auto* child = new Process(command({"sleep", "60"}));
+    auto options = command({"sleep", "60"});
+    options.log_file = dir / "sleep.log";  // inside `dir`: nothing of the child's is left over
+    auto* child = new Process(options);
     write_file(pidfile, std::to_string(child->pid()));
     ::_exit(0);
   }
