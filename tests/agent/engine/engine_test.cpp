@@ -1,0 +1,123 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "agent/engine/poll_engine.hpp"
+#include "tests/agent/engine/engine_support.hpp"
+
+namespace streamtrack::testing {
+namespace {
+
+TEST(PollEngine, PollsOnTheSourceIntervalByTheEngineClock) {
+  HttpFixtureServer server;
+  server.route("/a", ok_body());
+  ManualClock clock(*parse_rfc3339("2026-01-01T00:00:00Z"));
+  agent::PollEngine engine(agent_config(json_source("a", server.url("/a"), "10s")), clock);
+  EXPECT_EQ(engine.health().at(0).polls, 0);
+  EXPECT_LE(engine.time_until_next_poll(), 1000ms);  // the first poll comes soon
+
+  clock.advance(1000ms);
+  std::vector<Sample> samples;
+  ASSERT_TRUE(step_until(
+      engine, [&] { return engine.health().at(0).polls == 1; }, &samples));
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].ts, clock.now());
+  EXPECT_EQ(samples[0].agent, "test-agent");
+  EXPECT_EQ(samples[0].seq, 0);
+  EXPECT_EQ(samples[0].viewers, 3);
+
+  // Not due again before the interval (plus at most 10% jitter) has passed.
+  const auto wait = engine.time_until_next_poll();
+  EXPECT_GE(wait, 8000ms);
+  EXPECT_LE(wait, 11000ms);
+  for (int i = 0; i < 5; ++i) engine.step(20ms);
+  EXPECT_EQ(server.request_count("/a"), 1u);
+
+  clock.advance(wait);
+  ASSERT_TRUE(step_until(engine, [&] { return engine.health().at(0).polls == 2; }));
+  EXPECT_EQ(server.request_count("/a"), 2u);
+}
+
+TEST(PollEngine, FailuresBackOffWithinTheCapAndResetOnSuccess) {
+  HttpFixtureServer server;
+  server.route_sequence(
+      "/a", {server_error(), server_error(), server_error(), server_error(), ok_body()});
+  ManualClock clock(*parse_rfc3339("2026-01-01T00:00:00Z"));
+  const agent::PollEngine::Options options{
+      .backoff_base = 1000ms, .backoff_cap = 4000ms, .seed = 7};
+  agent::PollEngine engine(agent_config(json_source("a", server.url("/a"), "1s")), clock, options);
+  Backoff bounds(1000ms, 4000ms);
+  for (std::int64_t failure = 1; failure <= 4; ++failure) {
+    clock.advance(engine.time_until_next_poll());
+    ASSERT_TRUE(step_until(engine, [&] { return engine.health().at(0).polls == failure; }));
+    const auto h = engine.health().at(0);
+    EXPECT_EQ(h.errors, failure);
+    EXPECT_EQ(h.consecutive_errors, failure);
+    EXPECT_EQ(h.last_error, "HTTP 500: boom");
+    EXPECT_FALSE(h.last_success);
+    // Next poll: the next slot of the interval plus a full-jitter delay under the ceiling.
+    EXPECT_LE(engine.time_until_next_poll(),
+              1000ms + bounds.ceiling_for(static_cast<std::uint32_t>(failure)));
+  }
+  clock.advance(engine.time_until_next_poll());
+  ASSERT_TRUE(step_until(engine, [&] { return engine.health().at(0).polls == 5; }));
+  const auto h = engine.health().at(0);
+  EXPECT_EQ(h.errors, 4);
+  EXPECT_EQ(h.consecutive_errors, 0);
+  EXPECT_EQ(h.last_success, clock.now());
+  EXPECT_EQ(h.last_error, "HTTP 500: boom");  // kept for the health message
+  EXPECT_LE(engine.time_until_next_poll(), 1100ms);
+}
+
+TEST(PollEngine, AnUndecodableValueIsAnErrorNotASample) {
+  HttpFixtureServer server;
+  server.route("/a", ok_body("{\"online\":true,\"viewers\":99999999999}"));
+  const auto result = poll_once(agent_config(json_source("a", server.url("/a"))));
+  EXPECT_TRUE(result.samples.empty());
+  ASSERT_TRUE(result.only_health().last_error);
+  EXPECT_EQ(result.only_health().last_error->rfind("channel \"a\": unusable value: ", 0), 0u)
+      << *result.only_health().last_error;
+}
+
+TEST(PollEngine, WakeupEndsAWaitingStep) {
+  SilentListener silent;
+  agent::PollEngine engine(agent_config(json_source("dead", silent.url(), "1s", "1m")),
+                           SystemClock::instance());
+  engine.step(0ms);  // starts the poll that will never be answered
+  std::thread waker([&] { engine.wakeup(); });
+  const auto start = std::chrono::steady_clock::now();
+  engine.step(k_event_timeout);
+  waker.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, k_event_timeout / 2);
+}
+
+TEST(PollEngine, AReadableExtraFdEndsAWaitingStep) {
+  SilentListener silent;
+  agent::PollEngine engine(agent_config(json_source("dead", silent.url(), "1s", "1m")),
+                           SystemClock::instance());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ASSERT_EQ(::write(fds[1], "x", 1), 1);
+  const int watched[] = {fds[0]};
+  const auto start = std::chrono::steady_clock::now();
+  engine.step(k_event_timeout, watched);
+  engine.step(k_event_timeout, watched);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, k_event_timeout / 2);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(PollEngine, OffersCompressionAndNamesItself) {
+  HttpFixtureServer server;
+  server.route("/a", ok_body());
+  agent::PollEngine engine(agent_config(json_source("a", server.url("/a"), "100ms")),
+                           SystemClock::instance());
+  ASSERT_TRUE(step_until(engine, [&] { return engine.health().at(0).polls >= 2; }));
+  const auto requests = server.requests();
+  ASSERT_GE(requests.size(), 2u);
+  EXPECT_NE(requests[0].headers.at("accept-encoding").find("gzip"), std::string::npos);
+  EXPECT_EQ(requests[0].headers.at("user-agent").rfind("streamtrack-agent/", 0), 0u);
+}
+
+}  // namespace
+}  // namespace streamtrack::testing
