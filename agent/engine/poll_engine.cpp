@@ -93,16 +93,16 @@ milliseconds PollEngine::jitter(milliseconds interval) {
   return milliseconds{pick(m_rng)};
 }
 
-void PollEngine::start_due(steady::time_point now) {
+void PollEngine::start_due(steady::time_point now, std::vector<std::vector<Sample>>& out) {
   for (std::size_t i = 0; i < m_sources.size(); ++i) {
     auto& s = *m_sources[i];
     if (s.poll || s.next_due > now) continue;
     if (m_options.once && s.polled_once) continue;
-    start_poll(i);
+    start_poll(i, out);
   }
 }
 
-void PollEngine::start_poll(std::size_t index) {
+void PollEngine::start_poll(std::size_t index, std::vector<std::vector<Sample>>& out) {
   auto& s = *m_sources[index];
   s.polled_once = true;
   s.slot = s.next_due;
@@ -110,13 +110,10 @@ void PollEngine::start_poll(std::size_t index) {
     s.poll = s.source->start_poll();
   } catch (const std::exception& e) {
     s.poll.reset();
-    std::vector<std::vector<Sample>> ignored;
-    finish(index, sources::PollResult::failure(std::string("internal error: ") + e.what()),
-           ignored);
+    finish(index, sources::PollResult::failure(std::string("internal error: ") + e.what()), out);
     return;
   }
-  std::vector<std::vector<Sample>> none;
-  advance(index, none);
+  advance(index, out);
 }
 
 // Sends the poll's next request, or finishes it when it has none.
@@ -195,7 +192,7 @@ void PollEngine::finish(std::size_t index, sources::PollResult result,
 std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
                                                   std::span<const int> extra_fds) {
   std::vector<std::vector<Sample>> out;
-  start_due(m_clock.steady_now());
+  start_due(m_clock.steady_now(), out);
   const auto wait = std::min(max_wait, time_until_next_poll());
   for (auto& completion : m_client.perform(wait, extra_fds)) {
     const auto it = m_requests.find(completion.id);
@@ -213,7 +210,7 @@ std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
     }
     advance(index, out);
   }
-  start_due(m_clock.steady_now());
+  start_due(m_clock.steady_now(), out);
   return out;
 }
 

@@ -61,8 +61,8 @@ class PollEngine {
 
  private:
   struct SourceState;
-  void start_due(std::chrono::steady_clock::time_point now);
-  void start_poll(std::size_t index);
+  void start_due(std::chrono::steady_clock::time_point now, std::vector<std::vector<Sample>>& out);
+  void start_poll(std::size_t index, std::vector<std::vector<Sample>>& out);
   void advance(std::size_t index, std::vector<std::vector<Sample>>& out);
   void finish(std::size_t index, sources::PollResult result, std::vector<std::vector<Sample>>& out);
   std::chrono::milliseconds jitter(std::chrono::milliseconds interval);
