@@ -2,10 +2,13 @@
 
 #include "agent/sources/http_json/http_json.hpp"
 #include "agent/sources/icecast/icecast.hpp"
+#include "agent/sources/kick/kick.hpp"
 #include "agent/sources/mediamtx/mediamtx.hpp"
 #include "agent/sources/nginx_rtmp/nginx_rtmp.hpp"
 #include "agent/sources/owncast/owncast.hpp"
 #include "agent/sources/srs/srs.hpp"
+#include "agent/sources/twitch/twitch.hpp"
+#include "agent/sources/youtube/youtube.hpp"
 
 namespace streamtrack::agent {
 
@@ -119,6 +122,9 @@ const std::vector<SourceTypeInfo>& source_types() {
       {"srs", &discovering_spec, &sources::srs::create},
       {"icecast", &discovering_spec, &sources::icecast::create},
       {"http_json", &http_json_spec, &sources::http_json::create},
+      {"twitch", &sources::twitch::spec, &sources::twitch::create},
+      {"youtube", &sources::youtube::spec, &sources::youtube::create},
+      {"kick", &sources::kick::spec, &sources::kick::create},
   };
   return types;
 }

@@ -1,0 +1,291 @@
+#include "agent/sources/kick/kick.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <set>
+
+#include "agent/sources/json_support.hpp"
+#include "agent/sources/registry.hpp"
+#include "agent/sources/twitch/app_token.hpp"
+#include "common/daemon/log.hpp"
+#include "common/util/backoff.hpp"
+
+namespace streamtrack::agent::sources::kick {
+
+using nlohmann::json;
+using twitch::AppToken;
+using twitch::redact;
+
+namespace {
+
+std::string url_encode(std::string_view s) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += k_hex[u >> 4];
+      out += k_hex[u & 15];
+    }
+  }
+  return out;
+}
+
+std::string trim_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+const std::string* non_empty_string(const json* v) {
+  if (!v || !v->is_string() || v->get_ref<const std::string&>().empty()) return nullptr;
+  return &v->get_ref<const std::string&>();
+}
+
+}  // namespace
+
+Result<std::vector<Sample>> parse_channels(std::string_view body) {
+  using R = Result<std::vector<Sample>>;
+  auto doc = parse_json(body);
+  if (!doc) return R::failure(doc.error());
+  if (!doc->is_object())
+    return R::failure(std::string("expected a JSON object, got ") + json_type_name(*doc));
+  const auto* data = member(*doc, "data");
+  if (!data) return R::failure("\"data\" is missing");
+  if (!data->is_array())
+    return R::failure(std::string("\"data\": expected an array, got ") + json_type_name(*data));
+  std::vector<Sample> out;
+  for (std::size_t i = 0; i < data->size(); ++i) {
+    const auto& item = (*data)[i];
+    const std::string where = "data[" + std::to_string(i) + "]";
+    const auto* slug = non_empty_string(member(item, "slug"));
+    if (!slug) return R::failure(where + ".slug: expected a non-empty string");
+    const auto* stream = member(item, "stream");
+    if (!stream || !stream->is_object()) return R::failure(where + ".stream: expected an object");
+    const auto* is_live = member(*stream, "is_live");
+    if (!is_live || !is_live->is_boolean())
+      return R::failure(where + ".stream.is_live: expected a boolean");
+    Sample s;
+    s.channel = lower(*slug);
+    s.live = is_live->get<bool>();
+    if (const auto* title = non_empty_string(member(item, "stream_title"))) s.title = *title;
+    if (const auto* category = member(item, "category")) {
+      if (const auto* name = non_empty_string(member(*category, "name"))) s.category = *name;
+    }
+    if (s.live) {
+      if (const auto* viewers = member(*stream, "viewer_count"); viewers && !viewers->is_null()) {
+        s.viewers = as_count(*viewers);
+        if (!s.viewers)
+          return R::failure(where + ".stream.viewer_count: expected a count, got " +
+                            viewers->dump());
+      }
+      if (const auto* start = non_empty_string(member(*stream, "start_time"))) {
+        s.started_at = parse_rfc3339(*start);
+        if (!s.started_at)
+          return R::failure(where + ".stream.start_time: expected an RFC 3339 time, got \"" +
+                            *start + "\"");
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+struct KickSource::State {
+  KickOptions options;
+  const Clock& clock;
+  AppToken token;
+  Backoff backoff;
+  std::optional<TimePoint> backoff_until;
+  std::set<std::string> warned_missing;
+};
+
+namespace {
+
+class KickPoll final : public Poll {
+ public:
+  explicit KickPoll(std::shared_ptr<KickSource::State> state) : m_state(std::move(state)) {
+    const auto& channels = m_state->options.channels;
+    for (std::size_t i = 0; i < channels.size(); i += k_batch_size) {
+      m_batches.emplace_back(channels.begin() + static_cast<std::ptrdiff_t>(i),
+                             channels.begin() + static_cast<std::ptrdiff_t>(
+                                                    std::min(i + k_batch_size, channels.size())));
+    }
+    const auto now = m_state->clock.now();
+    if (m_state->backoff_until && now < *m_state->backoff_until) {
+      fail("backing off after HTTP 429 until " + format_rfc3339(*m_state->backoff_until));
+    }
+  }
+
+  std::optional<http::Request> next_request() override {
+    if (m_done) return std::nullopt;
+    auto& s = *m_state;
+    const auto now = s.clock.now();
+    if (!s.token.current(now)) {
+      m_token_stage = true;
+      auto r = s.token.mint_request();
+      r.max_body_bytes = s.options.max_body_bytes;
+      return r;
+    }
+    m_token_stage = false;
+    http::Request r;
+    r.url = s.options.api_base_url + "/public/v1/channels?";
+    const auto& batch = m_batches[m_batch];
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      r.url += (i ? "&slug=" : "slug=") + url_encode(batch[i]);
+    }
+    r.headers.emplace_back("Authorization", "Bearer " + *s.token.current(now));
+    r.headers.emplace_back("Accept", "application/json");
+    r.timeout = s.options.timeout;
+    r.max_body_bytes = s.options.max_body_bytes;
+    return r;
+  }
+
+  void on_outcome(const http::Outcome& outcome, TimePoint now) override {
+    auto& s = *m_state;
+    if (m_token_stage) {
+      if (auto problem = s.token.accept(outcome, now)) fail(*problem);
+      return;
+    }
+    if (!outcome) return fail(outcome.error());
+    const auto& response = *outcome;
+    if (response.status == 401 && !m_reminted) {
+      m_reminted = true;
+      s.token.invalidate();
+      log::info("token rejected, minting a new one source=" + s.options.name);
+      return;
+    }
+    if (response.status == 429) {
+      auto delay = s.backoff.next_delay();
+      if (const auto it = response.headers.find("retry-after"); it != response.headers.end()) {
+        std::int64_t seconds = 0;
+        const auto& v = it->second;
+        if (std::from_chars(v.data(), v.data() + v.size(), seconds).ec == std::errc{} &&
+            seconds > 0) {
+          delay = std::max(delay, std::chrono::milliseconds{seconds * 1000});
+        }
+      }
+      delay = std::max(delay, s.options.backoff_base);
+      s.backoff_until = now + delay;
+      auto problem = check_response(response, BodyKind::json).value_or("HTTP 429");
+      return fail(problem + "; backing off until " + format_rfc3339(*s.backoff_until));
+    }
+    if (auto problem = check_response(response, BodyKind::json)) return fail(*problem);
+    auto samples = parse_channels(response.body);
+    if (!samples) return fail(samples.error());
+    for (auto& sample : *samples) {
+      if (m_seen.insert(sample.channel).second) m_samples.push_back(std::move(sample));
+    }
+    if (++m_batch < m_batches.size()) return;
+    s.backoff.reset();
+    s.backoff_until.reset();
+    for (const auto& slug : s.options.channels) {
+      if (m_seen.count(slug) || !s.warned_missing.insert(slug).second) continue;
+      log::warning("channel not found source=" + s.options.name + " channel=" + slug);
+    }
+    m_result = std::move(m_samples);
+    m_done = true;
+  }
+
+  PollResult result() override { return m_result; }
+
+ private:
+  void fail(const std::string& why) {
+    m_result = PollResult::failure(redact(why, m_state->options.client_secret));
+    m_done = true;
+  }
+
+  std::shared_ptr<KickSource::State> m_state;
+  std::vector<std::vector<std::string>> m_batches;
+  std::size_t m_batch = 0;
+  bool m_token_stage = false;
+  bool m_reminted = false;
+  bool m_done = false;
+  std::vector<Sample> m_samples;
+  std::set<std::string> m_seen;
+  PollResult m_result = PollResult::failure("poll did not run");
+};
+
+}  // namespace
+
+KickSource::KickSource(KickOptions options, const Clock& clock)
+    : m_state(std::make_shared<State>(State{
+          .options = {},
+          .clock = clock,
+          .token = AppToken(trim_slash(options.auth_base_url) + "/oauth/token", options.client_id,
+                            options.client_secret, options.timeout),
+          .backoff = Backoff(options.backoff_base, options.backoff_cap),
+          .backoff_until = std::nullopt,
+          .warned_missing = {},
+      })) {
+  options.api_base_url = trim_slash(options.api_base_url);
+  for (auto& c : options.channels) c = lower(c);
+  m_state->options = std::move(options);
+}
+
+KickSource::~KickSource() = default;
+
+std::unique_ptr<Poll> KickSource::start_poll() {
+  return std::make_unique<KickPoll>(m_state);
+}
+
+const config::TableSpec& spec() {
+  using config::ValueType;
+  static const config::TableSpec table{[] {
+    auto keys = source_common_spec().keys;
+    keys.insert(
+        keys.end(),
+        {
+            {.name = "client_id", .required = true, .description = "Kick application client ID."},
+            {.name = "client_secret_file",
+             .description = "Client secret, from a file (default: the systemd credential "
+                            "kick-client-secret)."},
+            {.name = "channels",
+             .type = ValueType::string_list,
+             .required = true,
+             .description = "Channel slugs to track."},
+            {.name = "api_base_url",
+             .default_value = std::string("https://api.kick.com"),
+             .description = "API base URL (for proxies and tests)."},
+            {.name = "auth_base_url",
+             .default_value = std::string("https://id.kick.com"),
+             .description = "OAuth base URL; tokens come from <auth_base_url>/oauth/token."},
+        });
+    return keys;
+  }()};
+  return table;
+}
+
+std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
+  const auto& s = source.section;
+  config::Diagnostics diag(config_path);
+  KickOptions o;
+  o.name = source.name;
+  o.client_id = s.string("client_id");
+  o.channels = s.strings("channels");
+  o.api_base_url = s.string("api_base_url");
+  o.auth_base_url = s.string("auth_base_url");
+  o.timeout = source.timeout;
+  o.max_body_bytes = static_cast<std::size_t>(source.max_body_bytes);
+  const auto secret = read_secret(s, "client_secret_file", "kick-client-secret", diag);
+  if (!secret && diag.empty()) {
+    diag.error(s.position(), s.context(), "client_secret_file",
+               "required (or a systemd credential named kick-client-secret)");
+  }
+  if (o.channels.empty())
+    diag.error(s.position("channels"), s.context(), "channels", "must not be empty");
+  diag.throw_if_any();
+  o.client_secret = *secret;
+  return std::make_unique<KickSource>(std::move(o), SystemClock::instance());
+}
+
+}  // namespace streamtrack::agent::sources::kick

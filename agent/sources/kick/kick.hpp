@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/config/agent_config.hpp"
+#include "agent/sources/source.hpp"
+#include "common/config/schema.hpp"
+#include "common/util/time.hpp"
+
+// `kick`: Kick public API GET /public/v1/channels?slug=... with an app access token (client
+// credentials); 429 answered with exponential backoff.
+namespace streamtrack::agent::sources::kick {
+
+// Slugs per /channels request.
+inline constexpr std::size_t k_batch_size = 50;
+
+// Parses a /public/v1/channels answer: one sample per entry of `data`, channel = slug;
+// live = stream.is_live; while live: viewers = stream.viewer_count, started_at =
+// stream.start_time; title = stream_title and category = category.name when not empty.
+Result<std::vector<Sample>> parse_channels(std::string_view body);
+
+struct KickOptions {
+  std::string name;
+  std::string client_id;
+  std::string client_secret;
+  std::vector<std::string> channels;  // slugs
+  std::string api_base_url = "https://api.kick.com";
+  std::string auth_base_url = "https://id.kick.com";
+  std::chrono::milliseconds timeout{10'000};
+  std::size_t max_body_bytes = 4 << 20;
+  std::chrono::milliseconds backoff_base{5'000};  // after a 429
+  std::chrono::milliseconds backoff_cap{300'000};
+};
+
+class KickSource final : public Source {
+ public:
+  KickSource(KickOptions options, const Clock& clock);
+  ~KickSource() override;
+  std::unique_ptr<Poll> start_poll() override;
+  struct State;
+
+ private:
+  std::shared_ptr<State> m_state;
+};
+
+const config::TableSpec& spec();
+
+// Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/kick-client-secret).
+std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+}  // namespace streamtrack::agent::sources::kick

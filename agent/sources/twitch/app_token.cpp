@@ -1,0 +1,91 @@
+#include "agent/sources/twitch/app_token.hpp"
+
+#include "agent/sources/json_support.hpp"
+#include "agent/sources/source.hpp"
+
+namespace streamtrack::agent::sources::twitch {
+
+namespace {
+
+constexpr std::chrono::seconds k_expiry_margin{60};
+
+std::string form_encode(std::string_view s) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += k_hex[u >> 4];
+      out += k_hex[u & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+AppToken::AppToken(std::string token_url, std::string client_id, std::string client_secret,
+                   std::chrono::milliseconds timeout)
+    : m_token_url(std::move(token_url)),
+      m_client_id(std::move(client_id)),
+      m_client_secret(std::move(client_secret)),
+      m_timeout(timeout) {}
+
+std::optional<std::string> AppToken::current(TimePoint now) const {
+  if (!m_token || now + k_expiry_margin >= m_expires) return std::nullopt;
+  return m_token;
+}
+
+http::Request AppToken::mint_request() const {
+  http::Request r;
+  r.method = "POST";
+  r.url = m_token_url;
+  r.timeout = m_timeout;
+  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  r.body = "client_id=" + form_encode(m_client_id) +
+           "&client_secret=" + form_encode(m_client_secret) + "&grant_type=client_credentials";
+  return r;
+}
+
+std::optional<std::string> AppToken::accept(const http::Outcome& outcome, TimePoint now) {
+  const auto fail = [this](const std::string& why) {
+    return redact(redact("token request failed: " + why, m_client_secret), m_token.value_or(""));
+  };
+  if (!outcome) return fail(outcome.error());
+  if (auto problem = check_response(*outcome, BodyKind::json)) return fail(*problem);
+  auto doc = parse_json(outcome->body);
+  if (!doc) return fail(doc.error());
+  const auto* token = member(*doc, "access_token");
+  if (!token || !token->is_string() || token->get_ref<const std::string&>().empty()) {
+    return fail("\"access_token\" is missing");
+  }
+  std::chrono::seconds lifetime{3600};
+  if (const auto* expires = member(*doc, "expires_in"); expires && !expires->is_null()) {
+    const auto seconds = as_count(*expires);
+    if (!seconds)
+      return fail("\"expires_in\": expected a number of seconds, got " + expires->dump());
+    lifetime = std::chrono::seconds{*seconds};
+  }
+  m_token = token->get<std::string>();
+  m_expires = now + lifetime;
+  ++m_mints;
+  return std::nullopt;
+}
+
+void AppToken::invalidate() {
+  m_token.reset();
+}
+
+std::string redact(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
+    text.replace(pos, secret.size(), "<redacted>");
+    pos += 10;
+  }
+  return text;
+}
+
+}  // namespace streamtrack::agent::sources::twitch

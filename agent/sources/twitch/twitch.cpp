@@ -1,0 +1,366 @@
+#include "agent/sources/twitch/twitch.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <map>
+
+#include "agent/sources/json_support.hpp"
+#include "agent/sources/registry.hpp"
+#include "common/daemon/log.hpp"
+
+namespace streamtrack::agent::sources::twitch {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int k_max_pages_per_batch = 20;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string url_encode(std::string_view s) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += k_hex[u >> 4];
+      out += k_hex[u & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<std::int64_t> header_int(const http::Response& r, const char* name) {
+  const auto it = r.headers.find(name);
+  if (it == r.headers.end()) return std::nullopt;
+  std::int64_t v = 0;
+  const auto& s = it->second;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string trim_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+}  // namespace
+
+Result<StreamsPage> parse_streams(std::string_view body) {
+  using R = Result<StreamsPage>;
+  auto doc = parse_json(body);
+  if (!doc) return R::failure(doc.error());
+  if (!doc->is_object())
+    return R::failure(std::string("expected a JSON object, got ") + json_type_name(*doc));
+  const auto* data = member(*doc, "data");
+  if (!data) return R::failure("\"data\" is missing");
+  if (!data->is_array())
+    return R::failure(std::string("\"data\": expected an array, got ") + json_type_name(*data));
+  StreamsPage page;
+  for (std::size_t i = 0; i < data->size(); ++i) {
+    const auto& item = (*data)[i];
+    const std::string where = "data[" + std::to_string(i) + "]";
+    const auto* login = member(item, "user_login");
+    if (!login || !login->is_string() || login->get_ref<const std::string&>().empty()) {
+      return R::failure(where + ".user_login: expected a non-empty string");
+    }
+    Sample s;
+    s.channel = lower(login->get<std::string>());
+    s.live = true;
+    if (const auto* viewers = member(item, "viewer_count"); viewers && !viewers->is_null()) {
+      s.viewers = as_count(*viewers);
+      if (!s.viewers)
+        return R::failure(where + ".viewer_count: expected a count, got " + viewers->dump());
+    }
+    if (const auto* id = member(item, "id"); id && !id->is_null()) s.stream_id = as_text(*id);
+    if (const auto* title = member(item, "title");
+        title && title->is_string() && !title->get_ref<const std::string&>().empty()) {
+      s.title = title->get<std::string>();
+    }
+    if (const auto* game = member(item, "game_name");
+        game && game->is_string() && !game->get_ref<const std::string&>().empty()) {
+      s.category = game->get<std::string>();
+    }
+    if (const auto* started = member(item, "started_at"); started && !started->is_null()) {
+      s.started_at = as_time(*started);
+      if (!s.started_at)
+        return R::failure(where + ".started_at: expected an RFC 3339 time, got " + started->dump());
+    }
+    page.live.push_back(std::move(s));
+  }
+  if (const auto* pagination = member(*doc, "pagination"); pagination && pagination->is_object()) {
+    if (const auto* cursor = member(*pagination, "cursor"); cursor && cursor->is_string()) {
+      page.cursor = cursor->get<std::string>();
+    }
+  }
+  return page;
+}
+
+void RateLimit::update(const http::Response& response) {
+  if (auto v = header_int(response, "ratelimit-limit")) limit = v;
+  if (auto v = header_int(response, "ratelimit-remaining")) remaining = v;
+  if (auto v = header_int(response, "ratelimit-reset")) {
+    reset = TimePoint{std::chrono::seconds{*v}};
+  }
+}
+
+std::optional<TimePoint> RateLimit::blocked(TimePoint now, std::int64_t points) const {
+  if (!remaining || !reset || now >= *reset) return std::nullopt;
+  if (*remaining >= points) return std::nullopt;
+  return reset;
+}
+
+struct TwitchSource::State {
+  TwitchOptions options;
+  const Clock& clock;
+  AppToken token;
+  RateLimit rate;
+  std::unique_ptr<chat::IrcClient> chat;
+  bool warned_budget = false;
+};
+
+namespace {
+
+class TwitchPoll final : public Poll {
+ public:
+  explicit TwitchPoll(std::shared_ptr<TwitchSource::State> state) : m_state(std::move(state)) {
+    const auto& channels = m_state->options.channels;
+    for (std::size_t i = 0; i < channels.size(); i += k_batch_size) {
+      m_batches.emplace_back(channels.begin() + static_cast<std::ptrdiff_t>(i),
+                             channels.begin() + static_cast<std::ptrdiff_t>(
+                                                    std::min(i + k_batch_size, channels.size())));
+    }
+    const auto now = m_state->clock.now();
+    if (auto until = m_state->rate.blocked(now, static_cast<std::int64_t>(m_batches.size()))) {
+      fail("rate limit: " + std::to_string(m_state->rate.remaining.value_or(0)) +
+           " points left, a poll needs " + std::to_string(m_batches.size()) +
+           "; waiting until the bucket refills at " + format_rfc3339(*until));
+    }
+  }
+
+  std::optional<http::Request> next_request() override {
+    if (m_done) return std::nullopt;
+    auto& s = *m_state;
+    const auto now = s.clock.now();
+    if (!s.token.current(now)) {
+      m_stage = Stage::token;
+      auto r = s.token.mint_request();
+      r.max_body_bytes = s.options.max_body_bytes;
+      return r;
+    }
+    m_stage = Stage::streams;
+    http::Request r;
+    r.url = s.options.api_base_url + "/streams?";
+    for (const auto& login : m_batches[m_batch]) r.url += "user_login=" + url_encode(login) + "&";
+    r.url += "first=" + std::to_string(k_batch_size);
+    if (!m_cursor.empty()) r.url += "&after=" + url_encode(m_cursor);
+    r.headers.emplace_back("Authorization", "Bearer " + *s.token.current(now));
+    r.headers.emplace_back("Client-Id", s.options.client_id);
+    r.timeout = s.options.timeout;
+    r.max_body_bytes = s.options.max_body_bytes;
+    return r;
+  }
+
+  void on_outcome(const http::Outcome& outcome, TimePoint now) override {
+    auto& s = *m_state;
+    if (m_stage == Stage::token) {
+      if (auto problem = s.token.accept(outcome, now)) fail(*problem);
+      return;
+    }
+    if (!outcome) return fail(outcome.error());
+    const auto& response = *outcome;
+    s.rate.update(response);
+    if (response.status == 401 && !m_reminted) {
+      m_reminted = true;
+      s.token.invalidate();
+      log::info("token rejected, minting a new one source=" + s.options.name);
+      return;
+    }
+    if (response.status == 429) {
+      const auto until =
+          s.rate.reset && *s.rate.reset > now ? *s.rate.reset : now + std::chrono::seconds(60);
+      s.rate.remaining = 0;
+      s.rate.reset = until;
+      auto problem = check_response(response, BodyKind::json).value_or("HTTP 429");
+      return fail(problem + "; waiting until " + format_rfc3339(until));
+    }
+    if (auto problem = check_response(response, BodyKind::json)) return fail(*problem);
+    auto page = parse_streams(response.body);
+    if (!page) return fail(page.error());
+    for (auto& sample : page->live) {
+      if (m_seen.insert(sample.channel).second) m_samples.push_back(std::move(sample));
+    }
+    ++m_pages;
+    if (!page->cursor.empty() && page->cursor != m_cursor && m_pages < k_max_pages_per_batch) {
+      m_cursor = page->cursor;
+      return;
+    }
+    m_cursor.clear();
+    m_pages = 0;
+    if (++m_batch < m_batches.size()) return;
+    finish();
+  }
+
+  PollResult result() override { return m_result; }
+
+ private:
+  enum class Stage { token, streams };
+
+  void fail(const std::string& why) {
+    m_result = PollResult::failure(redact(why, m_state->options.client_secret));
+    m_done = true;
+  }
+
+  void finish() {
+    auto& s = *m_state;
+    for (const auto& login : s.options.channels) {
+      if (m_seen.count(login)) continue;
+      Sample offline;
+      offline.channel = login;
+      offline.live = false;
+      m_samples.push_back(std::move(offline));
+    }
+    if (s.chat) {
+      const auto counts = s.chat->take_counts();
+      for (auto& sample : m_samples) {
+        const auto it = counts.find(sample.channel);
+        if (it == counts.end()) continue;
+        sample.chat_messages = it->second.messages;
+        sample.chatters = it->second.chatters;
+      }
+    }
+    if (s.rate.limit && !s.warned_budget) {
+      s.warned_budget = true;
+      log::info("rate limit source=" + s.options.name + " limit=" + std::to_string(*s.rate.limit) +
+                " requests_per_poll=" + std::to_string(m_batches.size()));
+    }
+    m_result = std::move(m_samples);
+    m_done = true;
+  }
+
+  std::shared_ptr<TwitchSource::State> m_state;
+  std::vector<std::vector<std::string>> m_batches;
+  std::size_t m_batch = 0;
+  std::string m_cursor;
+  int m_pages = 0;
+  Stage m_stage = Stage::streams;
+  bool m_reminted = false;
+  bool m_done = false;
+  std::vector<Sample> m_samples;
+  std::set<std::string> m_seen;
+  PollResult m_result = PollResult::failure("poll did not run");
+};
+
+}  // namespace
+
+TwitchSource::TwitchSource(TwitchOptions options, const Clock& clock)
+    : m_state(std::make_shared<State>(State{
+          .options = {},
+          .clock = clock,
+          .token = AppToken(trim_slash(options.auth_base_url) + "/token", options.client_id,
+                            options.client_secret, options.timeout),
+          .rate = {},
+          .chat = nullptr,
+          .warned_budget = false,
+      })) {
+  options.api_base_url = trim_slash(options.api_base_url);
+  for (auto& c : options.channels) c = lower(c);
+  if (options.chat) {
+    auto irc = *options.chat;
+    irc.channels = options.channels;
+    if (irc.log_name == "chat") irc.log_name = options.name;
+    m_state->chat = std::make_unique<chat::IrcClient>(std::move(irc));
+  }
+  m_state->options = std::move(options);
+}
+
+TwitchSource::~TwitchSource() = default;
+
+std::unique_ptr<Poll> TwitchSource::start_poll() {
+  return std::make_unique<TwitchPoll>(m_state);
+}
+
+const config::TableSpec& spec() {
+  using config::ValueType;
+  static const config::TableSpec table{[] {
+    auto keys = source_common_spec().keys;
+    keys.insert(
+        keys.end(),
+        {
+            {.name = "client_id", .required = true, .description = "Twitch application client ID."},
+            {.name = "client_secret_file",
+             .description = "Client secret, from a file (default: the systemd credential "
+                            "twitch-client-secret)."},
+            {.name = "channels",
+             .type = ValueType::string_list,
+             .required = true,
+             .description = "Channel logins to track."},
+            {.name = "chat",
+             .type = ValueType::boolean,
+             .default_value = false,
+             .description = "Join the channels' chat (anonymous, read-only) and report "
+                            "chat_messages and chatters per sample."},
+            {.name = "api_base_url",
+             .default_value = std::string("https://api.twitch.tv/helix"),
+             .description = "Helix API base URL (for proxies and tests)."},
+            {.name = "auth_base_url",
+             .default_value = std::string("https://id.twitch.tv/oauth2"),
+             .description = "OAuth base URL; tokens come from <auth_base_url>/token."},
+            {.name = "irc_url",
+             .default_value = std::string("ircs://irc.chat.twitch.tv:6697"),
+             .description = "Chat server, irc://host:port or ircs://host:port."},
+        });
+    return keys;
+  }()};
+  return table;
+}
+
+std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
+  const auto& s = source.section;
+  config::Diagnostics diag(config_path);
+  TwitchOptions o;
+  o.name = source.name;
+  o.client_id = s.string("client_id");
+  o.channels = s.strings("channels");
+  o.api_base_url = s.string("api_base_url");
+  o.auth_base_url = s.string("auth_base_url");
+  o.timeout = source.timeout;
+  o.max_body_bytes = static_cast<std::size_t>(source.max_body_bytes);
+  const auto secret = read_secret(s, "client_secret_file", "twitch-client-secret", diag);
+  if (!secret && diag.empty()) {
+    diag.error(s.position(), s.context(), "client_secret_file",
+               "required (or a systemd credential named twitch-client-secret)");
+  }
+  if (o.channels.empty())
+    diag.error(s.position("channels"), s.context(), "channels", "must not be empty");
+  if (s.boolean("chat")) {
+    chat::IrcOptions irc;
+    irc.url = s.string("irc_url");
+    o.chat = irc;
+    if (!irc.url.starts_with("irc://") && !irc.url.starts_with("ircs://")) {
+      diag.error(s.position("irc_url"), s.context(), "irc_url",
+                 "expected irc://host[:port] or ircs://host[:port], got \"" + irc.url + "\"");
+    }
+  }
+  diag.throw_if_any();
+  o.client_secret = *secret;
+  try {
+    return std::make_unique<TwitchSource>(std::move(o), SystemClock::instance());
+  } catch (const std::exception& e) {
+    diag.error(s.position("irc_url"), s.context(), "irc_url", e.what());
+    diag.throw_if_any();
+    throw;
+  }
+}
+
+}  // namespace streamtrack::agent::sources::twitch

@@ -1,0 +1,418 @@
+#include "agent/sources/youtube/youtube.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "agent/sources/json_support.hpp"
+#include "agent/sources/registry.hpp"
+#include "agent/sources/twitch/app_token.hpp"
+#include "common/daemon/log.hpp"
+
+namespace streamtrack::agent::sources::youtube {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string url_encode(std::string_view s) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += k_hex[u >> 4];
+      out += k_hex[u & 15];
+    }
+  }
+  return out;
+}
+
+const std::string* text(const json* v) {
+  if (!v || !v->is_string()) return nullptr;
+  return &v->get_ref<const std::string&>();
+}
+
+std::string error_message(std::string_view body) {
+  const auto doc = json::parse(body, nullptr, false);
+  const auto* error = member(doc, "error");
+  if (const auto* m = text(member(error ? *error : json(), "message"))) return *m;
+  return {};
+}
+
+}  // namespace
+
+std::string error_reason(std::string_view body) {
+  const auto doc = json::parse(body, nullptr, false);
+  const auto* error = member(doc, "error");
+  if (!error) return {};
+  for (const char* list : {"errors", "details"}) {
+    const auto* items = member(*error, list);
+    if (!items || !items->is_array()) continue;
+    for (const auto& item : *items) {
+      if (const auto* reason = text(member(item, "reason")); reason && !reason->empty()) {
+        return *reason;
+      }
+    }
+  }
+  return {};
+}
+
+Result<std::vector<VideoState>> parse_videos(std::string_view body) {
+  using R = Result<std::vector<VideoState>>;
+  auto doc = parse_json(body);
+  if (!doc) return R::failure(doc.error());
+  if (!doc->is_object())
+    return R::failure(std::string("expected a JSON object, got ") + json_type_name(*doc));
+  const auto* items = member(*doc, "items");
+  if (!items) return R::failure("\"items\" is missing");
+  if (!items->is_array())
+    return R::failure(std::string("\"items\": expected an array, got ") + json_type_name(*items));
+  std::vector<VideoState> out;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const auto& item = (*items)[i];
+    const std::string where = "items[" + std::to_string(i) + "]";
+    const auto* id = text(member(item, "id"));
+    if (!id || id->empty()) return R::failure(where + ".id: expected a non-empty string");
+    VideoState v;
+    v.video_id = *id;
+    const auto* snippet = member(item, "snippet");
+    const auto* details = member(item, "liveStreamingDetails");
+    if (snippet) {
+      if (const auto* channel = text(member(*snippet, "channelId"))) v.channel_id = *channel;
+      if (const auto* title = text(member(*snippet, "title")); title && !title->empty())
+        v.title = *title;
+    }
+    const auto* content = snippet ? text(member(*snippet, "liveBroadcastContent")) : nullptr;
+    std::optional<TimePoint> start;
+    bool ended = false;
+    if (details) {
+      if (const auto* s = member(*details, "actualStartTime"); s && !s->is_null()) {
+        start = as_time(*s);
+        if (!start)
+          return R::failure(
+              where + ".liveStreamingDetails.actualStartTime: expected an RFC 3339 time, got " +
+              s->dump());
+      }
+      if (const auto* e = member(*details, "actualEndTime"); e && !e->is_null()) ended = true;
+    }
+    v.live = (content && *content == "live") || (start && !ended);
+    if (ended) v.live = false;
+    if (v.live) {
+      v.started_at = start;
+      if (const auto* viewers = details ? member(*details, "concurrentViewers") : nullptr;
+          viewers && !viewers->is_null()) {
+        v.viewers = as_count(*viewers);
+        if (!v.viewers)
+          return R::failure(where +
+                            ".liveStreamingDetails.concurrentViewers: expected a count, got " +
+                            viewers->dump());
+      }
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> parse_search(std::string_view body) {
+  using R = Result<std::vector<std::string>>;
+  auto doc = parse_json(body);
+  if (!doc) return R::failure(doc.error());
+  if (!doc->is_object())
+    return R::failure(std::string("expected a JSON object, got ") + json_type_name(*doc));
+  const auto* items = member(*doc, "items");
+  if (!items) return R::failure("\"items\" is missing");
+  if (!items->is_array())
+    return R::failure(std::string("\"items\": expected an array, got ") + json_type_name(*items));
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    const auto* id = member((*items)[i], "id");
+    const auto* video = id ? text(member(*id, "videoId")) : nullptr;
+    if (!video || video->empty())
+      return R::failure("items[" + std::to_string(i) + "].id.videoId: expected a non-empty string");
+    ids.push_back(*video);
+  }
+  return ids;
+}
+
+struct YoutubeSource::State {
+  struct Channel {
+    std::optional<std::string> video;
+    TimePoint next_search{};
+  };
+  YoutubeOptions options;
+  const Clock& clock;
+  QuotaPlanner planner;
+  milliseconds search_period{};
+  std::map<std::string, Channel> channels;
+};
+
+namespace {
+
+class YoutubePoll final : public Poll {
+ public:
+  explicit YoutubePoll(std::shared_ptr<YoutubeSource::State> state) : m_state(std::move(state)) {
+    auto& s = *m_state;
+    const auto now = s.clock.now();
+    if (auto until = s.planner.paused_until(now)) {
+      fail("daily quota exhausted (quotaExceeded); paused until " + format_rfc3339(*until));
+      return;
+    }
+    for (const auto& id : s.options.channels) {
+      const auto& c = s.channels[id];
+      if (!c.video && c.next_search <= now) m_searches.push_back(id);
+    }
+    std::stable_sort(m_searches.begin(), m_searches.end(), [&s](const auto& a, const auto& b) {
+      return s.channels[a].next_search < s.channels[b].next_search;
+    });
+  }
+
+  std::optional<http::Request> next_request() override {
+    if (m_done) return std::nullopt;
+    auto& s = *m_state;
+    const auto now = s.clock.now();
+    if (m_search < m_searches.size()) {
+      if (s.planner.allow(s.options.search_cost, now)) {
+        s.planner.spend(s.options.search_cost, now);
+        m_stage = Stage::search;
+        return request("/search?part=snippet&channelId=" + url_encode(m_searches[m_search]) +
+                       "&eventType=live&type=video");
+      }
+      m_skipped += m_searches.size() - m_search;
+      m_search = m_searches.size();
+    }
+    if (!m_planned_videos) {
+      m_planned_videos = true;
+      std::vector<std::string> ids;
+      for (const auto& id : s.options.channels) {
+        if (const auto& c = s.channels[id]; c.video) ids.push_back(*c.video);
+      }
+      for (std::size_t i = 0; i < ids.size(); i += k_batch_size) {
+        m_batches.emplace_back(
+            ids.begin() + static_cast<std::ptrdiff_t>(i),
+            ids.begin() + static_cast<std::ptrdiff_t>(std::min(i + k_batch_size, ids.size())));
+      }
+    }
+    if (m_batch < m_batches.size()) {
+      if (s.planner.allow(1, now)) {
+        s.planner.spend(1, now);
+        m_stage = Stage::videos;
+        std::string ids;
+        for (const auto& id : m_batches[m_batch]) ids += (ids.empty() ? "" : ",") + id;
+        return request("/videos?part=liveStreamingDetails,snippet&id=" + url_encode(ids));
+      }
+      m_skipped += m_batches.size() - m_batch;
+      m_batch = m_batches.size();
+    }
+    if (m_skipped > 0) {
+      log::debug("quota pacing, requests deferred source=" + s.options.name +
+                 " deferred=" + std::to_string(m_skipped) +
+                 " spent_today=" + std::to_string(s.planner.spent_today()) +
+                 " daily_quota=" + std::to_string(s.options.daily_quota));
+    }
+    m_result = std::move(m_samples);
+    m_done = true;
+    return std::nullopt;
+  }
+
+  void on_outcome(const http::Outcome& outcome, TimePoint now) override {
+    auto& s = *m_state;
+    if (!outcome) return fail(outcome.error());
+    const auto& r = *outcome;
+    if (r.status < 200 || r.status > 299) {
+      const auto reason = error_reason(r.body);
+      const auto message = error_message(r.body);
+      std::string why = "HTTP " + std::to_string(r.status);
+      if (!reason.empty()) why += ": " + reason;
+      if (!message.empty()) why += ": " + message;
+      if (reason.empty() && message.empty()) why = check_response(r, BodyKind::json).value_or(why);
+      if (reason == "quotaExceeded") {
+        s.planner.exhausted(now);
+        why += "; paused until " + format_rfc3339(*s.planner.paused_until(now));
+        log::warning("quota exceeded source=" + s.options.name +
+                     " spent_today=" + std::to_string(s.planner.spent_today()));
+      }
+      return fail(why);
+    }
+    if (auto problem = check_response(r, BodyKind::json)) return fail(*problem);
+    if (m_stage == Stage::search) {
+      auto ids = parse_search(r.body);
+      if (!ids) return fail(ids.error());
+      const auto& id = m_searches[m_search++];
+      auto& c = s.channels[id];
+      c.next_search = now + s.search_period;
+      if (ids->empty()) {
+        Sample offline;
+        offline.channel = id;
+        offline.live = false;
+        m_samples.push_back(std::move(offline));
+      } else {
+        c.video = ids->front();
+      }
+      return;
+    }
+    auto videos = parse_videos(r.body);
+    if (!videos) return fail(videos.error());
+    const auto& batch = m_batches[m_batch++];
+    for (const auto& video_id : batch) {
+      const auto channel = std::find_if(s.channels.begin(), s.channels.end(),
+                                        [&](const auto& c) { return c.second.video == video_id; });
+      if (channel == s.channels.end()) continue;
+      const auto v = std::find_if(videos->begin(), videos->end(),
+                                  [&](const auto& x) { return x.video_id == video_id; });
+      if (v == videos->end()) {
+        // Deleted or made private: look for the channel's live video again.
+        channel->second.video.reset();
+        channel->second.next_search = now;
+        continue;
+      }
+      Sample sample;
+      sample.channel = channel->first;
+      sample.live = v->live;
+      sample.title = v->title;
+      if (v->live) {
+        sample.viewers = v->viewers;
+        sample.stream_id = v->video_id;
+        sample.started_at = v->started_at;
+      } else {
+        channel->second.video.reset();
+      }
+      m_samples.push_back(std::move(sample));
+    }
+  }
+
+  PollResult result() override { return m_result; }
+
+ private:
+  enum class Stage { search, videos };
+
+  http::Request request(const std::string& path_and_query) const {
+    const auto& o = m_state->options;
+    http::Request r;
+    r.url = o.api_base_url + path_and_query;
+    // The key goes in a header, not the URL, so that it never shows up in logged URLs.
+    r.headers.emplace_back("X-goog-api-key", o.api_key);
+    r.timeout = o.timeout;
+    r.max_body_bytes = o.max_body_bytes;
+    return r;
+  }
+
+  void fail(const std::string& why) {
+    m_result = PollResult::failure(twitch::redact(why, m_state->options.api_key));
+    m_done = true;
+  }
+
+  std::shared_ptr<YoutubeSource::State> m_state;
+  std::vector<std::string> m_searches;
+  std::size_t m_search = 0;
+  bool m_planned_videos = false;
+  std::vector<std::vector<std::string>> m_batches;
+  std::size_t m_batch = 0;
+  std::size_t m_skipped = 0;
+  Stage m_stage = Stage::search;
+  bool m_done = false;
+  std::vector<Sample> m_samples;
+  PollResult m_result = PollResult::failure("poll did not run");
+};
+
+}  // namespace
+
+YoutubeSource::YoutubeSource(YoutubeOptions options, const Clock& clock, const ZoneRules& zone)
+    : m_state(std::make_shared<State>(State{
+          .options = {},
+          .clock = clock,
+          .planner = QuotaPlanner(options.daily_quota, zone),
+          .search_period = {},
+          .channels = {},
+      })) {
+  while (!options.api_base_url.empty() && options.api_base_url.back() == '/') {
+    options.api_base_url.pop_back();
+  }
+  // At most half of the budget goes to searches, shared evenly by the channels.
+  const auto n = static_cast<std::int64_t>(std::max<std::size_t>(options.channels.size(), 1));
+  const std::int64_t search_budget = std::max<std::int64_t>(options.daily_quota / 2, 1);
+  const milliseconds per_channel{86'400'000LL * n * options.search_cost / search_budget};
+  m_state->search_period = std::max(options.interval, per_channel);
+  for (const auto& id : options.channels) m_state->channels[id];
+  m_state->options = std::move(options);
+}
+
+YoutubeSource::~YoutubeSource() = default;
+
+std::unique_ptr<Poll> YoutubeSource::start_poll() {
+  return std::make_unique<YoutubePoll>(m_state);
+}
+
+std::int64_t YoutubeSource::units_spent() const {
+  return m_state->planner.spent_total();
+}
+
+std::int64_t YoutubeSource::units_spent_today() const {
+  return m_state->planner.spent_today();
+}
+
+milliseconds YoutubeSource::search_period() const {
+  return m_state->search_period;
+}
+
+const config::TableSpec& spec() {
+  using config::ValueType;
+  static const config::TableSpec table{[] {
+    auto keys = source_common_spec().keys;
+    keys.insert(keys.end(),
+                {
+                    {.name = "api_key_file",
+                     .description = "YouTube Data API key, from a file (default: the systemd "
+                                    "credential youtube-api-key)."},
+                    {.name = "channels",
+                     .type = ValueType::string_list,
+                     .required = true,
+                     .description = "Channel ids (UC...) to track."},
+                    {.name = "daily_quota",
+                     .type = ValueType::integer,
+                     .default_value = std::int64_t{10'000},
+                     .description = "Units this source may spend per day (resets at midnight "
+                                    "Pacific time).",
+                     .min = 1},
+                    {.name = "search_cost",
+                     .type = ValueType::integer,
+                     .default_value = std::int64_t{100},
+                     .description = "Units one search.list call costs.",
+                     .min = 1},
+                    {.name = "api_base_url",
+                     .default_value = std::string("https://www.googleapis.com/youtube/v3"),
+                     .description = "API base URL (for proxies and tests)."},
+                });
+    return keys;
+  }()};
+  return table;
+}
+
+std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
+  const auto& s = source.section;
+  config::Diagnostics diag(config_path);
+  YoutubeOptions o;
+  o.name = source.name;
+  o.channels = s.strings("channels");
+  o.api_base_url = s.string("api_base_url");
+  o.daily_quota = s.integer("daily_quota");
+  o.search_cost = s.integer("search_cost");
+  o.interval = source.interval;
+  o.timeout = source.timeout;
+  o.max_body_bytes = static_cast<std::size_t>(source.max_body_bytes);
+  const auto key = read_secret(s, "api_key_file", "youtube-api-key", diag);
+  if (!key && diag.empty()) {
+    diag.error(s.position(), s.context(), "api_key_file",
+               "required (or a systemd credential named youtube-api-key)");
+  }
+  if (o.channels.empty())
+    diag.error(s.position("channels"), s.context(), "channels", "must not be empty");
+  diag.throw_if_any();
+  o.api_key = *key;
+  return std::make_unique<YoutubeSource>(std::move(o), SystemClock::instance());
+}
+
+}  // namespace streamtrack::agent::sources::youtube
