@@ -1,0 +1,83 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collector/alerts/engine.hpp"
+#include "collector/alerts/sinks/mqtt_sink.hpp"
+#include "collector/alerts/sinks/webhook_sink.hpp"
+#include "collector/alerts/state_store.hpp"
+#include "common/util/time.hpp"
+
+// Runs the alert engine next to the ingest path: ticks it on its own thread, persists alert
+// state, elects one notifying collector, and hands notifications to the sinks. Nothing here
+// runs on the ingest thread except the engine's cheap observe_* calls.
+namespace streamtrack::collector::alerts {
+
+struct ServiceOptions {
+  std::string collector_id;
+  std::chrono::milliseconds tick_interval{1000};
+  std::chrono::milliseconds probe_interval{30'000};  // default partition count, memory
+  // What the collector knows about itself (counters, write latency); called on the alert
+  // thread each tick. May be empty.
+  std::function<CollectorObservation()> observe_collector;
+};
+
+class AlertService {
+ public:
+  // `store` may be null (no persistence, always notifies: for tests). Throws nothing.
+  AlertService(AlertingConfig config, ServiceOptions options, std::unique_ptr<AlertStore> store,
+               sinks::Publish publish, wire::Topics topics, const Clock& clock);
+  ~AlertService();
+  AlertService(const AlertService&) = delete;
+  AlertService& operator=(const AlertService&) = delete;
+
+  AlertEngine& engine() { return m_engine; }
+
+  // Starts the alert thread (one step() per tick_interval) until stop() or destruction.
+  void start();
+  void stop();
+
+  // One round: leadership, collector observation, tick, persistence, delivery. For tests and
+  // the alert thread; not to be called concurrently.
+  void step();
+
+  bool leader() const { return m_leader.load(); }
+
+ private:
+  void deliver(const std::vector<Notification>& notes);
+  std::vector<sinks::Sink*> sinks_for(const std::string& rule);
+
+  AlertEngine m_engine;
+  ServiceOptions m_options;
+  std::unique_ptr<AlertStore> m_store;
+  const Clock& m_clock;
+  sinks::MqttSink m_mqtt;
+  std::vector<std::unique_ptr<sinks::WebhookSink>> m_webhooks;
+  std::map<std::string, std::vector<std::string>> m_rule_webhooks;
+
+  std::atomic<bool> m_leader{false};
+  bool m_restored = false;
+  bool m_store_ok = true;
+  std::vector<Alert> m_unsaved;
+  std::chrono::steady_clock::time_point m_next_probe{};
+  std::optional<std::int64_t> m_default_rows;
+  std::optional<double> m_memory;
+
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_stop = false;
+  std::thread m_thread;
+};
+
+// Resident memory of this process in % of its limit (cgroup memory.max, else MemTotal);
+// nullopt when /proc or the limits cannot be read.
+std::optional<double> memory_percent();
+
+}  // namespace streamtrack::collector::alerts

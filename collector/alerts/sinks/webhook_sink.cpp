@@ -1,0 +1,143 @@
+#include "collector/alerts/sinks/webhook_sink.hpp"
+
+#include <curl/curl.h>
+
+#include "collector/alerts/payload.hpp"
+#include "common/daemon/log.hpp"
+#include "common/util/backoff.hpp"
+
+namespace streamtrack::collector::alerts::sinks {
+
+namespace {
+
+constexpr std::size_t k_max_queue = 10'000;
+using std::chrono::milliseconds;
+using Steady = std::chrono::steady_clock;
+
+std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
+  auto* s = static_cast<std::string*>(out);
+  if (s->size() < 512) s->append(data, std::min<std::size_t>(size * n, 512 - s->size()));
+  return size * n;
+}
+
+}  // namespace
+
+std::string webhook_body(WebhookPreset preset, const Notification& n, milliseconds hold) {
+  switch (preset) {
+    case WebhookPreset::alertmanager:
+      return alertmanager_json(n, hold);
+    case WebhookPreset::slack:
+      return chat_json(n);
+    case WebhookPreset::json:
+      break;
+  }
+  return alert_json(n);
+}
+
+WebhookSink::WebhookSink(WebhookConfig config, milliseconds alertmanager_hold)
+    : m_config(std::move(config)), m_hold(alertmanager_hold), m_thread([this] { run(); }) {}
+
+WebhookSink::~WebhookSink() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stop = true;
+  }
+  m_cv.notify_all();
+  m_thread.join();
+  if (!m_queue.empty()) {
+    log::warning("alerts: webhook stopped with undelivered notifications webhook=" +
+                 log::quote(m_config.name) + " count=" + std::to_string(m_queue.size()));
+  }
+}
+
+void WebhookSink::deliver(const Notification& n) {
+  Item item{webhook_body(m_config.preset, n, m_hold),
+            std::string(event_name(n.event)) + " " + n.alert.id()};
+  {
+    std::lock_guard lock(m_mutex);
+    m_queue.push_back(std::move(item));
+    while (m_queue.size() > k_max_queue) {
+      ++m_counters.failed;
+      log::error("alerts: webhook queue full, dropping webhook=" + log::quote(m_config.name) +
+                 " alert=" + log::quote(m_queue[1].what));
+      m_queue.erase(m_queue.begin() + 1);  // the front may be in flight
+    }
+  }
+  m_cv.notify_all();
+}
+
+std::size_t WebhookSink::queued() const {
+  std::lock_guard lock(m_mutex);
+  return m_queue.size();
+}
+
+std::string WebhookSink::post(const std::string& body, bool& retry) {
+  retry = true;
+  CURL* curl = curl_easy_init();
+  if (!curl) return "curl_easy_init failed";
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  for (const auto& [k, v] : m_config.headers) {
+    headers = curl_slist_append(headers, (k + ": " + v).c_str());
+  }
+  std::string response;
+  curl_easy_setopt(curl, CURLOPT_URL, m_config.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POST, 1L);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(m_config.timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "streamtrack-collector");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  const auto rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) return curl_easy_strerror(rc);
+  if (status >= 200 && status < 300) return {};
+  retry = status == 408 || status == 429 || status >= 500;
+  return "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response);
+}
+
+void WebhookSink::run() {
+  Backoff backoff(milliseconds{500}, milliseconds{60'000});
+  std::unique_lock lock(m_mutex);
+  while (true) {
+    m_cv.wait(lock, [&] { return m_stop || !m_queue.empty(); });
+    if (m_stop) return;
+    const Item item = m_queue.front();
+    const auto first = Steady::now();
+    bool done = false;
+    while (!done) {
+      lock.unlock();
+      bool retry = false;
+      const auto error = post(item.body, retry);
+      lock.lock();
+      if (error.empty()) {
+        ++m_counters.sent;
+        backoff.reset();
+        log::debug("alerts: webhook delivered webhook=" + log::quote(m_config.name) +
+                   " alert=" + log::quote(item.what));
+        done = true;
+      } else if (!retry || Steady::now() - first >= m_config.retry_for) {
+        ++m_counters.failed;
+        backoff.reset();
+        log::error("alerts: webhook gave up webhook=" + log::quote(m_config.name) +
+                   " alert=" + log::quote(item.what) + " error=" + log::quote(error));
+        done = true;
+      } else {
+        ++m_counters.retries;
+        const auto delay = backoff.next_delay();
+        log::warning("alerts: webhook failed, retrying webhook=" + log::quote(m_config.name) +
+                     " alert=" + log::quote(item.what) + " in_ms=" + std::to_string(delay.count()) +
+                     " error=" + log::quote(error));
+        if (m_cv.wait_for(lock, delay, [&] { return m_stop; })) return;
+      }
+    }
+    if (!m_queue.empty()) m_queue.pop_front();
+  }
+}
+
+}  // namespace streamtrack::collector::alerts::sinks

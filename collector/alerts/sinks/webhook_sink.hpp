@@ -1,0 +1,64 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "collector/alerts/rule.hpp"
+#include "collector/alerts/sinks/sink.hpp"
+
+namespace streamtrack::collector::alerts::sinks {
+
+// The body a webhook preset sends for `n` (see payload.hpp); `hold` is the Alertmanager endsAt
+// horizon for firing alerts.
+std::string webhook_body(WebhookPreset preset, const Notification& n,
+                         std::chrono::milliseconds hold);
+
+struct WebhookCounters {
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> failed{0};  // given up
+};
+
+// POSTs each notification as JSON on its own thread (libcurl), in order. A failed attempt
+// (connection error, timeout, HTTP 408/429/5xx) is retried with exponential backoff and jitter
+// until `retry_for` has passed since the first attempt; other HTTP errors give up at once.
+// Either way a give-up is logged with the reason. At most 10000 notifications wait; beyond
+// that the oldest is dropped (logged). deliver() never waits for the network.
+class WebhookSink final : public Sink {
+ public:
+  // `hold_for(rule)` gives the Alertmanager endsAt horizon for firing alerts of a rule.
+  WebhookSink(WebhookConfig config, std::chrono::milliseconds alertmanager_hold);
+  ~WebhookSink() override;  // stops the thread; waits at most one attempt's timeout
+  WebhookSink(const WebhookSink&) = delete;
+  WebhookSink& operator=(const WebhookSink&) = delete;
+
+  void deliver(const Notification& n) override;
+  const std::string& name() const override { return m_config.name; }
+  const WebhookCounters& counters() const { return m_counters; }
+  std::size_t queued() const;
+
+ private:
+  struct Item {
+    std::string body;
+    std::string what;  // for logs
+  };
+  void run();
+  // Empty on success; otherwise the reason, and whether it is worth retrying.
+  std::string post(const std::string& body, bool& retry);
+
+  WebhookConfig m_config;
+  std::chrono::milliseconds m_hold;
+  WebhookCounters m_counters;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::deque<Item> m_queue;
+  bool m_stop = false;
+  std::thread m_thread;
+};
+
+}  // namespace streamtrack::collector::alerts::sinks

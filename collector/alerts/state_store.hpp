@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collector/alerts/alert.hpp"
+#include "collector/store/pg_connection.hpp"
+#include "common/util/result.hpp"
+
+// Where alert state lives between runs, and who of several collectors notifies.
+namespace streamtrack::collector::alerts {
+
+class AlertStore {
+ public:
+  virtual ~AlertStore() = default;
+
+  // True while this collector holds the notifier role (at most one collector at a time).
+  // Failures to reach the store answer false with the reason.
+  virtual Result<bool> try_lead() = 0;
+
+  // The alerts still open (pending or firing), as last saved by any collector.
+  virtual Result<std::vector<Alert>> load() = 0;
+
+  // Applies changes in order, all or nothing: an open alert is inserted or updated, a resolved
+  // one closed (its row stays as history), a pending one that never fired deleted.
+  virtual Result<bool> save(const std::vector<Alert>& changes, const std::string& collector) = 0;
+
+  // Rows in livestream_metrics_default (a cheap, capped count); failure means unreachable.
+  virtual Result<std::int64_t> default_partition_rows() = 0;
+};
+
+// The PostgreSQL store: the `alerts` table (one row per episode, history kept) on a dedicated
+// connection that also holds the notifier advisory lock. Reconnects lazily; never throws.
+class PgAlertStore final : public AlertStore {
+ public:
+  explicit PgAlertStore(store::ConnectOptions options);
+  Result<bool> try_lead() override;
+  Result<std::vector<Alert>> load() override;
+  Result<bool> save(const std::vector<Alert>& changes, const std::string& collector) override;
+  Result<std::int64_t> default_partition_rows() override;
+
+ private:
+  store::PgConnection& connection();
+  std::string fail(const store::PgError& e);
+
+  store::ConnectOptions m_options;
+  std::unique_ptr<store::PgConnection> m_conn;
+  bool m_locked = false;
+};
+
+// The advisory lock key that elects the notifying collector.
+inline constexpr std::int64_t k_notifier_lock = 7310002;
+
+}  // namespace streamtrack::collector::alerts
