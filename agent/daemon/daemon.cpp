@@ -1,0 +1,524 @@
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+#include "agent/app.hpp"
+#include "agent/engine/poll_engine.hpp"
+#include "agent/outbox/outbox.hpp"
+#include "agent/publish/publisher.hpp"
+#include "common/daemon/log.hpp"
+#include "common/daemon/notify.hpp"
+#include "common/daemon/signals.hpp"
+#include "common/http/status_server.hpp"
+#include "common/mqtt/client.hpp"
+#include "common/util/backoff.hpp"
+#include "common/version.hpp"
+#include "common/wire/codec.hpp"
+#include "common/wire/topics.hpp"
+
+namespace streamtrack::agent {
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// What Paho's threads hand to the main loop.
+struct Event {
+  enum class Kind { connected, disconnected, delivered, message };
+  Kind kind;
+  std::uint64_t id = 0;
+  bool ok = false;
+  std::string text;
+};
+
+class EventQueue {
+ public:
+  void push(Event e) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_events.push_back(std::move(e));
+    }
+    m_cv.notify_all();
+  }
+  std::deque<Event> take() {
+    std::lock_guard lock(m_mutex);
+    return std::exchange(m_events, {});
+  }
+  void wait_for(milliseconds timeout) {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait_for(lock, timeout, [this] { return !m_events.empty(); });
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::deque<Event> m_events;
+};
+
+// Wakes the main loop from Paho's threads: passed to PollEngine::step as an extra fd, so it
+// works across engine swaps on reload.
+class Wakeup {
+ public:
+  Wakeup() : m_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (m_fd < 0) throw std::runtime_error("eventfd failed");
+  }
+  ~Wakeup() { ::close(m_fd); }
+  Wakeup(const Wakeup&) = delete;
+  Wakeup& operator=(const Wakeup&) = delete;
+  int fd() const { return m_fd; }
+  void signal() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(m_fd, &one, sizeof one);
+  }
+  void clear() {
+    std::uint64_t value = 0;
+    [[maybe_unused]] const auto n = ::read(m_fd, &value, sizeof value);
+  }
+
+ private:
+  int m_fd;
+};
+
+class OutboxRows final : public publish::RowSource {
+ public:
+  explicit OutboxRows(outbox::Outbox& outbox) : m_outbox(outbox) {}
+  std::vector<outbox::Row> read(std::int64_t from, std::int64_t before,
+                                std::size_t limit) override {
+    return m_outbox.read(from, before, limit);
+  }
+  std::int64_t last_seq() const override { return m_outbox.last_seq(); }
+
+ private:
+  outbox::Outbox& m_outbox;
+};
+
+class ClientTransport final : public publish::Transport {
+ public:
+  explicit ClientTransport(mqtt::Client& client) : m_client(client) {}
+  std::optional<std::uint64_t> publish(const mqtt::Message& message) override {
+    return m_client.publish(message);
+  }
+
+ private:
+  mqtt::Client& m_client;
+};
+
+class Periodic {
+ public:
+  explicit Periodic(milliseconds every, Steady::time_point first = Steady::now())
+      : m_every(every), m_next(first) {}
+  bool due(Steady::time_point now) {
+    if (now < m_next) return false;
+    m_next = now + m_every;
+    return true;
+  }
+  Steady::time_point next() const { return m_next; }
+  void set_every(milliseconds every) { m_every = every; }
+
+ private:
+  milliseconds m_every;
+  Steady::time_point m_next;
+};
+
+const char* policy_name(DropPolicy p) {
+  return p == DropPolicy::drop_newest ? "drop_newest" : "drop_oldest";
+}
+
+// Samples that could not be written (full disk, read-only file system), kept in memory and
+// written again later. Bounded like the outbox; what does not fit is counted as dropped.
+class Unsaved {
+ public:
+  bool empty() const { return m_batches.empty(); }
+  std::int64_t count() const { return m_count; }
+  std::int64_t dropped() const { return m_dropped; }
+
+  void keep(std::vector<Sample> batch, const AgentConfig& config) {
+    m_count += static_cast<std::int64_t>(batch.size());
+    m_batches.push_back(std::move(batch));
+    while (m_count > config.buffer_max_rows && !m_batches.empty()) {
+      auto& victim =
+          config.buffer_policy == DropPolicy::drop_newest ? m_batches.back() : m_batches.front();
+      const auto n = static_cast<std::int64_t>(victim.size());
+      m_count -= n;
+      m_dropped += n;
+      if (config.buffer_policy == DropPolicy::drop_newest) {
+        m_batches.pop_back();
+      } else {
+        m_batches.pop_front();
+      }
+      log::warning("outbox: unsaved samples over max_rows, dropped count=" + std::to_string(n) +
+                   " policy=" + policy_name(config.buffer_policy));
+    }
+  }
+
+  std::vector<Sample>& front() { return m_batches.front(); }
+  void pop() {
+    m_count -= static_cast<std::int64_t>(m_batches.front().size());
+    m_batches.pop_front();
+  }
+
+ private:
+  std::deque<std::vector<Sample>> m_batches;
+  std::int64_t m_count = 0;
+  std::int64_t m_dropped = 0;
+};
+
+class Daemon {
+ public:
+  explicit Daemon(AgentConfig config)
+      : m_config(std::move(config)),
+        m_topics(m_config.mqtt.topic_prefix),
+        m_outbox(outbox::outbox_path(m_config), outbox::outbox_options(m_config)),
+        m_rows(m_outbox),
+        m_engine(std::make_unique<PollEngine>(m_config, SystemClock::instance())),
+        m_client(client_options(), handlers()),
+        m_transport(m_client),
+        m_publisher(publisher_options(), m_rows, m_transport),
+        m_write_backoff(milliseconds{500}, milliseconds{30'000}),
+        m_health_timer(m_config.health_interval, Steady::now() + m_config.health_interval),
+        m_status_timer(milliseconds{5000}) {}
+
+  int run() {
+    m_started_at = SystemClock::instance().now();
+    const auto stats = m_outbox.stats();
+    log::info("agent: starting id=" + log::quote(m_config.id) + " version=" + k_version +
+              " sources=" + std::to_string(m_config.sources.size()) + " outbox=" +
+              log::quote(m_outbox.path().string()) + " depth=" + std::to_string(stats.depth) +
+              " last_seq=" + std::to_string(stats.last_seq) +
+              " delivery=" + (m_config.delivery == Delivery::broker ? "broker" : "committed"));
+    m_status_server = streamtrack::http::start_status_server(m_config.http_listen, m_metrics);
+    if (m_status_server) {
+      m_status_server->add_check("outbox", [this] {
+        return streamtrack::http::CheckResult{
+            !m_write_failing.load(), m_write_failing.load() ? "writes failing" : "writable"};
+      });
+    }
+    m_client.start();
+    notify::ready();
+    log::info("agent: ready server=" + m_client.server());
+
+    notify::WatchdogPinger watchdog;
+    bool pumped = false;
+    while (true) {
+      const auto now = Steady::now();
+      auto next =
+          std::min({m_health_timer.next(), m_status_timer.next(), now + milliseconds{1000}});
+      if (!m_unsaved.empty()) next = std::min(next, m_next_write_retry);
+      if (pumped && m_publisher.has_work(m_connected)) next = now;
+      const auto wait =
+          std::max(milliseconds{0}, std::chrono::duration_cast<milliseconds>(next - now));
+      const std::array<int, 2> fds{m_signals.fd(), m_wakeup.fd()};
+      auto batches = m_engine->step(wait, fds);
+      m_wakeup.clear();
+      for (auto& batch : batches) store(std::move(batch));
+      if (!m_unsaved.empty() && Steady::now() >= m_next_write_retry) retry_unsaved();
+
+      bool stop = false;
+      while (const auto ev = m_signals.poll()) {
+        if (*ev == SignalEvent::stop) stop = true;
+        if (*ev == SignalEvent::reload) reload();
+      }
+      if (stop) break;
+
+      handle_events();
+      pumped = m_publisher.pump(Steady::now(), m_connected) > 0;
+      watchdog.maybe_ping();
+      const auto t = Steady::now();
+      if (m_health_timer.due(t)) publish_health();
+      if (m_status_timer.due(t)) report_status();
+    }
+    return shutdown();
+  }
+
+ private:
+  mqtt::ClientOptions client_options() const {
+    mqtt::ClientOptions o;
+    o.settings = m_config.mqtt;
+    o.client_id = m_config.id;
+    o.clean_session = false;
+    o.will = mqtt::Message{m_topics.status(m_config.id),
+                           wire::encode_status(wire::Status{.state = "offline"}), 1, true};
+    o.max_inflight = m_config.max_inflight;
+    if (m_config.delivery == Delivery::committed) o.subscriptions = {m_topics.ack(m_config.id)};
+    return o;
+  }
+
+  mqtt::Handlers handlers() {
+    mqtt::Handlers h;
+    h.connected = [this] { push(Event{Event::Kind::connected, 0, false, {}}); };
+    h.disconnected = [this](const std::string& reason) {
+      push({Event::Kind::disconnected, 0, false, reason});
+    };
+    h.delivered = [this](std::uint64_t id, bool ok, const std::string& error) {
+      push({Event::Kind::delivered, id, ok, error});
+    };
+    h.message = [this](mqtt::Message m) {
+      push({Event::Kind::message, 0, false, std::move(m.payload)});
+    };
+    return h;
+  }
+
+  publish::Options publisher_options() const {
+    publish::Options o;
+    o.max_inflight = static_cast<std::size_t>(m_config.max_inflight);
+    o.delivery = m_config.delivery;
+    o.ack_timeout = m_config.ack_timeout;
+    return o;
+  }
+
+  void push(Event e) {
+    m_events.push(std::move(e));
+    m_wakeup.signal();
+  }
+
+  void store(std::vector<Sample> batch) {
+    if (!m_unsaved.empty()) {
+      m_unsaved.keep(std::move(batch), m_config);
+      return;
+    }
+    auto result = m_outbox.append(batch);
+    if (!result) {
+      write_failed(result.error());
+      m_unsaved.keep(std::move(batch), m_config);
+      return;
+    }
+    stored(*result);
+  }
+
+  void stored(const outbox::AppendReport& r) {
+    const auto dropped = r.dropped_newest + r.dropped_oldest;
+    if (dropped > 0) {
+      const auto policy = r.dropped_newest > 0 ? DropPolicy::drop_newest : DropPolicy::drop_oldest;
+      m_metrics.count_outbox_drops(policy_name(policy), dropped);
+      log::warning("outbox: full, dropped samples count=" + std::to_string(dropped) + " policy=" +
+                   policy_name(policy) + " total=" + std::to_string(m_outbox.stats().dropped()) +
+                   " depth=" + std::to_string(m_outbox.depth()));
+    }
+    m_metrics.set_outbox(m_outbox.depth(), m_outbox.bytes());
+    log::debug("outbox: stored count=" + std::to_string(r.stored) +
+               " last_seq=" + std::to_string(r.last_seq));
+  }
+
+  void write_failed(const std::string& error) {
+    if (!m_write_failing) {
+      log::error("outbox: write failed, keeping samples in memory and retrying error=" +
+                 log::quote(error));
+    }
+    m_write_failing = true;
+    m_next_write_retry = Steady::now() + m_write_backoff.next_delay();
+  }
+
+  void retry_unsaved() {
+    std::int64_t written = 0;
+    while (!m_unsaved.empty()) {
+      auto result = m_outbox.append(m_unsaved.front());
+      if (!result) {
+        write_failed(result.error());
+        return;
+      }
+      written += result->stored;
+      stored(*result);
+      m_unsaved.pop();
+    }
+    m_write_failing = false;
+    m_write_backoff.reset();
+    log::notice("outbox: writes recovered stored=" + std::to_string(written));
+  }
+
+  void handle_events() {
+    const auto now = Steady::now();
+    for (auto& e : m_events.take()) {
+      switch (e.kind) {
+        case Event::Kind::connected:
+          on_connected();
+          break;
+        case Event::Kind::disconnected:
+          if (m_connected)
+            log::warning("mqtt: disconnected reason=" + log::quote(e.text));
+          else
+            log::info("mqtt: connect failed reason=" + log::quote(e.text));
+          m_connected = false;
+          m_metrics.set_mqtt_connected(false);
+          break;
+        case Event::Kind::delivered:
+          if (!e.ok) {
+            m_metrics.count_publish_failures(1);
+            log::debug("mqtt: publish failed id=" + std::to_string(e.id) +
+                       " error=" + log::quote(e.text));
+          }
+          m_publisher.on_delivered(e.id, e.ok, now);
+          break;
+        case Event::Kind::message: {
+          auto ack = wire::decode_ack(e.text);
+          if (!ack) {
+            log::warning("mqtt: ignored malformed ack error=" + log::quote(ack.error()));
+          } else {
+            m_publisher.on_ack(*ack);
+          }
+          break;
+        }
+      }
+    }
+    remove_done();
+  }
+
+  void remove_done() {
+    auto done = m_publisher.take_done();
+    if (done.empty()) return;
+    auto removed = m_outbox.remove(done);
+    if (!removed) {
+      log::error("outbox: delete failed, will retry error=" + log::quote(removed.error()));
+      m_publisher.return_done(done);
+      return;
+    }
+    m_metrics.count_acks(m_config.delivery == Delivery::broker ? "puback" : "committed", *removed);
+    m_metrics.set_outbox(m_outbox.depth(), m_outbox.bytes());
+  }
+
+  void on_connected() {
+    m_connected = true;
+    m_metrics.set_mqtt_connected(true);
+    m_metrics.count_mqtt_connect();
+    m_publisher.on_connected();
+    wire::Status birth{.state = "online",
+                       .version = std::string(k_version),
+                       .started_at = m_started_at,
+                       .sources = static_cast<std::int64_t>(m_config.sources.size()),
+                       .ts = SystemClock::instance().now()};
+    m_client.publish({m_topics.status(m_config.id), wire::encode_status(birth), 1, true});
+    const auto first = m_outbox.first_seq();
+    log::info("mqtt: connected server=" + m_client.server() +
+              " backlog=" + std::to_string(m_outbox.depth()) +
+              " backlog_first=" + std::to_string(first.value_or(0)) +
+              " live_from=" + std::to_string(m_outbox.last_seq() + 1));
+  }
+
+  void publish_health() {
+    const auto s = m_outbox.stats();
+    const auto now = SystemClock::instance().now();
+    wire::Health h;
+    h.ts = now;
+    h.buffer_depth = s.depth;
+    h.buffer_bytes = s.bytes;
+    if (s.oldest_ts) {
+      h.oldest_unsent_age_s = std::chrono::duration<double>(now - *s.oldest_ts).count();
+    }
+    h.dropped = s.dropped() + m_unsaved.dropped();
+    h.last_seq = s.last_seq;
+    h.sources = m_engine->health();
+    if (m_connected) {
+      m_client.publish({m_topics.health(m_config.id), wire::encode_health(h), 1, false});
+    }
+  }
+
+  void report_status() {
+    const auto f = m_publisher.figures();
+    const auto s = m_outbox.stats();
+    std::string text = std::string(m_connected ? "connected" : "broker unreachable") + ", outbox " +
+                       std::to_string(s.depth) + " unsent, " + std::to_string(f.inflight) +
+                       " in flight, " + std::to_string(s.dropped()) + " dropped, last seq " +
+                       std::to_string(s.last_seq);
+    if (m_write_failing)
+      text += ", OUTBOX WRITES FAILING (" + std::to_string(m_unsaved.count()) + " in memory)";
+    notify::status(text);
+    m_metrics.set_publish_inflight(static_cast<std::int64_t>(f.inflight));
+    m_metrics.count_published(f.published - m_reported_published);
+    m_reported_published = f.published;
+  }
+
+  void reload() {
+    notify::reloading();
+    try {
+      auto fresh = load_agent_config(m_config.path);
+      auto engine = std::make_unique<PollEngine>(fresh, SystemClock::instance());
+      log::set_level(fresh.log_level);
+      m_outbox.set_limits(outbox::outbox_options(fresh).limits);
+      m_health_timer.set_every(fresh.health_interval);
+      m_engine = std::move(engine);
+      m_config.sources = fresh.sources;
+      m_config.document = fresh.document;
+      m_config.buffer_max_rows = fresh.buffer_max_rows;
+      m_config.buffer_max_bytes = fresh.buffer_max_bytes;
+      m_config.buffer_policy = fresh.buffer_policy;
+      m_config.health_interval = fresh.health_interval;
+      m_config.log_level = fresh.log_level;
+      log::notice("agent: reloaded sources=" + std::to_string(m_config.sources.size()) +
+                  " (the outbox is kept; [agent] and [mqtt] changes apply on restart)");
+    } catch (const config::ConfigError& e) {
+      for (const auto& m : e.messages()) log::error("agent: reload refused: " + m);
+    } catch (const std::exception& e) {
+      log::error("agent: reload refused: " + std::string(e.what()));
+    }
+    notify::ready();
+  }
+
+  int shutdown() {
+    notify::stopping();
+    const auto deadline = Steady::now() + m_config.shutdown_timeout;
+    log::info("agent: stopping, flushing for at most timeout_ms=" +
+              std::to_string(m_config.shutdown_timeout.count()));
+    if (!m_unsaved.empty()) retry_unsaved();
+    while (Steady::now() < deadline) {
+      handle_events();
+      m_publisher.pump(Steady::now(), m_connected);
+      const auto f = m_publisher.figures();
+      const bool flushed = f.inflight == 0 && !m_publisher.has_work(m_connected) &&
+                           (m_config.delivery == Delivery::broker || f.unacked == 0);
+      if (flushed || !m_connected) break;
+      m_events.wait_for(std::min(
+          milliseconds{100}, std::chrono::duration_cast<milliseconds>(deadline - Steady::now())));
+    }
+    handle_events();
+    const auto left = std::max(milliseconds{100},
+                               std::chrono::duration_cast<milliseconds>(deadline - Steady::now()));
+    const wire::Status offline{
+        .state = "offline", .reason = std::string("shutdown"), .ts = SystemClock::instance().now()};
+    m_client.stop(
+        left, mqtt::Message{m_topics.status(m_config.id), wire::encode_status(offline), 1, true});
+    handle_events();
+    log::info("agent: stopped unsent=" + std::to_string(m_outbox.depth()) +
+              " last_seq=" + std::to_string(m_outbox.last_seq()) +
+              " unsaved=" + std::to_string(m_unsaved.count()));
+    return 0;
+  }
+
+  SignalWatcher m_signals;  // first: blocks the signals before any thread starts
+  AgentConfig m_config;
+  wire::Topics m_topics;
+  streamtrack::http::AgentMetrics m_metrics;
+  EventQueue m_events;
+  Wakeup m_wakeup;
+  outbox::Outbox m_outbox;
+  OutboxRows m_rows;
+  std::unique_ptr<PollEngine> m_engine;
+  mqtt::Client m_client;
+  ClientTransport m_transport;
+  publish::Publisher m_publisher;
+  Unsaved m_unsaved;
+  Backoff m_write_backoff;
+  std::atomic<bool> m_write_failing{false};
+  Steady::time_point m_next_write_retry{};
+  Periodic m_health_timer;
+  Periodic m_status_timer;
+  std::unique_ptr<streamtrack::http::StatusServer> m_status_server;
+  TimePoint m_started_at{};
+  bool m_connected = false;
+  std::int64_t m_reported_published = 0;
+};
+
+}  // namespace
+
+int run_daemon(AgentConfig config) {
+  log::set_level(config.log_level);
+  Daemon daemon(std::move(config));
+  return daemon.run();
+}
+
+}  // namespace streamtrack::agent

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/config/agent_config.hpp"
+#include "common/util/result.hpp"
+#include "common/util/time.hpp"
+#include "common/wire/sample.hpp"
+
+namespace SQLite {
+class Database;
+}
+
+// The agent's store of unsent samples: a SQLite database in state_dir. Every sample is
+// written here, with its seq, before anything is published; it leaves only when its delivery
+// is confirmed. Single-threaded: the daemon's main loop owns it.
+namespace streamtrack::agent::outbox {
+
+struct Limits {
+  std::int64_t max_rows = 1'000'000;
+  std::int64_t max_bytes = std::int64_t{256} * 1024 * 1024;
+  DropPolicy policy = DropPolicy::drop_oldest;
+};
+
+// One stored sample, ready to publish.
+struct Row {
+  std::int64_t seq = 0;
+  std::string topic;
+  std::string payload;  // the encoded sample (carries seq)
+};
+
+struct Stats {
+  std::int64_t depth = 0;  // unsent samples
+  std::int64_t bytes = 0;  // their payload bytes
+  std::int64_t last_seq = 0;
+  std::int64_t dropped_oldest = 0;
+  std::int64_t dropped_newest = 0;
+  std::optional<TimePoint> oldest_ts;  // when the oldest unsent sample was taken
+  std::int64_t dropped() const { return dropped_oldest + dropped_newest; }
+};
+
+// What one append did.
+struct AppendReport {
+  std::int64_t stored = 0;
+  std::int64_t first_seq = 0;  // seqs given out: first_seq .. last_seq (0 when none)
+  std::int64_t last_seq = 0;
+  std::int64_t dropped_oldest = 0;
+  std::int64_t dropped_newest = 0;
+};
+
+struct Options {
+  Limits limits;
+  std::string topic_root = "streamtrack/v1";
+  // Seqs reserved ahead in the sidecar file "<db>.seq", so that a fresh outbox that replaces
+  // a corrupt or deleted one never reuses a seq.
+  std::int64_t seq_reserve = 10'000;
+  // Inspection (outbox stats/export next to a running daemon): never creates, checks or moves
+  // anything; a missing or unreadable database is an error.
+  bool read_only = false;
+  // Tests only: SQLite's max_page_count, to make writes fail with SQLITE_FULL like a full disk.
+  std::optional<std::int64_t> max_page_count{};
+};
+
+class Outbox {
+ public:
+  // Opens (or creates) the database at `path` (WAL, synchronous=NORMAL) and runs an integrity
+  // check. A database that fails it (or cannot be opened as one) is renamed to
+  // "<path>.corrupt-<unix seconds>" (never deleted), logged as an error, and a fresh one is
+  // started; seqs keep growing from the sidecar reservation. Throws std::runtime_error when no
+  // usable database can be created at `path` (startup only).
+  Outbox(std::filesystem::path path, Options options);
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // Stores one poll round in one transaction: gives each sample the next seq (overwriting
+  // `seq`), encodes it, and applies the limits (every dropped sample is counted, persistently).
+  // On a database error (full disk, read-only file system...) nothing is stored, no seq is
+  // consumed, and the error text is returned: the caller keeps the samples and retries.
+  Result<AppendReport> append(std::vector<Sample>& samples);
+
+  // Up to `limit` rows with from <= seq < before, in seq order. Empty on a read error (logged).
+  std::vector<Row> read(std::int64_t from, std::int64_t before, std::size_t limit);
+
+  // Deletes the rows in these inclusive ranges (ranges with no rows are fine). Returns how many
+  // rows were deleted, or the error (nothing deleted).
+  Result<std::int64_t> remove(const std::vector<std::pair<std::int64_t, std::int64_t>>& ranges);
+
+  // Smallest stored seq, or nullopt when empty.
+  std::optional<std::int64_t> first_seq();
+  std::int64_t last_seq() const { return m_last_seq; }
+  std::int64_t depth() const { return m_depth; }
+  std::int64_t bytes() const { return m_bytes; }
+  Stats stats();
+
+  // Writes every unsent sample, oldest first, one JSON object a line. Returns the count.
+  std::int64_t export_json_lines(std::ostream& out);
+
+  // Changes the limits (SIGHUP); they apply from the next append.
+  void set_limits(const Limits& limits) { m_options.limits = limits; }
+
+  const std::filesystem::path& path() const { return m_path; }
+
+  // Tests only: changes SQLite's max_page_count (see Options).
+  void set_max_page_count(std::int64_t pages);
+
+ private:
+  void open_checked();
+  void create_schema();
+  void load_state();
+  std::int64_t read_reserve() const;
+  bool write_reserve(std::int64_t value, std::string& error) const;
+  std::int64_t meta(const std::string& key);
+  void set_meta(const std::string& key, std::int64_t value);
+  std::int64_t drop_oldest_over_limits();
+
+  std::filesystem::path m_path;
+  Options m_options;
+  std::unique_ptr<SQLite::Database> m_db;
+  std::int64_t m_last_seq = 0;
+  std::int64_t m_reserved = 0;
+  std::int64_t m_depth = 0;
+  std::int64_t m_bytes = 0;
+  std::int64_t m_dropped_oldest = 0;
+  std::int64_t m_dropped_newest = 0;
+};
+
+// "<state_dir>/outbox.db"
+std::filesystem::path outbox_path(const AgentConfig& config);
+Options outbox_options(const AgentConfig& config);
+
+}  // namespace streamtrack::agent::outbox
