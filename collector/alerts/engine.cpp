@@ -172,6 +172,13 @@ std::vector<AlertEngine::Eval> AlertEngine::candidates(const Rule& rule, TimePoi
         // After a restart, windowed values need a full window of fresh data before they may
         // clear an alert that was restored.
         const bool full_window = c.last_ts - c.first_ts >= rule.window;
+        const auto predates = [&] {  // an alert older than our data of the channel: restored
+          Alert probe;
+          probe.rule = rule.name;
+          probe.key = e.key;
+          const auto it = m_alerts.find(probe.id());
+          return it != m_alerts.end() && it->second.active_since <= c.first_ts;
+        };
         switch (rule.kind) {
           case RuleKind::went_live:
             e.known = true;
@@ -214,7 +221,7 @@ std::vector<AlertEngine::Eval> AlertEngine::candidates(const Rule& rule, TimePoi
               e.summary = where + " viewers rose " + num(pct) + "% (" + num(ref) + " to " +
                           num(current) + ") within " + format_duration(rule.window);
             }
-            if (!full_window && active(e.key) && !threshold_on(rule, pct, true)) break;
+            if (!full_window && predates() && !threshold_on(rule, pct, true)) break;
             threshold_eval(e, pct);
             break;
           }
@@ -244,7 +251,7 @@ std::vector<AlertEngine::Eval> AlertEngine::candidates(const Rule& rule, TimePoi
             fps /= static_cast<double>(c.frames.size());
             const double frames = dropped + fps * span;
             const double pct = frames > 0 ? dropped / frames * 100.0 : 0.0;
-            if (!full_window && active(e.key) && !threshold_on(rule, pct, true)) break;
+            if (!full_window && predates() && !threshold_on(rule, pct, true)) break;
             threshold_eval(e, pct);
             e.summary = where + " dropped " + num(pct) + "% of frames";
             break;

@@ -22,12 +22,12 @@ namespace streamtrack::collector::alerts {
 // The collector's view of itself at one instant. Counters are cumulative since start; absent
 // fields are unknown (the matching rules keep their state).
 struct CollectorObservation {
-  std::uint64_t samples = 0;              // samples committed
-  std::uint64_t rejects = 0;              // messages refused (decode or database)
-  std::optional<double> write_latency_s;  // slowest batch write since the last observation
-  std::optional<bool> postgres_up;
-  std::optional<double> memory_percent;  // resident memory in % of the limit
-  std::optional<std::int64_t> default_partition_rows;
+  std::uint64_t samples = 0;                // samples committed
+  std::uint64_t rejects = 0;                // messages refused (decode or database)
+  std::optional<double> write_latency_s{};  // slowest batch write since the last observation
+  std::optional<bool> postgres_up{};
+  std::optional<double> memory_percent{};  // resident memory in % of the limit
+  std::optional<std::int64_t> default_partition_rows{};
 };
 
 // One change to persist: the alert as it is now (a pending alert that never fired and went

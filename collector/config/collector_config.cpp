@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "collector/alerts/rule.hpp"
 #include "common/config/toml_file.hpp"
 
 namespace streamtrack::collector {
@@ -180,6 +181,12 @@ const TableSpec& alert_spec() {
        .min = 1000},
       {.name = "labels", .type = ValueType::table, .description = "Extra labels (strings)."},
       {.name = "match", .type = ValueType::table, .nested = &alert_match_spec()},
+      {.name = "max_age",
+       .type = ValueType::duration,
+       .description = "backlog: fire when the oldest unsent sample is older than this."},
+      {.name = "webhooks",
+       .type = ValueType::string_list,
+       .description = "Names of [[alert_webhook]] tables to notify (default: all)."},
   }};
   return spec;
 }
@@ -248,6 +255,7 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
     }
     c.alerts.push_back(std::move(a));
   }
+  alerts::read_alerting(c, diag);  // rule-specific checks and [[alert_webhook]]
   diag.throw_if_any();
   return c;
 }
@@ -265,6 +273,9 @@ const TableSpec& collector_root_spec() {
       {.name = "sessions", .type = ValueType::table, .nested = &sessions_spec()},
       {.name = "http", .type = ValueType::table, .nested = &http_spec()},
       {.name = "alert", .type = ValueType::table_array, .description = "One per alert rule."},
+      {.name = "alert_webhook",
+       .type = ValueType::table_array,
+       .description = "One per webhook that alerts are POSTed to."},
   }};
   return spec;
 }
