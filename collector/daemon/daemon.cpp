@@ -3,6 +3,7 @@
 #include <thread>
 #include <vector>
 
+#include "collector/alerts/wiring.hpp"
 #include "collector/analytics/hourly.hpp"
 #include "collector/app.hpp"
 #include "collector/batch/batch_writer.hpp"
@@ -167,6 +168,13 @@ int run_daemon(CollectorConfig config) {
     }
   };
 
+  alerts::WriteTimer write_timer;
+  const auto alerting = alerts::make_alerting(
+      config, topics, *clock, counters, write_timer,
+      [&client_ptr](const std::string& topic, const std::string& payload, bool retained) {
+        return client_ptr && client_ptr->publish({topic, payload, 1, retained}).has_value();
+      });
+
   std::vector<std::unique_ptr<store::PgStore>> stores;
   std::vector<std::thread> writers;
   batch::WriterOptions writer_options;
@@ -192,6 +200,7 @@ int run_daemon(CollectorConfig config) {
   handlers.message = [&](mqtt::Message m) {
     auto item = ingest::classify(topics, std::move(m.topic), std::move(m.payload), clock->now());
     if (!item) return;
+    if (alerting) alerts::observe(*alerting, *item);
     if (item->kind == ingest::Item::Kind::reject) {
       log::info("ingest: rejected topic=" + log::quote(item->topic) +
                 " reason=" + log::quote(item->reason));
@@ -210,11 +219,13 @@ int run_daemon(CollectorConfig config) {
 
   for (auto& s : stores) {
     writers.emplace_back([&, store = s.get()] {
-      batch::BatchWriter writer(*store, ack, counters);
+      alerts::TimedStore timed(*store, write_timer);
+      batch::BatchWriter writer(timed, ack, counters);
       writer.run(queue, writer_options, abandon);
     });
   }
   client.start();
+  if (alerting) alerting->start();
 
   notify::ready();
   notify::status("running");
@@ -281,6 +292,7 @@ int run_daemon(CollectorConfig config) {
 
   notify::stopping();
   log::info("collector: stopping pending=" + std::to_string(queue.pending()));
+  if (alerting) alerting->stop();
   client.stop(milliseconds{2000});
   client_ptr = nullptr;
   queue.close();

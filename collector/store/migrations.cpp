@@ -1,5 +1,7 @@
 #include "collector/store/migrations.hpp"
 
+#include "collector/alerts/schema.hpp"
+
 namespace streamtrack::collector::store {
 
 namespace {
@@ -109,6 +111,8 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, "channels, livestreams, partitioned livestream_metrics, rejects, agents, analytics",
        k_schema_v1},
+      {2, "alerts: one row per alert episode, open rows are the current state",
+       alerts::k_alerts_schema_sql},
   };
   return all;
 }

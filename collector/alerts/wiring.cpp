@@ -1,0 +1,51 @@
+#include "collector/alerts/wiring.hpp"
+
+#include "common/daemon/log.hpp"
+
+namespace streamtrack::collector::alerts {
+
+std::unique_ptr<AlertService> make_alerting(const CollectorConfig& config,
+                                            const wire::Topics& topics, const Clock& clock,
+                                            const batch::WriterCounters& counters,
+                                            WriteTimer& timer, sinks::Publish publish) {
+  auto alerting = read_alerting(config);
+  if (alerting.rules.empty()) return nullptr;
+  store::ConnectOptions o;
+  o.dsn = config.postgres_dsn;
+  o.password = config.postgres_password;
+  o.connect_timeout = config.connect_timeout;
+  o.application_name = "streamtrack-collector " + config.id + " alerts";
+  ServiceOptions options;
+  options.collector_id = config.id;
+  options.observe_collector = [&counters, &timer] {
+    CollectorObservation c;
+    c.samples = counters.samples.load();
+    c.rejects = counters.rejects.load();
+    c.write_latency_s = timer.take();
+    return c;
+  };
+  log::info("alerts: rules=" + std::to_string(alerting.rules.size()) +
+            " webhooks=" + std::to_string(alerting.webhooks.size()));
+  return std::make_unique<AlertService>(std::move(alerting), std::move(options),
+                                        std::make_unique<PgAlertStore>(o), std::move(publish),
+                                        topics, clock);
+}
+
+void observe(AlertService& service, const ingest::Item& item) {
+  auto& engine = service.engine();
+  switch (item.kind) {
+    case ingest::Item::Kind::sample:
+      if (item.sample) engine.observe_sample(*item.sample, item.received_at);
+      break;
+    case ingest::Item::Kind::status:
+      if (item.status) engine.observe_status(item.agent, *item.status, item.received_at);
+      break;
+    case ingest::Item::Kind::health:
+      if (item.health) engine.observe_health(item.agent, *item.health, item.received_at);
+      break;
+    case ingest::Item::Kind::reject:
+      break;
+  }
+}
+
+}  // namespace streamtrack::collector::alerts
