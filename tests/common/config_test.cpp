@@ -130,7 +130,7 @@ TEST(AgentConfig, SourceProblems) {
               ElementsAre("agent.toml:5:12: source \"a\": interval: must be at least 100ms, got \"10ms\""));
   EXPECT_THAT(agent_errors("[[source]]\ntype = \"ustream\"\nname = \"a\"\n"),
               ElementsAre("agent.toml:2:8: source \"a\": type: unknown source type \"ustream\" (known: "
-                          "nginx_rtmp, owncast, mediamtx, srs, icecast, http_json)"));
+                          "nginx_rtmp, owncast, mediamtx, srs, icecast, http_json, twitch, youtube, kick)"));
   EXPECT_THAT(agent_errors("[[source]]\nname = \"a\"\n"),
               ElementsAre("agent.toml:1:1: source \"a\": type: required key is missing"));
   EXPECT_THAT(agent_errors("[[source]]\ntype = \"srs\"\nurl = \"http://x\"\ninterval = \"1s\"\n"),
@@ -243,8 +243,8 @@ TEST(CollectorConfig, Errors) {
   EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[[alert]]\nname = \"a\"\nrule = \"went_sideways\"\n"),
               ElementsAre(::testing::StartsWith("collector.toml:5:8: alert \"a\": rule: expected one of "
                                                 "\"went_live\", ")));
-  EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[[alert]]\nname = \"a\"\nrule = \"stale\"\n"
-                               "[[alert]]\nname = \"a\"\nrule = \"stale\"\n"),
+  EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[[alert]]\nname = \"a\"\nrule = \"went_live\"\n"
+                               "[[alert]]\nname = \"a\"\nrule = \"went_live\"\n"),
               ElementsAre("collector.toml:7:8: alert \"a\": name: another alert already has the name \"a\""));
 }
 
