@@ -175,7 +175,13 @@ void AlertService::step() {
 
   const auto notes = m_engine.tick(now);
   auto changes = m_engine.take_changes();
-  if (!m_leader) return;
+  if (!m_leader) {
+    for (const auto& n : notes) {
+      log::debug("alerts: " + std::string(event_name(n.event)) +
+                 " alert=" + log::quote(n.alert.id()) + " (another collector notifies)");
+    }
+    return;
+  }
   if (m_store) {
     m_unsaved.insert(m_unsaved.end(), std::make_move_iterator(changes.begin()),
                      std::make_move_iterator(changes.end()));

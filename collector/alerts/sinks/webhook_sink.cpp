@@ -20,6 +20,12 @@ std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
   return size * n;
 }
 
+// Aborts a transfer in flight once the sink is stopping, so that shutdown never waits for a
+// webhook that does not answer.
+int abort_on_stop(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(stopping)->load() ? 1 : 0;
+}
+
 }  // namespace
 
 std::string webhook_body(WebhookPreset preset, const Notification& n, milliseconds hold) {
@@ -42,6 +48,7 @@ WebhookSink::~WebhookSink() {
     std::lock_guard lock(m_mutex);
     m_stop = true;
   }
+  m_stopping = true;
   m_cv.notify_all();
   m_thread.join();
   if (!m_queue.empty()) {
@@ -90,6 +97,9 @@ std::string WebhookSink::post(const std::string& body, bool& retry) {
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "streamtrack-collector");
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &abort_on_stop);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &m_stopping);
   const auto rc = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -33,7 +33,7 @@ class WebhookSink final : public Sink {
  public:
   // `hold_for(rule)` gives the Alertmanager endsAt horizon for firing alerts of a rule.
   WebhookSink(WebhookConfig config, std::chrono::milliseconds alertmanager_hold);
-  ~WebhookSink() override;  // stops the thread; waits at most one attempt's timeout
+  ~WebhookSink() override;  // stops the thread, aborting an attempt in flight
   WebhookSink(const WebhookSink&) = delete;
   WebhookSink& operator=(const WebhookSink&) = delete;
 
@@ -58,6 +58,7 @@ class WebhookSink final : public Sink {
   std::condition_variable m_cv;
   std::deque<Item> m_queue;
   bool m_stop = false;
+  std::atomic<bool> m_stopping{false};
   std::thread m_thread;
 };
 

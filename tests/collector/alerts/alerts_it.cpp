@@ -22,25 +22,25 @@ class AlertsIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override { m_dsn = m_pg.create_database("streamtrack"); }
 
-  std::unique_ptr<Process> start_collector(const std::string& alerts_toml) {
-    const std::string toml =
-        "[collector]\nid = \"c1\"\nlog_level = \"debug\"\n"
-        "[mqtt]\nurl = \"" +
-        m_broker.url() +
-        "\"\ntopic_prefix = \"st/v1\"\n"
-        "reconnect_min = \"100ms\"\nreconnect_max = \"1s\"\n"
-        "[postgres]\ndsn = \"" +
-        m_dsn +
-        "\"\nconnect_timeout = \"2s\"\n"
-        "[batch]\nmax_delay = \"50ms\"\n[http]\nlisten = \"\"\n" +
-        alerts_toml;
-    write_file(m_dir / "collector.toml", toml);
+  std::unique_ptr<Process> start_collector(
+      const std::string& alerts_toml, const std::string& id = "c1",
+      const std::string& wait_for = "alerts: this collector notifies") {
+    const std::string toml = "[collector]\nid = \"" + id +
+                             "\"\nlog_level = \"debug\"\n[mqtt]\nurl = \"" + m_broker.url() +
+                             "\"\ntopic_prefix = \"st/v1\"\n"
+                             "reconnect_min = \"100ms\"\nreconnect_max = \"1s\"\n"
+                             "[postgres]\ndsn = \"" +
+                             m_dsn +
+                             "\"\nconnect_timeout = \"2s\"\n"
+                             "[batch]\nmax_delay = \"50ms\"\n[http]\nlisten = \"\"\n" +
+                             alerts_toml;
+    const auto path = m_dir / ("collector-" + id + ".toml");
+    write_file(path, toml);
     Process::Options p;
-    p.argv = {(bin_dir() / "streamtrack-collector").string(), "-c",
-              (m_dir / "collector.toml").string()};
+    p.argv = {(bin_dir() / "streamtrack-collector").string(), "-c", path.string()};
     p.log_file = m_dir / ("collector-" + std::to_string(++m_starts) + ".log");
     auto proc = std::make_unique<Process>(p);
-    EXPECT_TRUE(proc->wait_for_output("alerts: this collector notifies")) << proc->output();
+    EXPECT_TRUE(proc->wait_for_output(wait_for)) << proc->output();
     EXPECT_TRUE(proc->wait_for_output("mqtt: connected")) << proc->output();
     return proc;
   }
@@ -274,6 +274,90 @@ TEST_F(AlertsIntegrationTest, AlertsReachARealAlertmanager) {
     return body == "[]" || (body.find("on-air") == std::string::npos && !body.empty());
   })) << body;
   EXPECT_EQ(collector->stop(), 0);
+}
+
+TEST_F(AlertsIntegrationTest, WebhookRetriesWithBackoffAndASlowOneNeverBlocksIngest) {
+  HttpFixtureServer::Response unavailable;
+  unavailable.status = 503;
+  unavailable.body = "busy";
+  HttpFixtureServer::Response ok;
+  ok.body = "{}";
+  m_http.route_sequence("/flaky", {unavailable, unavailable, ok});
+  HttpFixtureServer::Response hang;
+  hang.hang = true;
+  m_http.route("/hang", hang);
+  const std::string alerts =
+      "[[alert_webhook]]\nname = \"flaky\"\npreset = \"slack\"\nurl = \"" + m_http.url("/flaky") +
+      "\"\n[[alert_webhook]]\nname = \"hang\"\ntimeout = \"30s\"\nurl = \"" + m_http.url("/hang") +
+      "\"\n[[alert]]\nname = \"on-air\"\nrule = \"went_live\"\n";
+  MqttProbe probe(m_broker.url(), {"st/v1/alerts/#"});
+  auto collector = start_collector(alerts);
+  const auto now = SystemClock::instance().now();
+  publish(probe, sample("a1", 1, now, "studio", true, 3));
+
+  ASSERT_TRUE(wait_until([&] { return m_http.request_count("/flaky") >= 3; }))
+      << collector->output();
+  EXPECT_TRUE(collector->wait_for_output("alerts: webhook failed, retrying webhook=flaky"));
+  EXPECT_TRUE(collector->wait_for_output("error=\"HTTP 503: busy\""));
+  EXPECT_TRUE(
+      collector->wait_for_output("alerts: webhook delivered webhook=flaky alert=\"firing on-air"));
+  std::vector<std::string> flaky;
+  for (const auto& r : m_http.requests()) {
+    if (r.path == "/flaky") flaky.push_back(r.body);
+  }
+  ASSERT_EQ(flaky.size(), 3u);
+  EXPECT_EQ(flaky[0], flaky[2]);  // the same notification, retried
+  EXPECT_NE(json::parse(flaky[2])["text"].get<std::string>().find("[FIRING] on-air"),
+            std::string::npos);
+
+  // The hanging webhook holds its own thread only: samples keep being stored.
+  ASSERT_TRUE(wait_until([&] { return m_http.request_count("/hang") >= 1; }));
+  for (std::int64_t seq = 2; seq <= 20; ++seq) {
+    publish(probe, sample("a1", seq, now + std::chrono::seconds{seq}, "studio", true, 3));
+  }
+  wait_scalar("SELECT count(*) FROM livestream_metrics", "20");
+  EXPECT_EQ(m_http.request_count("/hang"), 1u);
+  EXPECT_EQ(collector->stop(), 0);
+}
+
+TEST_F(AlertsIntegrationTest, OfSeveralCollectorsOneNotifiesAndAnotherTakesOver) {
+  HttpFixtureServer::Response ok;
+  ok.body = "{}";
+  m_http.route("/hook", ok);
+  const std::string alerts = "[[alert_webhook]]\nname = \"hook\"\nurl = \"" + m_http.url("/hook") +
+                             "\"\n[[alert]]\nname = \"on-air\"\nrule = \"went_live\"\n";
+  MqttProbe probe(m_broker.url(), {"st/v1/alerts/#"});
+  auto first = start_collector(alerts, "c1");
+  auto second = start_collector(alerts, "c2", "alerts: another collector notifies");
+  const auto now = SystemClock::instance().now();
+  publish(probe, sample("a1", 1, now, "studio", true, 3));
+
+  const std::string events_topic = "st/v1/alerts/events/on-air/nginx_rtmp/studio";
+  ASSERT_TRUE(probe.wait_for(events_topic, "\"firing\""));
+  ASSERT_TRUE(second->wait_for_output(
+      "alerts: firing alert=on-air/nginx_rtmp/studio (another collector notifies)"))
+      << second->output();
+  ASSERT_TRUE(first->wait_for_output("webhook delivered webhook=hook")) << first->output();
+  EXPECT_EQ(m_http.request_count("/hook"), 1u);
+
+  // The notifier dies; the other takes the lock, resumes from the table, sends no duplicate.
+  first->signal(SIGKILL);
+  first->wait();
+  ASSERT_TRUE(second->wait_for_output("alerts: this collector notifies restored=1"))
+      << second->output();
+  publish(probe, sample("a1", 2, now + std::chrono::seconds{1}, "studio", false, {}));
+  ASSERT_TRUE(probe.wait_for(events_topic, "\"resolved\"")) << second->output();
+  ASSERT_TRUE(wait_until([&] { return m_http.request_count("/hook") >= 2; }));
+  const auto hooks = bodies(m_http, "/hook");
+  ASSERT_EQ(hooks.size(), 2u);
+  EXPECT_EQ(hooks[0]["event"], "firing");
+  EXPECT_EQ(hooks[0]["collector"], "c1");
+  EXPECT_EQ(hooks[1]["event"], "resolved");
+  EXPECT_EQ(hooks[1]["collector"], "c2");
+  int firing = 0;
+  for (const auto& e : events(probe, events_topic)) firing += e["event"] == "firing" ? 1 : 0;
+  EXPECT_EQ(firing, 1);
+  EXPECT_EQ(second->stop(), 0);
 }
 
 }  // namespace
