@@ -340,10 +340,13 @@ class Daemon {
           on_connected();
           break;
         case Event::Kind::disconnected:
-          if (m_connected)
-            log::warning("mqtt: disconnected reason=" + log::quote(e.text));
-          else
+          if (m_connected) {
+            log::warning("mqtt: disconnected reason=" + log::quote(e.text) +
+                         " inflight=" + std::to_string(m_publisher.figures().inflight) +
+                         " last_seq=" + std::to_string(m_outbox.last_seq()));
+          } else {
             log::info("mqtt: connect failed reason=" + log::quote(e.text));
+          }
           m_connected = false;
           m_metrics.set_mqtt_connected(false);
           break;
