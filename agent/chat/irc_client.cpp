@@ -69,6 +69,16 @@ std::map<std::string, ChatCounts> ChatTally::take() {
   return out;
 }
 
+std::map<std::string, ChatCounts> ChatTally::peek() const {
+  std::lock_guard lock(m_mutex);
+  std::map<std::string, ChatCounts> out;
+  for (const auto& [key, channel] : m_joined) {
+    out[key.substr(1)] =
+        ChatCounts{channel.messages, static_cast<std::int64_t>(channel.chatters.size())};
+  }
+  return out;
+}
+
 bool ChatTally::joined(std::string_view channel) const {
   std::lock_guard lock(m_mutex);
   return m_joined.count(channel_key(channel)) > 0;

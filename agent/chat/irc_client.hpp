@@ -39,6 +39,8 @@ class ChatTally {
   // The counts since the last take(), keyed by channel name without '#', for the channels that
   // are joined now (a channel not joined has unknown activity, not zero); then starts over.
   std::map<std::string, ChatCounts> take();
+  // The same counts without starting over.
+  std::map<std::string, ChatCounts> peek() const;
   bool joined(std::string_view channel) const;
 
  private:
@@ -78,6 +80,7 @@ class IrcClient {
 
   // See ChatTally::take().
   std::map<std::string, ChatCounts> take_counts() { return m_tally.take(); }
+  std::map<std::string, ChatCounts> peek_counts() const { return m_tally.peek(); }
   bool joined(std::string_view channel) const { return m_tally.joined(channel); }
   // Successful logins so far (1 after the first connection, +1 per reconnection).
   int logins() const { return m_logins.load(); }

@@ -197,7 +197,10 @@ class TwitchPoll final : public Poll {
     if (auto problem = check_response(response, BodyKind::json)) return fail(*problem);
     auto page = parse_streams(response.body);
     if (!page) return fail(page.error());
+    const auto& tracked = s.options.channels;
     for (auto& sample : page->live) {
+      // Helix answers only for the logins asked; anything else is not ours to report.
+      if (std::find(tracked.begin(), tracked.end(), sample.channel) == tracked.end()) continue;
       if (m_seen.insert(sample.channel).second) m_samples.push_back(std::move(sample));
     }
     ++m_pages;
@@ -288,6 +291,10 @@ TwitchSource::~TwitchSource() = default;
 
 std::unique_ptr<Poll> TwitchSource::start_poll() {
   return std::make_unique<TwitchPoll>(m_state);
+}
+
+const chat::IrcClient* TwitchSource::chat() const {
+  return m_state->chat.get();
 }
 
 const config::TableSpec& spec() {

@@ -60,6 +60,8 @@ class TwitchSource final : public Source {
   TwitchSource(TwitchOptions options, const Clock& clock);
   ~TwitchSource() override;
   std::unique_ptr<Poll> start_poll() override;
+  // The chat client, when chat is on.
+  const chat::IrcClient* chat() const;
 
   // Shared with the polls it starts.
   struct State;

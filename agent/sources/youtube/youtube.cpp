@@ -39,7 +39,8 @@ const std::string* text(const json* v) {
 std::string error_message(std::string_view body) {
   const auto doc = json::parse(body, nullptr, false);
   const auto* error = member(doc, "error");
-  if (const auto* m = text(member(error ? *error : json(), "message"))) return *m;
+  if (!error) return {};
+  if (const auto* m = text(member(*error, "message"))) return *m;
   return {};
 }
 
