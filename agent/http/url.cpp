@@ -4,8 +4,6 @@
 
 namespace streamtrack::agent::http {
 
-namespace {
-
 std::string percent_encode(std::string_view s) {
   static constexpr char k_hex[] = "0123456789ABCDEF";
   std::string out;
@@ -22,7 +20,10 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
-}  // namespace
+std::string trim_trailing_slashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
 
 std::string with_query_param(std::string_view url, std::string_view name, std::string_view value) {
   std::string_view fragment;

@@ -1,11 +1,12 @@
 #include "agent/sources/kick/kick.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <set>
 
+#include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
+#include "agent/sources/platform_support.hpp"
 #include "agent/sources/registry.hpp"
 #include "agent/sources/twitch/app_token.hpp"
 #include "common/daemon/log.hpp"
@@ -19,33 +20,6 @@ using twitch::redact;
 
 namespace {
 
-std::string url_encode(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += k_hex[u >> 4];
-      out += k_hex[u & 15];
-    }
-  }
-  return out;
-}
-
-std::string trim_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 const std::string* non_empty_string(const json* v) {
   if (!v || !v->is_string() || v->get_ref<const std::string&>().empty()) return nullptr;
   return &v->get_ref<const std::string&>();
@@ -55,17 +29,12 @@ const std::string* non_empty_string(const json* v) {
 
 Result<std::vector<Sample>> parse_channels(std::string_view body) {
   using R = Result<std::vector<Sample>>;
-  auto doc = parse_json(body);
+  const auto doc = parse_json_list(body, "data");
   if (!doc) return R::failure(doc.error());
-  if (!doc->is_object())
-    return R::failure(std::string("expected a JSON object, got ") + json_type_name(*doc));
-  const auto* data = member(*doc, "data");
-  if (!data) return R::failure("\"data\" is missing");
-  if (!data->is_array())
-    return R::failure(std::string("\"data\": expected an array, got ") + json_type_name(*data));
+  const auto& data = doc->at("data");
   std::vector<Sample> out;
-  for (std::size_t i = 0; i < data->size(); ++i) {
-    const auto& item = (*data)[i];
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const auto& item = data[i];
     const std::string where = "data[" + std::to_string(i) + "]";
     const auto* slug = non_empty_string(member(item, "slug"));
     if (!slug) return R::failure(where + ".slug: expected a non-empty string");
@@ -75,7 +44,7 @@ Result<std::vector<Sample>> parse_channels(std::string_view body) {
     if (!is_live || !is_live->is_boolean())
       return R::failure(where + ".stream.is_live: expected a boolean");
     Sample s;
-    s.channel = lower(*slug);
+    s.channel = lower_ascii(*slug);
     s.live = is_live->get<bool>();
     if (const auto* title = non_empty_string(member(item, "stream_title"))) s.title = *title;
     if (const auto* category = member(item, "category")) {
@@ -113,13 +82,8 @@ namespace {
 
 class KickPoll final : public Poll {
  public:
-  explicit KickPoll(std::shared_ptr<KickSource::State> state) : m_state(std::move(state)) {
-    const auto& channels = m_state->options.channels;
-    for (std::size_t i = 0; i < channels.size(); i += k_batch_size) {
-      m_batches.emplace_back(channels.begin() + static_cast<std::ptrdiff_t>(i),
-                             channels.begin() + static_cast<std::ptrdiff_t>(
-                                                    std::min(i + k_batch_size, channels.size())));
-    }
+  explicit KickPoll(std::shared_ptr<KickSource::State> state)
+      : m_state(std::move(state)), m_batches(batches(m_state->options.channels, k_batch_size)) {
     const auto now = m_state->clock.now();
     if (m_state->backoff_until && now < *m_state->backoff_until) {
       fail("backing off after HTTP 429 until " + format_rfc3339(*m_state->backoff_until));
@@ -130,18 +94,16 @@ class KickPoll final : public Poll {
     if (m_done) return std::nullopt;
     auto& s = *m_state;
     const auto now = s.clock.now();
-    if (!s.token.current(now)) {
+    if (auto mint = s.token.mint_if_needed(now, s.options.max_body_bytes)) {
       m_token_stage = true;
-      auto r = s.token.mint_request();
-      r.max_body_bytes = s.options.max_body_bytes;
-      return r;
+      return mint;
     }
     m_token_stage = false;
     http::Request r;
     r.url = s.options.api_base_url + "/public/v1/channels?";
     const auto& batch = m_batches[m_batch];
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      r.url += (i ? "&slug=" : "slug=") + url_encode(batch[i]);
+      r.url += (i ? "&slug=" : "slug=") + http::percent_encode(batch[i]);
     }
     r.headers.emplace_back("Authorization", "Bearer " + *s.token.current(now));
     r.headers.emplace_back("Accept", "application/json");
@@ -158,12 +120,7 @@ class KickPoll final : public Poll {
     }
     if (!outcome) return fail(outcome.error());
     const auto& response = *outcome;
-    if (response.status == 401 && !m_reminted) {
-      m_reminted = true;
-      s.token.invalidate();
-      log::info("token rejected, minting a new one source=" + s.options.name);
-      return;
-    }
+    if (s.token.remint_after_401(response, m_reminted, s.options.name)) return;
     if (response.status == 429) {
       auto delay = s.backoff.next_delay();
       if (const auto it = response.headers.find("retry-after"); it != response.headers.end()) {
@@ -221,14 +178,14 @@ KickSource::KickSource(KickOptions options, const Clock& clock)
     : m_state(std::make_shared<State>(State{
           .options = {},
           .clock = clock,
-          .token = AppToken(trim_slash(options.auth_base_url) + "/oauth/token", options.client_id,
-                            options.client_secret, options.timeout),
+          .token = AppToken(http::trim_trailing_slashes(options.auth_base_url) + "/oauth/token",
+                            options.client_id, options.client_secret, options.timeout),
           .backoff = Backoff(options.backoff_base, options.backoff_cap),
           .backoff_until = std::nullopt,
           .warned_missing = {},
       })) {
-  options.api_base_url = trim_slash(options.api_base_url);
-  for (auto& c : options.channels) c = lower(c);
+  options.api_base_url = http::trim_trailing_slashes(options.api_base_url);
+  for (auto& c : options.channels) c = lower_ascii(c);
   m_state->options = std::move(options);
 }
 
@@ -266,23 +223,12 @@ const config::TableSpec& spec() {
 }
 
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
-  const auto& s = source.section;
   config::Diagnostics diag(config_path);
   KickOptions o;
-  o.name = source.name;
-  o.client_id = s.string("client_id");
-  o.channels = s.strings("channels");
-  o.api_base_url = s.string("api_base_url");
-  o.auth_base_url = s.string("auth_base_url");
-  o.timeout = source.timeout;
-  o.max_body_bytes = static_cast<std::size_t>(source.max_body_bytes);
-  const auto secret = read_secret(s, "client_secret_file", "kick-client-secret", diag);
-  if (!secret && diag.empty()) {
-    diag.error(s.position(), s.context(), "client_secret_file",
-               "required (or a systemd credential named kick-client-secret)");
-  }
-  if (o.channels.empty())
-    diag.error(s.position("channels"), s.context(), "channels", "must not be empty");
+  const auto secret =
+      read_platform_options(source, "client_secret_file", "kick-client-secret", diag, o);
+  o.client_id = source.section.string("client_id");
+  o.auth_base_url = source.section.string("auth_base_url");
   diag.throw_if_any();
   o.client_secret = *secret;
   return std::make_unique<KickSource>(std::move(o), SystemClock::instance());

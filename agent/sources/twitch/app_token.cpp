@@ -1,29 +1,15 @@
 #include "agent/sources/twitch/app_token.hpp"
 
+#include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
 #include "agent/sources/source.hpp"
+#include "common/daemon/log.hpp"
 
 namespace streamtrack::agent::sources::twitch {
 
 namespace {
 
 constexpr std::chrono::seconds k_expiry_margin{60};
-
-std::string form_encode(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += k_hex[u >> 4];
-      out += k_hex[u & 15];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -45,8 +31,9 @@ http::Request AppToken::mint_request() const {
   r.url = m_token_url;
   r.timeout = m_timeout;
   r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  r.body = "client_id=" + form_encode(m_client_id) +
-           "&client_secret=" + form_encode(m_client_secret) + "&grant_type=client_credentials";
+  r.body = "client_id=" + http::percent_encode(m_client_id) +
+           "&client_secret=" + http::percent_encode(m_client_secret) +
+           "&grant_type=client_credentials";
   return r;
 }
 
@@ -77,6 +64,23 @@ std::optional<std::string> AppToken::accept(const http::Outcome& outcome, TimePo
 
 void AppToken::invalidate() {
   m_token.reset();
+}
+
+std::optional<http::Request> AppToken::mint_if_needed(TimePoint now,
+                                                      std::size_t max_body_bytes) const {
+  if (current(now)) return std::nullopt;
+  auto r = mint_request();
+  r.max_body_bytes = max_body_bytes;
+  return r;
+}
+
+bool AppToken::remint_after_401(const http::Response& response, bool& reminted,
+                                const std::string& source_name) {
+  if (response.status != 401 || reminted) return false;
+  reminted = true;
+  invalidate();
+  log::info("token rejected, minting a new one source=" + source_name);
+  return true;
 }
 
 std::string redact(std::string text, const std::string& secret) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,15 @@ class AppToken {
 
   // Forgets the token (after a 401), so the next current() is nullopt.
   void invalidate();
+
+  // The steps of one poll against the API the token is for. mint_if_needed: the mint request
+  // (answering at most `max_body_bytes`) when no token is valid at `now`, nullopt otherwise.
+  std::optional<http::Request> mint_if_needed(TimePoint now, std::size_t max_body_bytes) const;
+  // remint_after_401: for the first 401 answer of a poll (`reminted` false), forgets the token,
+  // sets `reminted`, logs "token rejected, minting a new one source=<source_name>" and returns
+  // true (the poll mints again and repeats its request); false for any other answer.
+  bool remint_after_401(const http::Response& response, bool& reminted,
+                        const std::string& source_name);
 
   // How many tokens were minted successfully.
   int mints() const { return m_mints; }

@@ -1,11 +1,12 @@
 #include "agent/sources/twitch/twitch.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <map>
 
+#include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
+#include "agent/sources/platform_support.hpp"
 #include "agent/sources/registry.hpp"
 #include "common/daemon/log.hpp"
 
@@ -17,28 +18,6 @@ namespace {
 
 constexpr int k_max_pages_per_batch = 20;
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string url_encode(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += k_hex[u >> 4];
-      out += k_hex[u & 15];
-    }
-  }
-  return out;
-}
-
 std::optional<std::int64_t> header_int(const http::Response& r, const char* name) {
   const auto it = r.headers.find(name);
   if (it == r.headers.end()) return std::nullopt;
@@ -49,33 +28,23 @@ std::optional<std::int64_t> header_int(const http::Response& r, const char* name
   return v;
 }
 
-std::string trim_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 }  // namespace
 
 Result<StreamsPage> parse_streams(std::string_view body) {
   using R = Result<StreamsPage>;
-  auto doc = parse_json(body);
+  const auto doc = parse_json_list(body, "data");
   if (!doc) return R::failure(doc.error());
-  if (!doc->is_object())
-    return R::failure(std::string("expected a JSON object, got ") + json_type_name(*doc));
-  const auto* data = member(*doc, "data");
-  if (!data) return R::failure("\"data\" is missing");
-  if (!data->is_array())
-    return R::failure(std::string("\"data\": expected an array, got ") + json_type_name(*data));
+  const auto& data = doc->at("data");
   StreamsPage page;
-  for (std::size_t i = 0; i < data->size(); ++i) {
-    const auto& item = (*data)[i];
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const auto& item = data[i];
     const std::string where = "data[" + std::to_string(i) + "]";
     const auto* login = member(item, "user_login");
     if (!login || !login->is_string() || login->get_ref<const std::string&>().empty()) {
       return R::failure(where + ".user_login: expected a non-empty string");
     }
     Sample s;
-    s.channel = lower(login->get<std::string>());
+    s.channel = lower_ascii(login->get<std::string>());
     s.live = true;
     if (const auto* viewers = member(item, "viewer_count"); viewers && !viewers->is_null()) {
       s.viewers = as_count(*viewers);
@@ -133,13 +102,8 @@ namespace {
 
 class TwitchPoll final : public Poll {
  public:
-  explicit TwitchPoll(std::shared_ptr<TwitchSource::State> state) : m_state(std::move(state)) {
-    const auto& channels = m_state->options.channels;
-    for (std::size_t i = 0; i < channels.size(); i += k_batch_size) {
-      m_batches.emplace_back(channels.begin() + static_cast<std::ptrdiff_t>(i),
-                             channels.begin() + static_cast<std::ptrdiff_t>(
-                                                    std::min(i + k_batch_size, channels.size())));
-    }
+  explicit TwitchPoll(std::shared_ptr<TwitchSource::State> state)
+      : m_state(std::move(state)), m_batches(batches(m_state->options.channels, k_batch_size)) {
     const auto now = m_state->clock.now();
     if (auto until = m_state->rate.blocked(now, static_cast<std::int64_t>(m_batches.size()))) {
       fail("rate limit: " + std::to_string(m_state->rate.remaining.value_or(0)) +
@@ -152,18 +116,17 @@ class TwitchPoll final : public Poll {
     if (m_done) return std::nullopt;
     auto& s = *m_state;
     const auto now = s.clock.now();
-    if (!s.token.current(now)) {
+    if (auto mint = s.token.mint_if_needed(now, s.options.max_body_bytes)) {
       m_stage = Stage::token;
-      auto r = s.token.mint_request();
-      r.max_body_bytes = s.options.max_body_bytes;
-      return r;
+      return mint;
     }
     m_stage = Stage::streams;
     http::Request r;
     r.url = s.options.api_base_url + "/streams?";
-    for (const auto& login : m_batches[m_batch]) r.url += "user_login=" + url_encode(login) + "&";
+    for (const auto& login : m_batches[m_batch])
+      r.url += "user_login=" + http::percent_encode(login) + "&";
     r.url += "first=" + std::to_string(k_batch_size);
-    if (!m_cursor.empty()) r.url += "&after=" + url_encode(m_cursor);
+    if (!m_cursor.empty()) r.url += "&after=" + http::percent_encode(m_cursor);
     r.headers.emplace_back("Authorization", "Bearer " + *s.token.current(now));
     r.headers.emplace_back("Client-Id", s.options.client_id);
     r.timeout = s.options.timeout;
@@ -180,12 +143,7 @@ class TwitchPoll final : public Poll {
     if (!outcome) return fail(outcome.error());
     const auto& response = *outcome;
     s.rate.update(response);
-    if (response.status == 401 && !m_reminted) {
-      m_reminted = true;
-      s.token.invalidate();
-      log::info("token rejected, minting a new one source=" + s.options.name);
-      return;
-    }
+    if (s.token.remint_after_401(response, m_reminted, s.options.name)) return;
     if (response.status == 429) {
       const auto until =
           s.rate.reset && *s.rate.reset > now ? *s.rate.reset : now + std::chrono::seconds(60);
@@ -270,14 +228,14 @@ TwitchSource::TwitchSource(TwitchOptions options, const Clock& clock)
     : m_state(std::make_shared<State>(State{
           .options = {},
           .clock = clock,
-          .token = AppToken(trim_slash(options.auth_base_url) + "/token", options.client_id,
-                            options.client_secret, options.timeout),
+          .token = AppToken(http::trim_trailing_slashes(options.auth_base_url) + "/token",
+                            options.client_id, options.client_secret, options.timeout),
           .rate = {},
           .chat = nullptr,
           .warned_budget = false,
       })) {
-  options.api_base_url = trim_slash(options.api_base_url);
-  for (auto& c : options.channels) c = lower(c);
+  options.api_base_url = http::trim_trailing_slashes(options.api_base_url);
+  for (auto& c : options.channels) c = lower_ascii(c);
   if (options.chat) {
     auto irc = *options.chat;
     irc.channels = options.channels;
@@ -336,20 +294,10 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   const auto& s = source.section;
   config::Diagnostics diag(config_path);
   TwitchOptions o;
-  o.name = source.name;
+  const auto secret =
+      read_platform_options(source, "client_secret_file", "twitch-client-secret", diag, o);
   o.client_id = s.string("client_id");
-  o.channels = s.strings("channels");
-  o.api_base_url = s.string("api_base_url");
   o.auth_base_url = s.string("auth_base_url");
-  o.timeout = source.timeout;
-  o.max_body_bytes = static_cast<std::size_t>(source.max_body_bytes);
-  const auto secret = read_secret(s, "client_secret_file", "twitch-client-secret", diag);
-  if (!secret && diag.empty()) {
-    diag.error(s.position(), s.context(), "client_secret_file",
-               "required (or a systemd credential named twitch-client-secret)");
-  }
-  if (o.channels.empty())
-    diag.error(s.position("channels"), s.context(), "channels", "must not be empty");
   if (s.boolean("chat")) {
     chat::IrcOptions irc;
     irc.url = s.string("irc_url");

@@ -1,9 +1,10 @@
 #include "agent/sources/youtube/youtube.hpp"
 
 #include <algorithm>
-#include <cctype>
 
+#include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
+#include "agent/sources/platform_support.hpp"
 #include "agent/sources/registry.hpp"
 #include "agent/sources/twitch/app_token.hpp"
 #include "common/daemon/log.hpp"
@@ -14,22 +15,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 
 namespace {
-
-std::string url_encode(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += k_hex[u >> 4];
-      out += k_hex[u & 15];
-    }
-  }
-  return out;
-}
 
 const std::string* text(const json* v) {
   if (!v || !v->is_string()) return nullptr;
@@ -64,17 +49,12 @@ std::string error_reason(std::string_view body) {
 
 Result<std::vector<VideoState>> parse_videos(std::string_view body) {
   using R = Result<std::vector<VideoState>>;
-  auto doc = parse_json(body);
+  const auto doc = parse_json_list(body, "items");
   if (!doc) return R::failure(doc.error());
-  if (!doc->is_object())
-    return R::failure(std::string("expected a JSON object, got ") + json_type_name(*doc));
-  const auto* items = member(*doc, "items");
-  if (!items) return R::failure("\"items\" is missing");
-  if (!items->is_array())
-    return R::failure(std::string("\"items\": expected an array, got ") + json_type_name(*items));
+  const auto& items = doc->at("items");
   std::vector<VideoState> out;
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const auto& item = (*items)[i];
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
     const std::string where = "items[" + std::to_string(i) + "]";
     const auto* id = text(member(item, "id"));
     if (!id || id->empty()) return R::failure(where + ".id: expected a non-empty string");
@@ -120,17 +100,12 @@ Result<std::vector<VideoState>> parse_videos(std::string_view body) {
 
 Result<std::vector<std::string>> parse_search(std::string_view body) {
   using R = Result<std::vector<std::string>>;
-  auto doc = parse_json(body);
+  const auto doc = parse_json_list(body, "items");
   if (!doc) return R::failure(doc.error());
-  if (!doc->is_object())
-    return R::failure(std::string("expected a JSON object, got ") + json_type_name(*doc));
-  const auto* items = member(*doc, "items");
-  if (!items) return R::failure("\"items\" is missing");
-  if (!items->is_array())
-    return R::failure(std::string("\"items\": expected an array, got ") + json_type_name(*items));
+  const auto& items = doc->at("items");
   std::vector<std::string> ids;
-  for (std::size_t i = 0; i < items->size(); ++i) {
-    const auto* id = member((*items)[i], "id");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto* id = member(items[i], "id");
     const auto* video = id ? text(member(*id, "videoId")) : nullptr;
     if (!video || video->empty())
       return R::failure("items[" + std::to_string(i) + "].id.videoId: expected a non-empty string");
@@ -179,8 +154,8 @@ class YoutubePoll final : public Poll {
       if (s.planner.allow(s.options.search_cost, now)) {
         s.planner.spend(s.options.search_cost, now);
         m_stage = Stage::search;
-        return request("/search?part=snippet&channelId=" + url_encode(m_searches[m_search]) +
-                       "&eventType=live&type=video");
+        return request("/search?part=snippet&channelId=" +
+                       http::percent_encode(m_searches[m_search]) + "&eventType=live&type=video");
       }
       m_skipped += m_searches.size() - m_search;
       m_search = m_searches.size();
@@ -191,11 +166,7 @@ class YoutubePoll final : public Poll {
       for (const auto& id : s.options.channels) {
         if (const auto& c = s.channels[id]; c.video) ids.push_back(*c.video);
       }
-      for (std::size_t i = 0; i < ids.size(); i += k_batch_size) {
-        m_batches.emplace_back(
-            ids.begin() + static_cast<std::ptrdiff_t>(i),
-            ids.begin() + static_cast<std::ptrdiff_t>(std::min(i + k_batch_size, ids.size())));
-      }
+      m_batches = batches(ids, k_batch_size);
     }
     if (m_batch < m_batches.size()) {
       if (s.planner.allow(1, now)) {
@@ -203,7 +174,7 @@ class YoutubePoll final : public Poll {
         m_stage = Stage::videos;
         std::string ids;
         for (const auto& id : m_batches[m_batch]) ids += (ids.empty() ? "" : ",") + id;
-        return request("/videos?part=liveStreamingDetails,snippet&id=" + url_encode(ids));
+        return request("/videos?part=liveStreamingDetails,snippet&id=" + http::percent_encode(ids));
       }
       m_skipped += m_batches.size() - m_batch;
       m_batch = m_batches.size();
@@ -329,9 +300,7 @@ YoutubeSource::YoutubeSource(YoutubeOptions options, const Clock& clock, const Z
           .search_period = {},
           .channels = {},
       })) {
-  while (!options.api_base_url.empty() && options.api_base_url.back() == '/') {
-    options.api_base_url.pop_back();
-  }
+  options.api_base_url = http::trim_trailing_slashes(options.api_base_url);
   // At most half of the budget goes to searches, shared evenly by the channels.
   const auto n = static_cast<std::int64_t>(std::max<std::size_t>(options.channels.size(), 1));
   const std::int64_t search_budget = std::max<std::int64_t>(options.daily_quota / 2, 1);
@@ -393,24 +362,12 @@ const config::TableSpec& spec() {
 }
 
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
-  const auto& s = source.section;
   config::Diagnostics diag(config_path);
   YoutubeOptions o;
-  o.name = source.name;
-  o.channels = s.strings("channels");
-  o.api_base_url = s.string("api_base_url");
-  o.daily_quota = s.integer("daily_quota");
-  o.search_cost = s.integer("search_cost");
+  const auto key = read_platform_options(source, "api_key_file", "youtube-api-key", diag, o);
+  o.daily_quota = source.section.integer("daily_quota");
+  o.search_cost = source.section.integer("search_cost");
   o.interval = source.interval;
-  o.timeout = source.timeout;
-  o.max_body_bytes = static_cast<std::size_t>(source.max_body_bytes);
-  const auto key = read_secret(s, "api_key_file", "youtube-api-key", diag);
-  if (!key && diag.empty()) {
-    diag.error(s.position(), s.context(), "api_key_file",
-               "required (or a systemd credential named youtube-api-key)");
-  }
-  if (o.channels.empty())
-    diag.error(s.position("channels"), s.context(), "channels", "must not be empty");
   diag.throw_if_any();
   o.api_key = *key;
   return std::make_unique<YoutubeSource>(std::move(o), SystemClock::instance());
