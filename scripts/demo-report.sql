@@ -1,7 +1,7 @@
 -- What the demo stored: broadcast sessions, rows per stream, hourly analytics.
 \echo '-- sessions (livestreams)'
-SELECT c.platform, c.name AS channel, l.id AS livestream, l.started_at, l.ended_at, l.is_active,
-       l.peak_viewers
+SELECT c.platform, c.name AS channel, l.id AS livestream, l.session_key, l.started_at,
+       l.ended_at, l.is_active, l.peak_viewers
 FROM livestreams l JOIN channels c ON c.id = l.channel_id
 ORDER BY l.started_at;
 
@@ -13,6 +13,9 @@ FROM livestream_metrics m
 JOIN livestreams l ON l.id = m.livestream_id
 JOIN channels c ON c.id = l.channel_id
 GROUP BY c.platform, c.name ORDER BY 1, 2;
+
+\echo '-- rows per partition'
+SELECT tableoid::regclass AS partition, count(*) AS rows FROM livestream_metrics GROUP BY 1 ORDER BY 1;
 
 \echo '-- hourly analytics (stream_analytics_hourly)'
 SELECT h.hour, c.name AS channel, h.data_points, round(h.avg_viewers::numeric, 2) AS avg_viewers,
