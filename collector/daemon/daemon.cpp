@@ -16,6 +16,7 @@
 #include "common/daemon/log.hpp"
 #include "common/daemon/notify.hpp"
 #include "common/daemon/signals.hpp"
+#include "common/http/status_server.hpp"
 #include "common/mqtt/client.hpp"
 #include "common/util/backoff.hpp"
 #include "common/wire/codec.hpp"
@@ -50,11 +51,12 @@ void log_partitions(const partitions::MaintenanceReport& r) {
   }
 }
 
-// The connection used by the main loop for schema, partitions, sessions and analytics.
+// The connection used by the main loop for schema, partitions, sessions and analytics. Its
+// outcomes decide `database_up` (the /readyz "database" check and collector_postgres_up).
 class Maintenance {
  public:
-  Maintenance(const CollectorConfig& config, const Clock& clock)
-      : m_config(config), m_clock(clock) {}
+  Maintenance(const CollectorConfig& config, const Clock& clock, std::atomic<bool>& database_up)
+      : m_config(config), m_clock(clock), m_database_up(database_up) {}
 
   // Connects and migrates; false when the database is unreachable (logged).
   bool prepare() {
@@ -63,6 +65,7 @@ class Maintenance {
       const auto applied = store::apply_migrations(*m_conn);
       for (const int v : applied) log::notice("schema: applied migration=" + std::to_string(v));
       partitions();
+      m_database_up = true;
       return true;
     } catch (const store::PgError& e) {
       fail("schema", e);
@@ -78,6 +81,7 @@ class Maintenance {
   void run(const char* what, const std::function<void(store::PgConnection&)>& task) {
     try {
       task(connection());
+      m_database_up = true;
     } catch (const store::PgError& e) {
       fail(what, e);
     }
@@ -95,10 +99,13 @@ class Maintenance {
   void fail(const char* what, const store::PgError& e) {
     log::warning(std::string(what) + ": database error error=" + log::quote(e.describe()));
     if (!m_conn || !m_conn->healthy()) m_conn.reset();
+    // An SQL error on a live connection still means the database answers.
+    m_database_up = m_conn != nullptr;
   }
 
   const CollectorConfig& m_config;
   const Clock& m_clock;
+  std::atomic<bool>& m_database_up;
   std::unique_ptr<store::PgConnection> m_conn;
 };
 
@@ -115,6 +122,59 @@ class Periodic {
  private:
   milliseconds m_every;
   Steady::time_point m_next;
+};
+
+// What one pool connection is doing, for collector_postgres_connections.
+enum class PoolState : int { idle, busy, broken };
+
+// A Store that reports each write attempt of another to the metrics: rows, latency and outcome
+// per batch, dead-lettered rows by reason, and its pool connection's state. Only atomic
+// updates, on the writer thread.
+class MeteredStore final : public store::Store {
+ public:
+  MeteredStore(store::Store& inner, http::CollectorMetrics& metrics, std::atomic<int>& state)
+      : m_inner(inner), m_metrics(metrics), m_state(state) {}
+
+  store::WriteOutcome write(const std::vector<ingest::Item>& batch) override {
+    m_state = static_cast<int>(PoolState::busy);
+    const auto start = Steady::now();
+    auto outcome = m_inner.write(batch);
+    const http::Seconds took = Steady::now() - start;
+    const auto rows = static_cast<std::int64_t>(batch.size());
+    switch (outcome.status) {
+      case store::WriteStatus::ok:
+        m_metrics.batch_written(rows, took, http::Outcome::ok);
+        count_rejects(batch);
+        break;
+      case store::WriteStatus::retry:
+        m_metrics.batch_written(rows, took, http::Outcome::retry);
+        break;
+      case store::WriteStatus::rejected:
+        m_metrics.batch_written(rows, took, http::Outcome::error);
+        break;
+    }
+    m_state = static_cast<int>(outcome.status == store::WriteStatus::retry ? PoolState::broken
+                                                                           : PoolState::idle);
+    return outcome;
+  }
+
+ private:
+  // Committed dead letters: refused at decode by ingest, or refused by the database (the batch
+  // writer's reason "database refused it: ...").
+  void count_rejects(const std::vector<ingest::Item>& batch) {
+    std::int64_t decode = 0;
+    std::int64_t database = 0;
+    for (const auto& item : batch) {
+      if (item.kind != ingest::Item::Kind::reject) continue;
+      ++(item.reason.starts_with("database refused it") ? database : decode);
+    }
+    if (decode > 0) m_metrics.count_ingest_rejects("decode", decode);
+    if (database > 0) m_metrics.count_ingest_rejects("database", database);
+  }
+
+  store::Store& m_inner;
+  http::CollectorMetrics& m_metrics;
+  std::atomic<int>& m_state;
 };
 
 }  // namespace
@@ -141,9 +201,24 @@ int run_daemon(CollectorConfig config) {
   SignalWatcher signals;
   const auto clock = daemon::clock_from_environment();
   log::info("collector: starting id=" + config.id + " now=" + format_rfc3339(clock->now()));
+
+  http::CollectorMetrics metrics;
+  std::atomic<bool> database_up{false};
+  std::atomic<bool> broker_up{false};
+  // Before the database wait, so /readyz tells why we are not ready; a bad or busy address
+  // throws here (a startup error).
+  const auto status_server = http::start_status_server(config.http_listen, metrics);
+  if (status_server) {
+    status_server->add_check("broker", [&broker_up] {
+      return http::CheckResult{broker_up.load(), broker_up ? "connected" : "not connected"};
+    });
+    status_server->add_check("database", [&database_up] {
+      return http::CheckResult{database_up.load(), database_up ? "reachable" : "unreachable"};
+    });
+  }
   notify::status("connecting to PostgreSQL");
 
-  Maintenance maintenance(config, *clock);
+  Maintenance maintenance(config, *clock, database_up);
   Backoff startup_backoff(milliseconds{500}, milliseconds{10'000});
   while (!maintenance.prepare()) {
     const auto delay = startup_backoff.next_delay();
@@ -159,13 +234,15 @@ int run_daemon(CollectorConfig config) {
   std::atomic<bool> abandon{false};
 
   mqtt::Client* client_ptr = nullptr;
-  const auto ack = [&topics, &client_ptr](const std::string& agent,
-                                          std::vector<std::int64_t> seqs) {
+  const auto ack = [&topics, &client_ptr, &metrics](const std::string& agent,
+                                                    std::vector<std::int64_t> seqs) {
     if (!client_ptr) return;
     const auto payload = wire::encode_ack({wire::to_ranges(std::move(seqs))});
     if (!client_ptr->publish({topics.ack(agent), payload, 1, false})) {
       log::debug("ingest: ack not sent (broker unreachable) agent=" + log::quote(agent));
+      return;
     }
+    metrics.count_acks_sent(1);
   };
 
   alerts::WriteTimer write_timer;
@@ -193,8 +270,15 @@ int run_daemon(CollectorConfig config) {
   mqtt_options.subscriptions = ingest::subscriptions(topics, config.shared_group);
   mqtt_options.max_inflight = 1024;
   mqtt::Handlers handlers;
-  handlers.connected = [&config] { log::info("mqtt: connected server=" + config.mqtt.url); };
-  handlers.disconnected = [](const std::string& reason) {
+  handlers.connected = [&] {
+    broker_up = true;
+    metrics.set_mqtt_connected(true);
+    metrics.count_mqtt_connect();
+    log::info("mqtt: connected server=" + config.mqtt.url);
+  };
+  handlers.disconnected = [&](const std::string& reason) {
+    broker_up = false;
+    metrics.set_mqtt_connected(false);
     log::warning("mqtt: disconnected reason=" + log::quote(reason));
   };
   handlers.message = [&](mqtt::Message m) {
@@ -217,10 +301,12 @@ int run_daemon(CollectorConfig config) {
   mqtt::Client client(mqtt_options, handlers);
   client_ptr = &client;
 
-  for (auto& s : stores) {
-    writers.emplace_back([&, store = s.get()] {
+  std::vector<std::atomic<int>> pool_states(stores.size());
+  for (std::size_t i = 0; i < stores.size(); ++i) {
+    writers.emplace_back([&, store = stores[i].get(), &state = pool_states[i]] {
       alerts::TimedStore timed(*store, write_timer);
-      batch::BatchWriter writer(timed, ack, counters);
+      MeteredStore metered(timed, metrics, state);
+      batch::BatchWriter writer(metered, ack, counters);
       writer.run(queue, writer_options, abandon);
     });
   }
@@ -237,7 +323,33 @@ int run_daemon(CollectorConfig config) {
   Periodic partition_timer(config.maintenance_interval);
   Periodic session_timer(std::min<milliseconds>(config.session_timeout / 4, milliseconds{30'000}));
   Periodic status_timer(milliseconds{10'000});
+  Periodic database_probe(milliseconds{5000});
   std::uint64_t last_samples = 0;
+  std::uint64_t reported_samples = 0;
+  // Gauges and the row counter, from the main loop (at least once a second).
+  const auto update_metrics = [&] {
+    const auto samples = counters.samples.load();
+    metrics.count_ingest_rows(static_cast<std::int64_t>(samples - reported_samples));
+    reported_samples = samples;
+    metrics.set_pending_rows(static_cast<std::int64_t>(queue.pending()));
+    std::int64_t by_state[3] = {0, 0, 0};
+    for (const auto& s : pool_states) ++by_state[s.load()];
+    metrics.set_pool(by_state[0], by_state[1], by_state[2]);
+    metrics.set_database_up(database_up.load());
+    if (alerting) {
+      std::int64_t pending = 0;
+      std::int64_t firing = 0;
+      std::int64_t resolved = 0;
+      for (const auto& a : alerting->engine().alerts()) {
+        ++(a.state == alerts::AlertState::pending  ? pending
+           : a.state == alerts::AlertState::firing ? firing
+                                                   : resolved);
+      }
+      metrics.set_alerts("pending", pending);
+      metrics.set_alerts("firing", firing);
+      metrics.set_alerts("resolved", resolved);
+    }
+  };
   while (true) {
     const auto now = Steady::now();
     const auto next =
@@ -260,6 +372,10 @@ int run_daemon(CollectorConfig config) {
     }
     watchdog.maybe_ping();
     const auto t = Steady::now();
+    if (database_probe.due(t)) {
+      maintenance.run("database", [](store::PgConnection& c) { c.exec("SELECT 1"); });
+    }
+    update_metrics();
     if (analytics_timer.due(t)) {
       maintenance.run("analytics", [](store::PgConnection& c) {
         const auto n = analytics::refresh_hourly(c);
