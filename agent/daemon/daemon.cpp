@@ -170,6 +170,15 @@ class Unsaved {
   std::int64_t m_dropped = 0;
 };
 
+// /readyz fails when no poll of any source succeeded for three of the longest intervals
+// (at least a minute): long enough to ride out the backoff of a flaky endpoint.
+streamtrack::http::Seconds poll_age_limit(const AgentConfig& config) {
+  milliseconds longest{0};
+  for (const auto& s : config.sources) longest = std::max(longest, s.interval);
+  return std::chrono::duration_cast<streamtrack::http::Seconds>(
+      std::max(milliseconds{60'000}, 3 * longest));
+}
+
 class Daemon {
  public:
   explicit Daemon(AgentConfig config)
@@ -199,6 +208,14 @@ class Daemon {
         return streamtrack::http::CheckResult{
             !m_write_failing.load(), m_write_failing.load() ? "writes failing" : "writable"};
       });
+      m_status_server->add_check("broker", [this] {
+        const bool up = m_client.connected();
+        return streamtrack::http::CheckResult{up, up ? "connected" : "not connected"};
+      });
+      m_status_server->add_check(
+          "last_poll",
+          streamtrack::http::max_age_check([this] { return m_metrics.last_successful_poll_age(); },
+                                           poll_age_limit(m_config)));
     }
     m_client.start();
     notify::ready();
@@ -217,6 +234,12 @@ class Daemon {
       const std::array<int, 2> fds{m_signals.fd(), m_wakeup.fd()};
       auto batches = m_engine->step(wait, fds);
       m_wakeup.clear();
+      for (const auto& r : m_engine->take_reports()) {
+        m_metrics.poll_finished(
+            r.source, r.type,
+            r.ok ? streamtrack::http::Outcome::ok : streamtrack::http::Outcome::error,
+            std::chrono::duration_cast<streamtrack::http::Seconds>(r.duration), r.samples);
+      }
       for (auto& batch : batches) store(std::move(batch));
       if (!m_unsaved.empty() && Steady::now() >= m_next_write_retry) retry_unsaved();
 

@@ -20,6 +20,7 @@ struct PollEngine::SourceState {
   std::unique_ptr<sources::Poll> poll;  // the poll in flight, if any
   steady::time_point slot{};            // nominal start of the current or last poll
   steady::time_point next_due{};
+  steady::time_point started{};  // when the poll in flight began
   Backoff backoff;
   bool polled_once = false;
   wire::SourceHealth health;  // guarded by m_health_mutex
@@ -106,6 +107,7 @@ void PollEngine::start_poll(std::size_t index, std::vector<std::vector<Sample>>&
   auto& s = *m_sources[index];
   s.polled_once = true;
   s.slot = s.next_due;
+  s.started = m_clock.steady_now();
   try {
     s.poll = s.source->start_poll();
   } catch (const std::exception& e) {
@@ -154,6 +156,8 @@ void PollEngine::finish(std::size_t index, sources::PollResult result,
     }
   }
 
+  m_reports.push_back(
+      {s.name, s.type, result.ok(), now - s.started, result ? result->size() : std::size_t{0}});
   while (s.slot <= now) s.slot += s.interval;
   std::int64_t consecutive = 0;
   {
@@ -235,6 +239,10 @@ milliseconds PollEngine::time_until_next_poll() const {
     best = std::min(best, std::max(left, milliseconds{0}));
   }
   return best;
+}
+
+std::vector<PollEngine::PollReport> PollEngine::take_reports() {
+  return std::exchange(m_reports, {});
 }
 
 bool PollEngine::finished() const {

@@ -59,6 +59,17 @@ class PollEngine {
   // With Options::once: every source finished its poll.
   bool finished() const;
 
+  // One finished poll, for metrics.
+  struct PollReport {
+    std::string source;
+    std::string type;
+    bool ok = false;
+    std::chrono::steady_clock::duration duration{};
+    std::size_t samples = 0;
+  };
+  // The polls finished since the last call, oldest first.
+  std::vector<PollReport> take_reports();
+
  private:
   struct SourceState;
   void start_due(std::chrono::steady_clock::time_point now, std::vector<std::vector<Sample>>& out);
@@ -74,7 +85,8 @@ class PollEngine {
   http::MultiClient m_client;
   std::vector<std::unique_ptr<SourceState>> m_sources;
   std::map<http::MultiClient::Id, std::size_t> m_requests;  // request -> source index
-  mutable std::mutex m_health_mutex;                        // guards the health fields
+  std::vector<PollReport> m_reports;
+  mutable std::mutex m_health_mutex;  // guards the health fields
 };
 
 }  // namespace streamtrack::agent

@@ -205,6 +205,17 @@ TEST(Promtool, AcceptsMetricsOfTheRealDaemons) {
   EXPECT_GT(sample_value(agent.body, "streamtrack_agent_published_total").value_or(0), 0)
       << agent.body;
   EXPECT_EQ(sample_value(agent.body, "streamtrack_mqtt_connected"), 1) << agent.body;
+  EXPECT_GT(
+      sample_value(agent.body,
+                   R"(streamtrack_agent_polls_total{outcome="ok",source="rig",type="http_json"})")
+          .value_or(0),
+      0)
+      << agent.body;
+  EXPECT_GT(
+      sample_value(agent.body, R"(streamtrack_agent_poll_duration_seconds_count{source="rig"})")
+          .value_or(0),
+      0)
+      << agent.body;
   EXPECT_EQ(sample_value(collector.body, "streamtrack_mqtt_connected"), 1) << collector.body;
   EXPECT_GE(sample_value(collector.body, "streamtrack_mqtt_connects_total").value_or(0), 1);
   EXPECT_GT(sample_value(collector.body, R"(streamtrack_collector_batches_total{outcome="ok"})")
@@ -297,7 +308,8 @@ TEST(Health, RealDaemonsAnswerHealthzAndReadyz) {
     EXPECT_LT(std::chrono::abs(std::chrono::system_clock::now() - *stamp), 60s) << reply.body;
   }
 
-  // Ready with the broker and the database up (the agent's check is its outbox).
+  // Ready with the broker and the database up (the agent also checks its outbox and the age
+  // of its last successful poll).
   nlohmann::json ready;
   const auto readyz = [&](std::uint16_t port, int status) {
     return st::wait_until([&] {
@@ -312,6 +324,9 @@ TEST(Health, RealDaemonsAnswerHealthzAndReadyz) {
   EXPECT_EQ(ready["checks"]["database"]["ok"], true) << ready.dump(2);
   ASSERT_TRUE(readyz(stack.agent_port(), 200)) << ready.dump(2) << stack.logs();
   EXPECT_EQ(ready["status"], "ok");
+  EXPECT_EQ(ready["checks"]["broker"]["ok"], true) << ready.dump(2);
+  EXPECT_EQ(ready["checks"]["outbox"]["ok"], true) << ready.dump(2);
+  EXPECT_EQ(ready["checks"]["last_poll"]["ok"], true) << ready.dump(2);
 
   // Broker gone: the collector is not ready and names the broker, the database still passes.
   stack.broker().stop();
@@ -325,9 +340,15 @@ TEST(Health, RealDaemonsAnswerHealthzAndReadyz) {
             0);
   // The process still serves: healthz stays 200.
   EXPECT_EQ(DaemonStack::get(stack.collector_port(), "/healthz").status, 200);
+  // The agent keeps polling into its outbox but is not ready without its broker.
+  ASSERT_TRUE(readyz(stack.agent_port(), 503)) << ready.dump(2) << stack.logs();
+  EXPECT_EQ(ready["failing"], nlohmann::json::array({"broker"})) << ready.dump(2);
+  EXPECT_EQ(ready["checks"]["last_poll"]["ok"], true) << ready.dump(2);
+  EXPECT_EQ(DaemonStack::get(stack.agent_port(), "/healthz").status, 200);
 
   stack.broker().start();
   ASSERT_TRUE(readyz(stack.collector_port(), 200)) << ready.dump(2) << stack.logs();
+  ASSERT_TRUE(readyz(stack.agent_port(), 200)) << ready.dump(2) << stack.logs();
 
   // Database gone: found by the periodic probe, named as "database".
   stack.postgres().stop();
