@@ -1,12 +1,18 @@
-// Sustained samples/s from MQTT to committed rows through the real collector, beside the rate
-// of a plain COPY of the same rows into the same table, measured in the same run.
+// Sustained samples/s from MQTT to committed rows through the real collector, beside two
+// baselines measured in the same run: a plain COPY of the same rows into the same table, and
+// the rate at which this bench publishes the same messages at QoS 1 when nobody subscribes
+// (what the publishing side alone can do: the collector cannot be measured faster than that).
 //   collector_ingest_bench [samples=100000]
+// With STREAMTRACK_BENCH_PAUSE set, the collector's pid is printed and the bench waits a few
+// seconds before publishing, so that a profiler can attach (perf record -g -p <pid>).
 #include <libpq-fe.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "common/mqtt/client.hpp"
@@ -30,6 +36,20 @@ std::filesystem::path collector_binary() {
 
 double seconds_since(Steady::time_point t) {
   return std::chrono::duration<double>(Steady::now() - t).count();
+}
+
+// CPU seconds (user + system) the process `pid` has used so far, all threads.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string copy_out(PGconn* conn, const std::string& sql) {
@@ -82,8 +102,11 @@ int main(int argc, char** argv) {
   }
 
   const wire::Topics topics("st/v1");
+  const wire::Topics unread("bench-unread/v1");  // no subscriber: the publish-only baseline
   std::vector<mqtt::Message> messages;
+  std::vector<mqtt::Message> unread_messages;
   messages.reserve(static_cast<std::size_t>(samples));
+  unread_messages.reserve(static_cast<std::size_t>(samples));
   const auto base = SystemClock::instance().now() - std::chrono::hours{1};
   for (int i = 0; i < samples; ++i) {
     Sample s;
@@ -99,6 +122,8 @@ int main(int argc, char** argv) {
     s.fps = 30;
     messages.push_back(
         {topics.metrics(s.agent, s.platform, s.channel), wire::encode_sample(s), 1, false});
+    unread_messages.push_back(
+        {unread.metrics(s.agent, s.platform, s.channel), messages.back().payload, 1, false});
   }
 
   config::MqttSettings settings;
@@ -106,28 +131,63 @@ int main(int argc, char** argv) {
   settings.host = "127.0.0.1";
   settings.port = port;
   std::atomic<bool> up{false};
-  mqtt::Client publisher(
-      {.settings = settings,
-       .client_id = "bench-publisher",
-       .clean_session = true,
-       .will = std::nullopt,
-       .max_inflight = 1000,
-       .subscriptions = {},
-       .subscription_qos = 1},
-      {.connected = [&] { up = true; }, .disconnected = {}, .message = {}, .delivered = {}});
+  std::atomic<int> acked{0};
+  std::atomic<int> settled{0};  // PUBACKs and failures
+  mqtt::Client publisher({.settings = settings,
+                          .client_id = "bench-publisher",
+                          .clean_session = true,
+                          .will = std::nullopt,
+                          .max_inflight = 1000,
+                          .subscriptions = {},
+                          .subscription_qos = 1},
+                         {.connected = [&] { up = true; },
+                          .disconnected = {},
+                          .message = {},
+                          .delivered =
+                              [&](std::uint64_t, bool ok, const std::string&) {
+                                if (ok) ++acked;
+                                ++settled;
+                              }});
   publisher.start();
   if (!wait_until([&] { return up.load(); })) return 1;
 
-  const auto start = Steady::now();
-  int sent = 0;
-  while (sent < samples) {
-    // Paho refuses a publish while max_inflight messages await PUBACK: wait a moment.
-    if (publisher.publish(messages[static_cast<std::size_t>(sent)])) {
-      ++sent;
-    } else {
-      std::this_thread::sleep_for(std::chrono::microseconds{100});
+  // Our own window, well below Paho's max_inflight (as the agent's publisher keeps one): with
+  // Paho 1.3.11, a publish queued while Paho's in-flight limit is reached waits for its send
+  // thread's 1 s timeout (eclipse-paho/paho.mqtt.c#1457, fixed in 1.3.14), which stalled this
+  // bench for ~1 s several times a run, in the baseline and the measurement alike.
+  constexpr int k_window = 500;
+  const auto publish_all = [&](const std::vector<mqtt::Message>& batch) {
+    const int settled_before = settled.load();
+    std::size_t sent = 0;
+    while (sent < batch.size()) {
+      if (static_cast<int>(sent) - (settled.load() - settled_before) < k_window &&
+          publisher.publish(batch[sent])) {
+        ++sent;
+      } else {
+        std::this_thread::sleep_for(std::chrono::microseconds{50});
+      }
     }
+  };
+
+  // Baseline: the same payloads at QoS 1 to topics nobody reads, until every PUBACK is in.
+  const auto publish_start = Steady::now();
+  publish_all(unread_messages);
+  if (!wait_until([&] { return acked.load() >= samples; }, std::chrono::minutes{2})) {
+    std::cerr << "publish baseline: only " << acked.load() << " acknowledged\n";
+    return 1;
   }
+  const double publish_s = seconds_since(publish_start);
+
+  if (std::getenv("STREAMTRACK_BENCH_PAUSE")) {
+    std::cout << "collector pid " << collector.pid() << std::endl;
+    std::this_thread::sleep_for(std::chrono::seconds{3});
+  }
+  const double collector_cpu_before = cpu_seconds(collector.pid());
+  const auto start = Steady::now();
+  acked = 0;
+  publish_all(messages);
+  wait_until([&] { return acked.load() >= samples; }, std::chrono::minutes{2});
+  const double published_s = seconds_since(start);
   const std::string count_sql = "SELECT count(*) FROM livestream_metrics";
   if (!wait_until([&] { return std::stoi(pg_scalar(dsn, count_sql)) >= samples; },
                   std::chrono::minutes{10})) {
@@ -135,6 +195,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double ingest_s = seconds_since(start);
+  const double collector_cpu = cpu_seconds(collector.pid()) - collector_cpu_before;
   publisher.stop(std::chrono::seconds{2});
 
   // Baseline: the same rows, COPYed straight into the same (emptied) table.
@@ -157,10 +218,16 @@ int main(int argc, char** argv) {
 
   const double ingest_rate = samples / ingest_s;
   const double copy_rate = samples / copy_s;
+  const double publish_rate = samples / publish_s;
   std::printf("samples                      %d\n", samples);
   std::printf("mqtt -> committed rows       %10.0f samples/s (%.2f s)\n", ingest_rate, ingest_s);
+  std::printf("  last PUBACK to the bench after %.2f s\n", published_s);
   std::printf("plain COPY of the same rows  %10.0f rows/s    (%.2f s)\n", copy_rate, copy_s);
+  std::printf("QoS 1 publish, no subscriber %10.0f msgs/s    (%.2f s)\n", publish_rate, publish_s);
+  std::printf("collector CPU                %10.1f us/sample (%.2f s)\n",
+              collector_cpu * 1e6 / samples, collector_cpu);
   std::printf("ratio collector / COPY       %10.3f\n", ingest_rate / copy_rate);
+  std::printf("ratio collector / publish    %10.3f\n", ingest_rate / publish_rate);
   collector.stop();
   return 0;
 }
