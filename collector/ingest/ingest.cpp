@@ -73,6 +73,7 @@ std::vector<std::string> subscriptions(const wire::Topics& topics,
 }
 
 bool IngestQueue::push(Item item) {
+  bool wake = false;
   {
     std::lock_guard lock(m_mutex);
     if (m_closed || m_pending >= m_max_pending) {
@@ -81,24 +82,33 @@ bool IngestQueue::push(Item item) {
     }
     ++m_pending;
     m_queue.push_back({std::move(item), std::chrono::steady_clock::now()});
+    // A waiting writer either sleeps until the queue is not empty or until the oldest item is
+    // due; in between, only a full batch changes what it waits for.
+    wake = m_waiting > 0 && (m_queue.size() == 1 || m_queue.size() >= m_batch_rows);
   }
-  m_cv.notify_one();
+  if (wake) m_cv.notify_one();
   return true;
 }
 
 std::vector<Item> IngestQueue::take_batch(std::size_t max_rows,
                                           std::chrono::milliseconds max_delay) {
   std::unique_lock lock(m_mutex);
+  m_batch_rows = std::max<std::size_t>(max_rows, 1);
   while (true) {
     if (m_queue.size() >= max_rows || (m_closed && !m_queue.empty())) break;
     if (m_closed) return {};
+    if (!m_queue.empty() && std::chrono::steady_clock::now() >= m_queue.front().at + max_delay) {
+      break;
+    }
+    // The front's due time only moves later (pushes append; a take that leaves items notifies),
+    // so a timed wait never ends too late for the current front.
+    ++m_waiting;
     if (m_queue.empty()) {
       m_cv.wait(lock);
-      continue;
+    } else {
+      m_cv.wait_until(lock, m_queue.front().at + max_delay);
     }
-    const auto due = m_queue.front().at + max_delay;
-    if (std::chrono::steady_clock::now() >= due) break;
-    m_cv.wait_until(lock, due);
+    --m_waiting;
   }
   const auto n = std::min(max_rows, m_queue.size());
   std::vector<Item> batch;

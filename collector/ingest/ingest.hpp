@@ -57,6 +57,10 @@ class IngestQueue {
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<Entry> m_queue;
+  // Writers need waking only when the queue stops being empty (to start the max_delay clock)
+  // and when a full batch is ready: a wake-up per push cost a context switch per message.
+  std::size_t m_waiting = 0;            // take_batch calls blocked on m_cv
+  std::size_t m_batch_rows = SIZE_MAX;  // max_rows of the latest take_batch
   std::size_t m_max_pending;
   std::size_t m_pending = 0;
   std::uint64_t m_dropped = 0;
