@@ -24,10 +24,19 @@ void BatchWriter::acknowledge(std::span<const Item> items) {
   for (auto& [agent, list] : seqs) m_acks(agent, std::move(list));
 }
 
+BatchWriter::Attempt BatchWriter::write(const std::vector<Item>& batch) {
+  if (batch.empty()) return Attempt::committed;
+  return settle(batch, m_store.write(batch));
+}
+
 BatchWriter::Attempt BatchWriter::write(std::span<const Item> batch) {
   if (batch.empty()) return Attempt::committed;
-  const std::vector<Item> items(batch.begin(), batch.end());
-  const auto outcome = m_store.write(items);
+  // Store::write takes a vector, so a part is copied (in run(), only halves of a refused batch).
+  return settle(batch, m_store.write(std::vector<Item>(batch.begin(), batch.end())));
+}
+
+BatchWriter::Attempt BatchWriter::settle(std::span<const Item> batch,
+                                         const store::WriteOutcome& outcome) {
   switch (outcome.status) {
     case store::WriteStatus::ok:
       acknowledge(batch);

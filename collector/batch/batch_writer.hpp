@@ -45,6 +45,8 @@ class BatchWriter {
   // the collector ever discards). Every part that commits is acknowledged at once; a retry
   // means some parts may still be uncommitted (writing them again is harmless).
   Attempt write(std::span<const ingest::Item> batch);
+  // The same for a whole batch, handed to the Store without a copy.
+  Attempt write(const std::vector<ingest::Item>& batch);
 
   // Takes batches from `queue` and writes each until it commits, backing off between retries,
   // until the queue is closed and drained. With `abandon` set, a batch still failing is given
@@ -53,6 +55,7 @@ class BatchWriter {
            const std::atomic<bool>& abandon);
 
  private:
+  Attempt settle(std::span<const ingest::Item> batch, const store::WriteOutcome& outcome);
   Attempt write_alone(const ingest::Item& item, const std::string& error);
   void acknowledge(std::span<const ingest::Item> items);
 
