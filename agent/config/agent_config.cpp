@@ -1,11 +1,10 @@
 #include "agent/config/agent_config.hpp"
 
-#include <unistd.h>
-
 #include <set>
 
 #include "agent/sources/registry.hpp"
 #include "common/config/toml_file.hpp"
+#include "common/util/host.hpp"
 
 namespace streamtrack::agent {
 
@@ -71,12 +70,6 @@ const TableSpec& http_spec() {
   return spec;
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "agent";
-  return buf;
-}
-
 }  // namespace
 
 const TableSpec& agent_root_spec() {
@@ -102,7 +95,7 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
   c.document = document;
 
   const auto agent = root.table("agent");
-  c.id = agent.optional_string("id").value_or(host_name());
+  c.id = agent.optional_string("id").value_or(host_name("agent"));
   if (c.id.empty()) diag.error(agent.position("id"), "agent", "id", "must not be empty");
   if (c.id == "alerts") {
     diag.error(agent.position("id"), "agent", "id",

@@ -1,11 +1,10 @@
 #include "collector/config/collector_config.hpp"
 
-#include <unistd.h>
-
 #include <set>
 
 #include "collector/alerts/rule.hpp"
 #include "common/config/toml_file.hpp"
+#include "common/util/host.hpp"
 
 namespace streamtrack::collector {
 
@@ -191,12 +190,6 @@ const TableSpec& alert_spec() {
   return spec;
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "collector";
-  return buf;
-}
-
 CollectorConfig build_collector_config(std::shared_ptr<const toml::table> document,
                                        const std::string& name) {
   config::Diagnostics diag(name);
@@ -206,7 +199,7 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   c.document = document;
 
   const auto collector = root.table("collector");
-  c.id = collector.optional_string("id").value_or(host_name());
+  c.id = collector.optional_string("id").value_or(host_name("collector"));
   c.log_level = log::parse_level(collector.string("log_level")).value_or(log::Level::info);
   c.shutdown_timeout = collector.duration("shutdown_timeout");
 
