@@ -176,8 +176,14 @@ bool MqttProbe::connected() const {
 bool MqttProbe::wait_connected(std::chrono::milliseconds timeout) const {
   return wait_until(
       [&] {
-        std::lock_guard lock(m_impl->mutex);
-        return m_impl->subscribed && m_impl->client.is_connected();
+        // Never call into Paho while holding our mutex: Paho's receive thread holds its own
+        // lock while it runs our message callback, which takes ours (lock-order inversion).
+        bool subscribed = false;
+        {
+          std::lock_guard lock(m_impl->mutex);
+          subscribed = m_impl->subscribed;
+        }
+        return subscribed && m_impl->client.is_connected();
       },
       timeout);
 }
