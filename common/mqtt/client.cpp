@@ -197,8 +197,13 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
   }
 
   bool connected() const {
-    std::lock_guard lock(mutex);
-    return state == State::connected && paho->is_connected();
+    // Paho runs our connected/lost callbacks (which take `mutex`) while holding its own lock:
+    // never call into Paho with `mutex` held.
+    {
+      std::lock_guard lock(mutex);
+      if (state != State::connected) return false;
+    }
+    return paho->is_connected();
   }
 
   void stop(std::chrono::milliseconds timeout, const std::optional<Message>& last_words) {
