@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,6 +54,26 @@ std::pair<int, int> port_range() {
   return {15000, low - 1};
 }
 
+// Test processes run in parallel (ctest -j): a port stays reserved for the whole life of the
+// process that took it, through an flock on a file named after it, so that another test
+// process never hands out the same port before the first one's server has bound it. The
+// descriptor is close-on-exec and intentionally never closed: the kernel drops the lock when
+// the process exits, however it exits.
+bool reserve_across_processes(std::uint16_t port) {
+  const fs::path dir = fs::temp_directory_path() / "streamtrack-test-ports";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  fs::permissions(dir, fs::perms::all, fs::perm_options::add, ec);
+  const auto path = dir / (std::to_string(port) + ".lock");
+  const int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+  if (fd < 0) return true;  // cannot coordinate: fall back to the bind check alone
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 fs::path source_dir() {
@@ -90,7 +112,7 @@ std::uint16_t free_port() {
   for (int attempt = 0; attempt < 1000; ++attempt) {
     auto port = static_cast<std::uint16_t>(dist(rng));
     if (handed_out.count(port) != 0) continue;
-    if (can_listen(port)) {
+    if (can_listen(port) && reserve_across_processes(port)) {
       handed_out.insert(port);
       return port;
     }

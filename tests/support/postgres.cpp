@@ -148,7 +148,15 @@ struct PostgresServer::Impl {
                    "unix_socket_directories=" + sockets().string(), "-c", "fsync=off", "-c",
                    "synchronous_commit=off", "-c", "full_page_writes=off"}));
       wait_until([&] { return !process->running() || ready(); });
-      if (process->running() && ready()) return;
+      if (process->running() && ready()) {
+        // The server answering must be ours, not another cluster on the same port.
+        const auto served = pg_scalar(dsn("postgres"), "SHOW data_directory");
+        if (fs::equivalent(fs::path(served), data())) return;
+        failure = "port " + std::to_string(port) + " is served by another cluster (" + served + ")";
+        process->stop(5s);
+        process.reset();
+        break;
+      }
       failure = read_file(log_file()).substr(log_offset);
       process->stop(5s);
       process.reset();
