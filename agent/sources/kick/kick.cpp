@@ -197,28 +197,24 @@ std::unique_ptr<Poll> KickSource::start_poll() {
 
 const config::TableSpec& spec() {
   using config::ValueType;
-  static const config::TableSpec table{[] {
-    auto keys = source_common_spec().keys;
-    keys.insert(
-        keys.end(),
-        {
-            {.name = "client_id", .required = true, .description = "Kick application client ID."},
-            {.name = "client_secret_file",
-             .description = "Client secret, from a file (default: the systemd credential "
-                            "kick-client-secret)."},
-            {.name = "channels",
-             .type = ValueType::string_list,
-             .required = true,
-             .description = "Channel slugs to track."},
-            {.name = "api_base_url",
-             .default_value = std::string("https://api.kick.com"),
-             .description = "API base URL (for proxies and tests)."},
-            {.name = "auth_base_url",
-             .default_value = std::string("https://id.kick.com"),
-             .description = "OAuth base URL; tokens come from <auth_base_url>/oauth/token."},
-        });
-    return keys;
-  }()};
+  static const config::TableSpec table = config::extend(
+      source_common_spec(),
+      {
+          {.name = "client_id", .required = true, .description = "Kick application client ID."},
+          {.name = "client_secret_file",
+           .description = "Client secret, from a file (default: the systemd credential "
+                          "kick-client-secret)."},
+          {.name = "channels",
+           .type = ValueType::string_list,
+           .required = true,
+           .description = "Channel slugs to track."},
+          {.name = "api_base_url",
+           .default_value = std::string("https://api.kick.com"),
+           .description = "API base URL (for proxies and tests)."},
+          {.name = "auth_base_url",
+           .default_value = std::string("https://id.kick.com"),
+           .description = "OAuth base URL; tokens come from <auth_base_url>/oauth/token."},
+      });
   return table;
 }
 

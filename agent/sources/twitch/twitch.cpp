@@ -257,36 +257,32 @@ const chat::IrcClient* TwitchSource::chat() const {
 
 const config::TableSpec& spec() {
   using config::ValueType;
-  static const config::TableSpec table{[] {
-    auto keys = source_common_spec().keys;
-    keys.insert(
-        keys.end(),
-        {
-            {.name = "client_id", .required = true, .description = "Twitch application client ID."},
-            {.name = "client_secret_file",
-             .description = "Client secret, from a file (default: the systemd credential "
-                            "twitch-client-secret)."},
-            {.name = "channels",
-             .type = ValueType::string_list,
-             .required = true,
-             .description = "Channel logins to track."},
-            {.name = "chat",
-             .type = ValueType::boolean,
-             .default_value = false,
-             .description = "Join the channels' chat (anonymous, read-only) and report "
-                            "chat_messages and chatters per sample."},
-            {.name = "api_base_url",
-             .default_value = std::string("https://api.twitch.tv/helix"),
-             .description = "Helix API base URL (for proxies and tests)."},
-            {.name = "auth_base_url",
-             .default_value = std::string("https://id.twitch.tv/oauth2"),
-             .description = "OAuth base URL; tokens come from <auth_base_url>/token."},
-            {.name = "irc_url",
-             .default_value = std::string("ircs://irc.chat.twitch.tv:6697"),
-             .description = "Chat server, irc://host:port or ircs://host:port."},
-        });
-    return keys;
-  }()};
+  static const config::TableSpec table = config::extend(
+      source_common_spec(),
+      {
+          {.name = "client_id", .required = true, .description = "Twitch application client ID."},
+          {.name = "client_secret_file",
+           .description = "Client secret, from a file (default: the systemd credential "
+                          "twitch-client-secret)."},
+          {.name = "channels",
+           .type = ValueType::string_list,
+           .required = true,
+           .description = "Channel logins to track."},
+          {.name = "chat",
+           .type = ValueType::boolean,
+           .default_value = false,
+           .description = "Join the channels' chat (anonymous, read-only) and report "
+                          "chat_messages and chatters per sample."},
+          {.name = "api_base_url",
+           .default_value = std::string("https://api.twitch.tv/helix"),
+           .description = "Helix API base URL (for proxies and tests)."},
+          {.name = "auth_base_url",
+           .default_value = std::string("https://id.twitch.tv/oauth2"),
+           .description = "OAuth base URL; tokens come from <auth_base_url>/token."},
+          {.name = "irc_url",
+           .default_value = std::string("ircs://irc.chat.twitch.tv:6697"),
+           .description = "Chat server, irc://host:port or ircs://host:port."},
+      });
   return table;
 }
 

@@ -330,34 +330,31 @@ milliseconds YoutubeSource::search_period() const {
 
 const config::TableSpec& spec() {
   using config::ValueType;
-  static const config::TableSpec table{[] {
-    auto keys = source_common_spec().keys;
-    keys.insert(keys.end(),
-                {
-                    {.name = "api_key_file",
-                     .description = "YouTube Data API key, from a file (default: the systemd "
-                                    "credential youtube-api-key)."},
-                    {.name = "channels",
-                     .type = ValueType::string_list,
-                     .required = true,
-                     .description = "Channel ids (UC...) to track."},
-                    {.name = "daily_quota",
-                     .type = ValueType::integer,
-                     .default_value = std::int64_t{10'000},
-                     .description = "Units this source may spend per day (resets at midnight "
-                                    "Pacific time).",
-                     .min = 1},
-                    {.name = "search_cost",
-                     .type = ValueType::integer,
-                     .default_value = std::int64_t{100},
-                     .description = "Units one search.list call costs.",
-                     .min = 1},
-                    {.name = "api_base_url",
-                     .default_value = std::string("https://www.googleapis.com/youtube/v3"),
-                     .description = "API base URL (for proxies and tests)."},
-                });
-    return keys;
-  }()};
+  static const config::TableSpec table =
+      config::extend(source_common_spec(),
+                     {
+                         {.name = "api_key_file",
+                          .description = "YouTube Data API key, from a file (default: the systemd "
+                                         "credential youtube-api-key)."},
+                         {.name = "channels",
+                          .type = ValueType::string_list,
+                          .required = true,
+                          .description = "Channel ids (UC...) to track."},
+                         {.name = "daily_quota",
+                          .type = ValueType::integer,
+                          .default_value = std::int64_t{10'000},
+                          .description = "Units this source may spend per day (resets at midnight "
+                                         "Pacific time).",
+                          .min = 1},
+                         {.name = "search_cost",
+                          .type = ValueType::integer,
+                          .default_value = std::int64_t{100},
+                          .description = "Units one search.list call costs.",
+                          .min = 1},
+                         {.name = "api_base_url",
+                          .default_value = std::string("https://www.googleapis.com/youtube/v3"),
+                          .description = "API base URL (for proxies and tests)."},
+                     });
   return table;
 }
 
