@@ -59,20 +59,20 @@ function toDate(value) {
 export function clock(value) {
   const date = toDate(value);
   if (!date) return DASH;
-  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 }
 
 export function clockSeconds(value) {
   const date = toDate(value);
   if (!date) return DASH;
-  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
 }
 
 // "Mon 12 Oct, 21:04".
 export function dateTime(value) {
   const date = toDate(value);
   if (!date) return DASH;
-  return date.toLocaleString([], { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hour12: false });
+  return date.toLocaleString([], { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 }
 
 export function shortDate(value) {

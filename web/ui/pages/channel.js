@@ -187,9 +187,10 @@ export async function render(root, { id, query }) {
       const wasLive = channel.live;
       const sessionChanged = sample.session_id !== channel.session_id;
       Object.assign(channel, {
-        viewers: sample.viewers, chat_per_minute: sample.chat, bitrate_kbps: sample.bitrate_kbps,
+        viewers: sample.viewers, bitrate_kbps: sample.bitrate_kbps,
         live: sample.live, session_id: sample.session_id, last_sample_at: sample.t,
       });
+      if ('chat_per_minute' in sample) channel.chat_per_minute = sample.chat_per_minute;
       tiles.update(channel);
       showChannel();
       if (seriesResolution === 'raw') {

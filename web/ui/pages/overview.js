@@ -189,7 +189,7 @@ export async function render(root) {
       listStatus.hidden = true;
     }
     channel.viewers = sample.viewers;
-    channel.chat_per_minute = sample.chat;
+    if ('chat_per_minute' in sample) channel.chat_per_minute = sample.chat_per_minute;
     channel.bitrate_kbps = sample.bitrate_kbps;
     channel.live = sample.live;
     channel.session_id = sample.session_id;

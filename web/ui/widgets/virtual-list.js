@@ -3,7 +3,8 @@
 // CSS transform, so scrolling costs a handful of text updates however long the list is.
 //
 // new VirtualList({ viewport, rowHeight, createRow(), updateRow(row, item, index), keyOf(item) })
-// - setItems(items): the whole list (the array is kept, not copied);
+// - setItems(items): the whole list (the array is kept, not copied); the viewport's
+//   data-items attribute tells how many there are;
 // - refresh(): repaint the rows in view (after items changed in place);
 // - refreshKey(key): repaint one item if it is in view;
 // - destroy().
@@ -33,6 +34,7 @@ export class VirtualList {
   setItems(items) {
     this.items = items;
     this.spacer.style.height = `${items.length * this.rowHeight}px`;
+    this.viewport.dataset.items = String(items.length);
     this.render(true);
   }
 

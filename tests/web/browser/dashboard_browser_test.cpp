@@ -1,0 +1,212 @@
+// The dashboard in a real headless Chromium, against the real streamtrack-web daemon and a
+// real PostgreSQL. Each test leaves a screenshot of what it checked under
+// <build>/screenshots/.
+
+#include <regex>
+
+#include "tests/web/browser/dashboard_fixture.hpp"
+
+namespace streamtrack::web::testing {
+namespace {
+
+constexpr const char* k_row_count = "document.querySelectorAll('.channel-row').length";
+// The names in the rows on screen, top to bottom.
+constexpr const char* k_visible_names =
+    "[...document.querySelectorAll('.channel-row:not([hidden])')]"
+    ".sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)"
+    ".map(r => r.querySelector('.name').textContent)";
+
+TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
+  const auto first = add_channel("nginx_rtmp", "studio-a");
+  const auto second = add_channel("owncast", "late-night-radio");
+  add_channel("twitch", "sleeping-channel");
+  const auto s1 = add_session(first, "Building a synth from scratch", "Science & Technology", 90, true);
+  const auto s2 = add_session(second, "Vinyl only", "Music", 30, true);
+  for (int i = 10; i >= 1; --i) {
+    add_sample(s1, i * 0.5, 1000 + i * 10, 40, 4500);
+    add_sample(s2, i * 0.5, 200 + i, 5, 2500);
+  }
+  sql("INSERT INTO agents (agent_id, state, version, sources, last_seen_at) VALUES "
+      "('rig-1', 'online', '0.1.0', 3, now()) RETURNING 1");
+  start_web();
+
+  Browser browser(*m_driver);
+  browser.navigate(url("/#/"));
+  expect_page(browser, "document.getElementById('channel-list').dataset.items === '3'");
+  expect_page(browser,
+              "document.querySelector('[data-tile=live_channels] .tile-value').textContent === '2'");
+  // Sorted by viewers, most watched first, with the figures of the newest sample.
+  const auto names = browser.execute("return " + std::string(k_visible_names) + ";");
+  ASSERT_EQ(names.size(), 3u) << names.dump();
+  EXPECT_EQ(names[0], "studio-a");
+  EXPECT_EQ(names[1], "late-night-radio");
+  EXPECT_EQ(names[2], "sleeping-channel");
+  const auto viewers = browser.execute(
+      "return document.querySelector(`.channel-row[data-channel-id='" + std::to_string(first) +
+      "'] .col-viewers`).textContent;");
+  EXPECT_EQ(viewers, "1,010");
+  // The column header turns the order around (unknown figures stay last).
+  browser.execute("document.querySelector('.list-columns .col-viewers button').click();");
+  expect_page(browser, std::string(k_visible_names) +
+                           ".join() === 'late-night-radio,studio-a,sleeping-channel'");
+  browser.execute("document.querySelector('.list-columns .col-viewers button').click();");
+  expect_page(browser, std::string(k_visible_names) + "[0] === 'studio-a'");
+  screenshot(browser, "overview");
+
+  browser.navigate(url("/#/agents"));
+  expect_page(browser, "document.querySelector('#agent-table [data-agent-id=rig-1]') !== null");
+  screenshot(browser, "agents");
+}
+
+TEST_F(DashboardTest, FiveThousandChannelsKeepFewRowsInTheDomAndScrollingReachesTheLast) {
+  add_many_channels(5000);
+  start_web();
+
+  Browser browser(*m_driver);
+  browser.navigate(url("/#/"));
+  expect_page(browser, "document.getElementById('channel-list').dataset.items === '5000'");
+  expect_page(browser, std::string(k_row_count) + " > 0");
+  EXPECT_EQ(browser.execute("return document.querySelector('.channel-row .name').textContent;"),
+            "channel-05000");
+  screenshot(browser, "overview-5000");
+
+  // Scroll down in steps, as a person flicking through would; the DOM stays small throughout.
+  int most_rows = 0;
+  const int scroll_height =
+      browser.execute("return document.getElementById('channel-list').scrollHeight;").get<int>();
+  EXPECT_GE(scroll_height, 5000 * 44);
+  for (int top = 0; top <= scroll_height; top += 9000) {
+    browser.execute("document.getElementById('channel-list').scrollTop = arguments[0];", {top});
+    // Each scroll position must show its own rows before counting.
+    const std::string expected_name = [&] {
+      const int index = top / 44;
+      char name[32];
+      std::snprintf(name, sizeof name, "channel-%05d", 5000 - std::min(index, 4999));
+      return std::string(name);
+    }();
+    expect_page(browser, "[...document.querySelectorAll('.channel-row:not([hidden]) .name')]"
+                         ".some(n => n.textContent === " + js_string(expected_name) + ")");
+    most_rows = std::max(most_rows, browser.execute("return " + std::string(k_row_count)).get<int>());
+  }
+  browser.execute("const v = document.getElementById('channel-list'); v.scrollTop = v.scrollHeight;");
+  expect_page(browser,
+              "(() => { const v = document.getElementById('channel-list').getBoundingClientRect();"
+              " const row = [...document.querySelectorAll('.channel-row:not([hidden])')]"
+              ".find(r => r.querySelector('.name').textContent === 'channel-00001');"
+              " if (!row) return false; const r = row.getBoundingClientRect();"
+              " return r.top >= v.top && r.bottom <= v.bottom + 1; })()");
+  most_rows = std::max(most_rows, browser.execute("return " + std::string(k_row_count)).get<int>());
+  EXPECT_GT(most_rows, 5);
+  EXPECT_LT(most_rows, 200) << "the list is not virtualised";
+  screenshot(browser, "overview-5000-end");
+}
+
+TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
+  const auto channel = add_channel("nginx_rtmp", "studio-a");
+  const auto session = add_session(channel, "Modular synth jam", "Music", 50, true);
+  for (int i = 40; i >= 1; --i) add_sample(session, i, 800 + (i * 37) % 300, 10 + i % 7, 4400 + i * 3);
+  start_web();
+
+  Browser browser(*m_driver, 1280, 1400);
+  browser.navigate(url("/#/channel/" + std::to_string(channel) + "?range=1h"));
+  expect_page(browser, "document.getElementById('chart-viewers')?.dataset.points === '40'");
+  // The live stream is open before the sample commits (a first connection replays nothing).
+  expect_page(browser, "document.getElementById('connection').dataset.state === 'live'");
+  expect_page(browser, "document.querySelector('#session-rows a') !== null");
+
+  add_sample(session, 0, 4242, 12, 4500);
+  expect_page(browser, "document.getElementById('chart-viewers').dataset.points === '41'");
+  EXPECT_EQ(browser.execute("return document.querySelector('#chart-viewers .chart-now').textContent;"),
+            "4,242");
+  EXPECT_EQ(browser.execute("return document.querySelector('[data-tile=viewers] .tile-value').textContent;"),
+            "4,242");
+  // Every series links to its CSV form.
+  const auto csv = browser.execute("return document.querySelector('.panel-actions a.download').href;");
+  EXPECT_NE(csv.get<std::string>().find("format=csv"), std::string::npos) << csv;
+  screenshot(browser, "channel");
+}
+
+TEST_F(DashboardTest, SessionPageSummarisesTheBroadcast) {
+  const auto channel = add_channel("owncast", "late-night-radio");
+  const auto session = add_session(channel, "Vinyl only", "Music", 120, true);
+  for (int i = 110; i >= 20; i -= 2) add_sample(session, i, 300 + (i * 13) % 200, 5 + i % 11, 2500 + (i % 5) * 20);
+  sql("UPDATE livestreams SET title = 'Requests hour', last_sample_at = now() - interval '60 minutes' "
+      "WHERE id = " + std::to_string(session) + " RETURNING 1");
+  for (int i = 18; i >= 10; i -= 2) add_sample(session, i, 600, 20, 2520);
+  sql("UPDATE livestreams SET is_active = false, ended_at = now() - interval '10 minutes' WHERE id = " +
+      std::to_string(session) + " RETURNING 1");
+  start_web();
+
+  Browser browser(*m_driver, 1280, 1500);
+  browser.navigate(url("/#/session/" + std::to_string(session)));
+  expect_page(browser, "document.getElementById('chart-viewers')?.dataset.points > 40");
+  expect_page(browser, "document.querySelectorAll('#session-changes li').length === 2");
+  EXPECT_EQ(browser.execute("return document.querySelector('[data-tile=peak_viewers] .tile-value').textContent;"),
+            "600");
+  const auto duration =
+      browser.execute("return document.querySelector('[data-tile=duration_seconds] .tile-value').textContent;");
+  EXPECT_EQ(duration, "1 h 50 min");
+  screenshot(browser, "session");
+}
+
+TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
+  const auto channel = add_channel("nginx_rtmp", "studio-a");
+  const auto session = add_session(channel, "Offline drill", "Testing", 10, true);
+  add_sample(session, 1, 321, 4, 4000);
+  start_web();
+
+  Browser browser(*m_driver);
+  browser.navigate(url("/#/"));
+  expect_page(browser, "navigator.serviceWorker.controller !== null");
+  // Load once more under the service worker's control so it keeps the stats it passed on.
+  browser.refresh();
+  expect_page(browser,
+              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '321'");
+  const bool kept = wait_until([&] {
+    return browser.execute_async(
+        "const done = arguments[arguments.length - 1];"
+        "caches.match('/api/v1/stats').then(r => done(Boolean(r)), () => done(false));").get<bool>();
+  });
+  ASSERT_TRUE(kept) << "the service worker never kept /api/v1/stats\n" << browser.console_log();
+  EXPECT_TRUE(browser.execute("return document.getElementById('offline-banner').hidden;").get<bool>());
+
+  stop_web();
+  browser.refresh();
+  expect_page(browser, "!document.getElementById('offline-banner').hidden");
+  const auto banner =
+      browser.execute("return document.getElementById('offline-banner').textContent;").get<std::string>();
+  EXPECT_TRUE(std::regex_match(banner, std::regex("Offline, figures from [0-9]{2}:[0-9]{2}"))) << banner;
+  expect_page(browser,
+              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '321'");
+  expect_page(browser, "document.getElementById('channel-list').dataset.items === '1'");
+  screenshot(browser, "offline");
+}
+
+TEST_F(DashboardTest, HostileChannelNameIsShownAsTextAndNotRun) {
+  const std::string hostile = "<img src=x onerror=\"window.__pwned=1\">";
+  const std::string hostile_title = "<script>window.__pwned=2</script><b>bold?</b>";
+  const auto channel = add_channel("twitch", hostile);
+  const auto session = add_session(channel, hostile_title, "<i>category</i>", 20, true);
+  add_sample(session, 2, 77, 1, 3000);
+  add_sample(session, 1, 78, 1, 3000);
+  start_web();
+
+  Browser browser(*m_driver);
+  browser.navigate(url("/#/"));
+  expect_page(browser, "document.getElementById('channel-list').dataset.items === '1'");
+  EXPECT_EQ(browser.execute("return document.querySelector('.channel-row .name').textContent;"), hostile);
+  EXPECT_EQ(browser.execute("return document.querySelectorAll('#view img, #view script, #view b, #view i').length;"),
+            0);
+  screenshot(browser, "hostile-overview");
+
+  browser.navigate(url("/#/channel/" + std::to_string(channel)));
+  expect_page(browser, "document.getElementById('channel-name')?.textContent === " + js_string(hostile));
+  expect_page(browser, "document.querySelector('#session-rows a') !== null");
+  EXPECT_EQ(browser.execute("return document.querySelectorAll('#view img, #view script, #view b, #view i').length;"),
+            0);
+  EXPECT_TRUE(browser.execute("return window.__pwned === undefined;").get<bool>());
+  screenshot(browser, "hostile-channel");
+}
+
+}  // namespace
+}  // namespace streamtrack::web::testing

@@ -1,0 +1,63 @@
+#pragma once
+
+// Browser tests of the dashboard (web/ui/) against the real streamtrack-web daemon, a real
+// PostgreSQL with the collector's schema, and headless Chromium driven through chromedriver.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "tests/support/harness.hpp"
+#include "tests/web/browser/webdriver.hpp"
+
+namespace streamtrack::web::testing {
+
+using namespace streamtrack::testing;
+
+class DashboardTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // streamtrack-web on a free loopback port, serving <source>/web/ui; returns once it answers.
+  void start_web();
+  void stop_web();
+  std::string url(const std::string& path = "/") const;
+
+  // Rows as the collector writes them (the read side's triggers keep channel_current and
+  // announce each committed metrics INSERT to the daemon).
+  std::int64_t add_channel(const std::string& platform, const std::string& name);
+  std::int64_t add_session(std::int64_t channel_id, const std::string& title,
+                           const std::string& category, int started_minutes_ago, bool live);
+  // One sample `minutes_ago` minutes before now (fractions allowed), committed on its own.
+  void add_sample(std::int64_t session_id, double minutes_ago, int viewers, int chat,
+                  double bitrate_kbps);
+  // `n` channels named channel-00001.. with a live session and one sample each; channel k has
+  // k * 7 viewers, so sorted by viewers the last row is channel-00001.
+  void add_many_channels(int n);
+
+  std::string sql(const std::string& statement) const { return pg_scalar(m_dsn, statement); }
+
+  // Saves a screenshot under <build>/screenshots/<name>.png.
+  void screenshot(Browser& browser, const std::string& name);
+  // Fails the test with the browser console when `expression` does not become truthy.
+  void expect_page(Browser& browser, const std::string& expression,
+                   std::chrono::milliseconds timeout = k_event_timeout);
+
+  PostgresServer m_pg;
+  TempDir m_dir{"streamtrack-web-browser"};
+  std::string m_dsn;
+  std::uint16_t m_port = 0;
+  std::unique_ptr<Process> m_web;
+  std::unique_ptr<ChromeDriver> m_driver;
+  std::int64_t m_seq = 0;
+};
+
+// JavaScript string literal for `text` (JSON string syntax is valid JavaScript).
+std::string js_string(const std::string& text);
+// SQL string literal for `text` (standard_conforming_strings: only ' is doubled).
+std::string sql_literal(const std::string& text);
+
+}  // namespace streamtrack::web::testing
