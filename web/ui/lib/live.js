@@ -22,7 +22,8 @@ function publish() {
 
 export function currentLiveState() { return lastState; }
 
-// subscribe('/api/v1/live', { sample(data), stats(data), open(), error() }) -> close function.
+// subscribe('/api/v1/live', { sample(data), stats(data), resync(), open(), error() })
+// -> close function.
 export function subscribe(url, handlers) {
   let source = null;
   let closed = false;
@@ -44,6 +45,8 @@ export function subscribe(url, handlers) {
     });
     source.addEventListener('sample', (event) => dispatch(handlers.sample, event));
     source.addEventListener('stats', (event) => dispatch(handlers.stats, event));
+    // The server no longer keeps the events we missed: the page must reload its figures.
+    source.addEventListener('resync', () => handlers.resync?.());
     source.addEventListener('error', () => {
       streams.set(streamId, false);
       publish();

@@ -27,8 +27,8 @@ export function seriesCharts(container) {
   const bitrate = h('div', { class: 'chart', id: 'chart-bitrate' });
   container.append(viewers, chat, bitrate);
   return {
-    viewers: new SeriesChart(viewers, { label: 'Viewers', colorVar: '--chart-viewers', format: fmt.count, tall: true }),
-    chat: new SeriesChart(chat, { label: 'Chat messages', colorVar: '--chart-chat', format: fmt.count }),
+    viewers: new SeriesChart(viewers, { label: 'Viewers', colorVar: '--chart-viewers', format: fmt.count, integer: true, tall: true }),
+    chat: new SeriesChart(chat, { label: 'Chat messages', colorVar: '--chart-chat', format: fmt.count, integer: true }),
     bitrate: new SeriesChart(bitrate, { label: 'Bitrate', colorVar: '--chart-bitrate', format: fmt.bitrate }),
   };
 }
@@ -159,9 +159,9 @@ export async function render(root, { id, query }) {
   }
 
   let sessionItems = [];
-  async function loadSessions(cursor = null) {
+  async function loadSessions(cursor = null, fresh = false) {
     try {
-      const page = await getJson(apiPath(`channels/${encodeURIComponent(channel.id)}/sessions`, { limit: 20, cursor }));
+      const page = await getJson(apiPath(`channels/${encodeURIComponent(channel.id)}/sessions`, { limit: 20, cursor }), { fresh });
       sessionItems = cursor ? sessionItems.concat(page.items ?? []) : (page.items ?? []);
       replace(sessionsBody, sessionTable(sessionItems));
       moreButton.hidden = !page.next_cursor;
@@ -173,7 +173,7 @@ export async function render(root, { id, query }) {
 
   async function loadAlerts() {
     try {
-      const alerts = await getJson(apiPath('alerts', { state: 'open' }));
+      const alerts = await getJson(apiPath('alerts', { state: 'open', channel: channel.id }));
       const mine = (alerts.items ?? []).filter((a) => a.channel_id === channel.id);
       replace(alertsBody, alertList(mine, { emptyText: 'Nothing firing for this channel.' }));
     } catch (error) {
@@ -201,8 +201,9 @@ export async function render(root, { id, query }) {
       } else if (Date.now() - lastFetch > REFETCH_MS) {
         loadSeries();
       }
-      if (sessionChanged || wasLive !== sample.live) loadSessions();
+      if (sessionChanged || wasLive !== sample.live) loadSessions(null, true);
     },
+    resync: () => { loadSeries(); loadSessions(null, true); },
   }));
   const agoTimer = setInterval(() => tiles.note('last_sample_at', fmt.ago(channel.last_sample_at)), 5000);
   cleanups.push(() => clearInterval(agoTimer));

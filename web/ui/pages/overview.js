@@ -163,11 +163,11 @@ export async function render(root) {
     }
   }
 
-  async function loadChannels() {
+  async function loadChannels(fresh = false) {
     let cursor = null;
     const loaded = [];
     do {
-      const page = await getJson(apiPath('channels', { sort: 'viewers', order: 'desc', limit: PAGE_SIZE, cursor }));
+      const page = await getJson(apiPath('channels', { sort: 'viewers', order: 'desc', limit: PAGE_SIZE, cursor }), { fresh });
       for (const channel of page.items ?? []) loaded.push(channel);
       cursor = page.next_cursor ?? null;
     } while (cursor);
@@ -212,6 +212,7 @@ export async function render(root) {
       everOpened = true;
     },
     error: () => loadStats(true),
+    resync: () => { loadStats(true); loadChannels(true).catch(() => {}); },
   }));
 
   await loadStats();

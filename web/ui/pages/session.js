@@ -9,14 +9,14 @@ import * as fmt from '../lib/format.js';
 import { StatTiles } from '../widgets/stat-tiles.js';
 import { seriesCharts, showSeries } from './channel.js';
 
-// Bitrate steadiness from its coefficient of variation (stddev / average).
+// Bitrate steadiness: its coefficient of variation (stddev / average) and a verdict.
 export function steadiness(bitrate) {
   if (!bitrate || !fmt.known(bitrate.avg) || !fmt.known(bitrate.stddev) || bitrate.avg <= 0) {
-    return { label: '—', note: 'no bitrate reported' };
+    return { value: '—', note: 'no bitrate reported' };
   }
   const cv = bitrate.stddev / bitrate.avg;
-  const label = cv < 0.05 ? 'Very steady' : cv < 0.15 ? 'Steady' : cv < 0.3 ? 'Variable' : 'Unstable';
-  return { label, note: `±${fmt.percent(cv)} around ${fmt.bitrate(bitrate.avg)}` };
+  const verdict = cv < 0.05 ? 'very steady' : cv < 0.15 ? 'steady' : cv < 0.3 ? 'variable' : 'unstable';
+  return { value: `±${fmt.percent(cv)}`, note: `${verdict} around ${fmt.bitrate(bitrate.avg)}` };
 }
 
 function changeTimeline(changes) {
@@ -71,9 +71,9 @@ export async function render(root, { id }) {
     { key: 'avg_viewers', label: 'Average viewers', format: fmt.count },
     { key: 'chat_total', label: 'Chat messages', format: fmt.count },
     { key: 'peak_chat_per_minute', label: 'Peak chat / min', format: fmt.decimal },
-    { key: 'steadiness', label: 'Bitrate', format: (v) => v, note: steady.note },
+    { key: 'steadiness', label: 'Bitrate steadiness', format: (v) => v, note: steady.note },
   ]);
-  tiles.update({ ...session, steadiness: steady.label }, { flash: false });
+  tiles.update({ ...session, steadiness: steady.value }, { flash: false });
 
   const charts = seriesCharts(chartsBox);
   chartsBox.append(meta);

@@ -3,7 +3,8 @@
 // epoch milliseconds (Chart.js' time axis needs a date adapter Debian does not ship), with our
 // own tick labels. Hovering anywhere shows the value at that time, with a crosshair.
 //
-// const chart = new SeriesChart(container, { label, colorVar, format })
+// const chart = new SeriesChart(container, { label, colorVar, format, integer, tall })
+// (integer: y ticks on whole numbers only)
 // - setRange(fromMs, toMs); setPoints([{x, y}]); addPoint(x, y) (keeps the range's width,
 //   dropping points that fall off the left; { grow: true } widens the range instead); setMarkers([{x, label}]) (vertical lines);
 // - container.dataset.points always holds the number of points drawn (tests read it);
@@ -34,6 +35,14 @@ function tickStep(spanMs) {
   const steps = [5 * minute, 10 * minute, 15 * minute, 30 * minute, hour, 2 * hour, 3 * hour, 6 * hour,
     12 * hour, 24 * hour, 2 * 24 * hour, 7 * 24 * hour, 14 * 24 * hour, 28 * 24 * hour];
   return steps.find((step) => spanMs / step <= 7) ?? steps[steps.length - 1];
+}
+
+// Ticks on round local times (every `step` from local midnight) inside [from, to].
+function roundTicks(from, to, step) {
+  const offset = -new Date(from).getTimezoneOffset() * 60_000;
+  const ticks = [];
+  for (let t = Math.ceil((from + offset) / step) * step - offset; t <= to; t += step) ticks.push({ value: t });
+  return ticks;
 }
 
 // Tick labels suited to the width of the range.
@@ -90,7 +99,7 @@ const markers = {
 };
 
 export class SeriesChart {
-  constructor(container, { label, colorVar, format = fmt.count, tall = false }) {
+  constructor(container, { label, colorVar, format = fmt.count, integer = false, tall = false }) {
     this.container = container;
     this.format = format;
     this.nowValue = h('span', { class: 'chart-now', text: '—' });
@@ -115,7 +124,8 @@ export class SeriesChart {
           pointRadius: 0,
           pointHoverRadius: 4,
           pointHitRadius: 6,
-          tension: 0.25,
+          tension: 0.3,
+          cubicInterpolationMode: 'monotone',
           spanGaps: false,
         }],
       },
@@ -146,15 +156,21 @@ export class SeriesChart {
               color: cssVar('--muted', '#888'),
               maxTicksLimit: 8,
               maxRotation: 0,
-              includeBounds: false,
-              stepSize: tickStep(3600_000),
               callback: (value) => tickLabel(value, this.range.to - this.range.from),
+            },
+            afterBuildTicks: (scale) => {
+              scale.ticks = roundTicks(this.range.from, this.range.to, tickStep(this.range.to - this.range.from));
             },
           },
           y: {
             beginAtZero: true,
             grid: { color: cssVar('--chart-grid', 'rgba(128,128,128,0.15)') },
-            ticks: { color: cssVar('--muted', '#888'), maxTicksLimit: 5, callback: (value) => this.format(value) },
+            ticks: {
+              color: cssVar('--muted', '#888'),
+              maxTicksLimit: 5,
+              precision: integer ? 0 : undefined,
+              callback: (value) => this.format(value),
+            },
           },
         },
       },
@@ -167,7 +183,6 @@ export class SeriesChart {
     this.range = { from, to };
     this.chart.options.scales.x.min = from;
     this.chart.options.scales.x.max = to;
-    this.chart.options.scales.x.ticks.stepSize = tickStep(to - from);
   }
 
   setPoints(points) {

@@ -24,7 +24,8 @@ export class StatTiles {
   update(data, { flash = true } = {}) {
     for (const [key, { tile, value, spec }] of this.values) {
       if (!(key in data)) continue;
-      setText(value, spec.format(data[key]), { flash });
+      // A first value (replacing the placeholder) appears without the highlight.
+      setText(value, spec.format(data[key]), { flash: flash && value.textContent !== '—' });
       tile.classList.remove('accent', 'alerting', 'good');
       const tone = spec.tone?.(data[key]);
       if (tone) tile.classList.add(tone);
