@@ -28,6 +28,8 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
   }
   sql("INSERT INTO agents (agent_id, state, version, sources, last_seen_at) VALUES "
       "('rig-1', 'online', '0.1.0', 3, now()) RETURNING 1");
+  add_alert("viewers_drop", "warning", "owncast", "late-night-radio",
+            "Viewers fell by 60 % within 5 minutes");
   start_web();
 
   Browser browser(*m_driver);
@@ -51,11 +53,34 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
                            ".join() === 'late-night-radio,studio-a,sleeping-channel'");
   browser.execute("document.querySelector('.list-columns .col-viewers button').click();");
   expect_page(browser, std::string(k_visible_names) + "[0] === 'studio-a'");
+  expect_page(browser,
+              "document.querySelector('[data-tile=open_alerts] .tile-value').textContent === '1'");
   screenshot(browser, "overview");
+  expect_clean_console(browser);
+
+  // Dark (prefers-color-scheme) and a phone's width: nothing runs off the side.
+  browser.cdp("Emulation.setEmulatedMedia",
+              {{"features", {{{"name", "prefers-color-scheme"}, {"value", "dark"}}}}});
+  EXPECT_EQ(browser.execute("return getComputedStyle(document.body).backgroundColor;"),
+            "rgb(16, 19, 25)");
+  screenshot(browser, "overview-dark");
+  browser.cdp("Emulation.setDeviceMetricsOverride",
+              {{"width", 390}, {"height", 844}, {"deviceScaleFactor", 2}, {"mobile", true}});
+  expect_page(browser, "window.innerWidth === 390");
+  expect_page(browser, "document.documentElement.scrollWidth <= window.innerWidth");
+  expect_page(browser, std::string(k_visible_names) + "[0] === 'studio-a'");
+  screenshot(browser, "overview-phone");
+  browser.cdp("Emulation.clearDeviceMetricsOverride");
+  browser.cdp("Emulation.setEmulatedMedia", {{"features", nlohmann::json::array()}});
 
   browser.navigate(url("/#/agents"));
   expect_page(browser, "document.querySelector('#agent-table [data-agent-id=rig-1]') !== null");
+  expect_page(browser, "document.querySelectorAll('.alert-item').length === 1");
   screenshot(browser, "agents");
+  browser.navigate(url("/#/alerts"));
+  expect_page(browser, "document.querySelector('.alert-item .alert-rule')?.textContent === 'viewers_drop'");
+  screenshot(browser, "alerts");
+  expect_clean_console(browser);
 }
 
 TEST_F(DashboardTest, FiveThousandChannelsKeepFewRowsInTheDomAndScrollingReachesTheLast) {
@@ -105,6 +130,8 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   const auto channel = add_channel("nginx_rtmp", "studio-a");
   const auto session = add_session(channel, "Modular synth jam", "Music", 50, true);
   for (int i = 40; i >= 1; --i) add_sample(session, i, 800 + (i * 37) % 300, 10 + i % 7, 4400 + i * 3);
+  add_alert("bitrate_low", "critical", "nginx_rtmp", "studio-a", "Bitrate under 1 Mb/s for 2 minutes");
+  add_alert("viewers_drop", "warning", "owncast", "someone-else", "Not this channel");
   start_web();
 
   Browser browser(*m_driver, 1280, 1400);
@@ -113,6 +140,9 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   // The live stream is open before the sample commits (a first connection replays nothing).
   expect_page(browser, "document.getElementById('connection').dataset.state === 'live'");
   expect_page(browser, "document.querySelector('#session-rows a') !== null");
+  // Its own open alerts only.
+  expect_page(browser, "[...document.querySelectorAll('.alert-item .alert-rule')].map(e => e.textContent)"
+                       ".join() === 'bitrate_low'");
 
   add_sample(session, 0, 4242, 12, 4500);
   expect_page(browser, "document.getElementById('chart-viewers').dataset.points === '41'");
@@ -124,6 +154,7 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   const auto csv = browser.execute("return document.querySelector('.panel-actions a.download').href;");
   EXPECT_NE(csv.get<std::string>().find("format=csv"), std::string::npos) << csv;
   screenshot(browser, "channel");
+  expect_clean_console(browser);
 }
 
 TEST_F(DashboardTest, SessionPageSummarisesTheBroadcast) {
@@ -206,6 +237,83 @@ TEST_F(DashboardTest, HostileChannelNameIsShownAsTextAndNotRun) {
             0);
   EXPECT_TRUE(browser.execute("return window.__pwned === undefined;").get<bool>());
   screenshot(browser, "hostile-channel");
+  expect_clean_console(browser);
+}
+
+}  // namespace
+}  // namespace streamtrack::web::testing
+
+namespace streamtrack::web::testing {
+namespace {
+
+// The dashboard's API client (web/ui/lib/api.js) in the page, counting the page's own fetches.
+TEST_F(DashboardTest, ApiClientKeepsRepliesFreshRetriesWithBackoffAndFallsBackToWhatItKept) {
+  add_channel("nginx_rtmp", "studio-a");
+  start_web();
+  Browser browser(*m_driver);
+  browser.navigate(url("/#/alerts"));
+  expect_page(browser, "document.getElementById('view').dataset.ready === 'true'");
+
+  const auto first = browser.execute_async(R"js(
+    const done = arguments[arguments.length - 1];
+    import('/lib/api.js').then(async (api) => {
+      window.__api = api;
+      window.__fetches = [];
+      const realFetch = window.fetch.bind(window);
+      window.fetch = (...args) => {
+        window.__fetches.push({ url: String(args[0]), at: performance.now() });
+        return realFetch(...args);
+      };
+      const a = await api.getJson('/api/v1/channels?limit=1');
+      const b = await api.getJson('/api/v1/channels?limit=1');
+      let refused = null;
+      try { await api.getJson('/api/v1/channels?limit=100000'); } catch (e) { refused = e; }
+      done({ same: a === b, items: a.items.length, fetches: window.__fetches.length,
+             refusedStatus: refused && refused.status, refusedParameter: refused && refused.parameter });
+    }, (e) => done({ error: String(e) }));)js");
+  ASSERT_FALSE(first.contains("error")) << first;
+  EXPECT_EQ(first["items"], 1);
+  EXPECT_TRUE(first["same"].get<bool>()) << "a reply is fresh for 60 s: " << first;
+  // Two fetches: the channels once (the second ask came from memory), the bad limit once (a
+  // 4xx is final, not retried).
+  EXPECT_EQ(first["fetches"], 2) << first;
+  EXPECT_EQ(first["refusedStatus"], 400);
+  EXPECT_EQ(first["refusedParameter"], "limit");
+
+  // The database goes away: the daemon answers 5xx, the client tries 1 + 3 times, waiting
+  // 1 s, 2 s, 4 s, then answers the reply it kept (under 5 min old) and says it is offline.
+  m_pg.stop();
+  browser.execute(R"js(
+    window.__fetches = [];
+    window.__result = null;
+    window.__api.getJson('/api/v1/channels?limit=1', { fresh: true }).then(
+      (d) => { window.__result = { ok: true, items: d.items.length, state: window.__api.connectionState() }; },
+      (e) => { window.__result = { ok: false, error: String(e) }; });)js");
+  expect_page(browser, "window.__result !== null", 120s);
+  const auto result = browser.execute("return window.__result;");
+  const auto fetches = browser.execute("return window.__fetches.map(f => f.at);");
+  EXPECT_TRUE(result["ok"].get<bool>()) << result;
+  EXPECT_EQ(result["items"], 1) << result;
+  EXPECT_FALSE(result["state"]["online"].get<bool>()) << result;
+  ASSERT_EQ(fetches.size(), 4u) << fetches;
+  const double expected_gap_ms[] = {1000, 2000, 4000};
+  for (std::size_t i = 1; i < fetches.size(); ++i) {
+    EXPECT_GE(fetches[i].get<double>() - fetches[i - 1].get<double>(), expected_gap_ms[i - 1])
+        << "retry " << i << " came too soon: " << fetches;
+  }
+  expect_page(browser, "!document.getElementById('offline-banner').hidden");
+
+  // The database is back: one fetch, fresh figures, online again.
+  m_pg.start();
+  browser.execute(R"js(
+    window.__fetches = [];
+    window.__result = null;
+    window.__api.getJson('/api/v1/channels?limit=1', { fresh: true }).then(
+      (d) => { window.__result = { ok: true, state: window.__api.connectionState() }; },
+      (e) => { window.__result = { ok: false, error: String(e) }; });)js");
+  expect_page(browser, "window.__result !== null && window.__result.ok", 120s);
+  EXPECT_TRUE(browser.execute("return window.__result.state.online;").get<bool>());
+  expect_page(browser, "document.getElementById('offline-banner').hidden");
 }
 
 }  // namespace

@@ -96,6 +96,17 @@ void DashboardTest::add_many_channels(int n) {
       "JOIN channels c ON c.id = l.channel_id WHERE c.name LIKE 'channel-%' RETURNING 1");
 }
 
+void DashboardTest::add_alert(const std::string& rule, const std::string& severity,
+                              const std::string& platform, const std::string& channel,
+                              const std::string& summary) {
+  const auto labels = nlohmann::json{{"platform", platform}, {"channel", channel}}.dump();
+  sql("INSERT INTO alerts (rule, alert_key, key_parts, state, severity, labels, summary, "
+      "active_since, fired_at, collector) VALUES (" +
+      sql_literal(rule) + ", " + sql_literal(platform + "/" + channel) + ", '{}', 'firing', " +
+      sql_literal(severity) + ", " + sql_literal(labels) + ", " + sql_literal(summary) +
+      ", now() - interval '12 minutes', now() - interval '10 minutes', 'c1') RETURNING 1");
+}
+
 void DashboardTest::screenshot(Browser& browser, const std::string& name) {
   const std::filesystem::path dir = STREAMTRACK_SCREENSHOT_DIR;
   browser.screenshot(dir / (name + ".png"));
@@ -105,6 +116,12 @@ void DashboardTest::expect_page(Browser& browser, const std::string& expression,
                                 std::chrono::milliseconds timeout) {
   EXPECT_TRUE(browser.wait_for(expression, timeout))
       << "page never satisfied: " << expression << "\nbrowser console:\n" << browser.console_log();
+}
+
+void DashboardTest::expect_clean_console(Browser& browser) {
+  const auto log = browser.console_log();
+  EXPECT_EQ(log.find("Content Security Policy"), std::string::npos) << log;
+  EXPECT_EQ(log.find("Uncaught"), std::string::npos) << log;
 }
 
 std::string js_string(const std::string& text) { return nlohmann::json(text).dump(); }

@@ -37,6 +37,9 @@ class DashboardTest : public ::testing::Test {
   // `n` channels named channel-00001.. with a live session and one sample each; channel k has
   // k * 7 viewers, so sorted by viewers the last row is channel-00001.
   void add_many_channels(int n);
+  // A firing alert about `channel` on `platform`, as the collector's alert engine stores it.
+  void add_alert(const std::string& rule, const std::string& severity, const std::string& platform,
+                 const std::string& channel, const std::string& summary);
 
   std::string sql(const std::string& statement) const { return pg_scalar(m_dsn, statement); }
 
@@ -45,6 +48,9 @@ class DashboardTest : public ::testing::Test {
   // Fails the test with the browser console when `expression` does not become truthy.
   void expect_page(Browser& browser, const std::string& expression,
                    std::chrono::milliseconds timeout = k_event_timeout);
+  // Fails the test when the browser reported a Content-Security-Policy violation (or any
+  // script error) since the last look at its console.
+  void expect_clean_console(Browser& browser);
 
   PostgresServer m_pg;
   TempDir m_dir{"streamtrack-web-browser"};

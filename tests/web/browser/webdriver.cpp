@@ -185,6 +185,10 @@ void Browser::screenshot(const std::filesystem::path& path) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
+nlohmann::json Browser::cdp(const std::string& method, const nlohmann::json& params) {
+  return command("POST", "/goog/cdp/execute", {{"cmd", method}, {"params", params}});
+}
+
 std::string Browser::console_log() {
   std::string text;
   try {

@@ -65,6 +65,8 @@ class Browser {
   void screenshot(const std::filesystem::path& path);
   // Console messages and page errors since the last call, one per line.
   std::string console_log();
+  // A Chrome DevTools Protocol command through chromedriver (e.g. "Emulation.setEmulatedMedia").
+  nlohmann::json cdp(const std::string& method, const nlohmann::json& params = nlohmann::json::object());
 
  private:
   nlohmann::json command(const std::string& method, const std::string& path,

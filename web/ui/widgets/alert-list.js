@@ -24,8 +24,8 @@ export function alertList(items, { emptyText = 'No alerts.' } = {}) {
     if (alert.agent_id) where.push(where.length ? ` · agent ${alert.agent_id}` : `agent ${alert.agent_id}`);
     const resolved = alert.resolved_at != null;
     return h('li', { class: 'alert-item', dataset: { alertId: String(alert.id) } },
-      h('span', { class: `badge ${resolved ? 'ok' : severityClass(alert.severity)}`,
-        text: resolved ? 'resolved' : (alert.severity || alert.state || 'firing') }),
+      h('span', { class: `badge ${resolved ? 'ok' : alert.state === 'pending' ? '' : severityClass(alert.severity)}`,
+        text: resolved ? 'resolved' : alert.state === 'pending' ? 'pending' : (alert.severity || 'firing') }),
       h('div', {},
         h('div', { class: 'alert-rule', text: alert.rule ?? 'alert' }),
         where.length ? h('div', { class: 'alert-summary' }, where) : null,
