@@ -47,6 +47,18 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
       "return document.querySelector(`.channel-row[data-channel-id='" + std::to_string(first) +
       "'] .col-viewers`).textContent;");
   EXPECT_EQ(viewers, "1,010");
+
+  // Live: a committed sample changes the figures in place (the same row element, new text)
+  // and the totals follow from the stream's stats events.
+  const std::string row = "document.querySelector(`.channel-row[data-channel-id='" +
+                          std::to_string(first) + "']`)";
+  expect_page(browser, "document.getElementById('connection').dataset.state === 'live'");
+  browser.execute(row + ".__seen_before = true;");
+  add_sample(s1, 0, 5555, 40, 4500);
+  expect_page(browser, row + ".querySelector('.col-viewers').textContent === '5,555'");
+  EXPECT_TRUE(browser.execute("return " + row + ".__seen_before === true;").get<bool>());
+  expect_page(browser,
+              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '5,756'");
   // The column header turns the order around (unknown figures stay last).
   browser.execute("document.querySelector('.list-columns .col-viewers button').click();");
   expect_page(browser, std::string(k_visible_names) +

@@ -23,12 +23,15 @@ function publish() {
 export function currentLiveState() { return lastState; }
 
 // subscribe('/api/v1/live', { sample(data), stats(data), resync(), open(), error() })
-// -> close function.
+// -> close function. resync() is called when events may have been lost for good: the server
+// said so (`event: resync`), or a new EventSource replaced a closed one (a new connection
+// carries no Last-Event-ID). The page then reloads its figures.
 export function subscribe(url, handlers) {
   let source = null;
   let closed = false;
   let failures = 0;
   let timer = null;
+  let replaced = false;
   const streamId = nextStreamId++;
   streams.set(streamId, false);
   publish();
@@ -40,8 +43,12 @@ export function subscribe(url, handlers) {
       failures = 0;
       streams.set(streamId, true);
       publish();
+      handlers.open?.();  // before markOnline(): the page may ask whether it was offline
       markOnline();
-      handlers.open?.();
+      if (replaced) {
+        replaced = false;
+        handlers.resync?.();
+      }
     });
     source.addEventListener('sample', (event) => dispatch(handlers.sample, event));
     source.addEventListener('stats', (event) => dispatch(handlers.stats, event));
@@ -53,6 +60,7 @@ export function subscribe(url, handlers) {
       handlers.error?.();
       if (source.readyState === EventSource.CLOSED) {
         source = null;
+        replaced = true;
         timer = setTimeout(open, retryDelay(Math.min(failures++, 5)));
       }
     });

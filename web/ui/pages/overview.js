@@ -2,7 +2,7 @@
 // Data: GET /api/v1/stats, GET /api/v1/channels (all pages), SSE /api/v1/live (sample and
 // stats events update the figures in place).
 
-import { getJson, apiPath } from '../lib/api.js';
+import { getJson, apiPath, connectionState } from '../lib/api.js';
 import { subscribe } from '../lib/live.js';
 import { h, setText, errorBox } from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
@@ -202,17 +202,20 @@ export async function render(root) {
   const agoTimer = setInterval(() => list.refresh(), 10_000);
   cleanups.push(() => { clearInterval(resortTimer); clearInterval(agoTimer); });
 
-  let everOpened = false;
+  const reload = () => {
+    loadStats(true);
+    loadChannels(true).catch(() => {});
+  };
+  // A dropped stream resumes with Last-Event-ID (nothing is lost). Meanwhile the stats are
+  // asked for again, which tells whether the server is gone (then the service worker's copy
+  // is shown, "offline, figures from"). Figures shown from such a copy are reloaded as soon
+  // as the stream connects again.
   cleanups.push(subscribe(apiPath('live'), {
     sample: applySample,
     stats: showStats,
-    open: () => {
-      // After a reconnect the replay covers samples, the stats may have moved meanwhile.
-      if (everOpened) loadStats(true);
-      everOpened = true;
-    },
+    open: () => { if (!connectionState().online) reload(); },
     error: () => loadStats(true),
-    resync: () => { loadStats(true); loadChannels(true).catch(() => {}); },
+    resync: reload,
   }));
 
   await loadStats();

@@ -176,7 +176,24 @@ export class SeriesChart {
       },
       plugins: [crosshair, markers],
     });
+    this.colorVar = colorVar;
+    // Light/dark follows the system while the page is open.
+    this.scheme = window.matchMedia('(prefers-color-scheme: dark)');
+    this.onScheme = () => this.applyColors();
+    this.scheme.addEventListener('change', this.onScheme);
     this.publishCount();
+  }
+
+  applyColors() {
+    const color = cssVar(this.colorVar, '#8b6cff');
+    const dataset = this.chart.data.datasets[0];
+    dataset.borderColor = color;
+    dataset.backgroundColor = withAlpha(color, 0.14);
+    for (const axis of [this.chart.options.scales.x, this.chart.options.scales.y]) {
+      axis.grid.color = cssVar('--chart-grid', 'rgba(128,128,128,0.15)');
+      axis.ticks.color = cssVar('--muted', '#888');
+    }
+    this.chart.update('none');
   }
 
   setRange(from, to) {
@@ -230,6 +247,7 @@ export class SeriesChart {
   }
 
   destroy() {
+    this.scheme.removeEventListener('change', this.onScheme);
     this.chart.destroy();
   }
 }
