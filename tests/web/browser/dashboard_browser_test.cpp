@@ -208,9 +208,10 @@ TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
   const bool kept = wait_until([&] {
     return browser.execute_async(
         "const done = arguments[arguments.length - 1];"
-        "caches.match('/api/v1/stats').then(r => done(Boolean(r)), () => done(false));").get<bool>();
+        "Promise.all(['/api/v1/stats', '/api/v1/channels?sort=viewers&order=desc&limit=500']"
+        ".map(u => caches.match(u))).then(r => done(r.every(Boolean)), () => done(false));").get<bool>();
   });
-  ASSERT_TRUE(kept) << "the service worker never kept /api/v1/stats\n" << browser.console_log();
+  ASSERT_TRUE(kept) << "the service worker never kept the stats and the channels\n" << browser.console_log();
   EXPECT_TRUE(browser.execute("return document.getElementById('offline-banner').hidden;").get<bool>());
 
   stop_web();
@@ -223,6 +224,14 @@ TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
               "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '321'");
   expect_page(browser, "document.getElementById('channel-list').dataset.items === '1'");
   screenshot(browser, "offline");
+
+  // The server comes back: the live stream reconnects, the figures reload, the banner goes.
+  add_sample(session, 0, 654, 4, 4000);
+  start_web();
+  expect_page(browser, "document.getElementById('offline-banner').hidden");
+  expect_page(browser,
+              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '654'");
+  expect_page(browser, "document.getElementById('connection').dataset.state === 'live'");
 }
 
 TEST_F(DashboardTest, HostileChannelNameIsShownAsTextAndNotRun) {

@@ -63,8 +63,9 @@ function retryable(error) {
   return !(error instanceof ApiError) || error.status >= 500 || error.status === 429;
 }
 
-async function fetchOnce(path) {
-  const response = await fetch(path, { headers: { Accept: 'application/json' } });
+async function fetchOnce(path, fresh) {
+  // A fresh ask revalidates with the server (ETag, 304) instead of trusting the HTTP cache.
+  const response = await fetch(path, { headers: { Accept: 'application/json' }, cache: fresh ? 'no-cache' : 'default' });
   let body = null;
   try {
     body = await response.json();
@@ -77,10 +78,10 @@ async function fetchOnce(path) {
   return { data: body, storedAt: storedDate && !Number.isNaN(storedDate.getTime()) ? storedDate : null };
 }
 
-async function fetchWithRetry(path) {
+async function fetchWithRetry(path, fresh) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fetchOnce(path);
+      return await fetchOnce(path, fresh);
     } catch (error) {
       if (attempt >= RETRIES || !retryable(error)) throw error;
       await sleep(retryDelay(attempt));
@@ -97,7 +98,7 @@ export function getJson(path, { fresh = false } = {}) {
   if (kept && !fresh && now - kept.fetchedAt < FRESH_MS) return Promise.resolve(kept.data);
   if (inFlight.has(path)) return inFlight.get(path);
 
-  const request = fetchWithRetry(path).then(({ data, storedAt }) => {
+  const request = fetchWithRetry(path, fresh).then(({ data, storedAt }) => {
     if (storedAt) {
       setState(false, storedAt);
       const mine = memory.get(path);

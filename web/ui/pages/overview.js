@@ -2,7 +2,7 @@
 // Data: GET /api/v1/stats, GET /api/v1/channels (all pages), SSE /api/v1/live (sample and
 // stats events update the figures in place).
 
-import { getJson, apiPath, connectionState } from '../lib/api.js';
+import { getJson, apiPath, connectionState, FRESH_MS } from '../lib/api.js';
 import { subscribe } from '../lib/live.js';
 import { h, setText, errorBox } from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
@@ -199,6 +199,10 @@ export async function render(root) {
   }
 
   const resortTimer = setInterval(() => { if (dirtyOrder) rebuild(); }, RESORT_MS);
+  // Stats events follow commits; agents going quiet or alerts resolving commit no sample, so
+  // the totals are also asked for again once their 60 s freshness has run out.
+  const statsTimer = setInterval(() => loadStats(true), FRESH_MS);
+  cleanups.push(() => clearInterval(statsTimer));
   const agoTimer = setInterval(() => list.refresh(), 10_000);
   cleanups.push(() => { clearInterval(resortTimer); clearInterval(agoTimer); });
 
