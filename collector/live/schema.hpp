@@ -98,23 +98,28 @@ DECLARE
   items json[];
   n integer;
 BEGIN
-  WITH newest AS (
-    SELECT DISTINCT ON (l.channel_id) l.channel_id, l.id AS livestream_id, l.is_active,
-           r."timestamp", r.viewer_count, r.chat_messages, r.bitrate_kbps
+  WITH ranked AS (
+    SELECT l.channel_id, l.id AS livestream_id, l.is_active, r."timestamp", r.viewer_count,
+           r.chat_messages, r.bitrate_kbps,
+           lag(r."timestamp") OVER (PARTITION BY l.channel_id ORDER BY r."timestamp")
+             AS previous_in_batch,
+           row_number() OVER (PARTITION BY l.channel_id ORDER BY r."timestamp" DESC) AS newest
     FROM new_rows r JOIN livestreams l ON l.id = r.livestream_id
-    ORDER BY l.channel_id, r."timestamp" DESC
   ), moved AS (
+    -- The chat rate spans the gap to the channel's previous sample (in this batch or before).
     UPDATE channel_current cc SET
       livestream_id = n.livestream_id, live = n.is_active, last_sample_at = n."timestamp",
       viewers = n.viewer_count, chat_messages = n.chat_messages, bitrate_kbps = n.bitrate_kbps,
       chat_per_minute = CASE
-        WHEN n.chat_messages IS NOT NULL AND cc.last_sample_at IS NOT NULL
-             AND n."timestamp" > cc.last_sample_at
-             AND n."timestamp" - cc.last_sample_at <= interval '10 minutes'
-        THEN n.chat_messages * 60.0 / extract(epoch FROM n."timestamp" - cc.last_sample_at)
+        WHEN n.chat_messages IS NOT NULL
+             AND greatest(n.previous_in_batch, cc.last_sample_at) < n."timestamp"
+             AND n."timestamp" - greatest(n.previous_in_batch, cc.last_sample_at)
+                 <= interval '10 minutes'
+        THEN n.chat_messages * 60.0
+             / extract(epoch FROM n."timestamp" - greatest(n.previous_in_batch, cc.last_sample_at))
         END
-    FROM newest n
-    WHERE cc.channel_id = n.channel_id
+    FROM ranked n
+    WHERE n.newest = 1 AND cc.channel_id = n.channel_id
       AND (cc.last_sample_at IS NULL OR n."timestamp" >= cc.last_sample_at)
     RETURNING cc.*
   )
