@@ -57,8 +57,11 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
   add_sample(s1, 0, 5555, 40, 4500);
   expect_page(browser, row + ".querySelector('.col-viewers').textContent === '5,555'");
   EXPECT_TRUE(browser.execute("return " + row + ".__seen_before === true;").get<bool>());
+  // Within a few stats windows (5 s), well before the page's own 60 s refresh of the totals:
+  // this is the stream's stats event.
   expect_page(browser,
-              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '5,756'");
+              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '5,756'",
+              30s);
   // The column header turns the order around (unknown figures stay last).
   browser.execute("document.querySelector('.list-columns .col-viewers button').click();");
   expect_page(browser, std::string(k_visible_names) +

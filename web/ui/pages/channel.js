@@ -33,6 +33,29 @@ export function seriesCharts(container) {
   };
 }
 
+// Live samples folded into the series' buckets ([t, t + step) from the series' `from`, as the
+// API builds them): the newest bucket's viewers and bitrate are the latest sample's, its chat
+// the sum of the samples' chat. Returns addSample(sample, options) for the three charts.
+export function liveBuckets(charts, series) {
+  const origin = Date.parse(series.from ?? series.points?.[0]?.t ?? new Date().toISOString());
+  const step = Math.max(1, Number(series.step_seconds) || 1) * 1000;
+  const points = series.points ?? [];
+  const last = points[points.length - 1];
+  let bucket = last ? { start: Date.parse(last.t), chat: Number(last.chat) || 0 } : null;
+  return (sample, options = {}) => {
+    const x = Date.parse(sample.t);
+    if (Number.isNaN(x)) return;
+    const start = origin + Math.floor((x - origin) / step) * step;
+    if (bucket && start < bucket.start) return;  // older than what is drawn
+    const chat = fmt.known(sample.chat) ? Number(sample.chat) : null;
+    if (bucket && start === bucket.start) bucket.chat += chat ?? 0;
+    else bucket = { start, chat: chat ?? 0 };
+    charts.viewers.addPoint(start, sample.viewers, options);
+    charts.chat.addPoint(start, chat === null && bucket.chat === 0 ? null : bucket.chat, options);
+    charts.bitrate.addPoint(start, sample.bitrate_kbps, options);
+  };
+}
+
 export function showSeries(charts, series, from, to) {
   const points = series.points ?? [];
   const pick = (field) => points.map((p) => ({ x: Date.parse(p.t), y: fmt.known(p[field]) ? Number(p[field]) : null }));
@@ -131,6 +154,7 @@ export async function render(root, { id, query }) {
   cleanups.push(() => Object.values(charts).forEach((c) => c.destroy()));
 
   let seriesResolution = 'raw';
+  let addLive = () => {};
   let lastFetch = 0;
   async function loadSeries() {
     const to = Date.now();
@@ -142,7 +166,9 @@ export async function render(root, { id, query }) {
       const series = await getJson(apiPath(`channels/${encodeURIComponent(channel.id)}/series`, params), { fresh: true });
       seriesResolution = series.resolution ?? 'raw';
       showSeries(charts, series, from, to);
-      setText(resolution, `${fmt.count((series.points ?? []).length)} points · ${seriesResolution === 'hourly' ? 'hourly averages' : 'every sample'}${series.step_seconds ? ` · step ${fmt.duration(series.step_seconds)}` : ''}`);
+      addLive = liveBuckets(charts, series);
+      const step = series.step_seconds ? fmt.duration(series.step_seconds) : null;
+      setText(resolution, `${fmt.count((series.points ?? []).length)} points · ${seriesResolution === 'hourly' ? `hourly table${step ? `, one point per ${step}` : ''}` : `raw samples${step ? `, one point per ${step}` : ''}`}`);
     } catch (error) {
       setText(resolution, `History unavailable: ${error.message}`);
     }
@@ -193,14 +219,8 @@ export async function render(root, { id, query }) {
       if ('chat_per_minute' in sample) channel.chat_per_minute = sample.chat_per_minute;
       tiles.update(channel);
       showChannel();
-      if (seriesResolution === 'raw') {
-        const x = Date.parse(sample.t);
-        charts.viewers.addPoint(x, sample.viewers);
-        charts.chat.addPoint(x, sample.chat);
-        charts.bitrate.addPoint(x, sample.bitrate_kbps);
-      } else if (Date.now() - lastFetch > REFETCH_MS) {
-        loadSeries();
-      }
+      if (seriesResolution === 'raw') addLive(sample);
+      else if (Date.now() - lastFetch > REFETCH_MS) loadSeries();
       if (sessionChanged || wasLive !== sample.live) loadSessions(null, true);
     },
     resync: () => { loadSeries(); loadSessions(null, true); },

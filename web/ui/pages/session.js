@@ -7,7 +7,7 @@ import { subscribe } from '../lib/live.js';
 import { h, setText, errorBox } from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
 import { StatTiles } from '../widgets/stat-tiles.js';
-import { seriesCharts, showSeries } from './channel.js';
+import { seriesCharts, showSeries, liveBuckets } from './channel.js';
 
 // Bitrate steadiness: its coefficient of variation (stddev / average) and a verdict.
 export function steadiness(bitrate) {
@@ -81,12 +81,15 @@ export async function render(root, { id }) {
   const markers = (session.changes ?? []).map((c) => ({ x: Date.parse(c.at), label: c.title ?? c.category ?? '' }));
 
   const from = Date.parse(session.started_at);
+  let addLive = () => {};
   try {
     const series = await getJson(apiPath(seriesPath), { fresh: Boolean(session.live) });
     const to = session.ended_at ? Date.parse(session.ended_at) : Math.max(Date.now(), from + 60_000);
     showSeries(charts, series, from, to);
+    addLive = liveBuckets(charts, series);
     charts.viewers.setMarkers(markers);
-    setText(meta, `${fmt.count((series.points ?? []).length)} points · ${series.resolution === 'hourly' ? 'hourly averages' : 'every sample'}. Dashed lines mark title changes.`);
+    const step = series.step_seconds ? `, one point per ${fmt.duration(series.step_seconds)}` : '';
+    setText(meta, `${fmt.count((series.points ?? []).length)} points · ${series.resolution === 'hourly' ? 'hourly table' : 'raw samples'}${step}. Dashed lines mark title changes.`);
   } catch (error) {
     setText(meta, `Graph unavailable: ${error.message}`);
   }
@@ -95,11 +98,8 @@ export async function render(root, { id }) {
     cleanups.push(subscribe(apiPath('live', { channel: session.channel_id }), {
       sample: (sample) => {
         if (sample.session_id !== session.id) return;
-        const x = Date.parse(sample.t);
-        charts.viewers.addPoint(x, sample.viewers, { grow: true });
-        charts.chat.addPoint(x, sample.chat, { grow: true });
-        charts.bitrate.addPoint(x, sample.bitrate_kbps, { grow: true });
-        tiles.update({ duration_seconds: (x - from) / 1000 });
+        addLive(sample, { grow: true });
+        tiles.update({ duration_seconds: (Date.parse(sample.t) - from) / 1000 });
       },
     }));
   }
