@@ -93,7 +93,10 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
   expect_page(browser, "document.querySelectorAll('.alert-item').length === 1");
   screenshot(browser, "agents");
   browser.navigate(url("/#/alerts"));
+  expect_page(browser, "document.getElementById('view').dataset.page === 'alerts' && "
+                       "document.getElementById('view').dataset.ready === 'true'");
   expect_page(browser, "document.querySelector('.alert-item .alert-rule')?.textContent === 'viewers_drop'");
+  EXPECT_EQ(browser.execute("return document.querySelector('h1').textContent;"), "Alerts");
   screenshot(browser, "alerts");
   expect_clean_console(browser);
 }
