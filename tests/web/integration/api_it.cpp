@@ -183,7 +183,7 @@ TEST_F(ApiTest, StatsAnswer304ToAMatchingETagAndAreComputedOncePerWindow) {
   auto collector = start_stack_collector();
   MqttProbe probe(m_broker.url(), {});
   publish_and_wait(probe, {sample_at("a1", 1, now_ms(), "alpha", 42)}, 1);
-  auto web = start_web({"[api]\nstats_window = \"1h\"\n"});
+  auto web = start_web({"[api]\nstats_window = \"1h\"\n", ""});
 
   const auto first = get("/api/v1/stats");
   ASSERT_EQ(first.status, 200);
@@ -396,7 +396,8 @@ TEST_F(ApiTest, TokenAuthenticationGuardsEverythingButHealth) {
   auto collector = start_stack_collector();
   write_file(m_dir / "token", "0123456789abcdef-secret\n");
   auto web = start_web({"[auth]\nmode = \"token\"\ntoken_file = \"" + (m_dir / "token").string() +
-                        "\"\n"});
+                            "\"\n",
+                        ""});
   EXPECT_EQ(get("/api/v1/stats").status, 401);
   EXPECT_EQ(get("/").status, 401);
   EXPECT_EQ(get("/api/v1/stats", {{"Authorization", "Bearer wrong"}}).status, 401);
@@ -412,7 +413,8 @@ TEST_F(ApiTest, BasicAuthenticationChecksAHashedPasswordFile) {
   ASSERT_EQ(hash.exit_code, 0) << hash.output;
   write_file(m_dir / "htpasswd", "# viewers\nops:" + hash.output);
   auto web = start_web({"[auth]\nmode = \"basic\"\nhtpasswd_file = \"" +
-                        (m_dir / "htpasswd").string() + "\"\n"});
+                            (m_dir / "htpasswd").string() + "\"\n",
+                        ""});
   const auto denied = get("/api/v1/stats");
   EXPECT_EQ(denied.status, 401);
   EXPECT_NE(denied.header("www-authenticate").find("Basic"), std::string::npos);

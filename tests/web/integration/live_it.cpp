@@ -145,7 +145,7 @@ TEST_F(LiveTest, AChannelStreamCarriesOnlyItsChannelAndKeepalivesFlow) {
   MqttProbe probe(m_broker.url(), {});
   publish_committed(probe, sample_at("a1", 1, now_ms() - 5s, "alpha", 1));
   publish_committed(probe, sample_at("a1", 2, now_ms() - 5s, "beta", 1));
-  auto web = start_web({"[live]\nkeepalive = \"200ms\"\n"});
+  auto web = start_web({"[live]\nkeepalive = \"200ms\"\n", ""});
   const auto beta = pg_scalar(m_dsn, "SELECT id FROM channels WHERE name = 'beta'");
   SseClient only_beta(m_web_port, "/api/v1/live?channel=" + beta);
   ASSERT_EQ(only_beta.wait_status(), 200);

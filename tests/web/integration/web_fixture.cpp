@@ -41,7 +41,7 @@ std::unique_ptr<Process> WebTest::start_stack_collector(const std::string& extra
 std::filesystem::path WebTest::write_web_config(const WebOptions& o, const std::string& name) {
   const std::string toml = "[web]\nlog_level = \"debug\"\nlisten = \"127.0.0.1:0\"\nui_dir = \"" +
                            m_ui.path().string() + "\"\n[postgres]\ndsn = \"" + readonly_dsn() +
-                           "\"\n" + o.extra + "\n";
+                           "\"\n" + o.postgres + "\n" + o.extra + "\n";
   const auto path = m_dir / name;
   write_file(path, toml);
   return path;

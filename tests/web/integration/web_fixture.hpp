@@ -17,7 +17,8 @@ using namespace streamtrack::collector::testing;
 using nlohmann::json;
 
 struct WebOptions {
-  std::string extra;  // TOML appended (tables [api], [live], [auth], ...)
+  std::string extra;     // TOML appended (tables [api], [live], [auth], ...)
+  std::string postgres;  // more keys of [postgres] (after dsn)
 };
 
 class WebTest : public CollectorTest {

@@ -1,0 +1,98 @@
+// The unlucky operator's cases: a database that stops, a query that hangs on a lock, a pool
+// that is exhausted. The daemon answers each with a JSON 503 and carries on.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <regex>
+#include <libpq-fe.h>
+
+#include "tests/web/integration/web_fixture.hpp"
+
+namespace streamtrack::web::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ResilienceTest : public WebTest {};
+
+// Holds an ACCESS EXCLUSIVE lock on a table until destroyed (a superuser's open transaction).
+class TableLock {
+ public:
+  TableLock(const std::string& dsn, const std::string& table) {
+    m_conn = PQconnectdb(dsn.c_str());
+    PQclear(PQexec(m_conn, "BEGIN"));
+    PQclear(PQexec(m_conn, ("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE").c_str()));
+  }
+  ~TableLock() {
+    PQclear(PQexec(m_conn, "ROLLBACK"));
+    PQfinish(m_conn);
+  }
+
+ private:
+  PGconn* m_conn = nullptr;
+};
+
+std::string error_code(const HttpReply& r) {
+  const auto j = json::parse(r.body, nullptr, false);
+  return j.is_object() && j.contains("error") ? j["error"]["code"].get<std::string>() : "";
+}
+
+TEST_F(ResilienceTest, AQueryStuckOnALockIsCancelledByTheStatementTimeout) {
+  auto collector = start_stack_collector();
+  auto web = start_web({"", "statement_timeout = \"300ms\"\n"});
+  {
+    TableLock lock(m_dsn, "channel_current");
+    const auto reply = get("/api/v1/channels");
+    EXPECT_EQ(reply.status, 503) << reply.body;
+    EXPECT_EQ(error_code(reply), "timeout");
+    EXPECT_EQ(reply.header("retry-after"), "2");
+  }
+  EXPECT_EQ(get("/api/v1/channels").status, 200);
+  EXPECT_NE(web->output().find("sqlstate=57014"), std::string::npos);
+}
+
+TEST_F(ResilienceTest, AnExhaustedPoolAnswersBusyInsteadOfQueueingForever) {
+  auto collector = start_stack_collector();
+  auto web = start_web({"", "pool_max = 1\nacquire_timeout = \"200ms\"\nstatement_timeout = \"60s\"\n"});
+  std::future<HttpReply> stuck;
+  {
+    TableLock lock(m_dsn, "agents");
+    stuck = std::async(std::launch::async, [&] { return get("/api/v1/agents"); });
+    // Once the one connection waits on the lock, the next request cannot get one.
+    ASSERT_TRUE(wait_until([&] {
+      const auto r = get("/api/v1/channels");
+      return r.status == 503 && error_code(r) == "busy";
+    }));
+  }
+  EXPECT_EQ(stuck.get().status, 200);
+  EXPECT_EQ(get("/api/v1/channels").status, 200);
+}
+
+TEST_F(ResilienceTest, ADatabaseOutageIsA503AndTheDaemonRecovers) {
+  auto collector = start_stack_collector();
+  MqttProbe probe(m_broker.url(), {});
+  auto web = start_web();
+  SseClient live(m_web_port, "/api/v1/live");
+  ASSERT_EQ(live.wait_status(), 200);
+
+  m_pg.stop();
+  ASSERT_TRUE(wait_until([&] { return get_json("/readyz", 503)["status"] == "fail"; }));
+  const auto down = get("/api/v1/channels");
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(error_code(down), "database_unavailable");
+  EXPECT_EQ(get("/healthz").status, 200);
+
+  m_pg.start();
+  ASSERT_TRUE(wait_until([&] { return get("/readyz").status == 200; }));
+  EXPECT_EQ(get("/api/v1/channels").status, 200);
+  // The feed was interrupted: the live client is told to reload, then gets new commits.
+  EXPECT_TRUE(live.wait_for([](const SseEvent& e) { return e.event == "resync"; }));
+  const auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  publish(probe, sample_at("a1", 1, now, "after", 5));
+  EXPECT_TRUE(live.wait_for([](const SseEvent& e) {
+    return e.event == "sample" && e.data.find("\"after\"") != std::string::npos;
+  }));
+}
+
+}  // namespace
+}  // namespace streamtrack::web::testing
