@@ -145,9 +145,28 @@ TEST_F(DashboardTest, FiveThousandChannelsKeepFewRowsInTheDomAndScrollingReaches
 }
 
 TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
-  const auto channel = add_channel("nginx_rtmp", "studio-a");
-  const auto session = add_session(channel, "Modular synth jam", "Music", 50, true);
-  for (int i = 40; i >= 1; --i) add_sample(session, i, 800 + (i * 37) % 300, 10 + i % 7, 4400 + i * 3);
+  // The real path: samples published over MQTT, committed by the real collector.
+  const auto collector = start_collector();
+  MqttProbe probe(m_broker.url(), {});
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  auto sample = [&](std::int64_t seq, std::chrono::minutes ago, std::int64_t viewers) {
+    Sample s;
+    s.agent = "rig-1";
+    s.seq = seq;
+    s.ts = now - ago;
+    s.platform = "nginx_rtmp";
+    s.channel = "studio-a";
+    s.live = true;
+    s.viewers = viewers;
+    s.chat_messages = 10 + seq % 7;
+    s.bitrate_kbps = 4400.0 + static_cast<double>(seq * 3);
+    s.title = "Modular synth jam";
+    s.category = "Music";
+    return s;
+  };
+  for (int i = 1; i <= 40; ++i) publish(probe, sample(i, std::chrono::minutes(41 - i), 800 + (i * 37) % 300));
+  expect_count("SELECT count(*) FROM livestream_metrics", 40);
+  const auto channel = std::stoll(sql("SELECT id FROM channels WHERE name = 'studio-a'"));
   add_alert("bitrate_low", "critical", "nginx_rtmp", "studio-a", "Bitrate under 1 Mb/s for 2 minutes");
   add_alert("viewers_drop", "warning", "owncast", "someone-else", "Not this channel");
   start_web();
@@ -162,7 +181,7 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   expect_page(browser, "[...document.querySelectorAll('.alert-item .alert-rule')].map(e => e.textContent)"
                        ".join() === 'bitrate_low'");
 
-  add_sample(session, 0, 4242, 12, 4500);
+  publish(probe, sample(41, std::chrono::minutes(0), 4242));
   expect_page(browser, "document.getElementById('chart-viewers').dataset.points === '41'");
   EXPECT_EQ(browser.execute("return document.querySelector('#chart-viewers .chart-now').textContent;"),
             "4,242");

@@ -13,7 +13,7 @@
 namespace streamtrack::web::testing {
 
 void DashboardTest::SetUp() {
-  m_dsn = m_pg.create_database("streamtrack");
+  CollectorTest::SetUp();
   collector::store::ConnectOptions options;
   options.dsn = m_dsn;
   collector::store::PgConnection conn(options);
@@ -29,14 +29,14 @@ void DashboardTest::TearDown() {
 }
 
 void DashboardTest::start_web() {
-  const auto config = m_dir / "web.toml";
+  const auto config = m_web_dir / "web.toml";
   write_file(config, "[web]\nlisten = \"127.0.0.1:" + std::to_string(m_port) +
                          "\"\nui_dir = \"" + (source_dir() / "web" / "ui").string() +
                          "\"\nchartjs_dir = \"/usr/share/javascript/chart.js\"\nlog_level = \"debug\"\n"
                          "[postgres]\ndsn = \"" + m_dsn + "\"\n");
   Process::Options o;
   o.argv = {(bin_dir() / "streamtrack-web").string(), "-c", config.string()};
-  o.log_file = m_dir / "web.log";
+  o.log_file = m_web_dir / "web.log";
   m_web = std::make_unique<Process>(o);
   const bool up = wait_until([&] { return http_request(url("/readyz")).status == 200; });
   ASSERT_TRUE(up) << "streamtrack-web did not become ready:\n" << m_web->output();

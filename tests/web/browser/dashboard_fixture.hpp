@@ -2,6 +2,9 @@
 
 // Browser tests of the dashboard (web/ui/) against the real streamtrack-web daemon, a real
 // PostgreSQL with the collector's schema, and headless Chromium driven through chromedriver.
+// Data enters through the real collector (MQTT → collector → PostgreSQL, from the collector's
+// fixture) where the path matters (live updates), or as the rows the collector writes, by
+// SQL, where volume or history matters (5,000 channels, past broadcasts).
 
 #include <gtest/gtest.h>
 
@@ -9,14 +12,17 @@
 #include <memory>
 #include <string>
 
+#include "tests/collector/integration/collector_fixture.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/web/browser/webdriver.hpp"
 
 namespace streamtrack::web::testing {
 
 using namespace streamtrack::testing;
+using collector::testing::CollectorTest;
+using collector::testing::publish;
 
-class DashboardTest : public ::testing::Test {
+class DashboardTest : public CollectorTest {
  protected:
   void SetUp() override;
   void TearDown() override;
@@ -52,9 +58,7 @@ class DashboardTest : public ::testing::Test {
   // script error) since the last look at its console.
   void expect_clean_console(Browser& browser);
 
-  PostgresServer m_pg;
-  TempDir m_dir{"streamtrack-web-browser"};
-  std::string m_dsn;
+  TempDir m_web_dir{"streamtrack-web-browser"};
   std::uint16_t m_port = 0;
   std::unique_ptr<Process> m_web;
   std::unique_ptr<ChromeDriver> m_driver;
