@@ -23,7 +23,13 @@ let cleanup = () => {};
 let navigation = 0;
 
 function parseHash() {
-  const raw = decodeURIComponent(location.hash.replace(/^#/, '')) || '/';
+  let raw = location.hash.replace(/^#/, '');
+  try {
+    raw = decodeURIComponent(raw);
+  } catch {
+    // A malformed escape (e.g. "%E0%A4%A") is routed as typed: it matches no page.
+  }
+  raw = raw || '/';
   const [path, query = ''] = raw.split('?');
   return { path, query: new URLSearchParams(query) };
 }

@@ -192,6 +192,18 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   EXPECT_NE(csv.get<std::string>().find("format=csv"), std::string::npos) << csv;
   screenshot(browser, "channel");
   expect_clean_console(browser);
+
+  // On a phone: nothing runs off the side.
+  browser.cdp("Emulation.setDeviceMetricsOverride",
+              {{"width", 390}, {"height", 1400}, {"deviceScaleFactor", 2}, {"mobile", true}});
+  expect_page(browser, "window.innerWidth === 390");
+  expect_page(browser, "document.documentElement.scrollWidth <= window.innerWidth");
+  screenshot(browser, "channel-phone");
+
+  // A hostile address shows the not-found page, not a script error.
+  browser.navigate(url("/#/channel/%E0%A4%A"));
+  expect_page(browser, "document.querySelector('#view h2')?.textContent === 'Page not found'");
+  expect_clean_console(browser);
 }
 
 TEST_F(DashboardTest, SessionPageSummarisesTheBroadcast) {
