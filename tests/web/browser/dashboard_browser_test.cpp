@@ -198,6 +198,9 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
               {{"width", 390}, {"height", 1400}, {"deviceScaleFactor", 2}, {"mobile", true}});
   expect_page(browser, "window.innerWidth === 390");
   expect_page(browser, "document.documentElement.scrollWidth <= window.innerWidth");
+  // Panels clip what overflows them, so check that the charts themselves fit.
+  expect_page(browser, "[...document.querySelectorAll('.chart-card canvas')].every(c => "
+                       "c.getBoundingClientRect().right <= window.innerWidth)");
   screenshot(browser, "channel-phone");
 
   // A hostile address shows the not-found page, not a script error.

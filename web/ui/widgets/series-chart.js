@@ -29,12 +29,12 @@ function withAlpha(color, alpha) {
 }
 
 // A tick every round interval (multiples of it in epoch time, so on the hour or the day).
-function tickStep(spanMs) {
+function tickStep(spanMs, maxTicks = 7) {
   const minute = 60_000;
   const hour = 60 * minute;
   const steps = [5 * minute, 10 * minute, 15 * minute, 30 * minute, hour, 2 * hour, 3 * hour, 6 * hour,
     12 * hour, 24 * hour, 2 * 24 * hour, 7 * 24 * hour, 14 * 24 * hour, 28 * 24 * hour];
-  return steps.find((step) => spanMs / step <= 7) ?? steps[steps.length - 1];
+  return steps.find((step) => spanMs / step <= maxTicks) ?? steps[steps.length - 1];
 }
 
 // Ticks on round local times (every `step` from local midnight) inside [from, to].
@@ -159,7 +159,9 @@ export class SeriesChart {
               callback: (value) => tickLabel(value, this.range.to - this.range.from),
             },
             afterBuildTicks: (scale) => {
-              scale.ticks = roundTicks(this.range.from, this.range.to, tickStep(this.range.to - this.range.from));
+              // About one label per 64 px, so a phone's narrow chart stays readable.
+              const maxTicks = Math.max(3, Math.min(8, Math.floor((scale.chart.width || 640) / 64)));
+              scale.ticks = roundTicks(this.range.from, this.range.to, tickStep(this.range.to - this.range.from, maxTicks));
             },
           },
           y: {
