@@ -473,7 +473,10 @@ struct SeriesResult {
   std::int64_t source_rows = 0;
 };
 
-// `filter` is "l.channel_id = $1" or "m.livestream_id = $1" (raw) / "h.livestream_id = $1".
+// Buckets of one session (`by_session`) or of every session of a channel over [from, to):
+// raw rows, or the hourly table for a plan.hourly. The channel's session ids are fetched
+// first (an ARRAY init-plan), so both read only their own rows through the
+// (livestream_id, time) indexes.
 SeriesResult run_series(db::Connection& conn, bool by_session, std::int64_t id, TimePoint from,
                         TimePoint to, const SeriesPlan& plan) {
   std::string sql;
@@ -485,7 +488,8 @@ SeriesResult run_series(db::Connection& conn, bool by_session, std::int64_t id, 
                    "avg(m.viewer_count)::float8 AS v, sum(m.chat_messages) AS c, "
                    "avg(m.bitrate_kbps) AS br, count(*) AS n FROM livestream_metrics m ") +
           (by_session ? "WHERE m.livestream_id = $1"
-                      : "JOIN livestreams l ON l.id = m.livestream_id WHERE l.channel_id = $1") +
+                      : "WHERE m.livestream_id = ANY (ARRAY(SELECT id FROM livestreams WHERE "
+                        "channel_id = $1))") +
           " AND m.\"timestamp\" >= $3::timestamptz AND m.\"timestamp\" < $4::timestamptz "
           "GROUP BY 1) AS buckets ORDER BY b";
   } else {
@@ -499,7 +503,8 @@ SeriesResult run_series(db::Connection& conn, bool by_session, std::int64_t id, 
                    "FILTER (WHERE h.avg_bitrate_kbps IS NOT NULL), 0) AS br, count(*) AS n "
                    "FROM stream_analytics_hourly h ") +
           (by_session ? "WHERE h.livestream_id = $1"
-                      : "JOIN livestreams l ON l.id = h.livestream_id WHERE l.channel_id = $1") +
+                      : "WHERE h.livestream_id = ANY (ARRAY(SELECT id FROM livestreams WHERE "
+                        "channel_id = $1))") +
           " AND h.hour >= $3::timestamptz AND h.hour < $4::timestamptz "
           "GROUP BY 1) AS buckets ORDER BY b";
   }
