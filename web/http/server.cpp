@@ -132,9 +132,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) {
-      const bool too_big = ec == bhttp::error::header_limit || ec == bhttp::error::body_limit;
-      write_simple(too_big ? 431 : 400,
-                   error_json("bad_request", too_big ? "request too large" : ec.message()));
+      if (ec == bhttp::error::header_limit) {
+        write_simple(431, error_json("bad_request", "request headers larger than 16 KiB"));
+      } else if (ec == bhttp::error::body_limit) {
+        write_simple(413, error_json("bad_request", "request body larger than 16 KiB"));
+      } else {
+        write_simple(400, error_json("bad_request", "malformed request: " + ec.message()));
+      }
       return;
     }
     ++m_server->requests;

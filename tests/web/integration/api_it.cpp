@@ -290,6 +290,29 @@ TEST_F(ApiTest, BadInputGetsA4xxJsonErrorNamingTheParameter) {
   EXPECT_EQ(get("/healthz").status, 200);
 }
 
+TEST_F(ApiTest, HostileRequestsGetA4xxAndTheDaemonCarriesOn) {
+  auto collector = start_stack_collector();
+  auto web = start_web();
+  const auto status_of = [](const std::string& reply) { return reply.substr(0, 12); };
+  EXPECT_EQ(status_of(http_raw(m_web_port, "GET /api/v1/stats HTTP/1.1\r\nX-Big: " +
+                                               std::string(20'000, 'a') + "\r\n\r\n")),
+            "HTTP/1.1 431");
+  EXPECT_EQ(status_of(http_raw(m_web_port, "GET / HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" +
+                                               std::string(100'000, 'b'))),
+            "HTTP/1.1 413");
+  EXPECT_EQ(status_of(http_raw(m_web_port, "\x01\x02 garbage\r\n\r\n")), "HTTP/1.1 400");
+  EXPECT_EQ(status_of(http_raw(m_web_port, "GET http://evil.example/ HTTP/1.1\r\n\r\n")),
+            "HTTP/1.1 400");
+  EXPECT_EQ(status_of(http_raw(m_web_port, "GET /%zz HTTP/1.1\r\n\r\n")), "HTTP/1.1 400");
+  // Two pipelined requests on one connection are answered in order.
+  const auto two = http_raw(m_web_port,
+                            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\n"
+                            "Host: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(two), "HTTP/1.1 200");
+  EXPECT_NE(two.find("HTTP/1.1 404"), std::string::npos);
+  EXPECT_EQ(get("/healthz").status, 200);
+}
+
 TEST_F(ApiTest, SeriesResolutionIsChosenByTheServer) {
   auto collector = start_stack_collector();
   MqttProbe probe(m_broker.url(), {});
