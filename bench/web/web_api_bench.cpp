@@ -34,11 +34,13 @@ Latency measure(std::uint16_t port, const std::string& target, int requests) {
     const auto start = Steady::now();
     const auto reply = http_get(port, target);
     ms.push_back(seconds_since(start) * 1000.0);
-    if (reply.status != 200) throw std::runtime_error(target + " -> " + std::to_string(reply.status) + " " + reply.body);
+    if (reply.status != 200)
+      throw std::runtime_error(target + " -> " + std::to_string(reply.status) + " " + reply.body);
   }
   std::sort(ms.begin(), ms.end());
   const auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
+    return ms[std::min(ms.size() - 1,
+                       static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
   };
   return {at(0.50), at(0.99)};
 }
@@ -73,17 +75,21 @@ int main(int argc, char** argv) {
   prepare_schema(dsn);
 
   auto t = Steady::now();
-  pg_query(dsn, "INSERT INTO channels (platform, name) SELECT CASE WHEN g % 5 = 0 THEN 'twitch' "
-                "ELSE 'owncast' END, 'channel-' || g FROM generate_series(1, " +
-                    std::to_string(channels) + ") g");
-  pg_query(dsn, "INSERT INTO livestreams (channel_id, session_key, started_at, last_sample_at, "
-                "title, category, is_active) SELECT id, 'bench', now() - interval '30 days', "
-                "now(), 'title ' || id, 'Music', id % 4 <> 0 FROM channels");
+  pg_query(dsn,
+           "INSERT INTO channels (platform, name) SELECT CASE WHEN g % 5 = 0 THEN 'twitch' "
+           "ELSE 'owncast' END, 'channel-' || g FROM generate_series(1, " +
+               std::to_string(channels) + ") g");
+  pg_query(dsn,
+           "INSERT INTO livestreams (channel_id, session_key, started_at, last_sample_at, "
+           "title, category, is_active) SELECT id, 'bench', now() - interval '30 days', "
+           "now(), 'title ' || id, 'Music', id % 4 <> 0 FROM channels");
   // Channel 1: 30 days of raw samples, 10 s apart.
-  pg_query(dsn, "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
-                "chat_messages, bitrate_kbps, agent_id, seq) SELECT 1, now() - g * interval '10 "
-                "seconds', 100 + (g % 50), g % 7, 3000 + (g % 11), 'bench', g FROM "
-                "generate_series(1, " + std::to_string(k_series_rows) + ") g");
+  pg_query(dsn,
+           "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
+           "chat_messages, bitrate_kbps, agent_id, seq) SELECT 1, now() - g * interval '10 "
+           "seconds', 100 + (g % 50), g % 7, 3000 + (g % 11), 'bench', g FROM "
+           "generate_series(1, " +
+               std::to_string(k_series_rows) + ") g");
   // The rest over every other channel, in statements of at most 500,000 rows (each one is
   // one trigger run, like one very large collector batch).
   const long long rest = std::max(0LL, rows - k_series_rows);
@@ -94,13 +100,14 @@ int main(int argc, char** argv) {
   {
     for (long long c = 2; c <= channels && done < rest; c += chunk_channels) {
       const long long last = std::min<long long>(channels, c + chunk_channels - 1);
-      pg_query(dsn, "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
-                    "chat_messages, bitrate_kbps, agent_id, seq) SELECT l, now() - s * interval "
-                    "'10 seconds', (l * 7 + s) % 5000, s % 9, 2500, 'bench', " +
-                        std::to_string(seq) + " + (l - " + std::to_string(c) + ") * " +
-                        std::to_string(per_channel) + " + s FROM generate_series(" +
-                        std::to_string(c) + ", " + std::to_string(last) +
-                        ") l, generate_series(1, " + std::to_string(per_channel) + ") s");
+      pg_query(dsn,
+               "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
+               "chat_messages, bitrate_kbps, agent_id, seq) SELECT l, now() - s * interval "
+               "'10 seconds', (l * 7 + s) % 5000, s % 9, 2500, 'bench', " +
+                   std::to_string(seq) + " + (l - " + std::to_string(c) + ") * " +
+                   std::to_string(per_channel) + " + s FROM generate_series(" + std::to_string(c) +
+                   ", " + std::to_string(last) + ") l, generate_series(1, " +
+                   std::to_string(per_channel) + ") s");
       seq += (last - c + 1) * per_channel;
       done += (last - c + 1) * per_channel;
     }
@@ -135,8 +142,9 @@ int main(int argc, char** argv) {
   }
 
   const auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  const auto month = "/api/v1/channels/1/series?from=" +
-                     format_rfc3339(now - std::chrono::days(30)) + "&to=" + format_rfc3339(now);
+  const auto month =
+      "/api/v1/channels/1/series?from=" + format_rfc3339(now - std::chrono::days(30)) +
+      "&to=" + format_rfc3339(now);
   const auto series = nlohmann::json::parse(http_get(port, month).body);
 
   struct Row {
@@ -183,12 +191,13 @@ int main(int argc, char** argv) {
       "now() - interval '30 days'",
       21);
   std::printf("\nstats computation (SQL, once per window): %.2f ms median\n", stats_sql_ms);
-  std::printf("series 30 days: %lld raw rows in the window; the reply aggregated %ld hourly rows "
-              "into %zu points (step %ld s)\n",
-              k_series_rows, series["source_rows"].get<std::int64_t>(), series["points"].size(),
-              series["step_seconds"].get<std::int64_t>());
-  std::printf("series 30 days SQL: raw rows %.2f ms vs hourly table %.2f ms (ratio %.1f)\n",
-              raw_ms, hourly_ms, raw_ms / hourly_ms);
+  std::printf(
+      "series 30 days: %lld raw rows in the window; the reply aggregated %ld hourly rows "
+      "into %zu points (step %ld s)\n",
+      k_series_rows, series["source_rows"].get<std::int64_t>(), series["points"].size(),
+      series["step_seconds"].get<std::int64_t>());
+  std::printf("series 30 days SQL: raw rows %.2f ms vs hourly table %.2f ms (ratio %.1f)\n", raw_ms,
+              hourly_ms, raw_ms / hourly_ms);
   web.process->stop();
   return 0;
 }

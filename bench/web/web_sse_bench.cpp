@@ -28,7 +28,7 @@ namespace {
 struct Client {
   int fd = -1;
   std::string buffer;
-  int samples = 0;  // "event: sample" frames seen
+  int samples = 0;          // "event: sample" frames seen
   bool subscribed = false;  // the server's first frame ("retry:") arrived
 };
 
@@ -95,17 +95,19 @@ int main(int argc, char** argv) {
   const auto dsn = pg.create_database("streamtrack");
   prepare_schema(dsn);
   pg_query(dsn, "INSERT INTO channels (platform, name) VALUES ('owncast', 'bench')");
-  pg_query(dsn, "INSERT INTO livestreams (channel_id, session_key, started_at, last_sample_at) "
-                "VALUES (1, 'bench', now(), now())");
+  pg_query(dsn,
+           "INSERT INTO livestreams (channel_id, session_key, started_at, last_sample_at) "
+           "VALUES (1, 'bench', now(), now())");
   auto web = start_web(dir, dsn, "[live]\nmax_clients = 100000\n");
   const auto pid = web.process->pid();
   long long seq = 0;
   const auto commit_one = [&] {
     ++seq;
-    pg_query(dsn, "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
-                  "agent_id, seq) VALUES (1, now() + interval '" + std::to_string(seq) +
-                      " milliseconds', " + std::to_string(seq) + ", 'bench', " +
-                      std::to_string(seq) + ")");
+    pg_query(dsn,
+             "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
+             "agent_id, seq) VALUES (1, now() + interval '" +
+                 std::to_string(seq) + " milliseconds', " + std::to_string(seq) + ", 'bench', " +
+                 std::to_string(seq) + ")");
   };
 
   // Baseline: one client.
@@ -177,14 +179,14 @@ int main(int argc, char** argv) {
               static_cast<long long>(rss_idle), static_cast<long long>(rss_busy), n_clients,
               static_cast<double>(rss_busy - rss_idle) / n_clients);
   std::printf("threads: %lld idle -> %lld with %d clients (ratio %.2f)\n",
-              static_cast<long long>(threads_idle), static_cast<long long>(threads_busy),
-              n_clients, static_cast<double>(threads_busy) / static_cast<double>(threads_idle));
+              static_cast<long long>(threads_idle), static_cast<long long>(threads_busy), n_clients,
+              static_cast<double>(threads_busy) / static_cast<double>(threads_idle));
   std::printf("updates: %d committed; %d of %d clients got every one (%lld of %lld events)\n",
-              updates, complete, n_clients, received,
-              static_cast<long long>(updates) * n_clients);
-  std::printf("delivery, commit to the last client: p50 %.1f ms, max %.1f ms; to a single "
-              "client %.1f ms (ratio p50 %.1f)\n",
-              fanout_p50, fanout_max, single_ms, fanout_p50 / std::max(0.001, single_ms));
+              updates, complete, n_clients, received, static_cast<long long>(updates) * n_clients);
+  std::printf(
+      "delivery, commit to the last client: p50 %.1f ms, max %.1f ms; to a single "
+      "client %.1f ms (ratio p50 %.1f)\n",
+      fanout_p50, fanout_max, single_ms, fanout_p50 / std::max(0.001, single_ms));
   for (auto& c : clients) ::close(c.fd);
   ::close(ep);
   web.process->stop();

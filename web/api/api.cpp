@@ -136,8 +136,10 @@ Response Api::handle(const Request& request) {
     return r;
   } catch (const db::PoolBusy& e) {
     log::warning("api: pool busy path=" + log::quote(request.path));
-    Response r = json_reply({{"error", {{"code", "busy"}, {"parameter", nullptr},
-                                        {"message", "the server is busy; try again"}}}},
+    Response r = json_reply({{"error",
+                              {{"code", "busy"},
+                               {"parameter", nullptr},
+                               {"message", "the server is busy; try again"}}}},
                             503);
     r.headers.emplace_back("Retry-After", "1");
     return r;
@@ -156,16 +158,18 @@ Response Api::handle(const Request& request) {
   } catch (const std::exception& e) {
     log::error("api: internal error path=" + log::quote(request.path) +
                " error=" + log::quote(e.what()));
-    return json_reply({{"error", {{"code", "internal"}, {"parameter", nullptr},
-                                  {"message", "internal error"}}}},
-                      500);
+    return json_reply(
+        {{"error", {{"code", "internal"}, {"parameter", nullptr}, {"message", "internal error"}}}},
+        500);
   }
 }
 
 Response Api::route(const Request& request) {
   if (request.method != "GET" && request.method != "HEAD") {
-    Response r = json_reply({{"error", {{"code", "method_not_allowed"}, {"parameter", nullptr},
-                                        {"message", "only GET and HEAD are served"}}}},
+    Response r = json_reply({{"error",
+                              {{"code", "method_not_allowed"},
+                               {"parameter", nullptr},
+                               {"message", "only GET and HEAD are served"}}}},
                             405);
     r.headers.emplace_back("Allow", "GET, HEAD");
     return r;
@@ -210,12 +214,9 @@ FROM channel_current
 )sql");
   const auto viewers = r.integer(0, 1);
   const auto peak = r.is_null(0, 5) ? viewers : std::max(viewers, r.integer(0, 5));
-  json figures{{"live_channels", r.integer(0, 0)},
-               {"viewers_now", viewers},
-               {"peak_viewers_today", peak},
-               {"chat_per_minute", r.real(0, 2)},
-               {"agents_online", r.integer(0, 3)},
-               {"open_alerts", r.integer(0, 4)}};
+  json figures{{"live_channels", r.integer(0, 0)}, {"viewers_now", viewers},
+               {"peak_viewers_today", peak},       {"chat_per_minute", r.real(0, 2)},
+               {"agents_online", r.integer(0, 3)}, {"open_alerts", r.integer(0, 4)}};
   StatsSnapshot s;
   s.figures = dump(figures);
   s.etag = weak_etag(s.figures);
@@ -244,8 +245,7 @@ Response Api::get_stats(const Request& request) {
 Response Api::list_channels(const Request& request) {
   Query query(request.raw_query, {"sort", "order", "platform", "live", "q", "limit", "cursor"});
   const auto sort = query.choice("sort", "viewers", {"viewers", "name", "last_sample"});
-  const auto order =
-      query.choice("order", sort == "name" ? "asc" : "desc", {"asc", "desc"});
+  const auto order = query.choice("order", sort == "name" ? "asc" : "desc", {"asc", "desc"});
   const auto platform = query.text("platform", 64);
   const auto live = query.boolean("live");
   const auto text = query.text("q", 200);
@@ -296,9 +296,9 @@ Response Api::list_channels(const Request& request) {
     where += " AND (" + key + ", cc.channel_id) " + (order == "desc" ? "<" : ">") + " ($" + k +
              cast + ", $" + i + "::bigint)";
   }
-  const std::string sql = std::string(k_channel_select) + ", (" + key + ")::text" +
-                          k_channel_from + where + " ORDER BY " + key + dir + ", cc.channel_id" +
-                          dir + " LIMIT " + std::to_string(limit + 1);
+  const std::string sql = std::string(k_channel_select) + ", (" + key + ")::text" + k_channel_from +
+                          where + " ORDER BY " + key + dir + ", cc.channel_id" + dir + " LIMIT " +
+                          std::to_string(limit + 1);
   auto conn = m_pool.acquire();
   db::Result r = [&] {
     try {
@@ -324,9 +324,9 @@ Response Api::list_channels(const Request& request) {
 Response Api::get_channel(const Request& request, std::int64_t id) {
   Query query(request.raw_query, {});
   auto conn = m_pool.acquire();
-  const auto r = conn->query(std::string(k_channel_select) + k_channel_from +
-                                 " WHERE cc.channel_id = $1",
-                             {std::to_string(id)});
+  const auto r =
+      conn->query(std::string(k_channel_select) + k_channel_from + " WHERE cc.channel_id = $1",
+                  {std::to_string(id)});
   if (r.rows() == 0) throw not_found("id", "no channel with id " + std::to_string(id));
   return json_reply(channel_json(r, 0));
 }
@@ -387,9 +387,11 @@ Response Api::list_sessions(const Request& request, std::int64_t channel_id) {
   }();
   const int shown = std::min<int>(r.rows(), static_cast<int>(limit));
   json next = nullptr;
-  if (r.rows() > limit) next = encode_cursor("sessions", r.text(shown - 1, 9), r.integer(shown - 1, 0));
+  if (r.rows() > limit)
+    next = encode_cursor("sessions", r.text(shown - 1, 9), r.integer(shown - 1, 0));
   if (csv) {
-    std::string out = "id,channel_id,started_at,ended_at,live,peak_viewers,avg_viewers,title,category\n";
+    std::string out =
+        "id,channel_id,started_at,ended_at,live,peak_viewers,avg_viewers,title,category\n";
     for (int i = 0; i < shown; ++i) {
       const auto s = session_json(r, i);
       out += std::to_string(s["id"].get<std::int64_t>()) + "," +
@@ -401,7 +403,8 @@ Response Api::list_sessions(const Request& request, std::int64_t channel_id) {
              csv_field(s["title"].is_null() ? "" : s["title"].get<std::string>()) + "," +
              csv_field(s["category"].is_null() ? "" : s["category"].get<std::string>()) + "\n";
     }
-    auto reply = csv_reply(std::move(out), "channel-" + std::to_string(channel_id) + "-sessions.csv");
+    auto reply =
+        csv_reply(std::move(out), "channel-" + std::to_string(channel_id) + "-sessions.csv");
     if (!next.is_null()) reply.headers.emplace_back("X-Next-Cursor", next.get<std::string>());
     return reply;
   }
@@ -413,7 +416,8 @@ Response Api::list_sessions(const Request& request, std::int64_t channel_id) {
 Response Api::get_session(const Request& request, std::int64_t id) {
   Query query(request.raw_query, {});
   auto conn = m_pool.acquire();
-  const auto s = conn->query(std::string(k_session_select) + "WHERE l.id = $1", {std::to_string(id)});
+  const auto s =
+      conn->query(std::string(k_session_select) + "WHERE l.id = $1", {std::to_string(id)});
   if (s.rows() == 0) throw not_found("id", "no session with id " + std::to_string(id));
   json body = session_json(s, 0);
   const auto figures = conn->query(R"sql(
@@ -455,9 +459,9 @@ WHERE l.id = $1
                     {"category", text_or_null(changes, i, 2)}});
   }
   body["changes"] = list;
-  const auto channel = conn->query(std::string(k_channel_select) + k_channel_from +
-                                       " WHERE cc.channel_id = $1",
-                                   {std::to_string(body["channel_id"].get<std::int64_t>())});
+  const auto channel =
+      conn->query(std::string(k_channel_select) + k_channel_from + " WHERE cc.channel_id = $1",
+                  {std::to_string(body["channel_id"].get<std::int64_t>())});
   body["channel"] = channel.rows() > 0 ? channel_json(channel, 0) : json(nullptr);
   return json_reply(body);
 }
@@ -469,36 +473,43 @@ struct SeriesResult {
   std::int64_t source_rows = 0;
 };
 
-// `filter` is "l.channel_id = $1" or "m.livestream_id = $1" (raw) / "h.livestream_id = $1".
+// Buckets of one session (`by_session`) or of every session of a channel over [from, to):
+// raw rows, or the hourly table for a plan.hourly. The channel's session ids are fetched
+// first (an ARRAY init-plan), so both read only their own rows through the
+// (livestream_id, time) indexes.
 SeriesResult run_series(db::Connection& conn, bool by_session, std::int64_t id, TimePoint from,
                         TimePoint to, const SeriesPlan& plan) {
   std::string sql;
   TimePoint origin = from;
   if (!plan.hourly) {
-    sql = std::string("SELECT " ST_TS("b") ", v, c, br, n FROM (SELECT date_bin(make_interval(secs "
-                      "=> $2::double precision), m.\"timestamp\", $3::timestamptz) AS b, "
-                      "avg(m.viewer_count)::float8 AS v, sum(m.chat_messages) AS c, "
-                      "avg(m.bitrate_kbps) AS br, count(*) AS n FROM livestream_metrics m ") +
+    sql = std::string("SELECT " ST_TS(
+              "b") ", v, c, br, n FROM (SELECT date_bin(make_interval(secs "
+                   "=> $2::double precision), m.\"timestamp\", $3::timestamptz) AS b, "
+                   "avg(m.viewer_count)::float8 AS v, sum(m.chat_messages) AS c, "
+                   "avg(m.bitrate_kbps) AS br, count(*) AS n FROM livestream_metrics m ") +
           (by_session ? "WHERE m.livestream_id = $1"
-                      : "JOIN livestreams l ON l.id = m.livestream_id WHERE l.channel_id = $1") +
+                      : "WHERE m.livestream_id = ANY (ARRAY(SELECT id FROM livestreams WHERE "
+                        "channel_id = $1))") +
           " AND m.\"timestamp\" >= $3::timestamptz AND m.\"timestamp\" < $4::timestamptz "
           "GROUP BY 1) AS buckets ORDER BY b";
   } else {
     origin = std::chrono::floor<std::chrono::hours>(from);
-    sql = std::string("SELECT " ST_TS("b") ", v, c, br, n FROM (SELECT date_bin(make_interval(secs "
-                      "=> $2::double precision), h.hour, $3::timestamptz) AS b, "
-                      "sum(h.avg_viewers * h.data_points) / nullif(sum(h.data_points) FILTER "
-                      "(WHERE h.avg_viewers IS NOT NULL), 0) AS v, sum(h.chat_messages) AS c, "
-                      "sum(h.avg_bitrate_kbps * h.data_points) / nullif(sum(h.data_points) "
-                      "FILTER (WHERE h.avg_bitrate_kbps IS NOT NULL), 0) AS br, count(*) AS n "
-                      "FROM stream_analytics_hourly h ") +
+    sql = std::string("SELECT " ST_TS(
+              "b") ", v, c, br, n FROM (SELECT date_bin(make_interval(secs "
+                   "=> $2::double precision), h.hour, $3::timestamptz) AS b, "
+                   "sum(h.avg_viewers * h.data_points) / nullif(sum(h.data_points) FILTER "
+                   "(WHERE h.avg_viewers IS NOT NULL), 0) AS v, sum(h.chat_messages) AS c, "
+                   "sum(h.avg_bitrate_kbps * h.data_points) / nullif(sum(h.data_points) "
+                   "FILTER (WHERE h.avg_bitrate_kbps IS NOT NULL), 0) AS br, count(*) AS n "
+                   "FROM stream_analytics_hourly h ") +
           (by_session ? "WHERE h.livestream_id = $1"
-                      : "JOIN livestreams l ON l.id = h.livestream_id WHERE l.channel_id = $1") +
+                      : "WHERE h.livestream_id = ANY (ARRAY(SELECT id FROM livestreams WHERE "
+                        "channel_id = $1))") +
           " AND h.hour >= $3::timestamptz AND h.hour < $4::timestamptz "
           "GROUP BY 1) AS buckets ORDER BY b";
   }
-  const auto r = conn.query(sql, {std::to_string(id), std::to_string(plan.step_seconds),
-                                  pg_time(origin), pg_time(to)});
+  const auto r = conn.query(
+      sql, {std::to_string(id), std::to_string(plan.step_seconds), pg_time(origin), pg_time(to)});
   SeriesResult out;
   for (int i = 0; i < r.rows(); ++i) {
     out.points.push_back({{"t", r.text(i, 0)},
@@ -533,9 +544,9 @@ Response Api::channel_series(const Request& request, std::int64_t channel_id) {
   const auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
   const auto to = query.time("to").value_or(TimePoint(now));
   const auto from = query.time("from").value_or(to - std::chrono::hours(24));
-  const auto plan = plan_series(from, to, query.optional_integer("step", -1'000'000'000'000,
-                                                                 1'000'000'000'000),
-                                m_options.raw_max_span, m_options.max_points);
+  const auto plan =
+      plan_series(from, to, query.optional_integer("step", -1'000'000'000'000, 1'000'000'000'000),
+                  m_options.raw_max_span, m_options.max_points);
   auto conn = m_pool.acquire();
   if (conn->query("SELECT 1 FROM channels WHERE id = $1", {std::to_string(channel_id)}).rows() ==
       0) {
@@ -566,12 +577,9 @@ Response Api::session_series(const Request& request, std::int64_t session_id) {
   const auto to = *parse_rfc3339(s.text(0, 2));
   const auto plan = plan_series(from, to, step, m_options.raw_max_span, m_options.max_points);
   const auto result = run_series(*conn, true, session_id, from, to, plan);
-  json head{{"channel_id", s.integer(0, 0)},
-            {"session_id", session_id},
-            {"from", format_rfc3339(from)},
-            {"to", format_rfc3339(to)},
-            {"step_seconds", plan.step_seconds},
-            {"resolution", plan.hourly ? "hourly" : "raw"}};
+  json head{{"channel_id", s.integer(0, 0)},     {"session_id", session_id},
+            {"from", format_rfc3339(from)},      {"to", format_rfc3339(to)},
+            {"step_seconds", plan.step_seconds}, {"resolution", plan.hourly ? "hourly" : "raw"}};
   return series_reply(request, query, head, result,
                       "session-" + std::to_string(session_id) + "-series.csv");
 }
@@ -588,8 +596,9 @@ Response Api::list_alerts(const Request& request) {
       "a.labels->>'channel', a.labels->>'agent', " ST_TS("coalesce(a.fired_at, a.active_since)") ", " ST_TS(
           "a.resolved_at") ", a.summary FROM alerts a LEFT JOIN channels c ON c.platform = "
                            "a.labels->>'platform' AND c.name = a.labels->>'channel' WHERE ";
-  sql += state == "open" ? "a.resolved_at IS NULL"
-                         : "a.resolved_at IS NOT NULL AND a.resolved_at > now() - interval '7 days'";
+  sql += state == "open"
+             ? "a.resolved_at IS NULL"
+             : "a.resolved_at IS NOT NULL AND a.resolved_at > now() - interval '7 days'";
   if (channel) {
     params.emplace_back(std::to_string(*channel));
     sql += " AND c.id = $1";
@@ -618,10 +627,11 @@ Response Api::list_alerts(const Request& request) {
 Response Api::list_agents(const Request& request) {
   Query query(request.raw_query, {});
   auto conn = m_pool.acquire();
-  const auto r = conn->query(
-      "SELECT agent_id, state, " ST_TS("last_seen_at") ", version, sources, health::text, "
-      "health_at IS NULL OR health_at < now() - interval '5 minutes', status_reason "
-      "FROM agents ORDER BY agent_id LIMIT 10000");
+  const auto r = conn->query("SELECT agent_id, state, " ST_TS(
+      "last_seen_at") ", version, sources, health::text, "
+                      "health_at IS NULL OR health_at < now() - interval '5 minutes', "
+                      "status_reason "
+                      "FROM agents ORDER BY agent_id LIMIT 10000");
   json items = json::array();
   for (int i = 0; i < r.rows(); ++i) {
     const bool online = !r.is_null(i, 1) && r.text(i, 1) == "online";
@@ -687,9 +697,10 @@ Response Api::live(const Request& request) {
     }
   }
   if (m_hub.subscribers() >= m_options.max_live_clients) {
-    Response r = json_reply({{"error", {{"code", "busy"}, {"parameter", nullptr},
-                                        {"message", "too many live clients"}}}},
-                            503);
+    Response r = json_reply(
+        {{"error",
+          {{"code", "busy"}, {"parameter", nullptr}, {"message", "too many live clients"}}}},
+        503);
     r.headers.emplace_back("Retry-After", "5");
     return r;
   }

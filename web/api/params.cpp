@@ -144,16 +144,15 @@ Query::Query(std::string_view raw, const std::set<std::string>& allowed) {
     const auto eq = part.find('=');
     const auto key = percent_decode(part.substr(0, eq), true);
     if (!key) throw bad_parameter("", "a parameter name is not valid percent-encoded UTF-8");
-    const auto value =
-        percent_decode(eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1),
-                       true);
+    const auto value = percent_decode(
+        eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1), true);
     if (!value) throw bad_parameter(*key, "not valid percent-encoded UTF-8");
     if (!allowed.contains(*key)) {
       std::string known;
       for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
-      throw bad_parameter(*key, "unknown parameter" +
-                                    (known.empty() ? std::string(" (this endpoint takes none)")
-                                                   : " (known: " + known + ")"));
+      throw bad_parameter(
+          *key, "unknown parameter" + (known.empty() ? std::string(" (this endpoint takes none)")
+                                                     : " (known: " + known + ")"));
     }
     if (!m_values.emplace(*key, *value).second) throw bad_parameter(*key, "given more than once");
   }
@@ -170,8 +169,8 @@ std::optional<std::int64_t> Query::optional_integer(const std::string& key, std:
   if (!v) return std::nullopt;
   const auto n = to_int(*v);
   if (!n || *n < min || *n > max) {
-    throw bad_parameter(key, "expected an integer from " + std::to_string(min) + " to " +
-                                 std::to_string(max));
+    throw bad_parameter(
+        key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return n;
 }
@@ -231,14 +230,15 @@ std::string encode_cursor(const std::string& kind, const std::string& key, std::
 }
 
 Cursor decode_cursor(std::string_view text, const std::string& kind) {
-  const auto fail = [] { return bad_parameter("cursor", "not a cursor from a previous reply of this list"); };
+  const auto fail = [] {
+    return bad_parameter("cursor", "not a cursor from a previous reply of this list");
+  };
   if (text.size() > 1024) throw fail();
   const auto raw = unbase64url(text);
   if (!raw) throw fail();
   const auto j = json::parse(*raw, nullptr, false);
   if (!j.is_object() || !j.contains("k") || !j["k"].is_string() || j["k"] != kind ||
-      !j.contains("v") || !j["v"].is_string() || !j.contains("i") ||
-      !j["i"].is_number_integer()) {
+      !j.contains("v") || !j["v"].is_string() || !j.contains("i") || !j["i"].is_number_integer()) {
     throw fail();
   }
   return {j["v"].get<std::string>(), j["i"].get<std::int64_t>()};
@@ -265,8 +265,8 @@ SeriesPlan plan_series(TimePoint from, TimePoint to, std::optional<std::int64_t>
 
 std::string csv_field(std::string_view text) {
   std::string s(text);
-  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-                     s[0] == '\r')) {
+  if (!s.empty() &&
+      (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r')) {
     s.insert(s.begin(), '\'');
   }
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;

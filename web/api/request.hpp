@@ -13,9 +13,9 @@
 namespace streamtrack::web {
 
 struct Request {
-  std::string method;                         // "GET", "HEAD", ...
-  std::string path;                           // percent-decoded, without the query
-  std::string raw_query;                      // as sent, without '?'
+  std::string method;                          // "GET", "HEAD", ...
+  std::string path;                            // percent-decoded, without the query
+  std::string raw_query;                       // as sent, without '?'
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string remote;                          // peer address, for logs
 

@@ -253,8 +253,7 @@ const TableSpec& web_root_spec() {
 }
 
 WebConfig parse_web_config(std::string_view text, const std::string& name) {
-  return build_web_config(std::make_shared<toml::table>(config::parse_toml_text(text, name)),
-                          name);
+  return build_web_config(std::make_shared<toml::table>(config::parse_toml_text(text, name)), name);
 }
 
 WebConfig load_web_config(const std::string& path) {

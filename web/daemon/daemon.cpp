@@ -52,10 +52,10 @@ int run_daemon(WebConfig config) {
   WebMetrics metrics;
   db::Pool pool({connect_options(config), static_cast<std::size_t>(config.pool_max),
                  config.pool_idle, config.acquire_timeout});
-  const auto first_id = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const auto first_id =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   live::Hub hub(static_cast<std::size_t>(config.ring_size), first_id);
   api::ApiOptions api_options;
   api_options.max_page = config.max_page;
@@ -65,8 +65,8 @@ int run_daemon(WebConfig config) {
   api_options.max_live_clients = static_cast<std::size_t>(config.max_live_clients);
   api::Api api(pool, hub, api_options);
   const http::Auth auth(config.auth, config.auth_token, config.htpasswd);
-  Router router(api, auth, http::StaticFiles(config.ui_dir),
-                http::StaticFiles(config.chartjs_dir), metrics);
+  Router router(api, auth, http::StaticFiles(config.ui_dir), http::StaticFiles(config.chartjs_dir),
+                metrics);
 
   std::atomic<bool> database_up{false};
   std::atomic<bool> committed{false};

@@ -11,7 +11,10 @@ using nlohmann::json;
 
 Router::Router(api::Api& api, const http::Auth& auth, http::StaticFiles ui,
                http::StaticFiles chartjs, WebMetrics& metrics)
-    : m_api(api), m_auth(auth), m_ui(std::move(ui)), m_chartjs(std::move(chartjs)),
+    : m_api(api),
+      m_auth(auth),
+      m_ui(std::move(ui)),
+      m_chartjs(std::move(chartjs)),
       m_metrics(metrics) {}
 
 void Router::add_check(std::string name, streamtrack::http::Check check) {
@@ -90,8 +93,8 @@ Response Router::dispatch(const Request& request, std::string& route) {
     route = parts.starts_with("channels/") ? (parts.ends_with("/series")     ? "channel_series"
                                               : parts.ends_with("/sessions") ? "sessions"
                                                                              : "channel")
-            : parts.starts_with("sessions/") ? (parts.ends_with("/series") ? "session_series"
-                                                                           : "session")
+            : parts.starts_with("sessions/")
+                ? (parts.ends_with("/series") ? "session_series" : "session")
             : parts == "stats" || parts == "channels" || parts == "alerts" || parts == "agents" ||
                     parts == "live"
                 ? parts

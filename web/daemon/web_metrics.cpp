@@ -86,9 +86,8 @@ void WebMetrics::request_done(std::string_view route, int status,
                               std::chrono::duration<double> took) {
   const std::string r(route);
   m_impl->requests->Add({{"route", r}, {"code", std::to_string(status)}}).Increment();
-  static const pm::Histogram::BucketBoundaries k_buckets{0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                         0.05,  0.1,    0.25,  0.5,  1,
-                                                         2.5,   5,      10};
+  static const pm::Histogram::BucketBoundaries k_buckets{
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   m_impl->durations->Add({{"route", r}}, k_buckets).Observe(took.count());
 }
 

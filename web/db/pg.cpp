@@ -18,9 +18,10 @@ Connection::Connection(const ConnectOptions& options) {
   const auto seconds = std::max<std::int64_t>(
       2, std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count());
   const std::string timeout = std::to_string(seconds);
-  const std::string session = "-c TimeZone=UTC -c default_transaction_read_only=on "
-                              "-c statement_timeout=" +
-                              std::to_string(options.statement_timeout.count());
+  const std::string session =
+      "-c TimeZone=UTC -c default_transaction_read_only=on "
+      "-c statement_timeout=" +
+      std::to_string(options.statement_timeout.count());
   std::vector<const char*> keys{"dbname", "connect_timeout", "application_name", "options"};
   std::vector<const char*> values{options.dsn.c_str(), timeout.c_str(),
                                   options.application_name.c_str(), session.c_str()};
@@ -93,8 +94,7 @@ Pool::Lease Pool::acquire() {
     }
     if (m_returned.wait_until(lock, deadline) == std::cv_status::timeout && m_idle.empty() &&
         m_total >= m_options.max) {
-      throw PoolBusy("all " + std::to_string(m_options.max) +
-                     " database connections are busy");
+      throw PoolBusy("all " + std::to_string(m_options.max) + " database connections are busy");
     }
   }
 }

@@ -90,8 +90,7 @@ class Pool {
   // A borrowed connection, returned to the pool on destruction (closed instead when broken).
   class Lease {
    public:
-    Lease(Pool& pool, std::unique_ptr<Connection> conn)
-        : m_pool(&pool), m_conn(std::move(conn)) {}
+    Lease(Pool& pool, std::unique_ptr<Connection> conn) : m_pool(&pool), m_conn(std::move(conn)) {}
     Lease(Lease&& other) noexcept = default;
     Lease& operator=(Lease&&) = delete;
     ~Lease();

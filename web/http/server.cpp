@@ -1,15 +1,15 @@
 #include "web/http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <cctype>
-#include <map>
-#include <optional>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -119,10 +119,9 @@ class Session : public std::enable_shared_from_this<Session> {
     m_parser->header_limit(16 * 1024);
     m_parser->body_limit(16 * 1024);
     m_stream.expires_after(m_server->options.idle_timeout);
-    bhttp::async_read(m_stream, m_buffer, *m_parser,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_read(ec);
-                      });
+    bhttp::async_read(
+        m_stream, m_buffer, *m_parser,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -133,9 +132,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec) {
-      const bool too_big = ec == bhttp::error::header_limit || ec == bhttp::error::body_limit;
-      write_simple(too_big ? 431 : 400,
-                   error_json("bad_request", too_big ? "request too large" : ec.message()));
+      if (ec == bhttp::error::header_limit) {
+        write_simple(431, error_json("bad_request", "request headers larger than 16 KiB"));
+      } else if (ec == bhttp::error::body_limit) {
+        write_simple(413, error_json("bad_request", "request body larger than 16 KiB"));
+      } else {
+        write_simple(400, error_json("bad_request", "malformed request: " + ec.message()));
+      }
       return;
     }
     ++m_server->requests;
@@ -175,10 +178,9 @@ class Session : public std::enable_shared_from_this<Session> {
         response.status = 500;
         response.body = error_json("internal", "internal error");
       }
-      asio::post(self->m_stream.get_executor(),
-                 [self, response = std::move(response)]() mutable {
-                   self->respond(std::move(response));
-                 });
+      asio::post(self->m_stream.get_executor(), [self, response = std::move(response)]() mutable {
+        self->respond(std::move(response));
+      });
     });
   }
 
@@ -317,29 +319,29 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void Server::Impl::accept() {
-  acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](
-                                                   beast::error_code ec, tcp::socket socket) {
-    if (self->stopped) return;
-    if (!ec) {
-      if (self->connections.load() >= self->options.max_connections) {
-        beast::error_code ignored;
-        socket.close(ignored);
-      } else {
-        std::uint64_t id = 0;
-        std::shared_ptr<Session> session;
-        {
-          std::lock_guard lock(self->sessions_mutex);
-          id = self->next_session++;
-          session = std::make_shared<Session>(std::move(socket), self, id);
-          self->sessions.emplace(id, session);
-        }
-        session->start();
-      }
-    } else if (ec == asio::error::operation_aborted) {
-      return;
-    }
-    self->accept();
-  });
+  acceptor.async_accept(asio::make_strand(io),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                          if (self->stopped) return;
+                          if (!ec) {
+                            if (self->connections.load() >= self->options.max_connections) {
+                              beast::error_code ignored;
+                              socket.close(ignored);
+                            } else {
+                              std::uint64_t id = 0;
+                              std::shared_ptr<Session> session;
+                              {
+                                std::lock_guard lock(self->sessions_mutex);
+                                id = self->next_session++;
+                                session = std::make_shared<Session>(std::move(socket), self, id);
+                                self->sessions.emplace(id, session);
+                              }
+                              session->start();
+                            }
+                          } else if (ec == asio::error::operation_aborted) {
+                            return;
+                          }
+                          self->accept();
+                        });
 }
 
 Server::Server(ServerOptions options, Handler handler)

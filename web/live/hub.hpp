@@ -56,7 +56,8 @@ class Hub {
     std::optional<std::int64_t> channel_id;
   };
   static bool wants(const Subscriber& s, const Event& e) {
-    return !s.channel_id || e.channel_id < 0 || (e.channel_id != 0 && e.channel_id == *s.channel_id);
+    return !s.channel_id || e.channel_id < 0 ||
+           (e.channel_id != 0 && e.channel_id == *s.channel_id);
   }
 
   mutable std::mutex m_mutex;

@@ -3,7 +3,6 @@
 #include <poll.h>
 
 #include <cerrno>
-
 #include <nlohmann/json.hpp>
 
 #include "common/daemon/log.hpp"
@@ -117,8 +116,9 @@ void Listener::publish(db::Connection& conn, const std::string& payload) {
     }
   }
   if (!missing.empty()) {
-    const auto r = conn.query("SELECT id, platform, name FROM channels WHERE id = ANY($1::bigint[])",
-                              {"{" + missing + "}"});
+    const auto r =
+        conn.query("SELECT id, platform, name FROM channels WHERE id = ANY($1::bigint[])",
+                   {"{" + missing + "}"});
     for (int i = 0; i < r.rows(); ++i) {
       m_names[r.integer(i, 0)] = {r.text(i, 1), r.text(i, 2)};
     }

@@ -94,8 +94,7 @@ TEST_F(ApiTest, EveryEndpointAnswersWithTheDocumentedShape) {
   EXPECT_EQ(channel["name"], "beta");
   EXPECT_EQ(channel["viewers"], 7);
 
-  const auto sessions =
-      get_json("/api/v1/channels/" + std::to_string(alpha) + "/sessions");
+  const auto sessions = get_json("/api/v1/channels/" + std::to_string(alpha) + "/sessions");
   ASSERT_EQ(sessions["items"].size(), 1u);
   const auto& summary = sessions["items"][0];
   EXPECT_EQ(summary["channel_id"], alpha);
@@ -106,9 +105,9 @@ TEST_F(ApiTest, EveryEndpointAnswersWithTheDocumentedShape) {
   const auto session_id = summary["id"].get<std::int64_t>();
   // avg_viewers comes from stream_analytics_hourly, refreshed every 200 ms here.
   ASSERT_TRUE(wait_until([&] {
-    return get_json("/api/v1/channels/" + std::to_string(alpha) + "/sessions")["items"][0]
-        ["avg_viewers"]
-            .is_number();
+    return get_json("/api/v1/channels/" + std::to_string(alpha) +
+                    "/sessions")["items"][0]["avg_viewers"]
+        .is_number();
   }));
 
   const auto session = get_json("/api/v1/sessions/" + std::to_string(session_id));
@@ -139,14 +138,14 @@ TEST_F(ApiTest, EveryEndpointAnswersWithTheDocumentedShape) {
   EXPECT_EQ(session_series["resolution"], "raw");
   EXPECT_EQ(session_series["points"].size(), 8u);
 
-  const auto csv = get("/api/v1/channels/" + std::to_string(alpha) + "/series?format=csv&from=" +
-                       format_rfc3339(now_ms() - 1h));
+  const auto csv = get("/api/v1/channels/" + std::to_string(alpha) +
+                       "/series?format=csv&from=" + format_rfc3339(now_ms() - 1h));
   EXPECT_EQ(csv.status, 200);
   EXPECT_EQ(csv.header("content-type"), "text/csv; charset=utf-8");
   EXPECT_TRUE(csv.body.starts_with("t,viewers,chat,bitrate_kbps\n")) << csv.body;
   EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 9);
-  const auto csv_accept = get("/api/v1/channels/" + std::to_string(alpha) + "/sessions",
-                              {{"Accept", "text/csv"}});
+  const auto csv_accept =
+      get("/api/v1/channels/" + std::to_string(alpha) + "/sessions", {{"Accept", "text/csv"}});
   EXPECT_EQ(csv_accept.header("content-type"), "text/csv; charset=utf-8");
   EXPECT_TRUE(csv_accept.body.starts_with(
       "id,channel_id,started_at,ended_at,live,peak_viewers,avg_viewers,title,category\n"));
@@ -165,7 +164,8 @@ TEST_F(ApiTest, EveryEndpointAnswersWithTheDocumentedShape) {
   EXPECT_TRUE(agent["last_seen"].get<std::string>().ends_with("Z"));
 
   // went_live fires for both live channels (alert evaluation runs on the collector's timer).
-  ASSERT_TRUE(wait_until([&] { return get_json("/api/v1/alerts?state=open")["items"].size() == 2; }));
+  ASSERT_TRUE(
+      wait_until([&] { return get_json("/api/v1/alerts?state=open")["items"].size() == 2; }));
   const auto alerts = get_json("/api/v1/alerts?state=open&channel=" + std::to_string(alpha));
   ASSERT_EQ(alerts["items"].size(), 1u);
   const auto& alert = alerts["items"][0];
@@ -213,9 +213,9 @@ TEST_F(ApiTest, StatsAnswer304ToAMatchingETagAndAreComputedOncePerWindow) {
 TEST_F(ApiTest, BadInputGetsA4xxJsonErrorNamingTheParameter) {
   auto collector = start_stack_collector();
   MqttProbe probe(m_broker.url(), {});
-  publish_and_wait(probe, {sample_at("a1", 1, now_ms(), "alpha", 42),
-                           sample_at("a1", 2, now_ms(), "beta", 43)},
-                   2);
+  publish_and_wait(
+      probe, {sample_at("a1", 1, now_ms(), "alpha", 42), sample_at("a1", 2, now_ms(), "beta", 43)},
+      2);
   auto web = start_web();
   const auto id = std::to_string(channel_id("alpha"));
   const auto cursor_of_other_sort = get_json("/api/v1/channels?sort=name&limit=1");
@@ -249,15 +249,15 @@ TEST_F(ApiTest, BadInputGetsA4xxJsonErrorNamingTheParameter) {
       {"/api/v1/channels/" + id + "/series?from=yesterday", 400, "from"},
       {"/api/v1/channels/" + id + "/series?to=10000-01-01T00:00:00Z", 400, "to"},
       {"/api/v1/channels/" + id + "/series?from=2026-02-30T00:00:00Z", 400, "from"},
-      {"/api/v1/channels/" + id + "/series?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
-       400, "to"},
-      {"/api/v1/channels/" + id + "/series?from=2000-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
-       400, "from"},
+      {"/api/v1/channels/" + id + "/series?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", 400,
+       "to"},
+      {"/api/v1/channels/" + id + "/series?from=2000-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", 400,
+       "from"},
       {"/api/v1/channels/" + id + "/series?step=0", 400, "step"},
       {"/api/v1/channels/" + id + "/series?step=-5", 400, "step"},
       {"/api/v1/channels/" + id + "/series?format=xml", 400, "format"},
-      {"/api/v1/channels/" + id + "/sessions?cursor=" +
-           cursor_of_other_sort["next_cursor"].get<std::string>(),
+      {"/api/v1/channels/" + id +
+           "/sessions?cursor=" + cursor_of_other_sort["next_cursor"].get<std::string>(),
        400, "cursor"},
       {"/api/v1/alerts?state=closed", 400, "state"},
       {"/api/v1/stats?x=1", 400, "x"},
@@ -290,28 +290,53 @@ TEST_F(ApiTest, BadInputGetsA4xxJsonErrorNamingTheParameter) {
   EXPECT_EQ(get("/healthz").status, 200);
 }
 
+TEST_F(ApiTest, HostileRequestsGetA4xxAndTheDaemonCarriesOn) {
+  auto collector = start_stack_collector();
+  auto web = start_web();
+  const auto status_of = [](const std::string& reply) { return reply.substr(0, 12); };
+  EXPECT_EQ(status_of(http_raw(m_web_port, "GET /api/v1/stats HTTP/1.1\r\nX-Big: " +
+                                               std::string(20'000, 'a') + "\r\n\r\n")),
+            "HTTP/1.1 431");
+  EXPECT_EQ(status_of(http_raw(m_web_port, "GET / HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" +
+                                               std::string(100'000, 'b'))),
+            "HTTP/1.1 413");
+  EXPECT_EQ(status_of(http_raw(m_web_port, "\x01\x02 garbage\r\n\r\n")), "HTTP/1.1 400");
+  EXPECT_EQ(status_of(http_raw(m_web_port, "GET http://evil.example/ HTTP/1.1\r\n\r\n")),
+            "HTTP/1.1 400");
+  EXPECT_EQ(status_of(http_raw(m_web_port, "GET /%zz HTTP/1.1\r\n\r\n")), "HTTP/1.1 400");
+  // Two pipelined requests on one connection are answered in order.
+  const auto two = http_raw(m_web_port,
+                            "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\n"
+                            "Host: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(status_of(two), "HTTP/1.1 200");
+  EXPECT_NE(two.find("HTTP/1.1 404"), std::string::npos);
+  EXPECT_EQ(get("/healthz").status, 200);
+}
+
 TEST_F(ApiTest, SeriesResolutionIsChosenByTheServer) {
   auto collector = start_stack_collector();
   MqttProbe probe(m_broker.url(), {});
   const auto base = now_ms() - 3h;
   std::vector<Sample> samples;
   for (int i = 0; i < 6; ++i) {
-    samples.push_back(sample_at("a1", i + 1, base + std::chrono::minutes(30 * i), "alpha", 10 * (i + 1)));
+    samples.push_back(
+        sample_at("a1", i + 1, base + std::chrono::minutes(30 * i), "alpha", 10 * (i + 1)));
   }
   publish_and_wait(probe, samples, 6);
   auto web = start_web();
   const auto id = std::to_string(channel_id("alpha"));
   // 30 minutes apart, each sample is a session of its own: one hourly row per sample.
   expect_count("SELECT count(*) FROM stream_analytics_hourly", 6);  // refreshed by the collector
-  const auto hours = std::stoul(pg_scalar(m_dsn, "SELECT count(DISTINCT hour) FROM stream_analytics_hourly"));
+  const auto hours =
+      std::stoul(pg_scalar(m_dsn, "SELECT count(DISTINCT hour) FROM stream_analytics_hourly"));
 
   const auto raw = get_json("/api/v1/channels/" + id + "/series?from=" + format_rfc3339(base - 1h) +
                             "&to=" + format_rfc3339(now_ms()));
   EXPECT_EQ(raw["resolution"], "raw");
   EXPECT_EQ(raw["points"].size(), 6u);
 
-  const auto month = get_json("/api/v1/channels/" + id + "/series?from=" +
-                              format_rfc3339(now_ms() - std::chrono::days(30)) +
+  const auto month = get_json("/api/v1/channels/" + id +
+                              "/series?from=" + format_rfc3339(now_ms() - std::chrono::days(30)) +
                               "&to=" + format_rfc3339(now_ms()));
   EXPECT_EQ(month["resolution"], "hourly");
   EXPECT_EQ(month["step_seconds"].get<std::int64_t>() % 3600, 0);
@@ -324,8 +349,8 @@ TEST_F(ApiTest, SeriesResolutionIsChosenByTheServer) {
   EXPECT_EQ(years["resolution"], "hourly");
   EXPECT_LE(4LL * 365 * 86400 / years["step_seconds"].get<std::int64_t>(), 2000);
 
-  const auto asked_hourly = get_json("/api/v1/channels/" + id + "/series?from=" +
-                                     format_rfc3339(base - 1h) + "&step=3600");
+  const auto asked_hourly = get_json("/api/v1/channels/" + id +
+                                     "/series?from=" + format_rfc3339(base - 1h) + "&step=3600");
   EXPECT_EQ(asked_hourly["resolution"], "hourly");
 }
 
@@ -356,15 +381,16 @@ TEST_F(ApiTest, StaticFilesAreServedSafelyWithTheSecurityHeaders) {
 
   for (const std::string evil :
        {"/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/..%2f..%2f..%2fetc/passwd",
-        "/vendor/chart.js/../../../../etc/passwd", "/vendor/chart.js/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
-        "/.secret", "/%00index.html", "/index.html%00.js", "/..\\..\\etc\\passwd", "/nothing.js"}) {
+        "/vendor/chart.js/../../../../etc/passwd",
+        "/vendor/chart.js/%2e%2e/%2e%2e/%2e%2e/etc/passwd", "/.secret", "/%00index.html",
+        "/index.html%00.js", "/..\\..\\etc\\passwd", "/nothing.js"}) {
     const auto r = get(evil);
     EXPECT_TRUE(r.status == 404 || r.status == 400) << evil << " -> " << r.status;
     EXPECT_EQ(r.body.find("root:"), std::string::npos) << evil;
     EXPECT_EQ(r.body.find("not for you"), std::string::npos) << evil;
   }
-  for (const std::string path : {"/", "/api/v1/stats", "/nothing", "/api/v1/channels?limit=0",
-                                 "/healthz", "/metrics"}) {
+  for (const std::string path :
+       {"/", "/api/v1/stats", "/nothing", "/api/v1/channels?limit=0", "/healthz", "/metrics"}) {
     const auto r = get(path);
     EXPECT_EQ(r.header("content-security-policy"),
               "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -395,9 +421,8 @@ TEST_F(ApiTest, TheDocumentedRoleCanOnlyRead) {
 TEST_F(ApiTest, TokenAuthenticationGuardsEverythingButHealth) {
   auto collector = start_stack_collector();
   write_file(m_dir / "token", "0123456789abcdef-secret\n");
-  auto web = start_web({"[auth]\nmode = \"token\"\ntoken_file = \"" + (m_dir / "token").string() +
-                            "\"\n",
-                        ""});
+  auto web = start_web(
+      {"[auth]\nmode = \"token\"\ntoken_file = \"" + (m_dir / "token").string() + "\"\n", ""});
   EXPECT_EQ(get("/api/v1/stats").status, 401);
   EXPECT_EQ(get("/").status, 401);
   EXPECT_EQ(get("/api/v1/stats", {{"Authorization", "Bearer wrong"}}).status, 401);
@@ -412,9 +437,9 @@ TEST_F(ApiTest, BasicAuthenticationChecksAHashedPasswordFile) {
   const auto hash = run_command({"openssl", "passwd", "-6", "-salt", "streamtrk", "hunter22"});
   ASSERT_EQ(hash.exit_code, 0) << hash.output;
   write_file(m_dir / "htpasswd", "# viewers\nops:" + hash.output);
-  auto web = start_web({"[auth]\nmode = \"basic\"\nhtpasswd_file = \"" +
-                            (m_dir / "htpasswd").string() + "\"\n",
-                        ""});
+  auto web = start_web(
+      {"[auth]\nmode = \"basic\"\nhtpasswd_file = \"" + (m_dir / "htpasswd").string() + "\"\n",
+       ""});
   const auto denied = get("/api/v1/stats");
   EXPECT_EQ(denied.status, 401);
   EXPECT_NE(denied.header("www-authenticate").find("Basic"), std::string::npos);
@@ -428,7 +453,8 @@ TEST_F(ApiTest, ConfigurationIsCheckedLikeTheOtherDaemons) {
   const auto shipped = run_command({(bin_dir() / "streamtrack-web").string(), "--check-config",
                                     "-c", (source_dir() / "conf/web.toml").string()});
   EXPECT_EQ(shipped.exit_code, 0) << shipped.output;
-  write_file(m_dir / "bad.toml", "[web]\nlisten = \"0.0.0.0\"\nthreads = 3\n[postgres]\ndsn = \"x\"\npool_max = 0\n");
+  write_file(m_dir / "bad.toml",
+             "[web]\nlisten = \"0.0.0.0\"\nthreads = 3\n[postgres]\ndsn = \"x\"\npool_max = 0\n");
   const auto bad = run_command({(bin_dir() / "streamtrack-web").string(), "--check-config", "-c",
                                 (m_dir / "bad.toml").string()});
   EXPECT_EQ(bad.exit_code, 1);

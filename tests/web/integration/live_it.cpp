@@ -26,8 +26,8 @@ class LiveTest : public WebTest {
   // Publishes `s` and returns when its row is visible in PostgreSQL, i.e. committed.
   Steady::time_point publish_committed(MqttProbe& probe, const Sample& s) {
     publish(probe, s);
-    const std::string sql = "SELECT count(*) FROM livestream_metrics WHERE agent_id = '" +
-                            s.agent + "' AND seq = " + std::to_string(s.seq);
+    const std::string sql = "SELECT count(*) FROM livestream_metrics WHERE agent_id = '" + s.agent +
+                            "' AND seq = " + std::to_string(s.seq);
     EXPECT_TRUE(wait_until([&] { return pg_scalar(m_dsn, sql) == "1"; }, 60s, 5ms));
     return Steady::now();
   }
@@ -58,7 +58,8 @@ TEST_F(LiveTest, ACommittedSampleReachesSseAndTheRetainedMqttTopicWithinTwoSecon
   // The server subscribes a client before it sends the first byte of its reply.
 
   const auto committed = publish_committed(probe, sample_at("a1", 2, now_ms(), "alpha", 77));
-  const auto event = overview.wait_for([](const SseEvent& e) { return is_sample_of(e, "alpha", 77); });
+  const auto event =
+      overview.wait_for([](const SseEvent& e) { return is_sample_of(e, "alpha", 77); });
   const auto sse_latency = Steady::now() - committed;
   ASSERT_TRUE(event.has_value());
   EXPECT_LE(sse_latency, 2s);
@@ -82,9 +83,9 @@ TEST_F(LiveTest, ACommittedSampleReachesSseAndTheRetainedMqttTopicWithinTwoSecon
   EXPECT_EQ(payload["live"], true);
 
   // Retained: a subscriber that arrives later still gets the last committed value.
-  const auto late = run_command({"mosquitto_sub", "-h", "127.0.0.1", "-p",
-                                 std::to_string(m_broker.port()), "-t", "st/v1/live/#", "-C",
-                                 "1", "-W", "30", "-F", "%r %t %p"});
+  const auto late =
+      run_command({"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(m_broker.port()), "-t",
+                   "st/v1/live/#", "-C", "1", "-W", "30", "-F", "%r %t %p"});
   EXPECT_EQ(late.exit_code, 0) << late.output;
   EXPECT_TRUE(late.output.starts_with("1 st/v1/live/owncast/alpha ")) << late.output;
   EXPECT_NE(late.output.find("\"viewers\":77"), std::string::npos) << late.output;
@@ -114,13 +115,14 @@ TEST_F(LiveTest, AClientThatReconnectsWithLastEventIdLosesNothing) {
     last_id = e->id;
   }  // disconnected
   for (int i = 2; i <= 6; ++i) {
-    publish_committed(probe, sample_at("a1", i, now_ms() + std::chrono::milliseconds(i), "alpha", i));
+    publish_committed(probe,
+                      sample_at("a1", i, now_ms() + std::chrono::milliseconds(i), "alpha", i));
   }
   // The daemon has seen them all before we come back.
   ASSERT_TRUE(::streamtrack::testing::wait_until([&] {
     SseClient probe_client(m_web_port, "/api/v1/live", {{"Last-Event-ID", last_id}});
-    return probe_client.wait_for([](const SseEvent& ev) { return is_sample_of(ev, "alpha", 6); },
-                                 2s)
+    return probe_client
+        .wait_for([](const SseEvent& ev) { return is_sample_of(ev, "alpha", 6); }, 2s)
         .has_value();
   }));
   SseClient resumed(m_web_port, "/api/v1/live", {{"Last-Event-ID", last_id}});

@@ -15,9 +15,11 @@ constexpr int k_channels = 20'000;
 class PagingTest : public WebTest {
  protected:
   void bulk_load() {
-    pg_query(m_dsn, "INSERT INTO channels (platform, name) SELECT CASE WHEN g % 4 = 0 THEN "
-                    "'twitch' ELSE 'owncast' END, 'ch' || lpad(g::text, 5, '0') "
-                    "FROM generate_series(1, " + std::to_string(k_channels) + ") g");
+    pg_query(m_dsn,
+             "INSERT INTO channels (platform, name) SELECT CASE WHEN g % 4 = 0 THEN "
+             "'twitch' ELSE 'owncast' END, 'ch' || lpad(g::text, 5, '0') "
+             "FROM generate_series(1, " +
+                 std::to_string(k_channels) + ") g");
     // Every third channel is offline (never sampled); the others have a session and a sample
     // with viewers = id % 997, so many share a viewer count and the id breaks the tie.
     pg_query(m_dsn,
@@ -86,8 +88,8 @@ TEST_F(PagingTest, CursorPagingVisitsEachOf20000ChannelsOnceInOrder) {
   EXPECT_EQ(recent.size(), static_cast<std::size_t>(k_channels));
 
   const auto live_twitch = all_pages("&live=true&platform=twitch", pages);
-  const auto expected = std::stoll(pg_scalar(
-      m_dsn, "SELECT count(*) FROM channel_current WHERE live AND platform = 'twitch'"));
+  const auto expected = std::stoll(
+      pg_scalar(m_dsn, "SELECT count(*) FROM channel_current WHERE live AND platform = 'twitch'"));
   EXPECT_EQ(static_cast<std::int64_t>(live_twitch.size()), expected);
   for (const auto& c : live_twitch) {
     ASSERT_EQ(c["platform"], "twitch");

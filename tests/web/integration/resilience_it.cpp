@@ -1,10 +1,10 @@
 // The unlucky operator's cases: a database that stops, a query that hangs on a lock, a pool
 // that is exhausted. The daemon answers each with a JSON 503 and carries on.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <future>
 #include <regex>
-#include <libpq-fe.h>
 
 #include "tests/web/integration/web_fixture.hpp"
 
@@ -53,7 +53,8 @@ TEST_F(ResilienceTest, AQueryStuckOnALockIsCancelledByTheStatementTimeout) {
 
 TEST_F(ResilienceTest, AnExhaustedPoolAnswersBusyInsteadOfQueueingForever) {
   auto collector = start_stack_collector();
-  auto web = start_web({"", "pool_max = 1\nacquire_timeout = \"200ms\"\nstatement_timeout = \"60s\"\n"});
+  auto web =
+      start_web({"", "pool_max = 1\nacquire_timeout = \"200ms\"\nstatement_timeout = \"60s\"\n"});
   std::future<HttpReply> stuck;
   {
     TableLock lock(m_dsn, "agents");

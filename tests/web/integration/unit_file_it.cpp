@@ -29,8 +29,8 @@ TEST(WebUnit, VerifiesAndIsHardened) {
       {"systemd-analyze", "verify", "--man=no", (dir / "streamtrack-web.service").string()});
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
   EXPECT_EQ(verify.output, "");
-  const auto security = run_command(
-      {"systemd-analyze", "security", "--offline=true", "--no-pager", unit.string()});
+  const auto security =
+      run_command({"systemd-analyze", "security", "--offline=true", "--no-pager", unit.string()});
   std::smatch m;
   ASSERT_TRUE(std::regex_search(security.output, m,
                                 std::regex(R"(Overall exposure level for [^:]+: ([0-9.]+))")))

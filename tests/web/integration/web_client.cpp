@@ -103,6 +103,26 @@ HttpReply http_get(std::uint16_t port, const std::string& target,
   return reply;
 }
 
+std::string http_raw(std::uint16_t port, const std::string& bytes) {
+  const int fd = connect_loopback(port);
+  std::string data;
+  try {
+    send_all(fd, bytes);
+  } catch (const std::exception&) {
+    // The server may close before reading everything (a body over its limit): read the reply.
+  }
+  char buf[65536];
+  while (true) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 30'000) <= 0) break;
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    data.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
 SseClient::SseClient(std::uint16_t port, const std::string& target,
                      const std::map<std::string, std::string>& headers) {
   m_fd = connect_loopback(port);

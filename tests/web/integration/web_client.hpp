@@ -31,6 +31,10 @@ HttpReply http_get(std::uint16_t port, const std::string& target,
                    const std::map<std::string, std::string>& headers = {},
                    const std::string& method = "GET");
 
+// Sends `bytes` as they are and returns everything the server answers until it closes the
+// connection (or 30 s pass).
+std::string http_raw(std::uint16_t port, const std::string& bytes);
+
 struct SseEvent {
   std::string id;
   std::string event;

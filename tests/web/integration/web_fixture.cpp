@@ -11,7 +11,9 @@ void WebTest::SetUp() {
            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'streamtrack_web') "
            "THEN CREATE ROLE streamtrack_web LOGIN; END IF; END $$");
   pg_query(m_dsn, "GRANT pg_read_all_data TO streamtrack_web");
-  write_file(m_ui / "index.html", "<!doctype html><title>StreamTrack</title><script type=module src=/app.js></script>\n");
+  write_file(
+      m_ui / "index.html",
+      "<!doctype html><title>StreamTrack</title><script type=module src=/app.js></script>\n");
   write_file(m_ui / "app.js", "export const ok = true;\n");
   write_file(m_ui / "style.css", "body { color: black; }\n");
   write_file(m_ui / "icon.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>\n");

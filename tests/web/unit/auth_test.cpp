@@ -41,8 +41,8 @@ TEST(Auth, TokenMustMatchExactly) {
 }
 
 TEST(Auth, BasicVerifiesCryptHashes) {
-  const Auth auth(AuthMode::basic, std::nullopt, "# comment\nops:" + sha512_hash("hunter22") +
-                                                     "\nplain:hunter22\n");
+  const Auth auth(AuthMode::basic, std::nullopt,
+                  "# comment\nops:" + sha512_hash("hunter22") + "\nplain:hunter22\n");
   EXPECT_FALSE(auth.check(with_authorization("Basic b3BzOmh1bnRlcjIy")).has_value());
   EXPECT_EQ(auth.check(with_authorization("Basic b3BzOndyb25n"))->status, 401);  // ops:wrong
   // A plain-text line is never accepted as a password ("plain:hunter22").

@@ -1,8 +1,7 @@
-#include "web/config/web_config.hpp"
-
 #include <gtest/gtest.h>
 
 #include "tests/support/harness.hpp"
+#include "web/config/web_config.hpp"
 
 namespace streamtrack::web {
 namespace {
@@ -39,8 +38,9 @@ TEST(WebConfig, ErrorsNameFileLineColumnAndKey) {
   EXPECT_NE(missing[0].find("postgres"), std::string::npos);
   const auto token = errors("[postgres]\ndsn = \"x\"\n[auth]\nmode = \"token\"\n");
   ASSERT_EQ(token.size(), 1u);
-  EXPECT_EQ(token[0], "web.toml:4:8: auth: token_file: mode \"token\" needs token_file (or the "
-                      "credential \"web-token\")");
+  EXPECT_EQ(token[0],
+            "web.toml:4:8: auth: token_file: mode \"token\" needs token_file (or the "
+            "credential \"web-token\")");
   const auto unused = errors("[postgres]\ndsn = \"x\"\n[auth]\ntoken_file = \"/x\"\n");
   ASSERT_FALSE(unused.empty());
 }

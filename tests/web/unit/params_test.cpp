@@ -33,22 +33,23 @@ TEST(Query, RefusesWithTheParameterNamed) {
   EXPECT_EQ(parameter_of([] { Query("limit=1&limit=2", {"limit"}); }), "limit");
   EXPECT_EQ(parameter_of([] { Query("q=%zz", {"q"}); }), "q");
   EXPECT_EQ(parameter_of([] { Query("q=%00", {"q"}); }), "q");
-  EXPECT_EQ(parameter_of([] { Query("q=%C0%AF", {"q"}); }), "q");  // overlong '/'
+  EXPECT_EQ(parameter_of([] { Query("q=%C0%AF", {"q"}); }), "q");     // overlong '/'
   EXPECT_EQ(parameter_of([] { Query("q=%ED%A0%80", {"q"}); }), "q");  // surrogate
   EXPECT_EQ(parameter_of([] { Query(std::string(5000, 'a'), {"q"}); }), "");
   EXPECT_EQ(parameter_of([] { Query("limit=-1", {"limit"}).integer("limit", 1, 1, 5); }), "limit");
   EXPECT_EQ(parameter_of([] { Query("limit=12abc", {"limit"}).integer("limit", 1, 1, 50); }),
             "limit");
-  EXPECT_EQ(parameter_of([] {
-              Query("limit=999999999999999999999", {"limit"}).integer("limit", 1, 1, 50);
-            }),
+  EXPECT_EQ(parameter_of(
+                [] { Query("limit=999999999999999999999", {"limit"}).integer("limit", 1, 1, 50); }),
             "limit");
   EXPECT_EQ(parameter_of([] { Query("live=1", {"live"}).boolean("live"); }), "live");
   EXPECT_EQ(parameter_of([] { Query("from=10000-01-01T00:00:00Z", {"from"}).time("from"); }),
             "from");
   EXPECT_EQ(parameter_of([] { Query("from=1969-12-31T23:59:59Z", {"from"}).time("from"); }),
             "from");
-  EXPECT_EQ(parameter_of([] { Query("sort=x", {"sort"}).choice("sort", "a", {"a", "b"}); }),
+  EXPECT_EQ(parameter_of([] {
+              Query("sort=x", {"sort"}).choice("sort", "a", {"a", "b"});
+            }),
             "sort");
   EXPECT_EQ(parameter_of([] { parse_id("12a", "id"); }), "id");
   EXPECT_EQ(parameter_of([] { parse_id("0", "id"); }), "id");

@@ -42,9 +42,9 @@ TEST(StaticFiles, ServesOnlyRegularFilesBelowTheRoot) {
   const StaticFiles files(dir / "ui");
   EXPECT_EQ(files.serve("/", get("/"))->body, "<!doctype html>");
   EXPECT_EQ(files.serve("/pages/", get("/pages/"))->body, "page");
-  for (const std::string& evil : std::vector<std::string>{"/../outside.txt", "/pages/../../outside.txt", "/link.txt",
-                                 "/etc/passwd", "/.env", "/pages", "/nothing",
-                                 std::string("/index.html\0x", 13), "/..\\outside.txt"}) {
+  for (const std::string& evil : std::vector<std::string>{
+           "/../outside.txt", "/pages/../../outside.txt", "/link.txt", "/etc/passwd", "/.env",
+           "/pages", "/nothing", std::string("/index.html\0x", 13), "/..\\outside.txt"}) {
     EXPECT_FALSE(files.serve(evil, get(evil)).has_value()) << evil;
   }
 }

@@ -22,7 +22,8 @@ TEST(StatsCache, ManyConcurrentClientsCauseOneComputationPerWindow) {
     return StatsSnapshot{"{}", "{}", weak_etag("{}"), {}};
   });
   std::vector<std::future<std::shared_ptr<const StatsSnapshot>>> clients;
-  for (int i = 0; i < 32; ++i) clients.push_back(std::async(std::launch::async, [&] { return cache.get(); }));
+  for (int i = 0; i < 32; ++i)
+    clients.push_back(std::async(std::launch::async, [&] { return cache.get(); }));
   while (calls.load() == 0) std::this_thread::yield();
   release.set_value();
   const auto first = clients[0].get();
