@@ -20,7 +20,8 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
   const auto first = add_channel("nginx_rtmp", "studio-a");
   const auto second = add_channel("owncast", "late-night-radio");
   add_channel("twitch", "sleeping-channel");
-  const auto s1 = add_session(first, "Building a synth from scratch", "Science & Technology", 90, true);
+  const auto s1 =
+      add_session(first, "Building a synth from scratch", "Science & Technology", 90, true);
   const auto s2 = add_session(second, "Vinyl only", "Music", 30, true);
   for (int i = 10; i >= 1; --i) {
     add_sample(s1, i * 0.5, 1000 + i * 10, 40, 4500);
@@ -35,23 +36,24 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
   Browser browser(*m_driver);
   browser.navigate(url("/#/"));
   expect_page(browser, "document.getElementById('channel-list').dataset.items === '3'");
-  expect_page(browser,
-              "document.querySelector('[data-tile=live_channels] .tile-value').textContent === '2'");
+  expect_page(
+      browser,
+      "document.querySelector('[data-tile=live_channels] .tile-value').textContent === '2'");
   // Sorted by viewers, most watched first, with the figures of the newest sample.
   const auto names = browser.execute("return " + std::string(k_visible_names) + ";");
   ASSERT_EQ(names.size(), 3u) << names.dump();
   EXPECT_EQ(names[0], "studio-a");
   EXPECT_EQ(names[1], "late-night-radio");
   EXPECT_EQ(names[2], "sleeping-channel");
-  const auto viewers = browser.execute(
-      "return document.querySelector(`.channel-row[data-channel-id='" + std::to_string(first) +
-      "'] .col-viewers`).textContent;");
+  const auto viewers =
+      browser.execute("return document.querySelector(`.channel-row[data-channel-id='" +
+                      std::to_string(first) + "'] .col-viewers`).textContent;");
   EXPECT_EQ(viewers, "1,010");
 
   // Live: a committed sample changes the figures in place (the same row element, new text)
   // and the totals follow from the stream's stats events.
-  const std::string row = "document.querySelector(`.channel-row[data-channel-id='" +
-                          std::to_string(first) + "']`)";
+  const std::string row =
+      "document.querySelector(`.channel-row[data-channel-id='" + std::to_string(first) + "']`)";
   expect_page(browser, "document.getElementById('connection').dataset.state === 'live'");
   browser.execute(row + ".__seen_before = true;");
   add_sample(s1, 0, 5555, 40, 4500);
@@ -59,9 +61,9 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
   EXPECT_TRUE(browser.execute("return " + row + ".__seen_before === true;").get<bool>());
   // Within a few stats windows (5 s), well before the page's own 60 s refresh of the totals:
   // this is the stream's stats event.
-  expect_page(browser,
-              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '5,756'",
-              30s);
+  expect_page(
+      browser,
+      "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '5,756'", 30s);
   // The column header turns the order around (unknown figures stay last).
   browser.execute("document.querySelector('.list-columns .col-viewers button').click();");
   expect_page(browser, std::string(k_visible_names) +
@@ -93,9 +95,11 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
   expect_page(browser, "document.querySelectorAll('.alert-item').length === 1");
   screenshot(browser, "agents");
   browser.navigate(url("/#/alerts"));
-  expect_page(browser, "document.getElementById('view').dataset.page === 'alerts' && "
-                       "document.getElementById('view').dataset.ready === 'true'");
-  expect_page(browser, "document.querySelector('.alert-item .alert-rule')?.textContent === 'viewers_drop'");
+  expect_page(browser,
+              "document.getElementById('view').dataset.page === 'alerts' && "
+              "document.getElementById('view').dataset.ready === 'true'");
+  expect_page(browser,
+              "document.querySelector('.alert-item .alert-rule')?.textContent === 'viewers_drop'");
   EXPECT_EQ(browser.execute("return document.querySelector('h1').textContent;"), "Alerts");
   screenshot(browser, "alerts");
   expect_clean_console(browser);
@@ -127,11 +131,15 @@ TEST_F(DashboardTest, FiveThousandChannelsKeepFewRowsInTheDomAndScrollingReaches
       std::snprintf(name, sizeof name, "channel-%05d", 5000 - std::min(index, 4999));
       return std::string(name);
     }();
-    expect_page(browser, "[...document.querySelectorAll('.channel-row:not([hidden]) .name')]"
-                         ".some(n => n.textContent === " + js_string(expected_name) + ")");
-    most_rows = std::max(most_rows, browser.execute("return " + std::string(k_row_count)).get<int>());
+    expect_page(browser,
+                "[...document.querySelectorAll('.channel-row:not([hidden]) .name')]"
+                ".some(n => n.textContent === " +
+                    js_string(expected_name) + ")");
+    most_rows =
+        std::max(most_rows, browser.execute("return " + std::string(k_row_count)).get<int>());
   }
-  browser.execute("const v = document.getElementById('channel-list'); v.scrollTop = v.scrollHeight;");
+  browser.execute(
+      "const v = document.getElementById('channel-list'); v.scrollTop = v.scrollHeight;");
   expect_page(browser,
               "(() => { const v = document.getElementById('channel-list').getBoundingClientRect();"
               " const row = [...document.querySelectorAll('.channel-row:not([hidden])')]"
@@ -148,7 +156,8 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   // The real path: samples published over MQTT, committed by the real collector.
   const auto collector = start_collector();
   MqttProbe probe(m_broker.url(), {});
-  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   auto sample = [&](std::int64_t seq, std::chrono::minutes ago, std::int64_t viewers) {
     Sample s;
     s.agent = "rig-1";
@@ -164,10 +173,12 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
     s.category = "Music";
     return s;
   };
-  for (int i = 1; i <= 40; ++i) publish(probe, sample(i, std::chrono::minutes(41 - i), 800 + (i * 37) % 300));
+  for (int i = 1; i <= 40; ++i)
+    publish(probe, sample(i, std::chrono::minutes(41 - i), 800 + (i * 37) % 300));
   expect_count("SELECT count(*) FROM livestream_metrics", 40);
   const auto channel = std::stoll(sql("SELECT id FROM channels WHERE name = 'studio-a'"));
-  add_alert("bitrate_low", "critical", "nginx_rtmp", "studio-a", "Bitrate under 1 Mb/s for 2 minutes");
+  add_alert("bitrate_low", "critical", "nginx_rtmp", "studio-a",
+            "Bitrate under 1 Mb/s for 2 minutes");
   add_alert("viewers_drop", "warning", "owncast", "someone-else", "Not this channel");
   start_web();
 
@@ -178,17 +189,21 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   expect_page(browser, "document.getElementById('connection').dataset.state === 'live'");
   expect_page(browser, "document.querySelector('#session-rows a') !== null");
   // Its own open alerts only.
-  expect_page(browser, "[...document.querySelectorAll('.alert-item .alert-rule')].map(e => e.textContent)"
-                       ".join() === 'bitrate_low'");
+  expect_page(browser,
+              "[...document.querySelectorAll('.alert-item .alert-rule')].map(e => e.textContent)"
+              ".join() === 'bitrate_low'");
 
   publish(probe, sample(41, std::chrono::minutes(0), 4242));
   expect_page(browser, "document.getElementById('chart-viewers').dataset.points === '41'");
-  EXPECT_EQ(browser.execute("return document.querySelector('#chart-viewers .chart-now').textContent;"),
-            "4,242");
-  EXPECT_EQ(browser.execute("return document.querySelector('[data-tile=viewers] .tile-value').textContent;"),
+  EXPECT_EQ(
+      browser.execute("return document.querySelector('#chart-viewers .chart-now').textContent;"),
+      "4,242");
+  EXPECT_EQ(browser.execute(
+                "return document.querySelector('[data-tile=viewers] .tile-value').textContent;"),
             "4,242");
   // Every series links to its CSV form.
-  const auto csv = browser.execute("return document.querySelector('.panel-actions a.download').href;");
+  const auto csv =
+      browser.execute("return document.querySelector('.panel-actions a.download').href;");
   EXPECT_NE(csv.get<std::string>().find("format=csv"), std::string::npos) << csv;
   screenshot(browser, "channel");
   expect_clean_console(browser);
@@ -199,8 +214,9 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   expect_page(browser, "window.innerWidth === 390");
   expect_page(browser, "document.documentElement.scrollWidth <= window.innerWidth");
   // Panels clip what overflows them, so check that the charts themselves fit.
-  expect_page(browser, "[...document.querySelectorAll('.chart-card canvas')].every(c => "
-                       "c.getBoundingClientRect().right <= window.innerWidth)");
+  expect_page(browser,
+              "[...document.querySelectorAll('.chart-card canvas')].every(c => "
+              "c.getBoundingClientRect().right <= window.innerWidth)");
   screenshot(browser, "channel-phone");
 
   // A hostile address shows the not-found page, not a script error.
@@ -212,11 +228,15 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
 TEST_F(DashboardTest, SessionPageSummarisesTheBroadcast) {
   const auto channel = add_channel("owncast", "late-night-radio");
   const auto session = add_session(channel, "Vinyl only", "Music", 120, true);
-  for (int i = 110; i >= 20; i -= 2) add_sample(session, i, 300 + (i * 13) % 200, 5 + i % 11, 2500 + (i % 5) * 20);
-  sql("UPDATE livestreams SET title = 'Requests hour', last_sample_at = now() - interval '60 minutes' "
-      "WHERE id = " + std::to_string(session) + " RETURNING 1");
+  for (int i = 110; i >= 20; i -= 2)
+    add_sample(session, i, 300 + (i * 13) % 200, 5 + i % 11, 2500 + (i % 5) * 20);
+  sql("UPDATE livestreams SET title = 'Requests hour', last_sample_at = now() - interval '60 "
+      "minutes' "
+      "WHERE id = " +
+      std::to_string(session) + " RETURNING 1");
   for (int i = 18; i >= 10; i -= 2) add_sample(session, i, 600, 20, 2520);
-  sql("UPDATE livestreams SET is_active = false, ended_at = now() - interval '10 minutes' WHERE id = " +
+  sql("UPDATE livestreams SET is_active = false, ended_at = now() - interval '10 minutes' WHERE id "
+      "= " +
       std::to_string(session) + " RETURNING 1");
   start_web();
 
@@ -224,10 +244,12 @@ TEST_F(DashboardTest, SessionPageSummarisesTheBroadcast) {
   browser.navigate(url("/#/session/" + std::to_string(session)));
   expect_page(browser, "document.getElementById('chart-viewers')?.dataset.points > 40");
   expect_page(browser, "document.querySelectorAll('#session-changes li').length === 2");
-  EXPECT_EQ(browser.execute("return document.querySelector('[data-tile=peak_viewers] .tile-value').textContent;"),
-            "600");
-  const auto duration =
-      browser.execute("return document.querySelector('[data-tile=duration_seconds] .tile-value').textContent;");
+  EXPECT_EQ(
+      browser.execute(
+          "return document.querySelector('[data-tile=peak_viewers] .tile-value').textContent;"),
+      "600");
+  const auto duration = browser.execute(
+      "return document.querySelector('[data-tile=duration_seconds] .tile-value').textContent;");
   EXPECT_EQ(duration, "1 h 50 min");
   screenshot(browser, "session");
 }
@@ -243,25 +265,33 @@ TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
   expect_page(browser, "navigator.serviceWorker.controller !== null");
   // Load once more under the service worker's control so it keeps the stats it passed on.
   browser.refresh();
-  expect_page(browser,
-              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '321'");
+  expect_page(
+      browser,
+      "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '321'");
   const bool kept = wait_until([&] {
-    return browser.execute_async(
-        "const done = arguments[arguments.length - 1];"
-        "Promise.all(['/api/v1/stats', '/api/v1/channels?sort=viewers&order=desc&limit=500']"
-        ".map(u => caches.match(u))).then(r => done(r.every(Boolean)), () => done(false));").get<bool>();
+    return browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];"
+            "Promise.all(['/api/v1/stats', '/api/v1/channels?sort=viewers&order=desc&limit=500']"
+            ".map(u => caches.match(u))).then(r => done(r.every(Boolean)), () => done(false));")
+        .get<bool>();
   });
-  ASSERT_TRUE(kept) << "the service worker never kept the stats and the channels\n" << browser.console_log();
-  EXPECT_TRUE(browser.execute("return document.getElementById('offline-banner').hidden;").get<bool>());
+  ASSERT_TRUE(kept) << "the service worker never kept the stats and the channels\n"
+                    << browser.console_log();
+  EXPECT_TRUE(
+      browser.execute("return document.getElementById('offline-banner').hidden;").get<bool>());
 
   stop_web();
   browser.refresh();
   expect_page(browser, "!document.getElementById('offline-banner').hidden");
   const auto banner =
-      browser.execute("return document.getElementById('offline-banner').textContent;").get<std::string>();
-  EXPECT_TRUE(std::regex_match(banner, std::regex("Offline, figures from [0-9]{2}:[0-9]{2}"))) << banner;
-  expect_page(browser,
-              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '321'");
+      browser.execute("return document.getElementById('offline-banner').textContent;")
+          .get<std::string>();
+  EXPECT_TRUE(std::regex_match(banner, std::regex("Offline, figures from [0-9]{2}:[0-9]{2}")))
+      << banner;
+  expect_page(
+      browser,
+      "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '321'");
   expect_page(browser, "document.getElementById('channel-list').dataset.items === '1'");
   screenshot(browser, "offline");
 
@@ -269,8 +299,9 @@ TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
   add_sample(session, 0, 654, 4, 4000);
   start_web();
   expect_page(browser, "document.getElementById('offline-banner').hidden");
-  expect_page(browser,
-              "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '654'");
+  expect_page(
+      browser,
+      "document.querySelector('[data-tile=viewers_now] .tile-value').textContent === '654'");
   expect_page(browser, "document.getElementById('connection').dataset.state === 'live'");
 }
 
@@ -286,16 +317,22 @@ TEST_F(DashboardTest, HostileChannelNameIsShownAsTextAndNotRun) {
   Browser browser(*m_driver);
   browser.navigate(url("/#/"));
   expect_page(browser, "document.getElementById('channel-list').dataset.items === '1'");
-  EXPECT_EQ(browser.execute("return document.querySelector('.channel-row .name').textContent;"), hostile);
-  EXPECT_EQ(browser.execute("return document.querySelectorAll('#view img, #view script, #view b, #view i').length;"),
-            0);
+  EXPECT_EQ(browser.execute("return document.querySelector('.channel-row .name').textContent;"),
+            hostile);
+  EXPECT_EQ(
+      browser.execute(
+          "return document.querySelectorAll('#view img, #view script, #view b, #view i').length;"),
+      0);
   screenshot(browser, "hostile-overview");
 
   browser.navigate(url("/#/channel/" + std::to_string(channel)));
-  expect_page(browser, "document.getElementById('channel-name')?.textContent === " + js_string(hostile));
+  expect_page(browser,
+              "document.getElementById('channel-name')?.textContent === " + js_string(hostile));
   expect_page(browser, "document.querySelector('#session-rows a') !== null");
-  EXPECT_EQ(browser.execute("return document.querySelectorAll('#view img, #view script, #view b, #view i').length;"),
-            0);
+  EXPECT_EQ(
+      browser.execute(
+          "return document.querySelectorAll('#view img, #view script, #view b, #view i').length;"),
+      0);
   EXPECT_TRUE(browser.execute("return window.__pwned === undefined;").get<bool>());
   screenshot(browser, "hostile-channel");
   expect_clean_console(browser);

@@ -30,10 +30,12 @@ void DashboardTest::TearDown() {
 
 void DashboardTest::start_web() {
   const auto config = m_web_dir / "web.toml";
-  write_file(config, "[web]\nlisten = \"127.0.0.1:" + std::to_string(m_port) +
-                         "\"\nui_dir = \"" + (source_dir() / "web" / "ui").string() +
-                         "\"\nchartjs_dir = \"/usr/share/javascript/chart.js\"\nlog_level = \"debug\"\n"
-                         "[postgres]\ndsn = \"" + m_dsn + "\"\n");
+  write_file(config,
+             "[web]\nlisten = \"127.0.0.1:" + std::to_string(m_port) + "\"\nui_dir = \"" +
+                 (source_dir() / "web" / "ui").string() +
+                 "\"\nchartjs_dir = \"/usr/share/javascript/chart.js\"\nlog_level = \"debug\"\n"
+                 "[postgres]\ndsn = \"" +
+                 m_dsn + "\"\n");
   Process::Options o;
   o.argv = {(bin_dir() / "streamtrack-web").string(), "-c", config.string()};
   o.log_file = m_web_dir / "web.log";
@@ -60,14 +62,14 @@ std::int64_t DashboardTest::add_channel(const std::string& platform, const std::
 std::int64_t DashboardTest::add_session(std::int64_t channel_id, const std::string& title,
                                         const std::string& category, int started_minutes_ago,
                                         bool live) {
-  const std::string started = "now() - interval '" + std::to_string(started_minutes_ago) + " minutes'";
-  return std::stoll(sql(
-      "INSERT INTO livestreams (channel_id, session_key, started_at, ended_at, last_sample_at, "
-      "title, category, is_active) VALUES (" +
-      std::to_string(channel_id) + ", 'start:' || (" + started + ")::text, " + started + ", " +
-      (live ? "NULL" : "now()") + ", " + started + ", " + sql_literal(title) + ", " +
-      sql_literal(category) + ", " +
-      (live ? "true" : "false") + ") RETURNING id"));
+  const std::string started =
+      "now() - interval '" + std::to_string(started_minutes_ago) + " minutes'";
+  return std::stoll(
+      sql("INSERT INTO livestreams (channel_id, session_key, started_at, ended_at, last_sample_at, "
+          "title, category, is_active) VALUES (" +
+          std::to_string(channel_id) + ", 'start:' || (" + started + ")::text, " + started + ", " +
+          (live ? "NULL" : "now()") + ", " + started + ", " + sql_literal(title) + ", " +
+          sql_literal(category) + ", " + (live ? "true" : "false") + ") RETURNING id"));
 }
 
 void DashboardTest::add_sample(std::int64_t session_id, double minutes_ago, int viewers, int chat,
@@ -85,11 +87,14 @@ void DashboardTest::add_sample(std::int64_t session_id, double minutes_ago, int 
 
 void DashboardTest::add_many_channels(int n) {
   const auto count = std::to_string(n);
-  sql("INSERT INTO channels (platform, name) SELECT 'nginx_rtmp', 'channel-' || lpad(k::text, 5, '0') "
-      "FROM generate_series(1, " + count + ") k RETURNING 1");
+  sql("INSERT INTO channels (platform, name) SELECT 'nginx_rtmp', 'channel-' || lpad(k::text, 5, "
+      "'0') "
+      "FROM generate_series(1, " +
+      count + ") k RETURNING 1");
   sql("INSERT INTO livestreams (channel_id, session_key, started_at, last_sample_at, title, "
       "category, is_active) SELECT id, 'start:bulk', now() - interval '1 hour', now(), "
-      "'Bulk stream ' || id, 'Testing', true FROM channels WHERE name LIKE 'channel-%' RETURNING 1");
+      "'Bulk stream ' || id, 'Testing', true FROM channels WHERE name LIKE 'channel-%' RETURNING "
+      "1");
   sql("INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, chat_messages, "
       "chatters, bitrate_kbps, agent_id, seq) SELECT l.id, now() - interval '5 seconds', "
       "substr(c.name, 9)::int * 7, 3, 1, 4500, 'bulk', l.id FROM livestreams l "
@@ -115,7 +120,8 @@ void DashboardTest::screenshot(Browser& browser, const std::string& name) {
 void DashboardTest::expect_page(Browser& browser, const std::string& expression,
                                 std::chrono::milliseconds timeout) {
   EXPECT_TRUE(browser.wait_for(expression, timeout))
-      << "page never satisfied: " << expression << "\nbrowser console:\n" << browser.console_log();
+      << "page never satisfied: " << expression << "\nbrowser console:\n"
+      << browser.console_log();
 }
 
 void DashboardTest::expect_clean_console(Browser& browser) {
@@ -124,7 +130,9 @@ void DashboardTest::expect_clean_console(Browser& browser) {
   EXPECT_EQ(log.find("Uncaught"), std::string::npos) << log;
 }
 
-std::string js_string(const std::string& text) { return nlohmann::json(text).dump(); }
+std::string js_string(const std::string& text) {
+  return nlohmann::json(text).dump();
+}
 
 std::string sql_literal(const std::string& text) {
   std::string out = "'";

@@ -19,7 +19,7 @@ struct DriverReply {
 };
 
 DriverReply http(const std::string& method, const std::string& url, const std::string& body,
-               std::chrono::seconds timeout) {
+                 std::chrono::seconds timeout) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) throw std::runtime_error("curl_easy_init failed");
   DriverReply reply;
@@ -87,9 +87,13 @@ ChromeDriver::~ChromeDriver() {
   if (m_process) m_process->stop(5s);
 }
 
-std::string ChromeDriver::url() const { return "http://127.0.0.1:" + std::to_string(m_port); }
+std::string ChromeDriver::url() const {
+  return "http://127.0.0.1:" + std::to_string(m_port);
+}
 
-std::string ChromeDriver::log() const { return m_process ? m_process->output() : ""; }
+std::string ChromeDriver::log() const {
+  return m_process ? m_process->output() : "";
+}
 
 Browser::Browser(const ChromeDriver& driver, int width, int height) : m_base(driver.url()) {
   const nlohmann::json caps = {
@@ -123,8 +127,8 @@ Browser::~Browser() {
 nlohmann::json Browser::command(const std::string& method, const std::string& path,
                                 const nlohmann::json& body) {
   const std::string url =
-      m_base + (path.rfind("/session", 0) == 0 && m_session.empty() ? path
-                                                                    : "/session/" + m_session + path);
+      m_base +
+      (path.rfind("/session", 0) == 0 && m_session.empty() ? path : "/session/" + m_session + path);
   const auto reply = http(method, url, body.is_null() ? std::string("{}") : body.dump(), 120s);
   nlohmann::json parsed;
   try {
@@ -141,9 +145,13 @@ nlohmann::json Browser::command(const std::string& method, const std::string& pa
   return value;
 }
 
-void Browser::navigate(const std::string& url) { command("POST", "/url", {{"url", url}}); }
+void Browser::navigate(const std::string& url) {
+  command("POST", "/url", {{"url", url}});
+}
 
-void Browser::refresh() { command("POST", "/refresh", nlohmann::json::object()); }
+void Browser::refresh() {
+  command("POST", "/refresh", nlohmann::json::object());
+}
 
 nlohmann::json Browser::execute(const std::string& script, const nlohmann::json& args) {
   return command("POST", "/execute/sync", {{"script", script}, {"args", args}});
@@ -154,7 +162,8 @@ nlohmann::json Browser::execute_async(const std::string& script, const nlohmann:
 }
 
 bool Browser::wait_for(const std::string& expression, std::chrono::milliseconds timeout) {
-  const std::string script = "try { return Boolean(" + expression + "); } catch (e) { return false; }";
+  const std::string script =
+      "try { return Boolean(" + expression + "); } catch (e) { return false; }";
   return wait_until(
       [&] {
         try {

@@ -7,9 +7,8 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "tests/support/harness.hpp"
 
@@ -57,8 +56,7 @@ class Browser {
   nlohmann::json execute_async(const std::string& script,
                                const nlohmann::json& args = nlohmann::json::array());
   // Polls the JavaScript expression `expression` until it is truthy; false on timeout.
-  bool wait_for(const std::string& expression,
-                std::chrono::milliseconds timeout = k_event_timeout);
+  bool wait_for(const std::string& expression, std::chrono::milliseconds timeout = k_event_timeout);
   // Sets the window so that the page's viewport is `width` x `height`.
   void resize(int width, int height);
   // Writes a PNG of the viewport to `path` (parent directories created).
@@ -66,7 +64,8 @@ class Browser {
   // Console messages and page errors since the last call, one per line.
   std::string console_log();
   // A Chrome DevTools Protocol command through chromedriver (e.g. "Emulation.setEmulatedMedia").
-  nlohmann::json cdp(const std::string& method, const nlohmann::json& params = nlohmann::json::object());
+  nlohmann::json cdp(const std::string& method,
+                     const nlohmann::json& params = nlohmann::json::object());
 
  private:
   nlohmann::json command(const std::string& method, const std::string& path,
