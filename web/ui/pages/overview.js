@@ -163,23 +163,40 @@ export async function render(root) {
     }
   }
 
+  // Samples that arrive while the pages of channels load are applied once the list is whole
+  // (a page fetched before a sample would otherwise overwrite it with older figures).
+  let pending = null;
+
   async function loadChannels(fresh = false) {
     let cursor = null;
+    const seen = new Set();
     const loaded = [];
-    do {
-      const page = await getJson(apiPath('channels', { sort: 'viewers', order: 'desc', limit: PAGE_SIZE, cursor }), { fresh });
-      for (const channel of page.items ?? []) loaded.push(channel);
-      cursor = page.next_cursor ?? null;
-    } while (cursor);
+    pending = [];
+    try {
+      do {
+        const page = await getJson(apiPath('channels', { sort: 'viewers', order: 'desc', limit: PAGE_SIZE, cursor }), { fresh });
+        for (const channel of page.items ?? []) loaded.push(channel);
+        cursor = page.next_cursor ?? null;
+        if (cursor !== null && seen.has(cursor)) throw new Error('the server repeated a page cursor');
+        seen.add(cursor);
+      } while (cursor);
+    } catch (error) {
+      pending = null;
+      throw error;
+    }
     all = loaded;
     byId.clear();
     for (const channel of all) byId.set(channel.id, channel);
+    const missed = pending;
+    pending = null;
+    for (const sample of missed) applySample(sample);
     listStatus.hidden = all.length > 0;
     if (!all.length) setText(listStatus, 'No channels yet. Start an agent and its channels appear here.');
     rebuild();
   }
 
   function applySample(sample) {
+    if (pending) pending.push(sample);
     let channel = byId.get(sample.channel_id);
     if (!channel) {
       channel = { id: sample.channel_id, platform: sample.platform, name: sample.name };
@@ -188,6 +205,7 @@ export async function render(root) {
       dirtyOrder = true;
       listStatus.hidden = true;
     }
+    if (channel.last_sample_at && Date.parse(sample.t) < Date.parse(channel.last_sample_at)) return;
     channel.viewers = sample.viewers;
     if ('chat_per_minute' in sample) channel.chat_per_minute = sample.chat_per_minute;
     channel.bitrate_kbps = sample.bitrate_kbps;
