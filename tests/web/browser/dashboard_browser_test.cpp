@@ -27,8 +27,14 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
     add_sample(s1, i * 0.5, 1000 + i * 10, 40, 4500);
     add_sample(s2, i * 0.5, 200 + i, 5, 2500);
   }
-  sql("INSERT INTO agents (agent_id, state, version, sources, last_seen_at) VALUES "
-      "('rig-1', 'online', '0.1.0', 3, now()) RETURNING 1");
+  sql("INSERT INTO agents (agent_id, state, version, sources, last_seen_at, health, health_at, "
+      "status_reason) VALUES "
+      "('rig-1', 'online', '0.1.0', 3, now(), "
+      "'{\"buffer\":{\"depth\":12,\"oldest_unsent_age_s\":4}}', now(), NULL), "
+      "('rig-2', 'online', '0.1.0', 1, now(), "
+      "'{\"buffer\":{\"depth\":5321,\"oldest_unsent_age_s\":3600}}', now(), NULL), "
+      "('rig-3', 'offline', '0.1.0', 2, now() - interval '2 hours', NULL, NULL, 'shutdown') "
+      "RETURNING 1");
   add_alert("viewers_drop", "warning", "owncast", "late-night-radio",
             "Viewers fell by 60 % within 5 minutes");
   start_web();
@@ -93,6 +99,13 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
   browser.navigate(url("/#/agents"));
   expect_page(browser, "document.querySelector('#agent-table [data-agent-id=rig-1]') !== null");
   expect_page(browser, "document.querySelectorAll('.alert-item').length === 1");
+  // Buffer depth and the age of the oldest unsent sample; an old one is marked.
+  const auto cells = browser.execute(
+      "return [...document.querySelectorAll('#agent-table tbody tr')].map(r => "
+      "[r.dataset.agentId, r.cells[2].textContent, r.cells[3].textContent, "
+      "r.cells[3].classList.contains('warn-text')]);");
+  EXPECT_EQ(cells.dump(), R"([["rig-1","12","4 s",false],["rig-2","5,321","1 h 00 min",true],)"
+                          R"(["rig-3","—","none",false]])");
   screenshot(browser, "agents");
   browser.navigate(url("/#/alerts"));
   expect_page(browser,

@@ -12,16 +12,18 @@ const REFRESH_MS = 60_000;
 // An unsent sample older than this means the agent cannot deliver: shown as a warning.
 const STALE_UNSENT_SECONDS = 60;
 
+// The API's health verdict ("ok", "degraded", "stale", "offline", "unknown") and its tone.
 function healthText(health) {
   if (health === null || health === undefined) return '—';
   if (typeof health === 'string') return health;
-  if (typeof health === 'object') {
-    if (typeof health.status === 'string') return health.status;
-    if (typeof health.state === 'string') return health.state;
-    const keys = Object.keys(health);
-    return keys.length ? `${keys.length} checks` : '—';
-  }
-  return String(health);
+  if (typeof health === 'object' && typeof health.status === 'string') return health.status;
+  return '—';
+}
+
+function healthClass(text) {
+  if (text === 'ok') return 'ok-text';
+  if (text === 'degraded' || text === 'stale') return 'warn-text';
+  return 'muted';
 }
 
 function agentTable(items) {
@@ -39,7 +41,8 @@ function agentTable(items) {
         h('td', {}, h('span', { class: 'cell-name' }, h('span', { class: `live-dot agent${a.online ? ' on' : ''}` }),
           h('span', { class: 'name', text: a.agent_id }))),
         h('td', {}, h('span', { class: `badge${a.online ? ' ok' : ''}`, text: a.online ? (a.state || 'online') : (a.state || 'offline') }),
-          h('div', { class: 'muted', text: healthText(a.health) })),
+          h('div', { class: healthClass(healthText(a.health)), text: healthText(a.health) }),
+          a.status_reason ? h('div', { class: 'muted', text: a.status_reason }) : null),
         h('td', { class: 'right', text: fmt.count(a.buffer_depth) }),
         h('td', { class: `right${fmt.known(unsent) && unsent > STALE_UNSENT_SECONDS ? ' warn-text' : ''}`,
           text: fmt.known(unsent) && unsent > 0 ? fmt.duration(unsent) : 'none' }),
