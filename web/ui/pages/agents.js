@@ -41,7 +41,7 @@ function agentTable(items) {
         h('td', {}, h('span', { class: 'cell-name' }, h('span', { class: `live-dot agent${a.online ? ' on' : ''}` }),
           h('span', { class: 'name', text: a.agent_id }))),
         h('td', {}, h('span', { class: `badge${a.online ? ' ok' : ''}`, text: a.online ? (a.state || 'online') : (a.state || 'offline') }),
-          h('div', { class: healthClass(healthText(a.health)), text: healthText(a.health) }),
+          a.online ? h('div', { class: healthClass(healthText(a.health)), text: healthText(a.health) }) : null,
           a.status_reason ? h('div', { class: 'muted', text: a.status_reason }) : null),
         h('td', { class: 'right', text: fmt.count(a.buffer_depth) }),
         h('td', { class: `right${fmt.known(unsent) && unsent > STALE_UNSENT_SECONDS ? ' warn-text' : ''}`,
