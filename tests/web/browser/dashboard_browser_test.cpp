@@ -265,6 +265,27 @@ TEST_F(DashboardTest, SessionPageSummarisesTheBroadcast) {
       "return document.querySelector('[data-tile=duration_seconds] .tile-value').textContent;");
   EXPECT_EQ(duration, "1 h 50 min");
   screenshot(browser, "session");
+
+  // Hovering the graph shows the value at that time (Chart.js' tooltip, read back from the
+  // chart instance of Debian's library the page uses).
+  browser.execute(
+      "const c = document.querySelector('#chart-viewers canvas'); const r = "
+      "c.getBoundingClientRect();"
+      "c.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + r.width * 0.6, "
+      "clientY: r.top + r.height / 2, bubbles: true}));");
+  const auto tooltip = browser.execute_async(
+      "const done = arguments[arguments.length - 1];"
+      "import('/vendor/chart.js/chart.esm.js').then(({Chart}) => {"
+      " const chart = Chart.getChart(document.querySelector('#chart-viewers canvas'));"
+      " const t = chart.tooltip;"
+      " done({active: t.getActiveElements().length, title: t.title, body: t.body.map(b => "
+      "b.lines.join(' '))}); });");
+  EXPECT_EQ(tooltip["active"], 1) << tooltip;
+  ASSERT_EQ(tooltip["body"].size(), 1u) << tooltip;
+  EXPECT_TRUE(
+      std::regex_match(tooltip["body"][0].get<std::string>(), std::regex("Viewers: [0-9,]+")))
+      << tooltip;
+  screenshot(browser, "session-hover");
 }
 
 TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
