@@ -2,8 +2,10 @@
 // real PostgreSQL. Each test leaves a screenshot of what it checked under
 // <build>/screenshots/.
 
+#include <algorithm>
 #include <regex>
 
+#include "tests/http/http_client.hpp"
 #include "tests/web/browser/dashboard_fixture.hpp"
 
 namespace streamtrack::web::testing {
@@ -214,10 +216,17 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   EXPECT_EQ(browser.execute(
                 "return document.querySelector('[data-tile=viewers] .tile-value').textContent;"),
             "4,242");
-  // Every series links to its CSV form.
-  const auto csv =
-      browser.execute("return document.querySelector('.panel-actions a.download').href;");
-  EXPECT_NE(csv.get<std::string>().find("format=csv"), std::string::npos) << csv;
+  // The series and the session list link to their CSV form, which the daemon serves.
+  const auto links =
+      browser.execute("return [...document.querySelectorAll('a.download')].map(a => a.href);");
+  ASSERT_EQ(links.size(), 2u) << links;
+  const auto series_csv = http_request(links[0].get<std::string>());
+  EXPECT_EQ(series_csv.status, 200) << links[0];
+  EXPECT_EQ(series_csv.body.rfind("t,viewers,chat,bitrate_kbps\n", 0), 0u) << series_csv.body;
+  EXPECT_GE(std::count(series_csv.body.begin(), series_csv.body.end(), '\n'), 42);
+  const auto sessions_csv = http_request(links[1].get<std::string>());
+  EXPECT_EQ(sessions_csv.status, 200) << links[1];
+  EXPECT_NE(sessions_csv.body.find("Modular synth jam"), std::string::npos) << sessions_csv.body;
   screenshot(browser, "channel");
   expect_clean_console(browser);
 
