@@ -17,7 +17,7 @@ const SHELL = [
   '/', '/index.html', '/style.css', '/app.js', '/manifest.json', '/icon.svg',
   '/lib/api.js', '/lib/dom.js', '/lib/format.js', '/lib/live.js',
   '/pages/overview.js', '/pages/channel.js', '/pages/session.js', '/pages/agents.js', '/pages/alerts.js',
-  '/widgets/virtual-list.js', '/widgets/series-chart.js', '/widgets/stat-tiles.js', '/widgets/alert-list.js',
+  '/widgets/virtual-list.js', '/widgets/series-chart.js', '/widgets/series-panel.js', '/widgets/stat-tiles.js', '/widgets/alert-list.js',
   '/vendor/chart.js/chart.esm.js', '/vendor/chart.js/chunks/helpers.segment.js',
 ];
 

@@ -7,7 +7,7 @@ import { subscribe } from '../lib/live.js';
 import { h, setText, errorBox } from '../lib/dom.js';
 import * as fmt from '../lib/format.js';
 import { StatTiles } from '../widgets/stat-tiles.js';
-import { seriesCharts, showSeries, liveBuckets } from './channel.js';
+import { seriesCharts, showSeries, liveBuckets } from '../widgets/series-panel.js';
 
 // Bitrate steadiness: its coefficient of variation (stddev / average) and a verdict.
 export function steadiness(bitrate) {
