@@ -230,6 +230,20 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   screenshot(browser, "channel");
   expect_clean_console(browser);
 
+  // Switching the system to dark recolours the open charts too.
+  const std::string line_colour =
+      "const done = arguments[arguments.length - 1];"
+      "import('/vendor/chart.js/chart.esm.js').then(({Chart}) => done("
+      "Chart.getChart(document.querySelector('#chart-viewers "
+      "canvas')).data.datasets[0].borderColor));";
+  EXPECT_EQ(browser.execute_async(line_colour), "#6a45ff");
+  browser.cdp("Emulation.setEmulatedMedia",
+              {{"features", {{{"name", "prefers-color-scheme"}, {"value", "dark"}}}}});
+  EXPECT_TRUE(wait_until([&] { return browser.execute_async(line_colour) == "#8b6cff"; }))
+      << browser.execute_async(line_colour);
+  screenshot(browser, "channel-dark");
+  browser.cdp("Emulation.setEmulatedMedia", {{"features", nlohmann::json::array()}});
+
   // On a phone: nothing runs off the side.
   browser.cdp("Emulation.setDeviceMetricsOverride",
               {{"width", 390}, {"height", 1400}, {"deviceScaleFactor", 2}, {"mobile", true}});
