@@ -111,6 +111,7 @@ export async function render(root, { id, query }) {
 
   let seriesResolution = 'raw';
   let addLive = () => {};
+  let describeSeries = () => {};
   let lastFetch = 0;
   async function loadSeries() {
     const to = Date.now();
@@ -123,8 +124,9 @@ export async function render(root, { id, query }) {
       seriesResolution = series.resolution ?? 'raw';
       showSeries(charts, series, from, to);
       addLive = liveBuckets(charts, series);
-      const step = series.step_seconds ? fmt.duration(series.step_seconds) : null;
-      setText(resolution, `${fmt.count((series.points ?? []).length)} points · ${seriesResolution === 'hourly' ? `hourly table${step ? `, one point per ${step}` : ''}` : `raw samples${step ? `, one point per ${step}` : ''}`}`);
+      const step = series.step_seconds ? `, one point per ${fmt.duration(series.step_seconds)}` : '';
+      describeSeries = () => setText(resolution, `${fmt.count(charts.viewers.points.length)} points · ${seriesResolution === 'hourly' ? 'hourly table' : 'raw samples'}${step}`);
+      describeSeries();
     } catch (error) {
       setText(resolution, `History unavailable: ${error.message}`);
     }
@@ -175,7 +177,10 @@ export async function render(root, { id, query }) {
       if ('chat_per_minute' in sample) channel.chat_per_minute = sample.chat_per_minute;
       tiles.update(channel);
       showChannel();
-      if (seriesResolution === 'raw') addLive(sample);
+      if (seriesResolution === 'raw') {
+        addLive(sample);
+        describeSeries();
+      }
       else if (Date.now() - lastFetch > REFETCH_MS) loadSeries();
       if (sessionChanged || wasLive !== sample.live) loadSessions(null, true);
     },
