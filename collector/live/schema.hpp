@@ -5,7 +5,8 @@
 // announcements leave only with the commit.
 //
 // - channel_current: one row per channel with its newest committed figures (a row is created
-//   with the channel; the metrics statement trigger moves it forward, never back in time).
+//   with the channel; the metrics statement trigger moves it forward, never back in time);
+//   figures are NULL while the channel is offline.
 // - livestream_changes: title and category history of each session (one row per change).
 // - NOTIFY streamtrack_live: after each INSERT statement into livestream_metrics (one per
 //   batch), the channels whose current figures moved, as a JSON array of at most 40 compact
@@ -57,7 +58,9 @@ CREATE INDEX alerts_resolved_idx ON alerts (resolved_at) WHERE resolved_at IS NO
 INSERT INTO channel_current (channel_id, platform, name, livestream_id, live, last_sample_at,
                              viewers, chat_messages, bitrate_kbps)
 SELECT c.id, c.platform, c.name, l.id, coalesce(l.is_active, false), m."timestamp",
-       m.viewer_count, m.chat_messages, m.bitrate_kbps
+       CASE WHEN l.is_active THEN m.viewer_count END,
+       CASE WHEN l.is_active THEN m.chat_messages END,
+       CASE WHEN l.is_active THEN m.bitrate_kbps END
 FROM channels c
 LEFT JOIN LATERAL (SELECT id, is_active FROM livestreams
                    WHERE channel_id = c.id ORDER BY last_sample_at DESC LIMIT 1) l ON true
@@ -109,9 +112,11 @@ BEGIN
     -- The chat rate spans the gap to the channel's previous sample (in this batch or before).
     UPDATE channel_current cc SET
       livestream_id = n.livestream_id, live = n.is_active, last_sample_at = n."timestamp",
-      viewers = n.viewer_count, chat_messages = n.chat_messages, bitrate_kbps = n.bitrate_kbps,
+      viewers = CASE WHEN n.is_active THEN n.viewer_count END,
+      chat_messages = CASE WHEN n.is_active THEN n.chat_messages END,
+      bitrate_kbps = CASE WHEN n.is_active THEN n.bitrate_kbps END,
       chat_per_minute = CASE
-        WHEN n.chat_messages IS NOT NULL
+        WHEN n.is_active AND n.chat_messages IS NOT NULL
              AND greatest(n.previous_in_batch, cc.last_sample_at) < n."timestamp"
              AND n."timestamp" - greatest(n.previous_in_batch, cc.last_sample_at)
                  <= interval '10 minutes'
@@ -144,7 +149,9 @@ CREATE FUNCTION streamtrack_session_closed() RETURNS trigger LANGUAGE plpgsql AS
 DECLARE
   item json;
 BEGIN
-  UPDATE channel_current SET live = false
+  -- Offline, a channel has no current figures (unknown, not zero).
+  UPDATE channel_current SET live = false, viewers = NULL, chat_messages = NULL,
+                             chat_per_minute = NULL, bitrate_kbps = NULL
   WHERE channel_id = NEW.channel_id AND livestream_id = NEW.id AND live;
   IF FOUND THEN
     SELECT json_build_object(

@@ -708,6 +708,7 @@ Response Api::live(const Request& request) {
   r.content_type = "text/event-stream; charset=utf-8";
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("X-Accel-Buffering", "no");
+  if (request.method == "HEAD") return r;  // the headers only, no subscription
   r.open_stream = [this, channel, last_event_id](std::shared_ptr<EventSink> sink) {
     sink->send(std::make_shared<const std::string>("retry: 1000\n\n"));
     const auto id = m_hub.subscribe(sink, channel, last_event_id);

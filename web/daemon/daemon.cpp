@@ -42,6 +42,30 @@ bool database_reachable(db::Pool& pool) {
   }
 }
 
+// SIGHUP: re-reads web.toml and applies what can change without a restart (log level,
+// authentication: a rotated token or password file). Everything else needs a restart; a
+// config that no longer validates is logged and the running one kept.
+void reload(const WebConfig& running, Router& router, bool ready) {
+  notify::reloading();
+  try {
+    const auto fresh = load_web_config(running.path);
+    log::set_level(fresh.log_level);
+    router.set_auth(
+        std::make_shared<const http::Auth>(fresh.auth, fresh.auth_token, fresh.htpasswd));
+    if (fresh.listen != running.listen || fresh.postgres_dsn != running.postgres_dsn ||
+        fresh.ui_dir != running.ui_dir || fresh.pool_max != running.pool_max) {
+      log::notice("web: reloaded log_level and [auth]; other changes need a restart");
+    } else {
+      log::info("web: reloaded log_level and [auth]");
+    }
+  } catch (const config::ConfigError& e) {
+    for (const auto& m : e.messages()) log::error("web: reload refused: " + m);
+  } catch (const std::exception& e) {
+    log::error("web: reload refused: " + std::string(e.what()));
+  }
+  if (ready) notify::ready();  // before the first READY=1, the main loop still sends it
+}
+
 }  // namespace
 
 int run_daemon(WebConfig config) {
@@ -64,9 +88,9 @@ int run_daemon(WebConfig config) {
   api_options.stats_window = config.stats_window;
   api_options.max_live_clients = static_cast<std::size_t>(config.max_live_clients);
   api::Api api(pool, hub, api_options);
-  const http::Auth auth(config.auth, config.auth_token, config.htpasswd);
-  Router router(api, auth, http::StaticFiles(config.ui_dir), http::StaticFiles(config.chartjs_dir),
-                metrics);
+  Router router(api,
+                std::make_shared<const http::Auth>(config.auth, config.auth_token, config.htpasswd),
+                http::StaticFiles(config.ui_dir), http::StaticFiles(config.chartjs_dir), metrics);
 
   std::atomic<bool> database_up{false};
   std::atomic<bool> committed{false};
@@ -117,7 +141,7 @@ int run_daemon(WebConfig config) {
     if (const auto ev = signals.wait(100); ev == SignalEvent::stop) {
       break;
     } else if (ev == SignalEvent::reload) {
-      log::notice("web: SIGHUP ignored (restart to apply a new configuration)");
+      reload(config, router, ready);
     }
     watchdog.maybe_ping();
     const auto now = Steady::now();

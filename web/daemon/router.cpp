@@ -9,10 +9,10 @@ namespace streamtrack::web {
 
 using nlohmann::json;
 
-Router::Router(api::Api& api, const http::Auth& auth, http::StaticFiles ui,
+Router::Router(api::Api& api, std::shared_ptr<const http::Auth> auth, http::StaticFiles ui,
                http::StaticFiles chartjs, WebMetrics& metrics)
     : m_api(api),
-      m_auth(auth),
+      m_auth(std::move(auth)),
       m_ui(std::move(ui)),
       m_chartjs(std::move(chartjs)),
       m_metrics(metrics) {}
@@ -33,6 +33,11 @@ Response Router::handle(const Request& request) {
   }
   m_metrics.request_done(route, response.status, std::chrono::steady_clock::now() - start);
   return response;
+}
+
+void Router::set_auth(std::shared_ptr<const http::Auth> auth) {
+  std::lock_guard lock(m_auth_mutex);
+  m_auth = std::move(auth);
 }
 
 Response Router::status(bool ready) const {
@@ -76,7 +81,11 @@ Response Router::dispatch(const Request& request, std::string& route) {
     route = "readyz";
     return status(true);
   }
-  if (auto denied = m_auth.check(request)) {
+  const auto auth = [this] {
+    std::lock_guard lock(m_auth_mutex);
+    return m_auth;
+  }();
+  if (auto denied = auth->check(request)) {
     route = "unauthorized";
     return std::move(*denied);
   }

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,8 +24,8 @@ namespace streamtrack::web {
 
 class Router {
  public:
-  Router(api::Api& api, const http::Auth& auth, http::StaticFiles ui, http::StaticFiles chartjs,
-         WebMetrics& metrics);
+  Router(api::Api& api, std::shared_ptr<const http::Auth> auth, http::StaticFiles ui,
+         http::StaticFiles chartjs, WebMetrics& metrics);
 
   // Adds a named readiness check for /readyz (thread-safe, quick: read an atomic).
   void add_check(std::string name, streamtrack::http::Check check);
@@ -31,12 +33,17 @@ class Router {
   // Never throws.
   Response handle(const Request& request);
 
+  // Replaces the authentication (SIGHUP re-reads the token or password file). Thread-safe:
+  // requests in progress finish with the old one.
+  void set_auth(std::shared_ptr<const http::Auth> auth);
+
  private:
   Response dispatch(const Request& request, std::string& route);
   Response status(bool ready) const;
 
   api::Api& m_api;
-  const http::Auth& m_auth;
+  mutable std::mutex m_auth_mutex;
+  std::shared_ptr<const http::Auth> m_auth;
   http::StaticFiles m_ui;
   http::StaticFiles m_chartjs;
   WebMetrics& m_metrics;

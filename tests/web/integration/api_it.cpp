@@ -310,6 +310,11 @@ TEST_F(ApiTest, HostileRequestsGetA4xxAndTheDaemonCarriesOn) {
                             "Host: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(status_of(two), "HTTP/1.1 200");
   EXPECT_NE(two.find("HTTP/1.1 404"), std::string::npos);
+  // HEAD of the live stream: its headers, no subscription that would never end.
+  const auto head = http_get(m_web_port, "/api/v1/live", {}, "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.header("content-type"), "text/event-stream; charset=utf-8");
+  EXPECT_TRUE(head.body.empty());
   EXPECT_EQ(get("/healthz").status, 200);
 }
 

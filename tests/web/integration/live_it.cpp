@@ -97,6 +97,11 @@ TEST_F(LiveTest, ACommittedSampleReachesSseAndTheRetainedMqttTopicWithinTwoSecon
     return e.event == "sample" && j.is_object() && j["live"] == false;
   });
   ASSERT_TRUE(offline.has_value());
+  // Offline, a channel has no current figures: it sorts after every live one.
+  const auto channel_now = get_json("/api/v1/channels/" + id);
+  EXPECT_EQ(channel_now["live"], false);
+  EXPECT_TRUE(channel_now["viewers"].is_null()) << channel_now.dump();
+  EXPECT_TRUE(channel_now["bitrate_kbps"].is_null()) << channel_now.dump();
   // And the overview stream carries the stats when they change.
   EXPECT_TRUE(overview.wait_for([](const SseEvent& e) { return e.event == "stats"; }));
 }

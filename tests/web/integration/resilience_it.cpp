@@ -69,6 +69,26 @@ TEST_F(ResilienceTest, AnExhaustedPoolAnswersBusyInsteadOfQueueingForever) {
   EXPECT_EQ(get("/api/v1/channels").status, 200);
 }
 
+TEST_F(ResilienceTest, ThePoolGrowsUnderLoadAndClosesIdleConnections) {
+  auto collector = start_stack_collector();
+  auto web = start_web({"", "pool_idle = \"1s\"\n"});
+  const std::string count_sql =
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'streamtrack-web'";
+  std::vector<std::future<HttpReply>> replies;
+  {
+    TableLock lock(m_dsn, "agents");
+    for (int i = 0; i < 6; ++i) {
+      replies.push_back(std::async(std::launch::async, [&] { return get("/api/v1/agents"); }));
+    }
+    // Six requests wait on the lock, each on a connection of its own.
+    ASSERT_TRUE(wait_until([&] { return std::stoi(pg_scalar(m_dsn, count_sql)) >= 6; }));
+  }
+  for (auto& r : replies) EXPECT_EQ(r.get().status, 200);
+  // Idle for more than pool_idle: closed (the daemon's own health check keeps at most one).
+  EXPECT_TRUE(wait_until([&] { return std::stoi(pg_scalar(m_dsn, count_sql)) <= 1; }))
+      << pg_scalar(m_dsn, count_sql);
+}
+
 TEST_F(ResilienceTest, ADatabaseOutageIsA503AndTheDaemonRecovers) {
   auto collector = start_stack_collector();
   MqttProbe probe(m_broker.url(), {});
