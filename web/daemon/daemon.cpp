@@ -80,7 +80,9 @@ int run_daemon(WebConfig config) {
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
-  live::Hub hub(static_cast<std::size_t>(config.ring_size), first_id);
+  // A replay may fill half of a client's send buffer; beyond that the client reloads.
+  live::Hub hub(static_cast<std::size_t>(config.ring_size), first_id,
+                static_cast<std::size_t>(config.client_buffer_bytes / 2));
   api::ApiOptions api_options;
   api_options.max_page = config.max_page;
   api_options.raw_max_span = config.raw_max_span;
