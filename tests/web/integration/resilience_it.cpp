@@ -89,6 +89,38 @@ TEST_F(ResilienceTest, ThePoolGrowsUnderLoadAndClosesIdleConnections) {
       << pg_scalar(m_dsn, count_sql);
 }
 
+TEST_F(ResilienceTest, RunningOutOfFileDescriptorsNeitherSpinsNorStopsTheDaemon) {
+  auto collector = start_stack_collector();
+  // A daemon limited to 64 descriptors, then more live clients than it can hold.
+  Process::Options p;
+  p.argv = {"prlimit", "--nofile=64:64", (bin_dir() / "streamtrack-web").string(), "-c",
+            write_web_config({}, "web-fds.toml").string()};
+  p.log_file = m_dir / "web-fds.log";
+  Process web(p);
+  ASSERT_TRUE(web.wait_for_output("web: ready")) << web.output();
+  std::smatch m;
+  const auto out = web.output();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("port=(\\d+)")));
+  m_web_port = static_cast<std::uint16_t>(std::stoi(m[1]));
+  {
+    std::vector<std::unique_ptr<SseClient>> clients;
+    for (int i = 0; i < 80; ++i) {
+      clients.push_back(std::make_unique<SseClient>(m_web_port, "/api/v1/live"));
+    }
+    ASSERT_TRUE(web.wait_for_output("http: accept failed")) << web.output().substr(0, 4000);
+  }  // the clients go away
+  ASSERT_TRUE(wait_until([&] { return get("/healthz").status == 200; }));
+  EXPECT_TRUE(web.running());
+  // Failed accepts are retried after a pause, not in a busy loop (which logs without end).
+  std::size_t failures = 0;
+  const auto log = web.output();
+  for (auto pos = log.find("http: accept failed"); pos != std::string::npos;
+       pos = log.find("http: accept failed", pos + 1)) {
+    ++failures;
+  }
+  EXPECT_LT(failures, 200u);
+}
+
 TEST_F(ResilienceTest, ADatabaseOutageIsA503AndTheDaemonRecovers) {
   auto collector = start_stack_collector();
   MqttProbe probe(m_broker.url(), {});
