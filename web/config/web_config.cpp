@@ -145,7 +145,7 @@ const TableSpec& live_spec() {
        .max = 1'000'000},
       {.name = "client_buffer",
        .type = ValueType::integer,
-       .default_value = std::int64_t{1 << 20},
+       .default_value = std::int64_t{16 << 20},
        .description = "Bytes queued for a slow live client before it is disconnected (it "
                       "resumes with Last-Event-ID).",
        .min = 4096,

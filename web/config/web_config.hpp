@@ -44,7 +44,7 @@ struct WebConfig {
   std::int64_t ring_size = 10000;
   std::chrono::milliseconds keepalive{};
   std::int64_t max_live_clients = 10000;
-  std::int64_t client_buffer_bytes = 1 << 20;
+  std::int64_t client_buffer_bytes = 16 << 20;
 
   AuthMode auth = AuthMode::none;
   std::optional<std::string> auth_token;  // mode token: the secret itself
