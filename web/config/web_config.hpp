@@ -26,7 +26,6 @@ struct WebConfig {
   int io_threads = 2;
   int workers = 8;
   std::int64_t max_connections = 4096;
-  std::chrono::milliseconds shutdown_timeout{};
 
   std::string postgres_dsn;
   std::optional<std::string> postgres_password;
