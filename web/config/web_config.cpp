@@ -45,11 +45,6 @@ const TableSpec& web_table_spec() {
        .description = "Open HTTP connections beyond this are closed at once.",
        .min = 1,
        .max = 1'000'000},
-      {.name = "shutdown_timeout",
-       .type = ValueType::duration,
-       .default_value = std::string("5s"),
-       .description = "On SIGTERM, how long requests in progress may finish.",
-       .min = 0},
   }};
   return spec;
 }
@@ -145,7 +140,7 @@ const TableSpec& live_spec() {
        .max = 1'000'000},
       {.name = "client_buffer",
        .type = ValueType::integer,
-       .default_value = std::int64_t{1 << 20},
+       .default_value = std::int64_t{16 << 20},
        .description = "Bytes queued for a slow live client before it is disconnected (it "
                       "resumes with Last-Event-ID).",
        .min = 4096,
@@ -188,7 +183,6 @@ WebConfig build_web_config(std::shared_ptr<const toml::table> document, const st
   c.io_threads = static_cast<int>(web.integer("io_threads"));
   c.workers = static_cast<int>(web.integer("workers"));
   c.max_connections = web.integer("max_connections");
-  c.shutdown_timeout = web.duration("shutdown_timeout");
 
   const auto pg = root.table("postgres");
   c.postgres_dsn = pg.string("dsn");

@@ -26,7 +26,6 @@ struct WebConfig {
   int io_threads = 2;
   int workers = 8;
   std::int64_t max_connections = 4096;
-  std::chrono::milliseconds shutdown_timeout{};
 
   std::string postgres_dsn;
   std::optional<std::string> postgres_password;
@@ -44,7 +43,7 @@ struct WebConfig {
   std::int64_t ring_size = 10000;
   std::chrono::milliseconds keepalive{};
   std::int64_t max_live_clients = 10000;
-  std::int64_t client_buffer_bytes = 1 << 20;
+  std::int64_t client_buffer_bytes = 16 << 20;
 
   AuthMode auth = AuthMode::none;
   std::optional<std::string> auth_token;  // mode token: the secret itself

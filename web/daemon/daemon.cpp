@@ -1,3 +1,5 @@
+#include <sys/resource.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -66,10 +68,22 @@ void reload(const WebConfig& running, Router& router, bool ready) {
   if (ready) notify::ready();  // before the first READY=1, the main loop still sends it
 }
 
+// Every live client is a descriptor: use the whole hard limit (systemd's default soft limit
+// is 1024, its hard limit far higher).
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    log::info("web: open file limit raised to " + std::to_string(limit.rlim_cur));
+  }
+}
+
 }  // namespace
 
 int run_daemon(WebConfig config) {
   log::set_level(config.log_level);
+  raise_descriptor_limit();
   SignalWatcher signals;
   log::info("web: starting listen=" + config.listen + " ui_dir=" + config.ui_dir);
 
@@ -80,7 +94,9 @@ int run_daemon(WebConfig config) {
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
-  live::Hub hub(static_cast<std::size_t>(config.ring_size), first_id);
+  // A replay may fill half of a client's send buffer; beyond that the client reloads.
+  live::Hub hub(static_cast<std::size_t>(config.ring_size), first_id,
+                static_cast<std::size_t>(config.client_buffer_bytes / 2));
   api::ApiOptions api_options;
   api_options.max_page = config.max_page;
   api_options.raw_max_span = config.raw_max_span;

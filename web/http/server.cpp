@@ -50,6 +50,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::io_context io;
   asio::thread_pool workers;
   tcp::acceptor acceptor{io};
+  asio::steady_timer accept_retry{io};
   std::vector<std::thread> threads;
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> live{0};
@@ -339,6 +340,16 @@ void Server::Impl::accept() {
                             }
                           } else if (ec == asio::error::operation_aborted) {
                             return;
+                          } else {
+                            // Out of descriptors or memory: the pending connection stays in
+                            // the backlog, so accepting again at once would spin. Pause.
+                            log::warning("http: accept failed error=" + log::quote(ec.message()) +
+                                         "; retrying in 100 ms");
+                            self->accept_retry.expires_after(std::chrono::milliseconds(100));
+                            self->accept_retry.async_wait([self](beast::error_code wait_ec) {
+                              if (!wait_ec && !self->stopped) self->accept();
+                            });
+                            return;
                           }
                           self->accept();
                         });
@@ -384,6 +395,7 @@ void Server::stop() {
   asio::post(m_impl->io, [impl = m_impl] {
     beast::error_code ec;
     impl->acceptor.close(ec);
+    impl->accept_retry.cancel();
   });
   std::vector<std::shared_ptr<Session>> open;
   {

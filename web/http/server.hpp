@@ -22,7 +22,7 @@ struct ServerOptions {
   int io_threads = 2;
   int workers = 8;
   std::size_t max_connections = 4096;
-  std::size_t client_buffer_bytes = 1 << 20;       // an SSE client further behind is disconnected
+  std::size_t client_buffer_bytes = 16 << 20;      // an SSE client further behind is disconnected
   std::chrono::milliseconds idle_timeout{30'000};  // keep-alive and request read timeout
 };
 

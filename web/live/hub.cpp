@@ -1,11 +1,14 @@
 #include "web/live/hub.hpp"
 
 #include <algorithm>
+#include <vector>
 
 namespace streamtrack::web::live {
 
-Hub::Hub(std::size_t ring_size, std::uint64_t first_id)
-    : m_ring_size(std::max<std::size_t>(1, ring_size)), m_next_id(first_id) {}
+Hub::Hub(std::size_t ring_size, std::uint64_t first_id, std::size_t max_replay_bytes)
+    : m_ring_size(std::max<std::size_t>(1, ring_size)),
+      m_max_replay_bytes(max_replay_bytes),
+      m_next_id(first_id) {}
 
 std::string Hub::frame(std::uint64_t id, const std::string& event, const std::string& data_json) {
   // data_json is one line (compact JSON), so one data: field carries it.
@@ -33,13 +36,20 @@ std::uint64_t Hub::subscribe(std::shared_ptr<EventSink> sink,
   if (last_event_id) {
     const auto newest = m_next_id - 1;
     const auto oldest = m_ring.empty() ? m_next_id : m_ring.front().id;
-    if (*last_event_id > newest || *last_event_id + 1 < oldest) {
+    std::vector<std::shared_ptr<const std::string>> replay;
+    bool resync = *last_event_id > newest || *last_event_id + 1 < oldest;
+    std::size_t bytes = 0;
+    for (auto it = m_ring.begin(); !resync && it != m_ring.end(); ++it) {
+      if (it->id <= *last_event_id || !wants(s, *it)) continue;
+      bytes += it->frame->size();
+      resync = bytes > m_max_replay_bytes;
+      replay.push_back(it->frame);
+    }
+    if (resync) {
       s.sink->send(std::make_shared<const std::string>(
           "event: resync\ndata: {\"reason\":\"events after this id are no longer kept\"}\n\n"));
     } else {
-      for (const auto& e : m_ring) {
-        if (e.id > *last_event_id && wants(s, e)) s.sink->send(e.frame);
-      }
+      for (auto& frame : replay) s.sink->send(std::move(frame));
     }
   }
   const auto id = m_next_subscription++;

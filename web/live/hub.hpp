@@ -18,7 +18,10 @@ class Hub {
  public:
   // `first_id` is the id of the first event; the daemon starts from its start time in
   // microseconds so ids keep growing across restarts.
-  Hub(std::size_t ring_size, std::uint64_t first_id);
+  // A replay longer than `max_replay_bytes` is replaced by `event: resync` (a client that far
+  // behind would overflow its own send buffer and come back with the same id forever).
+  Hub(std::size_t ring_size, std::uint64_t first_id,
+      std::size_t max_replay_bytes = static_cast<std::size_t>(-1));
 
   // Adds an event ("sample" or "stats") to the ring and sends it to every subscriber that
   // wants it: sample events of `channel_id` go to the overview and that channel's subscribers,
@@ -29,8 +32,9 @@ class Hub {
 
   // Subscribes `sink` to the overview (no channel) or to one channel. With `last_event_id`,
   // first replays what the ring holds after it; when the ring no longer reaches back that far
-  // (or the id is from the future, i.e. another daemon instance), sends an `event: resync`
-  // frame instead so the client reloads. Returns the subscription id.
+  // (or the id is from the future, i.e. another daemon instance, or the replay would exceed
+  // max_replay_bytes), sends an `event: resync` frame instead so the client reloads. Returns the
+  // subscription id.
   std::uint64_t subscribe(std::shared_ptr<EventSink> sink, std::optional<std::int64_t> channel_id,
                           std::optional<std::uint64_t> last_event_id);
   void unsubscribe(std::uint64_t subscription);
@@ -62,6 +66,7 @@ class Hub {
 
   mutable std::mutex m_mutex;
   std::size_t m_ring_size;
+  std::size_t m_max_replay_bytes;
   std::deque<Event> m_ring;
   std::uint64_t m_next_id;
   std::uint64_t m_next_subscription = 1;

@@ -1,7 +1,11 @@
 // The unlucky operator's cases: a database that stops, a query that hangs on a lock, a pool
 // that is exhausted. The daemon answers each with a JSON 503 and carries on.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <future>
 #include <regex>
@@ -87,6 +91,82 @@ TEST_F(ResilienceTest, ThePoolGrowsUnderLoadAndClosesIdleConnections) {
   // Idle for more than pool_idle: closed (the daemon's own health check keeps at most one).
   EXPECT_TRUE(wait_until([&] { return std::stoi(pg_scalar(m_dsn, count_sql)) <= 1; }))
       << pg_scalar(m_dsn, count_sql);
+}
+
+TEST_F(ResilienceTest, RunningOutOfFileDescriptorsNeitherSpinsNorStopsTheDaemon) {
+  auto collector = start_stack_collector();
+  // A daemon limited to 64 descriptors, then more live clients than it can hold.
+  Process::Options p;
+  p.argv = {"prlimit", "--nofile=64:64", (bin_dir() / "streamtrack-web").string(), "-c",
+            write_web_config({}, "web-fds.toml").string()};
+  p.log_file = m_dir / "web-fds.log";
+  Process web(p);
+  ASSERT_TRUE(web.wait_for_output("web: ready")) << web.output();
+  std::smatch m;
+  const auto out = web.output();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("port=(\\d+)")));
+  m_web_port = static_cast<std::uint16_t>(std::stoi(m[1]));
+  {
+    std::vector<std::unique_ptr<SseClient>> clients;
+    for (int i = 0; i < 80; ++i) {
+      clients.push_back(std::make_unique<SseClient>(m_web_port, "/api/v1/live"));
+    }
+    ASSERT_TRUE(web.wait_for_output("http: accept failed")) << web.output().substr(0, 4000);
+  }  // the clients go away
+  ASSERT_TRUE(wait_until([&] { return get("/healthz").status == 200; }));
+  EXPECT_TRUE(web.running());
+  // Failed accepts are retried after a pause, not in a busy loop (which logs without end).
+  std::size_t failures = 0;
+  const auto log = web.output();
+  for (auto pos = log.find("http: accept failed"); pos != std::string::npos;
+       pos = log.find("http: accept failed", pos + 1)) {
+    ++failures;
+  }
+  EXPECT_LT(failures, 200u);
+}
+
+TEST_F(ResilienceTest, ALiveClientThatStopsReadingIsDroppedAndOthersKeepTheirFeed) {
+  auto collector = start_stack_collector();
+  pg_query(m_dsn,
+           "INSERT INTO channels (platform, name) SELECT 'owncast', 'c' || g FROM "
+           "generate_series(1, 2000) g");
+  pg_query(m_dsn,
+           "INSERT INTO livestreams (channel_id, session_key, started_at, last_sample_at) "
+           "SELECT id, 'k', now(), now() FROM channels");
+  auto web = start_web({"[live]\nclient_buffer = 1048576\n", ""});
+  // A client with a tiny receive buffer that never reads.
+  const int stuck = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int small = 4096;
+  ::setsockopt(stuck, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(m_web_port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(stuck, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = "GET /api/v1/live HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(stuck, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  SseClient reader(m_web_port, "/api/v1/live");
+  ASSERT_EQ(reader.wait_status(), 200);
+  // Each statement announces 2,000 channels (about 600 KB of events per client).
+  int round = 0;
+  ASSERT_TRUE(wait_until([&] {
+    ++round;
+    pg_query(m_dsn,
+             "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
+             "agent_id, seq) SELECT id, now(), " +
+                 std::to_string(round) + ", 'flood', id * 1000 + " + std::to_string(round) +
+                 " FROM livestreams");
+    return get("/metrics").body.find("streamtrack_web_slow_clients_dropped 1") != std::string::npos;
+  }));
+  ::close(stuck);
+  // The reader, which keeps up, saw the last round complete.
+  const auto last = std::to_string(round);
+  EXPECT_TRUE(reader.wait_for([&](const SseEvent& e) {
+    return e.data.find("\"name\":\"c2000\"") != std::string::npos &&
+           e.data.find("\"viewers\":" + last + "}") != std::string::npos;
+  }));
+  EXPECT_FALSE(reader.closed());
+  EXPECT_EQ(get("/healthz").status, 200);
 }
 
 TEST_F(ResilienceTest, ADatabaseOutageIsA503AndTheDaemonRecovers) {

@@ -51,6 +51,20 @@ TEST(Hub, ReplaysAfterLastEventIdAndAsksForResyncWhenTheRingIsTooShort) {
   EXPECT_TRUE(current->frames.empty());
 }
 
+TEST(Hub, AReplayLargerThanTheBudgetBecomesAResync) {
+  // A client that fell far behind would be disconnected by its own replay (client_buffer)
+  // and come back with the same Last-Event-ID forever: it is told to reload instead.
+  Hub hub(1000, 1, 1000);
+  for (int i = 0; i < 100; ++i) hub.publish("sample", 1, std::string(50, 'x'));
+  auto far_behind = std::make_shared<RecordingSink>();
+  hub.subscribe(far_behind, std::nullopt, 1);
+  ASSERT_EQ(far_behind->frames.size(), 1u);
+  EXPECT_TRUE(far_behind->frames[0].starts_with("event: resync\n"));
+  auto close_behind = std::make_shared<RecordingSink>();
+  hub.subscribe(close_behind, std::nullopt, 95);
+  EXPECT_EQ(close_behind->frames.size(), 5u);
+}
+
 TEST(Hub, UnsubscribedSinksGetNothingMore) {
   Hub hub(10, 1);
   auto sink = std::make_shared<RecordingSink>();
