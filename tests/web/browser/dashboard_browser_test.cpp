@@ -39,7 +39,7 @@ TEST_F(DashboardTest, OverviewShowsTotalsAndChannelsAndAgents) {
       "RETURNING 1");
   add_alert("viewers_drop", "warning", "owncast", "late-night-radio",
             "Viewers fell by 60 % within 5 minutes");
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
 
   Browser browser(*m_driver);
   browser.navigate(url("/#/"));
@@ -122,7 +122,7 @@ TEST_F(DashboardTest, OverviewTotalsFollowTheStreamsStatsEvents) {
   const auto channel = add_channel("nginx_rtmp", "studio-a");
   const auto session = add_session(channel, "Totals drill", "Testing", 10, true);
   add_sample(session, 1, 100, 4, 4000);
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
 
   Browser browser(*m_driver);
   browser.navigate(url("/#/"));
@@ -140,7 +140,7 @@ TEST_F(DashboardTest, OverviewTotalsFollowTheStreamsStatsEvents) {
 
 TEST_F(DashboardTest, FiveThousandChannelsKeepFewRowsInTheDomAndScrollingReachesTheLast) {
   add_many_channels(5000);
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
 
   Browser browser(*m_driver);
   browser.navigate(url("/#/"));
@@ -213,7 +213,7 @@ TEST_F(DashboardTest, ChannelChartGainsAPointWhenASampleCommits) {
   add_alert("bitrate_low", "critical", "nginx_rtmp", "studio-a",
             "Bitrate under 1 Mb/s for 2 minutes");
   add_alert("viewers_drop", "warning", "owncast", "someone-else", "Not this channel");
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
 
   Browser browser(*m_driver, 1280, 1400);
   browser.navigate(url("/#/channel/" + std::to_string(channel) + "?range=1h"));
@@ -292,7 +292,7 @@ TEST_F(DashboardTest, SessionPageSummarisesTheBroadcast) {
   sql("UPDATE livestreams SET is_active = false, ended_at = now() - interval '10 minutes' WHERE id "
       "= " +
       std::to_string(session) + " RETURNING 1");
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
 
   Browser browser(*m_driver, 1280, 1500);
   browser.navigate(url("/#/session/" + std::to_string(session)));
@@ -333,7 +333,7 @@ TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
   const auto channel = add_channel("nginx_rtmp", "studio-a");
   const auto session = add_session(channel, "Offline drill", "Testing", 10, true);
   add_sample(session, 1, 321, 4, 4000);
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
 
   Browser browser(*m_driver);
   browser.navigate(url("/#/"));
@@ -356,7 +356,7 @@ TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
   EXPECT_TRUE(
       browser.execute("return document.getElementById('offline-banner').hidden;").get<bool>());
 
-  stop_web();
+  ASSERT_NO_FATAL_FAILURE(stop_web());
   browser.refresh();
   expect_page(browser, "!document.getElementById('offline-banner').hidden");
   const auto banner =
@@ -372,7 +372,7 @@ TEST_F(DashboardTest, OfflineFallbackShowsCachedStatsAfterTheServerStops) {
 
   // The server comes back: the live stream reconnects, the figures reload, the banner goes.
   add_sample(session, 0, 654, 4, 4000);
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
   expect_page(browser, "document.getElementById('offline-banner').hidden");
   expect_page(
       browser,
@@ -387,7 +387,7 @@ TEST_F(DashboardTest, HostileChannelNameIsShownAsTextAndNotRun) {
   const auto session = add_session(channel, hostile_title, "<i>category</i>", 20, true);
   add_sample(session, 2, 77, 1, 3000);
   add_sample(session, 1, 78, 1, 3000);
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
 
   Browser browser(*m_driver);
   browser.navigate(url("/#/"));
@@ -422,7 +422,7 @@ namespace {
 // The dashboard's API client (web/ui/lib/api.js) in the page, counting the page's own fetches.
 TEST_F(DashboardTest, ApiClientKeepsRepliesFreshRetriesWithBackoffAndFallsBackToWhatItKept) {
   add_channel("nginx_rtmp", "studio-a");
-  start_web();
+  ASSERT_NO_FATAL_FAILURE(start_web());
   Browser browser(*m_driver);
   browser.navigate(url("/#/alerts"));
   expect_page(browser, "document.getElementById('view').dataset.ready === 'true'");

@@ -1,6 +1,7 @@
 #include "tests/web/browser/dashboard_fixture.hpp"
 
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_connection.hpp"
@@ -18,6 +19,9 @@ void DashboardTest::SetUp() {
   options.dsn = m_dsn;
   collector::store::PgConnection conn(options);
   collector::store::apply_migrations(conn);
+  // The daemon reads as a role that cannot write, as in production (docs/api.md).
+  pg_query(m_dsn, "CREATE ROLE streamtrack_web LOGIN; GRANT pg_read_all_data TO streamtrack_web");
+  m_web_dsn = std::regex_replace(m_dsn, std::regex("user=postgres"), "user=streamtrack_web");
   m_port = free_port();
   m_driver = std::make_unique<ChromeDriver>();
 }
@@ -35,7 +39,7 @@ void DashboardTest::start_web() {
                  (source_dir() / "web" / "ui").string() +
                  "\"\nchartjs_dir = \"/usr/share/javascript/chart.js\"\nlog_level = \"debug\"\n"
                  "[postgres]\ndsn = \"" +
-                 m_dsn + "\"\n");
+                 m_web_dsn + "\"\n");
   Process::Options o;
   o.argv = {(bin_dir() / "streamtrack-web").string(), "-c", config.string()};
   o.log_file = m_web_dir / "web.log";

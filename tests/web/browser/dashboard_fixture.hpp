@@ -59,6 +59,7 @@ class DashboardTest : public CollectorTest {
   void expect_clean_console(Browser& browser);
 
   TempDir m_web_dir{"streamtrack-web-browser"};
+  std::string m_web_dsn;  // the daemon's: role streamtrack_web, read-only
   std::uint16_t m_port = 0;
   std::unique_ptr<Process> m_web;
   std::unique_ptr<ChromeDriver> m_driver;
