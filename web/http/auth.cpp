@@ -92,21 +92,41 @@ std::optional<Response> Auth::check(const Request& request) const {
     return unauthorized(m_mode);
   }
   if (!header->starts_with("Basic ")) return unauthorized(m_mode);
-  const auto decoded = base64_decode(std::string_view(*header).substr(6));
-  if (!decoded) return unauthorized(m_mode);
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_verified.contains(*header)) return std::nullopt;
+  }
+  if (!verify_basic(*header)) return unauthorized(m_mode);
+  std::lock_guard lock(m_mutex);
+  if (m_verified.size() >= 256) m_verified.clear();
+  m_verified.insert(*header);
+  return std::nullopt;
+}
+
+bool Auth::verify_basic(const std::string& header) const {
+  const auto decoded = base64_decode(std::string_view(header).substr(6));
+  if (!decoded) return false;
   const auto colon = decoded->find(':');
-  if (colon == std::string::npos) return unauthorized(m_mode);
+  if (colon == std::string::npos) return false;
   const auto user = decoded->substr(0, colon);
   const auto password = decoded->substr(colon + 1);
+  if (password.find('\0') != std::string::npos) return false;
   const auto it = m_hashes.find(user);
-  if (it == m_hashes.end() || password.find('\0') != std::string::npos) return unauthorized(m_mode);
+  // An unknown user costs the same hash as a known one, so timing does not tell which exist.
+  const auto& hash = it != m_hashes.end() ? it->second : m_hashes.begin()->second;
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_computations;
+  }
   auto data = std::make_unique<crypt_data>();
   std::memset(data.get(), 0, sizeof(crypt_data));
-  const char* out = crypt_r(password.c_str(), it->second.c_str(), data.get());
-  if (out == nullptr || out[0] == '*' || !constant_time_equal(out, it->second)) {
-    return unauthorized(m_mode);
-  }
-  return std::nullopt;
+  const char* out = crypt_r(password.c_str(), hash.c_str(), data.get());
+  return it != m_hashes.end() && out != nullptr && out[0] != '*' && constant_time_equal(out, hash);
+}
+
+std::uint64_t Auth::hash_computations() const {
+  std::lock_guard lock(m_mutex);
+  return m_computations;
 }
 
 }  // namespace streamtrack::web::http

@@ -1,7 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "web/api/request.hpp"
@@ -20,11 +23,19 @@ class Auth {
   // nullopt when the request may pass, else the 401 reply to send.
   std::optional<Response> check(const Request& request) const;
   AuthMode mode() const { return m_mode; }
+  // crypt(3) runs done so far (a verified Authorization value is remembered, so a dashboard's
+  // stream of requests costs one).
+  std::uint64_t hash_computations() const;
 
  private:
+  bool verify_basic(const std::string& header) const;
+
   AuthMode m_mode;
   std::string m_token;
   std::map<std::string, std::string> m_hashes;  // user → crypt hash
+  mutable std::mutex m_mutex;
+  mutable std::set<std::string> m_verified;  // Authorization values that passed, at most 256
+  mutable std::uint64_t m_computations = 0;
 };
 
 // Standard base64 decoding (for the basic scheme); nullopt on malformed input.

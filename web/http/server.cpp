@@ -170,19 +170,28 @@ class Session : public std::enable_shared_from_this<Session> {
     m_version = msg.version();
     m_head = msg.method() == bhttp::verb::head;
     m_stream.expires_never();  // the handler may take a while; the statement timeout bounds it
+    if (m_server->options.answer_inline && m_server->options.answer_inline(request)) {
+      respond(run_handler(request));
+      return;
+    }
     asio::post(m_server->workers, [self = shared_from_this(), request = std::move(request)] {
-      Response response;
-      try {
-        response = self->m_server->handler(request);
-      } catch (const std::exception& e) {
-        log::error("http: handler threw error=" + log::quote(e.what()));
-        response.status = 500;
-        response.body = error_json("internal", "internal error");
-      }
+      Response response = self->run_handler(request);
       asio::post(self->m_stream.get_executor(), [self, response = std::move(response)]() mutable {
         self->respond(std::move(response));
       });
     });
+  }
+
+  Response run_handler(const Request& request) {
+    try {
+      return m_server->handler(request);
+    } catch (const std::exception& e) {
+      log::error("http: handler threw error=" + log::quote(e.what()));
+      Response response;
+      response.status = 500;
+      response.body = error_json("internal", "internal error");
+      return response;
+    }
   }
 
   void respond(Response response) {

@@ -24,6 +24,10 @@ struct ServerOptions {
   std::size_t max_connections = 4096;
   std::size_t client_buffer_bytes = 16 << 20;      // an SSE client further behind is disconnected
   std::chrono::milliseconds idle_timeout{30'000};  // keep-alive and request read timeout
+  // Requests for which this returns true are answered on the event loop itself (they must
+  // be quick and never touch the database: files, health, metrics), so they are served
+  // even while every worker waits on PostgreSQL. Unset: every request goes to a worker.
+  std::function<bool(const Request&)> answer_inline;
 };
 
 // Runs on a worker thread; must not throw (Api::handle never does; others are wrapped).

@@ -169,6 +169,31 @@ TEST_F(ResilienceTest, ALiveClientThatStopsReadingIsDroppedAndOthersKeepTheirFee
   EXPECT_EQ(get("/healthz").status, 200);
 }
 
+TEST_F(ResilienceTest, TheDashboardAndHealthAnswerWhileEveryWorkerWaitsOnTheDatabase) {
+  auto collector = start_stack_collector();
+  const auto config = write_web_config({"", "statement_timeout = \"120s\"\n"}, "web-one.toml");
+  auto text = read_file(config);
+  write_file(config, text.replace(text.find("[web]\n"), 6, "[web]\nworkers = 1\n"));
+  auto web = start_web_with(config);
+  std::future<HttpReply> stuck;
+  {
+    TableLock lock(m_dsn, "agents");
+    stuck = std::async(std::launch::async, [&] { return get("/api/v1/agents"); });
+    ASSERT_TRUE(wait_until([&] {
+      return pg_scalar(m_dsn,
+                       "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                       "'streamtrack-web' AND wait_event_type = 'Lock'") == "1";
+    }));
+    // The only worker is stuck: files, health and metrics do not need it.
+    EXPECT_EQ(get("/").status, 200);
+    EXPECT_EQ(get("/app.js").status, 200);
+    EXPECT_EQ(get("/healthz").status, 200);
+    EXPECT_EQ(get("/readyz").status, 200);
+    EXPECT_EQ(get("/metrics").status, 200);
+  }
+  EXPECT_EQ(stuck.get().status, 200);
+}
+
 TEST_F(ResilienceTest, ADatabaseOutageIsA503AndTheDaemonRecovers) {
   auto collector = start_stack_collector();
   MqttProbe probe(m_broker.url(), {});

@@ -50,15 +50,19 @@ std::filesystem::path WebTest::write_web_config(const WebOptions& o, const std::
 }
 
 std::unique_ptr<Process> WebTest::start_web(const WebOptions& o) {
+  return start_web_with(write_web_config(o, "web.toml"));
+}
+
+std::unique_ptr<Process> WebTest::start_web_with(const std::filesystem::path& config) {
   Process::Options p;
-  p.argv = {(bin_dir() / "streamtrack-web").string(), "-c",
-            write_web_config(o, "web.toml").string()};
-  p.log_file = m_dir / "web.log";
+  p.argv = {(bin_dir() / "streamtrack-web").string(), "-c", config.string()};
+  p.log_file = m_dir / (config.stem().string() + ".log");
   auto proc = std::make_unique<Process>(p);
   EXPECT_TRUE(proc->wait_for_output("web: ready")) << proc->output();
   std::smatch m;
   const auto out = proc->output();
   const std::regex port_re("web: serving url=\\S+ port=(\\d+)");
+  m_web_port = 0;
   if (std::regex_search(out, m, port_re)) m_web_port = static_cast<std::uint16_t>(std::stoi(m[1]));
   EXPECT_NE(m_web_port, 0) << out;
   return proc;

@@ -28,6 +28,8 @@ class WebTest : public CollectorTest {
   // The collector with a fast analytics refresh, waited for until it applied migrations.
   std::unique_ptr<Process> start_stack_collector(const std::string& extra = "");
   std::unique_ptr<Process> start_web(const WebOptions& o = {});
+  // Starts the daemon on a config file written by the test; sets m_web_port.
+  std::unique_ptr<Process> start_web_with(const std::filesystem::path& config);
   std::filesystem::path write_web_config(const WebOptions& o, const std::string& name);
 
   std::string readonly_dsn() const;

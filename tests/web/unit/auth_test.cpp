@@ -54,6 +54,19 @@ TEST(Auth, BasicVerifiesCryptHashes) {
   EXPECT_NE(denied->body.find("\"parameter\":\"Authorization\""), std::string::npos);
 }
 
+TEST(Auth, ACorrectPasswordIsHashedOnceNotOnEveryRequest) {
+  // crypt(3) is slow on purpose; a dashboard sends many requests with the same credentials.
+  const Auth auth(AuthMode::basic, std::nullopt, "ops:" + sha512_hash("hunter22") + "\n");
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_FALSE(auth.check(with_authorization("Basic b3BzOmh1bnRlcjIy")).has_value());
+  }
+  EXPECT_EQ(auth.hash_computations(), 1u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(auth.check(with_authorization("Basic b3BzOndyb25n"))->status, 401);
+  }
+  EXPECT_EQ(auth.hash_computations(), 4u);  // wrong passwords are never remembered
+}
+
 TEST(Auth, APasswordFileWithoutHashesIsRefusedAtStartup) {
   EXPECT_THROW(Auth(AuthMode::basic, std::nullopt, "ops:plaintext\n"), std::runtime_error);
 }
