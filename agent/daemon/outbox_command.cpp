@@ -42,7 +42,9 @@ int run_outbox_command(const AgentConfig& config, const std::string& command) {
             << "last_seq: " << s.last_seq << "\n"
             << "dropped: " << s.dropped() << "\n"
             << "dropped_oldest: " << s.dropped_oldest << "\n"
-            << "dropped_newest: " << s.dropped_newest << "\n";
+            << "dropped_newest: " << s.dropped_newest << "\n"
+            << "dropped_unsaved: " << s.dropped_unsaved << "\n"
+            << "quarantined: " << s.quarantined << "\n";
   return 0;
 }
 
