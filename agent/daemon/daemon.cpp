@@ -32,7 +32,7 @@ using std::chrono::milliseconds;
 
 // What Paho's threads hand to the main loop.
 struct Event {
-  enum class Kind { connected, disconnected, delivered, message, subscribed, collision };
+  enum class Kind { connected, disconnected, delivered, refused, message, subscribed, collision };
   Kind kind;
   std::uint64_t id = 0;
   bool ok = false;
@@ -258,6 +258,9 @@ class Daemon {
     h.message = [this](mqtt::Message m) {
       push({Event::Kind::message, 0, false, std::move(m.payload), std::move(m.topic), m.retained});
     };
+    h.refused = [this](std::uint64_t id, const std::string& reason) {
+      push({Event::Kind::refused, id, false, reason});
+    };
     h.subscribed = [this](const std::string& filter, bool ok, const std::string& reason) {
       push({Event::Kind::subscribed, 0, ok, reason, filter});
     };
@@ -456,6 +459,10 @@ class Daemon {
               m_waiting_for_ack_since_ns.load() == 0) {
             m_waiting_for_ack_since_ns = now.time_since_epoch().count();
           }
+          break;
+        case Event::Kind::refused:
+          m_metrics.count_publish_failures(1);
+          m_publisher.on_refused(e.id, e.text);
           break;
         case Event::Kind::message:
           on_ack_message(e);

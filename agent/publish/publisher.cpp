@@ -76,6 +76,20 @@ void Publisher::on_delivered(std::uint64_t id, bool ok, Steady::time_point now) 
   }
 }
 
+void Publisher::on_refused(std::uint64_t id, const std::string& reason) {
+  const auto it = m_inflight.find(id);
+  if (it == m_inflight.end()) return;
+  const std::int64_t seq = it->second;
+  m_inflight.erase(it);
+  if (!m_held.count(seq)) return;
+  if (!m_rows.quarantine(seq, reason)) {
+    m_resend.insert(seq);
+    return;
+  }
+  ++m_figures.quarantined;
+  m_held.erase(seq);
+}
+
 AckReport Publisher::on_ack(const wire::Ack& ack) {
   AckReport report;
   if (m_options.delivery != Delivery::committed) return report;

@@ -91,6 +91,9 @@ class Publisher {
   void on_connected();
   // The client's outcome for a publish id (ok on PUBACK). Unknown ids are ignored.
   void on_delivered(std::uint64_t id, bool ok, Steady::time_point now);
+  // The broker refused publish `id` for good (see mqtt::Handlers::refused): its row is
+  // quarantined, or sent again if the dead-letter table cannot be written.
+  void on_refused(std::uint64_t id, const std::string& reason);
   // delivery = committed: the collector committed these seqs. Those this run published and
   // still holds become done (to delete) and are never sent again; the rest is only counted.
   // Other modes ignore acks (an empty report).

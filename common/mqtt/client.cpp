@@ -44,7 +44,18 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     Impl* impl = nullptr;
     void on_success(const ::mqtt::token& tok) override { impl->publish_outcome(tok, true, ""); }
     void on_failure(const ::mqtt::token& tok) override {
-      impl->publish_outcome(tok, false, "delivery failed (code " + std::to_string(tok.get_return_code()) + ")");
+      const int reason = static_cast<int>(tok.get_reason_code());
+      // MQTT 5 PUBACK reasons about the message itself: it will never be accepted as it is.
+      // (0x87 not authorized and 0x97 quota exceeded are about the moment or the broker's
+      // configuration: sent again later.)
+      if (reason == 0x90 || reason == 0x95 || reason == 0x99) {
+        impl->publish_refused(tok, "refused by the broker (PUBACK reason 0x" + hex(reason) + ")");
+        return;
+      }
+      impl->publish_outcome(tok, false,
+                            "delivery failed (code " + std::to_string(tok.get_return_code()) +
+                                (reason >= 0x80 ? ", reason 0x" + hex(reason) : std::string()) +
+                                ")");
     }
   } publish_listener;
 
@@ -281,6 +292,15 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
   void publish_outcome(const ::mqtt::token& tok, bool ok, const std::string& error) {
     const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
     if (handlers_enabled && handlers.delivered) handlers.delivered(id, ok, error);
+  }
+
+  void publish_refused(const ::mqtt::token& tok, const std::string& reason) {
+    if (!handlers.refused) {
+      publish_outcome(tok, false, reason);
+      return;
+    }
+    const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
+    if (handlers_enabled) handlers.refused(id, reason);
   }
 
   PublishResult publish(const Message& m) {

@@ -55,6 +55,10 @@ struct Handlers {
   std::function<void(Message)> message{};
   // Outcome of publish(id): ok once the broker acknowledged it (PUBACK for QoS 1).
   std::function<void(std::uint64_t id, bool ok, const std::string& error)> delivered{};
+  // Instead of delivered(id, false, ...) when the broker refused the message for good (MQTT 5
+  // PUBACK 0x90 topic name invalid, 0x95 packet too large, 0x99 payload format invalid): the
+  // same message will never be accepted. Unset: such refusals go to delivered.
+  std::function<void(std::uint64_t id, const std::string& reason)> refused{};
   // The broker answered a subscription of ClientOptions::subscriptions (after every connect):
   // ok, or refused (SUBACK failure, e.g. by its ACL) with the reason.
   std::function<void(const std::string& filter, bool ok, const std::string& reason)> subscribed{};

@@ -3,7 +3,10 @@
 // test in an AddressSanitizer build too: see docs/operations.md, "Development checks").
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <mutex>
 #include <memory>
 
 #include "common/mqtt/client.hpp"
@@ -94,6 +97,58 @@ TEST(MqttClient, DestroyedWithPublishesInFlightItCallsNothingAfterwards) {
     seen.reset();  // a late callback would now touch freed memory (AddressSanitizer reports it)
     EXPECT_LE(after, 500);
   }
+}
+
+TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
+  // A Mosquitto with a message size limit: for MQTT 5 it answers an oversized QoS 1 publish
+  // with PUBACK reason 0x95 (packet too large).
+  testing::TempDir dir("streamtrack-size-limited-broker");
+  const auto port = testing::free_port();
+  std::string conf = "allow_anonymous true\npersistence false\nlog_dest stderr\n"
+                     "message_size_limit 1000\n";
+  if (::geteuid() == 0) conf += "user root\n";
+  conf += "listener " + std::to_string(port) + " 127.0.0.1\n";
+  testing::write_file(dir / "mosquitto.conf", conf);
+  testing::Process::Options po;
+  po.argv = {"/usr/sbin/mosquitto", "-c", (dir / "mosquitto.conf").string()};
+  po.log_file = dir / "mosquitto.log";
+  testing::Process broker(po);
+  ASSERT_TRUE(testing::wait_until([&] { return testing::port_accepts(port); }));
+
+  config::MqttSettings s;
+  s.host = "127.0.0.1";
+  s.port = port;
+  s.url = "mqtt://127.0.0.1:" + std::to_string(port);
+  s.protocol_version = 5;
+  std::mutex mutex;
+  std::vector<std::pair<std::uint64_t, std::string>> refused;
+  std::vector<std::pair<std::uint64_t, bool>> delivered;
+  mqtt::Handlers h;
+  h.refused = [&](std::uint64_t id, const std::string& reason) {
+    std::lock_guard lock(mutex);
+    refused.emplace_back(id, reason);
+  };
+  h.delivered = [&](std::uint64_t id, bool ok, const std::string&) {
+    std::lock_guard lock(mutex);
+    delivered.emplace_back(id, ok);
+  };
+  mqtt::Client client({.settings = s, .client_id = "sizer"}, h);
+  client.start();
+  ASSERT_TRUE(testing::wait_until([&] { return client.connected(); }));
+  const auto big = client.publish_checked({"t/big", std::string(2000, 'x'), 1, false});
+  ASSERT_EQ(big.kind, mqtt::PublishResult::Kind::sent) << big.error;
+  const auto small = client.publish_checked({"t/small", "x", 1, false});
+  ASSERT_EQ(small.kind, mqtt::PublishResult::Kind::sent) << small.error;
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(mutex);
+    return refused.size() + delivered.size() >= 2;
+  })) << testing::read_file(dir / "mosquitto.log");
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].first, big.id);
+  EXPECT_NE(refused[0].second.find("0x95"), std::string::npos) << refused[0].second;
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0], (std::pair<std::uint64_t, bool>{small.id, true}));
 }
 
 }  // namespace

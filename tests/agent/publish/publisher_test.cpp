@@ -305,6 +305,24 @@ TEST(Publisher, ARowTheClientRefusesForGoodIsQuarantinedAndHoldsBackNothing) {
   EXPECT_EQ(rows.quarantined.back().first, 7);
 }
 
+TEST(Publisher, ARowTheBrokerRefusesForGoodIsQuarantinedNotResent) {
+  FakeRows rows;
+  FakeTransport transport;
+  Publisher p(opts(10, Delivery::committed), rows, transport);
+  rows.add(3);
+  p.on_connected();
+  EXPECT_EQ(p.pump(t0, true), 3u);
+  p.on_refused(transport.id_of(2), "refused by the broker (PUBACK reason 0x95)");
+  ASSERT_EQ(rows.quarantined.size(), 1u);
+  EXPECT_EQ(rows.quarantined[0].first, 2);
+  EXPECT_EQ(p.figures().quarantined, 1);
+  for (const std::int64_t s : {1, 3}) p.on_delivered(transport.id_of(s), true, t0);
+  EXPECT_EQ(p.pump(t0 + 11s, true), 2u);  // 1 and 3 again (no ack); never 2
+  EXPECT_EQ(transport.seqs(), (std::vector<std::int64_t>{1, 2, 3, 1, 3}));
+  // An ack for the quarantined seq finds nothing held.
+  EXPECT_EQ(p.on_ack(wire::Ack{{{2, 2}}}).applied, 0);
+}
+
 TEST(Publisher, CommittedDeliveryBoundsTheUnackedSamples) {
   FakeRows rows;
   FakeTransport transport;
