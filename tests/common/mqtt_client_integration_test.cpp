@@ -54,9 +54,11 @@ TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing
   // The broker drops each for the other: both see connections that end at once, say so, and
   // keep backing off instead of resetting the delay on every short-lived connection.
   ASSERT_TRUE(testing::wait_until([&] {
-    return a_seen.collisions.load() >= 2 && b_seen.collisions.load() >= 2;
+    return a_seen.collisions.load() >= 1 && b_seen.collisions.load() >= 1;
   })) << broker.log();
-  EXPECT_GE(std::max(a.reconnect_failures(), b.reconnect_failures()), 6u);
+  // Three short-lived connections in a row: the backoff grew three times (the old code reset
+  // it on every connect, so it never passed one).
+  EXPECT_GE(std::max(a.reconnect_failures(), b.reconnect_failures()), 3u);
   b.stop(1s);
   // Alone again: a connection that lasts stable_after() resets the backoff.
   ASSERT_TRUE(testing::wait_until([&] { return a.connected() && a.reconnect_failures() == 0; },
