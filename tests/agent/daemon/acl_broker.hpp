@@ -85,23 +85,14 @@ class AclBroker {
   int m_subscribers = 0;
 };
 
-// A real Mosquitto that refuses every subscription with a SUBACK failure (0x80), as a broker
-// whose ACL plugin checks subscriptions does (here: the dynamic security plugin, anonymous
-// clients, default subscribe access denied). Mosquitto 2.0's acl_file never refuses a
-// subscription: it only withholds the messages (AclBroker shows that case).
-class SubscribeRefusingBroker {
+// A real Mosquitto, anonymous access, with extra mosquitto.conf lines.
+class CustomBroker {
  public:
-  SubscribeRefusingBroker() : m_port(free_port()) {
-    write_file(m_dir / "dynsec.json",
-               "{\"defaultACLAccess\":{\"publishClientSend\":true,\"publishClientReceive\":true,"
-               "\"subscribe\":false,\"unsubscribe\":true},\"clients\":[],\"groups\":[],"
-               "\"roles\":[]}\n");
+  explicit CustomBroker(const std::string& extra_conf) : m_port(free_port()) {
     std::string conf = "allow_anonymous true\npersistence false\nlog_dest stderr\n"
                        "log_type all\nconnection_messages true\n";
     if (::geteuid() == 0) conf += "user root\n";
-    conf += "listener " + std::to_string(m_port) + " 127.0.0.1\n";
-    conf += "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\n";
-    conf += "plugin_opt_config_file " + (m_dir / "dynsec.json").string() + "\n";
+    conf += "listener " + std::to_string(m_port) + " 127.0.0.1\n" + extra_conf;
     write_file(m_dir / "mosquitto.conf", conf);
     Process::Options o;
     o.argv = {"/usr/sbin/mosquitto", "-c", (m_dir / "mosquitto.conf").string()};
@@ -109,16 +100,31 @@ class SubscribeRefusingBroker {
     m_process = std::make_unique<Process>(o);
     if (!wait_until([&] { return port_accepts(m_port) || !m_process->running(); }) ||
         !m_process->running()) {
-      throw std::runtime_error("SubscribeRefusingBroker: mosquitto did not start:\n" + log());
+      throw std::runtime_error("CustomBroker: mosquitto did not start:\n" + log());
     }
   }
   std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(m_port); }
   std::string log() const { return read_file(m_dir / "mosquitto.log"); }
+  const std::filesystem::path& dir() const { return m_dir.path(); }
 
  private:
-  TempDir m_dir{"streamtrack-dynsec-broker"};
+  TempDir m_dir{"streamtrack-custom-broker"};
   std::uint16_t m_port;
   std::unique_ptr<Process> m_process;
 };
+
+// A real Mosquitto that refuses every subscription with a SUBACK failure (0x80), as a broker
+// whose ACL plugin checks subscriptions does (here: the dynamic security plugin, anonymous
+// clients, default subscribe access denied). Mosquitto 2.0's acl_file never refuses a
+// subscription: it only withholds the messages (AclBroker shows that case).
+inline std::unique_ptr<CustomBroker> subscribe_refusing_broker(const TempDir& dir) {
+  write_file(dir / "dynsec.json",
+             "{\"defaultACLAccess\":{\"publishClientSend\":true,\"publishClientReceive\":true,"
+             "\"subscribe\":false,\"unsubscribe\":true},\"clients\":[],\"groups\":[],"
+             "\"roles\":[]}\n");
+  return std::make_unique<CustomBroker>(
+      "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\n"
+      "plugin_opt_config_file " + (dir / "dynsec.json").string() + "\n");
+}
 
 }  // namespace streamtrack::testing

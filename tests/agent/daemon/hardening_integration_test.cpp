@@ -172,7 +172,9 @@ TEST(AgentAcl, AnAgentTheAclKeepsOffItsAckTopicFailsReadyz) {
 }
 
 TEST(AgentAcl, ARefusedAckSubscriptionFailsReadyzWithTheReason) {
-  SubscribeRefusingBroker broker;
+  TempDir dir;
+  const auto refusing = subscribe_refusing_broker(dir);
+  auto& broker = *refusing;
   HttpFixtureServer http;
   http.route("/a", json(k_body));
   AgentSetup setup;
@@ -292,6 +294,40 @@ TEST(AgentNames, AStoredSampleNoBrokerAcceptsIsQuarantinedAndTheOthersFlow) {
   EXPECT_NE(p.output().find("quarantined"), std::string::npos) << p.output();
   EXPECT_EQ(p.stop(), 0) << p.output();
   EXPECT_EQ(agent.stat("quarantined"), 1) << agent.outbox("stats").output;
+  EXPECT_EQ(agent.stat("depth"), 0) << agent.outbox("stats").output;
+}
+
+TEST(AgentPublishRefusals, ASampleTheBrokerRefusesForGoodIsQuarantinedAndTheOthersFlow) {
+  // MQTT 5 and a broker that takes at most 1000 bytes a message: it answers a bigger QoS 1
+  // publish with PUBACK 0x95 (packet too large), for good.
+  CustomBroker broker("message_size_limit 1000\n");
+  HttpFixtureServer http;
+  http.route("/small", json(k_body));
+  http.route("/big", json("{\"online\":true,\"viewers\":7,\"title\":\"" + std::string(1500, 't') +
+                          "\"}"));
+  AgentSetup setup;
+  setup.url = broker.url();
+  setup.mqtt_extra = "protocol = \"5\"\ndelivery = \"broker\"\n";
+  setup.source_urls = {http.url("/small")};
+  setup.extra_sources = "[[source]]\ntype = \"http_json\"\nname = \"big\"\nurl = \"" +
+                        http.url("/big") +
+                        "\"\ninterval = \"100ms\"\n[source.fields]\nlive = \"/online\"\n"
+                        "viewers = \"/viewers\"\ntitle = \"/title\"\n";
+  AgentRun agent(setup);
+  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  auto& p = agent.start();
+  ASSERT_TRUE(wait_until([&] { return http.request_count("/big") >= 5; })) << p.output();
+  const auto small_seen = [&] {
+    std::size_t n = 0;
+    for (const auto& s : received_samples(probe)) n += s.channel == "s0";
+    return n;
+  };
+  const auto before = small_seen();
+  ASSERT_TRUE(wait_until([&] { return small_seen() >= before + 10; })) << p.output();
+  ASSERT_TRUE(p.wait_for_output("PUBACK reason 0x95")) << p.output() << broker.log();
+  EXPECT_EQ(p.stop(), 0) << p.output();
+  for (const auto& s : received_samples(probe)) EXPECT_NE(s.channel, "big");
+  EXPECT_GE(agent.stat("quarantined"), 5) << agent.outbox("stats").output;
   EXPECT_EQ(agent.stat("depth"), 0) << agent.outbox("stats").output;
 }
 
