@@ -400,6 +400,10 @@ class Daemon {
       ignore("wrong_topic", named, "topic=" + log::quote(e.topic));
       return;
     }
+    if (Steady::now() < m_identity_conflict_until) {
+      ignore("identity_conflict", named, "(another agent appears to use this id)");
+      return;
+    }
     if (e.retained) {
       // A collector never retains acks: this one was left on the broker by someone else, or
       // by an earlier life of the agent's peer, and says nothing about what we hold now.
@@ -477,6 +481,16 @@ class Daemon {
           break;
         case Event::Kind::collision:
           m_metrics.count_identity_conflict("client_id");
+          // Another agent with this id publishes the same seqs: an ack for seq N may be for
+          // its sample N, which the collector stored instead of ours. Apply no acks while
+          // the conflict lasts; our samples stay and are sent again.
+          if (m_config.delivery == Delivery::committed) {
+            if (now >= m_identity_conflict_until) {
+              log::error("agent: acks suspended: another agent appears to use id=" +
+                         log::quote(m_config.id) + "; give each agent its own id");
+            }
+            m_identity_conflict_until = now + 2 * m_client.stable_after();
+          }
           break;
       }
     }
@@ -641,6 +655,7 @@ class Daemon {
   std::int64_t m_reported_published = 0;
   std::int64_t m_reported_quarantined = 0;
   bool m_first_ack_logged = false;
+  Steady::time_point m_identity_conflict_until{};  // acks are not applied before this
 };
 
 }  // namespace

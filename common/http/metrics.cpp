@@ -162,8 +162,9 @@ AgentMetrics::AgentMetrics() : Metrics("streamtrack-agent"), m_agent(std::make_u
                             .Add({});
   a.acks_ignored = &pm::BuildCounter()
                         .Name("streamtrack_agent_acks_ignored_total")
-                        .Help("Acked seqs not applied, by reason (retained, wrong_topic, "
-                              "malformed, beyond_last_seq, not_published, already_done)")
+                        .Help("Acked seqs not applied, by reason (identity_conflict, retained, "
+                              "wrong_topic, malformed, beyond_last_seq, not_published, "
+                              "already_done)")
                         .Register(r);
   a.samples_rejected = &pm::BuildCounter()
                             .Name("streamtrack_agent_samples_rejected_total")

@@ -66,8 +66,8 @@ class AgentMetrics : public Metrics {
   // `kind` is "puback" (broker) or "committed" (the collector's ack).
   void count_acks(std::string_view kind, std::int64_t count);
   void count_publish_failures(std::int64_t count);
-  // Acked seqs the agent did not apply; `reason` is "retained", "wrong_topic", "malformed",
-  // "beyond_last_seq", "not_published" or "already_done".
+  // Acked seqs the agent did not apply; `reason` is "identity_conflict", "retained",
+  // "wrong_topic", "malformed", "beyond_last_seq", "not_published" or "already_done".
   void count_acks_ignored(std::string_view reason, std::int64_t count);
   // Samples of `source` dropped before the outbox because the wire cannot carry them.
   void count_samples_rejected(std::string_view source, std::int64_t count);
