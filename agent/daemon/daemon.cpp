@@ -369,7 +369,8 @@ class Daemon {
                            std::to_string(std::chrono::duration_cast<milliseconds>(waited).count() /
                                           1000) +
                            "s after the broker took samples: is a collector running, and may "
-                           "this agent read " + m_topics.ack(m_config.id) + " (broker ACL)?"};
+                           "this agent read " +
+                           m_topics.ack(m_config.id) + " (broker ACL)?"};
       }
     }
     return {true, "acks arriving"};

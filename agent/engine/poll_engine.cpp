@@ -156,9 +156,8 @@ void PollEngine::finish(std::size_t index, sources::PollResult result,
       wire::make_text_valid(sample);
       if (auto problem = wire_problem(sample)) {
         ++rejected;
-        log::warning("sample rejected source=" + s.name + " type=" + s.type +
-                     " channel=" + log::quote(sample.channel.substr(0, 64)) +
-                     " reason=" + log::quote(*problem));
+        log::warning("sample rejected source=" + s.name + " type=" + s.type + " channel=" +
+                     log::quote(sample.channel.substr(0, 64)) + " reason=" + log::quote(*problem));
         continue;
       }
       usable.push_back(std::move(sample));

@@ -1,9 +1,8 @@
 #include "agent/outbox/outbox.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
-#include <sqlite3.h>
-
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -276,8 +275,8 @@ void Outbox::load_state() {
   // corrupt database remembers nothing. Never reuse one.
   m_last_seq = std::max(recorded, reserved);
   if (reserved > recorded && !m_options.read_only) {
-    log::notice("outbox: seq continues above the reservation recorded=" +
-                std::to_string(recorded) + " reserved=" + std::to_string(reserved) +
+    log::notice("outbox: seq continues above the reservation recorded=" + std::to_string(recorded) +
+                " reserved=" + std::to_string(reserved) +
                 " (after a crash, a power loss or a lost outbox; the gap is never used)");
   }
   m_reserved = m_last_seq;
@@ -410,10 +409,11 @@ bool Outbox::quarantine(std::int64_t seq, const std::string& reason) {
     size.bind(1, seq);
     if (!size.executeStep()) return true;
     const std::int64_t bytes = size.getColumn(0).getInt64();
-    SQLite::Statement move(*m_db,
-                           "INSERT OR REPLACE INTO dead_letters(seq, ts_ms, topic, payload, reason, "
-                           "quarantined_ms) SELECT seq, ts_ms, topic, payload, ?, ? FROM samples "
-                           "WHERE seq = ?");
+    SQLite::Statement move(
+        *m_db,
+        "INSERT OR REPLACE INTO dead_letters(seq, ts_ms, topic, payload, reason, "
+        "quarantined_ms) SELECT seq, ts_ms, topic, payload, ?, ? FROM samples "
+        "WHERE seq = ?");
     move.bind(1, reason);
     move.bind(2, unix_ms(SystemClock::instance().now()));
     move.bind(3, seq);

@@ -46,7 +46,7 @@ struct Stats {
   // Samples held in memory while the outbox could not be written, and dropped there (over
   // the limits, or still unwritten at shutdown); each left a gap in seq.
   std::int64_t dropped_unsaved = 0;
-  std::int64_t quarantined = 0;  // rows in the dead-letter table
+  std::int64_t quarantined = 0;        // rows in the dead-letter table
   std::optional<TimePoint> oldest_ts;  // when the oldest unsent sample was taken
   std::int64_t dropped() const { return dropped_oldest + dropped_newest + dropped_unsaved; }
 };

@@ -49,9 +49,9 @@ class Transport {
 // What one ack message did. An ack is evidence, not an order: only seqs that this run of the
 // agent published and still holds are applied.
 struct AckReport {
-  std::int64_t applied = 0;          // published by this run, still held: now done
-  std::int64_t already_done = 0;     // published by this run, no longer held (duplicate ack)
-  std::int64_t not_published = 0;    // <= last seq, never published by this run
+  std::int64_t applied = 0;        // published by this run, still held: now done
+  std::int64_t already_done = 0;   // published by this run, no longer held (duplicate ack)
+  std::int64_t not_published = 0;  // <= last seq, never published by this run
   // Every seq of an ack that names any seq above the last one given out (a forger or another
   // agent with the same id): such an ack is not applied at all.
   std::int64_t beyond_last_seq = 0;

@@ -162,26 +162,30 @@ AgentMetrics::AgentMetrics() : Metrics("streamtrack-agent"), m_agent(std::make_u
                             .Add({});
   a.acks_ignored = &pm::BuildCounter()
                         .Name("streamtrack_agent_acks_ignored_total")
-                        .Help("Acked seqs not applied, by reason (identity_conflict, retained, "
-                              "wrong_topic, malformed, beyond_last_seq, not_published, "
-                              "already_done)")
+                        .Help(
+                            "Acked seqs not applied, by reason (identity_conflict, retained, "
+                            "wrong_topic, malformed, beyond_last_seq, not_published, "
+                            "already_done)")
                         .Register(r);
   a.samples_rejected = &pm::BuildCounter()
                             .Name("streamtrack_agent_samples_rejected_total")
-                            .Help("Samples a source reported that the wire cannot carry "
-                                  "(dropped before the outbox), by source")
+                            .Help(
+                                "Samples a source reported that the wire cannot carry "
+                                "(dropped before the outbox), by source")
                             .Register(r);
   a.quarantined = &pm::BuildCounter()
                        .Name("streamtrack_agent_outbox_quarantined_total")
-                       .Help("Stored samples refused for good when published, moved to the "
-                             "outbox's dead-letter table")
+                       .Help(
+                           "Stored samples refused for good when published, moved to the "
+                           "outbox's dead-letter table")
                        .Register(r)
                        .Add({});
   a.identity_conflicts = &pm::BuildCounter()
                               .Name("streamtrack_agent_identity_conflicts_total")
-                              .Help("Signs that another agent uses this agent's id, by evidence "
-                                    "(client_id: the broker keeps dropping the connection; "
-                                    "ack: an ack beyond the last seq)")
+                              .Help(
+                                  "Signs that another agent uses this agent's id, by evidence "
+                                  "(client_id: the broker keeps dropping the connection; "
+                                  "ack: an ack beyond the last seq)")
                               .Register(r);
   // Present from the start so dashboards and alerts see zeros rather than absent series.
   for (const char* kind : {"puback", "committed"}) a.acks->Add({{"kind", kind}});

@@ -31,7 +31,7 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
   State state = State::idle;
   std::chrono::steady_clock::time_point next_attempt{};
   std::chrono::steady_clock::time_point connected_at{};
-  int early_drops = 0;  // connections in a row that ended before stable_after()
+  int early_drops = 0;   // connections in a row that ended before stable_after()
   bool healthy = false;  // the current connection has lasted stable_after()
   Backoff backoff;
   std::thread reconnect_thread;
@@ -76,7 +76,9 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
       // MQTT 3.1.1: Paho reports the SUBACK's 0x80 as the return code; MQTT 5: the reason code.
       const int rc = tok.get_return_code();
       const int reason = static_cast<int>(tok.get_reason_code());
-      const int code = rc >= 0x80 && rc < 0xFF ? rc : reason >= 0x80 && reason < 0xFF ? reason : 0x80;
+      const int code = rc >= 0x80 && rc < 0xFF           ? rc
+                       : reason >= 0x80 && reason < 0xFF ? reason
+                                                         : 0x80;
       impl->subscription_outcome(tok, false, suback_reason(code));
     }
   } subscribe_listener;
@@ -104,7 +106,8 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
       if (code == ::mqtt::ReasonCode::SESSION_TAKEN_OVER) {
         report_collision("the broker says the session was taken over");
       }
-      on_disconnected("disconnected by the broker (reason " + std::to_string(static_cast<int>(code)) + ")");
+      on_disconnected("disconnected by the broker (reason " +
+                      std::to_string(static_cast<int>(code)) + ")");
     });
     paho->set_message_callback([this](::mqtt::const_message_ptr msg) {
       if (!handlers_enabled || !handlers.message) return;
@@ -299,7 +302,8 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
       publish_outcome(tok, false, reason);
       return;
     }
-    const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
+    const auto id =
+        static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
     if (handlers_enabled) handlers.refused(id, reason);
   }
 

@@ -171,7 +171,9 @@ TEST(ValidText, ReplacesWhatIsNotUtf8AndNulAndKeepsTheRest) {
   EXPECT_EQ(valid_text("caf\xc3\xa9 \xf0\x9f\x8e\xae"), "caf\xc3\xa9 \xf0\x9f\x8e\xae");
   EXPECT_EQ(valid_text("caf\xe9"), "caf\xef\xbf\xbd");
   EXPECT_EQ(valid_text("bad\xff\xfe"), "bad\xef\xbf\xbd\xef\xbf\xbd");
-  EXPECT_EQ(valid_text(std::string("a\0b", 3)), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(valid_text(std::string("a\0b", 3)),
+            "a\xef\xbf\xbd"
+            "b");
   EXPECT_EQ(valid_text("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
 }
 

@@ -2,12 +2,11 @@
 // collision, refused subscriptions, and a shutdown that calls nothing after it (run this
 // test in an AddressSanitizer build too: see docs/operations.md, "Development checks").
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
 #include <memory>
+#include <mutex>
 
 #include "common/mqtt/client.hpp"
 #include "tests/support/harness.hpp"
@@ -69,8 +68,7 @@ TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing
 TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
   testing::MosquittoServer broker;
   Seen seen;
-  mqtt::Client client({.settings = settings_for(broker), .client_id = "checker"},
-                      count_into(seen));
+  mqtt::Client client({.settings = settings_for(broker), .client_id = "checker"}, count_into(seen));
   EXPECT_EQ(client.publish_checked({"t/ok", "x", 1, false}).kind,
             mqtt::PublishResult::Kind::retry);  // not connected yet: try later
   client.start();
@@ -87,10 +85,11 @@ TEST(MqttClient, DestroyedWithPublishesInFlightItCallsNothingAfterwards) {
   testing::MosquittoServer broker;
   for (int round = 0; round < 5; ++round) {
     auto seen = std::make_unique<Seen>();
-    auto client = std::make_unique<mqtt::Client>(
-        mqtt::ClientOptions{.settings = settings_for(broker), .client_id = "short-lived",
-                            .subscriptions = {"t/echo"}},
-        count_into(*seen));
+    auto client =
+        std::make_unique<mqtt::Client>(mqtt::ClientOptions{.settings = settings_for(broker),
+                                                           .client_id = "short-lived",
+                                                           .subscriptions = {"t/echo"}},
+                                       count_into(*seen));
     client->start();
     ASSERT_TRUE(testing::wait_until([&] { return client->connected(); }));
     for (int i = 0; i < 500; ++i) client->publish({"t/echo", std::string(512, 'x'), 1, false});
@@ -106,8 +105,9 @@ TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
   // with PUBACK reason 0x95 (packet too large).
   testing::TempDir dir("streamtrack-size-limited-broker");
   const auto port = testing::free_port();
-  std::string conf = "allow_anonymous true\npersistence false\nlog_dest stderr\n"
-                     "message_size_limit 1000\n";
+  std::string conf =
+      "allow_anonymous true\npersistence false\nlog_dest stderr\n"
+      "message_size_limit 1000\n";
   if (::geteuid() == 0) conf += "user root\n";
   conf += "listener " + std::to_string(port) + " 127.0.0.1\n";
   testing::write_file(dir / "mosquitto.conf", conf);

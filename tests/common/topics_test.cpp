@@ -1,9 +1,10 @@
+#include "common/wire/topics.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <set>
 
-#include "common/wire/topics.hpp"
 #include "common/wire/utf8.hpp"
 
 namespace streamtrack::wire {
@@ -54,7 +55,8 @@ bool valid_topic_level(const std::string& level) {
     const auto d = utf8::decode_at(level, i);
     if (d.length == 0) return false;
     const auto cp = d.code_point;
-    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == '/' || cp == '+' || cp == '#') return false;
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == '/' || cp == '+' || cp == '#')
+      return false;
     if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) return false;
     i += d.length;
   }
@@ -62,14 +64,15 @@ bool valid_topic_level(const std::string& level) {
 }
 
 TEST(TopicEscaping, EscapesBytesThatAreNotUtf8AndCodePointsATopicMustNotCarry) {
-  EXPECT_EQ(escape_segment("caf\xe9"), "caf%E9");                 // Latin-1, not UTF-8
+  EXPECT_EQ(escape_segment("caf\xe9"), "caf%E9");  // Latin-1, not UTF-8
   EXPECT_EQ(escape_segment("bad\xff\xfe"), "bad%FF%FE");
-  EXPECT_EQ(escape_segment("\xc0\xaf"), "%C0%AF");                // overlong '/'
-  EXPECT_EQ(escape_segment("\xed\xa0\x80"), "%ED%A0%80");         // a surrogate
-  EXPECT_EQ(escape_segment("c1\xc2\x85x"), "c1%C2%85x");          // U+0085, a C1 control
-  EXPECT_EQ(escape_segment("\xef\xbf\xbf"), "%EF%BF%BF");         // U+FFFF
+  EXPECT_EQ(escape_segment("\xc0\xaf"), "%C0%AF");         // overlong '/'
+  EXPECT_EQ(escape_segment("\xed\xa0\x80"), "%ED%A0%80");  // a surrogate
+  EXPECT_EQ(escape_segment("c1\xc2\x85x"), "c1%C2%85x");   // U+0085, a C1 control
+  EXPECT_EQ(escape_segment("\xef\xbf\xbf"), "%EF%BF%BF");  // U+FFFF
   EXPECT_EQ(escape_segment("del\x7f"), "del%7F");
-  EXPECT_EQ(escape_segment("caf\xc3\xa9 \xf0\x9f\x8e\xae"), "caf\xc3\xa9 \xf0\x9f\x8e\xae");  // valid: kept
+  EXPECT_EQ(escape_segment("caf\xc3\xa9 \xf0\x9f\x8e\xae"),
+            "caf\xc3\xa9 \xf0\x9f\x8e\xae");                // valid: kept
   EXPECT_FALSE(unescape_segment("caf%C3%A9").has_value());  // valid UTF-8 is never escaped
 }
 

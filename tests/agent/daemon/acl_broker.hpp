@@ -28,8 +28,9 @@ class AclBroker {
       write_file(m_dir / (user + ".password"), password);
       first = false;
     }
-    std::string conf = "allow_anonymous false\npersistence false\nlog_dest stderr\n"
-                       "log_type all\nconnection_messages true\n";
+    std::string conf =
+        "allow_anonymous false\npersistence false\nlog_dest stderr\n"
+        "log_type all\nconnection_messages true\n";
     if (::geteuid() == 0) conf += "user root\n";
     conf += "listener " + std::to_string(m_port) + " 127.0.0.1\n";
     conf += "password_file " + (m_dir / "passwords").string() + "\n";
@@ -58,8 +59,8 @@ class AclBroker {
   // forbids and logs "Denied PUBLISH from pub-<user>".
   void publish(const std::string& user, const std::string& topic, const std::string& payload) {
     const auto r = run_command({"mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(m_port),
-                                "-u", user, "-P", m_users.at(user), "-i", "pub-" + user, "-q",
-                                "1", "-t", topic, "-m", payload});
+                                "-u", user, "-P", m_users.at(user), "-i", "pub-" + user, "-q", "1",
+                                "-t", topic, "-m", payload});
     if (r.exit_code != 0) throw std::runtime_error("mosquitto_pub failed: " + r.output);
   }
 
@@ -67,8 +68,22 @@ class AclBroker {
   std::unique_ptr<Process> subscribe(const std::string& user, const std::string& filter) {
     Process::Options o;
     const std::string id = "sub-" + user + "-" + std::to_string(++m_subscribers);
-    o.argv = {"mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(m_port), "-u", user,
-              "-P", m_users.at(user), "-i", id, "-q", "1", "-v", "-t", filter};
+    o.argv = {"mosquitto_sub",
+              "-h",
+              "127.0.0.1",
+              "-p",
+              std::to_string(m_port),
+              "-u",
+              user,
+              "-P",
+              m_users.at(user),
+              "-i",
+              id,
+              "-q",
+              "1",
+              "-v",
+              "-t",
+              filter};
     auto p = std::make_unique<Process>(o);
     const std::string needle = "Sending SUBACK to " + id;
     if (!wait_until([&] { return log().find(needle) != std::string::npos; })) {
@@ -89,8 +104,9 @@ class AclBroker {
 class CustomBroker {
  public:
   explicit CustomBroker(const std::string& extra_conf) : m_port(free_port()) {
-    std::string conf = "allow_anonymous true\npersistence false\nlog_dest stderr\n"
-                       "log_type all\nconnection_messages true\n";
+    std::string conf =
+        "allow_anonymous true\npersistence false\nlog_dest stderr\n"
+        "log_type all\nconnection_messages true\n";
     if (::geteuid() == 0) conf += "user root\n";
     conf += "listener " + std::to_string(m_port) + " 127.0.0.1\n" + extra_conf;
     write_file(m_dir / "mosquitto.conf", conf);
@@ -124,7 +140,8 @@ inline std::unique_ptr<CustomBroker> subscribe_refusing_broker(const TempDir& di
              "\"roles\":[]}\n");
   return std::make_unique<CustomBroker>(
       "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\n"
-      "plugin_opt_config_file " + (dir / "dynsec.json").string() + "\n");
+      "plugin_opt_config_file " +
+      (dir / "dynsec.json").string() + "\n");
 }
 
 }  // namespace streamtrack::testing

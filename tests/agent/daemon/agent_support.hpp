@@ -5,8 +5,8 @@
 #include <csignal>
 #include <map>
 #include <set>
-#include <stdexcept>
 #include <sstream>
+#include <stdexcept>
 
 #include "common/wire/codec.hpp"
 #include "tests/support/harness.hpp"
@@ -30,8 +30,8 @@ inline std::string agent_toml(const AgentSetup& s, const std::filesystem::path& 
                   "\"\nlog_level = \"info\"\n" + s.agent_extra + "\n[mqtt]\nurl = \"" + s.url +
                   "\"\nreconnect_min = \"50ms\"\nreconnect_max = \"500ms\"\nconnect_timeout = "
                   "\"5s\"\n" +
-                  s.mqtt_extra + "\n[buffer]\n" + s.buffer_extra + "\n[http]\nlisten = \"" + s.http_listen +
-                  "\"\n\n";
+                  s.mqtt_extra + "\n[buffer]\n" + s.buffer_extra + "\n[http]\nlisten = \"" +
+                  s.http_listen + "\"\n\n";
   for (std::size_t i = 0; i < s.source_urls.size(); ++i) {
     t += "[[source]]\ntype = \"http_json\"\nname = \"s" + std::to_string(i) + "\"\nurl = \"" +
          s.source_urls[i] + "\"\ninterval = \"" + s.interval +

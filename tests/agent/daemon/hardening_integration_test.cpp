@@ -2,15 +2,14 @@
 // feed it: forged and stale acks, a second agent with the same id, a broker ACL that refuses
 // the ack subscription, stream names that are not UTF-8, a stored sample no broker accepts.
 
-#include <gtest/gtest.h>
-
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
 
 #include <regex>
 
 #include "common/wire/topics.hpp"
-#include "tests/agent/daemon/agent_support.hpp"
 #include "tests/agent/daemon/acl_broker.hpp"
+#include "tests/agent/daemon/agent_support.hpp"
 #include "tests/http/http_client.hpp"
 
 namespace streamtrack::testing {
@@ -100,7 +99,9 @@ TEST(AgentAcks, TwoAgentsWithTheSameIdAreReported) {
   ASSERT_TRUE(wait_until([&] {
     return a.output().find(report) != std::string::npos &&
            b.output().find(report) != std::string::npos;
-  })) << a.output() << "\n-----\n" << b.output();
+  })) << a.output()
+      << "\n-----\n"
+      << b.output();
   // Both publish seq 1, 2, ...: an ack for seq 1 may be for the other's sample. While the
   // conflict lasts neither applies acks, so neither loses a sample the collector never stored.
   MqttProbe probe(broker.url(), {});
@@ -108,7 +109,9 @@ TEST(AgentAcks, TwoAgentsWithTheSameIdAreReported) {
     probe.publish(k_ack_topic, wire::encode_ack({{{1, 1}}}));
     return a.output().find("reason=identity_conflict") != std::string::npos &&
            b.output().find("reason=identity_conflict") != std::string::npos;
-  })) << a.output() << "\n-----\n" << b.output();
+  })) << a.output()
+      << "\n-----\n"
+      << b.output();
   EXPECT_EQ(a.stop(), 0);
   EXPECT_EQ(b.stop(), 0);
   EXPECT_EQ(first.all_output().find("ack: applied"), std::string::npos);
@@ -118,7 +121,8 @@ TEST(AgentAcks, TwoAgentsWithTheSameIdAreReported) {
 }
 
 TEST(AgentAcl, TheShippedAclLetsAnAgentWorkAndKeepsOthersOffItsAckTopic) {
-  AclBroker broker({{"rig", "rig-secret"}, {"mallory", "mallory-secret"},
+  AclBroker broker({{"rig", "rig-secret"},
+                    {"mallory", "mallory-secret"},
                     {"streamtrack-collector", "collector-secret"}});
   HttpFixtureServer http;
   http.route("/a", json(k_body));
@@ -144,7 +148,8 @@ TEST(AgentAcl, TheShippedAclLetsAnAgentWorkAndKeepsOthersOffItsAckTopic) {
   ASSERT_TRUE(wait_until([&] { return seen().size() >= 3; })) << p.output() << broker.log();
   ASSERT_TRUE(wait_until([&] {
     return http_request("http://" + setup.http_listen + "/readyz").status == 200;
-  })) << http_request("http://" + setup.http_listen + "/readyz").body << p.output();
+  })) << http_request("http://" + setup.http_listen + "/readyz").body
+      << p.output();
 
   // Another agent cannot ack for this one: the broker drops its publish on rig's ack topic.
   broker.publish("mallory", k_ack_topic, wire::encode_ack({{{1, 1'000'000}}}));
@@ -154,7 +159,8 @@ TEST(AgentAcl, TheShippedAclLetsAnAgentWorkAndKeepsOthersOffItsAckTopic) {
   broker.publish("streamtrack-collector", k_ack_topic, wire::encode_ack({wire::to_ranges(seqs)}));
   ASSERT_TRUE(p.wait_for_output("ack: applied")) << p.output();
   EXPECT_EQ(p.output().find("reason=beyond_last_seq"), std::string::npos) << p.output();
-  EXPECT_NE(broker.log().find("Denied PUBLISH from pub-mallory"), std::string::npos) << broker.log();
+  EXPECT_NE(broker.log().find("Denied PUBLISH from pub-mallory"), std::string::npos)
+      << broker.log();
   EXPECT_EQ(p.stop(), 0);
 }
 
@@ -177,7 +183,8 @@ TEST(AgentAcl, AnAgentTheAclKeepsOffItsAckTopicFailsReadyz) {
     broker.publish("streamtrack-collector", k_ack_topic, wire::encode_ack({{{1, 1}}}));
     ready = http_request("http://" + setup.http_listen + "/readyz");
     return ready.status == 503 && ready.body.find("no ack for") != std::string::npos;
-  })) << ready.status << " " << ready.body << p.output();
+  })) << ready.status
+      << " " << ready.body << p.output();
   EXPECT_NE(ready.body.find("\"acks\""), std::string::npos) << ready.body;
   EXPECT_NE(ready.body.find(k_ack_topic), std::string::npos) << ready.body;
   EXPECT_EQ(p.stop(), 0);
@@ -202,7 +209,8 @@ TEST(AgentAcl, ARefusedAckSubscriptionFailsReadyzWithTheReason) {
   ASSERT_TRUE(wait_until([&] {
     ready = http_request("http://" + setup.http_listen + "/readyz");
     return ready.status == 503 && ready.body.find("refused") != std::string::npos;
-  })) << ready.status << " " << ready.body;
+  })) << ready.status
+      << " " << ready.body;
   EXPECT_NE(ready.body.find("\"acks\""), std::string::npos) << ready.body;
   EXPECT_EQ(p.stop(), 0);
 }
@@ -211,8 +219,9 @@ TEST(AgentAcl, ARefusedAckSubscriptionFailsReadyzWithTheReason) {
 // control, wildcards and a slash, and one longer than the wire allows.
 std::string odd_stat_xml() {
   const std::string long_name(300, 'x');
-  std::string xml = "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<rtmp><server><application>"
-                    "<name>live</name><live>";
+  std::string xml =
+      "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<rtmp><server><application>"
+      "<name>live</name><live>";
   for (const std::string& name :
        {std::string("caf\xe9"), std::string("bad\xff\xfe"), std::string("c1\xc2\x85x"),
         std::string("a+b#c/d"), long_name, std::string("fine")}) {
@@ -259,8 +268,9 @@ TEST(AgentNames, NamesThatAreNotUtf8AreSafeAndAHealthySourceKeepsFlowing) {
     EXPECT_EQ(parsed->channel, sample->channel) << m.topic;
     channels.insert(sample->channel);
   }
-  EXPECT_EQ(channels, (std::set<std::string>{"live/caf\xef\xbf\xbd", "live/bad\xef\xbf\xbd\xef\xbf\xbd",
-                                             "live/c1\xc2\x85x", "live/a+b#c/d", "live/fine"}));
+  EXPECT_EQ(channels,
+            (std::set<std::string>{"live/caf\xef\xbf\xbd", "live/bad\xef\xbf\xbd\xef\xbf\xbd",
+                                   "live/c1\xc2\x85x", "live/a+b#c/d", "live/fine"}));
   // The over-long name is refused on its own, counted and logged with its reason.
   EXPECT_NE(p.output().find("sample rejected source=rtmp"), std::string::npos) << p.output();
   EXPECT_EQ(p.output().find("poll failed source=rtmp"), std::string::npos) << p.output();
@@ -286,8 +296,9 @@ TEST(AgentNames, AStoredSampleNoBrokerAcceptsIsQuarantinedAndTheOthersFlow) {
   {
     // What an older agent could have stored: a topic that is not UTF-8, at the head.
     SQLite::Database db((agent.state() / "outbox.db").string(), SQLite::OPEN_READWRITE);
-    db.exec("UPDATE samples SET topic = 'streamtrack/v1/rig/metrics/x/' || CAST(X'FF' AS TEXT) "
-            "WHERE seq = (SELECT min(seq) FROM samples)");
+    db.exec(
+        "UPDATE samples SET topic = 'streamtrack/v1/rig/metrics/x/' || CAST(X'FF' AS TEXT) "
+        "WHERE seq = (SELECT min(seq) FROM samples)");
   }
   agent.setup().url = broker.url();
   agent.rewrite();
@@ -315,8 +326,8 @@ TEST(AgentPublishRefusals, ASampleTheBrokerRefusesForGoodIsQuarantinedAndTheOthe
   CustomBroker broker("message_size_limit 1000\n");
   HttpFixtureServer http;
   http.route("/small", json(k_body));
-  http.route("/big", json("{\"online\":true,\"viewers\":7,\"title\":\"" + std::string(1500, 't') +
-                          "\"}"));
+  http.route("/big",
+             json("{\"online\":true,\"viewers\":7,\"title\":\"" + std::string(1500, 't') + "\"}"));
   AgentSetup setup;
   setup.url = broker.url();
   setup.mqtt_extra = "protocol = \"5\"\ndelivery = \"broker\"\n";

@@ -153,7 +153,8 @@ TEST(AgentPublish, KilledAtRandomPointsAndRestartedEverySeqArrivesResendsBounded
   ASSERT_TRUE(wait_until([&] {
     const auto got = distinct_seqs(probe);
     return std::includes(got.begin(), got.end(), expected.begin(), expected.end());
-  })) << "received " << distinct_seqs(probe).size() << " of " << expected.size();
+  })) << "received "
+      << distinct_seqs(probe).size() << " of " << expected.size();
   const auto got = distinct_seqs(probe);
   EXPECT_TRUE(std::includes(expected.begin(), expected.end(), got.begin(), got.end()))
       << "a seq inside a skipped range was published";

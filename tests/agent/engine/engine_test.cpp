@@ -73,9 +73,9 @@ TEST(PollEngine, AnUndecodableValueDropsThatSampleAloneAndIsCounted) {
   HttpFixtureServer server;
   server.route("/bad", ok_body("{\"online\":true,\"viewers\":99999999999}"));
   server.route("/good", ok_body("{\"online\":true,\"viewers\":3}"));
-  agent::PollEngine engine(
-      agent_config(json_source("bad", server.url("/bad")) + json_source("good", server.url("/good"))),
-      SystemClock::instance());
+  agent::PollEngine engine(agent_config(json_source("bad", server.url("/bad")) +
+                                        json_source("good", server.url("/good"))),
+                           SystemClock::instance());
   std::vector<Sample> samples;
   std::vector<agent::PollEngine::PollReport> reports;
   ASSERT_TRUE(step_until(

@@ -1,14 +1,13 @@
 // The SQLite outbox: seqs, limits and drop policies, write failures, corruption.
 
 #include "agent/outbox/outbox.hpp"
-#include "agent/outbox/memory_fallback.hpp"
-
-#include <gtest/gtest.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "agent/outbox/memory_fallback.hpp"
 #include "common/wire/codec.hpp"
 #include "tests/support/harness.hpp"
 
@@ -63,12 +62,12 @@ std::vector<fs::path> moved_aside(const TempDir& dir) {
 // Another process's connection that holds the database's lock (locking_mode=EXCLUSIVE keeps
 // it after the first write), as a backup tool or a stuck inspector could.
 struct LockHolder {
-  explicit LockHolder(const fs::path& db)
-      : conn(db.string(), SQLite::OPEN_READWRITE) {
+  explicit LockHolder(const fs::path& db) : conn(db.string(), SQLite::OPEN_READWRITE) {
     conn.exec("PRAGMA locking_mode=EXCLUSIVE");
     conn.exec("BEGIN EXCLUSIVE");
-    conn.exec("INSERT INTO meta(key, value) VALUES('lock-holder', 1) "
-              "ON CONFLICT(key) DO UPDATE SET value = value + 1");
+    conn.exec(
+        "INSERT INTO meta(key, value) VALUES('lock-holder', 1) "
+        "ON CONFLICT(key) DO UPDATE SET value = value + 1");
     conn.exec("COMMIT");
   }
   SQLite::Database conn;
