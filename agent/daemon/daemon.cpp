@@ -392,7 +392,7 @@ class Daemon {
     const auto expected = m_topics.ack(m_config.id);
     auto ack = wire::decode_ack(e.text);
     if (!ack) {
-      ignore("malformed", 0, "error=" + log::quote(ack.error()));
+      ignore("malformed", 1, "error=" + log::quote(ack.error()));  // one message
       return;
     }
     std::int64_t named = 0;
@@ -459,9 +459,8 @@ class Daemon {
             log::debug("mqtt: publish failed id=" + std::to_string(e.id) +
                        " error=" + log::quote(e.text));
           }
-          m_publisher.on_delivered(e.id, e.ok, now);
-          if (e.ok && m_config.delivery == Delivery::committed &&
-              m_waiting_for_ack_since_ns.load() == 0) {
+          if (m_publisher.on_delivered(e.id, e.ok, now) && e.ok &&
+              m_config.delivery == Delivery::committed && m_waiting_for_ack_since_ns.load() == 0) {
             m_waiting_for_ack_since_ns = now.time_since_epoch().count();
           }
           break;

@@ -57,16 +57,16 @@ void Publisher::mark_done(std::int64_t seq) {
   m_done.push_back(seq);
 }
 
-void Publisher::on_delivered(std::uint64_t id, bool ok, Steady::time_point now) {
+bool Publisher::on_delivered(std::uint64_t id, bool ok, Steady::time_point now) {
   const auto it = m_inflight.find(id);
-  if (it == m_inflight.end()) return;
+  if (it == m_inflight.end()) return false;
   const std::int64_t seq = it->second;
   m_inflight.erase(it);
-  if (!m_held.count(seq)) return;  // the collector's ack came first: already done
+  if (!m_held.count(seq)) return true;  // the collector's ack came first: already done
   if (!ok) {
     ++m_figures.failures;
     m_resend.insert(seq);
-    return;
+    return true;
   }
   ++m_figures.pubacks;
   if (m_options.delivery == Delivery::broker) {
@@ -74,6 +74,7 @@ void Publisher::on_delivered(std::uint64_t id, bool ok, Steady::time_point now) 
   } else {
     m_unacked[seq] = now;
   }
+  return true;
 }
 
 void Publisher::on_refused(std::uint64_t id, const std::string& reason) {

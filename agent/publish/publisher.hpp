@@ -89,8 +89,9 @@ class Publisher {
 
   // The client connected: samples stored until now form the backlog.
   void on_connected();
-  // The client's outcome for a publish id (ok on PUBACK). Unknown ids are ignored.
-  void on_delivered(std::uint64_t id, bool ok, Steady::time_point now);
+  // The client's outcome for a publish id (ok on PUBACK). Unknown ids (status and health
+  // messages) are ignored: returns whether the id was one of the publisher's samples.
+  bool on_delivered(std::uint64_t id, bool ok, Steady::time_point now);
   // The broker refused publish `id` for good (see mqtt::Handlers::refused): its row is
   // quarantined, or sent again if the dead-letter table cannot be written.
   void on_refused(std::uint64_t id, const std::string& reason);

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "common/wire/topics.hpp"
@@ -187,6 +188,30 @@ TEST(AgentAcl, AnAgentTheAclKeepsOffItsAckTopicFailsReadyz) {
       << " " << ready.body << p.output();
   EXPECT_NE(ready.body.find("\"acks\""), std::string::npos) << ready.body;
   EXPECT_NE(ready.body.find(k_ack_topic), std::string::npos) << ready.body;
+  EXPECT_EQ(p.stop(), 0);
+}
+
+TEST(AgentAcl, StatusAndHealthMessagesNeverWaitForAnAck) {
+  // No samples at all (the source fails), only health and status: nothing for a collector
+  // to ack, so the acks check must not wait for one.
+  MosquittoServer broker;
+  HttpFixtureServer http;
+  HttpFixtureServer::Response failing;
+  failing.status = 500;
+  http.route("/a", failing);
+  AgentSetup setup;
+  setup.url = broker.url();
+  setup.mqtt_extra = "ack_timeout = \"1s\"\nhealth_interval = \"1s\"\n";
+  setup.http_listen = "127.0.0.1:" + std::to_string(free_port());
+  setup.source_urls = {http.url("/a")};
+  AgentRun agent(setup);
+  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/health"});
+  auto& p = agent.start();
+  ASSERT_TRUE(probe.wait_for_count(4)) << p.output();  // over three seconds of PUBACKed health
+  const auto ready = http_request("http://" + setup.http_listen + "/readyz");
+  const auto doc = nlohmann::json::parse(ready.body, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << ready.body;
+  EXPECT_EQ(doc["checks"]["acks"]["ok"], true) << ready.body;
   EXPECT_EQ(p.stop(), 0);
 }
 

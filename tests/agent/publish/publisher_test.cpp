@@ -138,7 +138,8 @@ TEST(Publisher, NeverResendsWhatTheClientStillOwnsAcrossAReconnect) {
   // Their outcomes arrive once; a failed one is sent again, the others are done.
   p.on_delivered(transport.id_of(1), true, t0);
   p.on_delivered(transport.id_of(2), false, t0);
-  p.on_delivered(transport.id_of(2), true, t0);  // a second outcome for one id is ignored
+  EXPECT_FALSE(p.on_delivered(transport.id_of(2), true, t0));  // a second outcome: ignored
+  EXPECT_FALSE(p.on_delivered(9999, true, t0));  // not a sample (a status or health message)
   EXPECT_EQ(p.pump(t0, true), 2u);
   EXPECT_EQ(transport.seqs(), (std::vector<std::int64_t>{1, 2, 3, 4, 2, 5}));
   EXPECT_EQ(p.figures().resent, 1);
