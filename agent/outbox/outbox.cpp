@@ -264,7 +264,7 @@ void Outbox::load_state() {
   m_dropped_newest = meta("dropped_newest");
   m_dropped_unsaved = meta("dropped_unsaved");
   if (m_db->tableExists("dead_letters")) {
-    SQLite::Statement dl(*m_db, "SELECT count(*), coalesce(max(seq), 0) FROM dead_letters");
+    SQLite::Statement dl(*m_db, "SELECT count(*) FROM dead_letters");
     dl.executeStep();
     m_quarantined = dl.getColumn(0).getInt64();
   }
@@ -273,13 +273,17 @@ void Outbox::load_state() {
   // Every seq up to the reservation may have been given out (and published) even if the
   // database does not remember it: a power loss can roll back the last commits, a lost or
   // corrupt database remembers nothing. Never reuse one.
-  m_last_seq = std::max(recorded, reserved);
-  if (reserved > recorded && !m_options.read_only) {
+  // Inspection shows what the database recorded (the reservation runs ahead while an agent
+  // runs); only an outbox that gives out seqs continues above the reservation.
+  m_last_seq = m_options.read_only ? recorded : std::max(recorded, reserved);
+  m_reserved = std::max(m_last_seq, reserved);
+  if (m_options.read_only) return;
+  m_reserved = m_last_seq;
+  if (reserved > recorded) {
     log::notice("outbox: seq continues above the reservation recorded=" + std::to_string(recorded) +
                 " reserved=" + std::to_string(reserved) +
                 " (after a crash, a power loss or a lost outbox; the gap is never used)");
   }
-  m_reserved = m_last_seq;
 }
 
 Result<AppendReport> Outbox::append(std::vector<Sample>& samples, std::int64_t unsaved_dropped) {
@@ -494,6 +498,7 @@ Stats Outbox::stats() {
   s.dropped_newest = m_dropped_newest;
   s.dropped_unsaved = m_dropped_unsaved;
   s.quarantined = m_quarantined;
+  s.seq_reserved = m_reserved;
   try {
     SQLite::Statement q(*m_db, "SELECT ts_ms FROM samples ORDER BY seq LIMIT 1");
     if (q.executeStep()) {

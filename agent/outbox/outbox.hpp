@@ -47,6 +47,9 @@ struct Stats {
   // the limits, or still unwritten at shutdown); each left a gap in seq.
   std::int64_t dropped_unsaved = 0;
   std::int64_t quarantined = 0;        // rows in the dead-letter table
+  // Seqs up to here may have been given out: the next start continues above this. Ahead of
+  // last_seq while an agent runs or after it crashed; equal after a clean stop.
+  std::int64_t seq_reserved = 0;
   std::optional<TimePoint> oldest_ts;  // when the oldest unsent sample was taken
   std::int64_t dropped() const { return dropped_oldest + dropped_newest + dropped_unsaved; }
 };

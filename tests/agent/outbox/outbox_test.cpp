@@ -284,6 +284,15 @@ TEST(Outbox, ARolledBackDatabaseContinuesAboveItsDurableReservation) {
   // Power loss: commits up to seq 900 were published, then rolled back with the WAL. The
   // database remembers 6; the reservation on disk says 1006 may have been given out.
   write_file(dir / "outbox.db.seq", "1006\n");
+  {
+    // Inspection shows what the database recorded, and the reservation beside it.
+    Options inspect;
+    inspect.read_only = true;
+    Outbox reader(dir / "outbox.db", inspect);
+    EXPECT_EQ(reader.stats().last_seq, 6);
+    EXPECT_EQ(reader.stats().seq_reserved, 1006);
+  }
+  EXPECT_EQ(std::stoll(read_file(dir / "outbox.db.seq")), 1006);  // untouched by a reader
   Outbox box(dir / "outbox.db", Options{});
   EXPECT_EQ(box.last_seq(), 1006);
   auto b = batch(2);
