@@ -133,13 +133,22 @@ class CustomBroker {
 // whose ACL plugin checks subscriptions does (here: the dynamic security plugin, anonymous
 // clients, default subscribe access denied). Mosquitto 2.0's acl_file never refuses a
 // subscription: it only withholds the messages (AclBroker shows that case).
+// Debian's mosquitto package ships the plugin under the multiarch library directory.
+inline std::filesystem::path dynamic_security_plugin() {
+  for (const auto& lib : std::filesystem::directory_iterator("/usr/lib")) {
+    const auto plugin = lib.path() / "mosquitto_dynamic_security.so";
+    if (std::filesystem::exists(plugin)) return plugin;
+  }
+  throw std::runtime_error("mosquitto_dynamic_security.so not found under /usr/lib/*/");
+}
+
 inline std::unique_ptr<CustomBroker> subscribe_refusing_broker(const TempDir& dir) {
   write_file(dir / "dynsec.json",
              "{\"defaultACLAccess\":{\"publishClientSend\":true,\"publishClientReceive\":true,"
              "\"subscribe\":false,\"unsubscribe\":true},\"clients\":[],\"groups\":[],"
              "\"roles\":[]}\n");
   return std::make_unique<CustomBroker>(
-      "plugin /usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so\n"
+      "plugin " + dynamic_security_plugin().string() + "\n"
       "plugin_opt_config_file " +
       (dir / "dynsec.json").string() + "\n");
 }
