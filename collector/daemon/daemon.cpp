@@ -9,6 +9,7 @@
 #include "collector/batch/batch_writer.hpp"
 #include "collector/daemon/fake_clock.hpp"
 #include "collector/ingest/ingest.hpp"
+#include "collector/live/live_publisher.hpp"
 #include "collector/partitions/partition_manager.hpp"
 #include "collector/sessions/session_sweeper.hpp"
 #include "collector/store/migrations.hpp"
@@ -252,6 +253,13 @@ int run_daemon(CollectorConfig config) {
         return client_ptr && client_ptr->publish({topic, payload, 1, retained}).has_value();
       });
 
+  live::LivePublisher live_values(
+      topics,
+      [&client_ptr](const std::string& topic, const std::string& payload, bool retained) {
+        return client_ptr && client_ptr->publish({topic, payload, 1, retained}).has_value();
+      },
+      *clock);
+
   std::vector<std::unique_ptr<store::PgStore>> stores;
   std::vector<std::thread> writers;
   batch::WriterOptions writer_options;
@@ -306,7 +314,8 @@ int run_daemon(CollectorConfig config) {
     writers.emplace_back([&, store = stores[i].get(), &state = pool_states[i]] {
       alerts::TimedStore timed(*store, write_timer);
       MeteredStore metered(timed, metrics, state);
-      batch::BatchWriter writer(metered, ack, counters);
+      live::LivePublishingStore announced(metered, live_values);
+      batch::BatchWriter writer(announced, ack, counters);
       writer.run(queue, writer_options, abandon);
     });
   }

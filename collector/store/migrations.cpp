@@ -1,6 +1,7 @@
 #include "collector/store/migrations.hpp"
 
 #include "collector/alerts/schema.hpp"
+#include "collector/live/schema.hpp"
 
 namespace streamtrack::collector::store {
 
@@ -113,6 +114,8 @@ const std::vector<Migration>& migrations() {
        k_schema_v1},
       {2, "alerts: one row per alert episode, open rows are the current state",
        alerts::k_alerts_schema_sql},
+      {3, "read side: channel_current, livestream_changes, NOTIFY streamtrack_live triggers",
+       live::k_read_side_schema_sql},
   };
   return all;
 }
