@@ -10,6 +10,7 @@
 
 #include "agent/app.hpp"
 #include "agent/engine/poll_engine.hpp"
+#include "agent/outbox/memory_fallback.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "agent/publish/publisher.hpp"
 #include "common/daemon/log.hpp"
@@ -31,11 +32,13 @@ using std::chrono::milliseconds;
 
 // What Paho's threads hand to the main loop.
 struct Event {
-  enum class Kind { connected, disconnected, delivered, message };
+  enum class Kind { connected, disconnected, delivered, refused, message, subscribed, collision };
   Kind kind;
   std::uint64_t id = 0;
   bool ok = false;
-  std::string text;
+  std::string text{};   // reason, error, or a message's payload
+  std::string topic{};  // message, subscribed (the filter)
+  bool retained = false;
 };
 
 class EventQueue {
@@ -89,11 +92,14 @@ class Wakeup {
 class OutboxRows final : public publish::RowSource {
  public:
   explicit OutboxRows(outbox::Outbox& outbox) : m_outbox(outbox) {}
-  std::vector<outbox::Row> read(std::int64_t from, std::int64_t before,
-                                std::size_t limit) override {
+  Result<std::vector<outbox::Row>> read(std::int64_t from, std::int64_t before,
+                                        std::size_t limit) override {
     return m_outbox.read(from, before, limit);
   }
   std::int64_t last_seq() const override { return m_outbox.last_seq(); }
+  bool quarantine(std::int64_t seq, const std::string& reason) override {
+    return m_outbox.quarantine(seq, reason);
+  }
 
  private:
   outbox::Outbox& m_outbox;
@@ -102,8 +108,8 @@ class OutboxRows final : public publish::RowSource {
 class ClientTransport final : public publish::Transport {
  public:
   explicit ClientTransport(mqtt::Client& client) : m_client(client) {}
-  std::optional<std::uint64_t> publish(const mqtt::Message& message) override {
-    return m_client.publish(message);
+  mqtt::PublishResult publish(const mqtt::Message& message) override {
+    return m_client.publish_checked(message);
   }
 
  private:
@@ -130,45 +136,6 @@ class Periodic {
 const char* policy_name(DropPolicy p) {
   return p == DropPolicy::drop_newest ? "drop_newest" : "drop_oldest";
 }
-
-// Samples that could not be written (full disk, read-only file system), kept in memory and
-// written again later. Bounded like the outbox; what does not fit is counted as dropped.
-class Unsaved {
- public:
-  bool empty() const { return m_batches.empty(); }
-  std::int64_t count() const { return m_count; }
-  std::int64_t dropped() const { return m_dropped; }
-
-  void keep(std::vector<Sample> batch, const AgentConfig& config) {
-    m_count += static_cast<std::int64_t>(batch.size());
-    m_batches.push_back(std::move(batch));
-    while (m_count > config.buffer_max_rows && !m_batches.empty()) {
-      auto& victim =
-          config.buffer_policy == DropPolicy::drop_newest ? m_batches.back() : m_batches.front();
-      const auto n = static_cast<std::int64_t>(victim.size());
-      m_count -= n;
-      m_dropped += n;
-      if (config.buffer_policy == DropPolicy::drop_newest) {
-        m_batches.pop_back();
-      } else {
-        m_batches.pop_front();
-      }
-      log::warning("outbox: unsaved samples over max_rows, dropped count=" + std::to_string(n) +
-                   " policy=" + policy_name(config.buffer_policy));
-    }
-  }
-
-  std::vector<Sample>& front() { return m_batches.front(); }
-  void pop() {
-    m_count -= static_cast<std::int64_t>(m_batches.front().size());
-    m_batches.pop_front();
-  }
-
- private:
-  std::deque<std::vector<Sample>> m_batches;
-  std::int64_t m_count = 0;
-  std::int64_t m_dropped = 0;
-};
 
 // /readyz fails when no poll of any source succeeded for three of the longest intervals
 // (at least a minute): long enough to ride out the backoff of a flaky endpoint.
@@ -212,6 +179,9 @@ class Daemon {
         const bool up = m_client.connected();
         return streamtrack::http::CheckResult{up, up ? "connected" : "not connected"};
       });
+      if (m_config.delivery == Delivery::committed) {
+        m_status_server->add_check("acks", [this] { return acks_check(); });
+      }
       m_status_server->add_check(
           "last_poll",
           streamtrack::http::max_age_check([this] { return m_metrics.last_successful_poll_age(); },
@@ -239,6 +209,9 @@ class Daemon {
             r.source, r.type,
             r.ok ? streamtrack::http::Outcome::ok : streamtrack::http::Outcome::error,
             std::chrono::duration_cast<streamtrack::http::Seconds>(r.duration), r.samples);
+        if (r.rejected > 0) {
+          m_metrics.count_samples_rejected(r.source, static_cast<std::int64_t>(r.rejected));
+        }
       }
       for (auto& batch : batches) store(std::move(batch));
       if (!m_unsaved.empty() && Steady::now() >= m_next_write_retry) retry_unsaved();
@@ -283,7 +256,16 @@ class Daemon {
       push({Event::Kind::delivered, id, ok, error});
     };
     h.message = [this](mqtt::Message m) {
-      push({Event::Kind::message, 0, false, std::move(m.payload)});
+      push({Event::Kind::message, 0, false, std::move(m.payload), std::move(m.topic), m.retained});
+    };
+    h.refused = [this](std::uint64_t id, const std::string& reason) {
+      push({Event::Kind::refused, id, false, reason});
+    };
+    h.subscribed = [this](const std::string& filter, bool ok, const std::string& reason) {
+      push({Event::Kind::subscribed, 0, ok, reason, filter});
+    };
+    h.collision = [this](const std::string& evidence) {
+      push({Event::Kind::collision, 0, false, evidence});
     };
     return h;
   }
@@ -301,18 +283,33 @@ class Daemon {
     m_wakeup.signal();
   }
 
+  outbox::MemoryFallback::Limits fallback_limits() const {
+    return {m_config.buffer_max_rows, m_config.buffer_max_bytes, m_config.buffer_policy};
+  }
+
   void store(std::vector<Sample> batch) {
     if (!m_unsaved.empty()) {
-      m_unsaved.keep(std::move(batch), m_config);
+      keep_in_memory(std::move(batch));
       return;
     }
-    auto result = m_outbox.append(batch);
+    auto result = m_outbox.append(batch, m_unsaved.dropped());
     if (!result) {
       write_failed(result.error());
-      m_unsaved.keep(std::move(batch), m_config);
+      keep_in_memory(std::move(batch));
       return;
     }
+    m_unsaved.take_dropped();
     stored(*result);
+  }
+
+  void keep_in_memory(std::vector<Sample> batch) {
+    const auto dropped = m_unsaved.keep(std::move(batch), fallback_limits());
+    if (dropped == 0) return;
+    m_metrics.count_outbox_drops(policy_name(m_config.buffer_policy), dropped);
+    log::warning("outbox: unsaved samples over the limits, dropped samples count=" +
+                 std::to_string(dropped) + " policy=" + policy_name(m_config.buffer_policy) +
+                 " in_memory=" + std::to_string(m_unsaved.count()) +
+                 " bytes=" + std::to_string(m_unsaved.bytes()));
   }
 
   void stored(const outbox::AppendReport& r) {
@@ -341,11 +338,12 @@ class Daemon {
   void retry_unsaved() {
     std::int64_t written = 0;
     while (!m_unsaved.empty()) {
-      auto result = m_outbox.append(m_unsaved.front());
+      auto result = m_outbox.append(m_unsaved.front(), m_unsaved.dropped());
       if (!result) {
         write_failed(result.error());
         return;
       }
+      m_unsaved.take_dropped();
       written += result->stored;
       stored(*result);
       m_unsaved.pop();
@@ -353,6 +351,88 @@ class Daemon {
     m_write_failing = false;
     m_write_backoff.reset();
     log::notice("outbox: writes recovered stored=" + std::to_string(written));
+  }
+
+  // Fails when the broker refused the ack subscription, or when no ack came for ack_timeout
+  // after a PUBACK: the collector is down, or the broker does not deliver the ack topic to
+  // this agent (an ACL that filters instead of refusing, as Mosquitto 2.0's acl_file does).
+  streamtrack::http::CheckResult acks_check() const {
+    {
+      std::lock_guard lock(m_ack_subscription_mutex);
+      if (!m_ack_subscription.ok) return m_ack_subscription;
+    }
+    const auto since = m_waiting_for_ack_since_ns.load();
+    if (since != 0) {
+      const auto waited = Steady::now().time_since_epoch() - std::chrono::nanoseconds{since};
+      if (waited > m_config.ack_timeout) {
+        return {false, "no ack for " +
+                           std::to_string(std::chrono::duration_cast<milliseconds>(waited).count() /
+                                          1000) +
+                           "s after the broker took samples: is a collector running, and may "
+                           "this agent read " +
+                           m_topics.ack(m_config.id) + " (broker ACL)?"};
+      }
+    }
+    return {true, "acks arriving"};
+  }
+
+  void set_ack_subscription(bool ok, std::string detail) {
+    std::lock_guard lock(m_ack_subscription_mutex);
+    m_ack_subscription = streamtrack::http::CheckResult{ok, std::move(detail)};
+  }
+
+  // An ack is evidence, not an order: checked against what this agent published and holds.
+  void on_ack_message(const Event& e) {
+    const auto ignore = [this](std::string_view reason, std::int64_t seqs,
+                               const std::string& detail) {
+      m_metrics.count_acks_ignored(reason, seqs);
+      log::warning("ack: ignored seqs=" + std::to_string(seqs) + " reason=" + std::string(reason) +
+                   (detail.empty() ? std::string() : " " + detail));
+    };
+    const auto expected = m_topics.ack(m_config.id);
+    auto ack = wire::decode_ack(e.text);
+    if (!ack) {
+      ignore("malformed", 1, "error=" + log::quote(ack.error()));  // one message
+      return;
+    }
+    std::int64_t named = 0;
+    for (const auto& [first, last] : ack->ranges) named += last - first + 1;
+    if (e.topic != expected) {
+      ignore("wrong_topic", named, "topic=" + log::quote(e.topic));
+      return;
+    }
+    if (Steady::now() < m_identity_conflict_until) {
+      ignore("identity_conflict", named, "(another agent appears to use this id)");
+      return;
+    }
+    if (e.retained) {
+      // A collector never retains acks: this one was left on the broker by someone else, or
+      // by an earlier life of the agent's peer, and says nothing about what we hold now.
+      ignore("retained", named, "(clear it with an empty retained message on " + expected + ")");
+      return;
+    }
+    const auto report = m_publisher.on_ack(*ack);
+    if (report.beyond_last_seq == 0) m_waiting_for_ack_since_ns = 0;  // a collector answers
+    const auto last = "last_seq=" + std::to_string(m_outbox.last_seq());
+    if (report.beyond_last_seq > 0) {
+      ignore("beyond_last_seq", report.beyond_last_seq, last);
+      m_metrics.count_identity_conflict("ack");
+      log::error("agent: another agent may be using id=" + log::quote(m_config.id) +
+                 ": an ack names seqs this agent never gave out " + last +
+                 " (or someone forges acks; check the broker ACL)");
+    }
+    if (report.not_published > 0) ignore("not_published", report.not_published, last);
+    if (report.already_done > 0) {
+      m_metrics.count_acks_ignored("already_done", report.already_done);
+      log::debug("ack: ignored seqs=" + std::to_string(report.already_done) +
+                 " reason=already_done");
+    }
+    if (report.applied > 0) log::debug("ack: applied seqs=" + std::to_string(report.applied));
+    if (report.applied > 0 && !m_first_ack_logged) {
+      m_first_ack_logged = true;
+      log::info("ack: applied seqs=" + std::to_string(report.applied) +
+                " (the first ack of this run; later ones are logged at debug level)");
+    }
   }
 
   void handle_events() {
@@ -379,17 +459,39 @@ class Daemon {
             log::debug("mqtt: publish failed id=" + std::to_string(e.id) +
                        " error=" + log::quote(e.text));
           }
-          m_publisher.on_delivered(e.id, e.ok, now);
-          break;
-        case Event::Kind::message: {
-          auto ack = wire::decode_ack(e.text);
-          if (!ack) {
-            log::warning("mqtt: ignored malformed ack error=" + log::quote(ack.error()));
-          } else {
-            m_publisher.on_ack(*ack);
+          if (m_publisher.on_delivered(e.id, e.ok, now) && e.ok &&
+              m_config.delivery == Delivery::committed && m_waiting_for_ack_since_ns.load() == 0) {
+            m_waiting_for_ack_since_ns = now.time_since_epoch().count();
           }
           break;
-        }
+        case Event::Kind::refused:
+          m_metrics.count_publish_failures(1);
+          m_publisher.on_refused(e.id, e.text);
+          break;
+        case Event::Kind::message:
+          on_ack_message(e);
+          break;
+        case Event::Kind::subscribed:
+          if (e.ok) {
+            set_ack_subscription(true, "subscribed to " + e.topic);
+          } else {
+            set_ack_subscription(false, "subscription to " + e.topic + " " + e.text +
+                                            ": samples are resent and never removed");
+          }
+          break;
+        case Event::Kind::collision:
+          m_metrics.count_identity_conflict("client_id");
+          // Another agent with this id publishes the same seqs: an ack for seq N may be for
+          // its sample N, which the collector stored instead of ours. Apply no acks while
+          // the conflict lasts; our samples stay and are sent again.
+          if (m_config.delivery == Delivery::committed) {
+            if (now >= m_identity_conflict_until) {
+              log::error("agent: acks suspended: another agent appears to use id=" +
+                         log::quote(m_config.id) + "; give each agent its own id");
+            }
+            m_identity_conflict_until = now + 2 * m_client.stable_after();
+          }
+          break;
       }
     }
     remove_done();
@@ -457,6 +559,8 @@ class Daemon {
     m_metrics.set_publish_inflight(static_cast<std::int64_t>(f.inflight));
     m_metrics.count_published(f.published - m_reported_published);
     m_reported_published = f.published;
+    m_metrics.count_quarantined(f.quarantined - m_reported_quarantined);
+    m_reported_quarantined = f.quarantined;
   }
 
   void reload() {
@@ -509,6 +613,13 @@ class Daemon {
     m_client.stop(
         left, mqtt::Message{m_topics.status(m_config.id), wire::encode_status(offline), 1, true});
     handle_events();
+    if (!m_unsaved.empty()) retry_unsaved();
+    if (!m_unsaved.empty()) {
+      m_metrics.count_outbox_drops(policy_name(m_config.buffer_policy), m_unsaved.count());
+      log::error("agent: LOST samples held in memory count=" + std::to_string(m_unsaved.count()) +
+                 " (the outbox could not be written until shutdown; their seqs were never "
+                 "given out)");
+    }
     log::info("agent: stopped unsent=" + std::to_string(m_outbox.depth()) +
               " last_seq=" + std::to_string(m_outbox.last_seq()) +
               " unsaved=" + std::to_string(m_unsaved.count()));
@@ -527,16 +638,24 @@ class Daemon {
   mqtt::Client m_client;
   ClientTransport m_transport;
   publish::Publisher m_publisher;
-  Unsaved m_unsaved;
+  outbox::MemoryFallback m_unsaved;
   Backoff m_write_backoff;
   std::atomic<bool> m_write_failing{false};
   Steady::time_point m_next_write_retry{};
   Periodic m_health_timer;
   Periodic m_status_timer;
+  // Read by the status server's threads: declared before it, so destroyed after it.
+  mutable std::mutex m_ack_subscription_mutex;
+  // Steady-clock nanoseconds of the first PUBACK not followed by an ack yet; 0 when none.
+  std::atomic<std::int64_t> m_waiting_for_ack_since_ns{0};
+  streamtrack::http::CheckResult m_ack_subscription{false, "not subscribed yet"};
   std::unique_ptr<streamtrack::http::StatusServer> m_status_server;
   TimePoint m_started_at{};
   bool m_connected = false;
   std::int64_t m_reported_published = 0;
+  std::int64_t m_reported_quarantined = 0;
+  bool m_first_ack_logged = false;
+  Steady::time_point m_identity_conflict_until{};  // acks are not applied before this
 };
 
 }  // namespace

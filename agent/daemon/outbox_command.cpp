@@ -40,9 +40,12 @@ int run_outbox_command(const AgentConfig& config, const std::string& command) {
             << "bytes: " << s.bytes << "\n"
             << "oldest_unsent_age_s: " << age.str() << "\n"
             << "last_seq: " << s.last_seq << "\n"
+            << "seq_reserved: " << s.seq_reserved << "\n"
             << "dropped: " << s.dropped() << "\n"
             << "dropped_oldest: " << s.dropped_oldest << "\n"
-            << "dropped_newest: " << s.dropped_newest << "\n";
+            << "dropped_newest: " << s.dropped_newest << "\n"
+            << "dropped_unsaved: " << s.dropped_unsaved << "\n"
+            << "quarantined: " << s.quarantined << "\n";
   return 0;
 }
 

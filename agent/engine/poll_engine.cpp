@@ -142,22 +142,31 @@ void PollEngine::finish(std::size_t index, sources::PollResult result,
   auto& s = *m_sources[index];
   const auto wall = m_clock.now();
   const auto now = m_clock.steady_now();
+  std::size_t rejected = 0;
   if (result) {
-    for (auto& sample : *result) {
+    // One sample the wire cannot carry is dropped on its own; the rest of the round stands.
+    auto& samples = *result;
+    std::vector<Sample> usable;
+    usable.reserve(samples.size());
+    for (auto& sample : samples) {
       sample.agent = m_agent_id;
       sample.seq = 0;
       sample.ts = wall;
       sample.platform = s.type;
+      wire::make_text_valid(sample);
       if (auto problem = wire_problem(sample)) {
-        result = sources::PollResult::failure("channel \"" + sample.channel +
-                                              "\": unusable value: " + *problem);
-        break;
+        ++rejected;
+        log::warning("sample rejected source=" + s.name + " type=" + s.type + " channel=" +
+                     log::quote(sample.channel.substr(0, 64)) + " reason=" + log::quote(*problem));
+        continue;
       }
+      usable.push_back(std::move(sample));
     }
+    samples = std::move(usable);
   }
 
-  m_reports.push_back(
-      {s.name, s.type, result.ok(), now - s.started, result ? result->size() : std::size_t{0}});
+  m_reports.push_back({s.name, s.type, result.ok(), now - s.started,
+                       result ? result->size() : std::size_t{0}, rejected});
   while (s.slot <= now) s.slot += s.interval;
   std::int64_t consecutive = 0;
   {

@@ -42,7 +42,9 @@ class PollEngine {
   // `max_wait` (less when a poll becomes due; returns early when a request completes, a fd of
   // `extra_fds` is readable or wakeup() is called). Returns the samples of each poll that
   // finished successfully with at least one sample, one inner vector per poll. Samples carry
-  // agent = config id, seq = 0, ts = when the answer arrived, platform = the source type.
+  // agent = config id, seq = 0, ts = when the answer arrived, platform = the source type, and
+  // text made valid (wire::make_text_valid); a sample the wire still cannot carry (a field
+  // over its limit) is dropped alone, logged and counted in PollReport::rejected.
   // Never throws for anything a source or server does.
   std::vector<std::vector<Sample>> step(std::chrono::milliseconds max_wait,
                                         std::span<const int> extra_fds = {});
@@ -66,6 +68,7 @@ class PollEngine {
     bool ok = false;
     std::chrono::steady_clock::duration duration{};
     std::size_t samples = 0;
+    std::size_t rejected = 0;  // samples dropped because the wire cannot carry them
   };
   // The polls finished since the last call, oldest first.
   std::vector<PollReport> take_reports();

@@ -1,9 +1,13 @@
 #include "agent/outbox/outbox.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 #include <system_error>
@@ -30,7 +34,66 @@ CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dead_letters (
+  seq            INTEGER PRIMARY KEY,
+  ts_ms          INTEGER NOT NULL,
+  topic          TEXT NOT NULL,
+  payload        TEXT NOT NULL,
+  reason         TEXT NOT NULL,
+  quarantined_ms INTEGER NOT NULL
+);
 )sql";
+
+// SQLite's primary result codes that mean the file is not a usable database. Everything else
+// (busy, locked, I/O, full, out of memory, permissions) is about the moment, not the file.
+bool is_corruption(int code) {
+  const int primary = code & 0xFF;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+// Writes `text` to `path` durably: write, fsync, close. False with `error` set on failure.
+bool write_synced(const fs::path& path, const std::string& text, std::string& error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = "cannot open " + path.string() + ": " + std::strerror(errno);
+    return false;
+  }
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    const auto n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = "cannot write " + path.string() + ": " + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    error = "cannot fsync " + path.string() + ": " + std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  if (::close(fd) != 0) {
+    error = "cannot close " + path.string() + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+// Makes a rename in `dir` durable.
+bool sync_directory(const fs::path& dir, std::string& error) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    error = "cannot fsync directory " + dir.string() + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  ::close(fd);
+  return true;
+}
 
 std::int64_t unix_ms(TimePoint t) {
   return t.time_since_epoch().count();
@@ -73,12 +136,33 @@ Outbox::Outbox(fs::path path, Options options)
   open_checked();
 }
 
-Outbox::~Outbox() = default;
+Outbox::~Outbox() {
+  if (!m_options.read_only && m_db) close_cleanly();
+}
+
+void Outbox::close_cleanly() {
+  try {
+    SQLite::Statement q(*m_db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    // (busy, log frames, checkpointed frames): busy = 1 means not everything is in the file.
+    if (!q.executeStep() || q.getColumn(0).getInt() != 0) return;
+  } catch (const SQLite::Exception& e) {
+    log::warning("outbox: checkpoint at close failed error=" + log::quote(e.what()));
+    return;
+  }
+  if (m_reserved == m_last_seq) return;
+  std::string error;
+  if (write_reserve(m_last_seq, error)) {
+    m_reserved = m_last_seq;
+  } else {
+    log::warning("outbox: cannot lower the seq reservation error=" + log::quote(error));
+  }
+}
 
 void Outbox::open_checked() {
+  const auto busy_ms = static_cast<int>(m_options.busy_timeout.count());
   if (m_options.read_only) {
     try {
-      m_db = std::make_unique<SQLite::Database>(m_path.string(), SQLite::OPEN_READONLY);
+      m_db = std::make_unique<SQLite::Database>(m_path.string(), SQLite::OPEN_READONLY, busy_ms);
       load_state();
     } catch (const SQLite::Exception& e) {
       throw std::runtime_error("outbox: cannot read " + m_path.string() + ": " + e.what());
@@ -87,8 +171,8 @@ void Outbox::open_checked() {
   }
   std::string problem;
   try {
-    m_db = std::make_unique<SQLite::Database>(m_path.string(),
-                                              SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    m_db = std::make_unique<SQLite::Database>(
+        m_path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_ms);
     m_db->exec("PRAGMA journal_mode=WAL");
     SQLite::Statement check(*m_db, "PRAGMA integrity_check(1)");
     if (check.executeStep()) {
@@ -96,11 +180,11 @@ void Outbox::open_checked() {
       if (verdict != "ok") problem = verdict;
     }
   } catch (const SQLite::Exception& e) {
-    problem = e.what();
-    if (e.getErrorCode() == SQLITE_CANTOPEN || e.getErrorCode() == SQLITE_READONLY ||
-        e.getErrorCode() == SQLITE_PERM) {
-      throw std::runtime_error("outbox: cannot open " + m_path.string() + ": " + e.what());
+    if (!is_corruption(e.getErrorCode())) {
+      throw std::runtime_error("outbox: cannot open " + m_path.string() + ": " + e.what() +
+                               " (left in place; the start is refused until this is fixed)");
     }
+    problem = e.what();
   }
   if (!problem.empty()) {
     log::error("outbox: integrity check failed path=" + log::quote(m_path.string()) +
@@ -108,8 +192,8 @@ void Outbox::open_checked() {
     m_db.reset();
     move_aside(m_path);
     try {
-      m_db = std::make_unique<SQLite::Database>(m_path.string(),
-                                                SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      m_db = std::make_unique<SQLite::Database>(
+          m_path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_ms);
       m_db->exec("PRAGMA journal_mode=WAL");
     } catch (const SQLite::Exception& e) {
       throw std::runtime_error("outbox: cannot create " + m_path.string() + ": " + e.what());
@@ -158,22 +242,14 @@ std::int64_t Outbox::read_reserve() const {
 bool Outbox::write_reserve(std::int64_t value, std::string& error) const {
   const fs::path target = sidecar(m_path);
   const fs::path tmp(target.string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << value << "\n";
-    out.flush();
-    if (!out) {
-      error = "cannot write " + tmp.string();
-      return false;
-    }
-  }
+  if (!write_synced(tmp, std::to_string(value) + "\n", error)) return false;
   std::error_code ec;
   fs::rename(tmp, target, ec);
   if (ec) {
     error = "cannot write " + target.string() + ": " + ec.message();
     return false;
   }
-  return true;
+  return sync_directory(target.parent_path(), error);
 }
 
 void Outbox::load_state() {
@@ -186,28 +262,38 @@ void Outbox::load_state() {
   const std::int64_t max_stored = q.getColumn(2).getInt64();
   m_dropped_oldest = meta("dropped_oldest");
   m_dropped_newest = meta("dropped_newest");
-  const std::int64_t recorded = std::max(meta("last_seq"), max_stored);
-  const std::int64_t from_sidecar = read_reserve();
-  if (recorded == 0 && from_sidecar > 0) {
-    // A fresh outbox after a corrupt or lost one: continue above every seq ever reserved.
-    m_last_seq = from_sidecar;
-    if (!m_options.read_only) {
-      log::notice("outbox: fresh outbox, seq continues above the reservation last_seq=" +
-                  std::to_string(m_last_seq));
-    }
-  } else {
-    m_last_seq = recorded;
+  m_dropped_unsaved = meta("dropped_unsaved");
+  if (m_db->tableExists("dead_letters")) {
+    SQLite::Statement dl(*m_db, "SELECT count(*) FROM dead_letters");
+    dl.executeStep();
+    m_quarantined = dl.getColumn(0).getInt64();
   }
-  m_reserved = std::max(m_last_seq, from_sidecar);
+  const std::int64_t recorded = std::max(meta("last_seq"), max_stored);
+  const std::int64_t reserved = read_reserve();
+  // Every seq up to the reservation may have been given out (and published) even if the
+  // database does not remember it: a power loss can roll back the last commits, a lost or
+  // corrupt database remembers nothing. Never reuse one.
+  // Inspection shows what the database recorded (the reservation runs ahead while an agent
+  // runs); only an outbox that gives out seqs continues above the reservation.
+  m_last_seq = m_options.read_only ? recorded : std::max(recorded, reserved);
+  m_reserved = std::max(m_last_seq, reserved);
+  if (m_options.read_only) return;
+  m_reserved = m_last_seq;
+  if (reserved > recorded) {
+    log::notice("outbox: seq continues above the reservation recorded=" + std::to_string(recorded) +
+                " reserved=" + std::to_string(reserved) +
+                " (after a crash, a power loss or a lost outbox; the gap is never used)");
+  }
 }
 
-Result<AppendReport> Outbox::append(std::vector<Sample>& samples) {
+Result<AppendReport> Outbox::append(std::vector<Sample>& samples, std::int64_t unsaved_dropped) {
   AppendReport report;
-  if (samples.empty()) return report;
+  if (samples.empty() && unsaved_dropped == 0) return report;
   const auto& limits = m_options.limits;
   const wire::Topics topics(m_options.topic_root);
-  const std::int64_t first = m_last_seq + 1;
-  const std::int64_t last = m_last_seq + static_cast<std::int64_t>(samples.size());
+  const std::int64_t gap = std::max<std::int64_t>(0, unsaved_dropped);
+  const std::int64_t first = m_last_seq + gap + 1;
+  const std::int64_t last = m_last_seq + gap + static_cast<std::int64_t>(samples.size());
   if (last > m_reserved) {
     std::string error;
     const std::int64_t reserve = last + m_options.seq_reserve;
@@ -220,7 +306,7 @@ Result<AppendReport> Outbox::append(std::vector<Sample>& samples) {
         *m_db, "INSERT INTO samples(seq, ts_ms, topic, payload, bytes) VALUES(?, ?, ?, ?, ?)");
     std::int64_t depth = m_depth;
     std::int64_t bytes = m_bytes;
-    std::int64_t seq = m_last_seq;
+    std::int64_t seq = m_last_seq + gap;
     for (auto& s : samples) {
       s.seq = ++seq;
       const std::string payload = wire::encode_sample(s);
@@ -253,6 +339,7 @@ Result<AppendReport> Outbox::append(std::vector<Sample>& samples) {
         set_meta("dropped_oldest", m_dropped_oldest + report.dropped_oldest);
       if (report.dropped_newest > 0)
         set_meta("dropped_newest", m_dropped_newest + report.dropped_newest);
+      if (gap > 0) set_meta("dropped_unsaved", m_dropped_unsaved + gap);
       tx.commit();
     } catch (...) {
       m_depth = saved_depth;
@@ -262,8 +349,9 @@ Result<AppendReport> Outbox::append(std::vector<Sample>& samples) {
     m_last_seq = seq;
     m_dropped_oldest += report.dropped_oldest;
     m_dropped_newest += report.dropped_newest;
-    report.first_seq = first;
-    report.last_seq = last;
+    m_dropped_unsaved += gap;
+    report.first_seq = samples.empty() ? 0 : first;
+    report.last_seq = samples.empty() ? 0 : last;
     return report;
   } catch (const SQLite::Exception& e) {
     for (auto& s : samples) s.seq = 0;
@@ -297,7 +385,7 @@ std::int64_t Outbox::drop_oldest_over_limits() {
   return dropped;
 }
 
-std::vector<Row> Outbox::read(std::int64_t from, std::int64_t before, std::size_t limit) {
+Result<std::vector<Row>> Outbox::read(std::int64_t from, std::int64_t before, std::size_t limit) {
   std::vector<Row> rows;
   if (limit == 0 || from >= before) return rows;
   try {
@@ -313,9 +401,47 @@ std::vector<Row> Outbox::read(std::int64_t from, std::int64_t before, std::size_
     }
   } catch (const SQLite::Exception& e) {
     log::error("outbox: read failed error=" + log::quote(e.what()));
-    rows.clear();
+    return Result<std::vector<Row>>::failure(e.what());
   }
   return rows;
+}
+
+bool Outbox::quarantine(std::int64_t seq, const std::string& reason) {
+  try {
+    SQLite::Transaction tx(*m_db);
+    SQLite::Statement size(*m_db, "SELECT bytes FROM samples WHERE seq = ?");
+    size.bind(1, seq);
+    if (!size.executeStep()) return true;
+    const std::int64_t bytes = size.getColumn(0).getInt64();
+    SQLite::Statement move(
+        *m_db,
+        "INSERT OR REPLACE INTO dead_letters(seq, ts_ms, topic, payload, reason, "
+        "quarantined_ms) SELECT seq, ts_ms, topic, payload, ?, ? FROM samples "
+        "WHERE seq = ?");
+    move.bind(1, reason);
+    move.bind(2, unix_ms(SystemClock::instance().now()));
+    move.bind(3, seq);
+    move.exec();
+    SQLite::Statement del(*m_db, "DELETE FROM samples WHERE seq = ?");
+    del.bind(1, seq);
+    del.exec();
+    SQLite::Statement trim(*m_db,
+                           "DELETE FROM dead_letters WHERE seq NOT IN "
+                           "(SELECT seq FROM dead_letters ORDER BY seq DESC LIMIT ?)");
+    trim.bind(1, m_options.max_dead_letters);
+    const int trimmed = trim.exec();
+    tx.commit();
+    m_depth -= 1;
+    m_bytes -= bytes;
+    m_quarantined += 1 - trimmed;
+    log::error("outbox: sample quarantined seq=" + std::to_string(seq) + " reason=" +
+               log::quote(reason) + " (kept in the dead-letter table; see outbox stats)");
+    return true;
+  } catch (const SQLite::Exception& e) {
+    log::error("outbox: quarantine failed seq=" + std::to_string(seq) +
+               " error=" + log::quote(e.what()));
+    return false;
+  }
 }
 
 Result<std::int64_t> Outbox::remove(
@@ -370,6 +496,9 @@ Stats Outbox::stats() {
   s.last_seq = m_last_seq;
   s.dropped_oldest = m_dropped_oldest;
   s.dropped_newest = m_dropped_newest;
+  s.dropped_unsaved = m_dropped_unsaved;
+  s.quarantined = m_quarantined;
+  s.seq_reserved = m_reserved;
   try {
     SQLite::Statement q(*m_db, "SELECT ts_ms FROM samples ORDER BY seq LIMIT 1");
     if (q.executeStep()) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -42,8 +43,15 @@ struct Stats {
   std::int64_t last_seq = 0;
   std::int64_t dropped_oldest = 0;
   std::int64_t dropped_newest = 0;
+  // Samples held in memory while the outbox could not be written, and dropped there (over
+  // the limits, or still unwritten at shutdown); each left a gap in seq.
+  std::int64_t dropped_unsaved = 0;
+  std::int64_t quarantined = 0;        // rows in the dead-letter table
+  // Seqs up to here may have been given out: the next start continues above this. Ahead of
+  // last_seq while an agent runs or after it crashed; equal after a clean stop.
+  std::int64_t seq_reserved = 0;
   std::optional<TimePoint> oldest_ts;  // when the oldest unsent sample was taken
-  std::int64_t dropped() const { return dropped_oldest + dropped_newest; }
+  std::int64_t dropped() const { return dropped_oldest + dropped_newest + dropped_unsaved; }
 };
 
 // What one append did.
@@ -58,9 +66,16 @@ struct AppendReport {
 struct Options {
   Limits limits;
   std::string topic_root = "streamtrack/v1";
-  // Seqs reserved ahead in the sidecar file "<db>.seq", so that a fresh outbox that replaces
-  // a corrupt or deleted one never reuses a seq.
-  std::int64_t seq_reserve = 10'000;
+  // Seqs reserved ahead in the sidecar file "<db>.seq" (written with fsync of the file and its
+  // directory before any of them is used), so that no seq is ever given out twice: not by a
+  // fresh outbox that replaces a corrupt or deleted one, nor after a power loss rolled back
+  // the last commits. After a crash, seqs continue above the reservation (a gap of at most
+  // this many); a clean close lowers the reservation to the last seq.
+  std::int64_t seq_reserve = 1'000;
+  // How long a statement waits for a lock held by another process (outbox stats, a backup).
+  std::chrono::milliseconds busy_timeout{5'000};
+  // Most rows kept in the dead-letter table; the oldest go first.
+  std::int64_t max_dead_letters = 10'000;
   // Inspection (outbox stats/export next to a running daemon): never creates, checks or moves
   // anything; a missing or unreadable database is an error.
   bool read_only = false;
@@ -70,11 +85,12 @@ struct Options {
 
 class Outbox {
  public:
-  // Opens (or creates) the database at `path` (WAL, synchronous=NORMAL) and runs an integrity
-  // check. A database that fails it (or cannot be opened as one) is renamed to
-  // "<path>.corrupt-<unix seconds>" (never deleted), logged as an error, and a fresh one is
-  // started; seqs keep growing from the sidecar reservation. Throws std::runtime_error when no
-  // usable database can be created at `path` (startup only).
+  // Opens (or creates) the database at `path` (WAL, synchronous=NORMAL, busy timeout) and runs
+  // an integrity check. Only real corruption (the check fails, SQLITE_CORRUPT, SQLITE_NOTADB)
+  // renames the database to "<path>.corrupt-<unix seconds>" (never deleted), logged as an
+  // error, and starts a fresh one; seqs keep growing from the sidecar reservation. Any other
+  // error (busy or locked beyond the busy timeout, I/O, full disk, out of memory, permissions)
+  // leaves every file in place and throws std::runtime_error naming it (startup only).
   Outbox(std::filesystem::path path, Options options);
   ~Outbox();
   Outbox(const Outbox&) = delete;
@@ -84,10 +100,16 @@ class Outbox {
   // `seq`), encodes it, and applies the limits (every dropped sample is counted, persistently).
   // On a database error (full disk, read-only file system...) nothing is stored, no seq is
   // consumed, and the error text is returned: the caller keeps the samples and retries.
-  Result<AppendReport> append(std::vector<Sample>& samples);
+  // `unsaved_dropped` samples were dropped before they could be stored: that many seqs are
+  // skipped first (the gap that tells the collector) and counted as dropped_unsaved.
+  Result<AppendReport> append(std::vector<Sample>& samples, std::int64_t unsaved_dropped = 0);
 
-  // Up to `limit` rows with from <= seq < before, in seq order. Empty on a read error (logged).
-  std::vector<Row> read(std::int64_t from, std::int64_t before, std::size_t limit);
+  // Up to `limit` rows with from <= seq < before, in seq order, or the read error (logged).
+  Result<std::vector<Row>> read(std::int64_t from, std::int64_t before, std::size_t limit);
+
+  // Moves row `seq` into the dead-letter table with `reason` (one that can never be published);
+  // false (logged, nothing moved) on a database error. A missing row is fine (true).
+  bool quarantine(std::int64_t seq, const std::string& reason);
 
   // Deletes the rows in these inclusive ranges (ranges with no rows are fine). Returns how many
   // rows were deleted, or the error (nothing deleted).
@@ -112,6 +134,9 @@ class Outbox {
   void set_max_page_count(std::int64_t pages);
 
  private:
+  // Lowers the sidecar reservation to the last seq once every commit is durable (a clean
+  // close): the next start continues without a gap.
+  void close_cleanly();
   void open_checked();
   void create_schema();
   void load_state();
@@ -130,6 +155,8 @@ class Outbox {
   std::int64_t m_bytes = 0;
   std::int64_t m_dropped_oldest = 0;
   std::int64_t m_dropped_newest = 0;
+  std::int64_t m_dropped_unsaved = 0;
+  std::int64_t m_quarantined = 0;
 };
 
 // "<state_dir>/outbox.db"

@@ -8,6 +8,37 @@ namespace streamtrack::agent::publish {
 namespace {
 constexpr std::int64_t k_end = std::numeric_limits<std::int64_t>::max();
 constexpr std::size_t k_chunk = 32;
+
+// Adds [from, to) to a set of disjoint [first, end) intervals, merging neighbours.
+void add_interval(std::map<std::int64_t, std::int64_t>& set, std::int64_t from, std::int64_t to) {
+  auto it = set.upper_bound(from);
+  if (it != set.begin() && std::prev(it)->second >= from) {
+    --it;
+    from = it->first;
+    to = std::max(to, it->second);
+    it = set.erase(it);
+  }
+  while (it != set.end() && it->first <= to) {
+    to = std::max(to, it->second);
+    it = set.erase(it);
+  }
+  set.emplace(from, to);
+}
+
+// How many of [from, to) the intervals cover.
+std::int64_t covered(const std::map<std::int64_t, std::int64_t>& set, std::int64_t from,
+                     std::int64_t to) {
+  std::int64_t n = 0;
+  auto it = set.upper_bound(from);
+  if (it != set.begin()) --it;
+  for (; it != set.end() && it->first < to; ++it) {
+    const auto lo = std::max(from, it->first);
+    const auto hi = std::min(to, it->second);
+    if (hi > lo) n += hi - lo;
+  }
+  return n;
+}
+
 }  // namespace
 
 Publisher::Publisher(Options options, RowSource& rows, Transport& transport)
@@ -19,35 +50,78 @@ void Publisher::on_connected() {
   m_live_from = m_rows.last_seq() + 1;
 }
 
-void Publisher::on_delivered(std::uint64_t id, bool ok, Steady::time_point now) {
+void Publisher::mark_done(std::int64_t seq) {
+  m_held.erase(seq);
+  m_unacked.erase(seq);
+  m_resend.erase(seq);
+  m_done.push_back(seq);
+}
+
+bool Publisher::on_delivered(std::uint64_t id, bool ok, Steady::time_point now) {
+  const auto it = m_inflight.find(id);
+  if (it == m_inflight.end()) return false;
+  const std::int64_t seq = it->second;
+  m_inflight.erase(it);
+  if (!m_held.count(seq)) return true;  // the collector's ack came first: already done
+  if (!ok) {
+    ++m_figures.failures;
+    m_resend.insert(seq);
+    return true;
+  }
+  ++m_figures.pubacks;
+  if (m_options.delivery == Delivery::broker) {
+    mark_done(seq);
+  } else {
+    m_unacked[seq] = now;
+  }
+  return true;
+}
+
+void Publisher::on_refused(std::uint64_t id, const std::string& reason) {
   const auto it = m_inflight.find(id);
   if (it == m_inflight.end()) return;
   const std::int64_t seq = it->second;
   m_inflight.erase(it);
-  if (!ok) {
-    ++m_figures.failures;
+  if (!m_held.count(seq)) return;
+  if (!m_rows.quarantine(seq, reason)) {
     m_resend.insert(seq);
     return;
   }
-  ++m_figures.pubacks;
-  if (m_options.delivery == Delivery::broker) {
-    m_done.push_back(seq);
-  } else {
-    m_unacked[seq] = now;
-  }
+  ++m_figures.quarantined;
+  m_held.erase(seq);
 }
 
-void Publisher::on_ack(const wire::Ack& ack) {
-  if (m_options.delivery != Delivery::committed) return;
-  for (const auto& [first, last] : ack.ranges) {
-    if (first > last) continue;
-    m_done_ranges.emplace_back(first, last);
-    const auto before = m_unacked.size();
-    m_unacked.erase(m_unacked.lower_bound(first), m_unacked.upper_bound(last));
-    m_figures.committed += static_cast<std::int64_t>(before - m_unacked.size());
-    m_resend.erase(m_resend.lower_bound(first), m_resend.upper_bound(last));
-    erase_unsent(first, last == k_end ? k_end : last + 1);
+AckReport Publisher::on_ack(const wire::Ack& ack) {
+  AckReport report;
+  if (m_options.delivery != Delivery::committed) return report;
+  const std::int64_t last = m_rows.last_seq();
+  // No collector can ack a seq this agent never gave out: such an ack comes from a forger or
+  // is meant for another agent with the same id. Nothing in it counts, not even the seqs
+  // that happen to match ours.
+  for (const auto& [first, end_inclusive] : ack.ranges) {
+    if (first <= end_inclusive && end_inclusive > last) {
+      for (const auto& [f, l] : ack.ranges) {
+        if (f <= l) report.beyond_last_seq += l - f + 1;
+      }
+      return report;
+    }
   }
+  for (const auto& [first, end_inclusive] : ack.ranges) {
+    if (first > end_inclusive || first < 1) continue;
+    const std::int64_t hi = end_inclusive;
+    std::vector<std::int64_t> applied;
+    for (auto it = m_held.lower_bound(first); it != m_held.end() && *it <= hi; ++it) {
+      applied.push_back(*it);
+    }
+    for (const auto seq : applied) mark_done(seq);
+    const auto n_applied = static_cast<std::int64_t>(applied.size());
+    const std::int64_t published = covered(m_published, first, hi + 1);
+    report.applied += n_applied;
+    report.already_done += published - n_applied;
+    report.not_published += (hi - first + 1) - published;
+  }
+  m_figures.committed += report.applied;
+  return report;
 }
 
 void Publisher::erase_unsent(std::int64_t from, std::int64_t to) {
@@ -76,27 +150,47 @@ bool Publisher::window_full() const {
          m_inflight.size() + m_unacked.size() >= m_options.max_unacked;
 }
 
-bool Publisher::send_row(const outbox::Row& row, bool resend) {
-  const auto id = m_transport.publish(mqtt::Message{row.topic, row.payload, 1, false});
-  if (!id) return false;
-  m_inflight.emplace(*id, row.seq);
-  ++m_figures.published;
-  if (resend) ++m_figures.resent;
-  return true;
+Publisher::Sent Publisher::send_row(const outbox::Row& row, bool resend) {
+  const auto result = m_transport.publish(mqtt::Message{row.topic, row.payload, 1, false});
+  switch (result.kind) {
+    case mqtt::PublishResult::Kind::sent:
+      m_inflight.emplace(result.id, row.seq);
+      m_held.insert(row.seq);
+      add_interval(m_published, row.seq, row.seq + 1);
+      ++m_figures.published;
+      if (resend) ++m_figures.resent;
+      return Sent::ok;
+    case mqtt::PublishResult::Kind::reject:
+      if (!m_rows.quarantine(row.seq, result.error)) return Sent::retry;
+      ++m_figures.quarantined;
+      m_held.erase(row.seq);
+      m_unacked.erase(row.seq);
+      m_resend.erase(row.seq);
+      return Sent::quarantined;
+    case mqtt::PublishResult::Kind::retry:
+      break;
+  }
+  return Sent::retry;
 }
 
 std::size_t Publisher::send_resends() {
   std::size_t sent = 0;
   while (!window_full() && !m_resend.empty()) {
     const std::int64_t seq = *m_resend.begin();
-    m_resend.erase(m_resend.begin());
     const auto rows = m_rows.read(seq, seq + 1, 1);
-    if (rows.empty()) continue;  // deleted meanwhile (acked or dropped)
-    if (!send_row(rows.front(), true)) {
-      m_resend.insert(seq);
-      break;
+    if (!rows) {
+      ++m_figures.read_errors;
+      break;  // keep it: a failed read says nothing about the row
     }
-    ++sent;
+    if (rows->empty()) {  // deleted meanwhile (dropped by the outbox limits)
+      m_resend.erase(m_resend.begin());
+      m_held.erase(seq);
+      continue;
+    }
+    const auto outcome = send_row(rows->front(), true);
+    if (outcome == Sent::retry) break;
+    m_resend.erase(seq);
+    if (outcome == Sent::ok) ++sent;
   }
   return sent;
 }
@@ -116,17 +210,23 @@ std::size_t Publisher::send_stream(bool live, std::size_t limit) {
     if (start >= before) break;
     const std::size_t want = limit - sent;
     const auto rows = m_rows.read(start, before, want);
-    std::int64_t scanned_end = rows.size() == want ? rows.back().seq + 1 : before;
-    for (const auto& row : rows) {
-      if (window_full() || !send_row(row, false)) {
+    if (!rows) {
+      ++m_figures.read_errors;
+      break;  // nothing is marked as sent: the same rows are read again next time
+    }
+    std::int64_t scanned_end = rows->size() == want ? rows->back().seq + 1 : before;
+    bool refused = false;
+    for (const auto& row : *rows) {
+      const auto outcome = window_full() ? Sent::retry : send_row(row, false);
+      if (outcome == Sent::retry) {
         scanned_end = row.seq;
+        refused = true;
         break;
       }
-      ++sent;
+      if (outcome == Sent::ok) ++sent;
     }
     erase_unsent(start, scanned_end);
-    if (scanned_end != before && sent < limit && !window_full()) break;  // client refused
-    if (rows.empty()) continue;
+    if (refused) break;
   }
   return sent;
 }

@@ -12,6 +12,7 @@
 #include "agent/config/agent_config.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/util/result.hpp"
 #include "common/wire/codec.hpp"
 
 // Decides what leaves the outbox for the broker, and when a sample counts as delivered.
@@ -24,20 +25,36 @@ using Steady = std::chrono::steady_clock;
 class RowSource {
  public:
   virtual ~RowSource() = default;
-  // Up to `limit` stored rows with from <= seq < before, in seq order.
-  virtual std::vector<outbox::Row> read(std::int64_t from, std::int64_t before,
-                                        std::size_t limit) = 0;
+  // Up to `limit` stored rows with from <= seq < before, in seq order; an error when the
+  // rows could not be read (then nothing may be concluded about them).
+  virtual Result<std::vector<outbox::Row>> read(std::int64_t from, std::int64_t before,
+                                                std::size_t limit) = 0;
   // The highest seq given out so far.
   virtual std::int64_t last_seq() const = 0;
+  // Moves the row out of the queue into the dead-letter table with `reason`. Returns false
+  // (the row stays queued) when that failed.
+  virtual bool quarantine(std::int64_t seq, const std::string& reason) = 0;
 };
 
 // What the publisher sends through: mqtt::Client (a fake in unit tests).
 class Transport {
  public:
   virtual ~Transport() = default;
-  // An id whose outcome will be reported once to Publisher::on_delivered, or nullopt when
-  // nothing was sent.
-  virtual std::optional<std::uint64_t> publish(const mqtt::Message& message) = 0;
+  // sent: the id whose outcome will be reported once to Publisher::on_delivered; retry:
+  // nothing sent, try later (not connected, queue full); reject: this message can never be
+  // sent (invalid topic or payload).
+  virtual mqtt::PublishResult publish(const mqtt::Message& message) = 0;
+};
+
+// What one ack message did. An ack is evidence, not an order: only seqs that this run of the
+// agent published and still holds are applied.
+struct AckReport {
+  std::int64_t applied = 0;        // published by this run, still held: now done
+  std::int64_t already_done = 0;   // published by this run, no longer held (duplicate ack)
+  std::int64_t not_published = 0;  // <= last seq, never published by this run
+  // Every seq of an ack that names any seq above the last one given out (a forger or another
+  // agent with the same id): such an ack is not applied at all.
+  std::int64_t beyond_last_seq = 0;
 };
 
 struct Options {
@@ -56,7 +73,9 @@ struct Figures {
   std::int64_t resent = 0;     // of which resends (failure or ack timeout)
   std::int64_t pubacks = 0;
   std::int64_t failures = 0;
-  std::int64_t committed = 0;  // seqs acknowledged by the collector
+  std::int64_t committed = 0;    // seqs acknowledged by the collector
+  std::int64_t quarantined = 0;  // rows refused for good, moved to the dead-letter table
+  std::int64_t read_errors = 0;  // outbox reads that failed (retried later)
 };
 
 // Order of sending: samples to resend first, oldest first; then, alternately, a chunk of the
@@ -70,11 +89,16 @@ class Publisher {
 
   // The client connected: samples stored until now form the backlog.
   void on_connected();
-  // The client's outcome for a publish id (ok on PUBACK). Unknown ids are ignored.
-  void on_delivered(std::uint64_t id, bool ok, Steady::time_point now);
-  // delivery = committed: the collector committed these seqs. They become done (to delete);
-  // they are never sent again by this publisher. Other modes ignore acks.
-  void on_ack(const wire::Ack& ack);
+  // The client's outcome for a publish id (ok on PUBACK). Unknown ids (status and health
+  // messages) are ignored: returns whether the id was one of the publisher's samples.
+  bool on_delivered(std::uint64_t id, bool ok, Steady::time_point now);
+  // The broker refused publish `id` for good (see mqtt::Handlers::refused): its row is
+  // quarantined, or sent again if the dead-letter table cannot be written.
+  void on_refused(std::uint64_t id, const std::string& reason);
+  // delivery = committed: the collector committed these seqs. Those this run published and
+  // still holds become done (to delete) and are never sent again; the rest is only counted.
+  // Other modes ignore acks (an empty report).
+  AckReport on_ack(const wire::Ack& ack);
 
   // Resends what the collector did not ack in time (committed), then fills the window while
   // `connected`. Returns how many publishes were handed to the transport.
@@ -93,7 +117,9 @@ class Publisher {
 
  private:
   bool window_full() const;
-  bool send_row(const outbox::Row& row, bool resend);
+  enum class Sent { ok, retry, quarantined };
+  Sent send_row(const outbox::Row& row, bool resend);
+  void mark_done(std::int64_t seq);
   std::size_t send_resends();
   std::size_t send_stream(bool live, std::size_t limit);
   void erase_unsent(std::int64_t from, std::int64_t to_exclusive);
@@ -105,6 +131,10 @@ class Publisher {
   std::map<std::int64_t, std::int64_t> m_unsent;
   std::int64_t m_live_from = 1;  // seqs >= this were stored after the last connect
   bool m_live_turn = false;
+  // Seqs handed to the client in this process, as [first, end) intervals (never shrinks).
+  std::map<std::int64_t, std::int64_t> m_published;
+  // Of those, the ones not yet done: in flight, awaiting the collector's ack, or to resend.
+  std::set<std::int64_t> m_held;
   std::map<std::uint64_t, std::int64_t> m_inflight;      // publish id -> seq
   std::map<std::int64_t, Steady::time_point> m_unacked;  // seq -> when its PUBACK came
   std::set<std::int64_t> m_resend;

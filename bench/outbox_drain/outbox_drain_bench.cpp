@@ -82,10 +82,14 @@ std::vector<Sample> make_samples(std::int64_t n) {
 class Rows final : public agent::publish::RowSource {
  public:
   explicit Rows(agent::outbox::Outbox& o) : m_o(o) {}
-  std::vector<agent::outbox::Row> read(std::int64_t f, std::int64_t b, std::size_t l) override {
+  Result<std::vector<agent::outbox::Row>> read(std::int64_t f, std::int64_t b,
+                                               std::size_t l) override {
     return m_o.read(f, b, l);
   }
   std::int64_t last_seq() const override { return m_o.last_seq(); }
+  bool quarantine(std::int64_t seq, const std::string& reason) override {
+    return m_o.quarantine(seq, reason);
+  }
 
  private:
   agent::outbox::Outbox& m_o;
@@ -94,7 +98,7 @@ class Rows final : public agent::publish::RowSource {
 class Transport final : public agent::publish::Transport {
  public:
   explicit Transport(mqtt::Client& c) : m_c(c) {}
-  std::optional<std::uint64_t> publish(const mqtt::Message& m) override { return m_c.publish(m); }
+  mqtt::PublishResult publish(const mqtt::Message& m) override { return m_c.publish_checked(m); }
 
  private:
   mqtt::Client& m_c;

@@ -101,6 +101,10 @@ struct AgentMetrics::Agent {
   pm::Counter* published = nullptr;
   pm::Family<pm::Counter>* acks = nullptr;
   pm::Counter* publish_failures = nullptr;
+  pm::Family<pm::Counter>* acks_ignored = nullptr;
+  pm::Family<pm::Counter>* samples_rejected = nullptr;
+  pm::Counter* quarantined = nullptr;
+  pm::Family<pm::Counter>* identity_conflicts = nullptr;
   std::atomic<std::int64_t> last_success_steady_ns{-1};
 };
 
@@ -156,8 +160,38 @@ AgentMetrics::AgentMetrics() : Metrics("streamtrack-agent"), m_agent(std::make_u
                             .Help("Publishes that failed and were left in the outbox")
                             .Register(r)
                             .Add({});
+  a.acks_ignored = &pm::BuildCounter()
+                        .Name("streamtrack_agent_acks_ignored_total")
+                        .Help(
+                            "Acked seqs not applied, by reason (identity_conflict, retained, "
+                            "wrong_topic, malformed, beyond_last_seq, not_published, "
+                            "already_done)")
+                        .Register(r);
+  a.samples_rejected = &pm::BuildCounter()
+                            .Name("streamtrack_agent_samples_rejected_total")
+                            .Help(
+                                "Samples a source reported that the wire cannot carry "
+                                "(dropped before the outbox), by source")
+                            .Register(r);
+  a.quarantined = &pm::BuildCounter()
+                       .Name("streamtrack_agent_outbox_quarantined_total")
+                       .Help(
+                           "Stored samples refused for good when published, moved to the "
+                           "outbox's dead-letter table")
+                       .Register(r)
+                       .Add({});
+  a.identity_conflicts = &pm::BuildCounter()
+                              .Name("streamtrack_agent_identity_conflicts_total")
+                              .Help(
+                                  "Signs that another agent uses this agent's id, by evidence "
+                                  "(client_id: the broker keeps dropping the connection; "
+                                  "ack: an ack beyond the last seq)")
+                              .Register(r);
   // Present from the start so dashboards and alerts see zeros rather than absent series.
   for (const char* kind : {"puback", "committed"}) a.acks->Add({{"kind", kind}});
+  for (const char* evidence : {"client_id", "ack"}) {
+    a.identity_conflicts->Add({{"evidence", evidence}});
+  }
 }
 
 AgentMetrics::~AgentMetrics() = default;
@@ -205,6 +239,22 @@ void AgentMetrics::count_published(std::int64_t count) {
 
 void AgentMetrics::count_acks(std::string_view kind, std::int64_t count) {
   m_agent->acks->Add({{"kind", str(kind)}}).Increment(as_double(count));
+}
+
+void AgentMetrics::count_acks_ignored(std::string_view reason, std::int64_t count) {
+  m_agent->acks_ignored->Add({{"reason", str(reason)}}).Increment(as_double(count));
+}
+
+void AgentMetrics::count_samples_rejected(std::string_view source, std::int64_t count) {
+  m_agent->samples_rejected->Add({{"source", str(source)}}).Increment(as_double(count));
+}
+
+void AgentMetrics::count_quarantined(std::int64_t count) {
+  m_agent->quarantined->Increment(as_double(count));
+}
+
+void AgentMetrics::count_identity_conflict(std::string_view evidence) {
+  m_agent->identity_conflicts->Add({{"evidence", str(evidence)}}).Increment();
 }
 
 void AgentMetrics::count_publish_failures(std::int64_t count) {

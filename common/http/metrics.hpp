@@ -66,6 +66,15 @@ class AgentMetrics : public Metrics {
   // `kind` is "puback" (broker) or "committed" (the collector's ack).
   void count_acks(std::string_view kind, std::int64_t count);
   void count_publish_failures(std::int64_t count);
+  // Acked seqs the agent did not apply; `reason` is "identity_conflict", "retained",
+  // "wrong_topic", "malformed", "beyond_last_seq", "not_published" or "already_done".
+  void count_acks_ignored(std::string_view reason, std::int64_t count);
+  // Samples of `source` dropped before the outbox because the wire cannot carry them.
+  void count_samples_rejected(std::string_view source, std::int64_t count);
+  // Stored samples moved to the dead-letter table (refused for good when published).
+  void count_quarantined(std::int64_t count);
+  // A sign that another agent uses this id; `evidence` is "client_id" or "ack".
+  void count_identity_conflict(std::string_view evidence);
 
  private:
   struct Agent;

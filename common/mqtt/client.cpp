@@ -25,25 +25,67 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
   ClientOptions options;
   Handlers handlers;
   std::string display;
-  std::unique_ptr<::mqtt::async_client> paho;
 
   mutable std::mutex mutex;
   std::condition_variable wake;
   State state = State::idle;
   std::chrono::steady_clock::time_point next_attempt{};
+  std::chrono::steady_clock::time_point connected_at{};
+  int early_drops = 0;   // connections in a row that ended before stable_after()
+  bool healthy = false;  // the current connection has lasted stable_after()
   Backoff backoff;
   std::thread reconnect_thread;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> handlers_enabled{true};
 
-  // Connect attempts report through this listener (publishes use `publish_listener`).
+  // Connect attempts report through Impl itself, publishes through `publish_listener`,
+  // subscriptions through `subscribe_listener`.
   struct PublishListener final : public ::mqtt::iaction_listener {
     Impl* impl = nullptr;
     void on_success(const ::mqtt::token& tok) override { impl->publish_outcome(tok, true, ""); }
     void on_failure(const ::mqtt::token& tok) override {
-      impl->publish_outcome(tok, false, "delivery failed (code " + std::to_string(tok.get_return_code()) + ")");
+      const int reason = static_cast<int>(tok.get_reason_code());
+      // MQTT 5 PUBACK reasons about the message itself: it will never be accepted as it is.
+      // (0x87 not authorized and 0x97 quota exceeded are about the moment or the broker's
+      // configuration: sent again later.)
+      if (reason == 0x90 || reason == 0x95 || reason == 0x99) {
+        impl->publish_refused(tok, "refused by the broker (PUBACK reason 0x" + hex(reason) + ")");
+        return;
+      }
+      impl->publish_outcome(tok, false,
+                            "delivery failed (code " + std::to_string(tok.get_return_code()) +
+                                (reason >= 0x80 ? ", reason 0x" + hex(reason) : std::string()) +
+                                ")");
     }
   } publish_listener;
+
+  struct SubscribeListener final : public ::mqtt::iaction_listener {
+    Impl* impl = nullptr;
+    void on_success(const ::mqtt::token& tok) override {
+      int refused = -1;
+      try {
+        const auto response = tok.get_subscribe_response();
+        for (const auto code : response.get_reason_codes()) {
+          if (static_cast<int>(code) >= 0x80) refused = static_cast<int>(code);
+        }
+      } catch (const std::exception&) {
+      }
+      impl->subscription_outcome(tok, refused < 0, refused < 0 ? "" : suback_reason(refused));
+    }
+    void on_failure(const ::mqtt::token& tok) override {
+      // MQTT 3.1.1: Paho reports the SUBACK's 0x80 as the return code; MQTT 5: the reason code.
+      const int rc = tok.get_return_code();
+      const int reason = static_cast<int>(tok.get_reason_code());
+      const int code = rc >= 0x80 && rc < 0xFF           ? rc
+                       : reason >= 0x80 && reason < 0xFF ? reason
+                                                         : 0x80;
+      impl->subscription_outcome(tok, false, suback_reason(code));
+    }
+  } subscribe_listener;
+
+  // Declared last, so destroyed first: Paho's threads, which call into the members above
+  // (listeners, handlers, mutex), are gone before any of them is.
+  std::unique_ptr<::mqtt::async_client> paho;
 
   Impl(ClientOptions o, Handlers h)
       : options(std::move(o)),
@@ -51,6 +93,7 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
         display(display_uri(options.settings)),
         backoff(options.settings.reconnect_min, options.settings.reconnect_max) {
     publish_listener.impl = this;
+    subscribe_listener.impl = this;
     const int version = options.settings.protocol_version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     ::mqtt::create_options create(version);
     paho = std::make_unique<::mqtt::async_client>(paho_uri(options.settings), options.client_id,
@@ -58,6 +101,13 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     paho->set_connected_handler([this](const std::string&) { on_connected(); });
     paho->set_connection_lost_handler([this](const std::string& cause) {
       on_disconnected(cause.empty() ? "connection lost" : "connection lost: " + cause);
+    });
+    paho->set_disconnected_handler([this](const ::mqtt::properties&, ::mqtt::ReasonCode code) {
+      if (code == ::mqtt::ReasonCode::SESSION_TAKEN_OVER) {
+        report_collision("the broker says the session was taken over");
+      }
+      on_disconnected("disconnected by the broker (reason " +
+                      std::to_string(static_cast<int>(code)) + ")");
     });
     paho->set_message_callback([this](::mqtt::const_message_ptr msg) {
       if (!handlers_enabled || !handlers.message) return;
@@ -133,6 +183,17 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
         lock.lock();
         continue;
       }
+      if (state == State::connected && !healthy) {
+        // A connection counts as healthy (and resets the backoff) only once it has lasted.
+        if (std::chrono::steady_clock::now() >= connected_at + stable_after()) {
+          healthy = true;
+          early_drops = 0;
+          backoff.reset();
+        } else {
+          wake.wait_until(lock, connected_at + stable_after());
+        }
+        continue;
+      }
       if (state == State::disconnected) {
         wake.wait_until(lock, next_attempt);
       } else {
@@ -147,33 +208,88 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     on_disconnected("connect failed (code " + std::to_string(tok.get_return_code()) + ")");
   }
 
+  std::chrono::milliseconds stable_after() const {
+    return std::max(options.settings.reconnect_max, options.settings.keepalive);
+  }
+
   void on_connected() {
     {
       std::lock_guard lock(mutex);
       if (state == State::stopping) return;
       state = State::connected;
-      backoff.reset();
+      connected_at = std::chrono::steady_clock::now();
+      healthy = false;
     }
-    if (!options.subscriptions.empty()) {
+    wake.notify_all();
+    for (std::size_t i = 0; i < options.subscriptions.size(); ++i) {
       try {
-        std::vector<int> qos(options.subscriptions.size(), options.subscription_qos);
-        paho->subscribe(::mqtt::string_collection::create(options.subscriptions), qos);
+        paho->subscribe(options.subscriptions[i], options.subscription_qos,
+                        reinterpret_cast<void*>(static_cast<std::uintptr_t>(i)),
+                        subscribe_listener);
       } catch (const std::exception& e) {
-        log::warning("mqtt: subscribe failed error=" + log::quote(e.what()));
+        subscription_outcome_for(i, false, std::string("subscribe failed: ") + e.what());
       }
     }
     if (handlers_enabled && handlers.connected) handlers.connected();
   }
 
   void on_disconnected(const std::string& reason) {
+    int early = 0;
+    std::chrono::milliseconds lasted{0};
     {
       std::lock_guard lock(mutex);
       if (state == State::stopping || state == State::idle) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (state == State::connected) {
+        lasted = std::chrono::duration_cast<std::chrono::milliseconds>(now - connected_at);
+        if (lasted >= stable_after()) {
+          backoff.reset();
+          early_drops = 0;
+        } else if (!healthy) {
+          early = ++early_drops;
+        }
+      }
       state = State::disconnected;
-      next_attempt = std::chrono::steady_clock::now() + backoff.next_delay();
+      next_attempt = now + backoff.next_delay();
     }
     wake.notify_all();
+    if (early > 0 && early % 3 == 0) {
+      report_collision("the connection was dropped " + std::to_string(early) +
+                       " times in a row within " + std::to_string(stable_after().count()) +
+                       "ms of connecting (last after " + std::to_string(lasted.count()) + "ms)");
+    }
     if (handlers_enabled && handlers.disconnected) handlers.disconnected(reason);
+  }
+
+  void report_collision(const std::string& evidence) {
+    log::warning("mqtt: another client may be using client_id=" + log::quote(options.client_id) +
+                 " (two agents with the same id?): " + evidence + " server=" + display);
+    if (handlers_enabled && handlers.collision) handlers.collision(evidence);
+  }
+
+  static std::string suback_reason(int code) {
+    return "refused by the broker (SUBACK code 0x" + hex(code) + "; check its ACL)";
+  }
+
+  static std::string hex(int code) {
+    constexpr char digits[] = "0123456789abcdef";
+    return {digits[(code >> 4) & 0xF], digits[code & 0xF]};
+  }
+
+  void subscription_outcome(const ::mqtt::token& tok, bool ok, const std::string& reason) {
+    subscription_outcome_for(
+        static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context())), ok,
+        reason);
+  }
+
+  void subscription_outcome_for(std::size_t index, bool ok, const std::string& reason) {
+    if (index >= options.subscriptions.size()) return;
+    const auto& filter = options.subscriptions[index];
+    if (!ok) {
+      log::error("mqtt: subscription refused filter=" + log::quote(filter) +
+                 " reason=" + log::quote(reason));
+    }
+    if (handlers_enabled && handlers.subscribed) handlers.subscribed(filter, ok, reason);
   }
 
   void publish_outcome(const ::mqtt::token& tok, bool ok, const std::string& error) {
@@ -181,18 +297,37 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     if (handlers_enabled && handlers.delivered) handlers.delivered(id, ok, error);
   }
 
-  std::optional<std::uint64_t> publish(const Message& m) {
-    if (!connected()) return std::nullopt;
+  void publish_refused(const ::mqtt::token& tok, const std::string& reason) {
+    if (!handlers.refused) {
+      publish_outcome(tok, false, reason);
+      return;
+    }
+    const auto id =
+        static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
+    if (handlers_enabled) handlers.refused(id, reason);
+  }
+
+  PublishResult publish(const Message& m) {
+    if (!connected()) return {PublishResult::Kind::retry, 0, "not connected"};
     const std::uint64_t id = next_id.fetch_add(1);
     try {
       auto msg = ::mqtt::make_message(m.topic, m.payload, m.qos, m.retained);
       paho->publish(msg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)),
                     publish_listener);
-      return id;
+      return {PublishResult::Kind::sent, id, {}};
+    } catch (const ::mqtt::exception& e) {
+      const int rc = e.get_return_code();
+      // Paho's verdicts on the message itself; everything else is about the connection.
+      const bool permanent = rc == MQTTASYNC_BAD_UTF8_STRING || rc == MQTTASYNC_NULL_PARAMETER ||
+                             rc == MQTTASYNC_TOPICNAME_TRUNCATED || rc == MQTTASYNC_BAD_STRUCTURE ||
+                             rc == MQTTASYNC_BAD_QOS;
+      log::debug("mqtt: publish refused topic=" + log::quote(m.topic) +
+                 " error=" + log::quote(e.what()));
+      return {permanent ? PublishResult::Kind::reject : PublishResult::Kind::retry, 0, e.what()};
     } catch (const std::exception& e) {
       log::debug("mqtt: publish refused topic=" + log::quote(m.topic) +
                  " error=" + log::quote(e.what()));
-      return std::nullopt;
+      return {PublishResult::Kind::retry, 0, e.what()};
     }
   }
 
@@ -256,7 +391,22 @@ void Client::stop(std::chrono::milliseconds timeout, const std::optional<Message
 bool Client::connected() const { return m_impl->connected(); }
 
 std::optional<std::uint64_t> Client::publish(const Message& message) {
+  const auto result = m_impl->publish(message);
+  if (result.kind != PublishResult::Kind::sent) return std::nullopt;
+  return result.id;
+}
+
+PublishResult Client::publish_checked(const Message& message) {
   return m_impl->publish(message);
+}
+
+std::chrono::milliseconds Client::stable_after() const {
+  return m_impl->stable_after();
+}
+
+std::uint32_t Client::reconnect_failures() const {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->backoff.failures();
 }
 
 const std::string& Client::server() const { return m_impl->display; }

@@ -36,6 +36,18 @@ struct ClientOptions {
   int subscription_qos = 1;
 };
 
+// What publish_checked() did with a message.
+struct PublishResult {
+  enum class Kind {
+    sent,    // queued: its outcome arrives through Handlers::delivered with `id`
+    retry,   // nothing sent, for now (not connected, client queue full): try again later
+    reject,  // nothing sent, ever: the message itself is invalid (topic not UTF-8, ...)
+  };
+  Kind kind = Kind::retry;
+  std::uint64_t id = 0;
+  std::string error;
+};
+
 // Handlers run on Paho's or the reconnect thread: they must be thread-safe and must not block.
 struct Handlers {
   std::function<void()> connected{};
@@ -43,6 +55,16 @@ struct Handlers {
   std::function<void(Message)> message{};
   // Outcome of publish(id): ok once the broker acknowledged it (PUBACK for QoS 1).
   std::function<void(std::uint64_t id, bool ok, const std::string& error)> delivered{};
+  // Instead of delivered(id, false, ...) when the broker refused the message for good (MQTT 5
+  // PUBACK 0x90 topic name invalid, 0x95 packet too large, 0x99 payload format invalid): the
+  // same message will never be accepted. Unset: such refusals go to delivered.
+  std::function<void(std::uint64_t id, const std::string& reason)> refused{};
+  // The broker answered a subscription of ClientOptions::subscriptions (after every connect):
+  // ok, or refused (SUBACK failure, e.g. by its ACL) with the reason.
+  std::function<void(const std::string& filter, bool ok, const std::string& reason)> subscribed{};
+  // The broker keeps dropping the connection right after accepting it (three times in a row,
+  // or MQTT 5 "session taken over"): most likely another client uses the same client id.
+  std::function<void(const std::string& evidence)> collision{};
 };
 
 class Client {
@@ -53,7 +75,9 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   // Starts connecting in the background and keeps reconnecting (exponential backoff with full
-  // jitter between reconnect_min and reconnect_max) until stop().
+  // jitter between reconnect_min and reconnect_max) until stop(). The backoff is reset only by
+  // a connection that stayed up for stable_after() (a connection the broker drops at once, as
+  // when two clients share a client id, keeps the delays growing).
   void start();
 
   // Disconnects cleanly, first publishing `last_words` (if any) and waiting up to `timeout`
@@ -62,9 +86,17 @@ class Client {
 
   bool connected() const;
 
-  // Queues a publish; nullopt when not connected (nothing was sent). The outcome arrives
-  // through Handlers::delivered with the returned id.
+  // Queues a publish; nullopt when nothing was sent (not connected, or refused: see
+  // publish_checked). The outcome arrives through Handlers::delivered with the returned id.
   std::optional<std::uint64_t> publish(const Message& message);
+  // Like publish(), telling a temporary refusal (retry) from a permanent one (reject).
+  PublishResult publish_checked(const Message& message);
+
+  // How long a connection must stay up before it counts as healthy (resets the backoff):
+  // max(reconnect_max, keepalive).
+  std::chrono::milliseconds stable_after() const;
+  // Failures since the last healthy connection: what the next reconnect delay grows from.
+  std::uint32_t reconnect_failures() const;
 
   // "mqtt://127.0.0.1:1883": what logs may show (never credentials).
   const std::string& server() const;

@@ -5,6 +5,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/wire/utf8.hpp"
+
 namespace streamtrack::wire {
 
 namespace {
@@ -165,6 +167,39 @@ void put_time(ojson& j, const char* key, const std::optional<TimePoint>& v) {
 }
 
 }  // namespace
+
+std::string valid_text(std::string_view text) {
+  constexpr std::string_view k_replacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto d = utf8::decode_at(text, i);
+    if (d.length == 0 || d.code_point == 0) {
+      out += k_replacement;
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, d.length));
+    i += d.length;
+  }
+  return out;
+}
+
+void make_text_valid(Sample& s) {
+  const auto fix = [](std::string& t) { t = valid_text(t); };
+  const auto fix_optional = [&](std::optional<std::string>& t) {
+    if (t) fix(*t);
+  };
+  fix(s.agent);
+  fix(s.platform);
+  fix(s.channel);
+  fix_optional(s.stream_id);
+  fix_optional(s.title);
+  fix_optional(s.category);
+  fix_optional(s.video_codec);
+  fix_optional(s.audio_codec);
+}
 
 std::string encode_sample(const Sample& s) {
   ojson j;

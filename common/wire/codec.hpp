@@ -16,6 +16,13 @@ namespace streamtrack::wire {
 
 inline constexpr std::size_t k_max_payload_bytes = 64 * 1024;
 
+// `text` as valid UTF-8 without NUL: each byte that is not part of valid UTF-8, and each NUL
+// (which PostgreSQL text cannot hold), becomes U+FFFD. Valid text comes back unchanged.
+std::string valid_text(std::string_view text);
+// Applies valid_text to every text field of `s` (names, title, ids, codecs), so that its
+// topic and its payload carry the same names and the payload is valid JSON.
+void make_text_valid(Sample& s);
+
 std::string encode_sample(const Sample& s);
 Result<Sample> decode_sample(std::string_view payload);
 

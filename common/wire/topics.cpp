@@ -1,13 +1,31 @@
 #include "common/wire/topics.hpp"
 
+#include <cstdint>
+
+#include "common/wire/utf8.hpp"
+
 namespace streamtrack::wire {
 
 namespace {
 
 constexpr char k_hex[] = "0123456789ABCDEF";
 
-bool needs_escape(unsigned char c) {
-  return c == '%' || c == '/' || c == '+' || c == '#' || c < 0x20 || c == 0x7f;
+bool reserved_byte(unsigned char c) {
+  return c == '%' || c == '/' || c == '+' || c == '#';
+}
+
+// Code points MQTT topic names must not carry (MQTT 5.0 section 1.5.4; Mosquitto refuses
+// them): controls, and the non-characters.
+bool unfit_code_point(std::uint32_t cp) {
+  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return true;
+  if (cp >= 0xFDD0 && cp <= 0xFDEF) return true;
+  return (cp & 0xFFFE) == 0xFFFE;
+}
+
+void append_escaped(std::string& out, unsigned char c) {
+  out += '%';
+  out += k_hex[c >> 4];
+  out += k_hex[c & 0xF];
 }
 
 int hex_value(char c) {
@@ -36,15 +54,25 @@ std::string escape_segment(std::string_view name) {
   if (name.empty()) return "%";
   std::string out;
   out.reserve(name.size());
-  for (const char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (needs_escape(c)) {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 0xF];
-    } else {
-      out += ch;
+  std::size_t i = 0;
+  while (i < name.size()) {
+    const auto d = utf8::decode_at(name, i);
+    if (d.length == 0) {  // not UTF-8: this one byte
+      append_escaped(out, static_cast<unsigned char>(name[i]));
+      ++i;
+      continue;
     }
+    const bool escape = d.length == 1 ? reserved_byte(static_cast<unsigned char>(name[i])) ||
+                                            unfit_code_point(d.code_point)
+                                      : unfit_code_point(d.code_point);
+    for (std::size_t k = 0; k < d.length; ++k) {
+      if (escape) {
+        append_escaped(out, static_cast<unsigned char>(name[i + k]));
+      } else {
+        out += name[i + k];
+      }
+    }
+    i += d.length;
   }
   return out;
 }
@@ -55,22 +83,20 @@ std::optional<std::string> unescape_segment(std::string_view segment) {
   std::string out;
   out.reserve(segment.size());
   for (std::size_t i = 0; i < segment.size(); ++i) {
-    const auto c = static_cast<unsigned char>(segment[i]);
-    if (c == '%') {
-      if (i + 2 >= segment.size()) return std::nullopt;
-      const int hi = hex_value(segment[i + 1]);
-      const int lo = hex_value(segment[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      const auto decoded = static_cast<unsigned char>(hi * 16 + lo);
-      if (!needs_escape(decoded)) return std::nullopt;  // not canonical: escape_segment never made it
-      out += static_cast<char>(decoded);
-      i += 2;
-    } else if (needs_escape(c)) {
-      return std::nullopt;
-    } else {
-      out += static_cast<char>(c);
+    if (segment[i] != '%') {
+      out += segment[i];
+      continue;
     }
+    if (i + 2 >= segment.size()) return std::nullopt;
+    const int hi = hex_value(segment[i + 1]);
+    const int lo = hex_value(segment[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
   }
+  // Canonical only: exactly what escape_segment makes of the name, so that each name has one
+  // segment and each segment one name.
+  if (escape_segment(out) != segment) return std::nullopt;
   return out;
 }
 

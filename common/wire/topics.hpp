@@ -12,12 +12,15 @@ namespace streamtrack::wire {
 
 inline constexpr std::string_view k_default_topic_root = "streamtrack/v1";
 
-// Percent-encodes '%', '/', '+', '#' and control bytes (as %XX, upper-case hex); an empty
-// name becomes "%" alone, which no non-empty name can produce. Injective: unescape_segment
-// inverts it.
+// Makes any byte string one valid MQTT topic level: percent-encodes (as %XX, upper-case hex,
+// byte by byte) '%', '/', '+', '#', every byte that is not part of valid UTF-8, and the code
+// points a topic must not carry (C0 and C1 controls, DEL, non-characters); an empty name
+// becomes "%" alone, which no non-empty name can produce. Injective: unescape_segment inverts
+// it.
 std::string escape_segment(std::string_view name);
 
-// Inverse of escape_segment; nullopt when `segment` is not something escape_segment makes.
+// Inverse of escape_segment; nullopt when `segment` is not exactly what escape_segment makes
+// of some name.
 std::optional<std::string> unescape_segment(std::string_view segment);
 
 // Why `root` cannot be a topic root, or nullopt when it can: non-empty, no wildcards, no

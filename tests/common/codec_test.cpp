@@ -166,4 +166,30 @@ TEST(AckCodec, ToRangesCollapsesSeqs) {
 }
 
 }  // namespace
+TEST(ValidText, ReplacesWhatIsNotUtf8AndNulAndKeepsTheRest) {
+  EXPECT_EQ(valid_text("plain"), "plain");
+  EXPECT_EQ(valid_text("caf\xc3\xa9 \xf0\x9f\x8e\xae"), "caf\xc3\xa9 \xf0\x9f\x8e\xae");
+  EXPECT_EQ(valid_text("caf\xe9"), "caf\xef\xbf\xbd");
+  EXPECT_EQ(valid_text("bad\xff\xfe"), "bad\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(valid_text(std::string("a\0b", 3)),
+            "a\xef\xbf\xbd"
+            "b");
+  EXPECT_EQ(valid_text("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
+}
+
+TEST(ValidText, ASampleWithAnyBytesEncodesToJsonThatDecodesToTheSameSample) {
+  Sample s;
+  s.agent = "rig";
+  s.seq = 1;
+  s.platform = "nginx_rtmp";
+  s.channel = std::string("live/\xff\0\xc2\x85", 9);
+  s.title = "t\xe9tle";
+  s.video_codec = std::string("\0", 1);
+  make_text_valid(s);
+  const auto decoded = decode_sample(encode_sample(s));
+  ASSERT_TRUE(decoded) << decoded.error();
+  EXPECT_EQ(*decoded, s);
+  EXPECT_EQ(s.channel, "live/\xef\xbf\xbd\xef\xbf\xbd\xc2\x85");
+}
+
 }  // namespace streamtrack::wire

@@ -1,8 +1,11 @@
+#include "common/wire/topics.hpp"
+
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 
-#include "common/wire/topics.hpp"
+#include "common/wire/utf8.hpp"
 
 namespace streamtrack::wire {
 namespace {
@@ -43,6 +46,54 @@ TEST(TopicEscaping, UnescapeRejectsWhatEscapeNeverMakes) {
   EXPECT_FALSE(unescape_segment("%41").has_value());  // 'A' is never escaped
   EXPECT_FALSE(unescape_segment("%2f").has_value());  // lower-case hex is not canonical
   EXPECT_FALSE(unescape_segment("a+b").has_value());
+}
+
+// What an MQTT topic level may hold: valid UTF-8, no wildcards or separators, no controls,
+// no non-characters (MQTT 5.0 section 1.5.4, and what Mosquitto enforces).
+bool valid_topic_level(const std::string& level) {
+  for (std::size_t i = 0; i < level.size();) {
+    const auto d = utf8::decode_at(level, i);
+    if (d.length == 0) return false;
+    const auto cp = d.code_point;
+    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == '/' || cp == '+' || cp == '#')
+      return false;
+    if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) return false;
+    i += d.length;
+  }
+  return true;
+}
+
+TEST(TopicEscaping, EscapesBytesThatAreNotUtf8AndCodePointsATopicMustNotCarry) {
+  EXPECT_EQ(escape_segment("caf\xe9"), "caf%E9");  // Latin-1, not UTF-8
+  EXPECT_EQ(escape_segment("bad\xff\xfe"), "bad%FF%FE");
+  EXPECT_EQ(escape_segment("\xc0\xaf"), "%C0%AF");         // overlong '/'
+  EXPECT_EQ(escape_segment("\xed\xa0\x80"), "%ED%A0%80");  // a surrogate
+  EXPECT_EQ(escape_segment("c1\xc2\x85x"), "c1%C2%85x");   // U+0085, a C1 control
+  EXPECT_EQ(escape_segment("\xef\xbf\xbf"), "%EF%BF%BF");  // U+FFFF
+  EXPECT_EQ(escape_segment("del\x7f"), "del%7F");
+  EXPECT_EQ(escape_segment("caf\xc3\xa9 \xf0\x9f\x8e\xae"),
+            "caf\xc3\xa9 \xf0\x9f\x8e\xae");                // valid: kept
+  EXPECT_FALSE(unescape_segment("caf%C3%A9").has_value());  // valid UTF-8 is never escaped
+}
+
+TEST(TopicEscaping, AnyByteStringBecomesOneValidTopicLevelAndComesBack) {
+  std::mt19937 rng(20261130);
+  std::uniform_int_distribution<int> length(0, 12);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::set<std::string> names;
+  std::set<std::string> escaped;
+  for (int i = 0; i < 20'000; ++i) {
+    std::string name;
+    const int n = length(rng);
+    for (int k = 0; k < n; ++k) name += static_cast<char>(byte(rng));
+    if (!names.insert(name).second) continue;
+    const auto e = escape_segment(name);
+    ASSERT_TRUE(valid_topic_level(e)) << e;
+    ASSERT_FALSE(e.empty());
+    ASSERT_EQ(unescape_segment(e), name) << e;
+    escaped.insert(e);
+  }
+  EXPECT_EQ(escaped.size(), names.size());
 }
 
 TEST(Topics, BuildsTheDocumentedLayout) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "common/wire/codec.hpp"
 #include "tests/support/harness.hpp"
@@ -18,6 +19,8 @@ struct AgentSetup {
   std::string mqtt_extra;    // more [mqtt] lines
   std::string buffer_extra;  // [buffer] lines
   std::string agent_extra;   // more [agent] lines
+  std::string http_listen;   // [http] listen ("" = off)
+  std::string extra_sources;  // more [[source]] tables, verbatim
   std::vector<std::string> source_urls;
   std::string interval = "100ms";
 };
@@ -27,13 +30,14 @@ inline std::string agent_toml(const AgentSetup& s, const std::filesystem::path& 
                   "\"\nlog_level = \"info\"\n" + s.agent_extra + "\n[mqtt]\nurl = \"" + s.url +
                   "\"\nreconnect_min = \"50ms\"\nreconnect_max = \"500ms\"\nconnect_timeout = "
                   "\"5s\"\n" +
-                  s.mqtt_extra + "\n[buffer]\n" + s.buffer_extra + "\n[http]\nlisten = \"\"\n\n";
+                  s.mqtt_extra + "\n[buffer]\n" + s.buffer_extra + "\n[http]\nlisten = \"" +
+                  s.http_listen + "\"\n\n";
   for (std::size_t i = 0; i < s.source_urls.size(); ++i) {
     t += "[[source]]\ntype = \"http_json\"\nname = \"s" + std::to_string(i) + "\"\nurl = \"" +
          s.source_urls[i] + "\"\ninterval = \"" + s.interval +
          "\"\ntimeout = \"5s\"\n[source.fields]\nlive = \"/online\"\nviewers = \"/viewers\"\n\n";
   }
-  return t;
+  return t + s.extra_sources;
 }
 
 // One agent's config and state directory; start() runs the binary (one Process per run).
@@ -63,15 +67,20 @@ class AgentRun {
     return run_command({(bin_dir() / "streamtrack-agent").string(), "--config", config().string(),
                         "outbox", command});
   }
-  // A field of `outbox stats` ("depth", "last_seq", "dropped", ...); -1 when absent.
+  // A field of `outbox stats` ("depth", "last_seq", "dropped", ...). Throws (failing the
+  // test) when the command fails or does not print the field: never a made-up value.
   std::int64_t stat(const std::string& key) const {
     const auto r = outbox("stats");
+    if (r.exit_code != 0) {
+      throw std::runtime_error("outbox stats failed (exit " + std::to_string(r.exit_code) +
+                               "): " + r.output);
+    }
     std::istringstream in(r.output);
     std::string line;
     while (std::getline(in, line)) {
       if (line.rfind(key + ": ", 0) == 0) return std::stoll(line.substr(key.size() + 2));
     }
-    return -1;
+    throw std::runtime_error("outbox stats printed no \"" + key + "\":\n" + r.output);
   }
 
  private:

@@ -69,14 +69,29 @@ TEST(PollEngine, FailuresBackOffWithinTheCapAndResetOnSuccess) {
   EXPECT_LE(engine.time_until_next_poll(), 1100ms);
 }
 
-TEST(PollEngine, AnUndecodableValueIsAnErrorNotASample) {
+TEST(PollEngine, AnUndecodableValueDropsThatSampleAloneAndIsCounted) {
   HttpFixtureServer server;
-  server.route("/a", ok_body("{\"online\":true,\"viewers\":99999999999}"));
-  const auto result = poll_once(agent_config(json_source("a", server.url("/a"))));
-  EXPECT_TRUE(result.samples.empty());
-  ASSERT_TRUE(result.only_health().last_error);
-  EXPECT_EQ(result.only_health().last_error->rfind("channel \"a\": unusable value: ", 0), 0u)
-      << *result.only_health().last_error;
+  server.route("/bad", ok_body("{\"online\":true,\"viewers\":99999999999}"));
+  server.route("/good", ok_body("{\"online\":true,\"viewers\":3}"));
+  agent::PollEngine engine(agent_config(json_source("bad", server.url("/bad")) +
+                                        json_source("good", server.url("/good"))),
+                           SystemClock::instance());
+  std::vector<Sample> samples;
+  std::vector<agent::PollEngine::PollReport> reports;
+  ASSERT_TRUE(step_until(
+      engine,
+      [&] {
+        for (auto& r : engine.take_reports()) reports.push_back(r);
+        return reports.size() >= 2;
+      },
+      &samples));
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].channel, "good");
+  for (const auto& r : reports) {
+    EXPECT_TRUE(r.ok) << r.source;  // the poll itself worked
+    EXPECT_EQ(r.rejected, r.source == "bad" ? 1u : 0u) << r.source;
+  }
+  for (const auto& h : engine.health()) EXPECT_EQ(h.errors, 0) << h.name;
 }
 
 TEST(PollEngine, WakeupEndsAWaitingStep) {

@@ -2,10 +2,12 @@
 
 #include "agent/outbox/outbox.hpp"
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
 
 #include <sstream>
 
+#include "agent/outbox/memory_fallback.hpp"
 #include "common/wire/codec.hpp"
 #include "tests/support/harness.hpp"
 
@@ -42,11 +44,34 @@ Options limits(std::int64_t rows, DropPolicy policy = DropPolicy::drop_oldest,
 
 std::vector<std::int64_t> stored_seqs(Outbox& box) {
   std::vector<std::int64_t> out;
-  for (const auto& r : box.read(0, std::numeric_limits<std::int64_t>::max(), 1'000'000)) {
-    out.push_back(r.seq);
-  }
+  const auto rows = box.read(0, std::numeric_limits<std::int64_t>::max(), 1'000'000);
+  EXPECT_TRUE(rows) << rows.error();
+  if (!rows) return out;
+  for (const auto& r : *rows) out.push_back(r.seq);
   return out;
 }
+
+std::vector<fs::path> moved_aside(const TempDir& dir) {
+  std::vector<fs::path> aside;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    if (e.path().filename().string().starts_with("outbox.db.corrupt-")) aside.push_back(e.path());
+  }
+  return aside;
+}
+
+// Another process's connection that holds the database's lock (locking_mode=EXCLUSIVE keeps
+// it after the first write), as a backup tool or a stuck inspector could.
+struct LockHolder {
+  explicit LockHolder(const fs::path& db) : conn(db.string(), SQLite::OPEN_READWRITE) {
+    conn.exec("PRAGMA locking_mode=EXCLUSIVE");
+    conn.exec("BEGIN EXCLUSIVE");
+    conn.exec(
+        "INSERT INTO meta(key, value) VALUES('lock-holder', 1) "
+        "ON CONFLICT(key) DO UPDATE SET value = value + 1");
+    conn.exec("COMMIT");
+  }
+  SQLite::Database conn;
+};
 
 TEST(Outbox, AssignsSeqsThatKeepGrowingAcrossReopenAndAfterEmptying) {
   TempDir dir;
@@ -73,7 +98,9 @@ TEST(Outbox, RowsCarryTheEncodedSampleAndItsTopic) {
   Outbox box(dir / "outbox.db", Options{});
   auto b = batch(1, "live/main");
   ASSERT_TRUE(box.append(b));
-  const auto rows = box.read(1, 2, 10);
+  const auto read = box.read(1, 2, 10);
+  ASSERT_TRUE(read) << read.error();
+  const auto& rows = *read;
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].topic, "streamtrack/v1/rig/metrics/http_json/live%2Fmain");
   const auto decoded = wire::decode_sample(rows[0].payload);
@@ -185,10 +212,7 @@ TEST(Outbox, ACorruptDatabaseIsMovedAsideAndSeqsKeepGrowing) {
   write_file(dir / "outbox.db", garbage);
 
   Outbox box(dir / "outbox.db", Options{});
-  std::vector<fs::path> aside;
-  for (const auto& e : fs::directory_iterator(dir.path())) {
-    if (e.path().filename().string().starts_with("outbox.db.corrupt-")) aside.push_back(e.path());
-  }
+  const auto aside = moved_aside(dir);
   ASSERT_EQ(aside.size(), 1u);
   EXPECT_EQ(read_file(aside[0]), garbage);
   EXPECT_EQ(box.depth(), 0);
@@ -238,6 +262,143 @@ TEST(Outbox, StatsReportTheOldestUnsentSample) {
   ASSERT_TRUE(box.append(b));
   ASSERT_TRUE(box.remove({{1, 1}}));
   EXPECT_EQ(box.stats().oldest_ts, b[1].ts);
+}
+
+TEST(Outbox, ARolledBackDatabaseContinuesAboveItsDurableReservation) {
+  TempDir dir;
+  {
+    Outbox box(dir / "outbox.db", Options{});
+    auto b = batch(5);
+    ASSERT_TRUE(box.append(b));
+    // The reservation is on disk before any of its seqs is used.
+    EXPECT_GE(std::stoll(read_file(dir / "outbox.db.seq")), 5);
+  }
+  // A clean close lowers it to the last seq: a restart continues without a gap.
+  EXPECT_EQ(std::stoll(read_file(dir / "outbox.db.seq")), 5);
+  {
+    Outbox box(dir / "outbox.db", Options{});
+    auto b = batch(1);
+    ASSERT_TRUE(box.append(b));
+    EXPECT_EQ(b[0].seq, 6);
+  }
+  // Power loss: commits up to seq 900 were published, then rolled back with the WAL. The
+  // database remembers 6; the reservation on disk says 1006 may have been given out.
+  write_file(dir / "outbox.db.seq", "1006\n");
+  {
+    // Inspection shows what the database recorded, and the reservation beside it.
+    Options inspect;
+    inspect.read_only = true;
+    Outbox reader(dir / "outbox.db", inspect);
+    EXPECT_EQ(reader.stats().last_seq, 6);
+    EXPECT_EQ(reader.stats().seq_reserved, 1006);
+  }
+  EXPECT_EQ(std::stoll(read_file(dir / "outbox.db.seq")), 1006);  // untouched by a reader
+  Outbox box(dir / "outbox.db", Options{});
+  EXPECT_EQ(box.last_seq(), 1006);
+  auto b = batch(2);
+  ASSERT_TRUE(box.append(b));
+  EXPECT_EQ(b[0].seq, 1007);
+  EXPECT_EQ(stored_seqs(box), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 1007, 1008}));
+}
+
+TEST(Outbox, ALockedDatabaseAtOpenIsNotCorruptionAndIsNeverMovedAside) {
+  TempDir dir;
+  {
+    Outbox box(dir / "outbox.db", Options{});
+    auto b = batch(3);
+    ASSERT_TRUE(box.append(b));
+  }
+  Options o;
+  o.busy_timeout = std::chrono::milliseconds{200};
+  {
+    LockHolder holder(dir / "outbox.db");
+    try {
+      Outbox box(dir / "outbox.db", o);
+      FAIL() << "opened a database another process holds locked";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("locked"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("left in place"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(moved_aside(dir).empty());
+  }
+  // The lock is gone: the same backlog is there.
+  Outbox box(dir / "outbox.db", o);
+  EXPECT_EQ(stored_seqs(box), (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_TRUE(moved_aside(dir).empty());
+}
+
+TEST(Outbox, AFailedReadIsAnErrorNotAnEmptyResult) {
+  TempDir dir;
+  Outbox box(dir / "outbox.db", Options{});
+  auto b = batch(3);
+  ASSERT_TRUE(box.append(b));
+  SQLite::Database other((dir / "outbox.db").string(), SQLite::OPEN_READWRITE);
+  other.exec("ALTER TABLE samples RENAME TO samples_elsewhere");
+  const auto failed = box.read(1, 10, 10);
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().find("no such table"), std::string::npos) << failed.error();
+  other.exec("ALTER TABLE samples_elsewhere RENAME TO samples");
+  const auto rows = box.read(1, 10, 10);
+  ASSERT_TRUE(rows) << rows.error();
+  EXPECT_EQ(rows->size(), 3u);
+}
+
+TEST(Outbox, QuarantineMovesARowToTheDeadLetterTableAndCountsIt) {
+  TempDir dir;
+  {
+    Outbox box(dir / "outbox.db", Options{});
+    auto b = batch(3);
+    ASSERT_TRUE(box.append(b));
+    const auto before = box.bytes();
+    ASSERT_TRUE(box.quarantine(2, "topic is not UTF-8"));
+    ASSERT_TRUE(box.quarantine(42, "no such row"));  // nothing to move: fine
+    EXPECT_EQ(stored_seqs(box), (std::vector<std::int64_t>{1, 3}));
+    EXPECT_EQ(box.depth(), 2);
+    EXPECT_LT(box.bytes(), before);
+    EXPECT_EQ(box.stats().quarantined, 1);
+  }
+  Outbox box(dir / "outbox.db", Options{});
+  EXPECT_EQ(box.stats().quarantined, 1);
+  SQLite::Database db((dir / "outbox.db").string(), SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT seq, reason FROM dead_letters");
+  ASSERT_TRUE(q.executeStep());
+  EXPECT_EQ(q.getColumn(0).getInt64(), 2);
+  EXPECT_EQ(q.getColumn(1).getString(), "topic is not UTF-8");
+}
+
+TEST(Outbox, SamplesDroppedFromMemoryLeaveAGapAndAreCounted) {
+  TempDir dir;
+  Outbox box(dir / "outbox.db", Options{});
+  auto b = batch(2);
+  ASSERT_TRUE(box.append(b));
+  auto c = batch(1);
+  auto r = box.append(c, 4);
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(c[0].seq, 7);
+  EXPECT_EQ(box.stats().dropped_unsaved, 4);
+  EXPECT_EQ(box.stats().dropped(), 4);
+}
+
+TEST(MemoryFallback, IsBoundedByBytesAsWellAsRowsAndCountsItsDrops) {
+  using agent::outbox::MemoryFallback;
+  const auto one_row_bytes = static_cast<std::int64_t>(wire::encode_sample(batch(1)[0]).size());
+  MemoryFallback memory;
+  const MemoryFallback::Limits limits{1'000'000, one_row_bytes * 10, DropPolicy::drop_oldest};
+  std::int64_t dropped = 0;
+  for (int i = 0; i < 8; ++i) dropped += memory.keep(batch(3), limits);
+  EXPECT_LE(memory.bytes(), one_row_bytes * 10 + 8);  // timestamps differ in length
+  EXPECT_EQ(memory.count(), 9);
+  EXPECT_EQ(dropped, 24 - 9);
+  EXPECT_EQ(memory.dropped(), dropped);
+  EXPECT_EQ(memory.take_dropped(), dropped);
+  EXPECT_EQ(memory.dropped(), 0);
+  // drop_newest refuses the batch that does not fit.
+  MemoryFallback newest;
+  const MemoryFallback::Limits tight{1'000'000, one_row_bytes * 4, DropPolicy::drop_newest};
+  EXPECT_EQ(newest.keep(batch(3, "first"), tight), 0);
+  EXPECT_EQ(newest.keep(batch(3, "second"), tight), 3);
+  ASSERT_FALSE(newest.empty());
+  EXPECT_EQ(newest.front().front().channel, "first");
 }
 
 }  // namespace

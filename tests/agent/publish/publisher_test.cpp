@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 namespace streamtrack::testing {
 namespace {
@@ -25,8 +26,9 @@ class FakeRows final : public agent::publish::RowSource {
     }
   }
   void erase(std::int64_t seq) { m_rows.erase(seq); }
-  std::vector<agent::outbox::Row> read(std::int64_t from, std::int64_t before,
-                                       std::size_t limit) override {
+  Result<std::vector<agent::outbox::Row>> read(std::int64_t from, std::int64_t before,
+                                               std::size_t limit) override {
+    if (fail_reads) return Result<std::vector<agent::outbox::Row>>::failure("disk I/O error");
     std::vector<agent::outbox::Row> out;
     for (auto it = m_rows.lower_bound(from);
          it != m_rows.end() && it->first < before && out.size() < limit; ++it) {
@@ -35,6 +37,15 @@ class FakeRows final : public agent::publish::RowSource {
     return out;
   }
   std::int64_t last_seq() const override { return m_last; }
+  bool quarantine(std::int64_t seq, const std::string& reason) override {
+    if (fail_quarantine) return false;
+    m_rows.erase(seq);
+    quarantined.emplace_back(seq, reason);
+    return true;
+  }
+  bool fail_reads = false;
+  bool fail_quarantine = false;
+  std::vector<std::pair<std::int64_t, std::string>> quarantined;
 
  private:
   std::map<std::int64_t, agent::outbox::Row> m_rows;
@@ -43,10 +54,13 @@ class FakeRows final : public agent::publish::RowSource {
 
 class FakeTransport final : public agent::publish::Transport {
  public:
-  std::optional<std::uint64_t> publish(const mqtt::Message& m) override {
-    if (refuse) return std::nullopt;
+  mqtt::PublishResult publish(const mqtt::Message& m) override {
+    if (refuse) return {mqtt::PublishResult::Kind::retry, 0, "not connected"};
+    if (reject.count(std::stoll(m.payload))) {
+      return {mqtt::PublishResult::Kind::reject, 0, "topic is not UTF-8"};
+    }
     sent.emplace_back(++m_next, std::stoll(m.payload));
-    return m_next;
+    return {mqtt::PublishResult::Kind::sent, m_next, {}};
   }
   std::vector<std::int64_t> seqs() const {
     std::vector<std::int64_t> out;
@@ -60,6 +74,7 @@ class FakeTransport final : public agent::publish::Transport {
     return 0;
   }
   bool refuse = false;
+  std::set<std::int64_t> reject;  // seqs whose message the client refuses for good
   std::vector<std::pair<std::uint64_t, std::int64_t>> sent;
 
  private:
@@ -123,7 +138,8 @@ TEST(Publisher, NeverResendsWhatTheClientStillOwnsAcrossAReconnect) {
   // Their outcomes arrive once; a failed one is sent again, the others are done.
   p.on_delivered(transport.id_of(1), true, t0);
   p.on_delivered(transport.id_of(2), false, t0);
-  p.on_delivered(transport.id_of(2), true, t0);  // a second outcome for one id is ignored
+  EXPECT_FALSE(p.on_delivered(transport.id_of(2), true, t0));  // a second outcome: ignored
+  EXPECT_FALSE(p.on_delivered(9999, true, t0));  // not a sample (a status or health message)
   EXPECT_EQ(p.pump(t0, true), 2u);
   EXPECT_EQ(transport.seqs(), (std::vector<std::int64_t>{1, 2, 3, 4, 2, 5}));
   EXPECT_EQ(p.figures().resent, 1);
@@ -189,25 +205,123 @@ TEST(Publisher, CommittedDeliveryWaitsForTheCollectorsAckAndResendsAfterTheTimeo
   EXPECT_TRUE(p.take_done().empty());  // a PUBACK is not enough
   EXPECT_EQ(p.figures().unacked, 5u);
 
-  p.on_ack(wire::Ack{{{1, 2}, {4, 4}, {90, 95}}});
-  EXPECT_EQ(p.take_done(),
-            (std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 2}, {4, 4}, {90, 95}}));
+  // Naming seqs beyond the last one given out makes the whole ack suspect: none of it counts.
+  auto report = p.on_ack(wire::Ack{{{1, 2}, {4, 4}, {90, 95}}});
+  EXPECT_EQ(report.applied, 0);
+  EXPECT_EQ(report.beyond_last_seq, 9);
+  EXPECT_TRUE(p.take_done().empty());
+  report = p.on_ack(wire::Ack{{{1, 2}, {4, 4}}});
+  EXPECT_EQ(report.applied, 3);
+  EXPECT_EQ(p.take_done(), (std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 2}, {4, 4}}));
   EXPECT_EQ(p.pump(t0 + 5s, true), 0u);
   EXPECT_EQ(p.pump(t0 + 11s, true), 2u);  // 3 and 5: no ack within ack_timeout
   EXPECT_EQ(transport.seqs(), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 3, 5}));
   EXPECT_EQ(p.figures().resent, 2);
 }
 
-TEST(Publisher, AckedSeqsAreNeverSentEvenWhenTheAckCameFirst) {
+TEST(Publisher, AcksForSeqsThisRunDidNotPublishAreCountedNotApplied) {
   FakeRows rows;
   FakeTransport transport;
   Publisher p(opts(10, Delivery::committed), rows, transport);
   rows.add(6);
-  // Acks for what a previous run of the agent had sent.
-  p.on_ack(wire::Ack{{{1, 3}}});
+  // An ack for what an earlier run of the agent sent: this run holds those rows but has not
+  // published them, so the ack proves nothing about them.
+  auto report = p.on_ack(wire::Ack{{{1, 3}}});
+  EXPECT_EQ(report.applied, 0);
+  EXPECT_EQ(report.not_published, 3);
+  EXPECT_TRUE(p.take_done().empty());
   p.on_connected();
   p.pump(t0, true);
-  EXPECT_EQ(transport.seqs(), iota(4, 6));
+  EXPECT_EQ(transport.seqs(), iota(1, 6));
+  // Forged: the whole seq space, published seqs included; counted without walking it, and
+  // not applied to the seqs that happen to match.
+  report = p.on_ack(wire::Ack{{{1, 9'007'199'254'740'991}}});
+  EXPECT_EQ(report.applied, 0);
+  EXPECT_EQ(report.beyond_last_seq, 9'007'199'254'740'991);
+  EXPECT_TRUE(p.take_done().empty());
+  // Now published (still awaiting PUBACK): the ack applies, a late PUBACK changes nothing.
+  report = p.on_ack(wire::Ack{{{2, 3}}});
+  EXPECT_EQ(report.applied, 2);
+  EXPECT_EQ(p.take_done(), (std::vector<std::pair<std::int64_t, std::int64_t>>{{2, 3}}));
+  p.on_delivered(transport.id_of(2), true, t0);
+  EXPECT_EQ(p.figures().unacked, 0u);
+  // The same ack again: published by this run, no longer held.
+  report = p.on_ack(wire::Ack{{{2, 3}}});
+  EXPECT_EQ(report.applied, 0);
+  EXPECT_EQ(report.already_done, 2);
+  EXPECT_TRUE(p.take_done().empty());
+  for (const std::int64_t s : {1, 4, 5, 6}) p.on_delivered(transport.id_of(s), true, t0);
+  EXPECT_EQ(p.pump(t0 + 11s, true), 4u);  // 1, 4, 5, 6: never acked, resent
+}
+
+TEST(Publisher, AFailedReadMarksNothingSentAndForgetsNoResend) {
+  FakeRows rows;
+  FakeTransport transport;
+  Publisher p(opts(10, Delivery::committed), rows, transport);
+  rows.add(4);
+  p.on_connected();
+  rows.fail_reads = true;
+  EXPECT_EQ(p.pump(t0, true), 0u);
+  EXPECT_EQ(p.figures().read_errors, 1);
+  rows.fail_reads = false;
+  EXPECT_EQ(p.pump(t0, true), 4u);
+  EXPECT_EQ(transport.seqs(), iota(1, 4));
+  // Seq 2 is due for a resend; the read fails; it is still resent once reads work.
+  for (std::int64_t s = 1; s <= 4; ++s) p.on_delivered(transport.id_of(s), true, t0);
+  p.on_ack(wire::Ack{{{1, 1}, {3, 4}}});
+  rows.fail_reads = true;
+  EXPECT_EQ(p.pump(t0 + 11s, true), 0u);
+  rows.fail_reads = false;
+  EXPECT_EQ(p.pump(t0 + 12s, true), 1u);
+  EXPECT_EQ(transport.seqs(), (std::vector<std::int64_t>{1, 2, 3, 4, 2}));
+}
+
+TEST(Publisher, ARowTheClientRefusesForGoodIsQuarantinedAndHoldsBackNothing) {
+  FakeRows rows;
+  FakeTransport transport;
+  Publisher p(opts(10), rows, transport);
+  rows.add(5);
+  transport.reject = {1, 3};
+  p.on_connected();
+  EXPECT_EQ(p.pump(t0, true), 3u);
+  EXPECT_EQ(transport.seqs(), (std::vector<std::int64_t>{2, 4, 5}));
+  ASSERT_EQ(rows.quarantined.size(), 2u);
+  EXPECT_EQ(rows.quarantined[0], (std::pair<std::int64_t, std::string>{1, "topic is not UTF-8"}));
+  EXPECT_EQ(p.figures().quarantined, 2);
+  // A temporary refusal keeps the row queued, at its place.
+  transport.reject.clear();
+  transport.refuse = true;
+  rows.add(1);
+  EXPECT_EQ(p.pump(t0, true), 0u);
+  transport.refuse = false;
+  EXPECT_EQ(p.pump(t0, true), 1u);
+  // When the dead-letter table cannot be written, the row stays queued too.
+  rows.add(1);
+  transport.reject = {7};
+  rows.fail_quarantine = true;
+  EXPECT_EQ(p.pump(t0, true), 0u);
+  EXPECT_TRUE(p.has_work(true));
+  rows.fail_quarantine = false;
+  p.pump(t0, true);
+  EXPECT_EQ(rows.quarantined.back().first, 7);
+}
+
+TEST(Publisher, ARowTheBrokerRefusesForGoodIsQuarantinedNotResent) {
+  FakeRows rows;
+  FakeTransport transport;
+  Publisher p(opts(10, Delivery::committed), rows, transport);
+  rows.add(3);
+  p.on_connected();
+  EXPECT_EQ(p.pump(t0, true), 3u);
+  p.on_refused(transport.id_of(2), "refused by the broker (PUBACK reason 0x95)");
+  ASSERT_EQ(rows.quarantined.size(), 1u);
+  EXPECT_EQ(rows.quarantined[0].first, 2);
+  EXPECT_EQ(p.figures().quarantined, 1);
+  for (const std::int64_t s : {1, 3}) p.on_delivered(transport.id_of(s), true, t0);
+  EXPECT_EQ(p.pump(t0 + 11s, true), 2u);  // 1 and 3 again (no ack); never 2
+  EXPECT_EQ(transport.seqs(), (std::vector<std::int64_t>{1, 2, 3, 1, 3}));
+  // An ack for the quarantined seq finds nothing held.
+  EXPECT_EQ(p.on_ack(wire::Ack{{{2, 2}}}).applied, 0);
 }
 
 TEST(Publisher, CommittedDeliveryBoundsTheUnackedSamples) {
@@ -231,7 +345,7 @@ TEST(Publisher, BrokerDeliveryIgnoresAcks) {
   FakeTransport transport;
   Publisher p(opts(10), rows, transport);
   rows.add(3);
-  p.on_ack(wire::Ack{{{1, 3}}});
+  EXPECT_EQ(p.on_ack(wire::Ack{{{1, 3}}}).applied, 0);
   EXPECT_TRUE(p.take_done().empty());
   p.on_connected();
   EXPECT_EQ(p.pump(t0, true), 3u);

@@ -1,0 +1,157 @@
+// mqtt::Client against a real Mosquitto: reconnects that do not flap, a visible client-id
+// collision, refused subscriptions, and a shutdown that calls nothing after it (run this
+// test in an AddressSanitizer build too: see docs/operations.md, "Development checks").
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "common/mqtt/client.hpp"
+#include "tests/support/harness.hpp"
+
+namespace streamtrack {
+namespace {
+
+using namespace std::chrono;
+
+config::MqttSettings settings_for(const testing::MosquittoServer& broker) {
+  config::MqttSettings s;
+  s.url = broker.url();
+  s.host = "127.0.0.1";
+  s.port = broker.port();
+  s.topic_prefix = "streamtrack/v1";
+  s.reconnect_min = 50ms;
+  s.reconnect_max = 400ms;
+  s.keepalive = 5s;
+  return s;
+}
+
+struct Seen {
+  std::atomic<int> connects{0};
+  std::atomic<int> collisions{0};
+  std::atomic<int> delivered{0};
+};
+
+mqtt::Handlers count_into(Seen& seen) {
+  mqtt::Handlers h;
+  h.connected = [&seen] { ++seen.connects; };
+  h.collision = [&seen](const std::string&) { ++seen.collisions; };
+  h.delivered = [&seen](std::uint64_t, bool, const std::string&) { ++seen.delivered; };
+  return h;
+}
+
+TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing) {
+  testing::MosquittoServer broker;
+  Seen a_seen, b_seen;
+  mqtt::Client a({.settings = settings_for(broker), .client_id = "twin"}, count_into(a_seen));
+  mqtt::Client b({.settings = settings_for(broker), .client_id = "twin"}, count_into(b_seen));
+  a.start();
+  ASSERT_TRUE(testing::wait_until([&] { return a_seen.connects.load() >= 1; }));
+  b.start();
+  // The broker drops each for the other: both see connections that end at once, say so, and
+  // keep backing off instead of resetting the delay on every short-lived connection.
+  ASSERT_TRUE(testing::wait_until([&] {
+    return a_seen.collisions.load() >= 1 && b_seen.collisions.load() >= 1;
+  })) << broker.log();
+  // Three short-lived connections in a row: the backoff grew three times (the old code reset
+  // it on every connect, so it never passed one).
+  EXPECT_GE(std::max(a.reconnect_failures(), b.reconnect_failures()), 3u);
+  b.stop(1s);
+  // Alone again: a connection that lasts stable_after() resets the backoff.
+  ASSERT_TRUE(testing::wait_until([&] { return a.connected() && a.reconnect_failures() == 0; },
+                                  a.stable_after() + 30s));
+  a.stop(1s);
+}
+
+TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
+  testing::MosquittoServer broker;
+  Seen seen;
+  mqtt::Client client({.settings = settings_for(broker), .client_id = "checker"}, count_into(seen));
+  EXPECT_EQ(client.publish_checked({"t/ok", "x", 1, false}).kind,
+            mqtt::PublishResult::Kind::retry);  // not connected yet: try later
+  client.start();
+  ASSERT_TRUE(testing::wait_until([&] { return client.connected(); }));
+  const auto bad = client.publish_checked({std::string("t/\xff"), "x", 1, false});
+  EXPECT_EQ(bad.kind, mqtt::PublishResult::Kind::reject) << bad.error;
+  const auto good = client.publish_checked({"t/ok", "x", 1, false});
+  EXPECT_EQ(good.kind, mqtt::PublishResult::Kind::sent) << good.error;
+  ASSERT_TRUE(testing::wait_until([&] { return seen.delivered.load() >= 1; }));
+  client.stop(1s);
+}
+
+TEST(MqttClient, DestroyedWithPublishesInFlightItCallsNothingAfterwards) {
+  testing::MosquittoServer broker;
+  for (int round = 0; round < 5; ++round) {
+    auto seen = std::make_unique<Seen>();
+    auto client =
+        std::make_unique<mqtt::Client>(mqtt::ClientOptions{.settings = settings_for(broker),
+                                                           .client_id = "short-lived",
+                                                           .subscriptions = {"t/echo"}},
+                                       count_into(*seen));
+    client->start();
+    ASSERT_TRUE(testing::wait_until([&] { return client->connected(); }));
+    for (int i = 0; i < 500; ++i) client->publish({"t/echo", std::string(512, 'x'), 1, false});
+    client.reset();  // no stop(): the destructor alone must quiesce Paho first
+    const int after = seen->delivered.load();
+    seen.reset();  // a late callback would now touch freed memory (AddressSanitizer reports it)
+    EXPECT_LE(after, 500);
+  }
+}
+
+TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
+  // A Mosquitto with a message size limit: for MQTT 5 it answers an oversized QoS 1 publish
+  // with PUBACK reason 0x95 (packet too large).
+  testing::TempDir dir("streamtrack-size-limited-broker");
+  const auto port = testing::free_port();
+  std::string conf =
+      "allow_anonymous true\npersistence false\nlog_dest stderr\n"
+      "message_size_limit 1000\n";
+  if (::geteuid() == 0) conf += "user root\n";
+  conf += "listener " + std::to_string(port) + " 127.0.0.1\n";
+  testing::write_file(dir / "mosquitto.conf", conf);
+  testing::Process::Options po;
+  po.argv = {"/usr/sbin/mosquitto", "-c", (dir / "mosquitto.conf").string()};
+  po.log_file = dir / "mosquitto.log";
+  testing::Process broker(po);
+  ASSERT_TRUE(testing::wait_until([&] { return testing::port_accepts(port); }));
+
+  config::MqttSettings s;
+  s.host = "127.0.0.1";
+  s.port = port;
+  s.url = "mqtt://127.0.0.1:" + std::to_string(port);
+  s.protocol_version = 5;
+  std::mutex mutex;
+  std::vector<std::pair<std::uint64_t, std::string>> refused;
+  std::vector<std::pair<std::uint64_t, bool>> delivered;
+  mqtt::Handlers h;
+  h.refused = [&](std::uint64_t id, const std::string& reason) {
+    std::lock_guard lock(mutex);
+    refused.emplace_back(id, reason);
+  };
+  h.delivered = [&](std::uint64_t id, bool ok, const std::string&) {
+    std::lock_guard lock(mutex);
+    delivered.emplace_back(id, ok);
+  };
+  mqtt::Client client({.settings = s, .client_id = "sizer"}, h);
+  client.start();
+  ASSERT_TRUE(testing::wait_until([&] { return client.connected(); }));
+  const auto big = client.publish_checked({"t/big", std::string(2000, 'x'), 1, false});
+  ASSERT_EQ(big.kind, mqtt::PublishResult::Kind::sent) << big.error;
+  const auto small = client.publish_checked({"t/small", "x", 1, false});
+  ASSERT_EQ(small.kind, mqtt::PublishResult::Kind::sent) << small.error;
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(mutex);
+    return refused.size() + delivered.size() >= 2;
+  })) << testing::read_file(dir / "mosquitto.log");
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].first, big.id);
+  EXPECT_NE(refused[0].second.find("0x95"), std::string::npos) << refused[0].second;
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0], (std::pair<std::uint64_t, bool>{small.id, true}));
+}
+
+}  // namespace
+}  // namespace streamtrack
