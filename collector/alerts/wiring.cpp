@@ -10,11 +10,7 @@ std::unique_ptr<AlertService> make_alerting(const CollectorConfig& config,
                                             WriteTimer& timer, sinks::Publish publish) {
   auto alerting = read_alerting(config);
   if (alerting.rules.empty()) return nullptr;
-  store::ConnectOptions o;
-  o.dsn = config.postgres_dsn;
-  o.password = config.postgres_password;
-  o.connect_timeout = config.connect_timeout;
-  o.application_name = "streamtrack-collector " + config.id + " alerts";
+  const auto o = postgres_options(config, "alerts");
   ServiceOptions options;
   options.collector_id = config.id;
   options.observe_collector = [&counters, &timer] {

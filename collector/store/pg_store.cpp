@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "collector/sessions/session_plan.hpp"
 
@@ -58,13 +59,19 @@ ON CONFLICT (channel_id, session_key) DO UPDATE SET
 RETURNING id, (xmax = 0) AS inserted
 )sql";
 
-// A derived session is reused while samples continue it (active and within the timeout) or
-// fall inside its lifetime (late samples of a closed one).
+// A derived session is reused while samples continue it: the first new sample is less than
+// the offline timeout after its last one, also when the sweeper closed it for silence meanwhile
+// (ended_at = last_sample_at: an agent's backlog after an outage, or an agent clock a little
+// behind the collector's, continues the broadcast). A session an offline sample ended
+// (ended_at after its last sample) takes only late samples inside its lifetime.
 constexpr const char* k_find_derived = R"sql(
 SELECT session_key FROM livestreams
 WHERE channel_id = $1 AND session_key LIKE 'auto:%'
   AND started_at - $4::interval <= $3
-  AND CASE WHEN is_active THEN last_sample_at + $4::interval >= $2 ELSE ended_at >= $2 END
+  AND CASE WHEN is_active THEN last_sample_at + $4::interval >= $2
+           WHEN ended_at IS NULL OR ended_at <= last_sample_at
+             THEN last_sample_at + $4::interval >= $2
+           ELSE ended_at >= $2 END
 ORDER BY is_active DESC, last_sample_at DESC
 LIMIT 1
 )sql";
@@ -130,9 +137,11 @@ void PgStore::write_rejects(const std::vector<Item>& batch) {
   for (const auto& item : batch) {
     if (item.kind != Item::Kind::reject) continue;
     m_conn->exec(
-        "INSERT INTO ingest_rejects (received_at, topic, payload, reason) "
-        "VALUES ($1, $2, $3::bytea, $4) ON CONFLICT DO NOTHING",
-        {ts_text(item.received_at), item.topic, bytea_hex(item.payload), item.reason});
+        "INSERT INTO ingest_rejects (received_at, topic, payload, payload_bytes, origin, reason) "
+        "VALUES ($1, $2, $3::bytea, $4, $5, $6) ON CONFLICT DO NOTHING",
+        {ts_text(item.received_at), item.topic, bytea_hex(item.payload),
+         std::to_string(std::max(item.payload_bytes, item.payload.size())),
+         item.origin == Item::Origin::database ? "database" : "decode", item.reason});
   }
 }
 
@@ -171,14 +180,20 @@ WHERE a.health_at IS NULL OR a.health_at <= excluded.health_at
   }
 }
 
-std::int64_t PgStore::channel_id(const std::string& platform, const std::string& channel) {
-  const auto key = std::make_pair(platform, channel);
+std::string channel_scope(const std::string& platform, const std::string& agent) {
+  static const std::set<std::string, std::less<>> k_global{"twitch", "youtube", "kick"};
+  return k_global.contains(platform) ? std::string() : agent;
+}
+
+std::int64_t PgStore::channel_id(const ChannelKey& key) {
   if (const auto it = m_channels.find(key); it != m_channels.end()) return it->second;
   if (const auto it = m_new_channels.find(key); it != m_new_channels.end()) return it->second;
+  const auto& [platform, scope, channel] = key;
   const auto r = m_conn->exec(
-      "INSERT INTO channels (platform, name) VALUES ($1, $2) ON CONFLICT (platform, name) "
-      "DO UPDATE SET platform = excluded.platform RETURNING id",
-      {platform, channel});
+      "INSERT INTO channels (platform, scope, name) VALUES ($1, $2, $3) "
+      "ON CONFLICT (platform, scope, name) DO UPDATE SET platform = excluded.platform "
+      "RETURNING id",
+      {platform, scope, channel});
   const auto id = r.integer(0, 0);
   m_new_channels.emplace(key, id);
   return id;
@@ -186,10 +201,11 @@ std::int64_t PgStore::channel_id(const std::string& platform, const std::string&
 
 void PgStore::write_samples(const std::vector<Item>& batch) {
   // Channels in a fixed order, so that concurrent writers lock session rows in the same order.
-  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> by_channel;
+  std::map<ChannelKey, std::vector<std::size_t>> by_channel;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (batch[i].kind != Item::Kind::sample) continue;
-    by_channel[{batch[i].sample->platform, batch[i].sample->channel}].push_back(i);
+    const auto& s = *batch[i].sample;
+    by_channel[{s.platform, channel_scope(s.platform, s.agent), s.channel}].push_back(i);
   }
   if (by_channel.empty()) return;
 
@@ -197,7 +213,7 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   std::string copy;
   copy.reserve(batch.size() * 96);
   for (const auto& [key, indices] : by_channel) {
-    const auto channel = channel_id(key.first, key.second);
+    const auto channel = channel_id(key);
     const auto channel_text = std::to_string(channel);
     std::vector<const Sample*> samples;
     samples.reserve(indices.size());
