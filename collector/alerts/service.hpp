@@ -52,6 +52,8 @@ class AlertService {
 
  private:
   void deliver(const std::vector<Notification>& notes);
+  // Stops notifying and forgets unsaved changes and queued webhook deliveries.
+  void demote();
   std::vector<sinks::Sink*> sinks_for(const std::string& rule);
 
   AlertEngine m_engine;

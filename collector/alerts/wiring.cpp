@@ -22,9 +22,11 @@ std::unique_ptr<AlertService> make_alerting(const CollectorConfig& config,
   };
   log::info("alerts: rules=" + std::to_string(alerting.rules.size()) +
             " webhooks=" + std::to_string(alerting.webhooks.size()));
-  return std::make_unique<AlertService>(std::move(alerting), std::move(options),
-                                        std::make_unique<PgAlertStore>(o), std::move(publish),
-                                        topics, clock);
+  auto service = std::make_unique<AlertService>(std::move(alerting), std::move(options),
+                                                std::make_unique<PgAlertStore>(o),
+                                                std::move(publish), topics, clock);
+  service->engine().set_forget_after(config.alert_forget_after);
+  return service;
 }
 
 void observe(AlertService& service, const ingest::Item& item) {

@@ -167,6 +167,18 @@ const TableSpec& ingest_spec() {
   return spec;
 }
 
+const TableSpec& alerting_spec() {
+  static const TableSpec spec{{
+      {.name = "forget_after",
+       .type = ValueType::duration,
+       .default_value = std::string("24h"),
+       .description = "Channels and agent sources silent this long are forgotten by the alert "
+                      "rules (their open alerts resolve); \"0s\" keeps them forever.",
+       .min = 0},
+  }};
+  return spec;
+}
+
 const TableSpec& analytics_spec() {
   static const TableSpec spec{{
       {.name = "refresh_interval",
@@ -305,6 +317,7 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   c.analytics_refresh_interval = root.table("analytics").duration("refresh_interval");
   c.session_timeout = root.table("sessions").duration("offline_timeout");
   c.http_listen = root.table("http").string("listen");
+  c.alert_forget_after = root.table("alerting").duration("forget_after");
 
   std::set<std::string> names;
   const auto tables = root.table_array("alert");
@@ -338,6 +351,7 @@ const TableSpec& collector_root_spec() {
       {.name = "analytics", .type = ValueType::table, .nested = &analytics_spec()},
       {.name = "sessions", .type = ValueType::table, .nested = &sessions_spec()},
       {.name = "http", .type = ValueType::table, .nested = &http_spec()},
+      {.name = "alerting", .type = ValueType::table, .nested = &alerting_spec()},
       {.name = "alert", .type = ValueType::table_array, .description = "One per alert rule."},
       {.name = "alert_webhook",
        .type = ValueType::table_array,

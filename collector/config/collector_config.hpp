@@ -58,6 +58,7 @@ struct CollectorConfig {
 
   std::string http_listen;
 
+  std::chrono::milliseconds alert_forget_after{};
   std::vector<AlertRuleConfig> alerts;
 };
 
