@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "collector/alerts/alert.hpp"
+#include "collector/store/lock_keys.hpp"
 #include "collector/store/pg_connection.hpp"
 #include "common/util/result.hpp"
 
@@ -51,6 +52,6 @@ class PgAlertStore final : public AlertStore {
 };
 
 // The advisory lock key that elects the notifying collector.
-inline constexpr std::int64_t k_notifier_lock = 7310002;
+inline constexpr std::int64_t k_notifier_lock = store::lock_keys::k_alert_notifier;
 
 }  // namespace streamtrack::collector::alerts

@@ -6,6 +6,8 @@
 #include <regex>
 #include <set>
 
+#include "collector/store/lock_keys.hpp"
+
 namespace streamtrack::collector::partitions {
 
 Month month_of(TimePoint t) {
@@ -121,7 +123,7 @@ void drop_partition(store::PgConnection& conn, Month m) {
 MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
                                       const MaintenanceOptions& options) {
   MaintenanceReport report;
-  conn.exec("SELECT pg_advisory_lock(7310003)");
+  conn.exec("SELECT pg_advisory_lock(" + store::lock_keys::text(store::lock_keys::k_partitions) + ")");
   // One month's failure is that month's: reported, and the others still handled. A lost
   // connection ends the round.
   const auto attempt = [&](Month m, const std::function<void()>& step) {
@@ -184,11 +186,13 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
   } catch (...) {
     if (conn.healthy()) {
       rollback_quietly(conn);
-      conn.exec("SELECT pg_advisory_unlock(7310003)");
+      conn.exec("SELECT pg_advisory_unlock(" +
+                store::lock_keys::text(store::lock_keys::k_partitions) + ")");
     }
     throw;
   }
-  conn.exec("SELECT pg_advisory_unlock(7310003)");
+  conn.exec("SELECT pg_advisory_unlock(" + store::lock_keys::text(store::lock_keys::k_partitions) +
+            ")");
   return report;
 }
 

@@ -1,12 +1,13 @@
 #include "collector/store/migrations.hpp"
 
 #include "collector/alerts/schema.hpp"
+#include "collector/store/lock_keys.hpp"
 
 namespace streamtrack::collector::store {
 
 namespace {
 
-constexpr const char* k_lock_key = "7310001";
+const std::string k_lock_key = lock_keys::text(lock_keys::k_migrations);
 
 const char* const k_schema_v1 = R"sql(
 CREATE TABLE channels (
@@ -172,6 +173,8 @@ std::vector<int> apply_migrations(PgConnection& conn, std::optional<int> up_to) 
       if (conn.exec("SELECT 1 FROM schema_migrations WHERE version = " + v).rows() > 0) continue;
       conn.exec("BEGIN");
       try {
+        // A migration may rebuild an index over every row; only the lock wait stays bounded.
+        conn.exec("SET LOCAL statement_timeout = 0");
         conn.exec(m.sql);
         conn.exec("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)",
                   {v, m.description});

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "collector/sessions/session_plan.hpp"
+#include "collector/sessions/session_store.hpp"
 
 namespace streamtrack::collector::store {
 
@@ -37,54 +38,6 @@ void append_field(std::string& out, const std::optional<double>& v) {
   std::snprintf(buf, sizeof buf, "%.17g", *v);
   out += buf;
 }
-
-// Same semantics for a new and an existing session row: widen the time span, keep the
-// newest title and category, raise the peak, and reopen only for samples after its end.
-constexpr const char* k_upsert_session = R"sql(
-INSERT INTO livestreams AS l (channel_id, session_key, platform_stream_id, started_at,
-                              last_sample_at, title, category, peak_viewers, is_active)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)
-ON CONFLICT (channel_id, session_key) DO UPDATE SET
-  started_at = least(l.started_at, excluded.started_at),
-  last_sample_at = greatest(l.last_sample_at, excluded.last_sample_at),
-  title = CASE WHEN excluded.last_sample_at >= l.last_sample_at
-               THEN coalesce(excluded.title, l.title) ELSE coalesce(l.title, excluded.title) END,
-  category = CASE WHEN excluded.last_sample_at >= l.last_sample_at
-                  THEN coalesce(excluded.category, l.category)
-                  ELSE coalesce(l.category, excluded.category) END,
-  peak_viewers = greatest(l.peak_viewers, excluded.peak_viewers),
-  is_active = l.is_active OR excluded.last_sample_at > l.ended_at,
-  ended_at = CASE WHEN NOT l.is_active AND excluded.last_sample_at > l.ended_at THEN NULL
-                  ELSE l.ended_at END
-RETURNING id, (xmax = 0) AS inserted
-)sql";
-
-// A derived session is reused while samples continue it: the first new sample is less than
-// the offline timeout after its last one, also when the sweeper closed it for silence meanwhile
-// (ended_at = last_sample_at: an agent's backlog after an outage, or an agent clock a little
-// behind the collector's, continues the broadcast). A session an offline sample ended
-// (ended_at after its last sample) takes only late samples inside its lifetime.
-constexpr const char* k_find_derived = R"sql(
-SELECT session_key FROM livestreams
-WHERE channel_id = $1 AND session_key LIKE 'auto:%'
-  AND started_at - $4::interval <= $3
-  AND CASE WHEN is_active THEN last_sample_at + $4::interval >= $2
-           WHEN ended_at IS NULL OR ended_at <= last_sample_at
-             THEN last_sample_at + $4::interval >= $2
-           ELSE ended_at >= $2 END
-ORDER BY is_active DESC, last_sample_at DESC
-LIMIT 1
-)sql";
-
-constexpr const char* k_close_others = R"sql(
-UPDATE livestreams SET is_active = false, ended_at = last_sample_at
-WHERE channel_id = $1 AND is_active AND id <> $2 AND last_sample_at < $3
-)sql";
-
-constexpr const char* k_close_offline = R"sql(
-UPDATE livestreams SET is_active = false, ended_at = $2
-WHERE channel_id = $1 AND is_active AND last_sample_at <= $2
-)sql";
 
 }  // namespace
 
@@ -209,41 +162,20 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   }
   if (by_channel.empty()) return;
 
-  const std::string timeout = std::to_string(m_session_timeout.count()) + " milliseconds";
   std::string copy;
   copy.reserve(batch.size() * 96);
   for (const auto& [key, indices] : by_channel) {
     const auto channel = channel_id(key);
-    const auto channel_text = std::to_string(channel);
     std::vector<const Sample*> samples;
     samples.reserve(indices.size());
     for (const auto i : indices) samples.push_back(&*batch[i].sample);
 
     for (const auto& step : sessions::plan_channel(samples, m_session_timeout)) {
-      if (step.kind == sessions::SessionStep::Kind::offline) {
-        m_conn->exec(k_close_offline, {channel_text, ts_text(step.first)});
-        continue;
-      }
-      std::string session_key = step.key;
-      if (session_key.empty()) {
-        m_conn->exec("SELECT pg_advisory_xact_lock(7310002, $1::integer)",
-                     {std::to_string(channel % 2147483647)});
-        const auto found = m_conn->exec(
-            k_find_derived, {channel_text, ts_text(step.first), ts_text(step.last), timeout});
-        session_key = found.rows() > 0 ? found.text(0, 0) : "auto:" + ts_text(step.first);
-      }
-      const auto started = step.started_at ? std::min(*step.started_at, step.first) : step.first;
-      const auto r =
-          m_conn->exec(k_upsert_session,
-                       {channel_text, session_key, step.stream_id, ts_text(started),
-                        ts_text(step.last), step.title, step.category, opt_int(step.peak_viewers)});
-      const auto livestream = r.text(0, 0);
-      if (r.text(0, 1) == "t") {
-        m_conn->exec(k_close_others, {channel_text, livestream, ts_text(step.first)});
-      }
+      const auto livestream = sessions::apply_step(*m_conn, channel, step, m_session_timeout);
+      if (!livestream) continue;  // an offline step adds no metrics row
       for (const auto local : step.samples) {
         const Sample& s = *samples[local];
-        copy += livestream;
+        copy += *livestream;
         copy += '\t';
         copy += ts_text(s.ts);
         copy += '\t';

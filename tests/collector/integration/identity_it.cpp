@@ -25,7 +25,9 @@ TEST_F(IdentityIT, TwoServersServingTheSameStreamNameForDifferentAgentsAreTwoCha
 }
 
 TEST_F(IdentityIT, OneTwitchChannelWatchedByTwoAgentsIsOneChannelAndOneSessionCountedOnce) {
-  auto collector = start_collector();
+  CollectorOptions o;
+  o.extra = "[analytics]\nrefresh_interval = \"200ms\"\n";
+  auto collector = start_collector(o);
   MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
   for (int i = 1; i <= 5; ++i) {
     for (const char* agent : {"home", "office"}) {
