@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <optional>
 
-
 namespace streamtrack::collector::alerts {
 
 // The slowest committed batch write since the last take(), for the write_latency rule; the

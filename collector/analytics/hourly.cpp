@@ -36,7 +36,8 @@ std::int64_t refresh_hourly(store::PgConnection& conn) {
   conn.exec("BEGIN");
   try {
     if (conn.exec("SELECT pg_try_advisory_xact_lock(" +
-                  store::lock_keys::text(store::lock_keys::k_analytics_refresh) + ")").text(0, 0) != "t") {
+                  store::lock_keys::text(store::lock_keys::k_analytics_refresh) + ")")
+            .text(0, 0) != "t") {
       conn.exec("COMMIT");
       return 0;
     }

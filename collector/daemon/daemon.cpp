@@ -17,10 +17,10 @@
 #include "collector/store/pg_store.hpp"
 #include "common/daemon/log.hpp"
 #include "common/daemon/notify.hpp"
+#include "common/daemon/periodic.hpp"
 #include "common/daemon/signals.hpp"
 #include "common/http/status_server.hpp"
 #include "common/mqtt/client.hpp"
-#include "common/daemon/periodic.hpp"
 #include "common/util/backoff.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
@@ -144,24 +144,25 @@ class MaintenanceWorker {
     Periodic probe(milliseconds{5000});
     Periodic analytics(m_config.analytics_refresh_interval);
     Periodic partitions(m_config.maintenance_interval);
-    Periodic sessions(
-        std::min<milliseconds>(m_config.session_timeout / 4, milliseconds{30'000}));
+    Periodic sessions(std::min<milliseconds>(m_config.session_timeout / 4, milliseconds{30'000}));
     while (true) {
-      const auto next = std::min({probe.next(), analytics.next(), partitions.next(),
-                                  sessions.next()});
+      const auto next =
+          std::min({probe.next(), analytics.next(), partitions.next(), sessions.next()});
       if (m_wakeup.wait_until(next)) break;
       const auto now = Steady::now();
       if (probe.due(now)) task("database", [](store::PgConnection& c) { c.exec("SELECT 1"); });
       if (analytics.due(now)) task("analytics", refresh_analytics);
-      if (partitions.due(now)) task("partitions", [this](store::PgConnection& c) {
-        log_partitions(partitions::maintain_partitions(c, m_clock.now(),
-                                                       partition_options(m_config)));
-      });
-      if (sessions.due(now)) task("sessions", [this](store::PgConnection& c) {
-        const auto n =
-            sessions::close_silent_sessions(c, m_clock.now(), m_config.session_timeout);
-        if (n > 0) log::info("sessions: closed silent sessions=" + std::to_string(n));
-      });
+      if (partitions.due(now))
+        task("partitions", [this](store::PgConnection& c) {
+          log_partitions(
+              partitions::maintain_partitions(c, m_clock.now(), partition_options(m_config)));
+        });
+      if (sessions.due(now))
+        task("sessions", [this](store::PgConnection& c) {
+          const auto n =
+              sessions::close_silent_sessions(c, m_clock.now(), m_config.session_timeout);
+          if (n > 0) log::info("sessions: closed silent sessions=" + std::to_string(n));
+        });
     }
     if (m_health.schema_ready()) task("analytics", refresh_analytics);
   }
@@ -178,8 +179,8 @@ class MaintenanceWorker {
       const auto applied = store::apply_migrations(c);
       for (const int v : applied) log::notice("schema: applied migration=" + std::to_string(v));
       try {
-        log_partitions(partitions::maintain_partitions(c, m_clock.now(),
-                                                       partition_options(m_config)));
+        log_partitions(
+            partitions::maintain_partitions(c, m_clock.now(), partition_options(m_config)));
       } catch (const store::PgError& e) {
         if (!c.healthy()) throw;
         log::error("partitions: maintenance failed error=" + log::quote(e.describe()));
@@ -225,9 +226,8 @@ enum class PoolState : int { idle, busy, broken };
 // (committed writes) and to the /readyz "database" check (its last outcome).
 class InstrumentedStore final : public store::Store {
  public:
-  InstrumentedStore(store::Store& inner, http::CollectorMetrics& metrics,
-                    alerts::WriteTimer& timer, std::atomic<int>& state, DatabaseHealth& health,
-                    std::size_t writer)
+  InstrumentedStore(store::Store& inner, http::CollectorMetrics& metrics, alerts::WriteTimer& timer,
+                    std::atomic<int>& state, DatabaseHealth& health, std::size_t writer)
       : m_inner(inner),
         m_metrics(metrics),
         m_timer(timer),
@@ -388,14 +388,13 @@ class CollectorDaemon {
 
   // On Paho's thread: classify and queue, never block.
   void on_message(mqtt::Message m) {
-    auto item = ingest::classify(m_topics, std::move(m.topic), std::move(m.payload),
-                                 m_clock->now(), m_window);
+    auto item = ingest::classify(m_topics, std::move(m.topic), std::move(m.payload), m_clock->now(),
+                                 m_window);
     if (!item) return;
     if (m_alerting) alerts::observe(*m_alerting, *item);
     if (item->kind == ingest::Item::Kind::reject) {
-      log::info("ingest: rejected topic=" + log::quote(item->topic) +
-                " bytes=" + std::to_string(item->payload_bytes) +
-                " reason=" + log::quote(item->reason));
+      log::info("ingest: rejected topic=" + log::quote(item->topic) + " bytes=" +
+                std::to_string(item->payload_bytes) + " reason=" + log::quote(item->reason));
     }
     if (m_queue.push(std::move(*item))) return;
     const auto dropped = m_queue.dropped();
@@ -546,7 +545,6 @@ class CollectorDaemon {
 }  // namespace
 
 int run_migrations(const CollectorConfig& config) {
-
   log::set_level(config.log_level);
   const auto clock = daemon::clock_from_environment();
   try {

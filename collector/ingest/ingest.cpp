@@ -26,8 +26,8 @@ TimePoint TimeWindow::earliest(TimePoint now) const {
   if (retention_months <= 0) return k_window_start;
   // The first day of (month of now - retention_months): the oldest partition retention keeps.
   const std::chrono::year_month_day today{std::chrono::floor<std::chrono::days>(now)};
-  const auto first = std::chrono::year_month{today.year(), today.month()} -
-                     std::chrono::months{retention_months};
+  const auto first =
+      std::chrono::year_month{today.year(), today.month()} - std::chrono::months{retention_months};
   const TimePoint kept{std::chrono::sys_days{first / std::chrono::day{1}}};
   return std::max(kept, k_window_start);
 }

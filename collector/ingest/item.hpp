@@ -21,7 +21,7 @@ struct Item {
   std::string topic;
   std::string payload;  // raw bytes as received (a reject's possibly truncated), for ingest_rejects
   std::size_t payload_bytes = 0;  // the size of the payload as received
-  std::string agent;    // from the topic (equal to sample.agent for samples)
+  std::string agent;              // from the topic (equal to sample.agent for samples)
 
   // kind == sample; also a reject of a decoded sample whose agent matches its topic (a time
   // outside the window, a row the database refused): acknowledged once the reject is stored.

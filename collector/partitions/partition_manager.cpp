@@ -66,11 +66,11 @@ std::int64_t move_default_rows(store::PgConnection& conn, const std::string& con
                                std::int64_t limit, const std::optional<std::string>& table) {
   std::string pick = "SELECT ctid FROM livestream_metrics_default WHERE " + condition;
   if (limit > 0) pick += " LIMIT " + std::to_string(limit);
-  const std::string remove =
-      "DELETE FROM livestream_metrics_default WHERE ctid IN (" + pick + ")";
+  const std::string remove = "DELETE FROM livestream_metrics_default WHERE ctid IN (" + pick + ")";
   if (!table) return conn.exec(remove).affected();
-  return conn.exec("WITH moved AS (" + remove + " RETURNING *) INSERT INTO " + *table +
-                   " SELECT * FROM moved")
+  return conn
+      .exec("WITH moved AS (" + remove + " RETURNING *) INSERT INTO " + *table +
+            " SELECT * FROM moved")
       .affected();
 }
 
@@ -123,7 +123,8 @@ void drop_partition(store::PgConnection& conn, Month m) {
 MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
                                       const MaintenanceOptions& options) {
   MaintenanceReport report;
-  conn.exec("SELECT pg_advisory_lock(" + store::lock_keys::text(store::lock_keys::k_partitions) + ")");
+  conn.exec("SELECT pg_advisory_lock(" + store::lock_keys::text(store::lock_keys::k_partitions) +
+            ")");
   // One month's failure is that month's: reported, and the others still handled. A lost
   // connection ends the round.
   const auto attempt = [&](Month m, const std::function<void()>& step) {
@@ -153,8 +154,8 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
         "FROM livestream_metrics_default WHERE " +
         range_condition(month_start_text(first), month_start_text(add_months(last, 1))));
     for (int i = 0; i < stray.rows(); ++i) {
-      wanted.insert(Month{static_cast<int>(stray.integer(i, 0)),
-                          static_cast<int>(stray.integer(i, 1))});
+      wanted.insert(
+          Month{static_cast<int>(stray.integer(i, 0)), static_cast<int>(stray.integer(i, 1))});
     }
     for (const auto& m : wanted) {
       if (existing.count(m)) continue;

@@ -28,7 +28,7 @@ std::string month_start_text(Month m);
 
 struct MaintenanceOptions {
   int premake_months = 3;
-  int retention_months = 0;           // 0: keep every month
+  int retention_months = 0;                 // 0: keep every month
   std::int64_t rescue_chunk_rows = 10'000;  // rows moved out of the default per transaction
 };
 

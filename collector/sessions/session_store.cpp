@@ -81,10 +81,10 @@ std::optional<std::string> apply_step(store::PgConnection& conn, std::int64_t ch
     session_key = found.rows() > 0 ? found.text(0, 0) : "auto:" + format_rfc3339(step.first);
   }
   const auto started = step.started_at ? std::min(*step.started_at, step.first) : step.first;
-  const auto r = conn.exec(
-      k_upsert_session, {channel_text, session_key, step.stream_id, format_rfc3339(started),
-                         format_rfc3339(step.last), step.title, step.category,
-                         opt_int(step.peak_viewers)});
+  const auto r =
+      conn.exec(k_upsert_session,
+                {channel_text, session_key, step.stream_id, format_rfc3339(started),
+                 format_rfc3339(step.last), step.title, step.category, opt_int(step.peak_viewers)});
   auto livestream = r.text(0, 0);
   if (r.text(0, 1) == "t") {
     conn.exec(k_close_others, {channel_text, livestream, format_rfc3339(step.first)});

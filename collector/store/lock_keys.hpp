@@ -19,6 +19,8 @@ inline constexpr std::int64_t k_analytics_refresh = 7310004;
 // opens a derived session of one channel.
 inline constexpr std::int64_t k_derived_session = 7310002;
 
-inline std::string text(std::int64_t key) { return std::to_string(key); }
+inline std::string text(std::int64_t key) {
+  return std::to_string(key);
+}
 
 }  // namespace streamtrack::collector::store::lock_keys

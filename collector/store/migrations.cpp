@@ -153,8 +153,7 @@ const std::vector<Migration>& migrations() {
        k_schema_v1},
       {2, "alerts: one row per alert episode, open rows are the current state",
        alerts::k_alerts_schema_sql},
-      {4, "channels scoped by agent for self-hosted servers; metrics keyed by sample",
-       k_schema_v4},
+      {4, "channels scoped by agent for self-hosted servers; metrics keyed by sample", k_schema_v4},
       {5, "ingest_rejects: origin, payload_bytes, hashed unique key", k_schema_v5},
   };
   return all;

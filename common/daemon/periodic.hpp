@@ -11,7 +11,8 @@ namespace streamtrack {
 class Periodic {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit Periodic(std::chrono::milliseconds every) : m_every(every), m_next(Clock::now() + every) {}
+  explicit Periodic(std::chrono::milliseconds every)
+      : m_every(every), m_next(Clock::now() + every) {}
 
   // True (and the next time moved one period past `now`) when the task is due at `now`.
   bool due(Clock::time_point now) {

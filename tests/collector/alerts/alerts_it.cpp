@@ -334,8 +334,8 @@ TEST_F(AlertsIntegrationTest, OfSeveralCollectorsOneNotifiesAndAnotherTakesOver)
 
   const std::string events_topic = "st/v1/alerts/events/on-air/nginx_rtmp/studio";
   ASSERT_TRUE(probe.wait_for(events_topic, "\"firing\""));
-  ASSERT_TRUE(second->wait_for_output(
-      "alerts: firing alert=on-air/nginx_rtmp/studio (not notifying)"))
+  ASSERT_TRUE(
+      second->wait_for_output("alerts: firing alert=on-air/nginx_rtmp/studio (not notifying)"))
       << second->output();
   ASSERT_TRUE(first->wait_for_output("webhook delivered webhook=hook")) << first->output();
   EXPECT_EQ(m_http.request_count("/hook"), 1u);
@@ -370,8 +370,8 @@ TEST_F(AlertsIntegrationTest, ALeaderThatLosesItsStoreStopsNotifyingUntilItLeads
       << collector->output();
   const auto now = SystemClock::instance().now();
   publish(probe, sample("a1", 1, now, "studio", true, 3));
-  ASSERT_TRUE(collector->wait_for_output(
-      "alerts: firing alert=on-air/nginx_rtmp/studio (not notifying)"))
+  ASSERT_TRUE(
+      collector->wait_for_output("alerts: firing alert=on-air/nginx_rtmp/studio (not notifying)"))
       << collector->output();
   for (const auto& m : probe.messages()) {
     EXPECT_EQ(m.topic.find("st/v1/alerts/events/"), std::string::npos)

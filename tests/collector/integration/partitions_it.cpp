@@ -105,15 +105,15 @@ TEST_F(PartitionsIT, AMonthThatCannotBeMadeIsReportedAndTheOthersAreStillMade) {
   partitions::maintain_partitions(*m_conn, at("2030-06-10T00:00:00Z"), {0, 0});
   insert_row("2030-02-10T00:00:00Z", 1);
   insert_row("2030-03-10T00:00:00Z", 2);
-  insert_row("10000-01-01T00:00:00Z", 3);         // beyond any month a partition is made for
-  insert_row("0001-01-01T00:00:00Z BC", 4);       // before year 1
+  insert_row("10000-01-01T00:00:00Z", 3);    // beyond any month a partition is made for
+  insert_row("0001-01-01T00:00:00Z BC", 4);  // before year 1
   insert_row("infinity", 5);
-  insert_row("1999-12-31T23:59:59.999Z", 6);      // before the accepted window
+  insert_row("1999-12-31T23:59:59.999Z", 6);  // before the accepted window
   pg_query(m_dsn, "CREATE TABLE livestream_metrics_y2030m02 (x integer)");  // in the way
   const auto r = partitions::maintain_partitions(*m_conn, at("2030-06-11T00:00:00Z"), {2, 0});
-  EXPECT_EQ(r.created, (std::vector<std::string>{"livestream_metrics_y2030m03",
-                                                 "livestream_metrics_y2030m07",
-                                                 "livestream_metrics_y2030m08"}));
+  EXPECT_EQ(r.created,
+            (std::vector<std::string>{"livestream_metrics_y2030m03", "livestream_metrics_y2030m07",
+                                      "livestream_metrics_y2030m08"}));
   ASSERT_EQ(r.failed.size(), 1u);
   EXPECT_EQ(r.failed[0].first, "livestream_metrics_y2030m02");
   EXPECT_EQ(r.rescued_rows, 1);
@@ -126,8 +126,7 @@ TEST_F(PartitionsIT, TheDefaultPartitionIsEmptiedInBoundedChunks) {
            "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", agent_id, seq) "
            "SELECT 1, '2030-04-01T00:00:00Z'::timestamptz + n * interval '1 second', 'a', n "
            "FROM generate_series(1, 2500) n");
-  const auto r =
-      partitions::maintain_partitions(*m_conn, at("2030-06-11T00:00:00Z"), {0, 0, 1000});
+  const auto r = partitions::maintain_partitions(*m_conn, at("2030-06-11T00:00:00Z"), {0, 0, 1000});
   EXPECT_EQ(r.created, (std::vector<std::string>{"livestream_metrics_y2030m04"}));
   EXPECT_EQ(r.rescued_rows, 2500);
   EXPECT_EQ(r.default_rows, 0);

@@ -65,29 +65,32 @@ TEST_F(WindowIT, RowsInTheDefaultPartitionThatNoPartitionCanTakeDoNotStopARestar
   ASSERT_TRUE(wait_until([&] {
     return count("SELECT count(*) FROM livestream_metrics_y2030m03") == 1;
   })) << collector->output();
-  ASSERT_TRUE(collector->wait_for_output("partitions: cannot create or drop partition=livestream_metrics_y2030m02"));
+  ASSERT_TRUE(collector->wait_for_output(
+      "partitions: cannot create or drop partition=livestream_metrics_y2030m02"));
   EXPECT_EQ(collector->stop(), 0);
 }
 
 TEST_F(WindowIT, ALateSampleOfAMonthRetentionDroppedRewritesNoHourAndLeavesNoDefaultRow) {
   CollectorOptions o;
   o.env = {"STREAMTRACK_FAKE_NOW=2030-06-15T12:00:00Z"};
-  o.extra =
-      "[partitions]\nretention_months = 2\n[analytics]\nrefresh_interval = \"200ms\"\n";
+  o.extra = "[partitions]\nretention_months = 2\n[analytics]\nrefresh_interval = \"200ms\"\n";
   auto collector = start_collector(o);
   MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
   publish_raw(probe, 1, "2030-06-15T11:00:00Z");
   expect_count("SELECT count(*) FROM stream_analytics_hourly", 1);
   // March was kept and aggregated before retention dropped its partition.
   const auto livestream = count("SELECT min(id) FROM livestreams");
-  pg_query(m_dsn, "INSERT INTO stream_analytics_hourly (hour, livestream_id, data_points) VALUES "
-                  "('2030-03-10T10:00:00Z', " + std::to_string(livestream) + ", 360)");
+  pg_query(m_dsn,
+           "INSERT INTO stream_analytics_hourly (hour, livestream_id, data_points) VALUES "
+           "('2030-03-10T10:00:00Z', " +
+               std::to_string(livestream) + ", 360)");
   publish_raw(probe, 2, "2030-03-10T10:30:00Z");  // an agent's very late backlog
   publish_raw(probe, 3, "2030-06-15T11:01:00Z");
   ASSERT_TRUE(wait_until([&] { return acked(probe, "rig").size() >= 3; }));
-  expect_count("SELECT sum(data_points) FROM stream_analytics_hourly "
-               "WHERE hour = '2030-06-15T11:00:00Z'",
-               2);
+  expect_count(
+      "SELECT sum(data_points) FROM stream_analytics_hourly "
+      "WHERE hour = '2030-06-15T11:00:00Z'",
+      2);
   EXPECT_EQ(count("SELECT data_points FROM stream_analytics_hourly "
                   "WHERE hour = '2030-03-10T10:00:00Z'"),
             360);

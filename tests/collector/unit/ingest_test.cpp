@@ -162,8 +162,8 @@ TEST(IngestQueue, BoundedByBytesButAlwaysTakesOneItem) {
 
 TEST(Classify, AnOversizedPayloadIsRejectedTruncatedWithItsSize) {
   const std::string huge(10 * 1024 * 1024, '{');
-  const auto item = classify(k_topics, k_topics.metrics("rig", "nginx_rtmp", "live/main"), huge,
-                             k_now);
+  const auto item =
+      classify(k_topics, k_topics.metrics("rig", "nginx_rtmp", "live/main"), huge, k_now);
   ASSERT_TRUE(item);
   EXPECT_EQ(item->kind, Item::Kind::reject);
   EXPECT_EQ(item->payload_bytes, huge.size());
