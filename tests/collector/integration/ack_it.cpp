@@ -1,6 +1,7 @@
 // An ack means a row: a sample is acknowledged only once it is in livestream_metrics, or in
 // ingest_rejects because its own data is wrong. Every other database error keeps the batch,
 // unacknowledged, and retries it.
+#include "collector/config/collector_config.hpp"
 #include "collector/store/pg_connection.hpp"
 #include "tests/collector/integration/collector_fixture.hpp"
 
@@ -70,6 +71,21 @@ TEST_F(AckIT, AMissingTableIsRetriedNotDeadLettered) {
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 0);
   ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() == 12; }));
   EXPECT_EQ(collector->stop(), 0);
+}
+
+TEST_F(AckIT, EveryConnectionCarriesTheConfiguredTimeouts) {
+  const auto config = parse_collector_config(
+      "[postgres]\ndsn = \"" + m_dsn +
+          "\"\nstatement_timeout = \"7s\"\nlock_timeout = \"750ms\"\n",
+      "collector.toml");
+  store::PgConnection conn(postgres_options(config, "writer"));
+  EXPECT_EQ(conn.exec("SHOW statement_timeout").text(0, 0), "7s");
+  EXPECT_EQ(conn.exec("SHOW lock_timeout").text(0, 0), "750ms");
+  // TCP keepalives are libpq's side of the socket and not visible here; the name says who.
+  EXPECT_EQ(conn.exec("SELECT application_name FROM pg_stat_activity WHERE pid = "
+                      "pg_backend_pid()")
+                .text(0, 0),
+            "streamtrack-collector " + config.id + " writer");
 }
 
 }  // namespace
