@@ -548,7 +548,8 @@ int run_migrations(const CollectorConfig& config) {
   log::set_level(config.log_level);
   const auto clock = daemon::clock_from_environment();
   try {
-    store::PgConnection conn(maintenance_options(config));
+    // An operator waits for this one: the [postgres] lock_timeout, not the short DDL one.
+    store::PgConnection conn(postgres_options(config, "migrate"));
     const auto applied = store::apply_migrations(conn);
     for (const int v : applied) log::notice("schema: applied migration=" + std::to_string(v));
     log_partitions(partitions::maintain_partitions(conn, clock->now(), partition_options(config)));
