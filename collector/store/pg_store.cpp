@@ -201,7 +201,9 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   if (copy.empty()) return;
   m_conn->copy_in("COPY metrics_staging FROM STDIN", copy);
   m_conn->exec(
-      "INSERT INTO livestream_metrics SELECT * FROM metrics_staging ON CONFLICT DO NOTHING");
+      // The dedup rule of docs/mqtt.md: a sample is (agent, seq) with its time, in its session.
+      "INSERT INTO livestream_metrics SELECT * FROM metrics_staging "
+      "ON CONFLICT (livestream_id, agent_id, seq, \"timestamp\") DO NOTHING");
   m_conn->exec(
       "INSERT INTO analytics_dirty (livestream_id, hour) SELECT DISTINCT livestream_id, "
       "date_trunc('hour', \"timestamp\") FROM metrics_staging");
