@@ -397,6 +397,7 @@ class CollectorDaemon {
                 std::to_string(item->payload_bytes) + " reason=" + log::quote(item->reason));
     }
     if (m_queue.push(std::move(*item))) return;
+    if (m_queue.closed()) return;  // shutting down: unacknowledged, so its agent resends it
     const auto dropped = m_queue.dropped();
     if (dropped == 1 || dropped - m_dropped_logged.load() >= 1000) {
       m_dropped_logged = dropped;

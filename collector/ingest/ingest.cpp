@@ -180,6 +180,11 @@ void IngestQueue::close() {
   m_cv.notify_all();
 }
 
+bool IngestQueue::closed() const {
+  std::lock_guard lock(m_mutex);
+  return m_closed;
+}
+
 std::size_t IngestQueue::pending() const {
   std::lock_guard lock(m_mutex);
   return m_pending;

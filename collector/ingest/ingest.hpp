@@ -71,6 +71,7 @@ class IngestQueue {
   // Wakes every take_batch; afterwards they return what is left without waiting.
   void close();
 
+  bool closed() const;
   std::size_t pending() const;
   std::size_t pending_bytes() const;
   std::uint64_t dropped() const;
