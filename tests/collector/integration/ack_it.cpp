@@ -1,6 +1,8 @@
 // An ack means a row: a sample is acknowledged only once it is in livestream_metrics, or in
 // ingest_rejects because its own data is wrong. Every other database error keeps the batch,
 // unacknowledged, and retries it.
+#include <sstream>
+
 #include "collector/config/collector_config.hpp"
 #include "collector/store/pg_connection.hpp"
 #include "tests/collector/integration/collector_fixture.hpp"
@@ -73,10 +75,47 @@ TEST_F(AckIT, AMissingTableIsRetriedNotDeadLettered) {
   EXPECT_EQ(collector->stop(), 0);
 }
 
+TEST_F(AckIT, AReadOnlyDatabaseAsAfterAFailoverToAStandbyIsRetriedNotDeadLettered) {
+  auto collector = start_collector();
+  MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
+  publish_range(probe, 1, 5);
+  expect_count("SELECT count(*) FROM livestream_metrics", 5);
+  ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() == 5; }));
+
+  const auto reconnect_collector = [&] {
+    pg_query(m_pg.dsn(),
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+             "WHERE application_name LIKE 'streamtrack-collector%'");
+  };
+  // From another database: once it is set, every new session of streamtrack is read-only.
+  pg_query(m_pg.dsn(), "ALTER DATABASE streamtrack SET default_transaction_read_only = on");
+  reconnect_collector();
+  publish_range(probe, 6, 10);
+  // The writer itself (not only the maintenance connection) is refused, and retries.
+  ASSERT_TRUE(wait_until([&] {
+    std::istringstream lines(collector->output());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("batch not written, retrying") != std::string::npos &&
+          line.find("SQLSTATE 25006") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  })) << collector->output();
+  EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 0);
+  for (const auto s : acked_set(probe)) EXPECT_LE(s, 5) << "acked by a read-only database";
+
+  pg_query(m_pg.dsn(), "ALTER DATABASE streamtrack SET default_transaction_read_only = off");
+  reconnect_collector();
+  expect_count("SELECT count(*) FROM livestream_metrics", 10);
+  EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 0);
+  ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() == 10; }));
+  EXPECT_EQ(collector->stop(), 0);
+}
+
 TEST_F(AckIT, EveryConnectionCarriesTheConfiguredTimeouts) {
   const auto config = parse_collector_config(
-      "[postgres]\ndsn = \"" + m_dsn +
-          "\"\nstatement_timeout = \"7s\"\nlock_timeout = \"750ms\"\n",
+      "[postgres]\ndsn = \"" + m_dsn + "\"\nstatement_timeout = \"7s\"\nlock_timeout = \"750ms\"\n",
       "collector.toml");
   store::PgConnection conn(postgres_options(config, "writer"));
   EXPECT_EQ(conn.exec("SHOW statement_timeout").text(0, 0), "7s");
