@@ -346,6 +346,12 @@ std::vector<AlertEngine::Eval> AlertEngine::candidates(const Rule& rule, TimePoi
                         "% of its limit";
           }
           break;
+        case RuleKind::missing_partition:
+          if (last && last->missing_partitions) {
+            threshold_eval(e, static_cast<double>(*last->missing_partitions));
+            e.summary = num(*e.value) + " monthly partition(s) of livestream_metrics missing";
+          }
+          break;
         case RuleKind::default_partition:
           if (last && last->default_partition_rows) {
             threshold_eval(e, static_cast<double>(*last->default_partition_rows));

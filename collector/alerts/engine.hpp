@@ -29,6 +29,8 @@ struct CollectorObservation {
   std::optional<bool> postgres_up{};
   std::optional<double> memory_percent{};  // resident memory in % of the limit
   std::optional<std::int64_t> default_partition_rows{};
+  // Monthly partitions missing for the current month and the next (maintenance failing).
+  std::optional<std::int64_t> missing_partitions{};
 };
 
 // One change to persist: the alert as it is now (a pending alert that never fired and went

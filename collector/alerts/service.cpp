@@ -183,11 +183,15 @@ void AlertService::step() {
       } else {
         m_store_ok = false;
       }
+      if (const auto missing = m_store->missing_partitions(now)) {
+        m_missing_partitions = *missing;
+      }
     }
   }
   if (m_store) o.postgres_up = m_store_ok;
   o.memory_percent = m_memory;
   o.default_partition_rows = m_default_rows;
+  o.missing_partitions = m_missing_partitions;
   m_engine.observe_collector(o, now);
 
   const auto notes = m_engine.tick(now);

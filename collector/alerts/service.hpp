@@ -70,6 +70,7 @@ class AlertService {
   std::vector<Alert> m_unsaved;
   std::chrono::steady_clock::time_point m_next_probe{};
   std::optional<std::int64_t> m_default_rows;
+  std::optional<std::int64_t> m_missing_partitions;
   std::optional<double> m_memory;
 
   std::mutex m_mutex;

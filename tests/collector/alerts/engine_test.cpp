@@ -195,6 +195,18 @@ TEST_F(EngineTest, ChannelsThatDisappearAreForgottenAndTheirAlertsResolve) {
   EXPECT_EQ(e.tracked_channels(), 1u);
 }
 
+TEST_F(EngineTest, AMissingPartitionFiresUntilMaintenanceMakesIt) {
+  AlertEngine e({rule("partitions", RuleKind::missing_partition)}, "c1");
+  e.observe_collector({.missing_partitions = 0}, m_clock.now());
+  EXPECT_TRUE(step(e).empty());
+  e.observe_collector({.missing_partitions = 1}, m_clock.now());
+  const auto notes = step(e);
+  EXPECT_EQ(events(notes), std::vector<std::string>{"firing partitions/c1"});
+  EXPECT_EQ(notes[0].alert.summary, "1 monthly partition(s) of livestream_metrics missing");
+  e.observe_collector({.missing_partitions = 0}, m_clock.now());
+  EXPECT_EQ(events(step(e)), std::vector<std::string>{"resolved partitions/c1"});
+}
+
 TEST_F(EngineTest, MatcherSelectsChannels) {
   auto r = rule("live", RuleKind::went_live);
   r.match_channel = "team-*";

@@ -2,6 +2,7 @@
 // against a real PostgreSQL (the daemon passes its clock's time the same way).
 #include <gtest/gtest.h>
 
+#include "collector/alerts/state_store.hpp"
 #include "collector/partitions/partition_manager.hpp"
 #include "collector/store/migrations.hpp"
 #include "tests/support/harness.hpp"
@@ -149,6 +150,18 @@ TEST_F(PartitionsIT, ALockHeldElsewhereFailsTheMonthWithinTheLockTimeoutNotForev
       partitions::maintain_partitions(maintenance, at("2030-06-10T00:00:00Z"), {0, 0});
   EXPECT_EQ(again.created, (std::vector<std::string>{"livestream_metrics_y2030m06"}));
   EXPECT_TRUE(again.failed.empty());
+}
+
+TEST_F(PartitionsIT, TheAlertStoreCountsPartitionsMissingForThisMonthAndTheNext) {
+  store::ConnectOptions options;
+  options.dsn = m_dsn;
+  alerts::PgAlertStore alerts(options);
+  const auto now = at("2030-06-10T00:00:00Z");
+  EXPECT_EQ(*alerts.missing_partitions(now), 2);
+  partitions::maintain_partitions(*m_conn, now, {0, 0});
+  EXPECT_EQ(*alerts.missing_partitions(now), 1);  // July is not made yet
+  partitions::maintain_partitions(*m_conn, now, {1, 0});
+  EXPECT_EQ(*alerts.missing_partitions(now), 0);
 }
 
 }  // namespace
