@@ -101,6 +101,10 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
     diag.error(agent.position("id"), "agent", "id",
                "\"alerts\" is reserved (it is the collector's alert topic)");
   }
+  if (c.id == "live") {
+    diag.error(agent.position("id"), "agent", "id",
+               "\"live\" is reserved (it is the collector's live values topic)");
+  }
   c.state_dir = agent.string("state_dir");
   c.log_level = log::parse_level(agent.string("log_level")).value_or(log::Level::info);
   c.shutdown_timeout = agent.duration("shutdown_timeout");

@@ -11,6 +11,7 @@
 #include "collector/batch/batch_writer.hpp"
 #include "collector/daemon/fake_clock.hpp"
 #include "collector/ingest/ingest.hpp"
+#include "collector/live/live_publisher.hpp"
 #include "collector/partitions/partition_manager.hpp"
 #include "collector/sessions/session_store.hpp"
 #include "collector/store/migrations.hpp"
@@ -314,6 +315,14 @@ class CollectorDaemon {
           return client && client->publish({topic, payload, 1, retained}).has_value();
         });
     m_client = std::make_unique<mqtt::Client>(mqtt_options(), handlers());
+    // Live values are published by the writers after each commit, through the client that
+    // outlives them (shut_down()).
+    m_live = std::make_unique<live::LivePublisher>(
+        m_topics,
+        [this](const std::string& topic, const std::string& payload, bool retained) {
+          return m_client->publish({topic, payload, 1, retained}).has_value();
+        },
+        *m_clock);
   }
 
   ~CollectorDaemon() { shut_down(); }
@@ -430,8 +439,9 @@ class CollectorDaemon {
       m_writers.emplace_back([this, i, options] {
         InstrumentedStore store(*m_stores[i], m_metrics, m_write_timer, m_pool_states[i],
                                 m_database, i);
+        live::LivePublishingStore announced(store, *m_live);
         batch::BatchWriter writer(
-            store,
+            announced,
             [this](const std::string& agent, std::vector<std::int64_t> seqs) {
               send_ack(agent, std::move(seqs));
             },
@@ -535,6 +545,7 @@ class CollectorDaemon {
   alerts::WriteTimer m_write_timer;
   std::unique_ptr<alerts::AlertService> m_alerting;
   std::unique_ptr<mqtt::Client> m_client;
+  std::unique_ptr<live::LivePublisher> m_live;
   std::vector<std::unique_ptr<store::PgStore>> m_stores;
   std::vector<std::atomic<int>> m_pool_states;
   std::vector<std::thread> m_writers;

@@ -1,6 +1,7 @@
 #include "collector/store/migrations.hpp"
 
 #include "collector/alerts/schema.hpp"
+#include "collector/live/schema.hpp"
 #include "collector/store/lock_keys.hpp"
 
 namespace streamtrack::collector::store {
@@ -153,6 +154,8 @@ const std::vector<Migration>& migrations() {
        k_schema_v1},
       {2, "alerts: one row per alert episode, open rows are the current state",
        alerts::k_alerts_schema_sql},
+      {3, "read side: channel_current, livestream_changes, NOTIFY streamtrack_live triggers",
+       live::k_read_side_schema_sql},
       {4, "channels scoped by agent for self-hosted servers; metrics keyed by sample", k_schema_v4},
       {5, "ingest_rejects: origin, payload_bytes, hashed unique key", k_schema_v5},
   };

@@ -1,0 +1,81 @@
+#include "collector/live/live_publisher.hpp"
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace streamtrack::collector::live {
+
+using nlohmann::json;
+
+namespace {
+
+template <typename T>
+json or_null(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+std::string live_payload(const Sample& s, TimePoint committed_at) {
+  json j{{"platform", s.platform},
+         {"channel", s.channel},
+         {"agent", s.agent},
+         {"t", format_rfc3339(s.ts)},
+         {"live", s.live},
+         {"viewers", or_null(s.viewers)},
+         {"chat", or_null(s.chat_messages)},
+         {"chatters", or_null(s.chatters)},
+         {"bitrate_kbps", or_null(s.bitrate_kbps)},
+         {"fps", or_null(s.fps)},
+         {"title", or_null(s.title)},
+         {"category", or_null(s.category)},
+         {"committed_at", format_rfc3339(committed_at)}};
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string live_topic(const wire::Topics& topics, const std::string& platform,
+                       const std::string& channel) {
+  return topics.root() + "/live/" + wire::escape_segment(platform) + "/" +
+         wire::escape_segment(channel);
+}
+
+LivePublisher::LivePublisher(const wire::Topics& topics, PublishFn publish, const Clock& clock)
+    : m_topics(topics), m_publish(std::move(publish)), m_clock(clock) {}
+
+void LivePublisher::committed(const std::vector<ingest::Item>& batch) {
+  std::map<std::pair<std::string, std::string>, const Sample*> newest;
+  for (const auto& item : batch) {
+    if (item.kind != ingest::Item::Kind::sample || !item.sample) continue;
+    const Sample& s = *item.sample;
+    auto& slot = newest[{s.platform, s.channel}];
+    if (slot == nullptr || slot->ts < s.ts) slot = &s;
+  }
+  if (newest.empty()) return;
+  const auto now = m_clock.now();
+  // Under the lock, so two writer threads cannot publish one channel's values out of order
+  // (the client only queues the message).
+  std::lock_guard lock(m_mutex);
+  for (const auto& [key, s] : newest) {
+    auto [it, inserted] = m_newest.emplace(key, s->ts);
+    if (!inserted) {
+      if (s->ts <= it->second) continue;
+      it->second = s->ts;
+    }
+    if (m_publish(live_topic(m_topics, s->platform, s->channel), live_payload(*s, now), true)) {
+      ++m_published;
+    }
+  }
+}
+
+std::uint64_t LivePublisher::published() const {
+  std::lock_guard lock(m_mutex);
+  return m_published;
+}
+
+store::WriteOutcome LivePublishingStore::write(const std::vector<ingest::Item>& batch) {
+  auto outcome = m_inner.write(batch);
+  if (outcome.status == store::WriteStatus::ok) m_publisher.committed(batch);
+  return outcome;
+}
+
+}  // namespace streamtrack::collector::live

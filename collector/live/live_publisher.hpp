@@ -1,0 +1,65 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "collector/ingest/item.hpp"
+#include "collector/store/store.hpp"
+#include "common/util/time.hpp"
+#include "common/wire/topics.hpp"
+
+// After a batch commits, its newest sample per channel goes to MQTT as a retained last value on
+// <root>/live/<platform>/<channel> (docs/mqtt.md, "Live"), so tools without SQL see committed
+// figures. The browser-facing announcement is the database's NOTIFY (schema.hpp); this is the
+// MQTT face of the same commit.
+namespace streamtrack::collector::live {
+
+// Sends one message; returns false when the broker is unreachable (the value is then skipped:
+// the next commit of that channel carries newer figures anyway).
+using PublishFn =
+    std::function<bool(const std::string& topic, const std::string& payload, bool retained)>;
+
+// The JSON payload of a live topic for committed sample `s`.
+std::string live_payload(const Sample& s, TimePoint committed_at);
+
+// <root>/live/<escaped platform>/<escaped channel>.
+std::string live_topic(const wire::Topics& topics, const std::string& platform,
+                       const std::string& channel);
+
+// Shared by every writer thread: remembers the newest sample time published per channel so a
+// retained value never moves back in time (a late or resent sample is committed but not
+// announced as "live"). Thread-safe.
+class LivePublisher {
+ public:
+  LivePublisher(const wire::Topics& topics, PublishFn publish, const Clock& clock);
+
+  // Publishes the newest sample per channel of `batch`, which has just committed.
+  void committed(const std::vector<ingest::Item>& batch);
+  std::uint64_t published() const;
+
+ private:
+  const wire::Topics& m_topics;
+  PublishFn m_publish;
+  const Clock& m_clock;
+  mutable std::mutex m_mutex;
+  std::map<std::pair<std::string, std::string>, TimePoint> m_newest;
+  std::uint64_t m_published = 0;
+};
+
+// A Store that tells `publisher` about every batch its inner store committed.
+class LivePublishingStore final : public store::Store {
+ public:
+  LivePublishingStore(store::Store& inner, LivePublisher& publisher)
+      : m_inner(inner), m_publisher(publisher) {}
+  store::WriteOutcome write(const std::vector<ingest::Item>& batch) override;
+
+ private:
+  store::Store& m_inner;
+  LivePublisher& m_publisher;
+};
+
+}  // namespace streamtrack::collector::live

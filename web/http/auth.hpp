@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "web/api/request.hpp"
+#include "web/config/web_config.hpp"
+
+// Optional authentication of every request but /healthz and /readyz: a bearer token
+// (Authorization: Bearer <token>, compared in constant time) or HTTP basic against
+// "user:<crypt(3) hash>" lines (yescrypt, SHA-512, ... whatever libcrypt verifies).
+namespace streamtrack::web::http {
+
+class Auth {
+ public:
+  // Throws std::runtime_error when the password file has no usable line.
+  Auth(AuthMode mode, std::optional<std::string> token, const std::string& htpasswd);
+
+  // nullopt when the request may pass, else the 401 reply to send.
+  std::optional<Response> check(const Request& request) const;
+  AuthMode mode() const { return m_mode; }
+  // crypt(3) runs done so far (a verified Authorization value is remembered, so a dashboard's
+  // stream of requests costs one).
+  std::uint64_t hash_computations() const;
+
+ private:
+  bool verify_basic(const std::string& header) const;
+
+  AuthMode m_mode;
+  std::string m_token;
+  std::map<std::string, std::string> m_hashes;  // user → crypt hash
+  mutable std::mutex m_mutex;
+  mutable std::set<std::string> m_verified;  // Authorization values that passed, at most 256
+  mutable std::uint64_t m_computations = 0;
+};
+
+// Standard base64 decoding (for the basic scheme); nullopt on malformed input.
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace streamtrack::web::http
