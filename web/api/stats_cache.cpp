@@ -22,9 +22,10 @@ std::shared_ptr<const StatsSnapshot> StatsCache::get() {
   lock.unlock();
   std::shared_ptr<const StatsSnapshot> fresh;
   std::exception_ptr error;
+  const auto started = std::chrono::steady_clock::now();
   try {
     auto snapshot = m_compute();
-    snapshot.computed_at = std::chrono::steady_clock::now();
+    snapshot.computed_at = started;  // it reflects what was committed when it began
     fresh = std::make_shared<const StatsSnapshot>(std::move(snapshot));
   } catch (...) {
     error = std::current_exception();

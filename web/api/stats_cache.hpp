@@ -16,7 +16,7 @@ struct StatsSnapshot {
   std::string body;     // the JSON reply
   std::string figures;  // the JSON without generated_at (what the ETag and `event: stats` use)
   std::string etag;     // W/"<hash of figures>"
-  std::chrono::steady_clock::time_point computed_at{};
+  std::chrono::steady_clock::time_point computed_at{};  // when its computation began
 };
 
 class StatsCache {

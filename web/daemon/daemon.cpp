@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "common/daemon/log.hpp"
@@ -155,6 +156,7 @@ int run_daemon(WebConfig config) {
   auto next_keepalive = Steady::now() + config.keepalive;
   auto next_stats = Steady::now();
   std::string last_figures;
+  std::optional<Steady::time_point> commit_seen;  // a commit not yet in a stats event
   std::uint64_t last_event_id = hub.last_id();
   while (true) {
     if (const auto ev = signals.wait(100); ev == SignalEvent::stop) {
@@ -186,16 +188,23 @@ int run_daemon(WebConfig config) {
       metrics.count_live_events(static_cast<std::int64_t>(id - last_event_id));
       last_event_id = id;
     }
-    if (now >= next_stats && committed.exchange(false)) {
-      next_stats = now + config.stats_window;
+    // A stats event must reflect the commit that triggered it: a snapshot cached (by a
+    // GET) before the commit is not good enough, so wait for one computed after it (at most
+    // one window away).
+    if (committed.exchange(false) && !commit_seen) commit_seen = Steady::now();
+    if (commit_seen && now >= next_stats) {
       try {
         const auto snapshot = api.stats();
-        if (snapshot->figures != last_figures) {
-          last_figures = snapshot->figures;
-          hub.publish("stats", 0, snapshot->body);
+        if (snapshot->computed_at >= *commit_seen) {
+          commit_seen.reset();
+          next_stats = now + config.stats_window;
+          if (snapshot->figures != last_figures) {
+            last_figures = snapshot->figures;
+            hub.publish("stats", 0, snapshot->body);
+          }
         }
       } catch (const std::exception& e) {
-        committed = true;  // try again next window
+        next_stats = now + config.stats_window;  // try again next window
         log::debug("web: stats for live clients failed error=" + log::quote(e.what()));
       }
     }

@@ -106,6 +106,29 @@ TEST_F(LiveTest, ACommittedSampleReachesSseAndTheRetainedMqttTopicWithinTwoSecon
   EXPECT_TRUE(overview.wait_for([](const SseEvent& e) { return e.event == "stats"; }));
 }
 
+TEST_F(LiveTest, TheStatsEventFollowsACommitEvenWhenTheCachedStatsPredateIt) {
+  auto collector = start_stack_collector();
+  MqttProbe probe(m_broker.url(), {});
+  auto web = start_web();
+  SseClient overview(m_web_port, "/api/v1/live");
+  ASSERT_EQ(overview.wait_status(), 200);
+  const auto stats_with = [](std::int64_t viewers) {
+    return [viewers](const SseEvent& e) {
+      return e.event == "stats" && json::parse(e.data)["viewers_now"] == viewers;
+    };
+  };
+  publish_committed(probe, sample_at("a1", 1, now_ms(), "alpha", 10));
+  const auto first = overview.wait_for(stats_with(10));
+  ASSERT_TRUE(first.has_value());
+  // Once the window has passed, a page load computes fresh stats and caches them; a commit
+  // follows within that new window.
+  const auto first_at = json::parse(first->data)["generated_at"];
+  ASSERT_TRUE(::streamtrack::testing::wait_until(
+      [&] { return get_json("/api/v1/stats")["generated_at"] != first_at; }));
+  publish_committed(probe, sample_at("a1", 2, now_ms() + 1s, "alpha", 20));
+  EXPECT_TRUE(overview.wait_for(stats_with(20)));
+}
+
 TEST_F(LiveTest, AClientThatReconnectsWithLastEventIdLosesNothing) {
   auto collector = start_stack_collector();
   MqttProbe probe(m_broker.url(), {});
