@@ -346,6 +346,12 @@ std::vector<AlertEngine::Eval> AlertEngine::candidates(const Rule& rule, TimePoi
                         "% of its limit";
           }
           break;
+        case RuleKind::missing_partition:
+          if (last && last->missing_partitions) {
+            threshold_eval(e, static_cast<double>(*last->missing_partitions));
+            e.summary = num(*e.value) + " monthly partition(s) of livestream_metrics missing";
+          }
+          break;
         case RuleKind::default_partition:
           if (last && last->default_partition_rows) {
             threshold_eval(e, static_cast<double>(*last->default_partition_rows));
@@ -426,9 +432,59 @@ void AlertEngine::evaluate(const Rule& rule, const Eval& e, TimePoint now) {
   m_alerts.erase(it);
 }
 
+void AlertEngine::set_forget_after(std::chrono::milliseconds after) {
+  std::lock_guard lock(m_mutex);
+  m_forget_after = after;
+}
+
+std::size_t AlertEngine::tracked_channels() const {
+  std::lock_guard lock(m_mutex);
+  return m_channels.size();
+}
+
+void AlertEngine::forget(TimePoint now) {
+  if (m_forget_after.count() <= 0) return;
+  for (auto it = m_channels.begin(); it != m_channels.end();) {
+    if (now - it->second.last_received > m_forget_after) {
+      m_forgotten.insert({it->second.platform, it->second.channel});
+      it = m_channels.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& [name, agent] : m_agents) {
+    for (auto it = agent.polls.begin(); it != agent.polls.end();) {
+      if (it->second.empty() || now - it->second.back().at > m_forget_after) {
+        m_forgotten.insert({name, it->first});
+        it = agent.polls.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
 std::vector<Notification> AlertEngine::tick(TimePoint now) {
   std::lock_guard lock(m_mutex);
   m_out.clear();
+  forget(now);
+  if (!m_forgotten.empty()) {
+    std::set<std::vector<std::string>> open;
+    for (const auto& rule : m_rules) {
+      for (const auto& key : m_forgotten) {
+        Alert probe;
+        probe.rule = rule.name;
+        probe.key = key;
+        if (!m_alerts.count(probe.id())) continue;
+        Eval cleared;
+        cleared.key = key;
+        cleared.known = true;
+        evaluate(rule, cleared, now);
+        if (m_alerts.count(probe.id())) open.insert(key);
+      }
+    }
+    m_forgotten = std::move(open);
+  }
   // Agent rules first, so that inhibition sees this tick's agent_offline alerts.
   for (const auto scope : {Scope::agent, Scope::collector, Scope::stream}) {
     for (const auto& rule : m_rules) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct CollectorObservation {
   std::optional<bool> postgres_up{};
   std::optional<double> memory_percent{};  // resident memory in % of the limit
   std::optional<std::int64_t> default_partition_rows{};
+  // Monthly partitions missing for the current month and the next (maintenance failing).
+  std::optional<std::int64_t> missing_partitions{};
 };
 
 // One change to persist: the alert as it is now (a pending alert that never fired and went
@@ -59,6 +62,12 @@ class AlertEngine {
 
   // Every current (pending or firing) alert.
   std::vector<Alert> alerts() const;
+
+  // Channels and agent sources not heard of for `after` are forgotten on the next tick: their
+  // series are dropped and their open alerts resolve. Zero (the default) keeps them forever.
+  void set_forget_after(std::chrono::milliseconds after);
+  // Channels currently tracked (for tests and metrics).
+  std::size_t tracked_channels() const;
 
   const std::vector<Rule>& rules() const { return m_rules; }
 
@@ -114,10 +123,16 @@ class AlertEngine {
   std::vector<Eval> candidates(const Rule& rule, TimePoint now) const;
   bool threshold_on(const Rule& rule, double value, bool active) const;
   void changed(const Alert& a);
+  // Drops channels and sources silent for m_forget_after; their keys go to m_forgotten.
+  void forget(TimePoint now);
 
   std::vector<Rule> m_rules;
   std::string m_collector;
   std::chrono::milliseconds m_history{0};
+  std::chrono::milliseconds m_forget_after{0};
+  // Keys of forgotten channels and sources whose alerts are still open: evaluated as cleared on
+  // every tick until they resolve (keep_firing_for may hold them for a while).
+  std::set<std::vector<std::string>> m_forgotten;
 
   mutable std::mutex m_mutex;
   std::map<std::pair<std::string, std::string>, Channel> m_channels;

@@ -72,10 +72,51 @@ std::string chat_text(const Notification& n) {
   return text;
 }
 
+namespace {
+
+// Slack mentions are <!everyone>, <!channel>, <@U123>: with &, < and > escaped as Slack asks,
+// no channel or agent name can form one.
+std::string slack_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// Discord mentions are @everyone, @here, <@id>, <@&role>: a zero-width space after each '@'
+// breaks them (and allowed_mentions turns mention parsing off as well).
+std::string discord_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    out += c;
+    if (c == '@') out += "\u200b";
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string chat_json(const Notification& n) {
   const auto text = chat_text(n);
-  return json{{"text", text}, {"content", text}}.dump(-1, ' ', false,
-                                                      json::error_handler_t::replace);
+  json body{{"text", slack_escape(text)},
+            {"content", discord_escape(text)},
+            {"allowed_mentions", {{"parse", json::array()}}}};
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace streamtrack::collector::alerts

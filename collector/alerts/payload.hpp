@@ -19,7 +19,9 @@ std::string alert_json(const Notification& n);
 // resolved time.
 std::string alertmanager_json(const Notification& n, std::chrono::milliseconds hold);
 
-// {"text": ..., "content": ...}: Slack reads "text", Discord reads "content".
+// {"text": ..., "content": ..., "allowed_mentions": {"parse": []}}: Slack reads "text" (with
+// &, <, > escaped), Discord reads "content" (with every '@' followed by a zero-width space), so
+// no name in an alert can mention @everyone or anyone else.
 std::string chat_json(const Notification& n);
 
 // "[FIRING] viewer_drop (warning) twitch/foo viewers fell 62% ..." and, on resolve,

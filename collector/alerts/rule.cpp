@@ -15,7 +15,7 @@ struct KindInfo {
   std::optional<double> default_threshold;
 };
 
-constexpr std::array<KindInfo, 15> k_kinds{{
+constexpr std::array<KindInfo, 16> k_kinds{{
     {RuleKind::went_live, "went_live", Scope::stream, Direction::condition, {}},
     {RuleKind::went_offline, "went_offline", Scope::stream, Direction::condition, {}},
     {RuleKind::viewer_drop, "viewer_drop", Scope::stream, Direction::above, {}},
@@ -31,6 +31,7 @@ constexpr std::array<KindInfo, 15> k_kinds{{
     {RuleKind::postgres_down, "postgres_down", Scope::collector, Direction::condition, {}},
     {RuleKind::memory, "memory", Scope::collector, Direction::above, 90.0},
     {RuleKind::default_partition, "default_partition", Scope::collector, Direction::above, 0.0},
+    {RuleKind::missing_partition, "missing_partition", Scope::collector, Direction::above, 0.0},
 }};
 
 const KindInfo& info(RuleKind kind) {

@@ -30,6 +30,7 @@ enum class RuleKind {
   postgres_down,
   memory,
   default_partition,
+  missing_partition,
 };
 
 // What a rule's alerts are about, which decides their key: stream rules key on

@@ -120,14 +120,31 @@ void AlertService::deliver(const std::vector<Notification>& notes) {
   }
 }
 
+void AlertService::demote() {
+  m_leader = false;
+  // What this collector decided or queued as leader is stale once another one leads: saving or
+  // sending it later would overwrite or repeat the new leader's work.
+  if (!m_unsaved.empty()) {
+    log::notice("alerts: dropping unsaved alert changes of a former leader count=" +
+                std::to_string(m_unsaved.size()));
+  }
+  m_unsaved.clear();
+  for (auto& w : m_webhooks) w->drop_queued();
+}
+
 void AlertService::step() {
   const auto now = m_clock.now();
   if (m_store) {
     const auto lead = m_store->try_lead();
     if (!lead) {
-      if (m_store_ok)
-        log::warning("alerts: state store unreachable error=" + log::quote(lead.error()));
-      m_store_ok = false;  // a leader keeps notifying through a database outage
+      // Leadership is a lock in the store: without it another collector may have taken over,
+      // so a leader that cannot reach its store stops notifying until it leads again.
+      if (m_store_ok) {
+        log::warning("alerts: state store unreachable, not notifying error=" +
+                     log::quote(lead.error()));
+      }
+      m_store_ok = false;
+      if (m_leader) demote();
     } else {
       if (!m_store_ok) log::info("alerts: state store reachable again");
       m_store_ok = true;
@@ -142,7 +159,7 @@ void AlertService::step() {
           log::warning("alerts: cannot load alert state error=" + log::quote(stored.error()));
         }
       } else if (!*lead && m_leader) {
-        m_leader = false;
+        demote();
         log::notice("alerts: another collector notifies now");
       } else if (!*lead && !m_restored) {
         log::info("alerts: another collector notifies; evaluating only");
@@ -166,11 +183,15 @@ void AlertService::step() {
       } else {
         m_store_ok = false;
       }
+      if (const auto missing = m_store->missing_partitions(now)) {
+        m_missing_partitions = *missing;
+      }
     }
   }
   if (m_store) o.postgres_up = m_store_ok;
   o.memory_percent = m_memory;
   o.default_partition_rows = m_default_rows;
+  o.missing_partitions = m_missing_partitions;
   m_engine.observe_collector(o, now);
 
   const auto notes = m_engine.tick(now);
@@ -178,7 +199,7 @@ void AlertService::step() {
   if (!m_leader) {
     for (const auto& n : notes) {
       log::debug("alerts: " + std::string(event_name(n.event)) +
-                 " alert=" + log::quote(n.alert.id()) + " (another collector notifies)");
+                 " alert=" + log::quote(n.alert.id()) + " (not notifying)");
     }
     return;
   }

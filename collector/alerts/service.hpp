@@ -52,6 +52,8 @@ class AlertService {
 
  private:
   void deliver(const std::vector<Notification>& notes);
+  // Stops notifying and forgets unsaved changes and queued webhook deliveries.
+  void demote();
   std::vector<sinks::Sink*> sinks_for(const std::string& rule);
 
   AlertEngine m_engine;
@@ -68,6 +70,7 @@ class AlertService {
   std::vector<Alert> m_unsaved;
   std::chrono::steady_clock::time_point m_next_probe{};
   std::optional<std::int64_t> m_default_rows;
+  std::optional<std::int64_t> m_missing_partitions;
   std::optional<double> m_memory;
 
   std::mutex m_mutex;

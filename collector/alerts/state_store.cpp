@@ -159,6 +159,26 @@ Result<bool> PgAlertStore::save(const std::vector<Alert>& changes, const std::st
   }
 }
 
+Result<std::int64_t> PgAlertStore::missing_partitions(TimePoint now) {
+  try {
+    return connection()
+        .exec(R"sql(
+SELECT count(*) FROM generate_series(date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC'),
+                                     date_trunc('month', $1::timestamptz AT TIME ZONE 'UTC')
+                                       + interval '1 month',
+                                     interval '1 month') AS m (month)
+WHERE NOT EXISTS (
+  SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  WHERE i.inhparent = 'livestream_metrics'::regclass
+    AND c.relname = 'livestream_metrics_y' || to_char(m.month, 'YYYY"m"MM'))
+)sql",
+              {format_rfc3339(now)})
+        .integer(0, 0);
+  } catch (const store::PgError& e) {
+    return Result<std::int64_t>::failure(fail(e));
+  }
+}
+
 Result<std::int64_t> PgAlertStore::default_partition_rows() {
   try {
     return connection()

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "collector/alerts/alert.hpp"
+#include "collector/store/lock_keys.hpp"
 #include "collector/store/pg_connection.hpp"
 #include "common/util/result.hpp"
 
@@ -29,6 +30,10 @@ class AlertStore {
 
   // Rows in livestream_metrics_default (a cheap, capped count); failure means unreachable.
   virtual Result<std::int64_t> default_partition_rows() = 0;
+
+  // How many of the monthly partitions for the month of `now` and the next do not exist (0
+  // while partition maintenance works); failure means unreachable.
+  virtual Result<std::int64_t> missing_partitions(TimePoint now) = 0;
 };
 
 // The PostgreSQL store: the `alerts` table (one row per episode, history kept) on a dedicated
@@ -40,6 +45,7 @@ class PgAlertStore final : public AlertStore {
   Result<std::vector<Alert>> load() override;
   Result<bool> save(const std::vector<Alert>& changes, const std::string& collector) override;
   Result<std::int64_t> default_partition_rows() override;
+  Result<std::int64_t> missing_partitions(TimePoint now) override;
 
  private:
   store::PgConnection& connection();
@@ -51,6 +57,6 @@ class PgAlertStore final : public AlertStore {
 };
 
 // The advisory lock key that elects the notifying collector.
-inline constexpr std::int64_t k_notifier_lock = 7310002;
+inline constexpr std::int64_t k_notifier_lock = store::lock_keys::k_alert_notifier;
 
 }  // namespace streamtrack::collector::alerts

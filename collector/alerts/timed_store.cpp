@@ -15,13 +15,4 @@ std::optional<double> WriteTimer::take() {
   return static_cast<double>(us) / 1e6;
 }
 
-store::WriteOutcome TimedStore::write(const std::vector<ingest::Item>& batch) {
-  const auto start = std::chrono::steady_clock::now();
-  auto outcome = m_inner.write(batch);
-  if (outcome.status == store::WriteStatus::ok) {
-    m_timer.record(std::chrono::steady_clock::now() - start);
-  }
-  return outcome;
-}
-
 }  // namespace streamtrack::collector::alerts

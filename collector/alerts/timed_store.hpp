@@ -5,11 +5,10 @@
 #include <cstdint>
 #include <optional>
 
-#include "collector/store/store.hpp"
-
 namespace streamtrack::collector::alerts {
 
-// The slowest committed batch write since the last take(); thread-safe.
+// The slowest committed batch write since the last take(), for the write_latency rule; the
+// daemon's instrumented store records each committed write. Thread-safe.
 class WriteTimer {
  public:
   void record(std::chrono::steady_clock::duration d);
@@ -18,17 +17,6 @@ class WriteTimer {
 
  private:
   std::atomic<std::int64_t> m_max_us{-1};
-};
-
-// A Store that times the writes of another for the write_latency rule.
-class TimedStore final : public store::Store {
- public:
-  TimedStore(store::Store& inner, WriteTimer& timer) : m_inner(inner), m_timer(timer) {}
-  store::WriteOutcome write(const std::vector<ingest::Item>& batch) override;
-
- private:
-  store::Store& m_inner;
-  WriteTimer& m_timer;
 };
 
 }  // namespace streamtrack::collector::alerts

@@ -10,11 +10,7 @@ std::unique_ptr<AlertService> make_alerting(const CollectorConfig& config,
                                             WriteTimer& timer, sinks::Publish publish) {
   auto alerting = read_alerting(config);
   if (alerting.rules.empty()) return nullptr;
-  store::ConnectOptions o;
-  o.dsn = config.postgres_dsn;
-  o.password = config.postgres_password;
-  o.connect_timeout = config.connect_timeout;
-  o.application_name = "streamtrack-collector " + config.id + " alerts";
+  const auto o = postgres_options(config, "alerts");
   ServiceOptions options;
   options.collector_id = config.id;
   options.observe_collector = [&counters, &timer] {
@@ -26,9 +22,11 @@ std::unique_ptr<AlertService> make_alerting(const CollectorConfig& config,
   };
   log::info("alerts: rules=" + std::to_string(alerting.rules.size()) +
             " webhooks=" + std::to_string(alerting.webhooks.size()));
-  return std::make_unique<AlertService>(std::move(alerting), std::move(options),
-                                        std::make_unique<PgAlertStore>(o), std::move(publish),
-                                        topics, clock);
+  auto service = std::make_unique<AlertService>(std::move(alerting), std::move(options),
+                                                std::make_unique<PgAlertStore>(o),
+                                                std::move(publish), topics, clock);
+  service->engine().set_forget_after(config.alert_forget_after);
+  return service;
 }
 
 void observe(AlertService& service, const ingest::Item& item) {

@@ -1,5 +1,7 @@
 #include "collector/analytics/hourly.hpp"
 
+#include "collector/store/lock_keys.hpp"
+
 namespace streamtrack::collector::analytics {
 
 namespace {
@@ -33,7 +35,9 @@ ON CONFLICT (livestream_id, hour) DO UPDATE SET
 std::int64_t refresh_hourly(store::PgConnection& conn) {
   conn.exec("BEGIN");
   try {
-    if (conn.exec("SELECT pg_try_advisory_xact_lock(7310004)").text(0, 0) != "t") {
+    if (conn.exec("SELECT pg_try_advisory_xact_lock(" +
+                  store::lock_keys::text(store::lock_keys::k_analytics_refresh) + ")")
+            .text(0, 0) != "t") {
       conn.exec("COMMIT");
       return 0;
     }

@@ -61,7 +61,8 @@ BatchWriter::Attempt BatchWriter::write_alone(const Item& item, const std::strin
   }
   Item as_reject = item;
   as_reject.kind = Item::Kind::reject;
-  as_reject.reason = "database refused it: " + error;
+  as_reject.origin = Item::Origin::database;
+  as_reject.reason = error;
   log::warning("ingest: database refused a message topic=" + log::quote(item.topic) +
                " error=" + log::quote(error));
   const auto outcome = m_store.write({as_reject});
@@ -103,7 +104,7 @@ void BatchWriter::run(ingest::IngestQueue& queue, const WriterOptions& options,
       }
     }
     backoff.reset();
-    queue.release(batch.size());
+    queue.release(batch);
   }
 }
 

@@ -55,6 +55,38 @@ const TableSpec& postgres_spec() {
        .default_value = std::string("5s"),
        .description = "Give up a connection attempt after this long.",
        .min = 1000},
+      {.name = "statement_timeout",
+       .type = ValueType::duration,
+       .default_value = std::string("60s"),
+       .description = "Cancel any statement running longer (\"0s\": the server's setting).",
+       .min = 0},
+      {.name = "lock_timeout",
+       .type = ValueType::duration,
+       .default_value = std::string("10s"),
+       .description = "Give up waiting for a lock after this long; the batch is retried "
+                      "(\"0s\": the server's setting).",
+       .min = 0},
+      {.name = "keepalive_idle",
+       .type = ValueType::duration,
+       .default_value = std::string("30s"),
+       .description = "TCP keepalive: idle time before the first probe.",
+       .min = 1000},
+      {.name = "keepalive_interval",
+       .type = ValueType::duration,
+       .default_value = std::string("10s"),
+       .description = "TCP keepalive: time between probes.",
+       .min = 1000},
+      {.name = "keepalive_count",
+       .type = ValueType::integer,
+       .default_value = std::int64_t{3},
+       .description = "TCP keepalive: unanswered probes before the connection is dropped.",
+       .min = 1,
+       .max = 100},
+      {.name = "tcp_user_timeout",
+       .type = ValueType::duration,
+       .default_value = std::string("60s"),
+       .description = "Drop the connection when sent data stays unacknowledged this long.",
+       .min = 1000},
   }};
   return spec;
 }
@@ -78,6 +110,12 @@ const TableSpec& batch_spec() {
        .description = "Rows held in memory while the database is down; beyond this, "
                       "messages are left unacknowledged.",
        .min = 1},
+      {.name = "max_pending_bytes",
+       .type = ValueType::integer,
+       .default_value = std::int64_t{256} * 1024 * 1024,
+       .description = "Bytes of messages held in memory (queued or being written), rejects "
+                      "included; beyond this, messages are left unacknowledged.",
+       .min = 1024 * 1024},
   }};
   return spec;
 }
@@ -101,6 +139,42 @@ const TableSpec& partitions_spec() {
        .default_value = std::string("1h"),
        .description = "How often partitions are checked.",
        .min = 1000},
+      {.name = "lock_timeout",
+       .type = ValueType::duration,
+       .default_value = std::string("2s"),
+       .description = "Partition DDL gives up a lock after this long and retries next round, "
+                      "so it never queues writers behind it for longer.",
+       .min = 1},
+      {.name = "rescue_chunk_rows",
+       .type = ValueType::integer,
+       .default_value = std::int64_t{10'000},
+       .description = "Rows moved out of the default partition per transaction.",
+       .min = 1,
+       .max = 10'000'000},
+  }};
+  return spec;
+}
+
+const TableSpec& ingest_spec() {
+  static const TableSpec spec{{
+      {.name = "max_future",
+       .type = ValueType::duration,
+       .default_value = std::string("1h"),
+       .description = "Samples timestamped further ahead of the collector's clock are "
+                      "refused (ingest_rejects).",
+       .min = 0},
+  }};
+  return spec;
+}
+
+const TableSpec& alerting_spec() {
+  static const TableSpec spec{{
+      {.name = "forget_after",
+       .type = ValueType::duration,
+       .default_value = std::string("24h"),
+       .description = "Channels and agent sources silent this long are forgotten by the alert "
+                      "rules (their open alerts resolve); \"0s\" keeps them forever.",
+       .min = 0},
   }};
   return spec;
 }
@@ -153,8 +227,8 @@ const TableSpec& alert_spec() {
        .description = "What the rule watches.",
        .one_of = {"went_live", "went_offline", "viewer_drop", "viewer_spike", "low_bitrate",
                   "dropped_frames", "stale", "agent_offline", "poll_errors", "backlog",
-                  "ingest_errors", "write_latency", "postgres_down", "memory",
-                  "default_partition"}},
+                  "ingest_errors", "write_latency", "postgres_down", "memory", "default_partition",
+                  "missing_partition"}},
       {.name = "severity",
        .default_value = std::string("warning"),
        .one_of = {"critical", "warning", "info"}},
@@ -216,11 +290,18 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   c.postgres_password = config::read_secret(pg, "password_file", "postgres-password", diag);
   c.pool_size = static_cast<int>(pg.integer("pool_size"));
   c.connect_timeout = pg.duration("connect_timeout");
+  c.statement_timeout = pg.duration("statement_timeout");
+  c.lock_timeout = pg.duration("lock_timeout");
+  c.keepalive_idle = pg.duration("keepalive_idle");
+  c.keepalive_interval = pg.duration("keepalive_interval");
+  c.keepalive_count = static_cast<int>(pg.integer("keepalive_count"));
+  c.tcp_user_timeout = pg.duration("tcp_user_timeout");
 
   const auto batch = root.table("batch");
   c.batch_max_rows = batch.integer("max_rows");
   c.batch_max_delay = batch.duration("max_delay");
   c.max_pending_rows = batch.integer("max_pending_rows");
+  c.max_pending_bytes = batch.integer("max_pending_bytes");
   if (c.max_pending_rows < c.batch_max_rows) {
     diag.error(batch.position("max_pending_rows"), "batch", "max_pending_rows",
                "must be at least max_rows (" + std::to_string(c.batch_max_rows) + ")");
@@ -230,9 +311,13 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   c.premake_months = static_cast<int>(partitions.integer("premake_months"));
   c.retention_months = static_cast<int>(partitions.integer("retention_months"));
   c.maintenance_interval = partitions.duration("maintenance_interval");
+  c.partition_lock_timeout = partitions.duration("lock_timeout");
+  c.rescue_chunk_rows = partitions.integer("rescue_chunk_rows");
+  c.max_future = root.table("ingest").duration("max_future");
   c.analytics_refresh_interval = root.table("analytics").duration("refresh_interval");
   c.session_timeout = root.table("sessions").duration("offline_timeout");
   c.http_listen = root.table("http").string("listen");
+  c.alert_forget_after = root.table("alerting").duration("forget_after");
 
   std::set<std::string> names;
   const auto tables = root.table_array("alert");
@@ -261,16 +346,33 @@ const TableSpec& collector_root_spec() {
       {.name = "mqtt", .type = ValueType::table, .nested = &collector_mqtt_spec()},
       {.name = "postgres", .type = ValueType::table, .required = true, .nested = &postgres_spec()},
       {.name = "batch", .type = ValueType::table, .nested = &batch_spec()},
+      {.name = "ingest", .type = ValueType::table, .nested = &ingest_spec()},
       {.name = "partitions", .type = ValueType::table, .nested = &partitions_spec()},
       {.name = "analytics", .type = ValueType::table, .nested = &analytics_spec()},
       {.name = "sessions", .type = ValueType::table, .nested = &sessions_spec()},
       {.name = "http", .type = ValueType::table, .nested = &http_spec()},
+      {.name = "alerting", .type = ValueType::table, .nested = &alerting_spec()},
       {.name = "alert", .type = ValueType::table_array, .description = "One per alert rule."},
       {.name = "alert_webhook",
        .type = ValueType::table_array,
        .description = "One per webhook that alerts are POSTed to."},
   }};
   return spec;
+}
+
+store::ConnectOptions postgres_options(const CollectorConfig& c, const std::string& purpose) {
+  store::ConnectOptions o;
+  o.dsn = c.postgres_dsn;
+  o.password = c.postgres_password;
+  o.connect_timeout = c.connect_timeout;
+  o.application_name = "streamtrack-collector " + c.id + (purpose.empty() ? "" : " " + purpose);
+  o.statement_timeout = c.statement_timeout;
+  o.lock_timeout = c.lock_timeout;
+  o.keepalive_idle = c.keepalive_idle;
+  o.keepalive_interval = c.keepalive_interval;
+  o.keepalive_count = c.keepalive_count;
+  o.tcp_user_timeout = c.tcp_user_timeout;
+  return o;
 }
 
 CollectorConfig parse_collector_config(std::string_view text, const std::string& name) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/store/pg_connection.hpp"
 #include "common/config/mqtt_settings.hpp"
 #include "common/config/schema.hpp"
 #include "common/daemon/log.hpp"
@@ -33,23 +34,39 @@ struct CollectorConfig {
   std::optional<std::string> postgres_password;
   int pool_size = 2;
   std::chrono::milliseconds connect_timeout{};
+  std::chrono::milliseconds statement_timeout{};
+  std::chrono::milliseconds lock_timeout{};
+  std::chrono::milliseconds keepalive_idle{};
+  std::chrono::milliseconds keepalive_interval{};
+  int keepalive_count = 3;
+  std::chrono::milliseconds tcp_user_timeout{};
 
   std::int64_t batch_max_rows = 0;
   std::chrono::milliseconds batch_max_delay{};
   std::int64_t max_pending_rows = 0;
+  std::int64_t max_pending_bytes = 0;
+
+  std::chrono::milliseconds max_future{};  // accepted time window: see ingest::TimeWindow
 
   int premake_months = 3;
   int retention_months = 0;
   std::chrono::milliseconds maintenance_interval{};
+  std::chrono::milliseconds partition_lock_timeout{};
+  std::int64_t rescue_chunk_rows = 10'000;
   std::chrono::milliseconds analytics_refresh_interval{};
   std::chrono::milliseconds session_timeout{};
 
   std::string http_listen;
 
+  std::chrono::milliseconds alert_forget_after{};
   std::vector<AlertRuleConfig> alerts;
 };
 
 const config::TableSpec& collector_root_spec();
+
+// How every collector connection reaches PostgreSQL: dsn, password, every timeout and TCP
+// keepalive of [postgres]; `purpose` ends the application_name ("writer", "alerts", ...).
+store::ConnectOptions postgres_options(const CollectorConfig& c, const std::string& purpose);
 
 // Loads and validates collector.toml; throws config::ConfigError listing every problem.
 CollectorConfig load_collector_config(const std::string& path);

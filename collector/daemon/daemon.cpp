@@ -1,5 +1,7 @@
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -11,11 +13,12 @@
 #include "collector/ingest/ingest.hpp"
 #include "collector/live/live_publisher.hpp"
 #include "collector/partitions/partition_manager.hpp"
-#include "collector/sessions/session_sweeper.hpp"
+#include "collector/sessions/session_store.hpp"
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
 #include "common/daemon/log.hpp"
 #include "common/daemon/notify.hpp"
+#include "common/daemon/periodic.hpp"
 #include "common/daemon/signals.hpp"
 #include "common/http/status_server.hpp"
 #include "common/mqtt/client.hpp"
@@ -30,12 +33,15 @@ namespace {
 using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-store::ConnectOptions connect_options(const CollectorConfig& c) {
-  store::ConnectOptions o;
-  o.dsn = c.postgres_dsn;
-  o.password = c.postgres_password;
-  o.connect_timeout = c.connect_timeout;
-  o.application_name = "streamtrack-collector " + c.id;
+partitions::MaintenanceOptions partition_options(const CollectorConfig& c) {
+  return {c.premake_months, c.retention_months, c.rescue_chunk_rows};
+}
+
+// The maintenance connection: the [postgres] settings with the short lock_timeout of
+// [partitions], so that DDL never queues writers behind it for longer.
+store::ConnectOptions maintenance_options(const CollectorConfig& c) {
+  auto o = postgres_options(c, "maintenance");
+  o.lock_timeout = c.partition_lock_timeout;
   return o;
 }
 
@@ -46,97 +52,193 @@ void log_partitions(const partitions::MaintenanceReport& r) {
     log::warning("partitions: moved rows out of the default partition rows=" +
                  std::to_string(r.rescued_rows));
   }
+  if (r.expired_rows > 0) {
+    log::notice("partitions: deleted rows of dropped months from the default partition rows=" +
+                std::to_string(r.expired_rows));
+  }
+  for (const auto& [name, error] : r.failed) {
+    log::error("partitions: cannot create or drop partition=" + name +
+               " error=" + log::quote(error) + " (retried next round)");
+  }
   if (r.default_rows > 0) {
     log::warning("partitions: default partition holds rows=" + std::to_string(r.default_rows) +
-                 " (samples outside every monthly partition, older than retention)");
+                 " (samples outside every month a partition can be made for)");
   }
 }
 
-// The connection used by the main loop for schema, partitions, sessions and analytics. Its
-// outcomes decide `database_up` (the /readyz "database" check and collector_postgres_up).
-class Maintenance {
+// What the /readyz "database" check and collector_postgres_up report, written by the
+// maintenance worker (reachability, schema) and the writers (their last outcome). The gauge is
+// set under the same lock as the state changes, so /readyz and /metrics never disagree.
+class DatabaseHealth {
  public:
-  Maintenance(const CollectorConfig& config, const Clock& clock, std::atomic<bool>& database_up)
-      : m_config(config), m_clock(clock), m_database_up(database_up) {}
+  explicit DatabaseHealth(http::CollectorMetrics& metrics) : m_metrics(metrics) {
+    m_metrics.set_database_up(false);
+  }
+  void set_reachable(bool up, const std::string& error = {}) {
+    std::lock_guard lock(m_mutex);
+    m_reachable = up;
+    if (!up) m_maintenance_error = error;
+    publish();
+  }
+  void set_schema_ready() {
+    std::lock_guard lock(m_mutex);
+    m_schema_ready = true;
+    publish();
+  }
+  bool schema_ready() const { return m_schema_ready; }
+  // A writer's batch failed (retried) with `error`, or (empty) committed.
+  void writer_outcome(std::size_t writer, const std::string& error) {
+    std::lock_guard lock(m_mutex);
+    if (m_writer_errors.size() <= writer) m_writer_errors.resize(writer + 1);
+    m_writer_errors[writer] = error;
+    publish();
+  }
+  bool up() const { return check().ok; }
+  http::CheckResult check() const {
+    std::lock_guard lock(m_mutex);
+    return check_locked();
+  }
 
-  // Connects and migrates; false when the database is unreachable (logged).
+ private:
+  void publish() { m_metrics.set_database_up(check_locked().ok); }
+  http::CheckResult check_locked() const {
+    if (!m_reachable) return {false, "unreachable: " + m_maintenance_error};
+    if (!m_schema_ready) return {false, "schema not applied yet"};
+    for (const auto& e : m_writer_errors) {
+      if (!e.empty()) return {false, "writes failing: " + e};
+    }
+    return {true, "reachable"};
+  }
+
+  http::CollectorMetrics& m_metrics;
+  mutable std::mutex m_mutex;
+  bool m_reachable = false;
+  std::atomic<bool> m_schema_ready{false};
+  std::string m_maintenance_error = "not connected yet";
+  std::vector<std::string> m_writer_errors;
+};
+
+// Schema, partitions, sessions and analytics on their own connection and thread, so that no
+// DDL or slow statement ever delays the main loop (which pings the watchdog) or the writers.
+// Until the schema is applied it retries with backoff; afterwards each task runs on its timer
+// and a failure is logged and retried on the next round.
+class MaintenanceWorker {
+ public:
+  MaintenanceWorker(const CollectorConfig& config, const Clock& clock, DatabaseHealth& health)
+      : m_config(config), m_clock(clock), m_health(health), m_thread([this] { run(); }) {}
+  ~MaintenanceWorker() { stop(); }
+  MaintenanceWorker(const MaintenanceWorker&) = delete;
+  MaintenanceWorker& operator=(const MaintenanceWorker&) = delete;
+
+  // Stops the worker after a last analytics refresh; returns once its thread ended.
+  void stop() {
+    m_wakeup.stop();
+    if (m_thread.joinable()) m_thread.join();
+  }
+
+ private:
+  void run() {
+    Backoff backoff(milliseconds{500}, milliseconds{10'000});
+    while (!m_wakeup.stopped() && !prepare()) {
+      if (m_wakeup.wait_for(backoff.next_delay())) return;
+    }
+    Periodic probe(milliseconds{5000});
+    Periodic analytics(m_config.analytics_refresh_interval);
+    Periodic partitions(m_config.maintenance_interval);
+    Periodic sessions(std::min<milliseconds>(m_config.session_timeout / 4, milliseconds{30'000}));
+    while (true) {
+      const auto next =
+          std::min({probe.next(), analytics.next(), partitions.next(), sessions.next()});
+      if (m_wakeup.wait_until(next)) break;
+      const auto now = Steady::now();
+      if (probe.due(now)) task("database", [](store::PgConnection& c) { c.exec("SELECT 1"); });
+      if (analytics.due(now)) task("analytics", refresh_analytics);
+      if (partitions.due(now))
+        task("partitions", [this](store::PgConnection& c) {
+          log_partitions(
+              partitions::maintain_partitions(c, m_clock.now(), partition_options(m_config)));
+        });
+      if (sessions.due(now))
+        task("sessions", [this](store::PgConnection& c) {
+          const auto n =
+              sessions::close_silent_sessions(c, m_clock.now(), m_config.session_timeout);
+          if (n > 0) log::info("sessions: closed silent sessions=" + std::to_string(n));
+        });
+    }
+    if (m_health.schema_ready()) task("analytics", refresh_analytics);
+  }
+
+  static void refresh_analytics(store::PgConnection& c) {
+    const auto n = analytics::refresh_hourly(c);
+    if (n > 0) log::debug("analytics: refreshed hours=" + std::to_string(n));
+  }
+
+  // Migrations, then one round of partitions (whose failures are only logged: a month that
+  // cannot be made is no reason not to start). False when the database is unreachable.
   bool prepare() {
-    try {
-      connection();
-      const auto applied = store::apply_migrations(*m_conn);
+    return task("schema", [this](store::PgConnection& c) {
+      const auto applied = store::apply_migrations(c);
       for (const int v : applied) log::notice("schema: applied migration=" + std::to_string(v));
-      partitions();
-      m_database_up = true;
+      try {
+        log_partitions(
+            partitions::maintain_partitions(c, m_clock.now(), partition_options(m_config)));
+      } catch (const store::PgError& e) {
+        if (!c.healthy()) throw;
+        log::error("partitions: maintenance failed error=" + log::quote(e.describe()));
+      }
+      m_health.set_schema_ready();
+      log::info("schema: ready");
+    });
+  }
+
+  bool task(const char* what, const std::function<void(store::PgConnection&)>& body) {
+    try {
+      if (!m_conn || !m_conn->healthy()) {
+        m_conn.reset();
+        m_conn = std::make_unique<store::PgConnection>(maintenance_options(m_config));
+      }
+      body(*m_conn);
+      m_health.set_reachable(true);
       return true;
     } catch (const store::PgError& e) {
-      fail("schema", e);
+      log::warning(std::string(what) + ": database error error=" + log::quote(e.describe()));
+      if (!m_conn || !m_conn->healthy()) {
+        m_conn.reset();
+        m_health.set_reachable(false, e.describe());
+      }
       return false;
     }
   }
 
-  void partitions() {
-    log_partitions(partitions::maintain_partitions(
-        connection(), m_clock.now(), m_config.premake_months, m_config.retention_months));
-  }
-
-  void run(const char* what, const std::function<void(store::PgConnection&)>& task) {
-    try {
-      task(connection());
-      m_database_up = true;
-    } catch (const store::PgError& e) {
-      fail(what, e);
-    }
-  }
-
- private:
-  store::PgConnection& connection() {
-    if (!m_conn || !m_conn->healthy()) {
-      m_conn.reset();
-      m_conn = std::make_unique<store::PgConnection>(connect_options(m_config));
-    }
-    return *m_conn;
-  }
-
-  void fail(const char* what, const store::PgError& e) {
-    log::warning(std::string(what) + ": database error error=" + log::quote(e.describe()));
-    if (!m_conn || !m_conn->healthy()) m_conn.reset();
-    // An SQL error on a live connection still means the database answers.
-    m_database_up = m_conn != nullptr;
-  }
-
   const CollectorConfig& m_config;
   const Clock& m_clock;
-  std::atomic<bool>& m_database_up;
+  DatabaseHealth& m_health;
   std::unique_ptr<store::PgConnection> m_conn;
-};
-
-class Periodic {
- public:
-  explicit Periodic(milliseconds every) : m_every(every), m_next(Steady::now() + every) {}
-  bool due(Steady::time_point now) {
-    if (now < m_next) return false;
-    m_next = now + m_every;
-    return true;
-  }
-  Steady::time_point next() const { return m_next; }
-
- private:
-  milliseconds m_every;
-  Steady::time_point m_next;
+  Wakeup m_wakeup;
+  std::thread m_thread;  // last: starts once everything it uses exists
 };
 
 // What one pool connection is doing, for collector_postgres_connections.
 enum class PoolState : int { idle, busy, broken };
 
-// A Store that reports each write attempt of another to the metrics: rows, latency and outcome
-// per batch, dead-lettered rows by reason, and its pool connection's state. Only atomic
-// updates, on the writer thread.
-class MeteredStore final : public store::Store {
+// The one decorator around each writer's PgStore: holds writes back until the schema is
+// applied, and reports each attempt to the metrics (rows, latency and outcome per batch,
+// dead-lettered rows by origin, its pool connection's state), to the write_latency alert rule
+// (committed writes) and to the /readyz "database" check (its last outcome).
+class InstrumentedStore final : public store::Store {
  public:
-  MeteredStore(store::Store& inner, http::CollectorMetrics& metrics, std::atomic<int>& state)
-      : m_inner(inner), m_metrics(metrics), m_state(state) {}
+  InstrumentedStore(store::Store& inner, http::CollectorMetrics& metrics, alerts::WriteTimer& timer,
+                    std::atomic<int>& state, DatabaseHealth& health, std::size_t writer)
+      : m_inner(inner),
+        m_metrics(metrics),
+        m_timer(timer),
+        m_state(state),
+        m_health(health),
+        m_writer(writer) {}
 
   store::WriteOutcome write(const std::vector<ingest::Item>& batch) override {
+    // Before the schema is applied, a write could only fail (or, worse, find half a schema).
+    if (!m_health.schema_ready()) return {store::WriteStatus::retry, "schema not applied yet"};
     m_state = static_cast<int>(PoolState::busy);
     const auto start = Steady::now();
     auto outcome = m_inner.write(batch);
@@ -145,6 +247,7 @@ class MeteredStore final : public store::Store {
     switch (outcome.status) {
       case store::WriteStatus::ok:
         m_metrics.batch_written(rows, took, http::Outcome::ok);
+        m_timer.record(Steady::now() - start);
         count_rejects(batch);
         break;
       case store::WriteStatus::retry:
@@ -156,18 +259,19 @@ class MeteredStore final : public store::Store {
     }
     m_state = static_cast<int>(outcome.status == store::WriteStatus::retry ? PoolState::broken
                                                                            : PoolState::idle);
+    m_health.writer_outcome(m_writer,
+                            outcome.status == store::WriteStatus::retry ? outcome.error : "");
     return outcome;
   }
 
  private:
-  // Committed dead letters: refused at decode by ingest, or refused by the database (the batch
-  // writer's reason "database refused it: ...").
+  // Committed dead letters: refused at decode by ingest, or refused by the database.
   void count_rejects(const std::vector<ingest::Item>& batch) {
     std::int64_t decode = 0;
     std::int64_t database = 0;
     for (const auto& item : batch) {
       if (item.kind != ingest::Item::Kind::reject) continue;
-      ++(item.reason.starts_with("database refused it") ? database : decode);
+      ++(item.origin == ingest::Item::Origin::database ? database : decode);
     }
     if (decode > 0) m_metrics.count_ingest_rejects("decode", decode);
     if (database > 0) m_metrics.count_ingest_rejects("database", database);
@@ -175,7 +279,279 @@ class MeteredStore final : public store::Store {
 
   store::Store& m_inner;
   http::CollectorMetrics& m_metrics;
+  alerts::WriteTimer& m_timer;
   std::atomic<int>& m_state;
+  DatabaseHealth& m_health;
+  std::size_t m_writer;
+};
+
+// The collector: MQTT messages are classified on Paho's thread and queued; a pool of writer
+// threads moves batches into PostgreSQL through one instrumented store each and acknowledges
+// what committed; a MaintenanceWorker thread keeps the schema, partitions, sessions and
+// analytics; the main loop only handles signals, the watchdog, metrics and status. Mirrors the
+// agent's Daemon: one owner of every part, and one place that decides the shutdown order.
+class CollectorDaemon {
+ public:
+  explicit CollectorDaemon(CollectorConfig config)
+      : m_config(std::move(config)),
+        m_clock(daemon::clock_from_environment()),
+        m_topics(m_config.mqtt.topic_prefix),
+        m_queue(static_cast<std::size_t>(m_config.max_pending_rows),
+                static_cast<std::size_t>(m_config.max_pending_bytes)),
+        m_window{m_config.max_future, m_config.retention_months} {
+    log::info("collector: starting id=" + m_config.id + " now=" + format_rfc3339(m_clock->now()));
+    // A bad or busy address throws here (a startup error).
+    m_status_server = http::start_status_server(m_config.http_listen, m_metrics);
+    if (m_status_server) {
+      m_status_server->add_check("broker", [this] {
+        return http::CheckResult{m_broker_up.load(), m_broker_up ? "connected" : "not connected"};
+      });
+      m_status_server->add_check("database", [this] { return m_database.check(); });
+    }
+    m_alerting = alerts::make_alerting(
+        m_config, m_topics, *m_clock, m_counters, m_write_timer,
+        [this](const std::string& topic, const std::string& payload, bool retained) {
+          auto* client = m_alert_client.load();
+          return client && client->publish({topic, payload, 1, retained}).has_value();
+        });
+    m_client = std::make_unique<mqtt::Client>(mqtt_options(), handlers());
+    // Live values are published by the writers after each commit, through the client that
+    // outlives them (shut_down()).
+    m_live = std::make_unique<live::LivePublisher>(
+        m_topics,
+        [this](const std::string& topic, const std::string& payload, bool retained) {
+          return m_client->publish({topic, payload, 1, retained}).has_value();
+        },
+        *m_clock);
+  }
+
+  ~CollectorDaemon() { shut_down(); }
+  CollectorDaemon(const CollectorDaemon&) = delete;
+  CollectorDaemon& operator=(const CollectorDaemon&) = delete;
+
+  // Runs until SIGTERM or SIGINT; returns the exit code.
+  int run(SignalWatcher& signals) {
+    start_writers();
+    // Starting without the database is not failing: the worker keeps trying, the writers keep
+    // their batches unacknowledged, and /readyz says "database" meanwhile.
+    m_maintenance = std::make_unique<MaintenanceWorker>(m_config, *m_clock, m_database);
+    m_client->start();
+    m_alert_client = m_client.get();
+    if (m_alerting) m_alerting->start();
+    notify::ready();
+    notify::status("running");
+    log::info("collector: ready subscriptions=" + std::to_string(m_subscriptions) +
+              " writers=" + std::to_string(m_config.pool_size));
+
+    notify::WatchdogPinger watchdog;
+    Periodic status_timer(milliseconds{10'000});
+    while (true) {
+      const auto now = Steady::now();
+      const auto next = std::min(status_timer.next(), now + milliseconds{1000});
+      const auto wait_ms =
+          std::max<std::int64_t>(1, std::chrono::duration_cast<milliseconds>(next - now).count());
+      const auto ev = signals.wait(static_cast<int>(wait_ms));
+      if (ev == SignalEvent::stop) break;
+      if (ev == SignalEvent::reload) reload();
+      watchdog.maybe_ping();
+      update_metrics();
+      if (status_timer.due(Steady::now())) report_status();
+    }
+    notify::stopping();
+    log::info("collector: stopping pending=" + std::to_string(m_queue.pending()));
+    drain(signals, watchdog);
+    shut_down();
+    log::info("collector: stopped samples=" + std::to_string(m_counters.samples.load()) +
+              " rejects=" + std::to_string(m_counters.rejects.load()));
+    return 0;
+  }
+
+ private:
+  mqtt::ClientOptions mqtt_options() {
+    mqtt::ClientOptions o;
+    o.settings = m_config.mqtt;
+    o.client_id = "streamtrack-collector-" + m_config.id;
+    o.clean_session = false;
+    o.subscriptions = ingest::subscriptions(m_topics, m_config.shared_group);
+    o.max_inflight = 1024;
+    m_subscriptions = o.subscriptions.size();
+    return o;
+  }
+
+  mqtt::Handlers handlers() {
+    mqtt::Handlers h;
+    h.connected = [this] {
+      m_broker_up = true;
+      m_metrics.set_mqtt_connected(true);
+      m_metrics.count_mqtt_connect();
+      log::info("mqtt: connected server=" + m_config.mqtt.url);
+    };
+    h.disconnected = [this](const std::string& reason) {
+      m_broker_up = false;
+      m_metrics.set_mqtt_connected(false);
+      log::warning("mqtt: disconnected reason=" + log::quote(reason));
+    };
+    h.message = [this](mqtt::Message m) { on_message(std::move(m)); };
+    return h;
+  }
+
+  // On Paho's thread: classify and queue, never block.
+  void on_message(mqtt::Message m) {
+    auto item = ingest::classify(m_topics, std::move(m.topic), std::move(m.payload), m_clock->now(),
+                                 m_window);
+    if (!item) return;
+    if (m_alerting) alerts::observe(*m_alerting, *item);
+    if (item->kind == ingest::Item::Kind::reject) {
+      log::info("ingest: rejected topic=" + log::quote(item->topic) + " bytes=" +
+                std::to_string(item->payload_bytes) + " reason=" + log::quote(item->reason));
+    }
+    if (m_queue.push(std::move(*item))) return;
+    if (m_queue.closed()) return;  // shutting down: unacknowledged, so its agent resends it
+    const auto dropped = m_queue.dropped();
+    if (dropped == 1 || dropped - m_dropped_logged.load() >= 1000) {
+      m_dropped_logged = dropped;
+      log::warning("ingest: backlog full, leaving samples unacknowledged dropped=" +
+                   std::to_string(dropped) + " pending=" + std::to_string(m_queue.pending()) +
+                   " pending_bytes=" + std::to_string(m_queue.pending_bytes()));
+    }
+  }
+
+  // On a writer thread, after a commit. The client outlives the writers (shut_down()).
+  void send_ack(const std::string& agent, std::vector<std::int64_t> seqs) {
+    const auto payload = wire::encode_ack({wire::to_ranges(std::move(seqs))});
+    if (!m_client->publish({m_topics.ack(agent), payload, 1, false})) {
+      log::debug("ingest: ack not sent (broker unreachable) agent=" + log::quote(agent));
+      return;
+    }
+    m_metrics.count_acks_sent(1);
+  }
+
+  void start_writers() {
+    batch::WriterOptions options;
+    options.max_rows = static_cast<std::size_t>(m_config.batch_max_rows);
+    options.max_delay = m_config.batch_max_delay;
+    for (int i = 0; i < m_config.pool_size; ++i) {
+      m_stores.push_back(std::make_unique<store::PgStore>(postgres_options(m_config, "writer"),
+                                                          m_config.session_timeout));
+    }
+    m_pool_states = std::vector<std::atomic<int>>(m_stores.size());
+    for (std::size_t i = 0; i < m_stores.size(); ++i) {
+      m_writers.emplace_back([this, i, options] {
+        InstrumentedStore store(*m_stores[i], m_metrics, m_write_timer, m_pool_states[i],
+                                m_database, i);
+        live::LivePublishingStore announced(store, *m_live);
+        batch::BatchWriter writer(
+            announced,
+            [this](const std::string& agent, std::vector<std::int64_t> seqs) {
+              send_ack(agent, std::move(seqs));
+            },
+            m_counters);
+        writer.run(m_queue, options, m_abandon);
+      });
+    }
+  }
+
+  void reload() {
+    notify::reloading();
+    try {
+      const auto fresh = load_collector_config(m_config.path);
+      log::set_level(fresh.log_level);
+      log::notice("collector: reloaded log_level (other settings apply on restart)");
+    } catch (const config::ConfigError& e) {
+      for (const auto& m : e.messages()) log::error("collector: reload refused: " + m);
+    }
+    notify::ready();
+  }
+
+  // Gauges and the row counter, from the main loop (at least once a second).
+  void update_metrics() {
+    const auto samples = m_counters.samples.load();
+    m_metrics.count_ingest_rows(static_cast<std::int64_t>(samples - m_reported_samples));
+    m_reported_samples = samples;
+    m_metrics.set_pending_rows(static_cast<std::int64_t>(m_queue.pending()));
+    std::int64_t by_state[3] = {0, 0, 0};
+    for (const auto& st : m_pool_states) ++by_state[st.load()];
+    m_metrics.set_pool(by_state[0], by_state[1], by_state[2]);
+    if (!m_alerting) return;
+    std::int64_t pending = 0;
+    std::int64_t firing = 0;
+    std::int64_t resolved = 0;
+    for (const auto& a : m_alerting->engine().alerts()) {
+      ++(a.state == alerts::AlertState::pending  ? pending
+         : a.state == alerts::AlertState::firing ? firing
+                                                 : resolved);
+    }
+    m_metrics.set_alerts("pending", pending);
+    m_metrics.set_alerts("firing", firing);
+    m_metrics.set_alerts("resolved", resolved);
+  }
+
+  void report_status() {
+    const auto samples = m_counters.samples.load();
+    notify::status("samples=" + std::to_string(samples) +
+                   " rejects=" + std::to_string(m_counters.rejects.load()) +
+                   " pending=" + std::to_string(m_queue.pending()) +
+                   (m_database.up() ? "" : " database=" + m_database.check().detail));
+    if (samples == m_last_samples) return;
+    log::info("ingest: progress samples=" + std::to_string(samples) +
+              " rejects=" + std::to_string(m_counters.rejects.load()) +
+              " batches=" + std::to_string(m_counters.batches.load()) +
+              " pending=" + std::to_string(m_queue.pending()));
+    m_last_samples = samples;
+  }
+
+  // Writes what is queued (for at most shutdown_timeout) while the broker connection still
+  // carries its acks.
+  void drain(SignalWatcher& signals, notify::WatchdogPinger& watchdog) {
+    if (m_alerting) m_alerting->stop();
+    m_alert_client = nullptr;
+    m_queue.close();
+    const auto deadline = Steady::now() + m_config.shutdown_timeout;
+    while (m_queue.pending() > 0 && Steady::now() < deadline) {
+      watchdog.maybe_ping();
+      signals.wait(20);
+    }
+  }
+
+  // Idempotent: writers first (they acknowledge through the client), then the client, then
+  // the maintenance worker.
+  void shut_down() {
+    if (m_alerting) m_alerting->stop();
+    m_alert_client = nullptr;
+    m_queue.close();
+    m_abandon = true;
+    for (auto& w : m_writers) {
+      if (w.joinable()) w.join();
+    }
+    if (m_client) m_client->stop(milliseconds{2000});
+    if (m_maintenance) m_maintenance->stop();
+  }
+
+  CollectorConfig m_config;
+  std::unique_ptr<Clock> m_clock;
+  http::CollectorMetrics m_metrics;
+  DatabaseHealth m_database{m_metrics};
+  std::atomic<bool> m_broker_up{false};
+  std::unique_ptr<http::StatusServer> m_status_server;
+  const wire::Topics m_topics;
+  ingest::IngestQueue m_queue;
+  const ingest::TimeWindow m_window;
+  batch::WriterCounters m_counters;
+  std::atomic<bool> m_abandon{false};
+  std::atomic<std::uint64_t> m_dropped_logged{0};
+  std::size_t m_subscriptions = 0;
+  // Alerts publish through the client from their own thread, and are stopped before it.
+  std::atomic<mqtt::Client*> m_alert_client{nullptr};
+  alerts::WriteTimer m_write_timer;
+  std::unique_ptr<alerts::AlertService> m_alerting;
+  std::unique_ptr<mqtt::Client> m_client;
+  std::unique_ptr<live::LivePublisher> m_live;
+  std::vector<std::unique_ptr<store::PgStore>> m_stores;
+  std::vector<std::atomic<int>> m_pool_states;
+  std::vector<std::thread> m_writers;
+  std::unique_ptr<MaintenanceWorker> m_maintenance;
+  std::uint64_t m_reported_samples = 0;
+  std::uint64_t m_last_samples = 0;
 };
 
 }  // namespace
@@ -184,11 +560,11 @@ int run_migrations(const CollectorConfig& config) {
   log::set_level(config.log_level);
   const auto clock = daemon::clock_from_environment();
   try {
-    store::PgConnection conn(connect_options(config));
+    // An operator waits for this one: the [postgres] lock_timeout, not the short DDL one.
+    store::PgConnection conn(postgres_options(config, "migrate"));
     const auto applied = store::apply_migrations(conn);
     for (const int v : applied) log::notice("schema: applied migration=" + std::to_string(v));
-    log_partitions(partitions::maintain_partitions(conn, clock->now(), config.premake_months,
-                                                   config.retention_months));
+    log_partitions(partitions::maintain_partitions(conn, clock->now(), partition_options(config)));
     log::info("schema: up to date version=" + std::to_string(store::migrations().back().version));
     return 0;
   } catch (const store::PgError& e) {
@@ -199,238 +575,9 @@ int run_migrations(const CollectorConfig& config) {
 
 int run_daemon(CollectorConfig config) {
   log::set_level(config.log_level);
-  SignalWatcher signals;
-  const auto clock = daemon::clock_from_environment();
-  log::info("collector: starting id=" + config.id + " now=" + format_rfc3339(clock->now()));
-
-  http::CollectorMetrics metrics;
-  std::atomic<bool> database_up{false};
-  std::atomic<bool> broker_up{false};
-  // Before the database wait, so /readyz tells why we are not ready; a bad or busy address
-  // throws here (a startup error).
-  const auto status_server = http::start_status_server(config.http_listen, metrics);
-  if (status_server) {
-    status_server->add_check("broker", [&broker_up] {
-      return http::CheckResult{broker_up.load(), broker_up ? "connected" : "not connected"};
-    });
-    status_server->add_check("database", [&database_up] {
-      return http::CheckResult{database_up.load(), database_up ? "reachable" : "unreachable"};
-    });
-  }
-  notify::status("connecting to PostgreSQL");
-
-  Maintenance maintenance(config, *clock, database_up);
-  Backoff startup_backoff(milliseconds{500}, milliseconds{10'000});
-  while (!maintenance.prepare()) {
-    const auto delay = startup_backoff.next_delay();
-    if (const auto ev = signals.wait(static_cast<int>(delay.count()) + 1);
-        ev == SignalEvent::stop) {
-      return 0;
-    }
-  }
-
-  const wire::Topics topics(config.mqtt.topic_prefix);
-  ingest::IngestQueue queue(static_cast<std::size_t>(config.max_pending_rows));
-  batch::WriterCounters counters;
-  std::atomic<bool> abandon{false};
-
-  mqtt::Client* client_ptr = nullptr;
-  const auto ack = [&topics, &client_ptr, &metrics](const std::string& agent,
-                                                    std::vector<std::int64_t> seqs) {
-    if (!client_ptr) return;
-    const auto payload = wire::encode_ack({wire::to_ranges(std::move(seqs))});
-    if (!client_ptr->publish({topics.ack(agent), payload, 1, false})) {
-      log::debug("ingest: ack not sent (broker unreachable) agent=" + log::quote(agent));
-      return;
-    }
-    metrics.count_acks_sent(1);
-  };
-
-  alerts::WriteTimer write_timer;
-  const auto alerting = alerts::make_alerting(
-      config, topics, *clock, counters, write_timer,
-      [&client_ptr](const std::string& topic, const std::string& payload, bool retained) {
-        return client_ptr && client_ptr->publish({topic, payload, 1, retained}).has_value();
-      });
-
-  live::LivePublisher live_values(
-      topics,
-      [&client_ptr](const std::string& topic, const std::string& payload, bool retained) {
-        return client_ptr && client_ptr->publish({topic, payload, 1, retained}).has_value();
-      },
-      *clock);
-
-  std::vector<std::unique_ptr<store::PgStore>> stores;
-  std::vector<std::thread> writers;
-  batch::WriterOptions writer_options;
-  writer_options.max_rows = static_cast<std::size_t>(config.batch_max_rows);
-  writer_options.max_delay = config.batch_max_delay;
-  for (int i = 0; i < config.pool_size; ++i) {
-    stores.push_back(
-        std::make_unique<store::PgStore>(connect_options(config), config.session_timeout));
-  }
-
-  std::atomic<std::uint64_t> dropped_logged{0};
-  mqtt::ClientOptions mqtt_options;
-  mqtt_options.settings = config.mqtt;
-  mqtt_options.client_id = "streamtrack-collector-" + config.id;
-  mqtt_options.clean_session = false;
-  mqtt_options.subscriptions = ingest::subscriptions(topics, config.shared_group);
-  mqtt_options.max_inflight = 1024;
-  mqtt::Handlers handlers;
-  handlers.connected = [&] {
-    broker_up = true;
-    metrics.set_mqtt_connected(true);
-    metrics.count_mqtt_connect();
-    log::info("mqtt: connected server=" + config.mqtt.url);
-  };
-  handlers.disconnected = [&](const std::string& reason) {
-    broker_up = false;
-    metrics.set_mqtt_connected(false);
-    log::warning("mqtt: disconnected reason=" + log::quote(reason));
-  };
-  handlers.message = [&](mqtt::Message m) {
-    auto item = ingest::classify(topics, std::move(m.topic), std::move(m.payload), clock->now());
-    if (!item) return;
-    if (alerting) alerts::observe(*alerting, *item);
-    if (item->kind == ingest::Item::Kind::reject) {
-      log::info("ingest: rejected topic=" + log::quote(item->topic) +
-                " reason=" + log::quote(item->reason));
-    }
-    if (!queue.push(std::move(*item))) {
-      const auto dropped = queue.dropped();
-      if (dropped == 1 || dropped - dropped_logged.load() >= 1000) {
-        dropped_logged = dropped;
-        log::warning("ingest: backlog full, leaving samples unacknowledged dropped=" +
-                     std::to_string(dropped) + " pending=" + std::to_string(queue.pending()));
-      }
-    }
-  };
-  mqtt::Client client(mqtt_options, handlers);
-  client_ptr = &client;
-
-  std::vector<std::atomic<int>> pool_states(stores.size());
-  for (std::size_t i = 0; i < stores.size(); ++i) {
-    writers.emplace_back([&, store = stores[i].get(), &state = pool_states[i]] {
-      alerts::TimedStore timed(*store, write_timer);
-      MeteredStore metered(timed, metrics, state);
-      live::LivePublishingStore announced(metered, live_values);
-      batch::BatchWriter writer(announced, ack, counters);
-      writer.run(queue, writer_options, abandon);
-    });
-  }
-  client.start();
-  if (alerting) alerting->start();
-
-  notify::ready();
-  notify::status("running");
-  log::info("collector: ready subscriptions=" + std::to_string(mqtt_options.subscriptions.size()) +
-            " writers=" + std::to_string(config.pool_size));
-
-  notify::WatchdogPinger watchdog;
-  Periodic analytics_timer(config.analytics_refresh_interval);
-  Periodic partition_timer(config.maintenance_interval);
-  Periodic session_timer(std::min<milliseconds>(config.session_timeout / 4, milliseconds{30'000}));
-  Periodic status_timer(milliseconds{10'000});
-  Periodic database_probe(milliseconds{5000});
-  std::uint64_t last_samples = 0;
-  std::uint64_t reported_samples = 0;
-  // Gauges and the row counter, from the main loop (at least once a second).
-  const auto update_metrics = [&] {
-    const auto samples = counters.samples.load();
-    metrics.count_ingest_rows(static_cast<std::int64_t>(samples - reported_samples));
-    reported_samples = samples;
-    metrics.set_pending_rows(static_cast<std::int64_t>(queue.pending()));
-    std::int64_t by_state[3] = {0, 0, 0};
-    for (const auto& s : pool_states) ++by_state[s.load()];
-    metrics.set_pool(by_state[0], by_state[1], by_state[2]);
-    metrics.set_database_up(database_up.load());
-    if (alerting) {
-      std::int64_t pending = 0;
-      std::int64_t firing = 0;
-      std::int64_t resolved = 0;
-      for (const auto& a : alerting->engine().alerts()) {
-        ++(a.state == alerts::AlertState::pending  ? pending
-           : a.state == alerts::AlertState::firing ? firing
-                                                   : resolved);
-      }
-      metrics.set_alerts("pending", pending);
-      metrics.set_alerts("firing", firing);
-      metrics.set_alerts("resolved", resolved);
-    }
-  };
-  while (true) {
-    const auto now = Steady::now();
-    const auto next =
-        std::min({analytics_timer.next(), partition_timer.next(), session_timer.next(),
-                  status_timer.next(), now + milliseconds{1000}});
-    const auto wait_ms =
-        std::max<std::int64_t>(1, std::chrono::duration_cast<milliseconds>(next - now).count());
-    const auto ev = signals.wait(static_cast<int>(wait_ms));
-    if (ev == SignalEvent::stop) break;
-    if (ev == SignalEvent::reload) {
-      notify::reloading();
-      try {
-        const auto fresh = load_collector_config(config.path);
-        log::set_level(fresh.log_level);
-        log::notice("collector: reloaded log_level (other settings apply on restart)");
-      } catch (const config::ConfigError& e) {
-        for (const auto& m : e.messages()) log::error("collector: reload refused: " + m);
-      }
-      notify::ready();
-    }
-    watchdog.maybe_ping();
-    const auto t = Steady::now();
-    if (database_probe.due(t)) {
-      maintenance.run("database", [](store::PgConnection& c) { c.exec("SELECT 1"); });
-    }
-    update_metrics();
-    if (analytics_timer.due(t)) {
-      maintenance.run("analytics", [](store::PgConnection& c) {
-        const auto n = analytics::refresh_hourly(c);
-        if (n > 0) log::debug("analytics: refreshed hours=" + std::to_string(n));
-      });
-    }
-    if (partition_timer.due(t)) {
-      maintenance.run("partitions", [&](store::PgConnection&) { maintenance.partitions(); });
-    }
-    if (session_timer.due(t)) {
-      maintenance.run("sessions", [&](store::PgConnection& c) {
-        const auto n = sessions::close_silent_sessions(c, clock->now(), config.session_timeout);
-        if (n > 0) log::info("sessions: closed silent sessions=" + std::to_string(n));
-      });
-    }
-    if (status_timer.due(t)) {
-      const auto samples = counters.samples.load();
-      notify::status("samples=" + std::to_string(samples) +
-                     " rejects=" + std::to_string(counters.rejects.load()) +
-                     " pending=" + std::to_string(queue.pending()));
-      if (samples != last_samples) {
-        log::info("ingest: progress samples=" + std::to_string(samples) +
-                  " rejects=" + std::to_string(counters.rejects.load()) +
-                  " batches=" + std::to_string(counters.batches.load()) +
-                  " pending=" + std::to_string(queue.pending()));
-        last_samples = samples;
-      }
-    }
-  }
-
-  notify::stopping();
-  log::info("collector: stopping pending=" + std::to_string(queue.pending()));
-  if (alerting) alerting->stop();
-  client.stop(milliseconds{2000});
-  client_ptr = nullptr;
-  queue.close();
-  const auto deadline = Steady::now() + config.shutdown_timeout;
-  while (queue.pending() > 0 && Steady::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds{20});
-  }
-  abandon = true;
-  for (auto& w : writers) w.join();
-  maintenance.run("analytics", [](store::PgConnection& c) { analytics::refresh_hourly(c); });
-  log::info("collector: stopped samples=" + std::to_string(counters.samples.load()) +
-            " rejects=" + std::to_string(counters.rejects.load()));
-  return 0;
+  SignalWatcher signals;  // before any thread exists
+  CollectorDaemon daemon(std::move(config));
+  return daemon.run(signals);
 }
 
 }  // namespace streamtrack::collector

@@ -4,23 +4,41 @@ namespace streamtrack::collector::ingest {
 
 namespace {
 
-Item reject(Item item, std::string reason) {
+Item reject(Item item, std::string reason, bool keep_sample = false) {
   item.kind = Item::Kind::reject;
   item.reason = std::move(reason);
-  item.sample.reset();
+  if (!keep_sample) item.sample.reset();
   item.status.reset();
   item.health.reset();
+  if (item.payload.size() > k_max_reject_payload_bytes) {
+    item.payload.resize(k_max_reject_payload_bytes);
+    item.payload.shrink_to_fit();
+  }
+  if (item.topic.size() > k_max_reject_topic_bytes) item.topic.resize(k_max_reject_topic_bytes);
   return item;
 }
 
+const TimePoint k_window_start = *parse_rfc3339("2000-01-01T00:00:00Z");
+
 }  // namespace
 
+TimePoint TimeWindow::earliest(TimePoint now) const {
+  if (retention_months <= 0) return k_window_start;
+  // The first day of (month of now - retention_months): the oldest partition retention keeps.
+  const std::chrono::year_month_day today{std::chrono::floor<std::chrono::days>(now)};
+  const auto first =
+      std::chrono::year_month{today.year(), today.month()} - std::chrono::months{retention_months};
+  const TimePoint kept{std::chrono::sys_days{first / std::chrono::day{1}}};
+  return std::max(kept, k_window_start);
+}
+
 std::optional<Item> classify(const wire::Topics& topics, std::string topic, std::string payload,
-                             TimePoint received_at) {
+                             TimePoint received_at, const TimeWindow& window) {
   Item item;
   item.received_at = received_at;
   item.topic = std::move(topic);
   item.payload = std::move(payload);
+  item.payload_bytes = item.payload.size();
   const auto parsed = topics.parse(item.topic);
   if (!parsed) return reject(std::move(item), "not a StreamTrack topic");
   item.agent = parsed->agent;
@@ -38,8 +56,24 @@ std::optional<Item> classify(const wire::Topics& topics, std::string topic, std:
                                            s->channel + "\" does not match topic \"" +
                                            parsed->platform + "/" + parsed->channel + "\"");
       }
-      item.kind = Item::Kind::sample;
       item.sample = std::move(s.value());
+      // The reason stays the same for a resend, so ingest_rejects keeps it once. The sample
+      // (agent and seq checked against the topic) stays with the reject, so that it is
+      // acknowledged once the reject is stored.
+      if (const auto earliest = window.earliest(received_at); item.sample->ts < earliest) {
+        return reject(std::move(item),
+                      "field \"ts\": outside the accepted time window (before " +
+                          format_rfc3339(earliest) + ")",
+                      true);
+      }
+      if (item.sample->ts > window.latest(received_at)) {
+        return reject(std::move(item),
+                      "field \"ts\": outside the accepted time window (more than " +
+                          std::to_string(window.max_future.count()) +
+                          " ms ahead of the collector's clock)",
+                      true);
+      }
+      item.kind = Item::Kind::sample;
       return item;
     }
     case wire::TopicKind::status: {
@@ -72,15 +106,24 @@ std::vector<std::string> subscriptions(const wire::Topics& topics,
   return filters;
 }
 
+std::size_t IngestQueue::footprint(const Item& item) {
+  return sizeof(Item) + item.topic.capacity() + item.payload.capacity() + item.agent.capacity() +
+         item.reason.capacity();
+}
+
 bool IngestQueue::push(Item item) {
   bool wake = false;
+  const auto bytes = footprint(item);
   {
     std::lock_guard lock(m_mutex);
-    if (m_closed || m_pending >= m_max_pending) {
+    // One item always fits into an empty queue, so no message can block the queue forever.
+    if (m_closed || m_pending >= m_max_pending ||
+        (m_pending > 0 && m_pending_bytes + bytes > m_max_pending_bytes)) {
       ++m_dropped;
       return false;
     }
     ++m_pending;
+    m_pending_bytes += bytes;
     m_queue.push_back({std::move(item), std::chrono::steady_clock::now()});
     // A waiting writer either sleeps until the queue is not empty or until the oldest item is
     // due; in between, only a full batch changes what it waits for.
@@ -121,9 +164,12 @@ std::vector<Item> IngestQueue::take_batch(std::size_t max_rows,
   return batch;
 }
 
-void IngestQueue::release(std::size_t n) {
+void IngestQueue::release(const std::vector<Item>& batch) {
+  std::size_t bytes = 0;
+  for (const auto& item : batch) bytes += footprint(item);
   std::lock_guard lock(m_mutex);
-  m_pending -= std::min(n, m_pending);
+  m_pending -= std::min(batch.size(), m_pending);
+  m_pending_bytes -= std::min(bytes, m_pending_bytes);
 }
 
 void IngestQueue::close() {
@@ -134,9 +180,19 @@ void IngestQueue::close() {
   m_cv.notify_all();
 }
 
+bool IngestQueue::closed() const {
+  std::lock_guard lock(m_mutex);
+  return m_closed;
+}
+
 std::size_t IngestQueue::pending() const {
   std::lock_guard lock(m_mutex);
   return m_pending;
+}
+
+std::size_t IngestQueue::pending_bytes() const {
+  std::lock_guard lock(m_mutex);
+  return m_pending_bytes;
 }
 
 std::uint64_t IngestQueue::dropped() const {

@@ -14,23 +14,48 @@
 
 namespace streamtrack::collector::ingest {
 
+// The sample times the collector stores: from 2000-01-01 (and, with retention, from the first
+// month still kept) to `max_future` ahead of the collector's clock. Anything outside is refused:
+// it could only land in a month no partition covers (or one retention is about to drop).
+struct TimeWindow {
+  std::chrono::milliseconds max_future{std::chrono::hours{1}};
+  int retention_months = 0;  // 0: no lower bound beyond 2000-01-01
+
+  // The first accepted time at `now`.
+  TimePoint earliest(TimePoint now) const;
+  // The last accepted time at `now`.
+  TimePoint latest(TimePoint now) const { return now + max_future; }
+};
+
+// Payload bytes kept of a rejected message (with the full size in the reject); longer ones are
+// truncated so that a huge message costs memory only until it is classified.
+inline constexpr std::size_t k_max_reject_payload_bytes = wire::k_max_payload_bytes;
+// Topic bytes kept of a rejected message.
+inline constexpr std::size_t k_max_reject_topic_bytes = 1024;
+
 // Decodes one MQTT message into an Item. Anything that is not a valid sample, status or health
-// on one of our topics becomes a reject with a one-line reason (the codec's reason, or a
-// mismatch between topic and payload). Returns nullopt for messages to ignore: an empty
-// retained status (a cleared retained message). Never throws.
+// on one of our topics becomes a reject with a one-line reason (the codec's reason, a mismatch
+// between topic and payload, or a sample time outside `window` at `received_at`); a reject
+// keeps at most k_max_reject_payload_bytes of the payload. Returns nullopt for messages to
+// ignore: an empty retained status (a cleared retained message). Never throws.
 std::optional<Item> classify(const wire::Topics& topics, std::string topic, std::string payload,
-                             TimePoint received_at);
+                             TimePoint received_at, const TimeWindow& window = {});
 
 // The subscriptions of a collector: metrics, status and health of every agent, each through
 // $share/<group>/ when `shared_group` is not empty.
 std::vector<std::string> subscriptions(const wire::Topics& topics, const std::string& shared_group);
 
-// Items waiting to be written, bounded: at most `max_pending` items are queued or being
-// written at once; beyond that push() refuses (the sample stays in its agent's outbox, which
-// resends it because it was never acknowledged). Thread-safe.
+// Items waiting to be written, bounded: at most `max_pending` items and `max_pending_bytes`
+// bytes (footprint()) are queued or being written at once; beyond that push() refuses (the
+// sample stays in its agent's outbox, which resends it because it was never acknowledged).
+// Thread-safe.
 class IngestQueue {
  public:
-  explicit IngestQueue(std::size_t max_pending) : m_max_pending(max_pending) {}
+  explicit IngestQueue(std::size_t max_pending, std::size_t max_pending_bytes = SIZE_MAX)
+      : m_max_pending(max_pending), m_max_pending_bytes(max_pending_bytes) {}
+
+  // The memory an item holds while queued: its strings and the fixed size of an Item.
+  static std::size_t footprint(const Item& item);
 
   // False when the queue is full or closed (the item is dropped).
   bool push(Item item);
@@ -40,13 +65,15 @@ class IngestQueue {
   // until release(). An empty result means the queue is closed and drained.
   std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay);
 
-  // The writer finished with `n` items taken by take_batch (written or given up).
-  void release(std::size_t n);
+  // The writer finished with `batch`, taken by take_batch (written or given up).
+  void release(const std::vector<Item>& batch);
 
   // Wakes every take_batch; afterwards they return what is left without waiting.
   void close();
 
+  bool closed() const;
   std::size_t pending() const;
+  std::size_t pending_bytes() const;
   std::uint64_t dropped() const;
 
  private:
@@ -62,7 +89,9 @@ class IngestQueue {
   std::size_t m_waiting = 0;            // take_batch calls blocked on m_cv
   std::size_t m_batch_rows = SIZE_MAX;  // max_rows of the latest take_batch
   std::size_t m_max_pending;
+  std::size_t m_max_pending_bytes;
   std::size_t m_pending = 0;
+  std::size_t m_pending_bytes = 0;
   std::uint64_t m_dropped = 0;
   bool m_closed = false;
 };

@@ -1,8 +1,12 @@
 #include "collector/partitions/partition_manager.hpp"
 
 #include <cstdio>
+#include <functional>
+#include <optional>
 #include <regex>
 #include <set>
+
+#include "collector/store/lock_keys.hpp"
 
 namespace streamtrack::collector::partitions {
 
@@ -39,6 +43,8 @@ std::string month_start_text(Month m) {
 
 namespace {
 
+constexpr Month k_first_month{2000, 1};  // the start of ingest's accepted time window
+
 std::set<Month> existing_partitions(store::PgConnection& conn) {
   const auto r = conn.exec(
       "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -50,75 +56,144 @@ std::set<Month> existing_partitions(store::PgConnection& conn) {
   return months;
 }
 
-// Creates the partition for `m`, moving any rows of that month out of the default partition
-// first (PostgreSQL refuses a new partition while the default holds rows that belong to it).
-std::int64_t create_partition(store::PgConnection& conn, Month m) {
+std::string range_condition(const std::string& from, const std::string& to) {
+  return "\"timestamp\" >= '" + from + "' AND \"timestamp\" < '" + to + "'";
+}
+
+// Moves up to `limit` rows (0: all) of the default partition matching `condition` into `table`
+// (nullopt: deletes them). Returns the rows moved.
+std::int64_t move_default_rows(store::PgConnection& conn, const std::string& condition,
+                               std::int64_t limit, const std::optional<std::string>& table) {
+  std::string pick = "SELECT ctid FROM livestream_metrics_default WHERE " + condition;
+  if (limit > 0) pick += " LIMIT " + std::to_string(limit);
+  const std::string remove = "DELETE FROM livestream_metrics_default WHERE ctid IN (" + pick + ")";
+  if (!table) return conn.exec(remove).affected();
+  return conn
+      .exec("WITH moved AS (" + remove + " RETURNING *) INSERT INTO " + *table +
+            " SELECT * FROM moved")
+      .affected();
+}
+
+void rollback_quietly(store::PgConnection& conn) {
+  if (!conn.healthy()) return;
+  try {
+    conn.exec("ROLLBACK");
+  } catch (const store::PgError&) {
+  }
+}
+
+// Creates the partition for `m` as a plain table, moves that month's rows out of the default
+// partition into it in chunks (each its own transaction, so no lock is held for long), then in
+// one short transaction moves what arrived meanwhile and attaches it. An interrupted run leaves
+// the plain table with some rows, which the next run continues from.
+std::int64_t create_partition(store::PgConnection& conn, Month m, std::int64_t chunk_rows) {
   const auto from = month_start_text(m);
   const auto to = month_start_text(add_months(m, 1));
   const auto name = partition_name(m);
+  const auto condition = range_condition(from, to);
+  conn.exec("CREATE TABLE IF NOT EXISTS " + name + " (LIKE livestream_metrics INCLUDING DEFAULTS)");
+  std::int64_t moved = 0;
+  while (true) {
+    const auto n = move_default_rows(conn, condition, chunk_rows, name);
+    moved += n;
+    if (n < chunk_rows) break;
+  }
   conn.exec("BEGIN");
   try {
-    conn.exec("LOCK TABLE livestream_metrics IN SHARE ROW EXCLUSIVE MODE");
-    conn.exec("CREATE TEMP TABLE partition_move (LIKE livestream_metrics) ON COMMIT DROP");
-    conn.exec("WITH moved AS (DELETE FROM livestream_metrics_default WHERE \"timestamp\" >= '" +
-              from + "' AND \"timestamp\" < '" + to +
-              "' RETURNING *) INSERT INTO partition_move SELECT * FROM moved");
-    conn.exec("CREATE TABLE " + name + " PARTITION OF livestream_metrics FOR VALUES FROM ('" +
+    conn.exec("LOCK TABLE livestream_metrics_default IN ACCESS EXCLUSIVE MODE");
+    moved += move_default_rows(conn, condition, 0, name);
+    conn.exec("ALTER TABLE livestream_metrics ATTACH PARTITION " + name + " FOR VALUES FROM ('" +
               from + "') TO ('" + to + "')");
-    const auto moved = conn.exec("INSERT INTO " + name + " SELECT * FROM partition_move");
     conn.exec("COMMIT");
-    return moved.affected();
+    return moved;
   } catch (...) {
-    if (conn.healthy()) conn.exec("ROLLBACK");
+    rollback_quietly(conn);
     throw;
   }
 }
 
+void drop_partition(store::PgConnection& conn, Month m) {
+  const auto name = partition_name(m);
+  conn.exec("ALTER TABLE livestream_metrics DETACH PARTITION " + name);
+  conn.exec("DROP TABLE " + name);
+}
+
 }  // namespace
 
-MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now, int premake_months,
-                                      int retention_months) {
+MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
+                                      const MaintenanceOptions& options) {
   MaintenanceReport report;
-  conn.exec("SELECT pg_advisory_lock(7310003)");
+  conn.exec("SELECT pg_advisory_lock(" + store::lock_keys::text(store::lock_keys::k_partitions) +
+            ")");
+  // One month's failure is that month's: reported, and the others still handled. A lost
+  // connection ends the round.
+  const auto attempt = [&](Month m, const std::function<void()>& step) {
+    try {
+      step();
+    } catch (const store::PgError& e) {
+      if (!conn.healthy()) throw;
+      report.failed.emplace_back(partition_name(m), e.describe());
+    }
+  };
   try {
     const Month current = month_of(now);
+    const Month last = add_months(current, options.premake_months);
     const std::optional<Month> keep_from =
-        retention_months > 0 ? std::optional<Month>(add_months(current, -retention_months))
-                             : std::nullopt;
+        options.retention_months > 0
+            ? std::optional<Month>(add_months(current, -options.retention_months))
+            : std::nullopt;
+    const Month first = keep_from ? std::max(*keep_from, k_first_month) : k_first_month;
     auto existing = existing_partitions(conn);
 
     std::set<Month> wanted;
-    for (int i = 0; i <= premake_months; ++i) wanted.insert(add_months(current, i));
+    for (int i = 0; i <= options.premake_months; ++i) wanted.insert(add_months(current, i));
+    // Only months a partition may be made for: anything else in the default stays there.
     const auto stray = conn.exec(
-        "SELECT DISTINCT to_char(date_trunc('month', \"timestamp\" AT TIME ZONE 'UTC'), "
-        "'YYYY-MM') FROM livestream_metrics_default");
+        "SELECT DISTINCT extract(year FROM \"timestamp\" AT TIME ZONE 'UTC')::integer, "
+        "extract(month FROM \"timestamp\" AT TIME ZONE 'UTC')::integer "
+        "FROM livestream_metrics_default WHERE " +
+        range_condition(month_start_text(first), month_start_text(add_months(last, 1))));
     for (int i = 0; i < stray.rows(); ++i) {
-      const auto text = stray.text(i, 0);
-      const Month m{std::stoi(text.substr(0, 4)), std::stoi(text.substr(5, 2))};
-      if (!keep_from || m >= *keep_from) wanted.insert(m);
+      wanted.insert(
+          Month{static_cast<int>(stray.integer(i, 0)), static_cast<int>(stray.integer(i, 1))});
     }
     for (const auto& m : wanted) {
       if (existing.count(m)) continue;
-      report.rescued_rows += create_partition(conn, m);
-      report.created.push_back(partition_name(m));
-      existing.insert(m);
+      attempt(m, [&] {
+        report.rescued_rows += create_partition(conn, m, options.rescue_chunk_rows);
+        report.created.push_back(partition_name(m));
+        existing.insert(m);
+      });
     }
     if (keep_from) {
       for (const auto& m : existing) {
         if (m >= *keep_from) continue;
-        const auto name = partition_name(m);
-        conn.exec("ALTER TABLE livestream_metrics DETACH PARTITION " + name);
-        conn.exec("DROP TABLE " + name);
-        report.dropped.push_back(name);
+        attempt(m, [&] {
+          drop_partition(conn, m);
+          report.dropped.push_back(partition_name(m));
+        });
+      }
+      // Late rows of months retention already dropped would keep the default non-empty (and
+      // its alert firing) forever.
+      const auto expired = "\"timestamp\" < '" + month_start_text(*keep_from) + "'";
+      while (true) {
+        const auto n = move_default_rows(conn, expired, options.rescue_chunk_rows, std::nullopt);
+        report.expired_rows += n;
+        if (n < options.rescue_chunk_rows) break;
       }
     }
     report.default_rows =
         conn.exec("SELECT count(*) FROM livestream_metrics_default").integer(0, 0);
   } catch (...) {
-    if (conn.healthy()) conn.exec("SELECT pg_advisory_unlock(7310003)");
+    if (conn.healthy()) {
+      rollback_quietly(conn);
+      conn.exec("SELECT pg_advisory_unlock(" +
+                store::lock_keys::text(store::lock_keys::k_partitions) + ")");
+    }
     throw;
   }
-  conn.exec("SELECT pg_advisory_unlock(7310003)");
+  conn.exec("SELECT pg_advisory_unlock(" + store::lock_keys::text(store::lock_keys::k_partitions) +
+            ")");
   return report;
 }
 

@@ -26,19 +26,33 @@ std::optional<Month> parse_partition_name(std::string_view name);
 // "2026-03-01 00:00:00+00"
 std::string month_start_text(Month m);
 
+struct MaintenanceOptions {
+  int premake_months = 3;
+  int retention_months = 0;                 // 0: keep every month
+  std::int64_t rescue_chunk_rows = 10'000;  // rows moved out of the default per transaction
+};
+
 struct MaintenanceReport {
   std::vector<std::string> created;
   std::vector<std::string> dropped;
+  // Partitions that could not be made or dropped this round, with the database's reason; the
+  // other months are still handled, and the next round tries these again.
+  std::vector<std::pair<std::string, std::string>> failed;
   std::int64_t default_rows = 0;  // rows left in the default partition afterwards
   std::int64_t rescued_rows = 0;  // rows moved out of the default into new partitions
+  std::int64_t expired_rows = 0;  // rows of the default older than retention, deleted
 };
 
 // Makes sure partitions exist for the month of `now` and `premake_months` months after it;
-// months that have rows in the default partition get their partition too (the rows move
-// there), unless retention would drop them. With `retention_months` > 0, partitions whose
-// month lies entirely before the start of (month of now - retention_months) are detached and
-// dropped. Serialised across collectors by an advisory lock. Throws store::PgError.
-MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now, int premake_months,
-                                      int retention_months);
+// months from 2000 on that have rows in the default partition get their partition too (the rows
+// move there in chunks of `rescue_chunk_rows`, each its own transaction), unless retention
+// would drop them: such rows are deleted. With `retention_months` > 0, partitions whose month
+// lies entirely before the start of (month of now - retention_months) are detached and dropped.
+// Whatever else sits in the default partition stays there and is counted. One month failing
+// (a lock not granted within the connection's lock_timeout, a table in the way) is reported in
+// `failed` and does not stop the others. Serialised across collectors by an advisory lock.
+// Throws store::PgError only when the connection fails or the lock is not granted.
+MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
+                                      const MaintenanceOptions& options);
 
 }  // namespace streamtrack::collector::partitions

@@ -17,7 +17,7 @@ struct SessionStep {
   Kind kind = Kind::live;
 
   // live: "id:<stream_id>" or "start:<started_at>" when the platform names the broadcast; empty
-  // when the session must be derived from continuity (see PgStore).
+  // when the session must be derived from continuity (see session_store.hpp).
   std::string key;
   std::optional<std::string> stream_id;
   std::optional<TimePoint> started_at;  // as reported by the platform

@@ -2,12 +2,13 @@
 
 #include "collector/alerts/schema.hpp"
 #include "collector/live/schema.hpp"
+#include "collector/store/lock_keys.hpp"
 
 namespace streamtrack::collector::store {
 
 namespace {
 
-constexpr const char* k_lock_key = "7310001";
+const std::string k_lock_key = lock_keys::text(lock_keys::k_migrations);
 
 const char* const k_schema_v1 = R"sql(
 CREATE TABLE channels (
@@ -106,6 +107,45 @@ CREATE TABLE analytics_dirty (
 );
 )sql";
 
+// Identity that does not merge strangers, and keys a sharded database can enforce.
+// - A self-hosted server's stream name ("live/main") means something only on that server, so
+//   such a channel belongs to the agent that watches it (scope = agent id); a platform channel
+//   (Twitch, YouTube, Kick) is global (scope ''). An existing self-hosted channel written by one
+//   agent only becomes that agent's; one that several agents already merged keeps scope '' and
+//   its history, and their new samples go to per-agent channels.
+// - A metrics row is one sample: (agent_id, seq) with its time, within its livestream. Two
+//   samples in the same millisecond are two rows; a resent sample is still stored once. Every
+//   unique key starts with livestream_id, so Citus can distribute the table by it.
+const char* const k_schema_v4 = R"sql(
+ALTER TABLE channels ADD COLUMN scope text NOT NULL DEFAULT '';
+UPDATE channels c SET scope = s.agent_id
+FROM (SELECT l.channel_id, min(m.agent_id) AS agent_id
+      FROM livestreams l JOIN livestream_metrics m ON m.livestream_id = l.id
+      GROUP BY l.channel_id HAVING count(DISTINCT m.agent_id) = 1) s
+WHERE c.id = s.channel_id AND c.platform NOT IN ('twitch', 'youtube', 'kick');
+ALTER TABLE channels DROP CONSTRAINT channels_platform_name_key;
+ALTER TABLE channels ADD CONSTRAINT channels_identity_key UNIQUE (platform, scope, name);
+
+ALTER TABLE livestream_metrics DROP CONSTRAINT livestream_metrics_pkey;
+DROP INDEX livestream_metrics_agent_seq_idx;
+ALTER TABLE livestream_metrics ADD PRIMARY KEY (livestream_id, agent_id, seq, "timestamp");
+)sql";
+
+// Rejects: where they were refused as a field, the size of a (truncated) payload, and a unique
+// key of hashes so that no topic or reason is too long for a btree entry.
+const char* const k_schema_v5 = R"sql(
+ALTER TABLE ingest_rejects ADD COLUMN payload_bytes bigint;
+UPDATE ingest_rejects SET payload_bytes = length(payload);
+ALTER TABLE ingest_rejects ALTER COLUMN payload_bytes SET NOT NULL;
+ALTER TABLE ingest_rejects ADD COLUMN origin text NOT NULL DEFAULT 'decode'
+  CHECK (origin IN ('decode', 'database'));
+UPDATE ingest_rejects SET origin = 'database', reason = substr(reason, 22)
+WHERE reason LIKE 'database refused it: %';
+DROP INDEX ingest_rejects_once_idx;
+CREATE UNIQUE INDEX ingest_rejects_once_idx
+  ON ingest_rejects (md5(topic), md5(payload), md5(reason));
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -116,11 +156,13 @@ const std::vector<Migration>& migrations() {
        alerts::k_alerts_schema_sql},
       {3, "read side: channel_current, livestream_changes, NOTIFY streamtrack_live triggers",
        live::k_read_side_schema_sql},
+      {4, "channels scoped by agent for self-hosted servers; metrics keyed by sample", k_schema_v4},
+      {5, "ingest_rejects: origin, payload_bytes, hashed unique key", k_schema_v5},
   };
   return all;
 }
 
-std::vector<int> apply_migrations(PgConnection& conn) {
+std::vector<int> apply_migrations(PgConnection& conn, std::optional<int> up_to) {
   std::vector<int> applied;
   conn.exec(std::string("SELECT pg_advisory_lock(") + k_lock_key + ")");
   try {
@@ -128,10 +170,13 @@ std::vector<int> apply_migrations(PgConnection& conn) {
         "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
         "description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
     for (const auto& m : migrations()) {
+      if (up_to && m.version > *up_to) break;
       const auto v = std::to_string(m.version);
       if (conn.exec("SELECT 1 FROM schema_migrations WHERE version = " + v).rows() > 0) continue;
       conn.exec("BEGIN");
       try {
+        // A migration may rebuild an index over every row; only the lock wait stays bounded.
+        conn.exec("SET LOCAL statement_timeout = 0");
         conn.exec(m.sql);
         conn.exec("INSERT INTO schema_migrations (version, description) VALUES ($1, $2)",
                   {v, m.description});

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,10 @@ struct Migration {
 const std::vector<Migration>& migrations();
 
 // Applies the migrations not yet recorded in schema_migrations, each in its own transaction,
-// holding an advisory lock so that collectors starting together apply each one once.
-// Returns the versions applied now. Throws PgError.
-std::vector<int> apply_migrations(PgConnection& conn);
+// holding an advisory lock so that collectors starting together apply each one once; a
+// migration runs without statement_timeout (the connection's lock_timeout still applies).
+// Returns the versions applied now. With `up_to`, stops after that version (tests of a
+// migration start from the schema before it). Throws PgError.
+std::vector<int> apply_migrations(PgConnection& conn, std::optional<int> up_to = std::nullopt);
 
 }  // namespace streamtrack::collector::store

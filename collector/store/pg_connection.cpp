@@ -1,17 +1,16 @@
 #include "collector/store/pg_connection.hpp"
 
+#include <algorithm>
 #include <array>
+#include <utility>
 
 namespace streamtrack::collector::store {
 
 ErrorClass classify_sqlstate(std::string_view sqlstate) {
   if (sqlstate.size() < 2) return ErrorClass::transient;
   const auto cls = sqlstate.substr(0, 2);
-  if (cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "58") {
-    return ErrorClass::transient;
-  }
-  if (cls == "22" || cls == "23" || cls == "54") return ErrorClass::data;
-  return ErrorClass::other;
+  if (cls == "22" || cls == "23") return ErrorClass::data;
+  return ErrorClass::transient;
 }
 
 std::string PgError::describe() const {
@@ -36,16 +35,40 @@ std::string trim_message(const char* m) {
 
 }  // namespace
 
+namespace {
+
+std::string whole_seconds(std::chrono::milliseconds d) {
+  return std::to_string(
+      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(d).count()));
+}
+
+}  // namespace
+
 PgConnection::PgConnection(const ConnectOptions& options) {
-  const auto seconds = std::max<std::int64_t>(
-      1, std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count());
-  const std::string timeout = std::to_string(seconds);
-  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name"};
-  std::vector<const char*> values{options.dsn.c_str(), timeout.c_str(),
-                                  options.application_name.c_str()};
-  if (options.password) {
-    keys.push_back("password");
-    values.push_back(options.password->c_str());
+  std::vector<std::pair<const char*, std::string>> params{
+      {"dbname", options.dsn},
+      {"connect_timeout", whole_seconds(options.connect_timeout)},
+      {"application_name", options.application_name},
+      {"keepalives", "1"},
+  };
+  if (options.keepalive_idle.count() > 0) {
+    params.emplace_back("keepalives_idle", whole_seconds(options.keepalive_idle));
+  }
+  if (options.keepalive_interval.count() > 0) {
+    params.emplace_back("keepalives_interval", whole_seconds(options.keepalive_interval));
+  }
+  if (options.keepalive_count > 0) {
+    params.emplace_back("keepalives_count", std::to_string(options.keepalive_count));
+  }
+  if (options.tcp_user_timeout.count() > 0) {
+    params.emplace_back("tcp_user_timeout", std::to_string(options.tcp_user_timeout.count()));
+  }
+  if (options.password) params.emplace_back("password", *options.password);
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const auto& [key, value] : params) {
+    keys.push_back(key);
+    values.push_back(value.c_str());
   }
   keys.push_back(nullptr);
   values.push_back(nullptr);
@@ -57,7 +80,19 @@ PgConnection::PgConnection(const ConnectOptions& options) {
     m_conn = nullptr;
     throw PgError("08006", "cannot connect: " + message, ErrorClass::transient);
   }
-  exec("SET TIME ZONE 'UTC'");
+  try {
+    exec("SET TIME ZONE 'UTC'");
+    if (options.statement_timeout.count() > 0) {
+      exec("SET statement_timeout = " + std::to_string(options.statement_timeout.count()));
+    }
+    if (options.lock_timeout.count() > 0) {
+      exec("SET lock_timeout = " + std::to_string(options.lock_timeout.count()));
+    }
+  } catch (...) {
+    PQfinish(m_conn);
+    m_conn = nullptr;
+    throw;
+  }
 }
 
 PgConnection::~PgConnection() {

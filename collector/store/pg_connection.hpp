@@ -14,11 +14,13 @@
 // (partitions/, analytics/, sessions/) see libpq; everything above talks to a Store.
 namespace streamtrack::collector::store {
 
-// What a failed statement means for the data that was being written.
+// What a failed statement means for the data that was being written. Only the rows themselves
+// can be wrong in a way that retrying never fixes; everything else (a lock or statement timeout,
+// a serialization failure, a read-only standby, a missing privilege or table, an internal error,
+// a lost connection) is the database's state and may change, so the batch is kept and retried.
 enum class ErrorClass {
-  transient,  // 08 connection, 40 rollback, 53 resources, 57 operator: retry the whole batch
-  data,       // 22 data, 23 constraint, 54 limits: the rows themselves are refused
-  other,      // anything else (42 schema problems, ...): treated like data by the writer
+  transient,  // anything but 22 and 23: keep the batch unacknowledged and retry it
+  data,       // 22 data exception, 23 integrity constraint: the rows themselves are refused
 };
 
 // Classifies a five-character SQLSTATE; an empty state (libpq lost the connection before the
@@ -62,11 +64,22 @@ struct ConnectOptions {
   std::optional<std::string> password;
   std::chrono::milliseconds connect_timeout{5000};
   std::string application_name = "streamtrack-collector";
+  // Server-side limits set on the session after connecting; zero leaves the server's default.
+  std::chrono::milliseconds statement_timeout{0};
+  std::chrono::milliseconds lock_timeout{0};
+  // TCP keepalives (idle time before the first probe, between probes, probes before giving
+  // up) and how long sent data may stay unacknowledged: together they bound how long a
+  // half-open connection can hang a caller. Zero leaves the system default.
+  std::chrono::milliseconds keepalive_idle{0};
+  std::chrono::milliseconds keepalive_interval{0};
+  int keepalive_count = 0;
+  std::chrono::milliseconds tcp_user_timeout{0};
 };
 
 class PgConnection {
  public:
-  // Connects and sets the session time zone to UTC. Throws PgError (transient) on failure.
+  // Connects with TCP keepalives, sets the session time zone to UTC and the statement and lock
+  // timeouts of `options`. Throws PgError (transient) on failure.
   explicit PgConnection(const ConnectOptions& options);
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "collector/sessions/session_plan.hpp"
+#include "collector/sessions/session_store.hpp"
 
 namespace streamtrack::collector::store {
 
@@ -36,48 +38,6 @@ void append_field(std::string& out, const std::optional<double>& v) {
   std::snprintf(buf, sizeof buf, "%.17g", *v);
   out += buf;
 }
-
-// Same semantics for a new and an existing session row: widen the time span, keep the
-// newest title and category, raise the peak, and reopen only for samples after its end.
-constexpr const char* k_upsert_session = R"sql(
-INSERT INTO livestreams AS l (channel_id, session_key, platform_stream_id, started_at,
-                              last_sample_at, title, category, peak_viewers, is_active)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true)
-ON CONFLICT (channel_id, session_key) DO UPDATE SET
-  started_at = least(l.started_at, excluded.started_at),
-  last_sample_at = greatest(l.last_sample_at, excluded.last_sample_at),
-  title = CASE WHEN excluded.last_sample_at >= l.last_sample_at
-               THEN coalesce(excluded.title, l.title) ELSE coalesce(l.title, excluded.title) END,
-  category = CASE WHEN excluded.last_sample_at >= l.last_sample_at
-                  THEN coalesce(excluded.category, l.category)
-                  ELSE coalesce(l.category, excluded.category) END,
-  peak_viewers = greatest(l.peak_viewers, excluded.peak_viewers),
-  is_active = l.is_active OR excluded.last_sample_at > l.ended_at,
-  ended_at = CASE WHEN NOT l.is_active AND excluded.last_sample_at > l.ended_at THEN NULL
-                  ELSE l.ended_at END
-RETURNING id, (xmax = 0) AS inserted
-)sql";
-
-// A derived session is reused while samples continue it (active and within the timeout) or
-// fall inside its lifetime (late samples of a closed one).
-constexpr const char* k_find_derived = R"sql(
-SELECT session_key FROM livestreams
-WHERE channel_id = $1 AND session_key LIKE 'auto:%'
-  AND started_at - $4::interval <= $3
-  AND CASE WHEN is_active THEN last_sample_at + $4::interval >= $2 ELSE ended_at >= $2 END
-ORDER BY is_active DESC, last_sample_at DESC
-LIMIT 1
-)sql";
-
-constexpr const char* k_close_others = R"sql(
-UPDATE livestreams SET is_active = false, ended_at = last_sample_at
-WHERE channel_id = $1 AND is_active AND id <> $2 AND last_sample_at < $3
-)sql";
-
-constexpr const char* k_close_offline = R"sql(
-UPDATE livestreams SET is_active = false, ended_at = $2
-WHERE channel_id = $1 AND is_active AND last_sample_at <= $2
-)sql";
 
 }  // namespace
 
@@ -130,9 +90,11 @@ void PgStore::write_rejects(const std::vector<Item>& batch) {
   for (const auto& item : batch) {
     if (item.kind != Item::Kind::reject) continue;
     m_conn->exec(
-        "INSERT INTO ingest_rejects (received_at, topic, payload, reason) "
-        "VALUES ($1, $2, $3::bytea, $4) ON CONFLICT DO NOTHING",
-        {ts_text(item.received_at), item.topic, bytea_hex(item.payload), item.reason});
+        "INSERT INTO ingest_rejects (received_at, topic, payload, payload_bytes, origin, reason) "
+        "VALUES ($1, $2, $3::bytea, $4, $5, $6) ON CONFLICT DO NOTHING",
+        {ts_text(item.received_at), item.topic, bytea_hex(item.payload),
+         std::to_string(std::max(item.payload_bytes, item.payload.size())),
+         item.origin == Item::Origin::database ? "database" : "decode", item.reason});
   }
 }
 
@@ -171,14 +133,20 @@ WHERE a.health_at IS NULL OR a.health_at <= excluded.health_at
   }
 }
 
-std::int64_t PgStore::channel_id(const std::string& platform, const std::string& channel) {
-  const auto key = std::make_pair(platform, channel);
+std::string channel_scope(const std::string& platform, const std::string& agent) {
+  static const std::set<std::string, std::less<>> k_global{"twitch", "youtube", "kick"};
+  return k_global.contains(platform) ? std::string() : agent;
+}
+
+std::int64_t PgStore::channel_id(const ChannelKey& key) {
   if (const auto it = m_channels.find(key); it != m_channels.end()) return it->second;
   if (const auto it = m_new_channels.find(key); it != m_new_channels.end()) return it->second;
+  const auto& [platform, scope, channel] = key;
   const auto r = m_conn->exec(
-      "INSERT INTO channels (platform, name) VALUES ($1, $2) ON CONFLICT (platform, name) "
-      "DO UPDATE SET platform = excluded.platform RETURNING id",
-      {platform, channel});
+      "INSERT INTO channels (platform, scope, name) VALUES ($1, $2, $3) "
+      "ON CONFLICT (platform, scope, name) DO UPDATE SET platform = excluded.platform "
+      "RETURNING id",
+      {platform, scope, channel});
   const auto id = r.integer(0, 0);
   m_new_channels.emplace(key, id);
   return id;
@@ -186,48 +154,28 @@ std::int64_t PgStore::channel_id(const std::string& platform, const std::string&
 
 void PgStore::write_samples(const std::vector<Item>& batch) {
   // Channels in a fixed order, so that concurrent writers lock session rows in the same order.
-  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> by_channel;
+  std::map<ChannelKey, std::vector<std::size_t>> by_channel;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (batch[i].kind != Item::Kind::sample) continue;
-    by_channel[{batch[i].sample->platform, batch[i].sample->channel}].push_back(i);
+    const auto& s = *batch[i].sample;
+    by_channel[{s.platform, channel_scope(s.platform, s.agent), s.channel}].push_back(i);
   }
   if (by_channel.empty()) return;
 
-  const std::string timeout = std::to_string(m_session_timeout.count()) + " milliseconds";
   std::string copy;
   copy.reserve(batch.size() * 96);
   for (const auto& [key, indices] : by_channel) {
-    const auto channel = channel_id(key.first, key.second);
-    const auto channel_text = std::to_string(channel);
+    const auto channel = channel_id(key);
     std::vector<const Sample*> samples;
     samples.reserve(indices.size());
     for (const auto i : indices) samples.push_back(&*batch[i].sample);
 
     for (const auto& step : sessions::plan_channel(samples, m_session_timeout)) {
-      if (step.kind == sessions::SessionStep::Kind::offline) {
-        m_conn->exec(k_close_offline, {channel_text, ts_text(step.first)});
-        continue;
-      }
-      std::string session_key = step.key;
-      if (session_key.empty()) {
-        m_conn->exec("SELECT pg_advisory_xact_lock(7310002, $1::integer)",
-                     {std::to_string(channel % 2147483647)});
-        const auto found = m_conn->exec(
-            k_find_derived, {channel_text, ts_text(step.first), ts_text(step.last), timeout});
-        session_key = found.rows() > 0 ? found.text(0, 0) : "auto:" + ts_text(step.first);
-      }
-      const auto started = step.started_at ? std::min(*step.started_at, step.first) : step.first;
-      const auto r =
-          m_conn->exec(k_upsert_session,
-                       {channel_text, session_key, step.stream_id, ts_text(started),
-                        ts_text(step.last), step.title, step.category, opt_int(step.peak_viewers)});
-      const auto livestream = r.text(0, 0);
-      if (r.text(0, 1) == "t") {
-        m_conn->exec(k_close_others, {channel_text, livestream, ts_text(step.first)});
-      }
+      const auto livestream = sessions::apply_step(*m_conn, channel, step, m_session_timeout);
+      if (!livestream) continue;  // an offline step adds no metrics row
       for (const auto local : step.samples) {
         const Sample& s = *samples[local];
-        copy += livestream;
+        copy += *livestream;
         copy += '\t';
         copy += ts_text(s.ts);
         copy += '\t';
@@ -253,7 +201,9 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   if (copy.empty()) return;
   m_conn->copy_in("COPY metrics_staging FROM STDIN", copy);
   m_conn->exec(
-      "INSERT INTO livestream_metrics SELECT * FROM metrics_staging ON CONFLICT DO NOTHING");
+      // The dedup rule of docs/mqtt.md: a sample is (agent, seq) with its time, in its session.
+      "INSERT INTO livestream_metrics SELECT * FROM metrics_staging "
+      "ON CONFLICT (livestream_id, agent_id, seq, \"timestamp\") DO NOTHING");
   m_conn->exec(
       "INSERT INTO analytics_dirty (livestream_id, hour) SELECT DISTINCT livestream_id, "
       "date_trunc('hour', \"timestamp\") FROM metrics_staging");

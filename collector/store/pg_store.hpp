@@ -4,12 +4,18 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 
 #include "collector/store/pg_connection.hpp"
 #include "collector/store/store.hpp"
 
 namespace streamtrack::collector::store {
+
+// The scope of a channel name: "" for a platform whose channel names are global (Twitch,
+// YouTube, Kick), else the agent, since a self-hosted server's stream name ("live/main") is
+// only meaningful on the server that agent watches.
+std::string channel_scope(const std::string& platform, const std::string& agent);
 
 // The PostgreSQL Store: one connection, opened lazily and reopened after a failure.
 // Not thread-safe: each batch writer owns one.
@@ -28,13 +34,15 @@ class PgStore final : public Store {
   void write_rejects(const std::vector<ingest::Item>& batch);
   void write_agents(const std::vector<ingest::Item>& batch);
   void write_samples(const std::vector<ingest::Item>& batch);
-  std::int64_t channel_id(const std::string& platform, const std::string& channel);
+  // (platform, scope, name): the identity of a row of channels.
+  using ChannelKey = std::tuple<std::string, std::string, std::string>;
+  std::int64_t channel_id(const ChannelKey& key);
 
   ConnectOptions m_options;
   std::chrono::milliseconds m_session_timeout;
   std::unique_ptr<PgConnection> m_conn;
-  std::map<std::pair<std::string, std::string>, std::int64_t> m_channels;  // committed only
-  std::map<std::pair<std::string, std::string>, std::int64_t> m_new_channels;
+  std::map<ChannelKey, std::int64_t> m_channels;  // committed only
+  std::map<ChannelKey, std::int64_t> m_new_channels;
 };
 
 }  // namespace streamtrack::collector::store

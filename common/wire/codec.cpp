@@ -65,6 +65,10 @@ class FieldReader {
     if (!v->is_string()) return wrong_type(key, "a string", *v), std::nullopt;
     const auto& s = v->get_ref<const std::string&>();
     if (s.empty() && !allow_empty) return field_fail(key, "must not be empty"), std::nullopt;
+    // JSON allows \u0000, but no consumer's text does (C strings, PostgreSQL text).
+    if (s.find('\0') != std::string::npos) {
+      return field_fail(key, "contains a NUL character"), std::nullopt;
+    }
     if (s.size() > max_bytes) {
       return field_fail(key, "too long: " + std::to_string(s.size()) + " bytes (limit " +
                                  std::to_string(max_bytes) + ")"),

@@ -78,6 +78,17 @@ std::size_t WebhookSink::queued() const {
   return m_queue.size();
 }
 
+void WebhookSink::drop_queued() {
+  std::lock_guard lock(m_mutex);
+  if (!m_queue.empty()) {
+    log::notice("alerts: webhook dropped queued notifications webhook=" +
+                log::quote(m_config.name) + " count=" + std::to_string(m_queue.size()));
+  }
+  m_queue.clear();
+  ++m_generation;
+  m_cv.notify_all();
+}
+
 std::string WebhookSink::post(const std::string& body, bool& retry) {
   retry = true;
   CURL* curl = curl_easy_init();
@@ -118,9 +129,10 @@ void WebhookSink::run() {
     m_cv.wait(lock, [&] { return m_stop || !m_queue.empty(); });
     if (m_stop) return;
     const Item item = m_queue.front();
+    const auto generation = m_generation;
     const auto first = Steady::now();
     bool done = false;
-    while (!done) {
+    while (!done && generation == m_generation) {
       lock.unlock();
       bool retry = false;
       const auto error = post(item.body, retry);
@@ -143,10 +155,14 @@ void WebhookSink::run() {
         log::warning("alerts: webhook failed, retrying webhook=" + log::quote(m_config.name) +
                      " alert=" + log::quote(item.what) + " in_ms=" + std::to_string(delay.count()) +
                      " error=" + log::quote(error));
-        if (m_cv.wait_for(lock, delay, [&] { return m_stop; })) return;
+        if (m_cv.wait_for(lock, delay, [&] { return m_stop || generation != m_generation; }) &&
+            m_stop) {
+          return;
+        }
       }
     }
-    if (!m_queue.empty()) m_queue.pop_front();
+    // After drop_queued() the front is no longer this item (it was dropped with the rest).
+    if (generation == m_generation && !m_queue.empty()) m_queue.pop_front();
   }
 }
 

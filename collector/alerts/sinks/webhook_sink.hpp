@@ -41,6 +41,8 @@ class WebhookSink final : public Sink {
   const std::string& name() const override { return m_config.name; }
   const WebhookCounters& counters() const { return m_counters; }
   std::size_t queued() const;
+  // Forgets every notification not yet sent (an attempt in flight still finishes).
+  void drop_queued();
 
  private:
   struct Item {
@@ -57,6 +59,7 @@ class WebhookSink final : public Sink {
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<Item> m_queue;
+  std::uint64_t m_generation = 0;  // bumped by drop_queued(): the item in flight is stale
   bool m_stop = false;
   std::atomic<bool> m_stopping{false};
   std::thread m_thread;

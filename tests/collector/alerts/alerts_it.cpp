@@ -334,8 +334,8 @@ TEST_F(AlertsIntegrationTest, OfSeveralCollectorsOneNotifiesAndAnotherTakesOver)
 
   const std::string events_topic = "st/v1/alerts/events/on-air/nginx_rtmp/studio";
   ASSERT_TRUE(probe.wait_for(events_topic, "\"firing\""));
-  ASSERT_TRUE(second->wait_for_output(
-      "alerts: firing alert=on-air/nginx_rtmp/studio (another collector notifies)"))
+  ASSERT_TRUE(
+      second->wait_for_output("alerts: firing alert=on-air/nginx_rtmp/studio (not notifying)"))
       << second->output();
   ASSERT_TRUE(first->wait_for_output("webhook delivered webhook=hook")) << first->output();
   EXPECT_EQ(m_http.request_count("/hook"), 1u);
@@ -358,6 +358,34 @@ TEST_F(AlertsIntegrationTest, OfSeveralCollectorsOneNotifiesAndAnotherTakesOver)
   for (const auto& e : events(probe, events_topic)) firing += e["event"] == "firing" ? 1 : 0;
   EXPECT_EQ(firing, 1);
   EXPECT_EQ(second->stop(), 0);
+}
+
+TEST_F(AlertsIntegrationTest, ALeaderThatLosesItsStoreStopsNotifyingUntilItLeadsAgain) {
+  const std::string alerts = "[[alert]]\nname = \"on-air\"\nrule = \"went_live\"\n";
+  MqttProbe probe(m_broker.url(), {"st/v1/alerts/#"});
+  auto collector = start_collector(alerts);
+  // Without its store the leader cannot know whether another collector took over: it stops.
+  m_pg.stop();
+  ASSERT_TRUE(collector->wait_for_output("alerts: state store unreachable, not notifying"))
+      << collector->output();
+  const auto now = SystemClock::instance().now();
+  publish(probe, sample("a1", 1, now, "studio", true, 3));
+  ASSERT_TRUE(
+      collector->wait_for_output("alerts: firing alert=on-air/nginx_rtmp/studio (not notifying)"))
+      << collector->output();
+  for (const auto& m : probe.messages()) {
+    EXPECT_EQ(m.topic.find("st/v1/alerts/events/"), std::string::npos)
+        << "notified without its store: " << m.topic;
+  }
+  m_pg.start();
+  ASSERT_TRUE(collector->wait_for_output("alerts: state store reachable again"))
+      << collector->output();
+  ASSERT_TRUE(wait_until([&] {
+    const auto out = collector->output();
+    return out.find("alerts: this collector notifies") !=
+           out.rfind("alerts: this collector notifies");
+  })) << collector->output();
+  EXPECT_EQ(collector->stop(), 0);
 }
 
 }  // namespace

@@ -178,6 +178,35 @@ TEST_F(EngineTest, StaleFiresForASilentTrackedChannel) {
   EXPECT_EQ(events(step(e, 1s)), std::vector<std::string>{"resolved stale/twitch/foo"});
 }
 
+TEST_F(EngineTest, ChannelsThatDisappearAreForgottenAndTheirAlertsResolve) {
+  AlertEngine e({rule("live", RuleKind::went_live)}, "c1");
+  e.set_forget_after(1h);
+  feed(e, sample("foo", true, 5));
+  feed(e, sample("bar", true, 5));
+  EXPECT_EQ(events(step(e, 1s)),
+            (std::vector<std::string>{"firing live/twitch/bar", "firing live/twitch/foo"}));
+  step(e, 30min);
+  feed(e, sample("bar", true, 5));  // bar keeps sending; foo's agent was removed
+  EXPECT_TRUE(step(e, 29min).empty());
+  // An hour after its last sample, foo is forgotten: its alert resolves and nothing of it stays.
+  EXPECT_EQ(events(step(e, 2min)), std::vector<std::string>{"resolved live/twitch/foo"});
+  ASSERT_EQ(e.alerts().size(), 1u);
+  EXPECT_EQ(e.alerts()[0].id(), "live/twitch/bar");
+  EXPECT_EQ(e.tracked_channels(), 1u);
+}
+
+TEST_F(EngineTest, AMissingPartitionFiresUntilMaintenanceMakesIt) {
+  AlertEngine e({rule("partitions", RuleKind::missing_partition)}, "c1");
+  e.observe_collector({.missing_partitions = 0}, m_clock.now());
+  EXPECT_TRUE(step(e).empty());
+  e.observe_collector({.missing_partitions = 1}, m_clock.now());
+  const auto notes = step(e);
+  EXPECT_EQ(events(notes), std::vector<std::string>{"firing partitions/c1"});
+  EXPECT_EQ(notes[0].alert.summary, "1 monthly partition(s) of livestream_metrics missing");
+  e.observe_collector({.missing_partitions = 0}, m_clock.now());
+  EXPECT_EQ(events(step(e)), std::vector<std::string>{"resolved partitions/c1"});
+}
+
 TEST_F(EngineTest, MatcherSelectsChannels) {
   auto r = rule("live", RuleKind::went_live);
   r.match_channel = "team-*";

@@ -71,11 +71,27 @@ TEST(PayloadTest, ChatText) {
             "[RESOLVED] drop (critical) twitch/live/main viewers fell 60% (1000 to 400) within "
             "5m after 12m30s");
   const auto j = json::parse(chat_json(n));
-  EXPECT_EQ(j["text"], chat_text(n));
+  EXPECT_EQ(j["text"], chat_text(n));  // nothing to escape in this one
   EXPECT_EQ(j["content"], chat_text(n));
   EXPECT_EQ(json::parse(sinks::webhook_body(WebhookPreset::slack, n, 1h)), j);
   EXPECT_TRUE(json::parse(sinks::webhook_body(WebhookPreset::alertmanager, n, 1h)).is_array());
   EXPECT_EQ(json::parse(sinks::webhook_body(WebhookPreset::json, n, 1h))["event"], "resolved");
+}
+
+TEST(PayloadTest, ChannelNamesCannotMentionAnyoneInChat) {
+  auto n = resolved_drop();
+  n.alert.summary = "twitch/@everyone <!channel> <@U123> & @here viewers fell";
+  const auto j = json::parse(chat_json(n));
+  const std::string slack = j["text"];
+  const std::string discord = j["content"];
+  // Slack: only <!...> and <@...> mention; with &, < and > escaped nothing is a mention.
+  EXPECT_EQ(slack.find('<'), std::string::npos) << slack;
+  EXPECT_NE(slack.find("&lt;!channel&gt; &lt;@U123&gt; &amp; @here"), std::string::npos) << slack;
+  // Discord: no @ directly followed by a name, and no mention parsing at all.
+  EXPECT_EQ(discord.find("@everyone"), std::string::npos) << discord;
+  EXPECT_EQ(discord.find("@here"), std::string::npos) << discord;
+  EXPECT_NE(discord.find("@\u200beveryone"), std::string::npos) << discord;
+  EXPECT_EQ(j["allowed_mentions"], json::parse(R"({"parse":[]})"));
 }
 
 TEST(MqttSinkTest, RetainedStateClearedOnResolveAndEventsKeptUntilConnected) {

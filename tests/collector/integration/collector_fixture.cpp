@@ -14,8 +14,10 @@ std::filesystem::path CollectorTest::write_config(const CollectorOptions& o) {
                      "reconnect_min = \"100ms\"\nreconnect_max = \"1s\"\n";
   if (!o.shared_group.empty()) toml += "shared_group = \"" + o.shared_group + "\"\n";
   toml += "[postgres]\ndsn = \"" + m_dsn + "\"\npool_size = " + std::to_string(o.pool_size) +
-          "\nconnect_timeout = \"2s\"\n[batch]\nmax_delay = \"" + o.max_delay +
-          "\"\n[http]\nlisten = \"\"\n" + o.extra + "\n";
+          "\nconnect_timeout = \"2s\"\n" + o.postgres_extra + "\n[batch]\nmax_delay = \"" +
+          o.max_delay + "\"\n" + o.batch_extra + "\n[http]\nlisten = \"" + o.http_listen + "\"\n";
+  if (!o.max_future.empty()) toml += "[ingest]\nmax_future = \"" + o.max_future + "\"\n";
+  toml += o.extra + "\n";
   const auto path = m_dir / ("collector-" + o.id + ".toml");
   write_file(path, toml);
   return path;
@@ -27,7 +29,9 @@ std::unique_ptr<Process> CollectorTest::start_collector(const CollectorOptions& 
   p.env = o.env;
   p.log_file = m_dir / ("collector-" + o.id + ".log");
   auto proc = std::make_unique<Process>(p);
-  EXPECT_TRUE(proc->wait_for_output("mqtt: connected")) << proc->output();
+  if (o.wait_connected) {
+    EXPECT_TRUE(proc->wait_for_output("mqtt: connected")) << proc->output();
+  }
   return proc;
 }
 

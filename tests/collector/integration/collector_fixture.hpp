@@ -22,7 +22,13 @@ struct CollectorOptions {
   std::string shared_group;
   int pool_size = 2;
   std::string max_delay = "50ms";
+  std::string postgres_extra;  // more keys of [postgres]
+  std::string batch_extra;     // more keys of [batch]
+  // [ingest] max_future: most tests publish fixed times in 2030, ahead of the real clock.
+  std::string max_future = "3650d";
   std::string extra;             // more TOML appended at the end
+  std::string http_listen;       // [http] listen; "" turns the endpoint off
+  bool wait_connected = true;    // start_collector() waits for "mqtt: connected"
   std::vector<std::string> env;  // e.g. STREAMTRACK_FAKE_NOW=...
 };
 

@@ -102,7 +102,8 @@ TEST(BatchWriter, RefusedRowsAreIsolatedIntoRejectsAndTheRestCommits) {
   EXPECT_EQ(stored.size(), 14u);
   EXPECT_FALSE(stored.count(5));
   ASSERT_EQ(rejects.size(), 2u);
-  EXPECT_EQ(rejects[0].reason, "database refused it: SQLSTATE 22P05: bad text");
+  EXPECT_EQ(rejects[0].reason, "SQLSTATE 22P05: bad text");
+  EXPECT_EQ(rejects[0].origin, Item::Origin::database);
   EXPECT_EQ(rejects[0].topic, "t/5");
   // Rejected rows are durably in ingest_rejects: acknowledged so agents stop resending.
   EXPECT_EQ(acks.seqs["a"].size(), 16u);

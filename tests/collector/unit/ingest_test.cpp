@@ -50,6 +50,21 @@ TEST(Classify, AgentMismatchBetweenTopicAndPayloadIsRejected) {
   EXPECT_EQ(item->reason, "payload agent \"rig\" does not match topic agent \"other\"");
 }
 
+TEST(Classify, NamesWithNulAreRejected) {
+  auto s = sample();
+  s.channel = std::string("live/main\0hidden", 16);
+  const auto payload = wire::encode_sample(s);
+  const auto item =
+      classify(k_topics, k_topics.metrics("rig", "nginx_rtmp", "live/main"), payload, k_now);
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->kind, Item::Kind::reject);
+  EXPECT_EQ(item->reason, "field \"channel\": contains a NUL character");
+  auto t = sample();
+  t.title = std::string("a\0b", 3);
+  EXPECT_EQ(wire::decode_sample(wire::encode_sample(t)).error(),
+            "field \"title\": contains a NUL character");
+}
+
 TEST(Classify, ChannelMismatchIsRejected) {
   const auto item = classify(k_topics, k_topics.metrics("rig", "nginx_rtmp", "live/other"),
                              wire::encode_sample(sample()), k_now);
@@ -102,7 +117,7 @@ TEST(IngestQueue, FullBatchIsDueAtOnce) {
   ASSERT_EQ(batch.size(), 3u);
   EXPECT_EQ(batch[0].topic, "0");
   EXPECT_EQ(q.pending(), 5u);
-  q.release(3);
+  q.release(batch);
   EXPECT_EQ(q.pending(), 2u);
 }
 
@@ -123,8 +138,61 @@ TEST(IngestQueue, RefusesBeyondMaxPendingUntilReleased) {
   EXPECT_EQ(q.dropped(), 1u);
   const auto batch = q.take_batch(2, 1h);
   EXPECT_FALSE(q.push(item(4)));  // taken but not yet written still counts
-  q.release(batch.size());
+  q.release(batch);
   EXPECT_TRUE(q.push(item(5)));
+}
+
+TEST(IngestQueue, BoundedByBytesButAlwaysTakesOneItem) {
+  Item big;
+  big.payload.assign(10'000, 'x');
+  const auto one = IngestQueue::footprint(big);
+  IngestQueue q(1000, 2 * one + 10);
+  EXPECT_TRUE(q.push(big));
+  EXPECT_TRUE(q.push(big));
+  EXPECT_FALSE(q.push(big));
+  EXPECT_EQ(q.pending_bytes(), 2 * one);
+  const auto batch = q.take_batch(2, 1h);
+  q.release(batch);
+  EXPECT_EQ(q.pending_bytes(), 0u);
+  // An item larger than the whole budget still passes into an empty queue.
+  IngestQueue tiny(1000, 10);
+  EXPECT_TRUE(tiny.push(big));
+  EXPECT_FALSE(tiny.push(big));
+}
+
+TEST(Classify, AnOversizedPayloadIsRejectedTruncatedWithItsSize) {
+  const std::string huge(10 * 1024 * 1024, '{');
+  const auto item =
+      classify(k_topics, k_topics.metrics("rig", "nginx_rtmp", "live/main"), huge, k_now);
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->kind, Item::Kind::reject);
+  EXPECT_EQ(item->payload_bytes, huge.size());
+  EXPECT_EQ(item->payload.size(), k_max_reject_payload_bytes);
+  EXPECT_LE(IngestQueue::footprint(*item), k_max_reject_payload_bytes + 4096);
+}
+
+TEST(Classify, SamplesOutsideTheTimeWindowAreRejected) {
+  TimeWindow window;
+  window.max_future = 1h;
+  window.retention_months = 3;
+  const auto now = *parse_rfc3339("2030-06-15T12:00:00Z");
+  EXPECT_EQ(window.earliest(now), *parse_rfc3339("2030-03-01T00:00:00Z"));
+  const auto at = [&](const char* ts) {
+    auto s = sample();
+    s.ts = *parse_rfc3339(ts);
+    return classify(k_topics, k_topics.metrics("rig", "nginx_rtmp", "live/main"),
+                    wire::encode_sample(s), now, window);
+  };
+  EXPECT_EQ(at("2030-03-01T00:00:00Z")->kind, Item::Kind::sample);
+  EXPECT_EQ(at("2030-06-15T13:00:00Z")->kind, Item::Kind::sample);
+  EXPECT_EQ(at("2030-02-28T23:59:59.999Z")->reason,
+            "field \"ts\": outside the accepted time window (before 2030-03-01T00:00:00.000Z)");
+  EXPECT_EQ(at("2030-06-15T13:00:00.001Z")->reason,
+            "field \"ts\": outside the accepted time window (more than 3600000 ms ahead of the "
+            "collector's clock)");
+  EXPECT_EQ(at("9999-12-31T23:59:59-14:00")->kind, Item::Kind::reject);
+  EXPECT_EQ(at("0000-01-01T00:00:00+14:00")->kind, Item::Kind::reject);
+  EXPECT_EQ(TimeWindow{}.earliest(now), *parse_rfc3339("2000-01-01T00:00:00Z"));
 }
 
 TEST(IngestQueue, CloseWakesWaitersAndDrains) {

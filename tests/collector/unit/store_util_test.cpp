@@ -8,14 +8,27 @@ namespace {
 
 using store::ErrorClass;
 
-TEST(Sqlstate, ClassesDecideRetryOrIsolation) {
-  EXPECT_EQ(store::classify_sqlstate("08006"), ErrorClass::transient);
-  EXPECT_EQ(store::classify_sqlstate("57P01"), ErrorClass::transient);
-  EXPECT_EQ(store::classify_sqlstate("40P01"), ErrorClass::transient);
-  EXPECT_EQ(store::classify_sqlstate(""), ErrorClass::transient);
-  EXPECT_EQ(store::classify_sqlstate("22P05"), ErrorClass::data);
-  EXPECT_EQ(store::classify_sqlstate("23505"), ErrorClass::data);
-  EXPECT_EQ(store::classify_sqlstate("42P01"), ErrorClass::other);
+TEST(Sqlstate, OnlyDataAndConstraintClassesRefuseRowsEverythingElseIsRetried) {
+  for (const char* data : {"22P02", "22P05", "22007", "22003", "23505", "23502", "23514"}) {
+    EXPECT_EQ(store::classify_sqlstate(data), ErrorClass::data) << data;
+  }
+  for (const char* retried : {
+           "",       // connection lost before an answer
+           "08006",  // connection failure
+           "57P01",  // admin shutdown
+           "57014",  // statement_timeout
+           "55P03",  // lock_timeout
+           "40001",  // serialization failure
+           "40P01",  // deadlock
+           "25006",  // read-only transaction (a standby after failover)
+           "42501",  // missing privilege
+           "42P01",  // undefined table
+           "53100",  // disk full
+           "54000",  // program limit
+           "XX000",  // internal error
+       }) {
+    EXPECT_EQ(store::classify_sqlstate(retried), ErrorClass::transient) << retried;
+  }
 }
 
 TEST(CopyText, EscapesSpecialCharacters) {
