@@ -45,6 +45,12 @@ const TableSpec& web_table_spec() {
        .description = "Open HTTP connections beyond this are closed at once.",
        .min = 1,
        .max = 1'000'000},
+      {.name = "idle_timeout",
+       .type = ValueType::duration,
+       .default_value = std::string("30s"),
+       .description = "Close a connection that sends no request, or does not take its reply, "
+                      "for this long (live streams excepted: client_buffer bounds those).",
+       .min = 100},
   }};
   return spec;
 }
@@ -183,6 +189,7 @@ WebConfig build_web_config(std::shared_ptr<const toml::table> document, const st
   c.io_threads = static_cast<int>(web.integer("io_threads"));
   c.workers = static_cast<int>(web.integer("workers"));
   c.max_connections = web.integer("max_connections");
+  c.idle_timeout = web.duration("idle_timeout");
 
   const auto pg = root.table("postgres");
   c.postgres_dsn = pg.string("dsn");

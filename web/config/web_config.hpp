@@ -26,6 +26,7 @@ struct WebConfig {
   int io_threads = 2;
   int workers = 8;
   std::int64_t max_connections = 4096;
+  std::chrono::milliseconds idle_timeout{};
 
   std::string postgres_dsn;
   std::optional<std::string> postgres_password;

@@ -216,6 +216,8 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       res->content_length(size);
     }
+    // A client that never takes its reply must not hold the connection and the reply forever.
+    m_stream.expires_after(m_server->options.idle_timeout);
     bhttp::async_write(m_stream, *res,
                        [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                          if (ec || !res->keep_alive()) {
@@ -415,6 +417,9 @@ void Server::stop() {
   }
   for (auto& s : open) s->close_from_any_thread();
   open.clear();
+  // Queued requests are dropped (their connections are closed); those running finish within
+  // the statement timeout, so SIGTERM stays within the unit's stop timeout.
+  m_impl->workers.stop();
   m_impl->workers.join();
   m_impl->io.stop();
   for (auto& t : m_impl->threads) {

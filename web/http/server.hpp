@@ -22,8 +22,9 @@ struct ServerOptions {
   int io_threads = 2;
   int workers = 8;
   std::size_t max_connections = 4096;
-  std::size_t client_buffer_bytes = 16 << 20;      // an SSE client further behind is disconnected
-  std::chrono::milliseconds idle_timeout{30'000};  // keep-alive and request read timeout
+  std::size_t client_buffer_bytes = 16 << 20;  // an SSE client further behind is disconnected
+  // Keep-alive, request read and reply write timeout (live streams are bounded by their buffer).
+  std::chrono::milliseconds idle_timeout{30'000};
   // Requests for which this returns true are answered on the event loop itself (they must
   // be quick and never touch the database: files, health, metrics), so they are served
   // even while every worker waits on PostgreSQL. Unset: every request goes to a worker.

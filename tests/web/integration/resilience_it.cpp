@@ -220,5 +220,39 @@ TEST_F(ResilienceTest, ADatabaseOutageIsA503AndTheDaemonRecovers) {
   }));
 }
 
+TEST_F(ResilienceTest, AClientThatNeverReadsItsRepliesIsDisconnectedAfterTheIdleTimeout) {
+  auto collector = start_stack_collector();
+  const auto config = write_web_config({}, "web.toml");
+  write_file(config, "[web]\nidle_timeout = \"1s\"\n" + read_file(config).substr(6));
+  auto web = start_web_with(config);
+  const auto gauge = [&] {
+    const auto body = get("/metrics").body;
+    const std::string name = "\nstreamtrack_web_connections ";
+    const auto at = body.find(name);
+    return at == std::string::npos ? -1.0 : std::stod(body.substr(at + name.size()));
+  };
+  // Pipelined requests for a 445 KB file, far more than the socket buffers hold, never read:
+  // without a write deadline the connection and its reply are held forever.
+  const int stuck = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int small = 4096;
+  ::setsockopt(stuck, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(m_web_port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(stuck, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string requests;
+  for (int i = 0; i < 40; ++i)
+    requests += "GET /vendor/chart.js/chart.esm.js HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(stuck, requests.data(), requests.size(), 0),
+            static_cast<ssize_t>(requests.size()));
+  // Our /metrics request is the only other connection once the stuck one is closed.
+  EXPECT_TRUE(wait_until([&] { return gauge() >= 2.0; }, std::chrono::seconds(10)));
+  EXPECT_TRUE(wait_until([&] { return gauge() == 1.0; }, std::chrono::seconds(30)))
+      << "connections: " << gauge();
+  ::close(stuck);
+  EXPECT_EQ(get("/healthz").status, 200);
+}
+
 }  // namespace
 }  // namespace streamtrack::web::testing
