@@ -126,10 +126,11 @@ int run_daemon(WebConfig config) {
   server_options.io_threads = config.io_threads;
   server_options.workers = config.workers;
   server_options.max_connections = static_cast<std::size_t>(config.max_connections);
+  server_options.idle_timeout = config.idle_timeout;
   server_options.client_buffer_bytes = static_cast<std::size_t>(config.client_buffer_bytes);
   // Files, /healthz, /readyz and /metrics never query PostgreSQL: the event loop answers them,
   // so the dashboard loads and monitoring works while every worker waits on the database.
-  server_options.answer_inline = [](const Request& r) { return !r.path.starts_with("/api/"); };
+  server_options.answer_inline = [&router](const Request& r) { return router.answers_quickly(r); };
   http::Server server(server_options, [&router](const Request& r) { return router.handle(r); });
   metrics.set_gauge_source([&] {
     const auto counts = pool.counts();

@@ -35,6 +35,12 @@ Response Router::handle(const Request& request) {
   return response;
 }
 
+bool Router::answers_quickly(const Request& request) const {
+  if (request.path.starts_with("/api/")) return false;
+  std::lock_guard lock(m_auth_mutex);
+  return m_auth->is_cheap(request);
+}
+
 void Router::set_auth(std::shared_ptr<const http::Auth> auth) {
   std::lock_guard lock(m_auth_mutex);
   m_auth = std::move(auth);

@@ -32,6 +32,9 @@ class Router {
 
   // Never throws.
   Response handle(const Request& request);
+  // True when handle() needs neither PostgreSQL nor a password hash (files, health, metrics
+  // with cheap credentials): the event loop may answer it itself.
+  bool answers_quickly(const Request& request) const;
 
   // Replaces the authentication (SIGHUP re-reads the token or password file). Thread-safe:
   // requests in progress finish with the old one.

@@ -103,6 +103,14 @@ std::optional<Response> Auth::check(const Request& request) const {
   return std::nullopt;
 }
 
+bool Auth::is_cheap(const Request& request) const {
+  if (m_mode != AuthMode::basic) return true;
+  const auto header = request.header("authorization");
+  if (!header || header->size() > 4096 || !header->starts_with("Basic ")) return true;
+  std::lock_guard lock(m_mutex);
+  return m_verified.contains(*header);
+}
+
 bool Auth::verify_basic(const std::string& header) const {
   const auto decoded = base64_decode(std::string_view(header).substr(6));
   if (!decoded) return false;

@@ -22,6 +22,9 @@ class Auth {
 
   // nullopt when the request may pass, else the 401 reply to send.
   std::optional<Response> check(const Request& request) const;
+  // True when check() would run no crypt(3): no auth, a token, no Basic credential, or one
+  // already verified. Only such requests may be answered on the event loop.
+  bool is_cheap(const Request& request) const;
   AuthMode mode() const { return m_mode; }
   // crypt(3) runs done so far (a verified Authorization value is remembered, so a dashboard's
   // stream of requests costs one).

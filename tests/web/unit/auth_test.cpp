@@ -54,6 +54,21 @@ TEST(Auth, BasicVerifiesCryptHashes) {
   EXPECT_NE(denied->body.find("\"parameter\":\"Authorization\""), std::string::npos);
 }
 
+TEST(Auth, OnlyAnUnverifiedBasicCredentialIsExpensiveToCheck) {
+  // The event loop answers cheap requests itself; a crypt(3) run must go to a worker, or a
+  // stream of wrong passwords would stall every connection.
+  const Auth basic(AuthMode::basic, std::nullopt, "ops:" + sha512_hash("hunter22") + "\n");
+  EXPECT_TRUE(basic.is_cheap(Request{}));
+  EXPECT_FALSE(basic.is_cheap(with_authorization("Basic b3BzOndyb25n")));
+  EXPECT_FALSE(basic.is_cheap(with_authorization("Basic b3BzOmh1bnRlcjIy")));
+  EXPECT_FALSE(basic.check(with_authorization("Basic b3BzOmh1bnRlcjIy")).has_value());
+  EXPECT_TRUE(basic.is_cheap(with_authorization("Basic b3BzOmh1bnRlcjIy")));
+  EXPECT_EQ(basic.hash_computations(), 1u);
+  EXPECT_TRUE(
+      Auth(AuthMode::token, "0123456789abcdef", "").is_cheap(with_authorization("Basic x")));
+  EXPECT_TRUE(Auth(AuthMode::none, std::nullopt, "").is_cheap(with_authorization("Basic x")));
+}
+
 TEST(Auth, ACorrectPasswordIsHashedOnceNotOnEveryRequest) {
   // crypt(3) is slow on purpose; a dashboard sends many requests with the same credentials.
   const Auth auth(AuthMode::basic, std::nullopt, "ops:" + sha512_hash("hunter22") + "\n");
