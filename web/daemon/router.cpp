@@ -114,7 +114,18 @@ Response Router::dispatch(const Request& request, std::string& route) {
                     parts == "live"
                 ? parts
                 : "api_other";
-    return m_api.handle(request);
+    auto response = m_api.handle(request);
+    if (auth->mode() != AuthMode::none) {
+      // A reply that needed credentials must not be stored by shared caches (RFC 9111 3.5).
+      for (auto& [name, value] : response.headers) {
+        if (name == "Cache-Control" && value.starts_with("public")) {
+          const auto shared = value.find(", s-maxage=");
+          value = "private" +
+                  value.substr(6, shared == std::string::npos ? std::string::npos : shared - 6);
+        }
+      }
+    }
+    return response;
   }
   if (request.method != "GET" && request.method != "HEAD") {
     Response r;

@@ -433,6 +433,10 @@ TEST_F(ApiTest, TokenAuthenticationGuardsEverythingButHealth) {
   EXPECT_EQ(get("/api/v1/stats", {{"Authorization", "Bearer wrong"}}).status, 401);
   EXPECT_EQ(get("/api/v1/stats", {{"Authorization", "Bearer 0123456789abcdef-secret"}}).status,
             200);
+  // A reply that needed credentials is never offered to shared caches (RFC 9111 section 3.5).
+  EXPECT_EQ(get("/api/v1/stats", {{"Authorization", "Bearer 0123456789abcdef-secret"}})
+                .header("cache-control"),
+            "private, max-age=5");  // stats_window defaults to 5 s
   EXPECT_EQ(get("/healthz").status, 200);
   EXPECT_EQ(get("/readyz").status, 200);
 }
