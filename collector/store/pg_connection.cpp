@@ -64,6 +64,8 @@ PgConnection::PgConnection(const ConnectOptions& options) {
     params.emplace_back("tcp_user_timeout", std::to_string(options.tcp_user_timeout.count()));
   }
   if (options.password) params.emplace_back("password", *options.password);
+  // After the expanded dsn: libpq lets a later dbname override the one inside it.
+  if (options.database) params.emplace_back("dbname", *options.database);
   std::vector<const char*> keys;
   std::vector<const char*> values;
   for (const auto& [key, value] : params) {

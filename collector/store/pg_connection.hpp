@@ -61,6 +61,8 @@ using Params = std::vector<std::optional<std::string>>;  // text parameters, nul
 
 struct ConnectOptions {
   std::string dsn;
+  // Connects to this database instead of the one `dsn` names (other dsn settings stay).
+  std::optional<std::string> database;
   std::optional<std::string> password;
   std::chrono::milliseconds connect_timeout{5000};
   std::string application_name = "streamtrack-collector";
