@@ -5,6 +5,7 @@
 #include "collector/alerts/rule.hpp"
 #include "common/config/toml_file.hpp"
 #include "common/util/host.hpp"
+#include "common/wire/topics.hpp"
 
 namespace streamtrack::collector {
 
@@ -210,6 +211,28 @@ const TableSpec& http_spec() {
   return spec;
 }
 
+const TableSpec& homeassistant_spec() {
+  static const TableSpec spec{{
+      {.name = "enabled",
+       .type = ValueType::boolean,
+       .default_value = false,
+       .description = "Publish Home Assistant MQTT discovery configs: per channel a device with "
+                      "live, viewers and chat-per-minute entities, per agent a connectivity "
+                      "sensor (docs/integrations.md)."},
+      {.name = "prefix",
+       .default_value = std::string("homeassistant"),
+       .description = "Home Assistant's discovery prefix (its MQTT discovery_prefix setting)."},
+      {.name = "forget_after",
+       .type = ValueType::duration,
+       .default_value = std::string("7d"),
+       .description = "A channel without a committed sample this long is removed from Home "
+                      "Assistant (empty retained config); it comes back with its next sample. "
+                      "\"0s\" keeps every channel.",
+       .min = 0},
+  }};
+  return spec;
+}
+
 const TableSpec& alert_match_spec() {
   static const TableSpec spec{{
       {.name = "platform", .description = "Only this platform (glob with * allowed)."},
@@ -317,6 +340,13 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   c.analytics_refresh_interval = root.table("analytics").duration("refresh_interval");
   c.session_timeout = root.table("sessions").duration("offline_timeout");
   c.http_listen = root.table("http").string("listen");
+  const auto ha = root.table("homeassistant");
+  c.homeassistant_enabled = ha.boolean("enabled");
+  c.homeassistant_prefix = ha.string("prefix");
+  c.homeassistant_forget_after = ha.duration("forget_after");
+  if (const auto why = wire::check_topic_root(c.homeassistant_prefix)) {
+    diag.error(ha.position("prefix"), "homeassistant", "prefix", *why);
+  }
   c.alert_forget_after = root.table("alerting").duration("forget_after");
 
   std::set<std::string> names;
@@ -351,6 +381,7 @@ const TableSpec& collector_root_spec() {
       {.name = "analytics", .type = ValueType::table, .nested = &analytics_spec()},
       {.name = "sessions", .type = ValueType::table, .nested = &sessions_spec()},
       {.name = "http", .type = ValueType::table, .nested = &http_spec()},
+      {.name = "homeassistant", .type = ValueType::table, .nested = &homeassistant_spec()},
       {.name = "alerting", .type = ValueType::table, .nested = &alerting_spec()},
       {.name = "alert", .type = ValueType::table_array, .description = "One per alert rule."},
       {.name = "alert_webhook",

@@ -58,6 +58,11 @@ struct CollectorConfig {
 
   std::string http_listen;
 
+  // [homeassistant]: MQTT discovery (collector/homeassistant/).
+  bool homeassistant_enabled = false;
+  std::string homeassistant_prefix = "homeassistant";
+  std::chrono::milliseconds homeassistant_forget_after{};
+
   std::chrono::milliseconds alert_forget_after{};
   std::vector<AlertRuleConfig> alerts;
 };

@@ -10,6 +10,7 @@
 #include "collector/app.hpp"
 #include "collector/batch/batch_writer.hpp"
 #include "collector/daemon/fake_clock.hpp"
+#include "collector/homeassistant/discovery.hpp"
 #include "collector/ingest/ingest.hpp"
 #include "collector/live/live_publisher.hpp"
 #include "collector/partitions/partition_manager.hpp"
@@ -23,6 +24,7 @@
 #include "common/http/status_server.hpp"
 #include "common/mqtt/client.hpp"
 #include "common/util/backoff.hpp"
+#include "common/version.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
 
@@ -314,6 +316,11 @@ class CollectorDaemon {
           auto* client = m_alert_client.load();
           return client && client->publish({topic, payload, 1, retained}).has_value();
         });
+    if (m_config.homeassistant_enabled) {
+      m_discovery = std::make_unique<homeassistant::Discovery>(
+          m_topics, homeassistant::Options{m_config.homeassistant_prefix,
+                                           m_config.homeassistant_forget_after});
+    }
     m_client = std::make_unique<mqtt::Client>(mqtt_options(), handlers());
     // Live values are published by the writers after each commit, through the client that
     // outlives them (shut_down()).
@@ -355,11 +362,14 @@ class CollectorDaemon {
       if (ev == SignalEvent::reload) reload();
       watchdog.maybe_ping();
       update_metrics();
+      if (m_announce_online.exchange(false)) announce_online();
+      if (m_discovery) publish_discovery();
       if (status_timer.due(Steady::now())) report_status();
     }
     notify::stopping();
     log::info("collector: stopping pending=" + std::to_string(m_queue.pending()));
     drain(signals, watchdog);
+    announce_offline();
     shut_down();
     log::info("collector: stopped samples=" + std::to_string(m_counters.samples.load()) +
               " rejects=" + std::to_string(m_counters.rejects.load()));
@@ -373,7 +383,15 @@ class CollectorDaemon {
     o.client_id = "streamtrack-collector-" + m_config.id;
     o.clean_session = false;
     o.subscriptions = ingest::subscriptions(m_topics, m_config.shared_group);
+    // Every collector sees every discovery config (never shared), to take over their removal.
+    if (m_discovery) {
+      o.subscriptions.push_back(homeassistant::config_filter(
+          m_topics, {m_config.homeassistant_prefix, m_config.homeassistant_forget_after}));
+    }
     o.max_inflight = 1024;
+    // The broker announces a vanished collector (crash, kill -9, lost network).
+    o.will = mqtt::Message{m_topics.collector_status(m_config.id),
+                           wire::encode_status(wire::Status{.state = "offline"}), 1, true};
     m_subscriptions = o.subscriptions.size();
     return o;
   }
@@ -382,6 +400,8 @@ class CollectorDaemon {
     mqtt::Handlers h;
     h.connected = [this] {
       m_broker_up = true;
+      m_announce_online = true;  // by the main loop, not on Paho's thread
+      if (m_discovery) m_discovery->reconnected();
       m_metrics.set_mqtt_connected(true);
       m_metrics.count_mqtt_connect();
       log::info("mqtt: connected server=" + m_config.mqtt.url);
@@ -397,6 +417,14 @@ class CollectorDaemon {
 
   // On Paho's thread: classify and queue, never block.
   void on_message(mqtt::Message m) {
+    if (m_discovery) {
+      // Discovery configs are not samples: never classified (they would be rejects).
+      if (m_discovery->config_seen(m.topic, m.payload, m_clock->now())) return;
+      if (const auto parsed = m_topics.parse(m.topic);
+          parsed && parsed->kind == wire::TopicKind::status) {
+        m_discovery->agent_status(parsed->agent, m.payload);
+      }
+    }
     auto item = ingest::classify(m_topics, std::move(m.topic), std::move(m.payload), m_clock->now(),
                                  m_window);
     if (!item) return;
@@ -440,8 +468,11 @@ class CollectorDaemon {
         InstrumentedStore store(*m_stores[i], m_metrics, m_write_timer, m_pool_states[i],
                                 m_database, i);
         live::LivePublishingStore announced(store, *m_live);
+        std::optional<homeassistant::DiscoveryStore> discovered;
+        if (m_discovery) discovered.emplace(announced, *m_discovery, *m_clock);
+        store::Store& top = discovered ? static_cast<store::Store&>(*discovered) : announced;
         batch::BatchWriter writer(
-            announced,
+            top,
             [this](const std::string& agent, std::vector<std::int64_t> seqs) {
               send_ack(agent, std::move(seqs));
             },
@@ -461,6 +492,39 @@ class CollectorDaemon {
       for (const auto& m : e.messages()) log::error("collector: reload refused: " + m);
     }
     notify::ready();
+  }
+
+  // The retained birth message on <root>/collectors/status/<id> (docs/mqtt.md, "Collector
+  // status"); retried on the next loop turn while the client refuses it.
+  void announce_online() {
+    const wire::Status birth{.state = "online",
+                             .version = std::string(k_version),
+                             .started_at = m_started_at,
+                             .ts = m_clock->now()};
+    const auto topic = m_topics.collector_status(m_config.id);
+    if (!m_client->publish({topic, wire::encode_status(birth), 1, true})) {
+      m_announce_online = m_broker_up.load();
+      return;
+    }
+    log::debug("mqtt: announced online topic=" + log::quote(topic));
+  }
+
+  // Home Assistant configs due now (new channels and agents, removals); what the client does
+  // not take waits for the next turn.
+  void publish_discovery() {
+    auto due = m_discovery->take(m_clock->now());
+    for (std::size_t i = 0; i < due.size(); ++i) {
+      if (!m_client->publish({due[i].topic, due[i].payload, 1, due[i].retained})) {
+        m_discovery->put_back({due.begin() + static_cast<std::ptrdiff_t>(i), due.end()});
+        return;
+      }
+    }
+  }
+
+  // Replaces the birth message on a clean stop, before the disconnect (which sends no Will).
+  void announce_offline() {
+    const wire::Status last{.state = "offline", .reason = "shutdown", .ts = m_clock->now()};
+    m_client->publish({m_topics.collector_status(m_config.id), wire::encode_status(last), 1, true});
   }
 
   // Gauges and the row counter, from the main loop (at least once a second).
@@ -532,6 +596,8 @@ class CollectorDaemon {
   http::CollectorMetrics m_metrics;
   DatabaseHealth m_database{m_metrics};
   std::atomic<bool> m_broker_up{false};
+  std::atomic<bool> m_announce_online{false};
+  TimePoint m_started_at = m_clock->now();
   std::unique_ptr<http::StatusServer> m_status_server;
   const wire::Topics m_topics;
   ingest::IngestQueue m_queue;
@@ -544,6 +610,7 @@ class CollectorDaemon {
   std::atomic<mqtt::Client*> m_alert_client{nullptr};
   alerts::WriteTimer m_write_timer;
   std::unique_ptr<alerts::AlertService> m_alerting;
+  std::unique_ptr<homeassistant::Discovery> m_discovery;  // before the client that feeds it
   std::unique_ptr<mqtt::Client> m_client;
   std::unique_ptr<live::LivePublisher> m_live;
   std::vector<std::unique_ptr<store::PgStore>> m_stores;
