@@ -197,7 +197,9 @@ TEST_F(Packaging, BuildLintInstallUpgradeRemovePurge) {
     const auto man = run({"sh", "-c", "zcat /usr/share/man/man8/" + daemon + ".8.gz"}).output;
     for (const std::string type : {"Twitch", "YouTube", "Kick", "nginx-rtmp", "Owncast",
                                    "MediaMTX", "SRS", "Icecast", "JSON"}) {
-      if (daemon == "streamtrack-agent") EXPECT_THAT(description, HasSubstr(type));
+      if (daemon == "streamtrack-agent") {
+        EXPECT_THAT(description, HasSubstr(type));
+      }
       EXPECT_THAT(man, HasSubstr(type == "nginx-rtmp" ? "nginx\\-rtmp" : type)) << daemon;
     }
   }
