@@ -152,6 +152,13 @@ const TableSpec& partitions_spec() {
        .description = "Rows moved out of the default partition per transaction.",
        .min = 1,
        .max = 10'000'000},
+      {.name = "archive_dir",
+       .default_value = std::string(""),
+       .description = "Before retention drops a month, write it to <archive_dir>/<partition>"
+                      ".copy.gz (COPY text with a header, gzip; docs/operations.md shows the "
+                      "restore); a month that cannot be archived is kept. An absolute path the "
+                      "service may write, e.g. /var/lib/streamtrack-collector/archive. \"\": "
+                      "drop without an archive."},
   }};
   return spec;
 }
@@ -207,6 +214,24 @@ const TableSpec& http_spec() {
       {.name = "listen",
        .default_value = std::string("127.0.0.1:9465"),
        .description = "Address of /metrics, /healthz and /readyz; \"\" turns it off."},
+  }};
+  return spec;
+}
+
+const TableSpec& retention_spec() {
+  static const TableSpec spec{{
+      {.name = "ingest_rejects",
+       .type = ValueType::duration,
+       .default_value = std::string("0s"),
+       .description = "Delete ingest_rejects rows received longer ago than this, each "
+                      "maintenance round (\"0s\": keep them all).",
+       .min = 0},
+      {.name = "alert_history",
+       .type = ValueType::duration,
+       .default_value = std::string("0s"),
+       .description = "Delete alerts resolved longer ago than this, each maintenance round; "
+                      "open alerts stay (\"0s\": keep the whole history).",
+       .min = 0},
   }};
   return spec;
 }
@@ -336,6 +361,14 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   c.maintenance_interval = partitions.duration("maintenance_interval");
   c.partition_lock_timeout = partitions.duration("lock_timeout");
   c.rescue_chunk_rows = partitions.integer("rescue_chunk_rows");
+  c.archive_dir = partitions.string("archive_dir");
+  if (!c.archive_dir.empty() && c.archive_dir.front() != '/') {
+    diag.error(partitions.position("archive_dir"), "partitions", "archive_dir",
+               "must be an absolute path or \"\"");
+  }
+  const auto retention = root.table("retention");
+  c.rejects_retention = retention.duration("ingest_rejects");
+  c.alert_history_retention = retention.duration("alert_history");
   c.max_future = root.table("ingest").duration("max_future");
   c.analytics_refresh_interval = root.table("analytics").duration("refresh_interval");
   c.session_timeout = root.table("sessions").duration("offline_timeout");
@@ -382,6 +415,7 @@ const TableSpec& collector_root_spec() {
       {.name = "sessions", .type = ValueType::table, .nested = &sessions_spec()},
       {.name = "http", .type = ValueType::table, .nested = &http_spec()},
       {.name = "homeassistant", .type = ValueType::table, .nested = &homeassistant_spec()},
+      {.name = "retention", .type = ValueType::table, .nested = &retention_spec()},
       {.name = "alerting", .type = ValueType::table, .nested = &alerting_spec()},
       {.name = "alert", .type = ValueType::table_array, .description = "One per alert rule."},
       {.name = "alert_webhook",

@@ -14,6 +14,7 @@
 #include "collector/ingest/ingest.hpp"
 #include "collector/live/live_publisher.hpp"
 #include "collector/partitions/partition_manager.hpp"
+#include "collector/retention/retention.hpp"
 #include "collector/sessions/session_store.hpp"
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
@@ -36,7 +37,7 @@ using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 partitions::MaintenanceOptions partition_options(const CollectorConfig& c) {
-  return {c.premake_months, c.retention_months, c.rescue_chunk_rows};
+  return {c.premake_months, c.retention_months, c.rescue_chunk_rows, c.archive_dir};
 }
 
 // The maintenance connection: the [postgres] settings with the short lock_timeout of
@@ -49,6 +50,9 @@ store::ConnectOptions maintenance_options(const CollectorConfig& c) {
 
 void log_partitions(const partitions::MaintenanceReport& r) {
   for (const auto& name : r.created) log::info("partitions: created partition=" + name);
+  for (const auto& [file, rows] : r.archived) {
+    log::notice("partitions: archived file=" + log::quote(file) + " rows=" + std::to_string(rows));
+  }
   for (const auto& name : r.dropped) log::notice("partitions: dropped partition=" + name);
   if (r.rescued_rows > 0) {
     log::warning("partitions: moved rows out of the default partition rows=" +
@@ -155,11 +159,23 @@ class MaintenanceWorker {
       const auto now = Steady::now();
       if (probe.due(now)) task("database", [](store::PgConnection& c) { c.exec("SELECT 1"); });
       if (analytics.due(now)) task("analytics", refresh_analytics);
-      if (partitions.due(now))
+      const bool maintenance_due = partitions.due(now);
+      if (maintenance_due)
         task("partitions", [this](store::PgConnection& c) {
           log_partitions(
               partitions::maintain_partitions(c, m_clock.now(), partition_options(m_config)));
         });
+      if (maintenance_due) {
+        task("retention", [this](store::PgConnection& c) {
+          const auto r = retention::prune_history(
+              c, m_clock.now(),
+              {m_config.rejects_retention, m_config.alert_history_retention, 10'000});
+          if (r.rejects_deleted > 0 || r.alerts_deleted > 0) {
+            log::notice("retention: deleted ingest_rejects=" + std::to_string(r.rejects_deleted) +
+                        " alerts=" + std::to_string(r.alerts_deleted));
+          }
+        });
+      }
       if (sessions.due(now))
         task("sessions", [this](store::PgConnection& c) {
           const auto n =

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -96,6 +97,11 @@ class PgConnection {
 
   // COPY ... FROM STDIN with `data` in COPY text format. Throws PgError.
   void copy_in(const std::string& copy_sql, std::string_view data);
+
+  // COPY ... TO STDOUT: hands each chunk the server sends to `sink`, in order. When `sink`
+  // throws, the rest of the data is read and dropped and its exception rethrown after the
+  // statement ended. Throws PgError.
+  void copy_out(const std::string& copy_sql, const std::function<void(std::string_view)>& sink);
 
  private:
   PgResult check(PGresult* r);
