@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
                        "Set the writer's password from this file's first line");
   setup_db->add_option("--reader-password-file", setup.reader_password_file,
                        "Set the reader's password from this file's first line");
+  bool no_schema = false;
+  setup_db->add_flag("--no-schema", no_schema,
+                     "Roles, database and privileges only (before a pg_restore)");
   setup_db->add_flag("--print-sql", setup.print_sql,
                      "Print the same steps as a psql script instead of running them");
   CLI11_PARSE(cli, argc, argv);
@@ -44,6 +47,7 @@ int main(int argc, char** argv) {
       std::cerr << "streamtrack-collector setup-db: --admin-dsn is required (or --print-sql)\n";
       return 2;
     }
+    setup.options.apply_schema = !no_schema;
     return collector::run_setup_db(std::move(setup));
   }
 

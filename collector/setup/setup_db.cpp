@@ -169,6 +169,10 @@ void run_setup(const SetupOptions& o, const std::function<void(const std::string
   target_options.database = o.database;
   store::PgConnection target(target_options);
   target.exec(schema_privileges_sql(o));
+  if (!o.apply_schema) {
+    progress("schema: not applied (--no-schema); run setup-db again once the tables exist");
+    return;
+  }
   target.exec("SET ROLE " + ident(o.writer_role));
   const auto applied = store::apply_migrations(target);
   target.exec("RESET ROLE");

@@ -18,6 +18,9 @@ struct SetupOptions {
   std::string reader_role = "streamtrack_web";  // streamtrack-web's role: SELECT only
   std::optional<std::string> writer_password;   // set when given; never logged
   std::optional<std::string> reader_password;
+  // False: roles, database and privileges only, for a pg_restore to fill (the reader's table
+  // grants then come from a second run).
+  bool apply_schema = true;
 };
 
 // The tables and views streamtrack-web reads; the reader role is granted SELECT on exactly

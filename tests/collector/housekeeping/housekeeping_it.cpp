@@ -185,3 +185,71 @@ TEST(HousekeepingConfig, ArchiveDirIsAbsoluteAndRetentionKeepsByDefault) {
 
 }  // namespace
 }  // namespace streamtrack::collector::testing
+
+namespace streamtrack::collector::testing {
+namespace {
+
+// A database made by setup-db and filled by the collector writing as its writer role.
+class Backup : public CollectorTest {
+ protected:
+  void SetUp() override {
+    const auto setup = run_command({(bin_dir() / "streamtrack-collector").string(), "setup-db",
+                                    "--admin-dsn", m_pg.dsn()});
+    ASSERT_EQ(setup.exit_code, 0) << setup.output;
+    m_dsn = m_pg.dsn("streamtrack") + " user=streamtrack";
+  }
+};
+
+TEST_F(Backup, TheDocumentedBackupRestoresEveryRowWithTheSameGrants) {
+  {
+    auto collector = start_collector();
+    MqttProbe probe(m_broker.url(), {k_topics.ack("rig")});
+    ASSERT_TRUE(probe.wait_connected());
+    for (int seq = 1; seq <= 5; ++seq) {
+      publish(probe, make_sample("rig", seq, "2030-01-01T00:00:0" + std::to_string(seq) + "Z",
+                                 seq % 2 ? "a" : "b"));
+    }
+    expect_count("SELECT count(*) FROM livestream_metrics", 5);
+    EXPECT_EQ(collector->stop(), 0);
+  }
+  auto script = operations_example("backup-database");
+  script = replace_all(script, "sudo -u postgres streamtrack-collector",
+                       (bin_dir() / "streamtrack-collector").string());
+  script = replace_all(script, "sudo -u postgres ", "");
+  script = replace_all(script, "\"dbname=postgres\"", "'" + m_pg.dsn() + "'");
+  script = replace_all(script, "-d streamtrack -f", "-d '" + m_pg.dsn("streamtrack") + "' -f");
+  script = replace_all(script, "pg_restore -d streamtrack_new",
+                       "pg_restore -d '" + m_pg.dsn("streamtrack_new") + "'");
+  TempDir dir("backup");
+  const auto result =
+      run_command({"sh", "-c", "set -e; cd '" + dir.path().string() + "'; " + script});
+  ASSERT_EQ(result.exit_code, 0) << script << "\n" << result.output;
+
+  const auto restored = m_pg.dsn("streamtrack_new");
+  for (const std::string table : {"livestream_metrics", "channels", "livestreams", "agents",
+                                  "channel_current", "schema_migrations"}) {
+    EXPECT_EQ(pg_scalar(restored, "SELECT count(*) FROM " + table),
+              pg_scalar(m_pg.dsn("streamtrack"), "SELECT count(*) FROM " + table))
+        << table;
+  }
+  // Owned by the writer, readable by the reader as before, nothing more.
+  EXPECT_EQ(pg_scalar(restored, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                                "n.oid = c.relnamespace WHERE n.nspname = 'public' AND "
+                                "c.relkind IN ('r', 'p', 'v') AND "
+                                "pg_get_userbyid(c.relowner) <> 'streamtrack'"),
+            "0");
+  const auto reader = restored + " user=streamtrack_web";
+  EXPECT_EQ(pg_scalar(reader, "SELECT count(*) FROM v_channel_viewers"), "5");
+  EXPECT_THROW(pg_query(reader, "SELECT count(*) FROM ingest_rejects"), std::runtime_error);
+  // The collector carries on writing into the restored database as the writer.
+  m_dsn = restored + " user=streamtrack";
+  auto collector = start_collector();
+  MqttProbe probe(m_broker.url(), {k_topics.ack("rig")});
+  ASSERT_TRUE(probe.wait_connected());
+  publish(probe, make_sample("rig", 6, "2030-01-01T00:00:06Z", "a"));
+  expect_count("SELECT count(*) FROM livestream_metrics", 6);
+  EXPECT_EQ(collector->stop(), 0);
+}
+
+}  // namespace
+}  // namespace streamtrack::collector::testing
