@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+
 #include "collector/setup/setup_db.hpp"
+#include "collector/store/migrations.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack::collector::setup {
@@ -58,6 +62,35 @@ TEST(SetupSql, RefusesNamesThatNeedQuotingAndAReaderThatIsTheWriter) {
   SetupOptions ok;
   ok.writer_role = "streamtrack-collector";  // peer authentication names work
   EXPECT_NO_THROW(validate(ok));
+}
+
+// The reader is granted exactly reader_relations(): every table or view of the schema that
+// streamtrack-web's code reads must be in it, or the daemon fails on a permission error.
+TEST(SetupSql, TheReaderMayReadEveryRelationStreamtrackWebQueries) {
+  std::set<std::string> schema;
+  const std::regex created(R"(CREATE (?:TABLE|VIEW) (?:IF NOT EXISTS )?([a-z_]+))");
+  for (const auto& m : store::migrations()) {
+    for (std::sregex_iterator it(m.sql.begin(), m.sql.end(), created), end; it != end; ++it) {
+      schema.insert((*it)[1]);
+    }
+  }
+  ASSERT_TRUE(schema.count("channel_current"));
+  const std::set<std::string> granted(reader_relations().begin(), reader_relations().end());
+  const std::regex read(R"(\b(?:FROM|JOIN)\s+([a-z_]+))");
+  std::set<std::string> queried;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(streamtrack::testing::source_dir() / "web")) {
+    const auto ext = entry.path().extension();
+    if (ext != ".cpp" && ext != ".hpp") continue;
+    const auto text = read_file(entry.path());
+    for (std::sregex_iterator it(text.begin(), text.end(), read), end; it != end; ++it) {
+      const std::string name = (*it)[1];
+      if (schema.count(name)) queried.insert(name);
+    }
+  }
+  EXPECT_GE(queried.size(), 8u);
+  for (const auto& name : queried) EXPECT_TRUE(granted.count(name)) << name;
+  for (const auto& name : granted) EXPECT_TRUE(schema.count(name)) << name << " is not in the schema";
 }
 
 }  // namespace
