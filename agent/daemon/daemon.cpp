@@ -569,6 +569,7 @@ class Daemon {
       auto fresh = load_agent_config(m_config.path);
       auto engine = std::make_unique<PollEngine>(fresh, SystemClock::instance());
       log::set_level(fresh.log_level);
+      log::set_format(fresh.log_format);
       m_outbox.set_limits(outbox::outbox_options(fresh).limits);
       m_health_timer.set_every(fresh.health_interval);
       m_engine = std::move(engine);
@@ -579,6 +580,7 @@ class Daemon {
       m_config.buffer_policy = fresh.buffer_policy;
       m_config.health_interval = fresh.health_interval;
       m_config.log_level = fresh.log_level;
+      m_config.log_format = fresh.log_format;
       log::notice("agent: reloaded sources=" + std::to_string(m_config.sources.size()) +
                   " (the outbox is kept; [agent] and [mqtt] changes apply on restart)");
     } catch (const config::ConfigError& e) {
@@ -662,6 +664,7 @@ class Daemon {
 
 int run_daemon(AgentConfig config) {
   log::set_level(config.log_level);
+  log::set_format(config.log_format);
   Daemon daemon(std::move(config));
   return daemon.run();
 }

@@ -213,7 +213,7 @@ ConfigError::ConfigError(std::vector<std::string> messages)
 
 void Diagnostics::error(SourcePosition where, std::string_view context, std::string_view key,
                         std::string_view message) {
-  std::string line = m_file + ":" + std::to_string(where.line) + ":" +
+  std::string line = (where.file.empty() ? m_file : where.file) + ":" + std::to_string(where.line) + ":" +
                      std::to_string(where.column) + ": ";
   if (!context.empty()) line += std::string(context) + ": ";
   if (!key.empty()) line += std::string(key) + ": ";
@@ -227,7 +227,7 @@ void Diagnostics::throw_if_any() const {
 
 SourcePosition position_of(const toml::node& node) {
   const auto& src = node.source();
-  return {src.begin.line, src.begin.column};
+  return {src.begin.line, src.begin.column, src.path ? *src.path : std::string()};
 }
 
 Section validate(const toml::table& table, const TableSpec& spec, std::string context,
@@ -236,7 +236,7 @@ Section validate(const toml::table& table, const TableSpec& spec, std::string co
     const KeySpec* k = spec.find(key.str());
     if (!k) {
       const auto& src = key.source();
-      diag.error({src.begin.line, src.begin.column}, context, key.str(),
+      diag.error({src.begin.line, src.begin.column, src.path ? *src.path : std::string()}, context, key.str(),
                  "unknown key" + suggestion(key.str(), spec));
       continue;
     }
@@ -368,7 +368,7 @@ SourcePosition Section::position(std::string_view key) const {
   if (!key.empty()) {
     if (const auto* n = node(key)) return position_of(*n);
   }
-  return m_table ? position_of(*m_table) : SourcePosition{1, 1};
+  return m_table ? position_of(*m_table) : SourcePosition{.line = 1, .column = 1};
 }
 
 std::optional<std::string> read_secret(const Section& section, std::string_view file_key,

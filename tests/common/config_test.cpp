@@ -176,7 +176,7 @@ TEST(AgentConfig, MissingFileIsAnError) {
     agent::load_agent_config("/nonexistent/agent.toml");
     FAIL() << "expected ConfigError";
   } catch (const config::ConfigError& e) {
-    EXPECT_THAT(e.messages(), ElementsAre("/nonexistent/agent.toml: cannot open config file"));
+    EXPECT_THAT(e.messages(), ElementsAre("/nonexistent/agent.toml: cannot open config file: No such file or directory"));
   }
 }
 
