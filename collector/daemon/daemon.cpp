@@ -482,8 +482,15 @@ class CollectorDaemon {
       }
       log::notice("collector: reloaded files=" + std::to_string(fresh.files.size()) +
                   " alert_rules=" + std::to_string(rules) +
-                  " webhooks=" + std::to_string(webhooks) +
-                  " (log and alert settings; other settings apply on restart)");
+                  " webhooks=" + std::to_string(webhooks));
+      std::string restart;
+      for (const auto& k : config::restart_only_changes(collector_root_spec(), *m_config.document,
+                                                        *fresh.document)) {
+        restart += (restart.empty() ? "" : ",") + k;
+      }
+      if (!restart.empty()) {
+        log::warning("collector: changed settings apply on restart keys=" + restart);
+      }
     } catch (const config::ConfigError& e) {
       for (const auto& m : e.messages()) log::error("collector: reload refused: " + m);
       log::error("collector: reload refused, the running configuration stays");

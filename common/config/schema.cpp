@@ -225,6 +225,35 @@ void Diagnostics::throw_if_any() const {
   if (!m_messages.empty()) throw ConfigError(m_messages);
 }
 
+namespace {
+void collect_restart_only(const TableSpec& spec, const toml::table* before,
+                          const toml::table* after, const std::string& prefix,
+                          std::vector<std::string>& out) {
+  for (const auto& k : spec.keys) {
+    if (k.reloads) continue;
+    const toml::node* b = before ? before->get(k.name) : nullptr;
+    const toml::node* a = after ? after->get(k.name) : nullptr;
+    const std::string path = prefix.empty() ? k.name : prefix + "." + k.name;
+    if (k.type == ValueType::table && k.nested) {
+      collect_restart_only(*k.nested, b ? b->as_table() : nullptr, a ? a->as_table() : nullptr,
+                           path, out);
+      continue;
+    }
+    if (!a && !b) continue;
+    if (!a || !b || !(toml::node_view<const toml::node>{a} == toml::node_view<const toml::node>{b})) {
+      out.push_back(path);
+    }
+  }
+}
+}  // namespace
+
+std::vector<std::string> restart_only_changes(const TableSpec& root, const toml::table& before,
+                                              const toml::table& after) {
+  std::vector<std::string> out;
+  collect_restart_only(root, &before, &after, "", out);
+  return out;
+}
+
 SourcePosition position_of(const toml::node& node) {
   const auto& src = node.source();
   return {src.begin.line, src.begin.column, src.path ? *src.path : std::string()};

@@ -149,6 +149,12 @@ class Section {
 Section validate(const toml::table& table, const TableSpec& spec, std::string context,
                  Diagnostics& diag);
 
+// Dotted paths of the keys whose value differs between `before` and `after` (both validated
+// against `root`) and that are not declared `reloads`: what a SIGHUP leaves for a restart.
+// A table array not declared `reloads` counts as one key.
+std::vector<std::string> restart_only_changes(const TableSpec& root, const toml::table& before,
+                                              const toml::table& after);
+
 // Position of a TOML node in its file.
 SourcePosition position_of(const toml::node& node);
 

@@ -200,6 +200,22 @@ TEST(ConfigDropIns, WebReadsWebD) {
   }
 }
 
+TEST(ConfigReload, RestartOnlyChangesListKeysNotDeclaredReloads) {
+  const auto before = config::parse_toml_text(
+      std::string(k_agent_main) + "[buffer]\nmax_rows = 10\n", "a.toml");
+  auto after_text = std::string(k_agent_main) + "[buffer]\nmax_rows = 20\n";
+  after_text.replace(after_text.find("log_level = \"info\""), 18, "log_level = \"debug\"");
+  after_text.replace(after_text.find("127.0.0.1:1883"), 14, "127.0.0.2:1883");
+  after_text += "[http]\nlisten = \"\"\n[[source]]\ntype = \"owncast\"\nname = \"o\"\n"
+                "url = \"http://127.0.0.1:1/\"\ninterval = \"1s\"\n";
+  const auto after = config::parse_toml_text(after_text, "a.toml");
+  // log_level, [buffer] and [[source]] reload; the broker URL and [http] listen do not.
+  EXPECT_THAT(config::restart_only_changes(agent::agent_root_spec(), before, after),
+              ElementsAre("mqtt.url", "http.listen"));
+  EXPECT_THAT(config::restart_only_changes(agent::agent_root_spec(), before, before),
+              ::testing::IsEmpty());
+}
+
 TEST(ConfigDropIns, MergeKeepsSourcePositions) {
   auto base = config::parse_toml_text("[a]\nx = 1\n", "main.toml");
   config::merge_into(base, config::parse_toml_text("\n[a]\ny = 2\n[[t]]\nk = 1\n", "d.toml"));
