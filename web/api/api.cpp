@@ -689,7 +689,8 @@ Response Api::live(const Request& request) {
       throw not_found("channel", "no channel with id " + std::to_string(*channel));
     }
   }
-  if (m_hub.subscribers() >= m_options.max_live_clients) {
+  auto place = m_hub.reserve_place(m_options.max_live_clients);
+  if (!place) {
     Response r = json_reply(
         {{"error",
           {{"code", "busy"}, {"parameter", nullptr}, {"message", "too many live clients"}}}},
@@ -702,10 +703,16 @@ Response Api::live(const Request& request) {
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("X-Accel-Buffering", "no");
   if (request.method == "HEAD") return r;  // the headers only, no subscription
-  r.open_stream = [this, channel, last_event_id](std::shared_ptr<EventSink> sink) {
+  // The place moves from the pending stream to its subscription and is released when the
+  // subscription ends (or with this reply, if the stream never opens).
+  r.open_stream = [this, channel, last_event_id,
+                   place = std::move(place)](std::shared_ptr<EventSink> sink) mutable {
     sink->send(std::make_shared<const std::string>("retry: 1000\n\n"));
     const auto id = m_hub.subscribe(sink, channel, last_event_id);
-    return std::function<void()>([this, id] { m_hub.unsubscribe(id); });
+    return std::function<void()>([this, id, held = std::move(place)]() mutable {
+      m_hub.unsubscribe(id);
+      held.reset();
+    });
   };
   return r;
 }
