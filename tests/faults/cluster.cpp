@@ -364,14 +364,22 @@ std::vector<AuditLine> FaultCluster::finish_and_audit(const std::string& scenari
   for (auto& a : m_agents) {
     const auto record = a->record();
     const auto allowed = a->delivery() == "broker" ? broker_loss : std::string();
-    // Broker-mode samples may still be on their way through the broker and a collector.
+    // Broker-mode samples may still be on their way through the broker and a collector: wait
+    // until nothing is missing or, where a loss is allowed, until no row came for 2 s.
     AuditLine line;
+    auto last_change = std::chrono::steady_clock::now();
+    std::int64_t last_stored = -1;
     wait_until(
         [&] {
           line = audit(scenario, record, seq_rows(a->id()), allowed);
-          return line.missing <= 0;
+          const auto now = std::chrono::steady_clock::now();
+          if (line.stored != last_stored) {
+            last_stored = line.stored;
+            last_change = now;
+          }
+          return line.missing <= 0 || (!allowed.empty() && now - last_change >= 2s);
         },
-        allowed.empty() ? 60s : 10s);
+        60s);
     std::cout << line.text() << std::endl;
     lines.push_back(line);
   }
