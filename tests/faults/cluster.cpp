@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -223,6 +224,8 @@ FaultCluster::FaultCluster(ClusterOptions options) : m_options(std::move(options
 }
 
 FaultCluster::~FaultCluster() {
+  // A scenario that threw (an awaited event never came) leaves its logs for a person.
+  if (std::uncaught_exceptions() > 0) keep_logs(m_options.scenario + "-error");
   // Agents first (they would reconnect), then collectors; servers go with their members.
   m_agents.clear();
   m_collectors.clear();
@@ -315,11 +318,14 @@ void FaultCluster::wait_flowing(std::int64_t more) {
           "PostgreSQL to answer");
   for (auto& a : m_agents) {
     if (!a->running()) continue;
+    std::optional<std::int64_t> n;
     require(wait_until([&] {
-              const auto n = rows(a->id());
+              n = rows(a->id());
               return n && *n >= base[a->id()] + more;
             }),
-            "rows of agent " + a->id() + " to flow");
+            "rows of agent " + a->id() + " to flow (wanted " +
+                std::to_string(base[a->id()] + more) + ", last saw " +
+                (n ? std::to_string(*n) : std::string("no answer")) + ")");
   }
 }
 

@@ -32,6 +32,7 @@ struct Load {
 };
 
 struct ClusterOptions {
+  std::string scenario;  // names the kept logs (keep_logs)
   Load load;
   bool netns_agent = false;  // one more committed agent in its own network namespace
   bool tmpfs_agent = false;  // one more committed agent whose outbox is on a small tmpfs

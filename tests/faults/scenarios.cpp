@@ -47,8 +47,12 @@ void wait_agents(FaultCluster& c, const std::map<std::string, std::size_t>& offs
   }
 }
 
+// The scenario run_scenario() is running (names its kept logs).
+thread_local std::string g_scenario;
+
 ClusterOptions options(const Load& load) {
   ClusterOptions o;
+  o.scenario = g_scenario;
   o.load = load;
   return o;
 }
@@ -258,7 +262,10 @@ std::vector<std::string> scenario_names() {
 
 std::vector<AuditLine> run_scenario(const std::string& name, const Load& load) {
   for (const auto& s : scenarios()) {
-    if (name == s.name) return s.run(load);
+    if (name == s.name) {
+      g_scenario = name;
+      return s.run(load);
+    }
   }
   throw std::invalid_argument("faults: no scenario \"" + name + "\"");
 }
