@@ -298,7 +298,8 @@ std::optional<std::int64_t> FaultCluster::rows(const std::string& agent) const {
     return std::stoll(testing::pg_scalar(
         m_dsn + " connect_timeout=2",
         "SELECT count(*) FROM livestream_metrics WHERE agent_id = '" + agent + "'"));
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    m_last_pg_error = e.what();
     return std::nullopt;
   }
 }
@@ -319,13 +320,14 @@ void FaultCluster::wait_flowing(std::int64_t more) {
   for (auto& a : m_agents) {
     if (!a->running()) continue;
     std::optional<std::int64_t> n;
-    require(wait_until([&] {
-              n = rows(a->id());
-              return n && *n >= base[a->id()] + more;
-            }),
+    const bool flowed = wait_until([&] {
+      n = rows(a->id());
+      return n && *n >= base[a->id()] + more;
+    });
+    require(flowed,
             "rows of agent " + a->id() + " to flow (wanted " +
                 std::to_string(base[a->id()] + more) + ", last saw " +
-                (n ? std::to_string(*n) : std::string("no answer")) + ")");
+                (n ? std::to_string(*n) : "no answer: " + m_last_pg_error) + ")");
   }
 }
 

@@ -128,6 +128,7 @@ class FaultCluster {
   std::vector<std::unique_ptr<Process>> m_collectors;
   std::vector<std::unique_ptr<Process>> m_old_collectors;  // earlier runs, kept for their logs
   std::vector<std::unique_ptr<FaultAgent>> m_agents;
+  mutable std::string m_last_pg_error;
 };
 
 // Every scenario by name, in suite order ("combined" last).
