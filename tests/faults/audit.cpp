@@ -30,8 +30,7 @@ std::string runs_text(const std::vector<std::pair<std::int64_t, std::int64_t>>& 
 }  // namespace
 
 AuditLine audit(const std::string& scenario, const AgentRecord& record,
-                const std::map<std::int64_t, std::int64_t>& rows,
-                const std::string& loss_allowed) {
+                const std::map<std::int64_t, std::int64_t>& rows, const std::string& loss_allowed) {
   AuditLine line;
   line.scenario = scenario;
   line.agent = record.agent;

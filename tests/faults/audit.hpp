@@ -17,8 +17,8 @@ struct AgentRecord {
   // Seqs never given out: (first, last] between what a killed run had stored and what it
   // had reserved ahead (the restart continues above the reservation).
   std::vector<std::pair<std::int64_t, std::int64_t>> crash_gaps;
-  std::int64_t dropped = 0;      // the agent's drop counter (outbox stats "dropped")
-  std::int64_t quarantined = 0;  // rows moved to dead letters
+  std::int64_t dropped = 0;           // the agent's drop counter (outbox stats "dropped")
+  std::int64_t quarantined = 0;       // rows moved to dead letters
   std::vector<std::int64_t> pending;  // seqs still in the outbox (outbox export)
 };
 

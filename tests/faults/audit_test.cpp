@@ -1,7 +1,7 @@
 // The audit itself: it must see every kind of difference, or the fault suite proves nothing.
-#include <gtest/gtest.h>
-
 #include "tests/faults/audit.hpp"
+
+#include <gtest/gtest.h>
 
 namespace streamtrack::faults {
 namespace {

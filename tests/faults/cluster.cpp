@@ -51,18 +51,23 @@ FaultAgent::FaultAgent(std::string id, std::string delivery, std::string url, co
 void FaultAgent::write_config(bool drain) {
   std::string t = "[agent]\nid = \"" + id() + "\"\nstate_dir = \"" + m_state.string() +
                   "\"\nlog_level = \"info\"\nshutdown_timeout = \"2s\"\n\n"
-                  "[mqtt]\nurl = \"" + m_url + "\"\ntopic_prefix = \"st/v1\"\n"
+                  "[mqtt]\nurl = \"" +
+                  m_url +
+                  "\"\ntopic_prefix = \"st/v1\"\n"
                   "keepalive = \"2s\"\nconnect_timeout = \"2s\"\n"
                   "reconnect_min = \"50ms\"\nreconnect_max = \"1s\"\n"
-                  "delivery = \"" + delivery() + "\"\nack_timeout = \"3s\"\n"
+                  "delivery = \"" +
+                  delivery() +
+                  "\"\nack_timeout = \"3s\"\n"
                   "health_interval = \"5s\"\n\n"
-                  "[buffer]\nmax_rows = " + std::to_string(m_max_rows) + "\npolicy = \"" +
-                  m_policy + "\"\n\n"
+                  "[buffer]\nmax_rows = " +
+                  std::to_string(m_max_rows) + "\npolicy = \"" + m_policy +
+                  "\"\n\n"
                   "[http]\nlisten = \"\"\n\n"
                   "[[source]]\ntype = \"synthetic\"\nname = \"load\"\ninterval = \"" +
                   m_load.interval + "\"\nchannels = " + std::to_string(m_load.channels) +
-                  "\nchannel_prefix = \"" + id() + "-ch\"\nseed = " +
-                  std::to_string(seed_of(id())) + "\n";
+                  "\nchannel_prefix = \"" + id() +
+                  "-ch\"\nseed = " + std::to_string(seed_of(id())) + "\n";
   if (drain) t += "rounds = 1\n";
   testing::write_file(m_dir / "agent.toml", t);
 }
@@ -187,8 +192,9 @@ FaultCluster::FaultCluster(ClusterOptions options) : m_options(std::move(options
   }
   require(wait_until([&] {
             try {
-              return testing::pg_scalar(m_dsn, "SELECT to_regclass('livestream_metrics') IS NOT "
-                                               "NULL") == "t";
+              return testing::pg_scalar(m_dsn,
+                                        "SELECT to_regclass('livestream_metrics') IS NOT "
+                                        "NULL") == "t";
             } catch (const std::exception&) {
               return false;
             }
@@ -197,8 +203,8 @@ FaultCluster::FaultCluster(ClusterOptions options) : m_options(std::move(options
 
   const auto url = m_broker->url();
   for (int i = 0; i < load.committed_agents; ++i) {
-    m_agents.push_back(std::make_unique<FaultAgent>("c" + std::to_string(i), "committed", url,
-                                                    load, nullptr, fs::path{}, 1'000'000));
+    m_agents.push_back(std::make_unique<FaultAgent>("c" + std::to_string(i), "committed", url, load,
+                                                    nullptr, fs::path{}, 1'000'000));
   }
   for (int i = 0; i < load.broker_agents; ++i) {
     m_agents.push_back(std::make_unique<FaultAgent>("b" + std::to_string(i), "broker", url, load,
@@ -216,8 +222,8 @@ FaultCluster::FaultCluster(ClusterOptions options) : m_options(std::move(options
     // sample that was never published: drop_oldest may also give up rows already published
     // and awaiting their ack, which can still arrive (counted, yet stored).
     m_agents.push_back(std::make_unique<FaultAgent>("disk", "committed", url, load, nullptr,
-                                                    m_tmpfs->path() / "state",
-                                                    load.channels * 20, "drop_newest"));
+                                                    m_tmpfs->path() / "state", load.channels * 20,
+                                                    "drop_newest"));
   }
   for (auto& a : m_agents) a->start();
   wait_flowing(m_options.load.flow_rows);
@@ -243,10 +249,14 @@ fs::path FaultCluster::collector_config(std::size_t index) const {
   const auto id = "k" + std::to_string(index);
   std::string t = "[collector]\nid = \"" + id +
                   "\"\nlog_level = \"info\"\nshutdown_timeout = \"3s\"\n"
-                  "[mqtt]\nurl = \"" + m_broker->url() + "\"\ntopic_prefix = \"st/v1\"\n"
+                  "[mqtt]\nurl = \"" +
+                  m_broker->url() +
+                  "\"\ntopic_prefix = \"st/v1\"\n"
                   "shared_group = \"faults\"\nkeepalive = \"2s\"\n"
                   "reconnect_min = \"50ms\"\nreconnect_max = \"1s\"\n"
-                  "[postgres]\ndsn = \"" + m_dsn + "\"\npool_size = 2\n"
+                  "[postgres]\ndsn = \"" +
+                  m_dsn +
+                  "\"\npool_size = 2\n"
                   "connect_timeout = \"1s\"\nstatement_timeout = \"5s\"\n"
                   "tcp_user_timeout = \"5s\"\n"
                   "[batch]\nmax_rows = 200\nmax_delay = \"50ms\"\nmax_pending_rows = " +
@@ -260,8 +270,7 @@ fs::path FaultCluster::collector_config(std::size_t index) const {
 void FaultCluster::start_collector(std::size_t index) {
   if (m_collectors.at(index)) m_old_collectors.push_back(std::move(m_collectors[index]));
   Process::Options p;
-  p.argv = {(bin_dir() / "streamtrack-collector").string(), "-c",
-            collector_config(index).string()};
+  p.argv = {(bin_dir() / "streamtrack-collector").string(), "-c", collector_config(index).string()};
   p.log_file = m_dir / ("collector-k" + std::to_string(index) + "-" +
                         std::to_string(m_old_collectors.size()) + ".log");
   m_collectors[index] = std::make_unique<Process>(p);
@@ -324,10 +333,9 @@ void FaultCluster::wait_flowing(std::int64_t more) {
       n = rows(a->id());
       return n && *n >= base[a->id()] + more;
     });
-    require(flowed,
-            "rows of agent " + a->id() + " to flow (wanted " +
-                std::to_string(base[a->id()] + more) + ", last saw " +
-                (n ? std::to_string(*n) : "no answer: " + m_last_pg_error) + ")");
+    require(flowed, "rows of agent " + a->id() + " to flow (wanted " +
+                        std::to_string(base[a->id()] + more) + ", last saw " +
+                        (n ? std::to_string(*n) : "no answer: " + m_last_pg_error) + ")");
   }
 }
 
@@ -339,9 +347,9 @@ void FaultCluster::wait_output(const Process& process, const std::string& needle
 
 std::map<std::int64_t, std::int64_t> FaultCluster::seq_rows(const std::string& agent) const {
   std::map<std::int64_t, std::int64_t> out;
-  for (const auto& row : testing::pg_query(
-           m_dsn, "SELECT seq, count(*) FROM livestream_metrics WHERE agent_id = '" + agent +
-                      "' GROUP BY seq")) {
+  for (const auto& row :
+       testing::pg_query(m_dsn, "SELECT seq, count(*) FROM livestream_metrics WHERE agent_id = '" +
+                                    agent + "' GROUP BY seq")) {
     out[std::stoll(row.at(0))] = std::stoll(row.at(1));
   }
   return out;
@@ -406,8 +414,8 @@ void FaultCluster::keep_logs(const std::string& scenario) const {
   }
   const auto target = fs::path(dir) / scenario;
   fs::create_directories(target);
-  for (const auto& a : m_agents) testing::write_file(target / ("agent-" + a->id() + ".log"),
-                                                    a->all_output());
+  for (const auto& a : m_agents)
+    testing::write_file(target / ("agent-" + a->id() + ".log"), a->all_output());
   std::string collectors;
   for (const auto& p : m_old_collectors) collectors += p->output();
   for (const auto& p : m_collectors) collectors += p->output();

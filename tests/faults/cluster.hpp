@@ -25,10 +25,10 @@ struct Load {
   int committed_agents = 2;
   int broker_agents = 1;
   int collectors = 2;
-  int channels = 10;                  // per agent, one sample each per interval
-  std::string interval = "100ms";     // poll interval of the synthetic source
+  int channels = 10;                     // per agent, one sample each per interval
+  std::string interval = "100ms";        // poll interval of the synthetic source
   std::chrono::milliseconds hold{1500};  // extra time a fault lasts after it took effect
-  std::int64_t flow_rows = 50;        // rows per agent that show data flows again
+  std::int64_t flow_rows = 50;           // rows per agent that show data flows again
 };
 
 struct ClusterOptions {
@@ -100,8 +100,7 @@ class FaultCluster {
   // Waits until every running agent has `more` rows beyond what it had when called.
   void wait_flowing(std::int64_t more);
   // Waits until `needle` appears in `process`'s output beyond `offset` bytes.
-  static void wait_output(const Process& process, const std::string& needle,
-                          std::size_t offset);
+  static void wait_output(const Process& process, const std::string& needle, std::size_t offset);
 
   // Ends the scenario: every server back up, each agent stopped cleanly, restarted in drain
   // mode until its outbox is empty, stopped again; then one audit line per agent.

@@ -16,7 +16,9 @@ TEST_P(FaultSuite, EverySampleLandsOnceWhateverFails) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, FaultSuite, ::testing::ValuesIn(scenario_names()),
-                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           return param.param;
+                         });
 
 }  // namespace
 }  // namespace streamtrack::faults

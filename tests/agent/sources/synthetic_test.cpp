@@ -1,11 +1,12 @@
 // The synthetic load source: K channels per poll, deterministic content, no network.
+#include "agent/sources/synthetic/synthetic.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "agent/sources/registry.hpp"
-#include "agent/sources/synthetic/synthetic.hpp"
 #include "common/config/schema.hpp"
 #include "common/wire/codec.hpp"
 #include "tests/agent/sources/poll_once.hpp"
@@ -120,8 +121,9 @@ TEST(SyntheticSource, ConfigErrorsNameTheKey) {
               ElementsAre("agent.toml:4:1: source \"load\": channels: required key is missing"));
   EXPECT_THAT(config_errors(synthetic_table("channels = 0\n")),
               ElementsAre("agent.toml:8:12: source \"load\": channels: must be at least 1, got 0"));
-  EXPECT_THAT(config_errors(synthetic_table("channels = 2\nurl = \"http://127.0.0.1/\"\n")),
-              ElementsAre(::testing::StartsWith("agent.toml:9:1: source \"load\": url: unknown key")));
+  EXPECT_THAT(
+      config_errors(synthetic_table("channels = 2\nurl = \"http://127.0.0.1/\"\n")),
+      ElementsAre(::testing::StartsWith("agent.toml:9:1: source \"load\": url: unknown key")));
 }
 
 }  // namespace
