@@ -37,6 +37,9 @@ struct ClusterOptions {
   bool netns_agent = false;  // one more committed agent in its own network namespace
   bool tmpfs_agent = false;  // one more committed agent whose outbox is on a small tmpfs
   std::int64_t collector_max_pending_rows = 100'000;
+  // The server's default synchronous_commit: on (durable), or off as some installations tune
+  // it for speed (the collector must make its own commits durable all the same).
+  bool durable_pg = true;
 };
 
 class FaultAgent {
@@ -118,9 +121,8 @@ class FaultCluster {
   ClusterOptions m_options;
   std::unique_ptr<testing::NetNamespace> m_netns;
   std::unique_ptr<testing::TmpfsMount> m_tmpfs;
-  // Durable commits: the collector acknowledges a sample after its commit, so a commit lost
-  // by stop_immediate() would be a loss the product cannot see.
-  testing::PostgresServer m_pg{testing::PostgresServer::Options{.durable_commits = true}};
+  testing::PostgresServer m_pg{
+      testing::PostgresServer::Options{.durable_commits = m_options.durable_pg}};
   std::unique_ptr<testing::MosquittoServer> m_broker;
   testing::TempDir m_dir{"streamtrack-faults"};
   std::string m_dsn;

@@ -146,6 +146,23 @@ std::vector<AuditLine> pg_immediate(const Load& load) {
   return c.finish_and_audit("pg_immediate");
 }
 
+// The same against a server whose default is synchronous_commit = off: a commit the server
+// reported may vanish in its crash recovery, after the collector acknowledged it and the agent
+// deleted the sample, unless the collector makes its own commits durable.
+std::vector<AuditLine> pg_immediate_async_commit(const Load& load) {
+  auto o = options(load);
+  o.durable_pg = false;
+  FaultCluster c(o);
+  for (int round = 0; round < 3; ++round) {
+    const auto offset = c.collector(0).output().size();
+    c.pg().stop_immediate();
+    FaultCluster::wait_output(c.collector(0), "ingest: batch not written, retrying", offset);
+    c.pg().start();
+    c.wait_flowing(load.flow_rows);
+  }
+  return c.finish_and_audit("pg_immediate_async_commit");
+}
+
 // PostgreSQL away for longer than every timeout: the collectors' connect (1s), statement and
 // TCP user timeouts (5s) and the agents' ack_timeout (3s, so committed agents publish again).
 std::vector<AuditLine> pg_long_outage(const Load& load) {
@@ -244,6 +261,7 @@ const std::vector<Scenario>& scenarios() {
       {"collector_kill", collector_kill},
       {"collector_term_full_queue", collector_term_full_queue},
       {"pg_immediate", pg_immediate},
+      {"pg_immediate_async_commit", pg_immediate_async_commit},
       {"pg_long_outage", pg_long_outage},
       {"network_cut", network_cut},
       {"disk_full", disk_full},
