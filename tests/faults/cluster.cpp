@@ -400,7 +400,21 @@ std::vector<AuditLine> FaultCluster::finish_and_audit(const std::string& scenari
     lines.push_back(line);
   }
   bool failed = false;
-  for (const auto& l : lines) failed = failed || !l.ok();
+  std::int64_t assigned = 0, stored = 0, missing = 0, allowed = 0, duplicated = 0, dropped = 0;
+  for (const auto& l : lines) {
+    failed = failed || !l.ok();
+    assigned += l.assigned;
+    stored += l.stored;
+    duplicated += l.duplicated;
+    dropped += l.dropped;
+    (l.loss_allowed.empty() ? missing : allowed) += l.missing;
+  }
+  // The scenario's line: the sums of its agents' lines.
+  std::cout << "faults: scenario=" << scenario << " agents=" << lines.size()
+            << " assigned=" << assigned << " stored=" << stored << " missing=" << missing
+            << " duplicated=" << duplicated << " dropped=" << dropped
+            << " broker_mode_allowed_loss=" << allowed << " result=" << (failed ? "FAIL" : "ok")
+            << std::endl;
   if (failed) keep_logs(scenario);
   return lines;
 }
