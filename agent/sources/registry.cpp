@@ -7,6 +7,7 @@
 #include "agent/sources/nginx_rtmp/nginx_rtmp.hpp"
 #include "agent/sources/owncast/owncast.hpp"
 #include "agent/sources/srs/srs.hpp"
+#include "agent/sources/synthetic/synthetic.hpp"
 #include "agent/sources/twitch/twitch.hpp"
 #include "agent/sources/youtube/youtube.hpp"
 
@@ -184,6 +185,16 @@ const std::vector<SourceTypeInfo>& source_types() {
         .toml = "type = \"kick\"\nname = \"kick\"\ninterval = \"30s\"\nclient_id = \"...\"\n"
                 "client_secret_file = \"/etc/streamtrack/kick.secret\"\n"
                 "channels = [\"examplestreamer\"]\n"}},
+      {"synthetic", &sources::synthetic::spec, &sources::synthetic::create,
+       {.comment = "Synthetic: a load and test source, not a platform. Each poll yields one live "
+                   "sample for each of `channels` channels (\"<channel_prefix><index>\", index "
+                   "from 0) without any network I/O, so the agent produces channels / interval "
+                   "samples per second. The figures are a pure function of seed, channel and "
+                   "poll number; `rounds` limits the polls that yield samples (0: no limit). "
+                   "Used by the fault suite (tests/faults/) and the soak runs (bench/soak/); do "
+                   "not point it at a production collector.",
+        .toml = "type = \"synthetic\"\nname = \"load\"\ninterval = \"1s\"\nchannels = 100\n"
+                "channel_prefix = \"synthetic-\"\nseed = 0\nrounds = 0\n"}},
   };
   return types;
 }
