@@ -40,6 +40,13 @@ int main(int argc, char** argv) {
                      "Roles, database and privileges only (before a pg_restore)");
   setup_db->add_flag("--print-sql", setup.print_sql,
                      "Print the same steps as a psql script instead of running them");
+
+  auto* config_command = cli.add_subcommand("config", "Configuration tools");
+  config_command->require_subcommand(1);
+  config_command->add_subcommand(
+      "example",
+      "Print the full commented configuration (every key, its default, constraints and "
+      "whether SIGHUP applies it), generated from the key declarations");
   CLI11_PARSE(cli, argc, argv);
 
   if (setup_db->parsed()) {
@@ -55,6 +62,10 @@ int main(int argc, char** argv) {
     std::cout << "streamtrack-collector " << k_version << "\n";
     return 0;
   }
+  if (config_command->parsed()) {
+    std::cout << collector::collector_config_example();
+    return 0;
+  }
   collector::CollectorConfig config;
   try {
     config = collector::load_collector_config(config_path);
@@ -63,6 +74,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check_config) {
+    if (config.files.size() > 1) {
+      std::cout << "drop-ins read:";
+      for (std::size_t i = 1; i < config.files.size(); ++i) std::cout << " " << config.files[i];
+      std::cout << "\n";
+    }
     std::cout << config_path << ": OK (" << config.alerts.size() << " alert rules)\n";
     return 0;
   }
