@@ -8,12 +8,15 @@
 //  2. private memory (Private_Clean + Private_Dirty) growth per source from 10 to 1,000 sources;
 //  3. CPU with 1,000 sources at a 60 s interval over 60 s (idle: no busy wake-ups).
 // Usage: agent_vs_collectd_bench [window seconds, default 30] [agent binary, default the
-// build's]. Run from a Release build. Needs /usr/sbin/collectd (scripts/bootstrap: collectd-core).
+// build's] [first: only figure 1]. Run from a Release build. Needs /usr/sbin/collectd (scripts/bootstrap: collectd-core).
 
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 
 #include "bench/agent_vs_collectd/json_endpoints.hpp"
 #include "bench/common/proc_stats.hpp"
@@ -79,8 +82,14 @@ struct Pair {
     testing::write_file(dir / "collectd.conf", collectd_config(dir / "collectd", broker.port(),
                                                                http, sources, interval_s));
     testing::Process::Options a;
-    a.argv = {g_agent_bin, "--config",
-              (dir / "agent.toml").string()};
+    a.argv = {g_agent_bin, "--config", (dir / "agent.toml").string()};
+    // For profiles: STREAMTRACK_BENCH_AGENT_WRAPPER="valgrind --tool=callgrind ..." runs the
+    // agent under it (the figures then describe the wrapper, not the agent).
+    if (const char* wrapper = std::getenv("STREAMTRACK_BENCH_AGENT_WRAPPER")) {
+      std::istringstream words(wrapper);
+      std::vector<std::string> prefix{std::istream_iterator<std::string>(words), {}};
+      a.argv.insert(a.argv.begin(), prefix.begin(), prefix.end());
+    }
     agent = std::make_unique<testing::Process>(a);
     testing::Process::Options c;
     c.argv = {k_collectd, "-f", "-C", (dir / "collectd.conf").string()};
@@ -174,6 +183,8 @@ int main(int argc, char** argv) {
     cpu_ratio = w.agent_cpu / w.collectd_cpu;
     pss_ratio = static_cast<double>(am.pss_kib) / static_cast<double>(cm.pss_kib);
   }
+
+  if (argc > 3 && std::string(argv[3]) == "first") return 0;
 
   // 2 and 3. Private memory at 10 and at 1,000 sources (60 s interval), CPU at 1,000 idle.
   bench::Memory agent10;

@@ -264,6 +264,89 @@ Result<Sample> decode_sample(std::string_view payload) {
   return s;
 }
 
+namespace {
+
+// The checks of decode_sample, applied to the values themselves (no JSON in between).
+class SampleChecker {
+ public:
+  bool failed() const { return !m_error.empty(); }
+  const std::string& error() const { return m_error; }
+
+  void name(const char* key, const std::string& v, bool allow_empty, std::size_t max_bytes) {
+    if (failed()) return;
+    if (v.empty() && !allow_empty) return field_fail(key, "must not be empty");
+    if (v.find('\0') != std::string::npos) return field_fail(key, "contains a NUL character");
+    if (v.size() > max_bytes) {
+      return field_fail(key, "too long: " + std::to_string(v.size()) + " bytes (limit " +
+                                 std::to_string(max_bytes) + ")");
+    }
+    for (std::size_t i = 0; i < v.size();) {
+      const auto d = utf8::decode_at(v, i);
+      if (d.length == 0) return field_fail(key, "not valid UTF-8");
+      i += d.length;
+    }
+  }
+  void text(const char* key, const std::optional<std::string>& v, std::size_t max_bytes) {
+    if (v) name(key, *v, true, max_bytes);
+  }
+  void integer(const char* key, const std::optional<std::int64_t>& v, std::int64_t min,
+               std::int64_t max) {
+    if (failed() || !v) return;
+    if (*v < min || *v > max) {
+      field_fail(key, "out of range: " + std::to_string(*v) + " (expected " +
+                          std::to_string(min) + ".." + std::to_string(max) + ")");
+    }
+  }
+  void number(const char* key, const std::optional<double>& v, double min, double max) {
+    if (failed() || !v) return;
+    // The encoder writes a NaN or an infinity as null.
+    if (!std::isfinite(*v)) return field_fail(key, "expected a number, got null");
+    if (*v < min || *v > max) {
+      field_fail(key, "out of range: " + format_number(*v) + " (expected " + format_number(min) +
+                          ".." + format_number(max) + ")");
+    }
+  }
+  void timestamp(const char* key, const std::optional<TimePoint>& v) {
+    if (failed() || !v) return;
+    const auto text = format_rfc3339(*v);
+    if (!parse_rfc3339(text)) {
+      field_fail(key, "not an RFC 3339 timestamp: \"" + text + "\"");
+    }
+  }
+
+ private:
+  void field_fail(const char* key, const std::string& what) {
+    if (m_error.empty()) m_error = std::string("field \"") + key + "\": " + what;
+  }
+  std::string m_error;
+};
+
+}  // namespace
+
+std::optional<std::string> sample_problem(const Sample& s) {
+  SampleChecker c;
+  c.name("agent", s.agent, false, k_max_name_bytes);
+  c.timestamp("ts", s.ts);
+  c.name("platform", s.platform, false, k_max_name_bytes);
+  c.name("channel", s.channel, false, k_max_name_bytes);
+  c.integer("viewers", s.viewers, 0, k_max_int32);
+  c.text("stream_id", s.stream_id, k_max_name_bytes);
+  c.text("title", s.title, k_max_text_bytes);
+  c.text("category", s.category, k_max_text_bytes);
+  c.timestamp("started_at", s.started_at);
+  c.integer("chat_messages", s.chat_messages, 0, k_max_int32);
+  c.integer("chatters", s.chatters, 0, k_max_int32);
+  c.number("bitrate_kbps", s.bitrate_kbps, 0, 10'000'000);
+  c.number("fps", s.fps, 0, 1000);
+  c.integer("dropped_frames", s.dropped_frames, 0, k_max_safe_integer);
+  c.integer("width", s.width, 0, 65535);
+  c.integer("height", s.height, 0, 65535);
+  c.text("video_codec", s.video_codec, k_max_name_bytes);
+  c.text("audio_codec", s.audio_codec, k_max_name_bytes);
+  if (c.failed()) return c.error();
+  return std::nullopt;
+}
+
 std::string encode_status(const Status& s) {
   ojson j;
   j["state"] = s.state;

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <optional>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "common/wire/codec.hpp"
@@ -190,6 +194,77 @@ TEST(ValidText, ASampleWithAnyBytesEncodesToJsonThatDecodesToTheSameSample) {
   ASSERT_TRUE(decoded) << decoded.error();
   EXPECT_EQ(*decoded, s);
   EXPECT_EQ(s.channel, "live/\xef\xbf\xbd\xef\xbf\xbd\xc2\x85");
+}
+
+// sample_problem promises decode_sample(encode_sample(s))'s verdict and reason without the JSON.
+TEST(SampleProblem, GivesTheDecodersVerdictAndReasonForEveryField) {
+  using Mutation = void (*)(Sample&);
+  const std::vector<std::pair<const char*, Mutation>> cases = {
+      {"valid", [](Sample&) {}},
+      {"empty agent", [](Sample& s) { s.agent.clear(); }},
+      {"long agent", [](Sample& s) { s.agent = std::string(257, 'a'); }},
+      {"agent at the limit", [](Sample& s) { s.agent = std::string(256, 'a'); }},
+      {"NUL in channel", [](Sample& s) { s.channel = std::string("a\0b", 3); }},
+      {"empty platform", [](Sample& s) { s.platform.clear(); }},
+      {"empty stream_id", [](Sample& s) { s.stream_id = ""; }},
+      {"long title", [](Sample& s) { s.title = std::string(4097, 't'); }},
+      {"title at the limit", [](Sample& s) { s.title = std::string(4096, '\x01'); }},
+      {"long category", [](Sample& s) { s.category = std::string(5000, 'c'); }},
+      {"long codec", [](Sample& s) { s.audio_codec = std::string(300, 'x'); }},
+      {"negative viewers", [](Sample& s) { s.viewers = -1; }},
+      {"viewers over int32", [](Sample& s) { s.viewers = std::int64_t{1} << 31; }},
+      {"negative chatters", [](Sample& s) { s.chatters = -3; }},
+      {"chat over int32", [](Sample& s) { s.chat_messages = std::int64_t{1} << 40; }},
+      {"dropped frames over 2^53", [](Sample& s) { s.dropped_frames = std::int64_t{1} << 54; }},
+      {"wide", [](Sample& s) { s.width = 65536; }},
+      {"negative height", [](Sample& s) { s.height = -1; }},
+      {"fps over 1000", [](Sample& s) { s.fps = 1000.5; }},
+      {"negative bitrate", [](Sample& s) { s.bitrate_kbps = -0.5; }},
+      {"NaN fps", [](Sample& s) { s.fps = std::nan(""); }},
+      {"infinite bitrate", [](Sample& s) { s.bitrate_kbps = HUGE_VAL; }},
+      {"year 10000", [](Sample& s) { s.ts = sys_days{year{10000} / January / 1}; }},
+      {"year -1 start", [](Sample& s) { s.started_at = sys_days{year{-1} / January / 1}; }},
+      {"two problems: first wins", [](Sample& s) {
+         s.viewers = -1;
+         s.title = std::string(5000, 't');
+       }},
+  };
+  int refused = 0;
+  for (const auto& [name, mutate] : cases) {
+    Sample s = full_sample();
+    mutate(s);
+    const auto decoded = decode_sample(encode_sample(s));
+    const auto problem = sample_problem(s);
+    EXPECT_EQ(problem.has_value(), !decoded.ok()) << name;
+    if (problem && !decoded.ok()) {
+      EXPECT_EQ(*problem, decoded.error()) << name;
+      ++refused;
+    }
+    if (!problem) {
+      EXPECT_LE(encode_sample(s).size(), k_max_payload_bytes) << name;
+    }
+  }
+  EXPECT_EQ(refused, 21);  // every case but the valid ones and those at the limits
+}
+
+TEST(SampleProblem, TheLargestAcceptedSampleFitsInOnePayload) {
+  Sample s = full_sample();
+  const std::string name(256, '\x01');  // each byte becomes \u0001: six bytes of JSON
+  const std::string text(4096, '\x01');
+  s.agent = s.platform = s.channel = name;
+  s.stream_id = s.video_codec = s.audio_codec = name;
+  s.title = s.category = text;
+  ASSERT_FALSE(sample_problem(s).has_value());
+  EXPECT_LE(encode_sample(s).size(), k_max_payload_bytes);
+  EXPECT_TRUE(decode_sample(encode_sample(s)).ok());
+}
+
+TEST(SampleProblem, InvalidUtf8IsRefusedAndRepairedTextAccepted) {
+  Sample s = full_sample();
+  s.title = "t\xe9tle";
+  EXPECT_EQ(sample_problem(s), std::optional<std::string>("field \"title\": not valid UTF-8"));
+  make_text_valid(s);
+  EXPECT_FALSE(sample_problem(s).has_value());
 }
 
 }  // namespace streamtrack::wire
