@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
   // 1. 100 sources at 1 s, both at once.
   double cpu_ratio = 0;
   double pss_ratio = 0;
+  double uss_ratio = 0;
   {
     testing::MqttProbe probe(broker.url(), {"streamtrack/v1/bench/metrics/#", "collectd/#"});
     Pair p(broker, http, 100, 1);
@@ -180,7 +181,12 @@ int main(int argc, char** argv) {
     print_ratio("CPU (utime+stime)", w.agent_cpu, w.collectd_cpu, "s");
     print_ratio("PSS", static_cast<double>(am.pss_kib) / 1024,
                 static_cast<double>(cm.pss_kib) / 1024, "MiB");
+    // PSS divides each shared page among the processes mapping it, so it moves when other
+    // processes on the machine load the same libraries; private memory does not.
+    print_ratio("private (USS)", static_cast<double>(am.private_kib) / 1024,
+                static_cast<double>(cm.private_kib) / 1024, "MiB");
     cpu_ratio = w.agent_cpu / w.collectd_cpu;
+    uss_ratio = static_cast<double>(am.private_kib) / static_cast<double>(cm.private_kib);
     pss_ratio = static_cast<double>(am.pss_kib) / static_cast<double>(cm.pss_kib);
   }
 
@@ -220,8 +226,9 @@ int main(int argc, char** argv) {
     const double growth = per_source(agent10, agent1000);
     std::printf("goal agent_cpu: %s ratio %.2f (agent/collectd CPU, 100 sources at 1 s; goal <= 1)\n",
                 cpu_ratio <= 1.0 ? "met" : "NOT met", cpu_ratio);
-    std::printf("goal agent_pss: %s ratio %.2f (agent/collectd PSS; goal <= 1)\n",
-                pss_ratio <= 1.0 ? "met" : "NOT met", pss_ratio);
+    std::printf("goal agent_pss: %s ratio %.2f (agent/collectd PSS; goal <= 1; private memory "
+                "ratio %.2f)\n",
+                pss_ratio <= 1.0 ? "met" : "NOT met", pss_ratio, uss_ratio);
     std::printf("goal agent_memory_per_source: %s %.1f KiB per source (goal <= 19.5 KiB = 20 kB; "
                 "collectd %.1f KiB)\n",
                 growth <= 19.5 ? "met" : "NOT met", growth, per_source(collectd10, collectd1000));

@@ -267,4 +267,64 @@ TEST(SampleProblem, InvalidUtf8IsRefusedAndRepairedTextAccepted) {
   EXPECT_FALSE(sample_problem(s).has_value());
 }
 
+// The encoder writes JSON directly; its bytes must be those of nlohmann's dump of the same tree.
+std::string reference_encoding(const Sample& s) {
+  nlohmann::ordered_json j;
+  j["schema"] = Sample::k_schema;
+  j["agent"] = s.agent;
+  j["seq"] = s.seq;
+  j["ts"] = format_rfc3339(s.ts);
+  j["platform"] = s.platform;
+  j["channel"] = s.channel;
+  j["live"] = s.live;
+  if (s.viewers) j["viewers"] = *s.viewers;
+  if (s.stream_id) j["stream_id"] = *s.stream_id;
+  if (s.title) j["title"] = *s.title;
+  if (s.category) j["category"] = *s.category;
+  if (s.started_at) j["started_at"] = format_rfc3339(*s.started_at);
+  if (s.chat_messages) j["chat_messages"] = *s.chat_messages;
+  if (s.chatters) j["chatters"] = *s.chatters;
+  if (s.bitrate_kbps) j["bitrate_kbps"] = *s.bitrate_kbps;
+  if (s.fps) j["fps"] = *s.fps;
+  if (s.dropped_frames) j["dropped_frames"] = *s.dropped_frames;
+  if (s.width) j["width"] = *s.width;
+  if (s.height) j["height"] = *s.height;
+  if (s.video_codec) j["video_codec"] = *s.video_codec;
+  if (s.audio_codec) j["audio_codec"] = *s.audio_codec;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+TEST(SampleCodec, EncodesTheSameBytesAsTheJsonTreeForEveryKindOfValue) {
+  std::vector<Sample> cases;
+  cases.push_back(full_sample());
+  Sample minimal;
+  minimal.agent = "a";
+  minimal.seq = 1;
+  minimal.platform = "p";
+  minimal.channel = "c";
+  cases.push_back(minimal);
+  Sample text = full_sample();
+  text.title = std::string("quote\" back\\ slash\b\f\n\r\t nul") + std::string(1, '\0') +
+               "\x01\x1f\x7f é ✓ 😀 </script>";
+  text.channel = "live/a+b#c/d";
+  text.category = "";
+  cases.push_back(text);
+  Sample numbers = full_sample();
+  numbers.bitrate_kbps = 0.0001;
+  numbers.fps = 30.0;
+  numbers.viewers = 2147483647;
+  numbers.dropped_frames = (std::int64_t{1} << 53) - 1;
+  numbers.seq = -5;
+  cases.push_back(numbers);
+  Sample odd = full_sample();
+  odd.bitrate_kbps = std::nan("");
+  odd.fps = 1e300;
+  odd.width = -1;
+  cases.push_back(odd);
+  Sample invalid = full_sample();
+  invalid.title = "t\xe9tle";  // not UTF-8: replaced as the tree does
+  cases.push_back(invalid);
+  for (const auto& s : cases) EXPECT_EQ(encode_sample(s), reference_encoding(s));
+}
+
 }  // namespace streamtrack::wire
