@@ -8,7 +8,8 @@
 //  2. private memory (Private_Clean + Private_Dirty) growth per source from 10 to 1,000 sources;
 //  3. CPU with 1,000 sources at a 60 s interval over 60 s (idle: no busy wake-ups).
 // Usage: agent_vs_collectd_bench [window seconds, default 30] [agent binary, default the
-// build's] [first: only figure 1]. Run from a Release build. Needs /usr/sbin/collectd (scripts/bootstrap: collectd-core).
+// build's] [first: only figure 1]. Run from a Release build. Needs /usr/sbin/collectd
+// (scripts/bootstrap: collectd-core).
 
 #include <unistd.h>
 
@@ -118,13 +119,13 @@ Window measure_cpu(Pair& p, std::chrono::seconds length) {
 }
 
 // Waits until every source was polled `rounds` times (by both: two clients per source).
-void wait_for_polls(const bench::JsonEndpoints& http, std::uint64_t before, int sources,
-                    int rounds, std::chrono::seconds timeout) {
+void wait_for_polls(const bench::JsonEndpoints& http, std::uint64_t before, int sources, int rounds,
+                    std::chrono::seconds timeout) {
   const auto want = before + static_cast<std::uint64_t>(2 * sources * rounds);
   if (!testing::wait_until([&] { return http.requests() >= want; }, timeout)) {
-    throw std::runtime_error("the endpoints were not polled in time: " +
-                             std::to_string(http.requests() - before) + " of " +
-                             std::to_string(want - before) + " requests");
+    throw std::runtime_error(
+        "the endpoints were not polled in time: " + std::to_string(http.requests() - before) +
+        " of " + std::to_string(want - before) + " requests");
   }
 }
 
@@ -169,12 +170,14 @@ int main(int argc, char** argv) {
     }
     const auto am = bench::memory(p.agent->pid());
     const auto cm = bench::memory(p.collectd->pid());
-    std::printf("agent_vs_collectd: 100 sources at 1 s, %d s window, local Mosquitto, QoS 1 "
-                "(agent: outbox + delete on PUBACK)\n",
-                window_s);
-    std::printf("  messages in the window: agent %zu (one per sample), collectd %zu (one per "
-                "value, 2 per poll)\n",
-                agent_msgs, collectd_msgs);
+    std::printf(
+        "agent_vs_collectd: 100 sources at 1 s, %d s window, local Mosquitto, QoS 1 "
+        "(agent: outbox + delete on PUBACK)\n",
+        window_s);
+    std::printf(
+        "  messages in the window: agent %zu (one per sample), collectd %zu (one per "
+        "value, 2 per poll)\n",
+        agent_msgs, collectd_msgs);
     std::printf("  HTTP in the window (both clients): %llu requests over %llu new connections\n",
                 static_cast<unsigned long long>(requests),
                 static_cast<unsigned long long>(connections));
@@ -214,8 +217,9 @@ int main(int argc, char** argv) {
     const auto per_source = [](const bench::Memory& small, const bench::Memory& large) {
       return static_cast<double>(large.private_kib - small.private_kib) / 990.0;
     };
-    std::printf("agent_vs_collectd: private memory (Private_Clean + Private_Dirty) growth from 10 "
-                "to 1,000 sources at 60 s, after every source was polled\n");
+    std::printf(
+        "agent_vs_collectd: private memory (Private_Clean + Private_Dirty) growth from 10 "
+        "to 1,000 sources at 60 s, after every source was polled\n");
     std::printf("  agent private %ld -> %ld KiB, collectd %ld -> %ld KiB\n", agent10.private_kib,
                 agent1000.private_kib, collectd10.private_kib, collectd1000.private_kib);
     print_ratio("growth per source", per_source(agent10, agent1000),
@@ -224,18 +228,22 @@ int main(int argc, char** argv) {
     print_ratio("CPU (utime+stime)", w.agent_cpu, w.collectd_cpu, "s");
     std::printf("  agent CPU share at idle: %.4f%% of one core\n", w.agent_cpu / 60.0 * 100);
     const double growth = per_source(agent10, agent1000);
-    std::printf("goal agent_cpu: %s ratio %.2f (agent/collectd CPU, 100 sources at 1 s; goal <= 1)\n",
-                cpu_ratio <= 1.0 ? "met" : "NOT met", cpu_ratio);
-    std::printf("goal agent_pss: %s ratio %.2f (agent/collectd PSS; goal <= 1; private memory "
-                "ratio %.2f)\n",
-                pss_ratio <= 1.0 ? "met" : "NOT met", pss_ratio, uss_ratio);
-    std::printf("goal agent_memory_per_source: %s %.1f KiB per source (goal <= 19.5 KiB = 20 kB; "
-                "collectd %.1f KiB)\n",
-                growth <= 19.5 ? "met" : "NOT met", growth, per_source(collectd10, collectd1000));
-    std::printf("goal agent_idle_cpu: %s %.3f%% of a core (1,000 sources at 60 s; collectd "
-                "%.3f%%; goal <= collectd)\n",
-                w.agent_cpu <= w.collectd_cpu ? "met" : "NOT met", w.agent_cpu / 60.0 * 100,
-                w.collectd_cpu / 60.0 * 100);
+    std::printf(
+        "goal agent_cpu: %s ratio %.2f (agent/collectd CPU, 100 sources at 1 s; goal <= 1)\n",
+        cpu_ratio <= 1.0 ? "met" : "NOT met", cpu_ratio);
+    std::printf(
+        "goal agent_pss: %s ratio %.2f (agent/collectd PSS; goal <= 1; private memory "
+        "ratio %.2f)\n",
+        pss_ratio <= 1.0 ? "met" : "NOT met", pss_ratio, uss_ratio);
+    std::printf(
+        "goal agent_memory_per_source: %s %.1f KiB per source (goal <= 19.5 KiB = 20 kB; "
+        "collectd %.1f KiB)\n",
+        growth <= 19.5 ? "met" : "NOT met", growth, per_source(collectd10, collectd1000));
+    std::printf(
+        "goal agent_idle_cpu: %s %.3f%% of a core (1,000 sources at 60 s; collectd "
+        "%.3f%%; goal <= collectd)\n",
+        w.agent_cpu <= w.collectd_cpu ? "met" : "NOT met", w.agent_cpu / 60.0 * 100,
+        w.collectd_cpu / 60.0 * 100);
   }
   return 0;
 }

@@ -35,33 +35,39 @@ Cost measure(testing::PostgresServer& pg, const std::string& name, long rows, in
   collector::store::PgConnection conn(options);
   collector::store::apply_migrations(conn);
   collector::partitions::maintain_partitions(conn, SystemClock::instance().now(), {});
-  conn.exec("INSERT INTO channels (platform, name) SELECT 'bench', 'c' || g "
-            "FROM generate_series(1, " + std::to_string(k_streams) + ") g");
-  conn.exec("INSERT INTO livestreams (channel_id, session_key, started_at, last_sample_at) "
-            "SELECT id, 'id:' || id, now() - interval '400 days', now() FROM channels");
+  conn.exec(
+      "INSERT INTO channels (platform, name) SELECT 'bench', 'c' || g "
+      "FROM generate_series(1, " +
+      std::to_string(k_streams) + ") g");
+  conn.exec(
+      "INSERT INTO livestreams (channel_id, session_key, started_at, last_sample_at) "
+      "SELECT id, 'id:' || id, now() - interval '400 days', now() FROM channels");
   // History: one sample every 10 s per stream, ending an hour ago (so the refreshed hour holds
   // the same rows whatever the history), in chunks so that no statement is huge.
   const long per_stream = rows / k_streams;
   const long chunk = 100'000 / k_streams;
   for (long from = 0; from < per_stream; from += chunk) {
     const long to = std::min(per_stream, from + chunk) - 1;
-    conn.exec("INSERT INTO livestream_metrics SELECT l.id, "
-              "now() - interval '1 hour' - g * interval '10 seconds', "
-              "(g % 1000)::int, g % 50, g % 20, 2500, 30, 0, 'bench', l.id * 100000000 + g "
-              "FROM livestreams l, generate_series(" + std::to_string(from) + ", " +
-              std::to_string(to) + ") g");
+    conn.exec(
+        "INSERT INTO livestream_metrics SELECT l.id, "
+        "now() - interval '1 hour' - g * interval '10 seconds', "
+        "(g % 1000)::int, g % 50, g % 20, 2500, 30, 0, 'bench', l.id * 100000000 + g "
+        "FROM livestreams l, generate_series(" +
+        std::to_string(from) + ", " + std::to_string(to) + ") g");
   }
   conn.exec("ANALYZE");
   conn.exec("DELETE FROM analytics_dirty");
-  const auto backend = static_cast<pid_t>(std::stol(conn.exec("SELECT pg_backend_pid()").text(0, 0)));
+  const auto backend =
+      static_cast<pid_t>(std::stol(conn.exec("SELECT pg_backend_pid()").text(0, 0)));
   double cpu = 0;
   double wall = 0;
   for (int i = 0; i < refreshes; ++i) {
     conn.exec("INSERT INTO livestream_metrics SELECT id, now() + " + std::to_string(i + 1) +
               " * interval '1 millisecond', 500, 1, 1, 2500, 30, 0, 'new', " +
               std::to_string(i + 1) + " * 1000 + id FROM livestreams");
-    conn.exec("INSERT INTO analytics_dirty (livestream_id, hour) SELECT id, "
-              "date_trunc('hour', now()) FROM livestreams");
+    conn.exec(
+        "INSERT INTO analytics_dirty (livestream_id, hour) SELECT id, "
+        "date_trunc('hour', now()) FROM livestreams");
     const double cpu0 = bench::cpu_seconds(backend);
     const auto t0 = Steady::now();
     collector::analytics::refresh_hourly(conn);
@@ -88,8 +94,9 @@ int main(int argc, char** argv) {
   std::printf("  history %9ld rows: backend CPU %.2f ms, wall %.2f ms per refresh\n", large,
               l.cpu_ms, l.wall_ms);
   const double ratio = s.cpu_ms > 0 ? l.cpu_ms / s.cpu_ms : l.wall_ms / s.wall_ms;
-  std::printf("goal analytics_refresh: %s ratio %.2f (backend CPU per refresh, %ld rows of history "
-              "/ %ld rows; wall ratio %.2f; goal <= 1.5)\n",
-              ratio <= 1.5 ? "met" : "NOT met", ratio, large, small, l.wall_ms / s.wall_ms);
+  std::printf(
+      "goal analytics_refresh: %s ratio %.2f (backend CPU per refresh, %ld rows of history "
+      "/ %ld rows; wall ratio %.2f; goal <= 1.5)\n",
+      ratio <= 1.5 ? "met" : "NOT met", ratio, large, small, l.wall_ms / s.wall_ms);
   return 0;
 }

@@ -36,7 +36,8 @@ struct Latencies {
     std::lock_guard lock(mutex);
     if (ms.empty()) return -1;
     std::sort(ms.begin(), ms.end());
-    return ms[std::min(ms.size() - 1, static_cast<std::size_t>(p * static_cast<double>(ms.size())))];
+    return ms[std::min(ms.size() - 1,
+                       static_cast<std::size_t>(p * static_cast<double>(ms.size())))];
   }
   std::size_t count() {
     std::lock_guard lock(mutex);
@@ -145,17 +146,15 @@ int main(int argc, char** argv) {
                                },
                            .delivered = {}});
   subscriber.start();
-  mqtt::Client publisher({.settings = settings,
-                          .client_id = "bench-publisher",
-                          .clean_session = true,
-                          .will = std::nullopt,
-                          .max_inflight = 1000,
-                          .subscriptions = {},
-                          .subscription_qos = 1},
-                         {.connected = [&] { up = true; },
-                          .disconnected = {},
-                          .message = {},
-                          .delivered = {}});
+  mqtt::Client publisher(
+      {.settings = settings,
+       .client_id = "bench-publisher",
+       .clean_session = true,
+       .will = std::nullopt,
+       .max_inflight = 1000,
+       .subscriptions = {},
+       .subscription_qos = 1},
+      {.connected = [&] { up = true; }, .disconnected = {}, .message = {}, .delivered = {}});
   publisher.start();
   if (!wait_until([&] { return up.load() && subscriber.connected(); })) return 1;
   std::this_thread::sleep_for(std::chrono::seconds{1});
@@ -195,14 +194,16 @@ int main(int argc, char** argv) {
   const double broker_p99 = delivered.percentile(0.99);
   std::printf("latency: %d samples at %d/s over 1,000 channels (published in %.1f s)\n", total,
               rate, sent_s);
-  std::printf("  publish -> committed row (NOTIFY at commit, newest sample per channel and "
-              "batch): %zu seen, p50 %.1f ms, p99 %.1f ms\n",
-              committed.count(), committed.percentile(0.5), p99);
+  std::printf(
+      "  publish -> committed row (NOTIFY at commit, newest sample per channel and "
+      "batch): %zu seen, p50 %.1f ms, p99 %.1f ms\n",
+      committed.count(), committed.percentile(0.5), p99);
   std::printf("  baseline publish -> MQTT subscriber: %zu seen, p50 %.1f ms, p99 %.1f ms\n",
               delivered.count(), delivered.percentile(0.5), broker_p99);
-  std::printf("goal latency: %s p99 %.0f ms publish -> committed row at %d samples/s (goal <= 250 "
-              "ms; broker alone p99 %.0f ms)\n",
-              p99 >= 0 && p99 <= 250 ? "met" : "NOT met", p99, rate, broker_p99);
+  std::printf(
+      "goal latency: %s p99 %.0f ms publish -> committed row at %d samples/s (goal <= 250 "
+      "ms; broker alone p99 %.0f ms)\n",
+      p99 >= 0 && p99 <= 250 ? "met" : "NOT met", p99, rate, broker_p99);
   collector.stop();
   return 0;
 }
