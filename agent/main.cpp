@@ -21,10 +21,20 @@ int main(int argc, char** argv) {
   outbox->require_subcommand(1);
   outbox->add_subcommand("stats", "Depth, oldest unsent age and drop counts");
   outbox->add_subcommand("export", "Unsent samples as JSON lines");
+  auto* config_command = cli.add_subcommand("config", "Configuration tools");
+  config_command->require_subcommand(1);
+  config_command->add_subcommand(
+      "example",
+      "Print the full commented configuration (every key, its default, constraints and "
+      "whether SIGHUP applies it), generated from the key declarations");
   CLI11_PARSE(cli, argc, argv);
 
   if (version) {
     std::cout << "streamtrack-agent " << k_version << "\n";
+    return 0;
+  }
+  if (config_command->parsed()) {
+    std::cout << agent::agent_config_example();
     return 0;
   }
   agent::AgentConfig config;
@@ -35,6 +45,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check_config) {
+    if (config.files.size() > 1) {
+      std::cout << "drop-ins read:";
+      for (std::size_t i = 1; i < config.files.size(); ++i) std::cout << " " << config.files[i];
+      std::cout << "\n";
+    }
     std::cout << config_path << ": OK (" << config.sources.size() << " sources)\n";
     return 0;
   }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "agent/sources/registry.hpp"
+#include "common/config/example.hpp"
 #include "common/config/toml_file.hpp"
 #include "common/util/host.hpp"
 
@@ -15,59 +16,132 @@ using config::ValueType;
 namespace {
 
 const TableSpec& agent_table_spec() {
-  static const TableSpec spec{{
-      {.name = "id", .description = "Agent id in topics and samples (default: the host name)."},
-      {.name = "state_dir", .default_value = std::string("/var/lib/streamtrack-agent"),
-       .description = "Directory of the outbox database."},
-      {.name = "log_level", .default_value = std::string("info"),
-       .description = "Least severe level logged.",
-       .one_of = {"error", "warning", "notice", "info", "debug"}},
-      {.name = "shutdown_timeout", .type = ValueType::duration, .default_value = std::string("5s"),
-       .description = "On SIGTERM, how long to keep flushing before exiting.", .min = 0},
-  }};
+  static const TableSpec spec{
+      {
+          {.name = "id",
+           .description = "Agent id in MQTT topics and samples (default: the host name).",
+           .example = "\"rig-1\""},
+          {.name = "state_dir",
+           .default_value = std::string("/var/lib/streamtrack-agent"),
+           .description =
+               "Where the outbox lives: outbox.db, a SQLite database of unsent samples (every "
+               "sample is written there before it is sent; samples the broker can never take "
+               "are kept in its dead_letters table), and outbox.db.seq, the seq reservation "
+               "(synced to disk) that keeps seqs growing even if the database is lost or rolled "
+               "back by a power loss. Only a corrupt outbox is renamed "
+               "outbox.db.corrupt-<time>, never deleted. Inspect it with: streamtrack-agent "
+               "--config FILE outbox stats|export",
+           .example_active = true},
+          {.name = "log_level",
+           .default_value = std::string("info"),
+           .description = "Least severe level logged.",
+           .one_of = {"error", "warning", "notice", "info", "debug"},
+           .reloads = true,
+           .example_active = true},
+          {.name = "log_format",
+           .default_value = std::string("journal"),
+           .description = "Log lines on stderr: \"journal\" (sd-daemon priority prefix, for "
+                          "journald), \"logfmt\" (ts=... level=... key=value) or \"json\" (one "
+                          "object a line).",
+           .one_of = {"journal", "logfmt", "json"},
+           .reloads = true},
+          {.name = "shutdown_timeout",
+           .type = ValueType::duration,
+           .default_value = std::string("5s"),
+           .description = "On SIGTERM: stop polling, keep flushing the outbox to the broker "
+                          "this long, publish the offline status, exit. What is unsent stays in "
+                          "the outbox for the next start.",
+           .min = 0},
+      },
+      "The agent itself."};
   return spec;
 }
 
 const TableSpec& agent_mqtt_spec() {
-  static const TableSpec spec = config::extend(
-      config::mqtt_base_spec(),
-      {
-          {.name = "max_inflight", .type = ValueType::integer, .default_value = std::int64_t{256},
-           .description = "QoS 1 publishes awaiting PUBACK at once.", .min = 1, .max = 65535},
-          {.name = "delivery", .default_value = std::string("committed"),
-           .description = "When a sample leaves the outbox: on the broker's PUBACK (\"broker\") "
-                          "or on the collector's ack after its database commit (\"committed\").",
-           .one_of = {"broker", "committed"}},
-          {.name = "ack_timeout", .type = ValueType::duration, .default_value = std::string("60s"),
-           .description = "delivery = \"committed\": publish again when no ack came this long.",
-           .min = 1000},
-          {.name = "health_interval", .type = ValueType::duration,
-           .default_value = std::string("30s"), .description = "Period of health messages.",
-           .min = 1000},
-      });
+  static const TableSpec spec = [] {
+    auto s = config::extend(
+        config::mqtt_base_spec(),
+        {
+            {.name = "max_inflight",
+             .type = ValueType::integer,
+             .default_value = std::int64_t{256},
+             .description = "QoS 1 publishes awaiting the broker's PUBACK at once.",
+             .min = 1,
+             .max = 65535},
+            {.name = "delivery",
+             .default_value = std::string("committed"),
+             .description = "When a sample leaves the outbox: on the broker's PUBACK "
+                            "(\"broker\") or on the collector's ack after its database commit "
+                            "(\"committed\").",
+             .one_of = {"broker", "committed"}},
+            {.name = "ack_timeout",
+             .type = ValueType::duration,
+             .default_value = std::string("60s"),
+             .description = "With delivery = \"committed\": publish a sample again if no ack "
+                            "came within this time. /readyz fails (\"acks\") when the broker "
+                            "refuses the ack subscription or no ack came this long after the "
+                            "broker took samples.",
+             .min = 1000},
+            {.name = "health_interval",
+             .type = ValueType::duration,
+             .default_value = std::string("30s"),
+             .description = "Period of the health message on <topic_prefix>/<id>/health.",
+             .min = 1000,
+             .reloads = true},
+        });
+    s.description = "The MQTT broker. With the ACL of conf/mosquitto-acl.example, the user "
+                    "name is the agent id.";
+    return s;
+  }();
   return spec;
 }
 
 const TableSpec& buffer_spec() {
-  static const TableSpec spec{{
-      {.name = "max_rows", .type = ValueType::integer, .default_value = std::int64_t{1'000'000},
-       .description = "Most samples kept unsent.", .min = 1},
-      {.name = "max_bytes", .type = ValueType::integer,
-       .default_value = std::int64_t{256} * 1024 * 1024,
-       .description = "Most payload bytes kept unsent.", .min = 4096},
-      {.name = "policy", .default_value = std::string("drop_oldest"),
-       .description = "What to drop when the outbox is full.",
-       .one_of = {"drop_oldest", "drop_newest"}},
-  }};
+  static const TableSpec spec{
+      {
+          {.name = "max_rows",
+           .type = ValueType::integer,
+           .default_value = std::int64_t{1'000'000},
+           .description = "Most samples kept unsent.",
+           .min = 1,
+           .reloads = true},
+          {.name = "max_bytes",
+           .type = ValueType::integer,
+           .default_value = std::int64_t{256} * 1024 * 1024,
+           .description = "Most payload bytes kept unsent.",
+           .min = 4096,
+           .reloads = true},
+          {.name = "policy",
+           .default_value = std::string("drop_oldest"),
+           .description = "What to drop when the outbox is full. Every drop is counted (in "
+                          "health, `outbox stats` and the log) and leaves a gap in seq. If the "
+                          "disk is full or read-only, the agent keeps polling, holds new "
+                          "samples in memory (up to max_rows and max_bytes, dropping by this "
+                          "policy) and retries; what it still holds at shutdown is logged as "
+                          "lost.",
+           .one_of = {"drop_oldest", "drop_newest"},
+           .reloads = true},
+      },
+      "The outbox: every sample is stored here before it is sent."};
   return spec;
 }
 
 const TableSpec& http_spec() {
-  static const TableSpec spec{{
-      {.name = "listen", .default_value = std::string("127.0.0.1:9464"),
-       .description = "Address of /metrics, /healthz and /readyz; \"\" turns it off."},
-  }};
+  static const TableSpec spec{
+      {
+          {.name = "listen",
+           .default_value = std::string("127.0.0.1:9464"),
+           .description = "Address of /metrics (Prometheus), /healthz and /readyz; \"\" "
+                          "turns the endpoint off."},
+      },
+      "The status endpoint."};
   return spec;
+}
+
+std::vector<config::TableExample> source_examples() {
+  std::vector<config::TableExample> out;
+  for (const auto& t : source_types()) out.push_back(t.example);
+  return out;
 }
 
 }  // namespace
@@ -78,9 +152,37 @@ const TableSpec& agent_root_spec() {
       {.name = "mqtt", .type = ValueType::table, .nested = &agent_mqtt_spec()},
       {.name = "buffer", .type = ValueType::table, .nested = &buffer_spec()},
       {.name = "http", .type = ValueType::table, .nested = &http_spec()},
-      {.name = "source", .type = ValueType::table_array, .description = "One per source."},
+      {.name = "source",
+       .type = ValueType::table_array,
+       .description =
+           "One [[source]] per thing to poll. All sources poll concurrently; a source whose "
+           "poll fails is polled again one interval later plus an exponential backoff with "
+           "jitter (1s doubling up to 30s), reset on success. Failed polls never produce "
+           "samples; offline is only what the server says. Sources that poll a URL also take "
+           "username + password_file (basic auth) or bearer_token_file. Check a "
+           "configuration against the real servers with: streamtrack-agent --config "
+           "/etc/streamtrack/agent.toml --once",
+       .nested = &source_common_spec(),
+       .reloads = true,
+       .examples = source_examples()},
   }};
   return spec;
+}
+
+std::string agent_config_example() {
+  return config::render_example(
+      agent_root_spec(),
+      "streamtrack-agent configuration: the output of `streamtrack-agent config example`, "
+      "generated from the key declarations.\n"
+      "Check it with: streamtrack-agent --config /etc/streamtrack/agent.toml --check-config\n"
+      "Durations are strings: \"500ms\", \"10s\", \"5m\", \"1h\". Secrets are never written "
+      "here: every *_file key names a file (a relative name is looked up in "
+      "$CREDENTIALS_DIRECTORY, which systemd's LoadCredential= fills).\n"
+      "Drop-ins: after this file, every *.toml file in the directory agent.d next to it is "
+      "read in byte order of the file names. Tables merge key by key; a key set again replaces "
+      "the earlier value (the later file wins); [[source]] entries are appended.\n"
+      "SIGHUP (systemctl reload) applies what each key says; a configuration that fails "
+      "validation is refused and the running one kept.");
 }
 
 namespace {
@@ -107,6 +209,7 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
   }
   c.state_dir = agent.string("state_dir");
   c.log_level = log::parse_level(agent.string("log_level")).value_or(log::Level::info);
+  c.log_format = log::parse_format(agent.string("log_format")).value_or(log::Format::journal);
   c.shutdown_timeout = agent.duration("shutdown_timeout");
 
   const auto mqtt = root.table("mqtt");
@@ -164,7 +267,7 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
     c.sources.push_back(std::move(sc));
   }
   if (tables.empty()) {
-    diag.error({1, 1}, "", "source", "at least one [[source]] is required");
+    diag.error({.line = 1, .column = 1}, "", "source", "at least one [[source]] is required");
   }
   diag.throw_if_any();
   return c;
@@ -178,7 +281,10 @@ AgentConfig parse_agent_config(std::string_view text, const std::string& name) {
 }
 
 AgentConfig load_agent_config(const std::string& path) {
-  return build_agent_config(std::make_shared<toml::table>(config::parse_toml_file(path)), path);
+  auto doc = config::load_toml_with_dropins(path, "agent.d");
+  auto c = build_agent_config(doc.table, path);
+  c.files = std::move(doc.files);
+  return c;
 }
 
 }  // namespace streamtrack::agent

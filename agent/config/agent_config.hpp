@@ -27,11 +27,13 @@ struct SourceConfig {
 
 struct AgentConfig {
   std::string path;
+  std::vector<std::string> files;  // path, then the drop-ins merged in (load_*_config)
   std::shared_ptr<const toml::table> document;  // keeps every Section valid
 
   std::string id;
   std::string state_dir;
   log::Level log_level = log::Level::info;
+  log::Format log_format = log::Format::journal;
   std::chrono::milliseconds shutdown_timeout{};
 
   config::MqttSettings mqtt;
@@ -52,8 +54,12 @@ struct AgentConfig {
 // Root spec of agent.toml (tables [agent], [mqtt], [buffer], [http], [[source]]).
 const config::TableSpec& agent_root_spec();
 
-// Loads and validates agent.toml; throws config::ConfigError listing every problem.
+// Loads and validates agent.toml, then agent.d/*.toml next to it (config::load_toml_with_dropins);
+// throws config::ConfigError listing every problem, each naming its file.
 AgentConfig load_agent_config(const std::string& path);
+
+// The commented configuration generated from the key declarations (`config example`).
+std::string agent_config_example();
 
 // The same, from text (`name` stands for the file name in messages).
 AgentConfig parse_agent_config(std::string_view text, const std::string& name);

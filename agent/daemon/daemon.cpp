@@ -623,6 +623,7 @@ class Daemon {
       auto fresh = load_agent_config(m_config.path);
       auto engine = std::make_unique<PollEngine>(fresh, SystemClock::instance());
       log::set_level(fresh.log_level);
+      log::set_format(fresh.log_format);
       m_outbox.set_limits(outbox::outbox_options(fresh).limits);
       m_health_timer.set_every(fresh.health_interval);
       m_engine = std::move(engine);
@@ -633,14 +634,24 @@ class Daemon {
       m_config.buffer_policy = fresh.buffer_policy;
       m_config.health_interval = fresh.health_interval;
       m_config.log_level = fresh.log_level;
-      log::notice("agent: reloaded sources=" + std::to_string(m_config.sources.size()) +
-                  " (the outbox is kept; [agent] and [mqtt] changes apply on restart)");
+      m_config.log_format = fresh.log_format;
+      log::notice("agent: reloaded files=" + std::to_string(fresh.files.size()) +
+                  " sources=" + std::to_string(m_config.sources.size()) + " (the outbox is kept)");
+      warn_restart_only(config::restart_only_changes(agent_root_spec(), *m_start_document,
+                                                     *fresh.document));
     } catch (const config::ConfigError& e) {
       for (const auto& m : e.messages()) log::error("agent: reload refused: " + m);
     } catch (const std::exception& e) {
       log::error("agent: reload refused: " + std::string(e.what()));
     }
     notify::ready();
+  }
+
+  static void warn_restart_only(const std::vector<std::string>& keys) {
+    if (keys.empty()) return;
+    std::string list;
+    for (const auto& k : keys) list += (list.empty() ? "" : ",") + k;
+    log::warning("agent: changed settings apply on restart keys=" + list);
   }
 
   int shutdown() {
@@ -721,6 +732,8 @@ class Daemon {
   streamtrack::http::CheckResult m_ack_subscription{false, "not subscribed yet"};
   std::unique_ptr<streamtrack::http::StatusServer> m_status_server;
   TimePoint m_started_at{};
+  // The configuration the process started with: what restart-only keys are compared against.
+  std::shared_ptr<const toml::table> m_start_document = m_config.document;
   bool m_connected = false;
   std::int64_t m_reported_published = 0;
   std::int64_t m_reported_quarantined = 0;
@@ -732,6 +745,7 @@ class Daemon {
 
 int run_daemon(AgentConfig config) {
   log::set_level(config.log_level);
+  log::set_format(config.log_format);
   // One malloc arena for every thread (Paho's included): the loop thread does nearly all the
   // work, and each extra arena keeps its own free pages resident.
   ::mallopt(M_ARENA_MAX, 1);

@@ -10,6 +10,7 @@ namespace streamtrack::agent {
 
 int run_once(const AgentConfig& config) {
   log::set_level(config.log_level);
+  log::set_format(config.log_format);
   PollEngine engine(config, SystemClock::instance(), PollEngine::Options{.once = true});
   std::chrono::milliseconds longest{0};
   for (const auto& s : config.sources) longest = std::max(longest, s.timeout);

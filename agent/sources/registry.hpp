@@ -24,6 +24,8 @@ struct SourceTypeInfo {
   // for settings only checkable here (unreadable secret, invalid JSON Pointer).
   std::unique_ptr<sources::Source> (*create)(const SourceConfig& source,
                                              const std::string& config_path);
+  // The [[source]] entry `config example` shows for this type (tests validate it).
+  config::TableExample example;
 };
 
 const std::vector<SourceTypeInfo>& source_types();

@@ -464,9 +464,39 @@ void AlertEngine::forget(TimePoint now) {
   }
 }
 
+void AlertEngine::set_rules(std::vector<Rule> rules, TimePoint now) {
+  std::lock_guard lock(m_mutex);
+  std::map<std::string, const Rule*> by_name;
+  for (const auto& r : rules) by_name[r.name] = &r;
+  for (auto it = m_alerts.begin(); it != m_alerts.end();) {
+    auto& a = it->second;
+    const auto kept = by_name.find(a.rule);
+    const bool same_rule = kept != by_name.end() &&
+                           (a.labels.count("rule") == 0 ||
+                            a.labels.at("rule") == rule_kind_name(kept->second->kind));
+    if (same_rule) {
+      if (a.severity != kept->second->severity) {
+        a.severity = kept->second->severity;
+        a.labels["severity"] = a.severity;
+        changed(a);
+      }
+      ++it;
+      continue;
+    }
+    a.state = AlertState::resolved;
+    a.resolved_at = now;
+    changed(a);
+    if (a.firing_sent) m_retired.push_back({Event::resolved, a, now, m_collector});
+    it = m_alerts.erase(it);
+  }
+  m_rules = std::move(rules);
+  m_history = std::chrono::milliseconds{0};
+  for (const auto& r : m_rules) m_history = std::max(m_history, r.window);
+}
+
 std::vector<Notification> AlertEngine::tick(TimePoint now) {
   std::lock_guard lock(m_mutex);
-  m_out.clear();
+  m_out = std::exchange(m_retired, {});
   forget(now);
   if (!m_forgotten.empty()) {
     std::set<std::vector<std::string>> open;

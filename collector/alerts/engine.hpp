@@ -66,6 +66,12 @@ class AlertEngine {
   // Channels and agent sources not heard of for `after` are forgotten on the next tick: their
   // series are dropped and their open alerts resolve. Zero (the default) keeps them forever.
   void set_forget_after(std::chrono::milliseconds after);
+  // Replaces the rules (SIGHUP). Alerts of a rule kept under the same name and kind carry on
+  // (its new thresholds apply from the next tick, its new severity at once); alerts of a rule
+  // removed or changed to another kind resolve at `now`, notified on the next tick when their
+  // firing was sent. What was observed (channels, agents, counters) is kept.
+  void set_rules(std::vector<Rule> rules, TimePoint now);
+
   // Channels currently tracked (for tests and metrics).
   std::size_t tracked_channels() const;
 
@@ -141,6 +147,7 @@ class AlertEngine {
   std::map<std::string, Alert> m_alerts;  // by Alert::id()
   std::vector<AlertChange> m_changes;
   std::vector<Notification> m_out;
+  std::vector<Notification> m_retired;  // resolved by set_rules, sent on the next tick
 };
 
 }  // namespace streamtrack::collector::alerts

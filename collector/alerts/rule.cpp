@@ -174,6 +174,11 @@ Direction direction_of(RuleKind kind) {
   return info(kind).direction;
 }
 
+bool operator==(const WebhookConfig& a, const WebhookConfig& b) {
+  return a.name == b.name && a.url == b.url && a.preset == b.preset && a.timeout == b.timeout &&
+         a.retry_for == b.retry_for && a.headers == b.headers;
+}
+
 bool glob_match(std::string_view pattern, std::string_view text) {
   std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
   while (t < text.size()) {

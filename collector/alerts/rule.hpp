@@ -76,6 +76,8 @@ struct WebhookConfig {
   std::map<std::string, std::string> headers;
 };
 
+bool operator==(const WebhookConfig& a, const WebhookConfig& b);
+
 struct AlertingConfig {
   std::vector<Rule> rules;
   std::vector<WebhookConfig> webhooks;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -99,6 +100,47 @@ void AlertService::stop() {
   }
 }
 
+void AlertService::reconfigure(AlertingConfig config) {
+  std::lock_guard lock(m_mutex);
+  m_next_config = std::move(config);
+}
+
+void AlertService::apply(AlertingConfig config) {
+  m_engine.set_rules(config.rules, m_clock.now());
+  const auto hold = alertmanager_hold(config);
+  std::vector<std::unique_ptr<sinks::WebhookSink>> webhooks;
+  for (auto& w : config.webhooks) {
+    const auto same = std::find_if(m_webhooks.begin(), m_webhooks.end(), [&](const auto& old) {
+      return old && old->config() == w;
+    });
+    if (same != m_webhooks.end()) {
+      webhooks.push_back(std::move(*same));
+    } else {
+      webhooks.push_back(std::make_unique<sinks::WebhookSink>(w, hold));
+    }
+  }
+  m_webhooks = std::move(webhooks);
+  m_rule_webhooks.clear();
+  for (const auto& r : config.rules) m_rule_webhooks[r.name] = r.webhooks;
+  log::notice("alerts: reconfigured rules=" + std::to_string(config.rules.size()) +
+              " webhooks=" + std::to_string(config.webhooks.size()));
+}
+
+void AlertService::count_transitions(const std::vector<AlertChange>& changes) {
+  for (const auto& c : changes) {
+    const auto id = c.id();
+    const auto it = m_states.find(id);
+    const bool entered = it == m_states.end() ? c.state != AlertState::resolved || c.fired_at
+                                              : it->second != c.state;
+    if (entered && m_options.on_transition) m_options.on_transition(c.rule, state_name(c.state));
+    if (c.state == AlertState::resolved) {
+      m_states.erase(id);
+    } else {
+      m_states[id] = c.state;
+    }
+  }
+}
+
 std::vector<sinks::Sink*> AlertService::sinks_for(const std::string& rule) {
   std::vector<sinks::Sink*> out{&m_mqtt};
   const auto& wanted = m_rule_webhooks[rule];
@@ -133,6 +175,12 @@ void AlertService::demote() {
 }
 
 void AlertService::step() {
+  std::optional<AlertingConfig> next;
+  {
+    std::lock_guard lock(m_mutex);
+    next = std::exchange(m_next_config, std::nullopt);
+  }
+  if (next) apply(std::move(*next));
   const auto now = m_clock.now();
   if (m_store) {
     const auto lead = m_store->try_lead();
@@ -196,6 +244,7 @@ void AlertService::step() {
 
   const auto notes = m_engine.tick(now);
   auto changes = m_engine.take_changes();
+  count_transitions(changes);
   if (!m_leader) {
     for (const auto& n : notes) {
       log::debug("alerts: " + std::string(event_name(n.event)) +

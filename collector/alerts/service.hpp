@@ -3,8 +3,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +29,9 @@ struct ServiceOptions {
   // What the collector knows about itself (counters, write latency); called on the alert
   // thread each tick. May be empty.
   std::function<CollectorObservation()> observe_collector;
+  // Called on the alert thread for each state an alert enters (pending, firing, resolved),
+  // whether or not this collector notifies. May be empty.
+  std::function<void(const std::string& rule, std::string_view state)> on_transition;
 };
 
 class AlertService {
@@ -50,11 +55,18 @@ class AlertService {
 
   bool leader() const { return m_leader.load(); }
 
+  // New rules and webhooks (SIGHUP), applied at the start of the next step() on the alert
+  // thread: see AlertEngine::set_rules. A webhook whose settings did not change keeps its
+  // queue; the others are replaced (a removed one drops what it had not sent).
+  void reconfigure(AlertingConfig config);
+
  private:
   void deliver(const std::vector<Notification>& notes);
   // Stops notifying and forgets unsaved changes and queued webhook deliveries.
   void demote();
   std::vector<sinks::Sink*> sinks_for(const std::string& rule);
+  void apply(AlertingConfig config);
+  void count_transitions(const std::vector<AlertChange>& changes);
 
   AlertEngine m_engine;
   ServiceOptions m_options;
@@ -72,6 +84,9 @@ class AlertService {
   std::optional<std::int64_t> m_default_rows;
   std::optional<std::int64_t> m_missing_partitions;
   std::optional<double> m_memory;
+
+  std::map<std::string, AlertState> m_states;  // by alert id, for on_transition
+  std::optional<AlertingConfig> m_next_config;  // guarded by m_mutex
 
   std::mutex m_mutex;
   std::condition_variable m_cv;

@@ -4,15 +4,16 @@
 
 namespace streamtrack::collector::alerts {
 
-std::unique_ptr<AlertService> make_alerting(const CollectorConfig& config,
-                                            const wire::Topics& topics, const Clock& clock,
-                                            const batch::WriterCounters& counters,
-                                            WriteTimer& timer, sinks::Publish publish) {
+std::unique_ptr<AlertService> make_alerting(
+    const CollectorConfig& config, const wire::Topics& topics, const Clock& clock,
+    const batch::WriterCounters& counters, WriteTimer& timer, sinks::Publish publish,
+    std::function<void(const std::string& rule, std::string_view state)> on_transition) {
   auto alerting = read_alerting(config);
   if (alerting.rules.empty()) return nullptr;
   const auto o = postgres_options(config, "alerts");
   ServiceOptions options;
   options.collector_id = config.id;
+  options.on_transition = std::move(on_transition);
   options.observe_collector = [&counters, &timer] {
     CollectorObservation c;
     c.samples = counters.samples.load();

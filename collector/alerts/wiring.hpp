@@ -12,12 +12,13 @@
 namespace streamtrack::collector::alerts {
 
 // The AlertService for `config` (state in its PostgreSQL, publishing through `publish`,
-// collector counters from `counters` and `timer`), or null when no [[alert]] is configured.
-// Not started. Throws config::ConfigError (already reported by --check-config).
-std::unique_ptr<AlertService> make_alerting(const CollectorConfig& config,
-                                            const wire::Topics& topics, const Clock& clock,
-                                            const batch::WriterCounters& counters,
-                                            WriteTimer& timer, sinks::Publish publish);
+// collector counters from `counters` and `timer`, each state change to `on_transition`), or
+// null when no [[alert]] is configured. Not started. Throws config::ConfigError (already
+// reported by --check-config).
+std::unique_ptr<AlertService> make_alerting(
+    const CollectorConfig& config, const wire::Topics& topics, const Clock& clock,
+    const batch::WriterCounters& counters, WriteTimer& timer, sinks::Publish publish,
+    std::function<void(const std::string& rule, std::string_view state)> on_transition = {});
 
 // Hands a decoded message to the engine (samples, statuses, healths; rejects are ignored).
 void observe(AlertService& service, const ingest::Item& item);

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "collector/alerts/rule.hpp"
+#include "common/config/example.hpp"
 #include "common/config/toml_file.hpp"
 #include "common/util/host.hpp"
 
@@ -15,11 +16,22 @@ namespace {
 
 const TableSpec& collector_table_spec() {
   static const TableSpec spec{{
-      {.name = "id", .description = "Collector id in logs and client ids (default: host name)."},
+      {.name = "id",
+       .description = "Collector id in logs and client ids (default: host name).",
+       .example = "\"collector-1\""},
       {.name = "log_level",
        .default_value = std::string("info"),
        .description = "Least severe level logged.",
-       .one_of = {"error", "warning", "notice", "info", "debug"}},
+       .one_of = {"error", "warning", "notice", "info", "debug"},
+       .reloads = true,
+       .example_active = true},
+      {.name = "log_format",
+       .default_value = std::string("journal"),
+       .description = "Log lines on stderr: \"journal\" (sd-daemon priority prefix, for "
+                      "journald), \"logfmt\" (ts=... level=... key=value) or \"json\" (one "
+                      "object a line).",
+       .one_of = {"journal", "logfmt", "json"},
+       .reloads = true},
       {.name = "shutdown_timeout",
        .type = ValueType::duration,
        .default_value = std::string("10s"),
@@ -33,7 +45,10 @@ const TableSpec& collector_mqtt_spec() {
   static const TableSpec spec = config::extend(
       config::mqtt_base_spec(),
       {{.name = "shared_group",
-        .description = "Subscribe through $share/<group>/... so collectors split the load."}});
+        .description = "Subscribe through $share/<group>/... so collectors split the load: "
+                       "give several collectors the same group and each sample goes to one "
+                       "of them.",
+        .example = "\"collectors\""}});
   return spec;
 }
 
@@ -41,9 +56,12 @@ const TableSpec& postgres_spec() {
   static const TableSpec spec{{
       {.name = "dsn",
        .required = true,
-       .description = "libpq connection string, e.g. \"host=127.0.0.1 dbname=streamtrack\"."},
+       .description = "libpq connection string "
+                      "(https://www.postgresql.org/docs/15/libpq-connect.html).",
+       .example = "\"host=127.0.0.1 port=5432 dbname=streamtrack user=streamtrack\""},
       {.name = "password_file",
-       .description = "File holding the database password (or credential \"postgres-password\")."},
+       .description = "File holding the database password (or credential \"postgres-password\").",
+       .example = "\"/etc/streamtrack/postgres.password\""},
       {.name = "pool_size",
        .type = ValueType::integer,
        .default_value = std::int64_t{2},
@@ -174,7 +192,8 @@ const TableSpec& alerting_spec() {
        .default_value = std::string("24h"),
        .description = "Channels and agent sources silent this long are forgotten by the alert "
                       "rules (their open alerts resolve); \"0s\" keeps them forever.",
-       .min = 0},
+       .min = 0,
+       .reloads = true},
   }};
   return spec;
 }
@@ -231,7 +250,8 @@ const TableSpec& alert_spec() {
                   "missing_partition"}},
       {.name = "severity",
        .default_value = std::string("warning"),
-       .one_of = {"critical", "warning", "info"}},
+       .description = "Carried in the alert's labels and payloads.",
+       .one_of = {"critical", "error", "warning", "info"}},
       {.name = "threshold",
        .type = ValueType::floating,
        .description = "Fire above (or, for falls and low values, below) this value."},
@@ -253,7 +273,10 @@ const TableSpec& alert_spec() {
        .description = "Notify again this often while firing.",
        .min = 1000},
       {.name = "labels", .type = ValueType::table, .description = "Extra labels (strings)."},
-      {.name = "match", .type = ValueType::table, .nested = &alert_match_spec()},
+      {.name = "match",
+       .type = ValueType::table,
+       .description = "Only what matches: platform, channel, agent globs ([alert.match]).",
+       .nested = &alert_match_spec()},
       {.name = "max_age",
        .type = ValueType::duration,
        .description = "backlog: fire when the oldest unsent sample is older than this."},
@@ -262,6 +285,51 @@ const TableSpec& alert_spec() {
        .description = "Names of [[alert_webhook]] tables to notify (default: all)."},
   }};
   return spec;
+}
+
+// The shipped monitoring (active) and further examples: what `config example` prints.
+std::vector<config::TableExample> alert_examples() {
+  return {
+      {.comment = "A channel that was live went offline.",
+       .toml = "name = \"stream-offline\"\nrule = \"went_offline\"\nseverity = \"warning\"\n",
+       .active = true},
+      {.comment = "Viewers fell by more than 50 % from the highest count within 10 minutes "
+                  "(resolved once the fall is under 30 %).",
+       .toml = "name = \"viewers-falling\"\nrule = \"viewer_drop\"\nseverity = \"warning\"\n"
+               "threshold = 50\nresolve_threshold = 30\nwindow = \"10m\"\nfor = \"1m\"\n",
+       .active = true},
+      {.comment = "An agent is offline: its Last Will, or silence longer than the window.",
+       .toml = "name = \"agent-offline\"\nrule = \"agent_offline\"\nseverity = \"error\"\n"
+               "window = \"5m\"\n",
+       .active = true},
+      {.comment = "Error rate: more than 5 % of an agent source's polls failed over 5 minutes.",
+       .toml = "name = \"poll-errors\"\nrule = \"poll_errors\"\nseverity = \"warning\"\n"
+               "threshold = 5\nwindow = \"5m\"\n",
+       .active = true},
+      {.comment = "Error rate: more than 5 % of the messages the collector received were "
+                  "refused over 5 minutes.",
+       .toml = "name = \"ingest-errors\"\nrule = \"ingest_errors\"\nseverity = \"warning\"\n"
+               "threshold = 5\nwindow = \"5m\"\n",
+       .active = true},
+      {.comment = "Response time: a batch write to PostgreSQL took longer than 1 s.",
+       .toml = "name = \"slow-writes\"\nrule = \"write_latency\"\nseverity = \"warning\"\n"
+               "threshold = 1\nfor = \"1m\"\n",
+       .active = true},
+      {.comment = "Memory: the collector uses more than 90 % of its cgroup limit (or of RAM).",
+       .toml = "name = \"collector-memory\"\nrule = \"memory\"\nseverity = \"error\"\n"
+               "threshold = 90\n",
+       .active = true},
+      {.comment = "Further examples. An agent's outbox holds more than 10000 samples, or its "
+                  "oldest unsent sample is older than 15 minutes.",
+       .toml = "name = \"agent-backlog\"\nrule = \"backlog\"\nthreshold = 10000\n"
+               "max_age = \"15m\"\n"},
+      {.comment = "This month's or next month's partition could not be made.",
+       .toml = "name = \"partitions\"\nrule = \"missing_partition\"\nseverity = \"critical\"\n"},
+      {.comment = "Only some streams, with extra labels and one webhook.",
+       .toml = "name = \"main-channel-live\"\nrule = \"went_live\"\nseverity = \"info\"\n"
+               "webhooks = [\"alertmanager\"]\n[alert.match]\nplatform = \"twitch\"\n"
+               "channel = \"main*\"\n[alert.labels]\nteam = \"video\"\n"},
+  };
 }
 
 CollectorConfig build_collector_config(std::shared_ptr<const toml::table> document,
@@ -275,6 +343,7 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   const auto collector = root.table("collector");
   c.id = collector.optional_string("id").value_or(host_name("collector"));
   c.log_level = log::parse_level(collector.string("log_level")).value_or(log::Level::info);
+  c.log_format = log::parse_format(collector.string("log_format")).value_or(log::Format::journal);
   c.shutdown_timeout = collector.duration("shutdown_timeout");
 
   const auto mqtt = root.table("mqtt");
@@ -342,20 +411,72 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
 
 const TableSpec& collector_root_spec() {
   static const TableSpec spec{{
-      {.name = "collector", .type = ValueType::table, .nested = &collector_table_spec()},
-      {.name = "mqtt", .type = ValueType::table, .nested = &collector_mqtt_spec()},
-      {.name = "postgres", .type = ValueType::table, .required = true, .nested = &postgres_spec()},
-      {.name = "batch", .type = ValueType::table, .nested = &batch_spec()},
-      {.name = "ingest", .type = ValueType::table, .nested = &ingest_spec()},
-      {.name = "partitions", .type = ValueType::table, .nested = &partitions_spec()},
-      {.name = "analytics", .type = ValueType::table, .nested = &analytics_spec()},
-      {.name = "sessions", .type = ValueType::table, .nested = &sessions_spec()},
-      {.name = "http", .type = ValueType::table, .nested = &http_spec()},
-      {.name = "alerting", .type = ValueType::table, .nested = &alerting_spec()},
-      {.name = "alert", .type = ValueType::table_array, .description = "One per alert rule."},
+      {.name = "collector",
+       .type = ValueType::table,
+       .description = "The collector itself.",
+       .nested = &collector_table_spec()},
+      {.name = "mqtt",
+       .type = ValueType::table,
+       .description = "The MQTT broker the agents publish to.",
+       .nested = &collector_mqtt_spec()},
+      {.name = "postgres",
+       .type = ValueType::table,
+       .required = true,
+       .description = "The database. Every connection cancels a statement running longer than "
+                      "statement_timeout and gives up a lock after lock_timeout; the batch is "
+                      "then kept, unacknowledged, and retried. TCP keepalives and "
+                      "tcp_user_timeout bound how long a half-open connection can hang a "
+                      "writer.",
+       .nested = &postgres_spec()},
+      {.name = "batch",
+       .type = ValueType::table,
+       .description = "A batch is written when it has max_rows rows or max_delay after its "
+                      "first row.",
+       .nested = &batch_spec()},
+      {.name = "ingest",
+       .type = ValueType::table,
+       .description = "Accepted sample times: from 2000-01-01 (with retention_months, from the "
+                      "first month kept) to max_future ahead of the collector's clock. Others "
+                      "go to ingest_rejects with the reason.",
+       .nested = &ingest_spec()},
+      {.name = "partitions",
+       .type = ValueType::table,
+       .description = "Monthly partitions of livestream_metrics.",
+       .nested = &partitions_spec()},
+      {.name = "analytics",
+       .type = ValueType::table,
+       .description = "Hourly analytics (stream_analytics_hourly).",
+       .nested = &analytics_spec()},
+      {.name = "sessions",
+       .type = ValueType::table,
+       .description = "Live sessions (livestreams).",
+       .nested = &sessions_spec()},
+      {.name = "http",
+       .type = ValueType::table,
+       .description = "The status endpoint.",
+       .nested = &http_spec()},
+      {.name = "alerting",
+       .type = ValueType::table,
+       .description = "Settings shared by every alert rule.",
+       .nested = &alerting_spec()},
+      {.name = "alert",
+       .type = ValueType::table_array,
+       .description = "Alert rules, one [[alert]] each (docs/alerts.md lists every rule and "
+                      "key). The rules below are the shipped monitoring, on by default: remove "
+                      "or change them as needed.",
+       .nested = &alert_spec(),
+       .reloads = true,
+       .examples = alert_examples()},
       {.name = "alert_webhook",
        .type = ValueType::table_array,
-       .description = "One per webhook that alerts are POSTed to."},
+       .description = "Where alerts go besides MQTT (<root>/alerts/...), one [[alert_webhook]] "
+                      "each.",
+       .nested = &alerts::webhook_spec(),
+       .reloads = true,
+       .examples = {{.comment = "Prometheus Alertmanager.",
+                     .toml = "name = \"alertmanager\"\n"
+                             "url = \"http://127.0.0.1:9093/api/v2/alerts\"\n"
+                             "preset = \"alertmanager\"\ntimeout = \"5s\"\nretry_for = \"10m\"\n"}}},
   }};
   return spec;
 }
@@ -381,7 +502,28 @@ CollectorConfig parse_collector_config(std::string_view text, const std::string&
 }
 
 CollectorConfig load_collector_config(const std::string& path) {
-  return build_collector_config(std::make_shared<toml::table>(config::parse_toml_file(path)), path);
+  auto doc = config::load_toml_with_dropins(path, "collector.d");
+  auto c = build_collector_config(doc.table, path);
+  c.files = std::move(doc.files);
+  return c;
+}
+
+std::string collector_config_example() {
+  return config::render_example(
+      collector_root_spec(),
+      "streamtrack-collector configuration: the output of `streamtrack-collector config "
+      "example`, generated from the key declarations.\n"
+      "Check it with: streamtrack-collector --config /etc/streamtrack/collector.toml "
+      "--check-config\n"
+      "Durations are strings: \"500ms\", \"10s\", \"5m\", \"1h\". Every *_file key names a file "
+      "(a relative name is looked up in $CREDENTIALS_DIRECTORY, which systemd's "
+      "LoadCredential= fills).\n"
+      "Drop-ins: after this file, every *.toml file in the directory collector.d next to it is "
+      "read in byte order of the file names. Tables merge key by key; a key set again replaces "
+      "the earlier value (the later file wins); [[alert]] and [[alert_webhook]] entries are "
+      "appended.\n"
+      "SIGHUP (systemctl reload) applies what each key says; a configuration that fails "
+      "validation is refused and the running one kept.");
 }
 
 }  // namespace streamtrack::collector

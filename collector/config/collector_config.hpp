@@ -21,10 +21,12 @@ struct AlertRuleConfig {
 
 struct CollectorConfig {
   std::string path;
+  std::vector<std::string> files;  // path, then the drop-ins merged in (load_*_config)
   std::shared_ptr<const toml::table> document;  // keeps every Section valid
 
   std::string id;
   log::Level log_level = log::Level::info;
+  log::Format log_format = log::Format::journal;
   std::chrono::milliseconds shutdown_timeout{};
 
   config::MqttSettings mqtt;
@@ -68,8 +70,12 @@ const config::TableSpec& collector_root_spec();
 // keepalive of [postgres]; `purpose` ends the application_name ("writer", "alerts", ...).
 store::ConnectOptions postgres_options(const CollectorConfig& c, const std::string& purpose);
 
-// Loads and validates collector.toml; throws config::ConfigError listing every problem.
+// Loads and validates collector.toml, then collector.d/*.toml next to it
+// (config::load_toml_with_dropins); throws config::ConfigError listing every problem.
 CollectorConfig load_collector_config(const std::string& path);
 CollectorConfig parse_collector_config(std::string_view text, const std::string& name);
+
+// The commented configuration generated from the key declarations (`config example`).
+std::string collector_config_example();
 
 }  // namespace streamtrack::collector

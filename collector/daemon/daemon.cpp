@@ -313,7 +313,11 @@ class CollectorDaemon {
         [this](const std::string& topic, const std::string& payload, bool retained) {
           auto* client = m_alert_client.load();
           return client && client->publish({topic, payload, 1, retained}).has_value();
+        },
+        [this](const std::string& rule, std::string_view state) {
+          m_metrics.count_alert_transition(rule, state);
         });
+    if (m_alerting) m_metrics.declare_alert_rules(rule_names(m_alerting->engine().rules()));
     m_client = std::make_unique<mqtt::Client>(mqtt_options(), handlers());
     // Live values are published by the writers after each commit, through the client that
     // outlives them (shut_down()).
@@ -451,14 +455,45 @@ class CollectorDaemon {
     }
   }
 
+  static std::vector<std::string> rule_names(const std::vector<alerts::Rule>& rules) {
+    std::vector<std::string> names;
+    for (const auto& r : rules) names.push_back(r.name);
+    return names;
+  }
+
+  // SIGHUP: the keys declared `reloads` (log settings, [alerting], [[alert]],
+  // [[alert_webhook]]); a configuration that fails validation changes nothing.
   void reload() {
     notify::reloading();
     try {
       const auto fresh = load_collector_config(m_config.path);
+      auto alerting = alerts::read_alerting(fresh);
       log::set_level(fresh.log_level);
-      log::notice("collector: reloaded log_level (other settings apply on restart)");
+      log::set_format(fresh.log_format);
+      const auto rules = alerting.rules.size();
+      const auto webhooks = alerting.webhooks.size();
+      if (m_alerting) {
+        m_metrics.declare_alert_rules(rule_names(alerting.rules));
+        m_alerting->engine().set_forget_after(fresh.alert_forget_after);
+        m_alerting->reconfigure(std::move(alerting));
+      } else if (rules > 0) {
+        log::warning("collector: [[alert]] rules apply on restart: this collector started "
+                     "without any, so its alerting is off");
+      }
+      log::notice("collector: reloaded files=" + std::to_string(fresh.files.size()) +
+                  " alert_rules=" + std::to_string(rules) +
+                  " webhooks=" + std::to_string(webhooks));
+      std::string restart;
+      for (const auto& k : config::restart_only_changes(collector_root_spec(), *m_config.document,
+                                                        *fresh.document)) {
+        restart += (restart.empty() ? "" : ",") + k;
+      }
+      if (!restart.empty()) {
+        log::warning("collector: changed settings apply on restart keys=" + restart);
+      }
     } catch (const config::ConfigError& e) {
       for (const auto& m : e.messages()) log::error("collector: reload refused: " + m);
+      log::error("collector: reload refused, the running configuration stays");
     }
     notify::ready();
   }
@@ -558,6 +593,7 @@ class CollectorDaemon {
 
 int run_migrations(const CollectorConfig& config) {
   log::set_level(config.log_level);
+  log::set_format(config.log_format);
   const auto clock = daemon::clock_from_environment();
   try {
     // An operator waits for this one: the [postgres] lock_timeout, not the short DDL one.
@@ -575,6 +611,7 @@ int run_migrations(const CollectorConfig& config) {
 
 int run_daemon(CollectorConfig config) {
   log::set_level(config.log_level);
+  log::set_format(config.log_format);
   SignalWatcher signals;  // before any thread exists
   CollectorDaemon daemon(std::move(config));
   return daemon.run(signals);

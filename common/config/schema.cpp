@@ -213,7 +213,7 @@ ConfigError::ConfigError(std::vector<std::string> messages)
 
 void Diagnostics::error(SourcePosition where, std::string_view context, std::string_view key,
                         std::string_view message) {
-  std::string line = m_file + ":" + std::to_string(where.line) + ":" +
+  std::string line = (where.file.empty() ? m_file : where.file) + ":" + std::to_string(where.line) + ":" +
                      std::to_string(where.column) + ": ";
   if (!context.empty()) line += std::string(context) + ": ";
   if (!key.empty()) line += std::string(key) + ": ";
@@ -225,9 +225,38 @@ void Diagnostics::throw_if_any() const {
   if (!m_messages.empty()) throw ConfigError(m_messages);
 }
 
+namespace {
+void collect_restart_only(const TableSpec& spec, const toml::table* before,
+                          const toml::table* after, const std::string& prefix,
+                          std::vector<std::string>& out) {
+  for (const auto& k : spec.keys) {
+    if (k.reloads) continue;
+    const toml::node* b = before ? before->get(k.name) : nullptr;
+    const toml::node* a = after ? after->get(k.name) : nullptr;
+    const std::string path = prefix.empty() ? k.name : prefix + "." + k.name;
+    if (k.type == ValueType::table && k.nested) {
+      collect_restart_only(*k.nested, b ? b->as_table() : nullptr, a ? a->as_table() : nullptr,
+                           path, out);
+      continue;
+    }
+    if (!a && !b) continue;
+    if (!a || !b || !(toml::node_view<const toml::node>{a} == toml::node_view<const toml::node>{b})) {
+      out.push_back(path);
+    }
+  }
+}
+}  // namespace
+
+std::vector<std::string> restart_only_changes(const TableSpec& root, const toml::table& before,
+                                              const toml::table& after) {
+  std::vector<std::string> out;
+  collect_restart_only(root, &before, &after, "", out);
+  return out;
+}
+
 SourcePosition position_of(const toml::node& node) {
   const auto& src = node.source();
-  return {src.begin.line, src.begin.column};
+  return {src.begin.line, src.begin.column, src.path ? *src.path : std::string()};
 }
 
 Section validate(const toml::table& table, const TableSpec& spec, std::string context,
@@ -236,7 +265,7 @@ Section validate(const toml::table& table, const TableSpec& spec, std::string co
     const KeySpec* k = spec.find(key.str());
     if (!k) {
       const auto& src = key.source();
-      diag.error({src.begin.line, src.begin.column}, context, key.str(),
+      diag.error({src.begin.line, src.begin.column, src.path ? *src.path : std::string()}, context, key.str(),
                  "unknown key" + suggestion(key.str(), spec));
       continue;
     }
@@ -368,7 +397,7 @@ SourcePosition Section::position(std::string_view key) const {
   if (!key.empty()) {
     if (const auto* n = node(key)) return position_of(*n);
   }
-  return m_table ? position_of(*m_table) : SourcePosition{1, 1};
+  return m_table ? position_of(*m_table) : SourcePosition{.line = 1, .column = 1};
 }
 
 std::optional<std::string> read_secret(const Section& section, std::string_view file_key,

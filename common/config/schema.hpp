@@ -33,6 +33,15 @@ using DefaultValue =
 
 struct TableSpec;
 
+// An entry of an array of tables ([[name]]) shown by `config example`: `toml` holds the
+// entry's keys as TOML lines. An active entry is part of the generated configuration; any
+// other is printed commented out. Tests check that every entry validates.
+struct TableExample {
+  std::string comment{};
+  std::string toml{};
+  bool active = false;
+};
+
 struct KeySpec {
   std::string name{};
   ValueType type = ValueType::string;
@@ -42,11 +51,22 @@ struct KeySpec {
   std::optional<std::int64_t> min{};  // integers; durations in milliseconds
   std::optional<std::int64_t> max{};
   std::vector<std::string> one_of{};  // allowed strings
-  const TableSpec* nested = nullptr;  // for ValueType::table
+  // ValueType::table: its keys. ValueType::table_array: the keys every entry has, for the
+  // generated example (entries are validated by the caller).
+  const TableSpec* nested = nullptr;
+  // Whether a running daemon applies a new value on SIGHUP (shown by `config example`). For
+  // a table or table array: the whole of it, unless its own keys say otherwise.
+  bool reloads = false;
+  // TOML value shown in the example when it differs from the default (e.g. a required dsn).
+  std::string example{};
+  // Shown uncommented in the generated configuration (required keys always are).
+  bool example_active = false;
+  std::vector<TableExample> examples{};  // ValueType::table_array
 };
 
 struct TableSpec {
   std::vector<KeySpec> keys;
+  std::string description{};  // comment above the table in the generated example
   const KeySpec* find(std::string_view name) const;
 };
 
@@ -66,6 +86,8 @@ class ConfigError : public std::runtime_error {
 struct SourcePosition {
   std::uint32_t line = 0;
   std::uint32_t column = 0;
+  // The file the node came from (a drop-in); empty: the Diagnostics' own file.
+  std::string file{};
 };
 
 // Collects errors for one file; throw_if_any() turns them into a ConfigError.
@@ -126,6 +148,12 @@ class Section {
 // required keys, ranges, allowed values, nested tables. Errors go to `diag`.
 Section validate(const toml::table& table, const TableSpec& spec, std::string context,
                  Diagnostics& diag);
+
+// Dotted paths of the keys whose value differs between `before` and `after` (both validated
+// against `root`) and that are not declared `reloads`: what a SIGHUP leaves for a restart.
+// A table array not declared `reloads` counts as one key.
+std::vector<std::string> restart_only_changes(const TableSpec& root, const toml::table& before,
+                                              const toml::table& after);
 
 // Position of a TOML node in its file.
 SourcePosition position_of(const toml::node& node);

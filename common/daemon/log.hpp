@@ -1,23 +1,39 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
-// One event a line on stderr, prefixed with the sd-daemon priority ("<6>") so journald keeps
-// the level. Thread-safe.
+// One event a line on stderr, thread-safe. Messages read "component: event key=value ...".
+// The line format is chosen by log_format:
+//   journal  "<6>agent: ready server=..."  (sd-daemon priority prefix: journald keeps the level)
+//   logfmt   ts=2026-01-02T03:04:05.678Z level=info component=agent msg=ready server=...
+//   json     {"ts":"2026-…Z","level":"info","component":"agent","msg":"ready","server":"..."}
 namespace streamtrack::log {
 
 enum class Level { error = 3, warning = 4, notice = 5, info = 6, debug = 7 };
+enum class Format { journal, logfmt, json };
 
 // "error", "warning", "notice", "info", "debug"; nullopt for anything else.
 std::optional<Level> parse_level(std::string_view name);
+std::string_view level_name(Level level);
+// "journal", "logfmt", "json"; nullopt for anything else.
+std::optional<Format> parse_format(std::string_view name);
 
 void set_level(Level level);
 Level level();
 bool enabled(Level level);
+void set_format(Format format);
+Format format();
 
 void write(Level level, std::string_view message);
+
+// The line write() prints for `message` (without the newline). The component is the text
+// before the first ": " when it is one word; key=value fields are the words from the first
+// one that looks like `key=` (values quoted by quote() are kept whole). Pure: for tests.
+std::string format_line(Format format, Level level, std::string_view message,
+                        std::chrono::system_clock::time_point now);
 
 inline void error(std::string_view m) { write(Level::error, m); }
 inline void warning(std::string_view m) { write(Level::warning, m); }

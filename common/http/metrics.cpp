@@ -376,6 +376,14 @@ void CollectorMetrics::set_alerts(std::string_view state, std::int64_t count) {
   m_collector->alerts->Add({{"state", str(state)}}).Set(as_double(count));
 }
 
+void CollectorMetrics::declare_alert_rules(const std::vector<std::string>& rules) {
+  for (const auto& rule : rules) {
+    for (const char* state : {"pending", "firing", "resolved"}) {
+      m_collector->alert_transitions->Add({{"rule", rule}, {"state", state}});
+    }
+  }
+}
+
 void CollectorMetrics::count_alert_transition(std::string_view rule, std::string_view state) {
   m_collector->alert_transitions->Add({{"rule", str(rule)}, {"state", str(state)}}).Increment();
 }

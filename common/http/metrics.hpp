@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // The Prometheus metrics of both daemons, behind small typed calls so the running code never
 // sees prometheus-cpp. Every call is thread-safe and cheap enough for each poll or batch; none
@@ -101,6 +102,9 @@ class CollectorMetrics : public Metrics {
   // Alerts currently in `state` ("pending", "firing", "resolved").
   void set_alerts(std::string_view state, std::int64_t count);
   void count_alert_transition(std::string_view rule, std::string_view state);
+  // Creates the transition series of each rule (pending, firing, resolved) at 0, so that
+  // rate() and alerting on them work before the first transition.
+  void declare_alert_rules(const std::vector<std::string>& rules);
 
  private:
   struct Collector;

@@ -41,10 +41,11 @@ struct StatusServer::Impl {
   std::mutex mutex;
   std::vector<std::pair<std::string, Check>> checks;
 
-  nlohmann::json envelope(bool ok) const {
+  // `status`: "healthy" on /healthz (the seed's shape), "ok" or "fail" on /readyz.
+  nlohmann::json envelope(std::string_view status) const {
     const auto now =
         std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-    return {{"status", ok ? "ok" : "fail"},
+    return {{"status", status},
             {"timestamp", format_rfc3339(now)},
             {"version", version},
             {"daemon", metrics->daemon()}};
@@ -64,7 +65,7 @@ struct StatusServer::Impl {
     if (uri == "/metrics") {
       reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", metrics->render());
     } else if (uri == "/healthz") {
-      reply(conn, 200, k_json, envelope(true).dump() + "\n");
+      reply(conn, 200, k_json, envelope("healthy").dump() + "\n");
     } else if (uri == "/readyz") {
       readyz(conn);
     } else {
@@ -97,7 +98,7 @@ struct StatusServer::Impl {
         failing.push_back(name);
       }
     }
-    auto body = envelope(ok);
+    auto body = envelope(ok ? "ok" : "fail");
     body["checks"] = results;
     if (!ok) body["failing"] = failing;
     reply(conn, ok ? 200 : 503, "application/json", body.dump() + "\n");

@@ -13,8 +13,9 @@
 //   GET /metrics  Prometheus text format (Metrics::render())
 //   GET /healthz  200 while the process serves requests
 //   GET /readyz   200 when every readiness check passes, else 503 naming the failing ones
-// /healthz and /readyz answer JSON: {"status":"ok"|"fail","timestamp":"<RFC 3339>",
-// "version":"<k_version>","daemon":"...","checks":{"<name>":{"ok":bool,"detail":"..."}}}.
+// Both answer JSON: /healthz {"status":"healthy","timestamp":"<RFC 3339>","version":
+// "<k_version>","daemon":"..."}; /readyz the same with "status":"ok"|"fail" and
+// "checks":{"<name>":{"ok":bool,"detail":"..."}}.
 namespace streamtrack::http {
 
 struct CheckResult {

@@ -94,6 +94,18 @@ TEST(AgentMetrics, OutboxAndPublishFigures) {
   EXPECT_THAT(metrics.render(), HasSubstr("streamtrack_agent_outbox_depth_rows 0\n"));
 }
 
+TEST(CollectorMetrics, AlertTransitionSeriesExistAtZeroForEveryDeclaredRule) {
+  CollectorMetrics metrics;
+  metrics.declare_alert_rules({"stream-offline", "agent-offline"});
+  const auto text = metrics.render();
+  for (const char* rule : {"stream-offline", "agent-offline"}) {
+    for (const char* state : {"pending", "firing", "resolved"}) {
+      EXPECT_THAT(text, HasSubstr(std::string("streamtrack_collector_alert_transitions_total{rule=\"") +
+                                  rule + "\",state=\"" + state + "\"} 0\n"));
+    }
+  }
+}
+
 TEST(CollectorMetrics, IngestBatchesPoolAndAlerts) {
   CollectorMetrics metrics;
   const auto empty = metrics.render();

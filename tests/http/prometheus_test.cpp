@@ -300,7 +300,7 @@ TEST(Health, RealDaemonsAnswerHealthzAndReadyz) {
     EXPECT_EQ(reply.content_type, "application/json") << daemon;
     const auto json = nlohmann::json::parse(reply.body, nullptr, false);
     ASSERT_FALSE(json.is_discarded()) << daemon << ": " << reply.body;
-    EXPECT_EQ(json.value("status", ""), "ok") << reply.body;
+    EXPECT_EQ(json.value("status", ""), "healthy") << reply.body;
     EXPECT_EQ(json.value("version", ""), k_version) << reply.body;
     EXPECT_EQ(json.value("daemon", ""), daemon) << reply.body;
     const auto stamp = parse_rfc3339(json.value("timestamp", ""));

@@ -44,7 +44,7 @@ TEST(StatusServer, HealthzAnswersStatusTimestampAndVersion) {
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(reply.content_type, "application/json");
   const auto json = nlohmann::json::parse(reply.body);
-  EXPECT_EQ(json.at("status"), "ok");
+  EXPECT_EQ(json.at("status"), "healthy");  // the seed's shape; /readyz keeps "ok" | "fail"
   EXPECT_EQ(json.at("version"), k_version);
   EXPECT_EQ(json.at("daemon"), "streamtrack-collector");
   const auto stamp = parse_rfc3339(json.at("timestamp").get<std::string>());

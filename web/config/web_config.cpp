@@ -1,5 +1,6 @@
 #include "web/config/web_config.hpp"
 
+#include "common/config/example.hpp"
 #include "common/config/toml_file.hpp"
 #include "common/http/listen.hpp"
 
@@ -15,10 +16,22 @@ const TableSpec& web_table_spec() {
       {.name = "log_level",
        .default_value = std::string("info"),
        .description = "Least severe level logged.",
-       .one_of = {"error", "warning", "notice", "info", "debug"}},
+       .one_of = {"error", "warning", "notice", "info", "debug"},
+       .reloads = true,
+       .example_active = true},
+      {.name = "log_format",
+       .default_value = std::string("journal"),
+       .description = "Log lines on stderr: \"journal\" (sd-daemon priority prefix, for "
+                      "journald), \"logfmt\" (ts=... level=... key=value) or \"json\" (one "
+                      "object a line).",
+       .one_of = {"journal", "logfmt", "json"},
+       .reloads = true},
       {.name = "listen",
        .default_value = std::string("127.0.0.1:8090"),
-       .description = "Address of the dashboard, the API and /metrics /healthz /readyz."},
+       .description = "Address of the dashboard, the API and /metrics /healthz /readyz. "
+                      "Loopback by default; to expose it, put it behind a TLS proxy and turn "
+                      "on [auth].",
+       .example_active = true},
       {.name = "ui_dir",
        .default_value = std::string("/usr/share/streamtrack/web"),
        .description = "Directory of the dashboard's static files (index.html, sw.js, ...)."},
@@ -59,9 +72,12 @@ const TableSpec& postgres_spec() {
   static const TableSpec spec{{
       {.name = "dsn",
        .required = true,
-       .description = "libpq connection string of a role that can only read."},
+       .description = "libpq connection string of a role that can only read (docs/api.md, "
+                      "\"Database role\").",
+       .example = "\"host=127.0.0.1 port=5432 dbname=streamtrack user=streamtrack_web\""},
       {.name = "password_file",
-       .description = "File holding the database password (or credential \"postgres-password\")."},
+       .description = "File holding the database password (or credential \"postgres-password\").",
+       .example = "\"/etc/streamtrack/web-postgres.password\""},
       {.name = "pool_max",
        .type = ValueType::integer,
        .default_value = std::int64_t{20},
@@ -161,12 +177,17 @@ const TableSpec& auth_spec() {
        .default_value = std::string("none"),
        .description = "\"none\", \"token\" (Authorization: Bearer) or \"basic\" (HTTP basic "
                       "against a file of crypt(3) hashes).",
-       .one_of = {"none", "token", "basic"}},
+       .one_of = {"none", "token", "basic"},
+       .reloads = true},
       {.name = "token_file",
-       .description = "mode token: file holding the token (or credential \"web-token\")."},
+       .description = "mode token: file holding the token (or credential \"web-token\").",
+       .reloads = true,
+       .example = "\"/etc/streamtrack/web.token\""},
       {.name = "htpasswd_file",
        .description = "mode basic: lines \"user:<crypt(3) hash>\" (mkpasswd -m yescrypt, "
-                      "openssl passwd -6); or credential \"web-htpasswd\"."},
+                      "openssl passwd -6); or credential \"web-htpasswd\".",
+       .reloads = true,
+       .example = "\"/etc/streamtrack/web.htpasswd\""},
   }};
   return spec;
 }
@@ -180,6 +201,7 @@ WebConfig build_web_config(std::shared_ptr<const toml::table> document, const st
 
   const auto web = root.table("web");
   c.log_level = log::parse_level(web.string("log_level")).value_or(log::Level::info);
+  c.log_format = log::parse_format(web.string("log_format")).value_or(log::Format::journal);
   c.listen = web.string("listen");
   if (const auto address = http::parse_listen(c.listen); !address) {
     diag.error(web.position("listen"), "web", "listen", address.error());
@@ -244,11 +266,27 @@ WebConfig build_web_config(std::shared_ptr<const toml::table> document, const st
 
 const TableSpec& web_root_spec() {
   static const TableSpec spec{{
-      {.name = "web", .type = ValueType::table, .nested = &web_table_spec()},
-      {.name = "postgres", .type = ValueType::table, .required = true, .nested = &postgres_spec()},
-      {.name = "api", .type = ValueType::table, .nested = &api_spec()},
-      {.name = "live", .type = ValueType::table, .nested = &live_spec()},
-      {.name = "auth", .type = ValueType::table, .nested = &auth_spec()},
+      {.name = "web",
+       .type = ValueType::table,
+       .description = "The HTTP server: dashboard, API, live updates, /metrics /healthz /readyz.",
+       .nested = &web_table_spec()},
+      {.name = "postgres",
+       .type = ValueType::table,
+       .required = true,
+       .description = "The database, read through a pool of read-only sessions.",
+       .nested = &postgres_spec()},
+      {.name = "api",
+       .type = ValueType::table,
+       .description = "The JSON API (docs/api.md).",
+       .nested = &api_spec()},
+      {.name = "live",
+       .type = ValueType::table,
+       .description = "Live updates (Server-Sent Events on /api/v1/live).",
+       .nested = &live_spec()},
+      {.name = "auth",
+       .type = ValueType::table,
+       .description = "Who may read. Loopback-only servers can leave it off.",
+       .nested = &auth_spec()},
   }};
   return spec;
 }
@@ -258,7 +296,28 @@ WebConfig parse_web_config(std::string_view text, const std::string& name) {
 }
 
 WebConfig load_web_config(const std::string& path) {
-  return build_web_config(std::make_shared<toml::table>(config::parse_toml_file(path)), path);
+  auto doc = config::load_toml_with_dropins(path, "web.d");
+  auto c = build_web_config(doc.table, path);
+  c.files = std::move(doc.files);
+  return c;
+}
+
+std::string web_config_example() {
+  return config::render_example(
+      web_root_spec(),
+      "streamtrack-web configuration: the dashboard, the JSON API (docs/api.md) and live "
+      "updates. The output of `streamtrack-web config example`, generated from the key "
+      "declarations.\n"
+      "Check it with: streamtrack-web --config /etc/streamtrack/web.toml --check-config\n"
+      "Durations are strings: \"500ms\", \"10s\", \"5m\", \"1h\". Every *_file key names a file "
+      "(a relative name is looked up in $CREDENTIALS_DIRECTORY, which systemd's "
+      "LoadCredential= fills).\n"
+      "Drop-ins: after this file, every *.toml file in the directory web.d next to it is read "
+      "in byte order of the file names. Tables merge key by key; a key set again replaces the "
+      "earlier value (the later file wins).\n"
+      "SIGHUP (systemctl reload) applies what each key says; a configuration that fails "
+      "validation is refused and the running one kept. On SIGTERM, requests in progress "
+      "finish within [postgres] statement_timeout.");
 }
 
 }  // namespace streamtrack::web

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/config/schema.hpp"
 #include "common/daemon/log.hpp"
@@ -17,9 +18,11 @@ enum class AuthMode { none, token, basic };
 
 struct WebConfig {
   std::string path;
+  std::vector<std::string> files;  // path, then the drop-ins merged in (load_*_config)
   std::shared_ptr<const toml::table> document;
 
   log::Level log_level = log::Level::info;
+  log::Format log_format = log::Format::journal;
   std::string listen;       // "127.0.0.1:8090"
   std::string ui_dir;       // the dashboard's static files
   std::string chartjs_dir;  // served under /vendor/chart.js/
@@ -53,9 +56,12 @@ struct WebConfig {
 
 const config::TableSpec& web_root_spec();
 
-// Loads and validates web.toml; throws config::ConfigError listing every problem as
+// Loads and validates web.toml, then web.d/*.toml next to it; throws config::ConfigError listing every problem as
 // "file:line:column: table: key: message".
 WebConfig load_web_config(const std::string& path);
 WebConfig parse_web_config(std::string_view text, const std::string& name);
+
+// The commented configuration generated from the key declarations (`config example`).
+std::string web_config_example();
 
 }  // namespace streamtrack::web

@@ -84,6 +84,7 @@ void raise_descriptor_limit() {
 
 int run_daemon(WebConfig config) {
   log::set_level(config.log_level);
+  log::set_format(config.log_format);
   raise_descriptor_limit();
   SignalWatcher signals;
   log::info("web: starting listen=" + config.listen + " ui_dir=" + config.ui_dir);

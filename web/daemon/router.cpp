@@ -48,7 +48,7 @@ void Router::set_auth(std::shared_ptr<const http::Auth> auth) {
 
 Response Router::status(bool ready) const {
   const auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  json body{{"status", "ok"},
+  json body{{"status", ready ? "ok" : "healthy"},  // /readyz sets ok or fail below
             {"timestamp", format_rfc3339(now)},
             {"version", k_version},
             {"daemon", "streamtrack-web"}};

@@ -39,6 +39,7 @@ class WebhookSink final : public Sink {
 
   void deliver(const Notification& n) override;
   const std::string& name() const override { return m_config.name; }
+  const WebhookConfig& config() const { return m_config; }
   const WebhookCounters& counters() const { return m_counters; }
   std::size_t queued() const;
   // Forgets every notification not yet sent (an attempt in flight still finishes).

@@ -1,5 +1,6 @@
 #include "collector/alerts/engine.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "common/util/time.hpp"
@@ -92,6 +93,36 @@ TEST_F(EngineTest, ViewerDropGoesPendingFiringRepeatResolved) {
   EXPECT_EQ(*notes[0].alert.resolved_at - *notes[0].alert.fired_at, 30min + 1s);
   EXPECT_TRUE(e.alerts().empty());
   EXPECT_TRUE(step(e, 1min).empty());
+}
+
+// SIGHUP: a removed rule's firing alert resolves (and says so), a kept rule's alert carries on
+// without a second "firing" and takes its new severity, an added rule starts evaluating.
+TEST_F(EngineTest, SetRulesKeepsAlertsOfKeptRulesAndResolvesThoseOfRemovedOnes) {
+  auto offline = rule("offline", RuleKind::went_offline);
+  auto live = rule("live", RuleKind::went_live);
+  AlertEngine e({offline, live}, "c1");
+  feed(e, sample("foo", true, 10));
+  feed(e, sample("bar", true, 10));
+  EXPECT_THAT(events(step(e)), ::testing::UnorderedElementsAre("firing live/twitch/bar",
+                                                               "firing live/twitch/foo"));
+  feed(e, sample("bar", false));
+  EXPECT_THAT(events(step(e)), ::testing::UnorderedElementsAre("firing offline/twitch/bar",
+                                                               "resolved live/twitch/bar"));
+
+  live.severity = "error";
+  auto drop = rule("drop", RuleKind::viewer_drop);
+  drop.threshold = 50;
+  drop.resolve_threshold = 50;
+  drop.window = 30min;
+  e.set_rules({live, drop}, m_clock.now());
+  feed(e, sample("foo", true, 10));
+  EXPECT_EQ(events(step(e)), std::vector<std::string>{"resolved offline/twitch/bar"});
+  ASSERT_EQ(e.alerts().size(), 1u);
+  EXPECT_EQ(e.alerts()[0].id(), "live/twitch/foo");
+  EXPECT_EQ(e.alerts()[0].severity, "error");
+
+  feed(e, sample("foo", true, 2));
+  EXPECT_EQ(events(step(e)), std::vector<std::string>{"firing drop/twitch/foo"});
 }
 
 TEST_F(EngineTest, PendingThatClearsNeverNotifies) {

@@ -288,6 +288,9 @@ TEST_F(ApiTest, BadInputGetsA4xxJsonErrorNamingTheParameter) {
   EXPECT_EQ(get_json("/api/v1/channels?q=alp")["items"].size(), 1u);
   // The daemon is still well.
   EXPECT_EQ(get("/healthz").status, 200);
+  const auto health = get_json("/healthz");  // the seed's shape
+  EXPECT_EQ(health.value("status", ""), "healthy") << health.dump();
+  EXPECT_TRUE(health.contains("timestamp") && health.contains("version")) << health.dump();
 }
 
 TEST_F(ApiTest, HostileRequestsGetA4xxAndTheDaemonCarriesOn) {

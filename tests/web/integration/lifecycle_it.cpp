@@ -12,67 +12,13 @@
 #include <regex>
 #include <thread>
 
+#include "tests/support/notify_receiver.hpp"
 #include "tests/web/integration/web_fixture.hpp"
 
 namespace streamtrack::web::testing {
 namespace {
 
-class NotifyReceiver {
- public:
-  NotifyReceiver() : m_dir("web-notify") {
-    m_path = (m_dir / "notify.sock").string();
-    m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    m_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-    if (m_fd < 0 || ::bind(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      throw std::runtime_error("cannot bind " + m_path);
-    }
-    timeval tv{0, 100'000};
-    ::setsockopt(m_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    m_thread = std::thread([this] {
-      char buf[4096];
-      while (!m_stop) {
-        const auto n = ::recv(m_fd, buf, sizeof buf, 0);
-        if (n <= 0) continue;
-        std::lock_guard lock(m_mutex);
-        m_messages.emplace_back(buf, static_cast<std::size_t>(n));
-      }
-    });
-  }
-  ~NotifyReceiver() {
-    m_stop = true;
-    m_thread.join();
-    ::close(m_fd);
-  }
-  const std::string& path() const { return m_path; }
-  // Index of the first message at or after `from` with a line starting with `needle`.
-  std::optional<std::size_t> find(const std::string& needle, std::size_t from = 0) const {
-    std::lock_guard lock(m_mutex);
-    for (auto i = from; i < m_messages.size(); ++i) {
-      if (("\n" + m_messages[i]).find("\n" + needle) != std::string::npos) return i;
-    }
-    return std::nullopt;
-  }
-  std::optional<std::size_t> wait_for(const std::string& needle, std::size_t from = 0) const {
-    std::optional<std::size_t> found;
-    wait_until([&] { return (found = find(needle, from)).has_value(); });
-    return found;
-  }
-  std::size_t size() const {
-    std::lock_guard lock(m_mutex);
-    return m_messages.size();
-  }
-
- private:
-  TempDir m_dir;
-  std::string m_path;
-  int m_fd = -1;
-  std::atomic<bool> m_stop{false};
-  mutable std::mutex m_mutex;
-  std::vector<std::string> m_messages;
-  std::thread m_thread;
-};
+using streamtrack::testing::NotifyReceiver;
 
 class LifecycleTest : public WebTest {};
 

@@ -1,0 +1,81 @@
+// SIGHUP on the real collector: alert rules and webhooks from the main file and collector.d/
+// drop-ins are applied while it runs; a configuration that fails validation changes nothing.
+// Observed through sd_notify and /metrics, never through the log.
+#include <csignal>
+
+#include "tests/collector/integration/collector_fixture.hpp"
+#include "tests/support/alertmanager.hpp"
+#include "tests/support/notify_receiver.hpp"
+
+namespace streamtrack::collector::testing {
+namespace {
+
+class ReloadIT : public CollectorTest {
+ protected:
+  std::string metrics() const { return http_get(m_port, "/metrics").second; }
+  // The value of streamtrack_collector_alert_transitions_total{rule,state}, or nullopt when
+  // the series does not exist.
+  std::optional<std::string> transitions(const std::string& rule, const std::string& state) const {
+    const auto text = metrics();
+    const std::string series = "streamtrack_collector_alert_transitions_total{rule=\"" + rule +
+                               "\",state=\"" + state + "\"} ";
+    const auto at = text.find(series);
+    if (at == std::string::npos) return std::nullopt;
+    const auto begin = at + series.size();
+    return text.substr(begin, text.find('\n', begin) - begin);
+  }
+  void reload(Process& collector, const NotifyReceiver& notify) {
+    const auto before = notify.size();
+    collector.signal(SIGHUP);
+    const auto reloading = notify.wait_for("RELOADING=1", before);
+    ASSERT_TRUE(reloading.has_value()) << collector.output();
+    ASSERT_TRUE(notify.wait_for("READY=1", *reloading + 1).has_value()) << collector.output();
+  }
+
+  std::uint16_t m_port = free_port();
+};
+
+TEST_F(ReloadIT, SighupAppliesAlertRulesFromDropInsAndRefusesAnInvalidConfiguration) {
+  NotifyReceiver notify;
+  CollectorOptions o;
+  o.http_listen = "127.0.0.1:" + std::to_string(m_port);
+  o.extra = "[[alert]]\nname = \"offline\"\nrule = \"went_offline\"\n";
+  o.env = {"NOTIFY_SOCKET=" + notify.path()};
+  auto collector = start_collector(o);
+  ASSERT_TRUE(notify.wait_for("READY=1").has_value()) << collector->output();
+  MqttProbe probe(m_broker.url(), {"st/v1/alerts/#"}, 1);
+
+  // Series exist from startup, at zero, for every configured rule.
+  EXPECT_EQ(transitions("offline", "pending"), "0");
+  EXPECT_EQ(transitions("offline", "firing"), "0");
+  EXPECT_EQ(transitions("offline", "resolved"), "0");
+  EXPECT_EQ(transitions("live", "firing"), std::nullopt);
+
+  // A configuration tool drops a rule into collector.d/.
+  std::filesystem::create_directory(m_dir / "collector.d");
+  write_file(m_dir / "collector.d" / "50-live.toml",
+             "[[alert]]\nname = \"live\"\nrule = \"went_live\"\nseverity = \"info\"\n");
+  reload(*collector, notify);
+  EXPECT_EQ(transitions("live", "firing"), "0");
+  publish(probe, make_sample("rig", 1, "2030-03-01T10:00:00Z", "ch1"));
+  EXPECT_TRUE(wait_until([&] { return transitions("live", "firing") == "1"; })) << metrics();
+
+  // Invalid: a new rule plus an unknown key. Refused as a whole; the running rules stay.
+  write_file(m_dir / "collector.d" / "60-bad.toml",
+             "[[alert]]\nname = \"bad\"\nrule = \"went_live\"\n[collector]\nbogus = 1\n");
+  reload(*collector, notify);
+  EXPECT_TRUE(collector->running());
+  publish(probe, make_sample("rig", 2, "2030-03-01T10:00:01Z", "ch2"));
+  EXPECT_TRUE(wait_until([&] { return transitions("live", "firing") == "2"; })) << metrics();
+  EXPECT_EQ(transitions("bad", "firing"), std::nullopt);
+
+  // Removing the drop-ins removes the rule: its open alerts resolve.
+  std::filesystem::remove(m_dir / "collector.d" / "60-bad.toml");
+  std::filesystem::remove(m_dir / "collector.d" / "50-live.toml");
+  reload(*collector, notify);
+  EXPECT_TRUE(wait_until([&] { return transitions("live", "resolved") == "2"; })) << metrics();
+  EXPECT_EQ(collector->stop(), 0);
+}
+
+}  // namespace
+}  // namespace streamtrack::collector::testing
