@@ -15,6 +15,9 @@ Result<json> parse_json(std::string_view body) {
     // Drop the "[json.exception.parse_error.101] " prefix: users need the where and why.
     if (const auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
     return Result<json>::failure("invalid JSON: " + what);
+  } catch (const json::out_of_range&) {
+    // A number beyond the range of a double (1e400): nlohmann throws this, not a parse_error.
+    return Result<json>::failure("invalid JSON: number out of range");
   }
 }
 

@@ -51,6 +51,20 @@ std::string reason(const std::string& payload) {
   return r.ok() ? "accepted" : r.error();
 }
 
+// Found with the adversarial MQTT corpus (tests/collector/integration/adversarial_it.cpp): a
+// number beyond the range of a double threw out of the decoder and stopped the collector.
+TEST(SampleCodec, NumberBeyondADoubleIsAReasonNotAnException) {
+  const std::string sample =
+      R"({"schema":1,"agent":"a","seq":1,"ts":"2026-11-25T00:00:00.000Z","platform":"p","channel":"c","live":true,"bitrate_kbps":1e400})";
+  EXPECT_EQ(reason(sample), "invalid JSON: number out of range");
+  EXPECT_EQ(reason("{\"viewers\":-" + std::string(400, '9') + "}"),
+            "invalid JSON: number out of range");
+  EXPECT_EQ(decode_status(R"({"state":"online","sources":1e999})").error(),
+            "invalid JSON: number out of range");
+  EXPECT_EQ(decode_health(R"({"ts":1e400})").error(), "invalid JSON: number out of range");
+  EXPECT_EQ(decode_ack(R"({"ranges":[[1,1e400]]})").error(), "invalid JSON: number out of range");
+}
+
 TEST(SampleCodec, RoundTripsEveryField) {
   const Sample s = full_sample();
   const auto decoded = decode_sample(encode_sample(s));

@@ -9,6 +9,14 @@ namespace {
 
 using agent::sources::owncast::parse;
 
+// Found with fuzz/owncast: a number beyond the range of a double threw out of the JSON parser
+// that every JSON source shares (the poll's exception, not an error).
+TEST(OwncastParse, NumberBeyondADoubleIsAnError) {
+  const auto r = parse(R"({"online":true,"viewerCount":1e400})", "oc");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), "invalid JSON: number out of range");
+}
+
 TEST(OwncastParse, Live) {
   const auto r = parse(fixture("owncast/live.json"), "oc");
   ASSERT_TRUE(r) << r.error();
