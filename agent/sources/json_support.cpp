@@ -8,6 +8,11 @@ namespace streamtrack::agent::sources {
 using nlohmann::json;
 
 Result<json> parse_json(std::string_view body) {
+  // JSON text never holds a raw NUL, and nlohmann's parser would take one for the end of the
+  // input and ignore whatever follows it.
+  if (const auto nul = body.find('\0'); nul != std::string_view::npos) {
+    return Result<json>::failure("invalid JSON: NUL byte at byte " + std::to_string(nul + 1));
+  }
   try {
     return json::parse(body);
   } catch (const json::parse_error& e) {
