@@ -63,11 +63,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const wire::Topics topics;
   const auto [agent, platform, channel] = three_names(input);
-  const auto parsed = topics.parse(topics.metrics(agent, platform, channel));
-  FUZZ_CHECK(parsed.has_value(), "a metrics topic did not parse");
-  FUZZ_CHECK(parsed->kind == wire::TopicKind::metrics, "a metrics topic parsed as another kind");
-  FUZZ_CHECK(parsed->agent == agent && parsed->platform == platform && parsed->channel == channel,
-             "a metrics topic parsed to other names");
+  // "alerts" is the collector's alert level, reserved: agent.toml refuses it as an agent id.
+  if (agent != "alerts") {
+    const auto parsed = topics.parse(topics.metrics(agent, platform, channel));
+    FUZZ_CHECK(parsed.has_value(), "a metrics topic did not parse");
+    FUZZ_CHECK(parsed->kind == wire::TopicKind::metrics, "a metrics topic parsed as another kind");
+    FUZZ_CHECK(parsed->agent == agent && parsed->platform == platform && parsed->channel == channel,
+               "a metrics topic parsed to other names");
+  }
 
   if (const auto any = topics.parse(input)) {
     if (any->kind == wire::TopicKind::metrics) {
