@@ -7,6 +7,7 @@
 #include "agent/sources/nginx_rtmp/nginx_rtmp.hpp"
 #include "agent/sources/owncast/owncast.hpp"
 #include "agent/sources/srs/srs.hpp"
+#include "agent/sources/synthetic/synthetic.hpp"
 #include "agent/sources/twitch/twitch.hpp"
 #include "agent/sources/youtube/youtube.hpp"
 
@@ -125,6 +126,7 @@ const std::vector<SourceTypeInfo>& source_types() {
       {"twitch", &sources::twitch::spec, &sources::twitch::create},
       {"youtube", &sources::youtube::spec, &sources::youtube::create},
       {"kick", &sources::kick::spec, &sources::kick::create},
+      {"synthetic", &sources::synthetic::spec, &sources::synthetic::create},
   };
   return types;
 }

@@ -82,6 +82,10 @@ PgConnection::PgConnection(const ConnectOptions& options) {
   }
   try {
     exec("SET TIME ZONE 'UTC'");
+    // Acks follow commits and the agent then deletes the sample: a commit must survive a
+    // server crash even where the server's default trades that for speed (off). Stronger
+    // settings (synchronous replication) are kept.
+    if (exec("SHOW synchronous_commit").text(0, 0) == "off") exec("SET synchronous_commit = local");
     if (options.statement_timeout.count() > 0) {
       exec("SET statement_timeout = " + std::to_string(options.statement_timeout.count()));
     }

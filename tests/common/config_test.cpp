@@ -130,7 +130,8 @@ TEST(AgentConfig, SourceProblems) {
               ElementsAre("agent.toml:5:12: source \"a\": interval: must be at least 100ms, got \"10ms\""));
   EXPECT_THAT(agent_errors("[[source]]\ntype = \"ustream\"\nname = \"a\"\n"),
               ElementsAre("agent.toml:2:8: source \"a\": type: unknown source type \"ustream\" (known: "
-                          "nginx_rtmp, owncast, mediamtx, srs, icecast, http_json, twitch, youtube, kick)"));
+                          "nginx_rtmp, owncast, mediamtx, srs, icecast, http_json, twitch, youtube, kick, "
+                          "synthetic)"));
   EXPECT_THAT(agent_errors("[[source]]\nname = \"a\"\n"),
               ElementsAre("agent.toml:1:1: source \"a\": type: required key is missing"));
   EXPECT_THAT(agent_errors("[[source]]\ntype = \"srs\"\nurl = \"http://x\"\ninterval = \"1s\"\n"),

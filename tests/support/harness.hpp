@@ -123,6 +123,12 @@ class MosquittoServer {
   struct Options {
     bool tls = false;                  // also open a TLS listener (tls_port())
     bool require_client_cert = false;  // on the TLS listener
+    // Keep sessions and queued QoS 1 messages on disk (saved every second and at a clean
+    // stop), as the docs recommend for production: a restart keeps what the broker accepted.
+    bool persistence = false;
+    // More addresses to listen on with the same plain port (for example the host end of a
+    // NetNamespace's veth pair). Only the suite's own addresses.
+    std::vector<std::string> extra_addresses{};
   };
   MosquittoServer();
   explicit MosquittoServer(Options options);
@@ -135,6 +141,8 @@ class MosquittoServer {
   // Stops the broker; start() brings it back on the same ports.
   void stop();
   void start();
+  // SIGKILL: no clean shutdown (with persistence, what was not yet saved is lost).
+  void kill();
   bool running() const;
   std::string log() const;
 
@@ -147,7 +155,14 @@ class MosquittoServer {
 // the tests run as root), trust authentication, superuser "postgres".
 class PostgresServer {
  public:
+  struct Options {
+    // Commits are durable against a server crash (synchronous_commit = on; fsync stays off,
+    // so only an operating system crash could lose them). Off by default: faster, but an
+    // immediate shutdown (stop_immediate) may lose the last commits.
+    bool durable_commits = false;
+  };
   PostgresServer();
+  explicit PostgresServer(Options options);
   ~PostgresServer();
   std::uint16_t port() const;
   // "host=127.0.0.1 port=<port> user=postgres dbname=<db>"
@@ -156,6 +171,9 @@ class PostgresServer {
   std::string create_database(const std::string& name);
   // Stops (fast shutdown); start() brings the same cluster back on the same port.
   void stop();
+  // Immediate shutdown (SIGQUIT: no checkpoint, every session dropped, crash recovery at the
+  // next start()).
+  void stop_immediate();
   void start();
   bool running() const;
 
@@ -248,6 +266,51 @@ class HttpFixtureServer {
  private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
+};
+
+// A network namespace joined to the test's own by a veth pair, with a /30 of link-local
+// addresses (169.254.0.0/16, never routed) for its two ends. Programs run inside it through
+// command_prefix(); link_down()/link_up() cut and restore the only path out. Needs root.
+// Names start with "st-<pid>-": the constructor first removes namespaces and links left by
+// test processes that no longer exist; the destructor removes its own, also after a failure.
+class NetNamespace {
+ public:
+  NetNamespace();
+  ~NetNamespace();
+  NetNamespace(const NetNamespace&) = delete;
+  NetNamespace& operator=(const NetNamespace&) = delete;
+  const std::string& name() const { return m_name; }
+  const std::string& host_address() const { return m_host_address; }  // our end
+  const std::string& inner_address() const { return m_inner_address; }
+  // {"ip", "netns", "exec", <name>}: put before a program's argv to run it inside.
+  std::vector<std::string> command_prefix() const;
+  void link_down();  // both ends: packets are dropped, no reset is sent
+  void link_up();
+
+ private:
+  std::string m_name;
+  std::string m_host_link;
+  std::string m_host_address;
+  std::string m_inner_address;
+};
+
+// A small tmpfs mounted on a fresh directory (needs root), unmounted and removed on
+// destruction. fill() takes every free byte with a filler file; release() deletes it.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(std::size_t bytes);
+  ~TmpfsMount();
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  const std::filesystem::path& path() const { return m_dir.path(); }
+  void fill();
+  void release();
+  // Bytes still free on the file system.
+  std::uintmax_t available() const;
+
+ private:
+  TempDir m_dir{"streamtrack-tmpfs"};
+  bool m_mounted = false;
 };
 
 }  // namespace streamtrack::testing

@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,9 +86,14 @@ struct MosquittoServer::Impl {
   fs::path log_file() const { return dir / "mosquitto.log"; }
 
   void write_config() {
-    std::string text =
-        "allow_anonymous true\n"
-        "persistence false\n"
+    std::string text = "allow_anonymous true\n";
+    if (options.persistence) {
+      text += "persistence true\npersistence_location " + dir.path().string() +
+              "/\nautosave_interval 1\n";
+    } else {
+      text += "persistence false\n";
+    }
+    text +=
         "log_dest stderr\n"
         // Everything but per-packet debug lines, which would swamp the log in load tests.
         "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
@@ -98,6 +104,9 @@ struct MosquittoServer::Impl {
     // temp dir: keep root.
     if (::geteuid() == 0) text += "user root\n";
     text += "listener " + std::to_string(port) + " 127.0.0.1\n";
+    for (const auto& address : options.extra_addresses) {
+      text += "listener " + std::to_string(port) + " " + address + "\n";
+    }
     if (options.tls) {
       const auto& tls = test_tls_files();
       text += "listener " + std::to_string(tls_port) + " 127.0.0.1\n";
@@ -179,6 +188,14 @@ void MosquittoServer::stop() {
 void MosquittoServer::start() {
   if (running()) return;
   m_impl->start();
+}
+
+void MosquittoServer::kill() {
+  if (m_impl->process) {
+    m_impl->process->signal(SIGKILL);
+    m_impl->process->wait(k_event_timeout);
+    m_impl->process.reset();
+  }
 }
 
 bool MosquittoServer::running() const {

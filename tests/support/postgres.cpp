@@ -111,6 +111,7 @@ struct PostgresServer::Impl {
   std::optional<Account> account = server_account();
   std::unique_ptr<TempDir> dir = make_dir(account.has_value());
   std::uint16_t port = 0;
+  bool durable_commits = false;
   std::unique_ptr<Process> process;
 
   fs::path data() const { return dir->path() / "data"; }
@@ -146,7 +147,8 @@ struct PostgresServer::Impl {
           options({std::string(k_pg_bin) + "/postgres", "-D", data().string(), "-p",
                    std::to_string(port), "-c", "listen_addresses=127.0.0.1", "-c",
                    "unix_socket_directories=" + sockets().string(), "-c", "fsync=off", "-c",
-                   "synchronous_commit=off", "-c", "full_page_writes=off"}));
+                   std::string("synchronous_commit=") + (durable_commits ? "on" : "off"), "-c",
+                   "full_page_writes=off"}));
       wait_until([&] { return !process->running() || ready(); });
       if (process->running() && ready()) {
         // The server answering must be ours, not another cluster on the same port.
@@ -175,7 +177,10 @@ struct PostgresServer::Impl {
   }
 };
 
-PostgresServer::PostgresServer() : m_impl(std::make_unique<Impl>()) {
+PostgresServer::PostgresServer() : PostgresServer(Options{}) {}
+
+PostgresServer::PostgresServer(Options options) : m_impl(std::make_unique<Impl>()) {
+  m_impl->durable_commits = options.durable_commits;
   m_impl->port = free_port();
   m_impl->init();
   m_impl->start();
@@ -200,6 +205,13 @@ std::string PostgresServer::create_database(const std::string& name) {
 
 void PostgresServer::stop() {
   m_impl->stop();
+}
+
+void PostgresServer::stop_immediate() {
+  if (!m_impl->process) return;
+  m_impl->process->signal(SIGQUIT);
+  if (!m_impl->process->wait(k_event_timeout)) m_impl->process->stop(5s);
+  m_impl->process.reset();
 }
 
 void PostgresServer::start() {

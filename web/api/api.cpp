@@ -11,6 +11,18 @@ using nlohmann::json;
 
 namespace {
 
+// One page of a keyset-paginated list. A cursor is opaque to clients, so a forged one whose key
+// does not parse as the sort column's type (SQLSTATE class 22) is the client's error, not ours.
+db::Result query_page(db::Connection& conn, const std::string& sql, const db::Params& params,
+                      bool has_cursor) {
+  try {
+    return conn.query(sql, params);
+  } catch (const db::PgError& e) {
+    if (has_cursor && e.sqlstate().starts_with("22")) throw bad_cursor();
+    throw;
+  }
+}
+
 // RFC 3339 UTC with milliseconds, as every time in the API (sessions run with TimeZone=UTC).
 #define ST_TS(x) "to_char((" x ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
@@ -287,7 +299,7 @@ Response Api::list_channels(const Request& request) {
   }
   if (cursor) {
     if (sort == "viewers" && cursor->key.find_first_not_of("-0123456789") != std::string::npos) {
-      throw bad_parameter("cursor", "not a cursor from a previous reply of this list");
+      throw bad_cursor();
     }
     params.emplace_back(cursor->key);
     const auto k = std::to_string(params.size());
@@ -300,17 +312,7 @@ Response Api::list_channels(const Request& request) {
                           where + " ORDER BY " + key + dir + ", cc.channel_id" + dir + " LIMIT " +
                           std::to_string(limit + 1);
   auto conn = m_pool.acquire();
-  db::Result r = [&] {
-    try {
-      return conn->query(sql, params);
-    } catch (const db::PgError& e) {
-      // A forged cursor whose key does not parse as the sort column's type.
-      if (cursor && e.sqlstate().starts_with("22")) {
-        throw bad_parameter("cursor", "not a cursor from a previous reply of this list");
-      }
-      throw;
-    }
-  }();
+  const db::Result r = query_page(*conn, sql, params, cursor.has_value());
   json items = json::array();
   const int shown = std::min<int>(r.rows(), static_cast<int>(limit));
   for (int i = 0; i < shown; ++i) items.push_back(channel_json(r, i));
@@ -375,16 +377,7 @@ Response Api::list_sessions(const Request& request, std::int64_t channel_id) {
     sql += " AND (l.started_at, l.id) < ($2::timestamptz, $3::bigint)";
   }
   sql += " ORDER BY l.started_at DESC, l.id DESC LIMIT " + std::to_string(limit + 1);
-  db::Result r = [&] {
-    try {
-      return conn->query(sql, params);
-    } catch (const db::PgError& e) {
-      if (cursor && e.sqlstate().starts_with("22")) {
-        throw bad_parameter("cursor", "not a cursor from a previous reply of this list");
-      }
-      throw;
-    }
-  }();
+  const db::Result r = query_page(*conn, sql, params, cursor.has_value());
   const int shown = std::min<int>(r.rows(), static_cast<int>(limit));
   json next = nullptr;
   if (r.rows() > limit)
@@ -696,7 +689,8 @@ Response Api::live(const Request& request) {
       throw not_found("channel", "no channel with id " + std::to_string(*channel));
     }
   }
-  if (m_hub.subscribers() >= m_options.max_live_clients) {
+  auto place = m_hub.reserve_place(m_options.max_live_clients);
+  if (!place) {
     Response r = json_reply(
         {{"error",
           {{"code", "busy"}, {"parameter", nullptr}, {"message", "too many live clients"}}}},
@@ -709,10 +703,16 @@ Response Api::live(const Request& request) {
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("X-Accel-Buffering", "no");
   if (request.method == "HEAD") return r;  // the headers only, no subscription
-  r.open_stream = [this, channel, last_event_id](std::shared_ptr<EventSink> sink) {
+  // The place moves from the pending stream to its subscription and is released when the
+  // subscription ends (or with this reply, if the stream never opens).
+  r.open_stream = [this, channel, last_event_id,
+                   place = std::move(place)](std::shared_ptr<EventSink> sink) mutable {
     sink->send(std::make_shared<const std::string>("retry: 1000\n\n"));
     const auto id = m_hub.subscribe(sink, channel, last_event_id);
-    return std::function<void()>([this, id] { m_hub.unsubscribe(id); });
+    return std::function<void()>([this, id, held = std::move(place)]() mutable {
+      m_hub.unsubscribe(id);
+      held.reset();
+    });
   };
   return r;
 }

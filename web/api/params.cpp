@@ -3,6 +3,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/util/base64.hpp"
+
 namespace streamtrack::web::api {
 
 using nlohmann::json;
@@ -72,42 +74,6 @@ std::optional<std::int64_t> to_int(std::string_view s) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-constexpr std::string_view k_b64 =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url(std::string_view in) {
-  std::string out;
-  std::uint32_t buf = 0;
-  int bits = 0;
-  for (const char c : in) {
-    buf = (buf << 8) | static_cast<unsigned char>(c);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += k_b64[(buf >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0) out += k_b64[(buf << (6 - bits)) & 0x3F];
-  return out;
-}
-
-std::optional<std::string> unbase64url(std::string_view in) {
-  std::string out;
-  std::uint32_t buf = 0;
-  int bits = 0;
-  for (const char c : in) {
-    const auto pos = k_b64.find(c);
-    if (pos == std::string_view::npos) return std::nullopt;
-    buf = (buf << 6) | static_cast<std::uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xFF);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -226,15 +192,17 @@ std::int64_t parse_id(std::string_view segment, const std::string& parameter) {
 }
 
 std::string encode_cursor(const std::string& kind, const std::string& key, std::int64_t id) {
-  return base64url(json{{"k", kind}, {"v", key}, {"i", id}}.dump());
+  return base64_encode(json{{"k", kind}, {"v", key}, {"i", id}}.dump(), Base64Alphabet::url);
+}
+
+ApiError bad_cursor() {
+  return bad_parameter("cursor", "not a cursor from a previous reply of this list");
 }
 
 Cursor decode_cursor(std::string_view text, const std::string& kind) {
-  const auto fail = [] {
-    return bad_parameter("cursor", "not a cursor from a previous reply of this list");
-  };
+  const auto fail = bad_cursor;
   if (text.size() > 1024) throw fail();
-  const auto raw = unbase64url(text);
+  const auto raw = base64_decode(text, Base64Alphabet::url);
   if (!raw) throw fail();
   const auto j = json::parse(*raw, nullptr, false);
   if (!j.is_object() || !j.contains("k") || !j["k"].is_string() || j["k"] != kind ||

@@ -77,6 +77,8 @@ struct Cursor {
   std::int64_t id = 0;
 };
 Cursor decode_cursor(std::string_view text, const std::string& kind);
+// The error every refused cursor gets (whatever was wrong with it, the client learns only this).
+ApiError bad_cursor();
 
 // The server's choice of resolution and step for a series over [from, to).
 struct SeriesPlan {

@@ -1,11 +1,13 @@
 #include "web/http/auth.hpp"
 
 #include <crypt.h>
+#include <openssl/evp.h>
 
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 
+#include "common/util/base64.hpp"
 #include "web/api/params.hpp"
 
 namespace streamtrack::web::http {
@@ -34,27 +36,17 @@ Response unauthorized(AuthMode mode) {
   return r;
 }
 
-}  // namespace
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  static constexpr std::string_view k_alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  std::string out;
-  std::uint32_t buf = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const auto pos = k_alphabet.find(c);
-    if (pos == std::string_view::npos) return std::nullopt;
-    buf = (buf << 6) | static_cast<std::uint32_t>(pos);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xFF);
-    }
+// SHA-256 of an Authorization value (32 raw bytes).
+std::string credential_digest(const std::string& header) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(header.data(), header.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("web: SHA-256 unavailable from libcrypto");
   }
-  return out;
+  return std::string(reinterpret_cast<const char*>(digest), size);
 }
+
+}  // namespace
 
 Auth::Auth(AuthMode mode, std::optional<std::string> token, const std::string& htpasswd)
     : m_mode(mode), m_token(token.value_or("")) {
@@ -92,14 +84,15 @@ std::optional<Response> Auth::check(const Request& request) const {
     return unauthorized(m_mode);
   }
   if (!header->starts_with("Basic ")) return unauthorized(m_mode);
+  const auto digest = credential_digest(*header);
   {
     std::lock_guard lock(m_mutex);
-    if (m_verified.contains(*header)) return std::nullopt;
+    if (m_verified.contains(digest)) return std::nullopt;
   }
   if (!verify_basic(*header)) return unauthorized(m_mode);
   std::lock_guard lock(m_mutex);
   if (m_verified.size() >= 256) m_verified.clear();
-  m_verified.insert(*header);
+  m_verified.insert(digest);
   return std::nullopt;
 }
 
@@ -107,12 +100,13 @@ bool Auth::is_cheap(const Request& request) const {
   if (m_mode != AuthMode::basic) return true;
   const auto header = request.header("authorization");
   if (!header || header->size() > 4096 || !header->starts_with("Basic ")) return true;
+  const auto digest = credential_digest(*header);
   std::lock_guard lock(m_mutex);
-  return m_verified.contains(*header);
+  return m_verified.contains(digest);
 }
 
 bool Auth::verify_basic(const std::string& header) const {
-  const auto decoded = base64_decode(std::string_view(header).substr(6));
+  const auto decoded = base64_decode(std::string_view(header).substr(6), Base64Alphabet::standard);
   if (!decoded) return false;
   const auto colon = decoded->find(':');
   if (colon == std::string::npos) return false;

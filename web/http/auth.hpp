@@ -37,11 +37,11 @@ class Auth {
   std::string m_token;
   std::map<std::string, std::string> m_hashes;  // user → crypt hash
   mutable std::mutex m_mutex;
-  mutable std::set<std::string> m_verified;  // Authorization values that passed, at most 256
+  // SHA-256 digests of the Authorization values that passed, at most 256. Digests, not the
+  // values: a lookup's timing then tells an attacker about digests, which lead to no password.
+  mutable std::set<std::string> m_verified;
   mutable std::uint64_t m_computations = 0;
 };
 
-// Standard base64 decoding (for the basic scheme); nullopt on malformed input.
-std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace streamtrack::web::http

@@ -72,6 +72,16 @@ void Hub::keepalive() {
   for (auto& [id, s] : m_subscribers) s.sink->send(k_frame);
 }
 
+std::shared_ptr<void> Hub::reserve_place(std::size_t max) {
+  std::lock_guard lock(m_mutex);
+  if (m_places >= max) return nullptr;
+  ++m_places;
+  return std::shared_ptr<void>(static_cast<void*>(this), [this](void*) {
+    std::lock_guard release_lock(m_mutex);
+    --m_places;
+  });
+}
+
 std::size_t Hub::subscribers() const {
   std::lock_guard lock(m_mutex);
   return m_subscribers.size();

@@ -42,6 +42,13 @@ class Hub {
   // Sends the comment line ": keepalive" to every subscriber.
   void keepalive();
 
+  // A place among at most `max` live clients, or nullptr when all are taken. A live request
+  // takes one when it is admitted (on a worker) and its owner keeps it until the stream ends:
+  // first the pending stream, then the subscription. The stream opens later, on the event
+  // loop, so counting subscribers alone would let a burst of admissions past the cap. The hub
+  // must outlive every place.
+  std::shared_ptr<void> reserve_place(std::size_t max);
+
   std::size_t subscribers() const;
   std::uint64_t last_id() const;
 
@@ -71,6 +78,7 @@ class Hub {
   std::uint64_t m_next_id;
   std::uint64_t m_next_subscription = 1;
   std::map<std::uint64_t, Subscriber> m_subscribers;
+  std::size_t m_places = 0;  // reserved by reserve_place() and not yet released
 };
 
 }  // namespace streamtrack::web::live

@@ -2,6 +2,7 @@
 // Two collectors on one shared group: every sample stored exactly once.
 #include <thread>
 
+#include "collector/store/pg_connection.hpp"
 #include "tests/collector/integration/collector_fixture.hpp"
 
 namespace streamtrack::collector::testing {
@@ -68,6 +69,30 @@ TEST_F(OutageIT, TwoCollectorsOnASharedGroupStoreEverySampleOnce) {
   ASSERT_TRUE(second->wait_for_output("ingest: progress samples="));
   EXPECT_EQ(first->stop(), 0);
   EXPECT_EQ(second->stop(), 0);
+}
+
+}  // namespace
+}  // namespace streamtrack::collector::testing
+
+namespace streamtrack::collector::testing {
+namespace {
+
+std::string session_synchronous_commit(const std::string& dsn) {
+  store::ConnectOptions options;
+  options.dsn = dsn;
+  store::PgConnection conn(options);
+  return conn.exec("SHOW synchronous_commit").text(0, 0);
+}
+
+// The collector acknowledges a sample after its commit, and the agent then deletes it: a commit
+// that a server crash can undo (synchronous_commit = off, a common speed tuning, and the test
+// server's default) would lose it for good (tests/faults/ pg_immediate_async_commit).
+TEST_F(OutageIT, CollectorCommitsSurviveAServerCrashWhateverTheServerDefault) {
+  ASSERT_EQ(pg_scalar(m_dsn, "SHOW synchronous_commit"), "off");
+  EXPECT_EQ(session_synchronous_commit(m_dsn), "local");
+  // A stronger setting (synchronous replication) is kept as it is.
+  pg_query(m_dsn, "ALTER DATABASE streamtrack SET synchronous_commit = 'remote_apply'");
+  EXPECT_EQ(session_synchronous_commit(m_dsn), "remote_apply");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "common/util/base64.hpp"
+
 namespace streamtrack::testing {
 namespace {
 
@@ -42,32 +44,6 @@ DriverReply http(const std::string& method, const std::string& url, const std::s
   }
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &reply.status);
   return reply;
-}
-
-// Standard base64 (screenshots come back base64-encoded).
-std::string decode_base64(const std::string& text) {
-  auto value_of = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const int v = value_of(c);
-    if (v < 0) continue;
-    buffer = (buffer << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> bits) & 0xFFu));
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -187,10 +163,13 @@ void Browser::resize(int width, int height) {
 }
 
 void Browser::screenshot(const std::filesystem::path& path) {
-  const auto png = decode_base64(command("GET", "/screenshot").get<std::string>());
+  // Screenshots come back in standard base64.
+  const auto png =
+      base64_decode(command("GET", "/screenshot").get<std::string>(), Base64Alphabet::standard);
+  if (!png) throw std::runtime_error("chromedriver: screenshot is not base64");
   std::filesystem::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(png.data(), static_cast<std::streamsize>(png.size()));
+  out.write(png->data(), static_cast<std::streamsize>(png->size()));
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
