@@ -150,11 +150,20 @@ Result<json> parse_object(std::string_view payload) {
     return Result<json>::failure("payload too large: " + std::to_string(payload.size()) +
                                  " bytes (limit " + std::to_string(k_max_payload_bytes) + ")");
   }
+  // JSON text never holds a raw NUL (inside a string it must be escaped), and nlohmann's
+  // parser would take one for the end of the input and ignore whatever follows it.
+  if (const auto nul = payload.find('\0'); nul != std::string_view::npos) {
+    return Result<json>::failure("invalid JSON at byte " + std::to_string(nul + 1));
+  }
   json doc;
   try {
     doc = json::parse(payload.begin(), payload.end());
   } catch (const json::parse_error& e) {
     return Result<json>::failure("invalid JSON at byte " + std::to_string(e.byte));
+  } catch (const json::out_of_range&) {
+    // nlohmann reports a number beyond the range of a double (1e400) this way, not as a
+    // parse_error; the text of the number stays out of the reason (it may be 64 KiB long).
+    return Result<json>::failure("invalid JSON: number out of range");
   }
   if (!doc.is_object()) {
     return Result<json>::failure(std::string("expected a JSON object, got ") + type_name(doc));

@@ -55,6 +55,31 @@ std::string reason(const std::string& payload) {
   return r.ok() ? "accepted" : r.error();
 }
 
+// Found with the adversarial MQTT corpus (tests/collector/integration/adversarial_it.cpp): a
+// number beyond the range of a double threw out of the decoder and stopped the collector.
+TEST(SampleCodec, NumberBeyondADoubleIsAReasonNotAnException) {
+  const std::string sample =
+      R"({"schema":1,"agent":"a","seq":1,"ts":"2026-11-25T00:00:00.000Z","platform":"p","channel":"c","live":true,"bitrate_kbps":1e400})";
+  EXPECT_EQ(reason(sample), "invalid JSON: number out of range");
+  EXPECT_EQ(reason("{\"viewers\":-" + std::string(400, '9') + "}"),
+            "invalid JSON: number out of range");
+  EXPECT_EQ(decode_status(R"({"state":"online","sources":1e999})").error(),
+            "invalid JSON: number out of range");
+  EXPECT_EQ(decode_health(R"({"ts":1e400})").error(), "invalid JSON: number out of range");
+  EXPECT_EQ(decode_ack(R"({"ranges":[[1,1e400]]})").error(), "invalid JSON: number out of range");
+}
+
+// Found with the adversarial MQTT corpus: nlohmann's parser takes a NUL byte for the end of
+// its input, so a valid object followed by NUL and anything at all was accepted.
+TEST(SampleCodec, RawNulByteIsInvalidJson) {
+  const std::string valid =
+      R"({"schema":1,"agent":"a","seq":1,"ts":"2026-11-25T00:00:00.000Z","platform":"p","channel":"c","live":false})";
+  ASSERT_EQ(reason(valid), "accepted");
+  EXPECT_EQ(reason(valid + std::string(1, '\0') + "trailing"),
+            "invalid JSON at byte " + std::to_string(valid.size() + 1));
+  EXPECT_EQ(decode_ack(std::string("{\"ranges\":[]}\0x", 15)).error(), "invalid JSON at byte 14");
+}
+
 TEST(SampleCodec, RoundTripsEveryField) {
   const Sample s = full_sample();
   const auto decoded = decode_sample(encode_sample(s));
