@@ -81,12 +81,21 @@ BatchWriter::Attempt BatchWriter::write_alone(const Item& item, const std::strin
   return Attempt::committed;
 }
 
-void BatchWriter::run(ingest::IngestQueue& queue, const WriterOptions& options,
+void BatchWriter::run(ingest::IngestQueue& queue, const WriterSettings& settings,
                       const std::atomic<bool>& abandon) {
-  Backoff backoff(options.retry_min, options.retry_max);
+  const auto initial = settings.current();
+  Backoff backoff(initial.retry_min, initial.retry_max);
   while (true) {
-    auto batch = queue.take_batch(options.max_rows, options.max_delay);
-    if (batch.empty()) return;
+    // The count before the options: an update in between interrupts this very take.
+    const auto interruptions = queue.interruptions();
+    const auto options = settings.current();
+    auto batch = queue.take_batch(options.max_rows, options.max_delay, interruptions);
+    if (batch.empty()) {
+      if (!queue.closed()) continue;  // interrupted: new options
+      // Closed (maybe just after the interrupt): what is left, without waiting.
+      batch = queue.take_batch(options.max_rows, options.max_delay);
+      if (batch.empty()) return;
+    }
     while (write(batch) == Attempt::retry) {
       ++m_counters.retries;
       if (abandon) {

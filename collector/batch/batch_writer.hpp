@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -23,6 +24,32 @@ struct WriterOptions {
   std::chrono::milliseconds max_delay{200};
   std::chrono::milliseconds retry_min{250};
   std::chrono::milliseconds retry_max{10'000};
+};
+
+// The options of running writers, replaced on SIGHUP. Thread-safe.
+class WriterSettings {
+ public:
+  explicit WriterSettings(WriterOptions options) : m_options(options) {}
+
+  WriterOptions current() const {
+    std::lock_guard lock(m_mutex);
+    return m_options;
+  }
+
+  // Replaces the options and interrupts the writers waiting on `queue`, so that each uses
+  // `options` from its next batch on, also when it was waiting for a batch under the old ones.
+  // Batches already taken are written as they are: no item is lost, repeated or reordered.
+  void update(WriterOptions options, ingest::IngestQueue& queue) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_options = options;
+    }
+    queue.interrupt();
+  }
+
+ private:
+  mutable std::mutex m_mutex;
+  WriterOptions m_options;
 };
 
 struct WriterCounters {
@@ -50,9 +77,15 @@ class BatchWriter {
 
   // Takes batches from `queue` and writes each until it commits, backing off between retries,
   // until the queue is closed and drained. With `abandon` set, a batch still failing is given
-  // up (it was never acknowledged, so its agents still hold it).
-  void run(ingest::IngestQueue& queue, const WriterOptions& options,
+  // up (it was never acknowledged, so its agents still hold it). Each batch is taken under
+  // the options current when it is cut (WriterSettings::update).
+  void run(ingest::IngestQueue& queue, const WriterSettings& settings,
            const std::atomic<bool>& abandon);
+  // The same with options that never change.
+  void run(ingest::IngestQueue& queue, const WriterOptions& options,
+           const std::atomic<bool>& abandon) {
+    run(queue, WriterSettings(options), abandon);
+  }
 
  private:
   Attempt settle(std::span<const ingest::Item> batch, const store::WriteOutcome& outcome);

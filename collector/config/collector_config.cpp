@@ -117,24 +117,28 @@ const TableSpec& batch_spec() {
        .default_value = std::int64_t{5000},
        .description = "Write a batch once it has this many rows.",
        .min = 1,
-       .max = 1'000'000},
+       .max = 1'000'000,
+       .reloads = true},
       {.name = "max_delay",
        .type = ValueType::duration,
        .default_value = std::string("200ms"),
        .description = "Write a batch at the latest this long after its first row.",
-       .min = 1},
+       .min = 1,
+       .reloads = true},
       {.name = "max_pending_rows",
        .type = ValueType::integer,
        .default_value = std::int64_t{100'000},
        .description = "Rows held in memory while the database is down; beyond this, "
                       "messages are left unacknowledged.",
-       .min = 1},
+       .min = 1,
+       .reloads = true},
       {.name = "max_pending_bytes",
        .type = ValueType::integer,
        .default_value = std::int64_t{256} * 1024 * 1024,
        .description = "Bytes of messages held in memory (queued or being written), rejects "
                       "included; beyond this, messages are left unacknowledged.",
-       .min = 1024 * 1024},
+       .min = 1024 * 1024,
+       .reloads = true},
   }};
   return spec;
 }

@@ -36,6 +36,14 @@ namespace {
 using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// The [batch] options of the writers (retry bounds stay at their defaults).
+batch::WriterOptions writer_options(const CollectorConfig& c) {
+  batch::WriterOptions o;
+  o.max_rows = static_cast<std::size_t>(c.batch_max_rows);
+  o.max_delay = c.batch_max_delay;
+  return o;
+}
+
 partitions::MaintenanceOptions partition_options(const CollectorConfig& c) {
   return {c.premake_months, c.retention_months, c.rescue_chunk_rows, c.archive_dir};
 }
@@ -316,7 +324,8 @@ class CollectorDaemon {
         m_topics(m_config.mqtt.topic_prefix),
         m_queue(static_cast<std::size_t>(m_config.max_pending_rows),
                 static_cast<std::size_t>(m_config.max_pending_bytes)),
-        m_window{m_config.max_future, m_config.retention_months} {
+        m_window{m_config.max_future, m_config.retention_months},
+        m_writer_settings(writer_options(m_config)) {
     log::info("collector: starting id=" + m_config.id + " now=" + format_rfc3339(m_clock->now()));
     // A bad or busy address throws here (a startup error).
     m_status_server = http::start_status_server(m_config.http_listen, m_metrics);
@@ -475,16 +484,13 @@ class CollectorDaemon {
   }
 
   void start_writers() {
-    batch::WriterOptions options;
-    options.max_rows = static_cast<std::size_t>(m_config.batch_max_rows);
-    options.max_delay = m_config.batch_max_delay;
     for (int i = 0; i < m_config.pool_size; ++i) {
       m_stores.push_back(std::make_unique<store::PgStore>(postgres_options(m_config, "writer"),
                                                           m_config.session_timeout));
     }
     m_pool_states = std::vector<std::atomic<int>>(m_stores.size());
     for (std::size_t i = 0; i < m_stores.size(); ++i) {
-      m_writers.emplace_back([this, i, options] {
+      m_writers.emplace_back([this, i] {
         InstrumentedStore store(*m_stores[i], m_metrics, m_write_timer, m_pool_states[i],
                                 m_database, i);
         live::LivePublishingStore announced(store, *m_live);
@@ -497,7 +503,7 @@ class CollectorDaemon {
               send_ack(agent, std::move(seqs));
             },
             m_counters);
-        writer.run(m_queue, options, m_abandon);
+        writer.run(m_queue, m_writer_settings, m_abandon);
       });
     }
   }
@@ -508,8 +514,9 @@ class CollectorDaemon {
     return names;
   }
 
-  // SIGHUP: the keys declared `reloads` (log settings, [alerting], [[alert]],
-  // [[alert_webhook]]); a configuration that fails validation changes nothing.
+  // SIGHUP: the keys declared `reloads` (log settings, [batch], [alerting], [[alert]],
+  // [[alert_webhook]]); a configuration that fails validation changes nothing. The writers
+  // take the [batch] options from their next batch on; queued and taken rows stay.
   void reload() {
     notify::reloading();
     try {
@@ -517,6 +524,9 @@ class CollectorDaemon {
       auto alerting = alerts::read_alerting(fresh);
       log::set_level(fresh.log_level);
       log::set_format(fresh.log_format);
+      m_queue.set_limits(static_cast<std::size_t>(fresh.max_pending_rows),
+                         static_cast<std::size_t>(fresh.max_pending_bytes));
+      m_writer_settings.update(writer_options(fresh), m_queue);
       const auto rules = alerting.rules.size();
       const auto webhooks = alerting.webhooks.size();
       if (m_alerting) {
@@ -528,8 +538,8 @@ class CollectorDaemon {
                      "without any, so its alerting is off");
       }
       log::notice("collector: reloaded files=" + std::to_string(fresh.files.size()) +
-                  " alert_rules=" + std::to_string(rules) +
-                  " webhooks=" + std::to_string(webhooks));
+                  " batch_max_rows=" + std::to_string(fresh.batch_max_rows) + " alert_rules=" +
+                  std::to_string(rules) + " webhooks=" + std::to_string(webhooks));
       std::string restart;
       for (const auto& k : config::restart_only_changes(collector_root_spec(), *m_config.document,
                                                         *fresh.document)) {
@@ -653,6 +663,7 @@ class CollectorDaemon {
   const wire::Topics m_topics;
   ingest::IngestQueue m_queue;
   const ingest::TimeWindow m_window;
+  batch::WriterSettings m_writer_settings;  // [batch], replaced on SIGHUP
   batch::WriterCounters m_counters;
   std::atomic<bool> m_abandon{false};
   std::atomic<std::uint64_t> m_dropped_logged{0};

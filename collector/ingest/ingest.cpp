@@ -136,10 +136,25 @@ bool IngestQueue::push(Item item) {
 std::vector<Item> IngestQueue::take_batch(std::size_t max_rows,
                                           std::chrono::milliseconds max_delay) {
   std::unique_lock lock(m_mutex);
+  return take_batch_locked(lock, max_rows, max_delay, std::nullopt);
+}
+
+std::vector<Item> IngestQueue::take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay,
+                                          std::uint64_t interruptions_seen) {
+  std::unique_lock lock(m_mutex);
+  return take_batch_locked(lock, max_rows, max_delay, interruptions_seen);
+}
+
+std::vector<Item> IngestQueue::take_batch_locked(std::unique_lock<std::mutex>& lock,
+                                                 std::size_t max_rows,
+                                                 std::chrono::milliseconds max_delay,
+                                                 std::optional<std::uint64_t> interruptions_seen) {
   m_batch_rows = std::max<std::size_t>(max_rows, 1);
   while (true) {
-    if (m_queue.size() >= max_rows || (m_closed && !m_queue.empty())) break;
+    if (m_closed && !m_queue.empty()) break;
     if (m_closed) return {};
+    if (interruptions_seen && *interruptions_seen != m_interruptions) return {};
+    if (m_queue.size() >= max_rows) break;
     if (!m_queue.empty() && std::chrono::steady_clock::now() >= m_queue.front().at + max_delay) {
       break;
     }
@@ -170,6 +185,25 @@ void IngestQueue::release(const std::vector<Item>& batch) {
   std::lock_guard lock(m_mutex);
   m_pending -= std::min(batch.size(), m_pending);
   m_pending_bytes -= std::min(bytes, m_pending_bytes);
+}
+
+void IngestQueue::interrupt() {
+  {
+    std::lock_guard lock(m_mutex);
+    ++m_interruptions;
+  }
+  m_cv.notify_all();
+}
+
+std::uint64_t IngestQueue::interruptions() const {
+  std::lock_guard lock(m_mutex);
+  return m_interruptions;
+}
+
+void IngestQueue::set_limits(std::size_t max_pending, std::size_t max_pending_bytes) {
+  std::lock_guard lock(m_mutex);
+  m_max_pending = max_pending;
+  m_max_pending_bytes = max_pending_bytes;
 }
 
 void IngestQueue::close() {

@@ -64,6 +64,19 @@ class IngestQueue {
   // `max_delay`, or the queue is closed. Returns up to `max_rows` items; they count as pending
   // until release(). An empty result means the queue is closed and drained.
   std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay);
+  // The same, but also returns an empty batch (taking nothing) as soon as interruptions()
+  // differs from `interruptions_seen`, even before the call: a writer reads the count, then
+  // its options, and so never waits under options replaced before the matching interrupt().
+  std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay,
+                               std::uint64_t interruptions_seen);
+
+  // Ends every take_batch given an older interruptions() count (new batch options are due).
+  void interrupt();
+  std::uint64_t interruptions() const;
+
+  // Replaces max_pending and max_pending_bytes. Queued items all stay; push() refuses until
+  // the queue is below the new limits.
+  void set_limits(std::size_t max_pending, std::size_t max_pending_bytes);
 
   // The writer finished with `batch`, taken by take_batch (written or given up).
   void release(const std::vector<Item>& batch);
@@ -81,6 +94,9 @@ class IngestQueue {
     Item item;
     std::chrono::steady_clock::time_point at;
   };
+  std::vector<Item> take_batch_locked(std::unique_lock<std::mutex>& lock, std::size_t max_rows,
+                                      std::chrono::milliseconds max_delay,
+                                      std::optional<std::uint64_t> interruptions_seen);
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<Entry> m_queue;
@@ -93,6 +109,7 @@ class IngestQueue {
   std::size_t m_pending = 0;
   std::size_t m_pending_bytes = 0;
   std::uint64_t m_dropped = 0;
+  std::uint64_t m_interruptions = 0;
   bool m_closed = false;
 };
 

@@ -1,5 +1,6 @@
-// SIGHUP on the real collector: alert rules and webhooks from the main file and collector.d/
-// drop-ins are applied while it runs; a configuration that fails validation changes nothing.
+// SIGHUP on the real collector: alert rules, webhooks and [batch] settings from the main file
+// and collector.d/ drop-ins are applied while it runs; a configuration that fails validation
+// changes nothing.
 // Observed through sd_notify and /metrics, never through the log.
 #include <csignal>
 
@@ -23,6 +24,19 @@ class ReloadIT : public CollectorTest {
     if (at == std::string::npos) return std::nullopt;
     const auto begin = at + series.size();
     return text.substr(begin, text.find('\n', begin) - begin);
+  }
+  // The value of the unlabelled series `name` (e.g. a histogram's _count), or -1 when absent.
+  double value(const std::string& name) const {
+    const auto text = metrics();
+    const auto at = text.find("\n" + name + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(text.substr(at + name.size() + 2));
+  }
+  // Waits until `rows` rows were written in total, then returns in how many batches.
+  double batches_once_rows_are(double rows) const {
+    EXPECT_TRUE(wait_until([&] { return value("streamtrack_collector_batch_rows_sum") == rows; }))
+        << metrics();
+    return value("streamtrack_collector_batch_rows_count");
   }
   void reload(Process& collector, const NotifyReceiver& notify) {
     const auto before = notify.size();
@@ -74,6 +88,47 @@ TEST_F(ReloadIT, SighupAppliesAlertRulesFromDropInsAndRefusesAnInvalidConfigurat
   std::filesystem::remove(m_dir / "collector.d" / "50-live.toml");
   reload(*collector, notify);
   EXPECT_TRUE(wait_until([&] { return transitions("live", "resolved") == "2"; })) << metrics();
+  EXPECT_EQ(collector->stop(), 0);
+}
+
+// [batch] max_rows is applied on SIGHUP by the running writers (the next batch has the new
+// size), with every sample stored once; a refused reload keeps the running value.
+TEST_F(ReloadIT, SighupAppliesBatchSettingsToTheRunningWriters) {
+  NotifyReceiver notify;
+  CollectorOptions o;
+  o.http_listen = "127.0.0.1:" + std::to_string(m_port);
+  // An hour's max_delay: a batch is written only once it has max_rows rows.
+  o.max_delay = "1h";
+  o.batch_extra = "max_rows = 1\n";
+  o.env = {"NOTIFY_SOCKET=" + notify.path()};
+  auto collector = start_collector(o);
+  ASSERT_TRUE(notify.wait_for("READY=1").has_value()) << collector->output();
+  MqttProbe probe(m_broker.url(), {"st/v1/+/ack"}, 1);
+  std::int64_t seq = 0;
+  const auto publish_samples = [&](int n) {
+    for (int i = 0; i < n; ++i, ++seq) {
+      publish(probe, make_sample("rig", seq + 1,
+                                 "2030-03-01T10:00:" + std::to_string(10 + seq) + "Z", "ch1"));
+    }
+  };
+
+  publish_samples(1);
+  EXPECT_EQ(batches_once_rows_are(1), 1);
+
+  std::filesystem::create_directory(m_dir / "collector.d");
+  write_file(m_dir / "collector.d" / "50-batch.toml", "[batch]\nmax_rows = 3\n");
+  reload(*collector, notify);
+  publish_samples(3);
+  EXPECT_EQ(batches_once_rows_are(4), 2);  // one batch of three
+
+  // Invalid (max_rows below its minimum): refused as a whole, the writers keep three rows.
+  write_file(m_dir / "collector.d" / "60-bad.toml", "[batch]\nmax_rows = 0\n");
+  reload(*collector, notify);
+  EXPECT_TRUE(collector->running());
+  publish_samples(3);
+  EXPECT_EQ(batches_once_rows_are(7), 3);
+
+  expect_count("SELECT count(*) FROM livestream_metrics", 7);
   EXPECT_EQ(collector->stop(), 0);
 }
 

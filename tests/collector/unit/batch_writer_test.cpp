@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 
 namespace streamtrack::collector::batch {
 namespace {
@@ -147,6 +150,75 @@ TEST(BatchWriter, RunDrainsTheQueueAndReleasesPending) {
   EXPECT_EQ(store.committed.size(), 3u);
   EXPECT_EQ(queue.pending(), 0u);
   EXPECT_EQ(acks.seqs["a"].size(), 10u);
+}
+
+// A FakeStore for a writer running on its own thread: records each committed batch and lets
+// the test wait for them.
+class SyncStore final : public store::Store {
+ public:
+  store::WriteOutcome write(const std::vector<Item>& batch) override {
+    {
+      std::lock_guard lock(m_mutex);
+      m_committed.push_back(batch);
+    }
+    m_cv.notify_all();
+    return {};
+  }
+  // The committed batches once there are at least `n` (or whatever there is after 10 s).
+  std::vector<std::vector<Item>> wait_for(std::size_t n) {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait_for(lock, std::chrono::seconds{10}, [&] { return m_committed.size() >= n; });
+    return m_committed;
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::vector<std::vector<Item>> m_committed;
+};
+
+std::vector<std::size_t> sizes(const std::vector<std::vector<Item>>& batches) {
+  std::vector<std::size_t> out;
+  for (const auto& b : batches) out.push_back(b.size());
+  return out;
+}
+
+TEST(BatchWriter, RunTakesNewOptionsAtTheNextBatchWithoutLosingOrReorderingRows) {
+  using namespace std::chrono_literals;
+  SyncStore store;
+  Acks acks;
+  WriterCounters counters;
+  BatchWriter writer(store, acks.sink(), counters);
+  ingest::IngestQueue queue(100);
+  std::atomic<bool> abandon{false};
+  // max_delay of an hour: a batch is cut only when max_rows rows are queued.
+  WriterSettings settings({.max_rows = 2, .max_delay = 1h});
+  std::thread running([&] { writer.run(queue, settings, abandon); });
+
+  std::int64_t seq = 0;
+  for (int i = 0; i < 4; ++i) queue.push(sample_item("a", ++seq));
+  EXPECT_EQ(sizes(store.wait_for(2)), (std::vector<std::size_t>{2, 2}));
+
+  // The writer now waits for two rows under the old options; the update reaches it there.
+  settings.update({.max_rows = 3, .max_delay = 1h}, queue);
+  for (int i = 0; i < 6; ++i) queue.push(sample_item("a", ++seq));
+  EXPECT_EQ(sizes(store.wait_for(4)), (std::vector<std::size_t>{2, 2, 3, 3}));
+
+  settings.update({.max_rows = 1, .max_delay = 1h}, queue);
+  queue.push(sample_item("a", ++seq));
+  const auto committed = store.wait_for(5);
+  EXPECT_EQ(sizes(committed), (std::vector<std::size_t>{2, 2, 3, 3, 1}));
+
+  queue.close();
+  running.join();
+  std::vector<std::int64_t> order;
+  for (const auto& b : committed) {
+    for (const auto& i : b) order.push_back(i.sample->seq);
+  }
+  EXPECT_EQ(order, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(acks.seqs["a"].size(), 11u);
+  EXPECT_EQ(queue.pending(), 0u);
+  EXPECT_EQ(settings.current().max_rows, 1u);
 }
 
 }  // namespace

@@ -207,5 +207,39 @@ TEST(IngestQueue, CloseWakesWaitersAndDrains) {
   EXPECT_FALSE(q.push(item(2)));
 }
 
+TEST(IngestQueue, InterruptEndsAWaitSinceTheGivenCountWithAnEmptyBatch) {
+  IngestQueue q(10);
+  const auto seen = q.interruptions();
+  std::vector<Item> got{item(0)};
+  std::thread t([&] { got = q.take_batch(5, 1h, seen); });
+  q.interrupt();
+  t.join();
+  EXPECT_TRUE(got.empty());
+  EXPECT_FALSE(q.closed());
+  // Interrupted before the call: returns at once, queued items stay for the next take.
+  q.push(item(1));
+  EXPECT_TRUE(q.take_batch(5, 1h, seen).empty());
+  EXPECT_EQ(q.pending(), 1u);
+  q.close();
+  EXPECT_EQ(q.take_batch(5, 1h, q.interruptions()).size(), 1u);
+}
+
+TEST(IngestQueue, NewLimitsRefuseFurtherItemsAndKeepTheQueuedOnes) {
+  IngestQueue q(10);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(q.push(item(i)));
+  q.set_limits(2, SIZE_MAX);
+  EXPECT_FALSE(q.push(item(3)));
+  const auto batch = q.take_batch(5, 0ms);
+  EXPECT_EQ(batch.size(), 3u);
+  q.release(batch);
+  EXPECT_TRUE(q.push(item(4)));
+  EXPECT_TRUE(q.push(item(5)));
+  EXPECT_FALSE(q.push(item(6)));
+  q.set_limits(10, 1);  // one item always fits into an empty queue, no second one
+  q.release(q.take_batch(5, 0ms));
+  EXPECT_TRUE(q.push(item(7)));
+  EXPECT_FALSE(q.push(item(8)));
+}
+
 }  // namespace
 }  // namespace streamtrack::collector::ingest
