@@ -65,8 +65,9 @@ class IngestQueue {
   // until release(). An empty result means the queue is closed and drained.
   std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay);
   // The same, but also returns an empty batch (taking nothing) as soon as interruptions()
-  // differs from `interruptions_seen`, even before the call: a writer reads the count, then
-  // its options, and so never waits under options replaced before the matching interrupt().
+  // differs from `interruptions_seen`, even before the call, unless the queue is closed (then
+  // it returns what is left, as above). A writer reads the count, then its options, and so
+  // never waits under options replaced before the matching interrupt().
   std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay,
                                std::uint64_t interruptions_seen);
 
