@@ -17,6 +17,30 @@ int main(int argc, char** argv) {
   cli.add_flag("--check-config", check_config, "Validate the configuration, print errors, exit");
   cli.add_flag("--migrate-only", migrate_only, "Apply database migrations and exit");
   cli.add_flag("--version", version, "Print the version and exit");
+
+  collector::SetupCommand setup;
+  auto* setup_db = cli.add_subcommand(
+      "setup-db", "Create the database, a writer role for the collector and a read-only role "
+                  "for streamtrack-web, and apply the schema (idempotent)");
+  setup_db->add_option("--admin-dsn", setup.options.admin_dsn,
+                       "libpq connection string of a superuser, e.g. \"dbname=postgres\" run "
+                       "as the postgres user");
+  setup_db->add_option("--database", setup.options.database, "Database to create")
+      ->capture_default_str();
+  setup_db->add_option("--writer-role", setup.options.writer_role, "The collector's role")
+      ->capture_default_str();
+  setup_db->add_option("--reader-role", setup.options.reader_role, "streamtrack-web's role")
+      ->capture_default_str();
+  setup_db->add_option("--writer-password-file", setup.writer_password_file,
+                       "Set the writer's password from this file's first line");
+  setup_db->add_option("--reader-password-file", setup.reader_password_file,
+                       "Set the reader's password from this file's first line");
+  bool no_schema = false;
+  setup_db->add_flag("--no-schema", no_schema,
+                     "Roles, database and privileges only (before a pg_restore)");
+  setup_db->add_flag("--print-sql", setup.print_sql,
+                     "Print the same steps as a psql script instead of running them");
+
   auto* config_command = cli.add_subcommand("config", "Configuration tools");
   config_command->require_subcommand(1);
   config_command->add_subcommand(
@@ -24,6 +48,15 @@ int main(int argc, char** argv) {
       "Print the full commented configuration (every key, its default, constraints and "
       "whether SIGHUP applies it), generated from the key declarations");
   CLI11_PARSE(cli, argc, argv);
+
+  if (setup_db->parsed()) {
+    if (setup.options.admin_dsn.empty() && !setup.print_sql) {
+      std::cerr << "streamtrack-collector setup-db: --admin-dsn is required (or --print-sql)\n";
+      return 2;
+    }
+    setup.options.apply_schema = !no_schema;
+    return collector::run_setup_db(std::move(setup));
+  }
 
   if (version) {
     std::cout << "streamtrack-collector " << k_version << "\n";

@@ -6,6 +6,7 @@
 #include "common/config/example.hpp"
 #include "common/config/toml_file.hpp"
 #include "common/util/host.hpp"
+#include "common/wire/topics.hpp"
 
 namespace streamtrack::collector {
 
@@ -169,6 +170,13 @@ const TableSpec& partitions_spec() {
        .description = "Rows moved out of the default partition per transaction.",
        .min = 1,
        .max = 10'000'000},
+      {.name = "archive_dir",
+       .default_value = std::string(""),
+       .description = "Before retention drops a month, write it to <archive_dir>/<partition>"
+                      ".copy.gz (COPY text with a header, gzip; docs/operations.md shows the "
+                      "restore); a month that cannot be archived is kept. An absolute path the "
+                      "service may write, e.g. /var/lib/streamtrack-collector/archive. \"\": "
+                      "drop without an archive."},
   }};
   return spec;
 }
@@ -225,6 +233,46 @@ const TableSpec& http_spec() {
       {.name = "listen",
        .default_value = std::string("127.0.0.1:9465"),
        .description = "Address of /metrics, /healthz and /readyz; \"\" turns it off."},
+  }};
+  return spec;
+}
+
+const TableSpec& retention_spec() {
+  static const TableSpec spec{{
+      {.name = "ingest_rejects",
+       .type = ValueType::duration,
+       .default_value = std::string("0s"),
+       .description = "Delete ingest_rejects rows received longer ago than this, each "
+                      "maintenance round (\"0s\": keep them all).",
+       .min = 0},
+      {.name = "alert_history",
+       .type = ValueType::duration,
+       .default_value = std::string("0s"),
+       .description = "Delete alerts resolved longer ago than this, each maintenance round; "
+                      "open alerts stay (\"0s\": keep the whole history).",
+       .min = 0},
+  }};
+  return spec;
+}
+
+const TableSpec& homeassistant_spec() {
+  static const TableSpec spec{{
+      {.name = "enabled",
+       .type = ValueType::boolean,
+       .default_value = false,
+       .description = "Publish Home Assistant MQTT discovery configs: per channel a device with "
+                      "live, viewers and chat-per-minute entities, per agent a connectivity "
+                      "sensor (docs/integrations.md)."},
+      {.name = "prefix",
+       .default_value = std::string("homeassistant"),
+       .description = "Home Assistant's discovery prefix (its MQTT discovery_prefix setting)."},
+      {.name = "forget_after",
+       .type = ValueType::duration,
+       .default_value = std::string("7d"),
+       .description = "A channel without a committed sample this long is removed from Home "
+                      "Assistant (empty retained config); it comes back with its next sample. "
+                      "\"0s\" keeps every channel.",
+       .min = 0},
   }};
   return spec;
 }
@@ -382,10 +430,25 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
   c.maintenance_interval = partitions.duration("maintenance_interval");
   c.partition_lock_timeout = partitions.duration("lock_timeout");
   c.rescue_chunk_rows = partitions.integer("rescue_chunk_rows");
+  c.archive_dir = partitions.string("archive_dir");
+  if (!c.archive_dir.empty() && c.archive_dir.front() != '/') {
+    diag.error(partitions.position("archive_dir"), "partitions", "archive_dir",
+               "must be an absolute path or \"\"");
+  }
+  const auto retention = root.table("retention");
+  c.rejects_retention = retention.duration("ingest_rejects");
+  c.alert_history_retention = retention.duration("alert_history");
   c.max_future = root.table("ingest").duration("max_future");
   c.analytics_refresh_interval = root.table("analytics").duration("refresh_interval");
   c.session_timeout = root.table("sessions").duration("offline_timeout");
   c.http_listen = root.table("http").string("listen");
+  const auto ha = root.table("homeassistant");
+  c.homeassistant_enabled = ha.boolean("enabled");
+  c.homeassistant_prefix = ha.string("prefix");
+  c.homeassistant_forget_after = ha.duration("forget_after");
+  if (const auto why = wire::check_topic_root(c.homeassistant_prefix)) {
+    diag.error(ha.position("prefix"), "homeassistant", "prefix", *why);
+  }
   c.alert_forget_after = root.table("alerting").duration("forget_after");
 
   std::set<std::string> names;
@@ -455,6 +518,14 @@ const TableSpec& collector_root_spec() {
        .type = ValueType::table,
        .description = "The status endpoint.",
        .nested = &http_spec()},
+      {.name = "homeassistant",
+       .type = ValueType::table,
+       .description = "Home Assistant MQTT discovery (docs/integrations.md).",
+       .nested = &homeassistant_spec()},
+      {.name = "retention",
+       .type = ValueType::table,
+       .description = "How long history besides livestream_metrics is kept.",
+       .nested = &retention_spec()},
       {.name = "alerting",
        .type = ValueType::table,
        .description = "Settings shared by every alert rule.",

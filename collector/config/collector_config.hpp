@@ -55,10 +55,18 @@ struct CollectorConfig {
   std::chrono::milliseconds maintenance_interval{};
   std::chrono::milliseconds partition_lock_timeout{};
   std::int64_t rescue_chunk_rows = 10'000;
+  std::string archive_dir;  // [partitions] archive_dir: "" drops months without an archive
+  std::chrono::milliseconds rejects_retention{};        // [retention] ingest_rejects; 0 keeps
+  std::chrono::milliseconds alert_history_retention{};  // [retention] alert_history; 0 keeps
   std::chrono::milliseconds analytics_refresh_interval{};
   std::chrono::milliseconds session_timeout{};
 
   std::string http_listen;
+
+  // [homeassistant]: MQTT discovery (collector/homeassistant/).
+  bool homeassistant_enabled = false;
+  std::string homeassistant_prefix = "homeassistant";
+  std::chrono::milliseconds homeassistant_forget_after{};
 
   std::chrono::milliseconds alert_forget_after{};
   std::vector<AlertRuleConfig> alerts;

@@ -10,9 +10,11 @@
 #include "collector/app.hpp"
 #include "collector/batch/batch_writer.hpp"
 #include "collector/daemon/fake_clock.hpp"
+#include "collector/homeassistant/discovery.hpp"
 #include "collector/ingest/ingest.hpp"
 #include "collector/live/live_publisher.hpp"
 #include "collector/partitions/partition_manager.hpp"
+#include "collector/retention/retention.hpp"
 #include "collector/sessions/session_store.hpp"
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
@@ -23,6 +25,7 @@
 #include "common/http/status_server.hpp"
 #include "common/mqtt/client.hpp"
 #include "common/util/backoff.hpp"
+#include "common/version.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
 
@@ -34,7 +37,7 @@ using Steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 partitions::MaintenanceOptions partition_options(const CollectorConfig& c) {
-  return {c.premake_months, c.retention_months, c.rescue_chunk_rows};
+  return {c.premake_months, c.retention_months, c.rescue_chunk_rows, c.archive_dir};
 }
 
 // The maintenance connection: the [postgres] settings with the short lock_timeout of
@@ -47,6 +50,9 @@ store::ConnectOptions maintenance_options(const CollectorConfig& c) {
 
 void log_partitions(const partitions::MaintenanceReport& r) {
   for (const auto& name : r.created) log::info("partitions: created partition=" + name);
+  for (const auto& [file, rows] : r.archived) {
+    log::notice("partitions: archived file=" + log::quote(file) + " rows=" + std::to_string(rows));
+  }
   for (const auto& name : r.dropped) log::notice("partitions: dropped partition=" + name);
   if (r.rescued_rows > 0) {
     log::warning("partitions: moved rows out of the default partition rows=" +
@@ -153,11 +159,23 @@ class MaintenanceWorker {
       const auto now = Steady::now();
       if (probe.due(now)) task("database", [](store::PgConnection& c) { c.exec("SELECT 1"); });
       if (analytics.due(now)) task("analytics", refresh_analytics);
-      if (partitions.due(now))
+      const bool maintenance_due = partitions.due(now);
+      if (maintenance_due)
         task("partitions", [this](store::PgConnection& c) {
           log_partitions(
               partitions::maintain_partitions(c, m_clock.now(), partition_options(m_config)));
         });
+      if (maintenance_due) {
+        task("retention", [this](store::PgConnection& c) {
+          const auto r = retention::prune_history(
+              c, m_clock.now(),
+              {m_config.rejects_retention, m_config.alert_history_retention, 10'000});
+          if (r.rejects_deleted > 0 || r.alerts_deleted > 0) {
+            log::notice("retention: deleted ingest_rejects=" + std::to_string(r.rejects_deleted) +
+                        " alerts=" + std::to_string(r.alerts_deleted));
+          }
+        });
+      }
       if (sessions.due(now))
         task("sessions", [this](store::PgConnection& c) {
           const auto n =
@@ -318,6 +336,11 @@ class CollectorDaemon {
           m_metrics.count_alert_transition(rule, state);
         });
     if (m_alerting) m_metrics.declare_alert_rules(rule_names(m_alerting->engine().rules()));
+    if (m_config.homeassistant_enabled) {
+      m_discovery = std::make_unique<homeassistant::Discovery>(
+          m_topics, homeassistant::Options{m_config.homeassistant_prefix,
+                                           m_config.homeassistant_forget_after});
+    }
     m_client = std::make_unique<mqtt::Client>(mqtt_options(), handlers());
     // Live values are published by the writers after each commit, through the client that
     // outlives them (shut_down()).
@@ -359,11 +382,14 @@ class CollectorDaemon {
       if (ev == SignalEvent::reload) reload();
       watchdog.maybe_ping();
       update_metrics();
+      if (m_announce_online.exchange(false)) announce_online();
+      if (m_discovery) publish_discovery();
       if (status_timer.due(Steady::now())) report_status();
     }
     notify::stopping();
     log::info("collector: stopping pending=" + std::to_string(m_queue.pending()));
     drain(signals, watchdog);
+    announce_offline();
     shut_down();
     log::info("collector: stopped samples=" + std::to_string(m_counters.samples.load()) +
               " rejects=" + std::to_string(m_counters.rejects.load()));
@@ -377,7 +403,15 @@ class CollectorDaemon {
     o.client_id = "streamtrack-collector-" + m_config.id;
     o.clean_session = false;
     o.subscriptions = ingest::subscriptions(m_topics, m_config.shared_group);
+    // Every collector sees every discovery config (never shared), to take over their removal.
+    if (m_discovery) {
+      o.subscriptions.push_back(homeassistant::config_filter(
+          m_topics, {m_config.homeassistant_prefix, m_config.homeassistant_forget_after}));
+    }
     o.max_inflight = 1024;
+    // The broker announces a vanished collector (crash, kill -9, lost network).
+    o.will = mqtt::Message{m_topics.collector_status(m_config.id),
+                           wire::encode_status(wire::Status{.state = "offline"}), 1, true};
     m_subscriptions = o.subscriptions.size();
     return o;
   }
@@ -386,6 +420,8 @@ class CollectorDaemon {
     mqtt::Handlers h;
     h.connected = [this] {
       m_broker_up = true;
+      m_announce_online = true;  // by the main loop, not on Paho's thread
+      if (m_discovery) m_discovery->reconnected();
       m_metrics.set_mqtt_connected(true);
       m_metrics.count_mqtt_connect();
       log::info("mqtt: connected server=" + m_config.mqtt.url);
@@ -401,6 +437,14 @@ class CollectorDaemon {
 
   // On Paho's thread: classify and queue, never block.
   void on_message(mqtt::Message m) {
+    if (m_discovery) {
+      // Discovery configs are not samples: never classified (they would be rejects).
+      if (m_discovery->config_seen(m.topic, m.payload, m_clock->now())) return;
+      if (const auto parsed = m_topics.parse(m.topic);
+          parsed && parsed->kind == wire::TopicKind::status) {
+        m_discovery->agent_status(parsed->agent, m.payload);
+      }
+    }
     auto item = ingest::classify(m_topics, std::move(m.topic), std::move(m.payload), m_clock->now(),
                                  m_window);
     if (!item) return;
@@ -444,8 +488,11 @@ class CollectorDaemon {
         InstrumentedStore store(*m_stores[i], m_metrics, m_write_timer, m_pool_states[i],
                                 m_database, i);
         live::LivePublishingStore announced(store, *m_live);
+        std::optional<homeassistant::DiscoveryStore> discovered;
+        if (m_discovery) discovered.emplace(announced, *m_discovery, *m_clock);
+        store::Store& top = discovered ? static_cast<store::Store&>(*discovered) : announced;
         batch::BatchWriter writer(
-            announced,
+            top,
             [this](const std::string& agent, std::vector<std::int64_t> seqs) {
               send_ack(agent, std::move(seqs));
             },
@@ -496,6 +543,39 @@ class CollectorDaemon {
       log::error("collector: reload refused, the running configuration stays");
     }
     notify::ready();
+  }
+
+  // The retained birth message on <root>/collectors/status/<id> (docs/mqtt.md, "Collector
+  // status"); retried on the next loop turn while the client refuses it.
+  void announce_online() {
+    const wire::Status birth{.state = "online",
+                             .version = std::string(k_version),
+                             .started_at = m_started_at,
+                             .ts = m_clock->now()};
+    const auto topic = m_topics.collector_status(m_config.id);
+    if (!m_client->publish({topic, wire::encode_status(birth), 1, true})) {
+      m_announce_online = m_broker_up.load();
+      return;
+    }
+    log::debug("mqtt: announced online topic=" + log::quote(topic));
+  }
+
+  // Home Assistant configs due now (new channels and agents, removals); what the client does
+  // not take waits for the next turn.
+  void publish_discovery() {
+    auto due = m_discovery->take(m_clock->now());
+    for (std::size_t i = 0; i < due.size(); ++i) {
+      if (!m_client->publish({due[i].topic, due[i].payload, 1, due[i].retained})) {
+        m_discovery->put_back({due.begin() + static_cast<std::ptrdiff_t>(i), due.end()});
+        return;
+      }
+    }
+  }
+
+  // Replaces the birth message on a clean stop, before the disconnect (which sends no Will).
+  void announce_offline() {
+    const wire::Status last{.state = "offline", .reason = "shutdown", .ts = m_clock->now()};
+    m_client->publish({m_topics.collector_status(m_config.id), wire::encode_status(last), 1, true});
   }
 
   // Gauges and the row counter, from the main loop (at least once a second).
@@ -567,6 +647,8 @@ class CollectorDaemon {
   http::CollectorMetrics m_metrics;
   DatabaseHealth m_database{m_metrics};
   std::atomic<bool> m_broker_up{false};
+  std::atomic<bool> m_announce_online{false};
+  TimePoint m_started_at = m_clock->now();
   std::unique_ptr<http::StatusServer> m_status_server;
   const wire::Topics m_topics;
   ingest::IngestQueue m_queue;
@@ -579,6 +661,7 @@ class CollectorDaemon {
   std::atomic<mqtt::Client*> m_alert_client{nullptr};
   alerts::WriteTimer m_write_timer;
   std::unique_ptr<alerts::AlertService> m_alerting;
+  std::unique_ptr<homeassistant::Discovery> m_discovery;  // before the client that feeds it
   std::unique_ptr<mqtt::Client> m_client;
   std::unique_ptr<live::LivePublisher> m_live;
   std::vector<std::unique_ptr<store::PgStore>> m_stores;

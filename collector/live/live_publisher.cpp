@@ -16,7 +16,16 @@ json or_null(const std::optional<T>& v) {
 
 }  // namespace
 
-std::string live_payload(const Sample& s, TimePoint committed_at) {
+std::optional<double> chat_per_minute(const Sample& s, std::optional<TimePoint> previous) {
+  if (!s.live || !s.chat_messages || !previous) return std::nullopt;
+  const auto gap = s.ts - *previous;
+  if (gap <= TimePoint::duration::zero() || gap > std::chrono::minutes(10)) return std::nullopt;
+  const auto seconds = std::chrono::duration<double>(gap).count();
+  return static_cast<double>(*s.chat_messages) * 60.0 / seconds;
+}
+
+std::string live_payload(const Sample& s, TimePoint committed_at,
+                         std::optional<double> chat_per_minute) {
   json j{{"platform", s.platform},
          {"channel", s.channel},
          {"agent", s.agent},
@@ -24,6 +33,7 @@ std::string live_payload(const Sample& s, TimePoint committed_at) {
          {"live", s.live},
          {"viewers", or_null(s.viewers)},
          {"chat", or_null(s.chat_messages)},
+         {"chat_per_minute", or_null(chat_per_minute)},
          {"chatters", or_null(s.chatters)},
          {"bitrate_kbps", or_null(s.bitrate_kbps)},
          {"fps", or_null(s.fps)},
@@ -50,18 +60,35 @@ void LivePublisher::committed(const std::vector<ingest::Item>& batch) {
     auto& slot = newest[{s.platform, s.channel}];
     if (slot == nullptr || slot->ts < s.ts) slot = &s;
   }
+  // The sample before each channel's newest within the batch, for its chat rate.
+  std::map<std::pair<std::string, std::string>, TimePoint> previous_in_batch;
+  for (const auto& item : batch) {
+    if (item.kind != ingest::Item::Kind::sample || !item.sample) continue;
+    const Sample& s = *item.sample;
+    const std::pair<std::string, std::string> key{s.platform, s.channel};
+    if (s.ts >= newest[key]->ts) continue;
+    auto [it, inserted] = previous_in_batch.emplace(key, s.ts);
+    if (!inserted && it->second < s.ts) it->second = s.ts;
+  }
   if (newest.empty()) return;
   const auto now = m_clock.now();
   // Under the lock, so two writer threads cannot publish one channel's values out of order
   // (the client only queues the message).
   std::lock_guard lock(m_mutex);
   for (const auto& [key, s] : newest) {
+    std::optional<TimePoint> previous;
+    if (const auto p = previous_in_batch.find(key); p != previous_in_batch.end()) {
+      previous = p->second;
+    }
     auto [it, inserted] = m_newest.emplace(key, s->ts);
     if (!inserted) {
       if (s->ts <= it->second) continue;
+      previous = previous ? std::max(*previous, it->second) : it->second;
       it->second = s->ts;
     }
-    if (m_publish(live_topic(m_topics, s->platform, s->channel), live_payload(*s, now), true)) {
+    const auto rate = chat_per_minute(*s, previous);
+    if (m_publish(live_topic(m_topics, s->platform, s->channel), live_payload(*s, now, rate),
+                  true)) {
       ++m_published;
     }
   }

@@ -23,8 +23,16 @@ namespace streamtrack::collector::live {
 using PublishFn =
     std::function<bool(const std::string& topic, const std::string& payload, bool retained)>;
 
-// The JSON payload of a live topic for committed sample `s`.
-std::string live_payload(const Sample& s, TimePoint committed_at);
+// The JSON payload of a live topic for committed sample `s`; `chat_per_minute` is null when
+// unknown (see chat_per_minute()).
+std::string live_payload(const Sample& s, TimePoint committed_at,
+                         std::optional<double> chat_per_minute = std::nullopt);
+
+// Chat messages per minute of live sample `s` whose channel's previous sample was taken at
+// `previous`: its chat count over the time between the two, as channel_current computes it
+// (schema.hpp). Nullopt when `s` is offline or has no chat count, without a previous sample,
+// or when the two are not 0 < gap <= 10 minutes apart.
+std::optional<double> chat_per_minute(const Sample& s, std::optional<TimePoint> previous);
 
 // <root>/live/<escaped platform>/<escaped channel>.
 std::string live_topic(const wire::Topics& topics, const std::string& platform,

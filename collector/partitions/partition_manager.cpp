@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 
+#include "collector/partitions/archive.hpp"
 #include "collector/store/lock_keys.hpp"
 
 namespace streamtrack::collector::partitions {
@@ -112,10 +113,28 @@ std::int64_t create_partition(store::PgConnection& conn, Month m, std::int64_t c
   }
 }
 
-void drop_partition(store::PgConnection& conn, Month m) {
+void drop_partition(store::PgConnection& conn, Month m, const std::string& archive_dir,
+                    MaintenanceReport& report) {
   const auto name = partition_name(m);
-  conn.exec("ALTER TABLE livestream_metrics DETACH PARTITION " + name);
-  conn.exec("DROP TABLE " + name);
+  if (archive_dir.empty()) {
+    conn.exec("ALTER TABLE livestream_metrics DETACH PARTITION " + name);
+    conn.exec("DROP TABLE " + name);
+    return;
+  }
+  conn.exec("BEGIN");
+  try {
+    // Copying a month may take longer than any statement_timeout; lock waits stay bounded.
+    conn.exec("SET LOCAL statement_timeout = 0");
+    conn.exec("LOCK TABLE " + name + " IN SHARE MODE");
+    const auto archived = archive_table(conn, name, archive_dir);
+    conn.exec("ALTER TABLE livestream_metrics DETACH PARTITION " + name);
+    conn.exec("DROP TABLE " + name);
+    conn.exec("COMMIT");
+    report.archived.emplace_back(archived.file.string(), archived.rows);
+  } catch (...) {
+    rollback_quietly(conn);
+    throw;
+  }
 }
 
 }  // namespace
@@ -133,6 +152,8 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
     } catch (const store::PgError& e) {
       if (!conn.healthy()) throw;
       report.failed.emplace_back(partition_name(m), e.describe());
+    } catch (const ArchiveError& e) {
+      report.failed.emplace_back(partition_name(m), e.what());
     }
   };
   try {
@@ -169,7 +190,7 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
       for (const auto& m : existing) {
         if (m >= *keep_from) continue;
         attempt(m, [&] {
-          drop_partition(conn, m);
+          drop_partition(conn, m, options.archive_dir, report);
           report.dropped.push_back(partition_name(m));
         });
       }

@@ -30,11 +30,15 @@ struct MaintenanceOptions {
   int premake_months = 3;
   int retention_months = 0;                 // 0: keep every month
   std::int64_t rescue_chunk_rows = 10'000;  // rows moved out of the default per transaction
+  // Non-empty: a month is written to <archive_dir>/<partition>.copy.gz (archive.hpp) before
+  // it is dropped; a month that cannot be archived is not dropped.
+  std::string archive_dir{};
 };
 
 struct MaintenanceReport {
   std::vector<std::string> created;
   std::vector<std::string> dropped;
+  std::vector<std::pair<std::string, std::int64_t>> archived;  // file, rows
   // Partitions that could not be made or dropped this round, with the database's reason; the
   // other months are still handled, and the next round tries these again.
   std::vector<std::pair<std::string, std::string>> failed;
@@ -47,7 +51,9 @@ struct MaintenanceReport {
 // months from 2000 on that have rows in the default partition get their partition too (the rows
 // move there in chunks of `rescue_chunk_rows`, each its own transaction), unless retention
 // would drop them: such rows are deleted. With `retention_months` > 0, partitions whose month
-// lies entirely before the start of (month of now - retention_months) are detached and dropped.
+// lies entirely before the start of (month of now - retention_months) are detached and dropped;
+// with `archive_dir`, each is first written there in one transaction that holds a SHARE lock
+// on it (no row can arrive meanwhile) and drops it only once the file is on disk.
 // Whatever else sits in the default partition stays there and is counted. One month failing
 // (a lock not granted within the connection's lock_timeout, a table in the way) is reported in
 // `failed` and does not stop the others. Serialised across collectors by an advisory lock.

@@ -3,6 +3,7 @@
 #include "collector/alerts/schema.hpp"
 #include "collector/live/schema.hpp"
 #include "collector/store/lock_keys.hpp"
+#include "collector/views/schema.hpp"
 
 namespace streamtrack::collector::store {
 
@@ -158,6 +159,7 @@ const std::vector<Migration>& migrations() {
        live::k_read_side_schema_sql},
       {4, "channels scoped by agent for self-hosted servers; metrics keyed by sample", k_schema_v4},
       {5, "ingest_rejects: origin, payload_bytes, hashed unique key", k_schema_v5},
+      {6, "read-only views for dashboards: v_channel_viewers, v_sessions", views::k_views_schema_sql},
   };
   return all;
 }
@@ -166,9 +168,7 @@ std::vector<int> apply_migrations(PgConnection& conn, std::optional<int> up_to) 
   std::vector<int> applied;
   conn.exec(std::string("SELECT pg_advisory_lock(") + k_lock_key + ")");
   try {
-    conn.exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
-        "description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+    conn.exec(k_schema_migrations_table_sql);
     for (const auto& m : migrations()) {
       if (up_to && m.version > *up_to) break;
       const auto v = std::to_string(m.version);

@@ -14,6 +14,11 @@ struct Migration {
   std::string sql;
 };
 
+// The table that records applied versions (created before the first migration).
+inline constexpr const char* k_schema_migrations_table_sql =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+    "description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())";
+
 // Every schema version, oldest first. Applied versions are never edited; changes are new ones.
 const std::vector<Migration>& migrations();
 

@@ -1,6 +1,8 @@
 #include "collector/store/pg_connection.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <optional>
 #include <array>
 #include <utility>
 
@@ -64,6 +66,8 @@ PgConnection::PgConnection(const ConnectOptions& options) {
     params.emplace_back("tcp_user_timeout", std::to_string(options.tcp_user_timeout.count()));
   }
   if (options.password) params.emplace_back("password", *options.password);
+  // After the expanded dsn: libpq lets a later dbname override the one inside it.
+  if (options.database) params.emplace_back("dbname", *options.database);
   std::vector<const char*> keys;
   std::vector<const char*> values;
   for (const auto& [key, value] : params) {
@@ -157,6 +161,42 @@ void PgConnection::copy_in(const std::string& copy_sql, std::string_view data) {
     }
   }
   if (failure) throw *failure;
+}
+
+void PgConnection::copy_out(const std::string& copy_sql,
+                            const std::function<void(std::string_view)>& sink) {
+  PGresult* started = PQexec(m_conn, copy_sql.c_str());
+  if (PQresultStatus(started) != PGRES_COPY_OUT) {
+    check(started);  // throws the server's error
+    throw PgError("42000", "not a COPY TO STDOUT statement: " + copy_sql, ErrorClass::transient);
+  }
+  PQclear(started);
+  std::exception_ptr sink_failure;
+  char* buffer = nullptr;
+  int n = 0;
+  while ((n = PQgetCopyData(m_conn, &buffer, 0)) > 0) {
+    if (!sink_failure) {
+      try {
+        sink(std::string_view(buffer, static_cast<std::size_t>(n)));
+      } catch (...) {
+        sink_failure = std::current_exception();
+      }
+    }
+    PQfreemem(buffer);
+  }
+  std::optional<PgError> failure;
+  while (PGresult* r = PQgetResult(m_conn)) {
+    try {
+      check(r);
+    } catch (const PgError& e) {
+      if (!failure) failure = e;
+    }
+  }
+  if (n == -2 && !failure) {
+    failure = PgError("08006", trim_message(PQerrorMessage(m_conn)), ErrorClass::transient);
+  }
+  if (failure) throw *failure;
+  if (sink_failure) std::rethrow_exception(sink_failure);
 }
 
 void append_copy_text(std::string& out, std::string_view value) {

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -61,6 +62,8 @@ using Params = std::vector<std::optional<std::string>>;  // text parameters, nul
 
 struct ConnectOptions {
   std::string dsn;
+  // Connects to this database instead of the one `dsn` names (other dsn settings stay).
+  std::optional<std::string> database;
   std::optional<std::string> password;
   std::chrono::milliseconds connect_timeout{5000};
   std::string application_name = "streamtrack-collector";
@@ -94,6 +97,11 @@ class PgConnection {
 
   // COPY ... FROM STDIN with `data` in COPY text format. Throws PgError.
   void copy_in(const std::string& copy_sql, std::string_view data);
+
+  // COPY ... TO STDOUT: hands each chunk the server sends to `sink`, in order. When `sink`
+  // throws, the rest of the data is read and dropped and its exception rethrown after the
+  // statement ended. Throws PgError.
+  void copy_out(const std::string& copy_sql, const std::function<void(std::string_view)>& sink);
 
  private:
   PgResult check(PGresult* r);

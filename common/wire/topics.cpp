@@ -132,6 +132,10 @@ std::string Topics::ack(std::string_view agent) const {
   return m_root + '/' + escape_segment(agent) + "/ack";
 }
 
+std::string Topics::collector_status(std::string_view collector) const {
+  return m_root + "/collectors/status/" + escape_segment(collector);
+}
+
 std::string Topics::alert(std::string_view rule, const std::vector<std::string>& key) const {
   std::string out = m_root + "/alerts/" + escape_segment(rule);
   for (const auto& part : key) out += '/' + escape_segment(part);

@@ -50,6 +50,9 @@ class Topics {
   std::string status(std::string_view agent) const;
   std::string health(std::string_view agent) const;
   std::string ack(std::string_view agent) const;
+  // <root>/collectors/status/<collector>: a collector's retained status and Last Will. No
+  // collector subscription (metrics, status, health of agents) matches it, whatever the id.
+  std::string collector_status(std::string_view collector) const;
   // <root>/alerts/<rule>/<key part>/...
   std::string alert(std::string_view rule, const std::vector<std::string>& key) const;
 

@@ -2,15 +2,20 @@
 // lints them, installs them with dpkg on this machine, checks what landed, upgrades in place,
 // removes and purges. Needs root (dpkg) and debhelper, lintian and systemd-analyze.
 #include <gmock/gmock.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 
+#include "tests/support/alertmanager.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack::testing {
@@ -31,6 +36,31 @@ std::string project_version() {
     return "";
   }
   return m[1];
+}
+
+// Documents each package installs in /usr/share/doc/<package>/ (dh_compress may gzip them).
+const std::map<std::string, std::vector<std::string>> k_docs = {
+    {"streamtrack-agent", {"operations.md", "mqtt.md", "sample.schema.json"}},
+    {"streamtrack-collector",
+     {"operations.md", "mqtt.md", "alerts.md", "api.md", "integrations.md",
+      "sample.schema.json"}},
+};
+
+bool doc_installed(const std::string& package, const std::string& name) {
+  const fs::path dir = "/usr/share/doc/" + package;
+  return fs::exists(dir / name) || fs::exists(dir / (name + ".gz"));
+}
+
+// Whether something accepts TCP connections on 127.0.0.1:port.
+bool port_open(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool open = fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd >= 0) ::close(fd);
+  return open;
 }
 
 std::string short_name(const std::string& daemon) {
@@ -104,6 +134,12 @@ TEST_F(Packaging, BuildLintInstallUpgradeRemovePurge) {
   auto installed = run(
       {"dpkg", "-i", debs["streamtrack-agent"].string(), debs["streamtrack-collector"].string()});
   ASSERT_EQ(installed.exit_code, 0) << installed.output;
+  // A first install says what to do next.
+  EXPECT_THAT(installed.output,
+              HasSubstr("sudo -u postgres streamtrack-collector setup-db --admin-dsn"));
+  EXPECT_THAT(installed.output, HasSubstr("/usr/share/streamtrack/sql/setup-db.sql"));
+  EXPECT_EQ(read_file("/usr/share/streamtrack/sql/setup-db.sql"),
+            read_file(source_dir() / "sql/setup-db.sql"));
 
   for (const auto& daemon : k_daemons) {
     SCOPED_TRACE(daemon);
@@ -153,6 +189,41 @@ TEST_F(Packaging, BuildLintInstallUpgradeRemovePurge) {
     EXPECT_EQ(verify.exit_code, 0) << verify.output;
     EXPECT_EQ(verify.output, "") << "systemd-analyze verify " << unit;
     EXPECT_TRUE(fs::exists("/usr/lib/sysusers.d/" + daemon + ".conf"));
+    for (const auto& doc : k_docs.at(daemon)) {
+      EXPECT_TRUE(doc_installed(daemon, doc)) << doc;
+    }
+    // Every source type is named where a user looks first.
+    const auto description = run({"dpkg-query", "-W", "-f=${Description}", daemon}).output;
+    const auto man = run({"sh", "-c", "zcat /usr/share/man/man8/" + daemon + ".8.gz"}).output;
+    for (const std::string type : {"Twitch", "YouTube", "Kick", "nginx-rtmp", "Owncast",
+                                   "MediaMTX", "SRS", "Icecast", "JSON"}) {
+      if (daemon == "streamtrack-agent") {
+        EXPECT_THAT(description, HasSubstr(type));
+      }
+      EXPECT_THAT(man, HasSubstr(type == "nginx-rtmp" ? "nginx\\-rtmp" : type)) << daemon;
+    }
+  }
+
+  // 3b. The first start on a machine without PostgreSQL (nor a broker): the service, as its
+  // unit starts it with the shipped config, gets ready at once (systemd's start returns, no
+  // failed unit) and /readyz names the database.
+  ASSERT_FALSE(port_open(5432)) << "something listens on 127.0.0.1:5432; this test needs it free";
+  {
+    Process::Options p;
+    p.argv = {"/usr/bin/streamtrack-collector", "--config", "/etc/streamtrack/collector.toml"};
+    TempDir logs("first-start");
+    p.log_file = logs / "collector.log";
+    Process collector(p);
+    EXPECT_TRUE(collector.wait_for_output("collector: ready", 15s)) << collector.output();
+    std::string readyz;
+    EXPECT_TRUE(wait_until([&] {
+      const auto [code, body] = http_get(9465, "/readyz");
+      readyz = body;
+      return code == 503 && body.find("unreachable") != std::string::npos;
+    })) << readyz << "\n" << collector.output();
+    EXPECT_THAT(readyz, HasSubstr("\"database\""));
+    EXPECT_THAT(readyz, HasSubstr("5432"));
+    EXPECT_EQ(collector.stop(), 0) << collector.output();
   }
 
   // 4. Upgrade in place (reinstall): a changed config and the outbox survive.

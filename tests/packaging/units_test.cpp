@@ -62,10 +62,42 @@ TEST_P(Units, KeepsTheNotifyWatchdogAndReloadContract) {
   }
 }
 
+// Ordered after the network and, when they run on the same host, after the broker and the
+// database; never bound to them: a daemon starts (not ready) without either, so a missing or
+// stopped PostgreSQL or Mosquitto never fails its unit.
+class UnitOrdering : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(UnitOrdering, OrdersItselfAfterTheNetworkBrokerAndDatabaseWithoutRequiringThem) {
+  const auto text = read_file(unit_file(GetParam()));
+  EXPECT_THAT(text, ::testing::HasSubstr("\nWants=network-online.target\n"));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(\nAfter=([^\n]*)\n)"))) << text;
+  const std::string after = m[1];
+  EXPECT_THAT(after, ::testing::HasSubstr("network-online.target"));
+  const bool is_agent = GetParam() == "streamtrack-agent";
+  const bool is_web = GetParam() == "streamtrack-web";
+  if (!is_web) {
+    EXPECT_THAT(after, ::testing::HasSubstr("mosquitto.service"));
+  }
+  if (!is_agent) {
+    EXPECT_THAT(after, ::testing::HasSubstr("postgresql.service"));
+  }
+  for (const char* hard : {"\nRequires=", "\nBindsTo=", "\nRequisite=", "\nPartOf="}) {
+    EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr(hard)));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Daemons, Units,
                          ::testing::Values("streamtrack-agent", "streamtrack-collector"),
                          [](const ::testing::TestParamInfo<std::string>& p) {
                            return p.param == "streamtrack-agent" ? "agent" : "collector";
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Daemons, UnitOrdering,
+                         ::testing::Values("streamtrack-agent", "streamtrack-collector",
+                                           "streamtrack-web"),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           return p.param.substr(std::string("streamtrack-").size());
                          });
 
 }  // namespace

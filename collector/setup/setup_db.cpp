@@ -1,0 +1,188 @@
+#include "collector/setup/setup_db.hpp"
+
+#include <stdexcept>
+
+#include "collector/store/migrations.hpp"
+#include "collector/store/pg_connection.hpp"
+
+namespace streamtrack::collector::setup {
+
+namespace {
+
+// Names are checked by validate(), so they need no escaping inside identifiers, literals or
+// dollar-quoted blocks; quoting them anyway keeps upper case and '-' intact.
+std::string ident(const std::string& name) { return "\"" + name + "\""; }
+std::string literal(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+// Creates the login role unless it exists; refuses one that exists with more privileges than
+// a daemon needs (and so the admin's own role), rather than silently taking them away.
+std::string role_sql(const std::string& role, const std::string& purpose) {
+  return "DO $streamtrack$\nBEGIN\n"
+         "  IF EXISTS (SELECT FROM pg_roles WHERE rolname = " + literal(role) +
+         "\n             AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR "
+         "rolbypassrls)) THEN\n"
+         "    RAISE EXCEPTION 'role " + role + " (" + purpose +
+         ") already exists with SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS; "
+         "StreamTrack wants a role that has none: choose another name';\n"
+         "  END IF;\n"
+         "  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = " + literal(role) + ") THEN\n"
+         "    CREATE ROLE " + ident(role) + " LOGIN;\n"
+         "  END IF;\n"
+         "END\n$streamtrack$;\n"
+         "ALTER ROLE " + ident(role) + " LOGIN;\n";
+}
+
+std::string reader_defaults_sql(const SetupOptions& o) {
+  return "ALTER ROLE " + ident(o.reader_role) + " SET default_transaction_read_only = on;\n";
+}
+
+std::string database_privileges_sql(const SetupOptions& o) {
+  const auto db = ident(o.database);
+  return "REVOKE ALL ON DATABASE " + db + " FROM PUBLIC;\n" +
+         "GRANT CONNECT, TEMPORARY ON DATABASE " + db + " TO " + ident(o.writer_role) + ";\n" +
+         "GRANT CONNECT ON DATABASE " + db + " TO " + ident(o.reader_role) + ";\n";
+}
+
+// The writer creates (and so owns) the schema's tables, partitions and views.
+std::string schema_privileges_sql(const SetupOptions& o) {
+  return "REVOKE CREATE ON SCHEMA public FROM PUBLIC;\n"
+         "GRANT USAGE, CREATE ON SCHEMA public TO " + ident(o.writer_role) + ";\n" +
+         "GRANT USAGE ON SCHEMA public TO " + ident(o.reader_role) + ";\n";
+}
+
+// Exactly reader_relations(): whatever else the reader was granted on tables is taken back.
+std::string reader_grants_sql(const SetupOptions& o) {
+  std::string list;
+  for (const auto& r : reader_relations()) list += (list.empty() ? "" : ", ") + r;
+  return "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + ident(o.reader_role) + ";\n" +
+         "GRANT SELECT ON " + list + " TO " + ident(o.reader_role) + ";\n";
+}
+
+std::string create_database_sql(const SetupOptions& o) {
+  return "CREATE DATABASE " + ident(o.database) + " ENCODING 'UTF8' TEMPLATE template0";
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const std::vector<std::string>& reader_relations() {
+  static const std::vector<std::string> relations{
+      "agents",          "alerts",      "channel_current",         "channels",
+      "livestream_changes", "livestream_metrics", "livestreams", "stream_analytics_hourly",
+      "v_channel_viewers", "v_sessions"};
+  return relations;
+}
+
+void validate(const SetupOptions& o) {
+  const std::pair<const char*, const std::string*> names[] = {
+      {"--database", &o.database}, {"--writer-role", &o.writer_role}, {"--reader-role", &o.reader_role}};
+  for (const auto& [option, value] : names) {
+    if (!valid_name(*value)) {
+      throw std::invalid_argument(std::string(option) + ": \"" + *value +
+                                  "\" is not 1-63 characters of A-Z, a-z, 0-9, '_' and '-'");
+    }
+  }
+  if (o.writer_role == o.reader_role) {
+    throw std::invalid_argument("--reader-role: must differ from --writer-role (\"" +
+                                o.writer_role + "\"): the reader must not write");
+  }
+}
+
+std::string render_psql_script(const SetupOptions& o) {
+  validate(o);
+  std::string s =
+      "-- StreamTrack database setup, the same as `streamtrack-collector setup-db` (which wrote\n"
+      "-- this file). Run it as a PostgreSQL superuser:\n"
+      "--   sudo -u postgres psql -f /usr/share/streamtrack/sql/setup-db.sql\n"
+      "-- It creates the roles " + o.writer_role + " (the collector: owns the schema) and " +
+      o.reader_role + " (streamtrack-web:\n"
+      "-- SELECT only), the database " + o.database +
+      ", and applies the schema as " + o.writer_role + ". Rerunning it is safe.\n"
+      "-- Passwords: \\password " + o.writer_role + " and \\password " + o.reader_role +
+      " in psql (or peer/cert authentication).\n"
+      "\\set ON_ERROR_STOP on\n\n";
+  s += role_sql(o.writer_role, "writer") + role_sql(o.reader_role, "reader") +
+       reader_defaults_sql(o);
+  s += "SELECT " + literal(create_database_sql(o)) +
+       " WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = " + literal(o.database) +
+       ") \\gexec\n";
+  s += database_privileges_sql(o);
+  s += "\n\\connect " + o.database + "\n";
+  s += schema_privileges_sql(o);
+  s += "\n-- The schema, applied as the writer so that it owns every table.\nSET ROLE " +
+       ident(o.writer_role) + ";\n" + store::k_schema_migrations_table_sql + ";\n";
+  for (const auto& m : store::migrations()) {
+    const auto v = std::to_string(m.version);
+    s += "\n-- Migration " + v + ": " + m.description + "\n" +
+         "SELECT NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = " + v +
+         ") AS streamtrack_apply \\gset\n\\if :streamtrack_apply\nBEGIN;\n" + m.sql + "\n" +
+         "INSERT INTO schema_migrations (version, description) VALUES (" + v + ", " +
+         literal(m.description) + ");\nCOMMIT;\n\\endif\n";
+  }
+  s += "RESET ROLE;\n\n" + reader_grants_sql(o);
+  return s;
+}
+
+void run_setup(const SetupOptions& o, const std::function<void(const std::string&)>& progress) {
+  validate(o);
+  store::ConnectOptions admin_options;
+  admin_options.dsn = o.admin_dsn;
+  admin_options.application_name = "streamtrack-collector setup-db";
+  {
+    store::PgConnection admin(admin_options);
+    admin.exec(role_sql(o.writer_role, "writer"));
+    admin.exec(role_sql(o.reader_role, "reader"));
+    if (o.writer_password) {
+      admin.exec("ALTER ROLE " + ident(o.writer_role) + " PASSWORD " + literal(*o.writer_password));
+    }
+    if (o.reader_password) {
+      admin.exec("ALTER ROLE " + ident(o.reader_role) + " PASSWORD " + literal(*o.reader_password));
+    }
+    admin.exec(reader_defaults_sql(o));
+    progress("roles: " + o.writer_role + " (writer), " + o.reader_role + " (reader, read-only)" +
+             (o.writer_password || o.reader_password ? ", passwords set" : ""));
+    if (admin.exec("SELECT 1 FROM pg_database WHERE datname = $1", {o.database}).rows() == 0) {
+      admin.exec(create_database_sql(o));
+      progress("database: created " + o.database);
+    } else {
+      progress("database: " + o.database + " exists");
+    }
+    admin.exec(database_privileges_sql(o));
+  }
+  auto target_options = admin_options;
+  target_options.database = o.database;
+  store::PgConnection target(target_options);
+  target.exec(schema_privileges_sql(o));
+  if (!o.apply_schema) {
+    progress("schema: not applied (--no-schema); run setup-db again once the tables exist");
+    return;
+  }
+  target.exec("SET ROLE " + ident(o.writer_role));
+  const auto applied = store::apply_migrations(target);
+  target.exec("RESET ROLE");
+  progress("schema: " + (applied.empty() ? std::string("up to date")
+                                         : "applied " + std::to_string(applied.size()) +
+                                               " migrations") +
+           ", owned by " + o.writer_role);
+  target.exec(reader_grants_sql(o));
+  progress("grants: " + o.reader_role + " may SELECT " +
+           std::to_string(reader_relations().size()) + " tables and views");
+}
+
+}  // namespace streamtrack::collector::setup
