@@ -172,12 +172,14 @@ std::vector<AlertEngine::Eval> AlertEngine::candidates(const Rule& rule, TimePoi
         // After a restart, windowed values need a full window of fresh data before they may
         // clear an alert that was restored.
         const bool full_window = c.last_ts - c.first_ts >= rule.window;
-        const auto predates = [&] {  // an alert older than our data of the channel: restored
+        // first_ts by value: clang 14 cannot capture a structured binding (C++20 P1091).
+        const auto predates = [&, first_ts = c.first_ts] {  // an alert older than our data of
+                                                            // the channel: restored
           Alert probe;
           probe.rule = rule.name;
           probe.key = e.key;
           const auto it = m_alerts.find(probe.id());
-          return it != m_alerts.end() && it->second.active_since <= c.first_ts;
+          return it != m_alerts.end() && it->second.active_since <= first_ts;
         };
         switch (rule.kind) {
           case RuleKind::went_live:
