@@ -430,7 +430,7 @@ void AlertEngine::evaluate(const Rule& rule, const Eval& e, TimePoint now) {
   a.state = AlertState::resolved;
   a.resolved_at = now;
   changed(a);
-  if (a.firing_sent) m_out.push_back({Event::resolved, a, now, m_collector});
+  if (a.firing_sent) m_out.push_back({Event::resolved, a, now, m_collector, std::nullopt});
   m_alerts.erase(it);
 }
 
@@ -488,7 +488,12 @@ void AlertEngine::set_rules(std::vector<Rule> rules, TimePoint now) {
     a.state = AlertState::resolved;
     a.resolved_at = now;
     changed(a);
-    if (a.firing_sent) m_retired.push_back({Event::resolved, a, now, m_collector});
+    if (a.firing_sent) {
+      const auto was = std::find_if(m_rules.begin(), m_rules.end(),
+                                    [&](const Rule& r) { return r.name == a.rule; });
+      m_retired.push_back({Event::resolved, a, now, m_collector,
+                           was != m_rules.end() ? was->webhooks : std::vector<std::string>{}});
+    }
     it = m_alerts.erase(it);
   }
   m_rules = std::move(rules);
@@ -545,11 +550,11 @@ std::vector<Notification> AlertEngine::tick(TimePoint now) {
         a.firing_sent = true;
         a.last_notified = now;
         changed(a);
-        m_out.push_back({Event::firing, a, now, m_collector});
+        m_out.push_back({Event::firing, a, now, m_collector, std::nullopt});
       } else if (!a.last_notified || now - *a.last_notified >= rule.repeat_interval) {
         a.last_notified = now;
         changed(a);
-        m_out.push_back({Event::repeat, a, now, m_collector});
+        m_out.push_back({Event::repeat, a, now, m_collector, std::nullopt});
       }
     }
   }
