@@ -1,9 +1,9 @@
 #include "collector/store/pg_connection.hpp"
 
 #include <algorithm>
+#include <array>
 #include <exception>
 #include <optional>
-#include <array>
 #include <utility>
 
 namespace streamtrack::collector::store {
@@ -101,10 +101,18 @@ PgConnection::PgConnection(const ConnectOptions& options) {
     m_conn = nullptr;
     throw;
   }
+  m_cancel = PQgetCancel(m_conn);
 }
 
 PgConnection::~PgConnection() {
+  if (m_cancel) PQfreeCancel(m_cancel);
   if (m_conn) PQfinish(m_conn);
+}
+
+void PgConnection::cancel() {
+  if (!m_cancel) return;
+  char error[256];
+  PQcancel(m_cancel, error, sizeof error);
 }
 
 bool PgConnection::healthy() const {

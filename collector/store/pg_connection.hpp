@@ -91,6 +91,11 @@ class PgConnection {
   // False once libpq noticed the connection is gone.
   bool healthy() const;
 
+  // Asks the server to cancel the statement running on this connection (it then fails with
+  // SQLSTATE 57014); a no-op when none runs. Safe to call from another thread while this
+  // object is alive.
+  void cancel();
+
   // Runs one statement (or several, without parameters). Throws PgError.
   PgResult exec(const std::string& sql);
   PgResult exec(const std::string& sql, const Params& params);
@@ -106,6 +111,7 @@ class PgConnection {
  private:
   PgResult check(PGresult* r);
   PGconn* m_conn = nullptr;
+  PGcancel* m_cancel = nullptr;
 };
 
 // Escapes a value for COPY text format (backslash, tab, newline, carriage return).
