@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "collector/config/collector_config.hpp"
+#include "collector/partitions/archive.hpp"
 #include "collector/partitions/partition_manager.hpp"
 #include "collector/retention/retention.hpp"
 #include "collector/store/migrations.hpp"
@@ -102,6 +103,35 @@ TEST_F(Housekeeping, RetentionArchivesThenDropsAndTheDocumentedOneLinerRestoresE
                       "SELECT count(*) FROM (SELECT * FROM restored_y2026m01 EXCEPT ALL "
                       "SELECT * FROM expected) extra"),
             "0");
+}
+
+TEST_F(Housekeeping, AnArchiveNeverReplacesAnEarlierOneNorWritesThroughALink) {
+  fill_january();
+  const auto dir = m_dir / "archive";
+  std::filesystem::create_directories(dir);
+  // An earlier archive of the month (maybe with more rows), and a link where the partial file
+  // goes, pointing at a file that is not the archive's.
+  const auto earlier = dir / "livestream_metrics_y2026m01.copy.gz";
+  write_file(earlier, "an earlier archive");
+  const auto victim = m_dir / "victim";
+  write_file(victim, "not yours");
+  std::filesystem::create_symlink(victim, dir / "livestream_metrics_y2026m01.copy.gz.partial");
+
+  const auto r = partitions::archive_table(*m_conn, "livestream_metrics_y2026m01", dir);
+  EXPECT_EQ(read_file(earlier), "an earlier archive");
+  EXPECT_EQ(read_file(victim), "not yours");
+  EXPECT_NE(r.file, earlier);
+  EXPECT_EQ(r.file.parent_path(), dir);
+  EXPECT_THAT(
+      r.file.filename().string(),
+      ::testing::MatchesRegex("livestream_metrics_y2026m01\\.[0-9TZ]+(-[0-9]+)?\\.copy\\.gz"));
+  EXPECT_EQ(r.rows, 1000);
+  EXPECT_FALSE(std::filesystem::exists(dir / "livestream_metrics_y2026m01.copy.gz.partial"));
+  // A second one in the same second gets a name of its own as well.
+  const auto again = partitions::archive_table(*m_conn, "livestream_metrics_y2026m01", dir);
+  EXPECT_NE(again.file, r.file);
+  EXPECT_NE(again.file, earlier);
+  EXPECT_TRUE(std::filesystem::exists(r.file));
 }
 
 TEST_F(Housekeeping, AMonthThatCannotBeArchivedIsKeptAndArchivedNextRound) {
