@@ -109,6 +109,17 @@ PgConnection::~PgConnection() {
   if (m_conn) PQfinish(m_conn);
 }
 
+std::string PgConnection::encrypt_password(const std::string& password, const std::string& role) {
+  char* verifier = PQencryptPasswordConn(m_conn, password.c_str(), role.c_str(), "scram-sha-256");
+  if (verifier == nullptr) {
+    throw PgError("XX000", std::string("cannot encrypt a password: ") + PQerrorMessage(m_conn),
+                  ErrorClass::transient);
+  }
+  std::string out = verifier;
+  PQfreemem(verifier);
+  return out;
+}
+
 void PgConnection::cancel() {
   if (!m_cancel) return;
   char error[256];

@@ -100,6 +100,10 @@ class PgConnection {
   PgResult exec(const std::string& sql);
   PgResult exec(const std::string& sql, const Params& params);
 
+  // The SCRAM-SHA-256 verifier of `password` for `role` (PQencryptPasswordConn), to send in
+  // place of the password. Throws PgError.
+  std::string encrypt_password(const std::string& password, const std::string& role);
+
   // COPY ... FROM STDIN with `data` in COPY text format. Throws PgError.
   void copy_in(const std::string& copy_sql, std::string_view data);
 
