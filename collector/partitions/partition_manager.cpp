@@ -208,9 +208,10 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
         });
       }
       // Late rows of months retention already dropped would keep the default non-empty (and
-      // its alert firing) forever.
+      // its alert firing) forever. With an archive they are kept (and counted in
+      // default_rows): only an archived row may be deleted.
       const auto expired = "\"timestamp\" < '" + month_start_text(*keep_from) + "'";
-      while (!stopping()) {
+      while (options.archive_dir.empty() && !stopping()) {
         const auto n = move_default_rows(conn, expired, options.rescue_chunk_rows, std::nullopt);
         report.expired_rows += n;
         if (n < options.rescue_chunk_rows) break;

@@ -53,7 +53,9 @@ struct MaintenanceReport {
   std::vector<std::pair<std::string, std::string>> failed;
   std::int64_t default_rows = 0;  // rows left in the default partition afterwards
   std::int64_t rescued_rows = 0;  // rows moved out of the default into new partitions
-  std::int64_t expired_rows = 0;  // rows of the default older than retention, deleted
+  // Rows of the default older than retention, deleted (only without archive_dir: with one
+  // they stay in the default, counted in default_rows).
+  std::int64_t expired_rows = 0;
 };
 
 // Makes sure partitions exist for the month of `now` and `premake_months` months after it;

@@ -134,6 +134,23 @@ TEST_F(Housekeeping, AnArchiveNeverReplacesAnEarlierOneNorWritesThroughALink) {
   EXPECT_TRUE(std::filesystem::exists(r.file));
 }
 
+TEST_F(Housekeeping, WithAnArchiveLateRowsOfADroppedMonthAreKeptAndCounted) {
+  partitions::maintain_partitions(*m_conn, at("2027-03-15T00:00:00Z"), {3, 0});
+  // A late row of a month retention dropped long ago: it lands in the default partition.
+  pg_query(m_dsn,
+           "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", agent_id, seq) "
+           "VALUES (1, '2020-01-02', 'late', 1)");
+  partitions::MaintenanceOptions o{3, 12, 10'000, (m_dir / "archive").string()};
+  const auto r = partitions::maintain_partitions(*m_conn, at("2027-03-15T00:00:00Z"), o);
+  EXPECT_EQ(r.expired_rows, 0);
+  EXPECT_EQ(r.default_rows, 1);
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics_default"), "1");
+  // Without an archive they are deleted, as before.
+  const auto plain = partitions::maintain_partitions(*m_conn, at("2027-03-15T00:00:00Z"), {3, 12});
+  EXPECT_EQ(plain.expired_rows, 1);
+  EXPECT_EQ(plain.default_rows, 0);
+}
+
 TEST_F(Housekeeping, AMonthThatCannotBeArchivedIsKeptAndArchivedNextRound) {
   fill_january();
   write_file(m_dir / "not-a-directory", "x");
