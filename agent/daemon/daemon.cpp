@@ -1,7 +1,10 @@
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -133,6 +136,21 @@ class Periodic {
   Steady::time_point m_next;
 };
 
+// Sorted, with overlapping and adjacent inclusive ranges joined.
+std::vector<std::pair<std::int64_t, std::int64_t>> merge_ranges(
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges) {
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (const auto& r : ranges) {
+    if (!out.empty() && r.first <= out.back().second + 1) {
+      out.back().second = std::max(out.back().second, r.second);
+    } else {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
 const char* policy_name(DropPolicy p) {
   return p == DropPolicy::drop_newest ? "drop_newest" : "drop_oldest";
 }
@@ -198,6 +216,8 @@ class Daemon {
       auto next =
           std::min({m_health_timer.next(), m_status_timer.next(), now + milliseconds{1000}});
       if (!m_unsaved.empty()) next = std::min(next, m_next_write_retry);
+      if (!m_done.empty()) next = std::min(next, m_done_since + k_delete_delay);
+      if (!m_finished.empty()) next = std::min(next, m_finished_since + k_group_commit_delay);
       if (pumped && m_publisher.has_work(m_connected)) next = now;
       const auto wait =
           std::max(milliseconds{0}, std::chrono::duration_cast<milliseconds>(next - now));
@@ -213,7 +233,15 @@ class Daemon {
           m_metrics.count_samples_rejected(r.source, static_cast<std::int64_t>(r.rejected));
         }
       }
-      for (auto& batch : batches) store(std::move(batch));
+      // Group commit: polls that finish close together go into one outbox transaction.
+      for (auto& batch : batches) {
+        if (m_finished.empty()) m_finished_since = Steady::now();
+        std::move(batch.begin(), batch.end(), std::back_inserter(m_finished));
+      }
+      if (!m_finished.empty() && (m_engine->requests_in_flight() == 0 ||
+                                  Steady::now() >= m_finished_since + k_group_commit_delay)) {
+        store(std::exchange(m_finished, {}));
+      }
       if (!m_unsaved.empty() && Steady::now() >= m_next_write_retry) retry_unsaved();
 
       bool stop = false;
@@ -225,10 +253,17 @@ class Daemon {
 
       handle_events();
       pumped = m_publisher.pump(Steady::now(), m_connected) > 0;
+      const auto inflight = m_publisher.figures().inflight;
+      m_wake_on_delivery.store(2 * inflight >= static_cast<std::size_t>(m_config.max_inflight),
+                               std::memory_order_relaxed);
       watchdog.maybe_ping();
       const auto t = Steady::now();
       if (m_health_timer.due(t)) publish_health();
-      if (m_status_timer.due(t)) report_status();
+      if (m_status_timer.due(t)) {
+        report_status();
+        // Give the pages that freed allocations left inside the heap back to the system.
+        ::malloc_trim(0);
+      }
     }
     return shutdown();
   }
@@ -253,7 +288,14 @@ class Daemon {
       push({Event::Kind::disconnected, 0, false, reason});
     };
     h.delivered = [this](std::uint64_t id, bool ok, const std::string& error) {
-      push({Event::Kind::delivered, id, ok, error});
+      // A PUBACK needs the loop at once only when the window is nearly full or a delivery
+      // failed; otherwise the next turn (a poll, a timer, at most a second) takes it along.
+      Event e{Event::Kind::delivered, id, ok, error};
+      if (ok && !m_wake_on_delivery.load(std::memory_order_relaxed)) {
+        m_events.push(std::move(e));
+      } else {
+        push(std::move(e));
+      }
     };
     h.message = [this](mqtt::Message m) {
       push({Event::Kind::message, 0, false, std::move(m.payload), std::move(m.topic), m.retained});
@@ -494,12 +536,24 @@ class Daemon {
           break;
       }
     }
-    remove_done();
+    remove_done(false);
   }
 
-  void remove_done() {
-    auto done = m_publisher.take_done();
-    if (done.empty()) return;
+  // Deletes delivered samples from the outbox in one transaction per k_delete_delay (or per
+  // k_delete_batch samples) instead of one per PUBACK or ack: a sample still stored after its
+  // delivery is at worst sent again after a crash, and the collector drops the duplicate.
+  void remove_done(bool now) {
+    for (auto& range : m_publisher.take_done()) {
+      if (m_done.empty()) m_done_since = Steady::now();
+      m_done_count += range.second - range.first + 1;
+      m_done.push_back(range);
+    }
+    if (m_done.empty()) return;
+    if (!now && m_done_count < k_delete_batch && Steady::now() < m_done_since + k_delete_delay) {
+      return;
+    }
+    const auto done = merge_ranges(std::exchange(m_done, {}));
+    m_done_count = 0;
     auto removed = m_outbox.remove(done);
     if (!removed) {
       log::error("outbox: delete failed, will retry error=" + log::quote(removed.error()));
@@ -605,6 +659,7 @@ class Daemon {
     const auto deadline = Steady::now() + m_config.shutdown_timeout;
     log::info("agent: stopping, flushing for at most timeout_ms=" +
               std::to_string(m_config.shutdown_timeout.count()));
+    if (!m_finished.empty()) store(std::exchange(m_finished, {}));
     if (!m_unsaved.empty()) retry_unsaved();
     while (Steady::now() < deadline) {
       handle_events();
@@ -617,6 +672,7 @@ class Daemon {
           milliseconds{100}, std::chrono::duration_cast<milliseconds>(deadline - Steady::now())));
     }
     handle_events();
+    remove_done(true);
     const auto left = std::max(milliseconds{100},
                                std::chrono::duration_cast<milliseconds>(deadline - Steady::now()));
     const wire::Status offline{
@@ -624,6 +680,7 @@ class Daemon {
     m_client.stop(
         left, mqtt::Message{m_topics.status(m_config.id), wire::encode_status(offline), 1, true});
     handle_events();
+    remove_done(true);
     if (!m_unsaved.empty()) retry_unsaved();
     if (!m_unsaved.empty()) {
       m_metrics.count_outbox_drops(policy_name(m_config.buffer_policy), m_unsaved.count());
@@ -643,6 +700,7 @@ class Daemon {
   streamtrack::http::AgentMetrics m_metrics;
   EventQueue m_events;
   Wakeup m_wakeup;
+  std::atomic<bool> m_wake_on_delivery{false};  // set by the loop, read by Paho's threads
   outbox::Outbox m_outbox;
   OutboxRows m_rows;
   std::unique_ptr<PollEngine> m_engine;
@@ -655,6 +713,18 @@ class Daemon {
   Steady::time_point m_next_write_retry{};
   Periodic m_health_timer;
   Periodic m_status_timer;
+  // Samples of polls that finished, not stored yet: stored together once no request is in
+  // flight (the polls that started together have finished) or k_group_commit_delay after the
+  // first, so a burst of polls costs one transaction. Nothing is published before it is stored.
+  static constexpr milliseconds k_group_commit_delay{50};
+  std::vector<Sample> m_finished;
+  Steady::time_point m_finished_since{};
+  // Delivered seqs not yet deleted from the outbox (see remove_done).
+  static constexpr milliseconds k_delete_delay{200};
+  static constexpr std::int64_t k_delete_batch = 1024;
+  std::vector<std::pair<std::int64_t, std::int64_t>> m_done;
+  std::int64_t m_done_count = 0;
+  Steady::time_point m_done_since{};
   // Read by the status server's threads: declared before it, so destroyed after it.
   mutable std::mutex m_ack_subscription_mutex;
   // Steady-clock nanoseconds of the first PUBACK not followed by an ack yet; 0 when none.
@@ -676,6 +746,9 @@ class Daemon {
 int run_daemon(AgentConfig config) {
   log::set_level(config.log_level);
   log::set_format(config.log_format);
+  // One malloc arena for every thread (Paho's included): the loop thread does nearly all the
+  // work, and each extra arena keeps its own free pages resident.
+  ::mallopt(M_ARENA_MAX, 1);
   Daemon daemon(std::move(config));
   return daemon.run();
 }

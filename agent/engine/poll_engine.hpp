@@ -61,6 +61,9 @@ class PollEngine {
   // With Options::once: every source finished its poll.
   bool finished() const;
 
+  // HTTP requests started and not finished yet.
+  std::size_t requests_in_flight() const { return m_requests.size(); }
+
   // One finished poll, for metrics.
   struct PollReport {
     std::string source;

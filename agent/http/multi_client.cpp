@@ -84,11 +84,16 @@ MultiClient::MultiClient() {
   m_multi = curl_multi_init();
   if (!m_multi) throw std::runtime_error("cannot initialise libcurl");
   curl_multi_setopt(multi_of(m_multi), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  // Idle connections kept for reuse (libcurl's default follows the number of transfers in
+  // progress, which a poller that spreads its requests keeps small: connections were closed
+  // and opened again between polls).
+  curl_multi_setopt(multi_of(m_multi), CURLMOPT_MAXCONNECTS, 64L);
 }
 
 MultiClient::~MultiClient() {
   for (auto& [id, t] : m_transfers) curl_multi_remove_handle(multi_of(m_multi), t->easy);
   m_transfers.clear();
+  for (void* easy : m_idle) curl_easy_cleanup(static_cast<CURL*>(easy));
   curl_multi_cleanup(multi_of(m_multi));
 }
 
@@ -98,7 +103,13 @@ MultiClient::Id MultiClient::start(const Request& request) {
   t->id = id;
   t->max_body = request.max_body_bytes;
   t->timeout = request.timeout;
-  t->easy = curl_easy_init();
+  if (!m_idle.empty()) {
+    t->easy = static_cast<CURL*>(m_idle.back());
+    m_idle.pop_back();
+    curl_easy_reset(t->easy);
+  } else {
+    t->easy = curl_easy_init();
+  }
   if (!t->easy) {
     m_failed.push_back({id, Outcome::failure("cannot create a libcurl handle")});
     return id;
@@ -157,12 +168,18 @@ void MultiClient::collect(std::vector<Completion>& done) {
     const auto it = m_transfers.find(raw->id);
     std::unique_ptr<Transfer> t = std::move(it->second);
     m_transfers.erase(it);
+    // The handle is kept for a later request (set up again from scratch by curl_easy_reset):
+    // creating one per request cost more than the request itself on a loopback endpoint.
+    const auto keep_handle = [&] {
+      if (m_idle.size() < k_idle_handles) m_idle.push_back(std::exchange(t->easy, nullptr));
+    };
     if (code == CURLE_OK) {
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &t->response.status);
       const char* type = nullptr;
       curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &type);
       if (type) t->response.content_type = type;
       done.push_back({t->id, std::move(t->response)});
+      keep_handle();
       continue;
     }
     std::string reason;
@@ -176,6 +193,7 @@ void MultiClient::collect(std::vector<Completion>& done) {
       reason = curl_easy_strerror(code);
     }
     done.push_back({t->id, Outcome::failure(std::move(reason))});
+    keep_handle();
   }
 }
 

@@ -52,6 +52,9 @@ class MultiClient {
   Id m_next_id = 1;
   std::map<Id, std::unique_ptr<Transfer>> m_transfers;
   std::vector<Completion> m_failed;  // requests that could not even start
+  // Easy handles of finished transfers, reused by the next ones (at most k_idle_handles).
+  static constexpr std::size_t k_idle_handles = 16;
+  std::vector<void*> m_idle;  // CURL*
 };
 
 }  // namespace streamtrack::agent::http

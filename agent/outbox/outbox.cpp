@@ -201,9 +201,12 @@ void Outbox::open_checked() {
   }
   try {
     m_db->exec("PRAGMA synchronous=NORMAL");
+    // The outbox is read and written at its two ends: a small page cache holds both.
+    m_db->exec("PRAGMA cache_size=-512");
     if (m_options.max_page_count) set_max_page_count(*m_options.max_page_count);
     create_schema();
     load_state();
+    prepare_statements();
   } catch (const SQLite::Exception& e) {
     throw std::runtime_error("outbox: cannot prepare " + m_path.string() + ": " + e.what());
   }
@@ -211,6 +214,59 @@ void Outbox::open_checked() {
 
 void Outbox::create_schema() {
   m_db->exec(k_schema);
+}
+
+void Outbox::prepare_statements() {
+  forget_all();
+  statement(m_insert,
+            "INSERT INTO samples(seq, ts_ms, topic, payload, bytes) VALUES(?, ?, ?, ?, ?)");
+  statement(m_set_meta,
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  statement(m_read,
+            "SELECT seq, topic, payload FROM samples WHERE seq >= ? AND seq < ? "
+            "ORDER BY seq LIMIT ?");
+  statement(m_delete_range, "DELETE FROM samples WHERE seq BETWEEN ? AND ? RETURNING bytes");
+}
+
+// The statement in `slot`, prepared on first use and reset (bindings cleared) for the next.
+SQLite::Statement& Outbox::statement(std::unique_ptr<SQLite::Statement>& slot, const char* sql) {
+  if (!slot) {
+    slot = std::make_unique<SQLite::Statement>(*m_db, sql);
+  } else {
+    slot->tryReset();
+    slot->clearBindings();
+  }
+  return *slot;
+}
+
+void Outbox::remember(Row row) {
+  if (m_options.recent_rows == 0) return;  // m_recent_from stays above every seq
+  m_recent_bytes += row.payload.size() + row.topic.size();
+  const std::int64_t seq = row.seq;
+  m_recent.emplace_hint(m_recent.end(), seq, std::move(row));
+  while (!m_recent.empty() && (m_recent.size() > m_options.recent_rows ||
+                               m_recent_bytes > m_options.recent_bytes)) {
+    const auto oldest = m_recent.begin();
+    m_recent_bytes -= oldest->second.payload.size() + oldest->second.topic.size();
+    m_recent_from = oldest->first + 1;
+    m_recent.erase(oldest);
+  }
+}
+
+void Outbox::forget_all() {
+  m_recent.clear();
+  m_recent_bytes = 0;
+  m_recent_from = m_options.recent_rows == 0 ? std::numeric_limits<std::int64_t>::max()
+                                             : m_last_seq + 1;
+}
+
+void Outbox::forget(std::int64_t first, std::int64_t last) {
+  auto it = m_recent.lower_bound(first);
+  while (it != m_recent.end() && it->first <= last) {
+    m_recent_bytes -= it->second.payload.size() + it->second.topic.size();
+    it = m_recent.erase(it);
+  }
 }
 
 void Outbox::set_max_page_count(std::int64_t pages) {
@@ -224,9 +280,8 @@ std::int64_t Outbox::meta(const std::string& key) {
 }
 
 void Outbox::set_meta(const std::string& key, std::int64_t value) {
-  SQLite::Statement q(*m_db,
-                      "INSERT INTO meta(key, value) VALUES(?, ?) "
-                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  auto& q = statement(m_set_meta, "INSERT INTO meta(key, value) VALUES(?, ?) "
+                                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   q.bind(1, key);
   q.bind(2, value);
   q.exec();
@@ -300,17 +355,19 @@ Result<AppendReport> Outbox::append(std::vector<Sample>& samples, std::int64_t u
     if (!write_reserve(reserve, error)) return Result<AppendReport>::failure(error);
     m_reserved = reserve;
   }
+  std::vector<Row> stored;
+  stored.reserve(samples.size());
   try {
     SQLite::Transaction tx(*m_db);
-    SQLite::Statement insert(
-        *m_db, "INSERT INTO samples(seq, ts_ms, topic, payload, bytes) VALUES(?, ?, ?, ?, ?)");
+    auto& insert = statement(
+        m_insert, "INSERT INTO samples(seq, ts_ms, topic, payload, bytes) VALUES(?, ?, ?, ?, ?)");
     std::int64_t depth = m_depth;
     std::int64_t bytes = m_bytes;
     std::int64_t seq = m_last_seq + gap;
     for (auto& s : samples) {
       s.seq = ++seq;
-      const std::string payload = wire::encode_sample(s);
-      const auto size = static_cast<std::int64_t>(payload.size());
+      Row row{s.seq, topics.metrics(s.agent, s.platform, s.channel), wire::encode_sample(s)};
+      const auto size = static_cast<std::int64_t>(row.payload.size());
       if (limits.policy == DropPolicy::drop_newest &&
           (depth + 1 > limits.max_rows || bytes + size > limits.max_bytes)) {
         ++report.dropped_newest;
@@ -318,11 +375,12 @@ Result<AppendReport> Outbox::append(std::vector<Sample>& samples, std::int64_t u
       }
       insert.bind(1, s.seq);
       insert.bind(2, unix_ms(s.ts));
-      insert.bind(3, topics.metrics(s.agent, s.platform, s.channel));
-      insert.bind(4, payload);
+      insert.bindNoCopy(3, row.topic);
+      insert.bindNoCopy(4, row.payload);
       insert.bind(5, size);
       insert.exec();
       insert.reset();
+      stored.push_back(std::move(row));
       ++depth;
       bytes += size;
       ++report.stored;
@@ -334,7 +392,11 @@ Result<AppendReport> Outbox::append(std::vector<Sample>& samples, std::int64_t u
     try {
       if (limits.policy == DropPolicy::drop_oldest)
         report.dropped_oldest = drop_oldest_over_limits();
-      set_meta("last_seq", seq);
+      // max(seq) of the rows tells the last seq while the newest row is stored: meta keeps it
+      // only when that is not so (a seq given to a dropped sample, rows deleted).
+      if (stored.empty() || stored.back().seq != seq || report.dropped_oldest > 0) {
+        set_meta("last_seq", seq);
+      }
       if (report.dropped_oldest > 0)
         set_meta("dropped_oldest", m_dropped_oldest + report.dropped_oldest);
       if (report.dropped_newest > 0)
@@ -347,6 +409,7 @@ Result<AppendReport> Outbox::append(std::vector<Sample>& samples, std::int64_t u
       throw;
     }
     m_last_seq = seq;
+    for (auto& row : stored) remember(std::move(row));
     m_dropped_oldest += report.dropped_oldest;
     m_dropped_newest += report.dropped_newest;
     m_dropped_unsaved += gap;
@@ -355,6 +418,7 @@ Result<AppendReport> Outbox::append(std::vector<Sample>& samples, std::int64_t u
     return report;
   } catch (const SQLite::Exception& e) {
     for (auto& s : samples) s.seq = 0;
+    forget_all();  // drop_oldest_over_limits may have forgotten rows the rollback kept
     return Result<AppendReport>::failure(e.what());
   }
 }
@@ -378,6 +442,7 @@ std::int64_t Outbox::drop_oldest_over_limits() {
     SQLite::Statement del(*m_db, "DELETE FROM samples WHERE seq <= ?");
     del.bind(1, upto);
     del.exec();
+    forget(0, upto);
     m_depth -= rows;
     m_bytes -= freed;
     dropped += rows;
@@ -388,8 +453,15 @@ std::int64_t Outbox::drop_oldest_over_limits() {
 Result<std::vector<Row>> Outbox::read(std::int64_t from, std::int64_t before, std::size_t limit) {
   std::vector<Row> rows;
   if (limit == 0 || from >= before) return rows;
+  if (from >= m_recent_from) {
+    for (auto it = m_recent.lower_bound(from);
+         it != m_recent.end() && it->first < before && rows.size() < limit; ++it) {
+      rows.push_back(it->second);
+    }
+    return rows;
+  }
   try {
-    SQLite::Statement q(*m_db,
+    auto& q = statement(m_read,
                         "SELECT seq, topic, payload FROM samples WHERE seq >= ? AND seq < ? "
                         "ORDER BY seq LIMIT ?");
     q.bind(1, from);
@@ -399,6 +471,7 @@ Result<std::vector<Row>> Outbox::read(std::int64_t from, std::int64_t before, st
       rows.push_back(
           Row{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString()});
     }
+    q.tryReset();
   } catch (const SQLite::Exception& e) {
     log::error("outbox: read failed error=" + log::quote(e.what()));
     return Result<std::vector<Row>>::failure(e.what());
@@ -425,12 +498,14 @@ bool Outbox::quarantine(std::int64_t seq, const std::string& reason) {
     SQLite::Statement del(*m_db, "DELETE FROM samples WHERE seq = ?");
     del.bind(1, seq);
     del.exec();
+    set_meta("last_seq", m_last_seq);
     SQLite::Statement trim(*m_db,
                            "DELETE FROM dead_letters WHERE seq NOT IN "
                            "(SELECT seq FROM dead_letters ORDER BY seq DESC LIMIT ?)");
     trim.bind(1, m_options.max_dead_letters);
     const int trimmed = trim.exec();
     tx.commit();
+    forget(seq, seq);
     m_depth -= 1;
     m_bytes -= bytes;
     m_quarantined += 1 - trimmed;
@@ -449,28 +524,22 @@ Result<std::int64_t> Outbox::remove(
   if (ranges.empty()) return std::int64_t{0};
   try {
     SQLite::Transaction tx(*m_db);
-    SQLite::Statement sum(*m_db,
-                          "SELECT count(*), coalesce(sum(bytes), 0) FROM samples "
-                          "WHERE seq BETWEEN ? AND ?");
-    SQLite::Statement del(*m_db, "DELETE FROM samples WHERE seq BETWEEN ? AND ?");
     std::int64_t rows = 0;
     std::int64_t freed = 0;
+    set_meta("last_seq", m_last_seq);
     for (const auto& [first, last] : ranges) {
-      sum.bind(1, first);
-      sum.bind(2, last);
-      sum.executeStep();
-      const std::int64_t n = sum.getColumn(0).getInt64();
-      const std::int64_t b = sum.getColumn(1).getInt64();
-      sum.reset();
-      if (n == 0) continue;
+      auto& del = statement(m_delete_range,
+                            "DELETE FROM samples WHERE seq BETWEEN ? AND ? RETURNING bytes");
       del.bind(1, first);
       del.bind(2, last);
-      del.exec();
-      del.reset();
-      rows += n;
-      freed += b;
+      while (del.executeStep()) {
+        ++rows;
+        freed += del.getColumn(0).getInt64();
+      }
+      del.tryReset();
     }
     tx.commit();
+    for (const auto& [first, last] : ranges) forget(first, last);
     m_depth -= rows;
     m_bytes -= freed;
     return rows;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -17,6 +19,7 @@
 
 namespace SQLite {
 class Database;
+class Statement;
 }
 
 // The agent's store of unsent samples: a SQLite database in state_dir. Every sample is
@@ -81,6 +84,10 @@ struct Options {
   bool read_only = false;
   // Tests only: SQLite's max_page_count, to make writes fail with SQLITE_FULL like a full disk.
   std::optional<std::int64_t> max_page_count{};
+  // The newest stored rows also kept in memory (bounded by rows and payload bytes), so that
+  // publishing what was just stored does not read it back from the database. 0 disables it.
+  std::size_t recent_rows = 256;
+  std::size_t recent_bytes = 256 * 1024;
 };
 
 class Outbox {
@@ -96,8 +103,9 @@ class Outbox {
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  // Stores one poll round in one transaction: gives each sample the next seq (overwriting
-  // `seq`), encodes it, and applies the limits (every dropped sample is counted, persistently).
+  // Stores the samples (one or several poll rounds) in one transaction: gives each the next
+  // seq (overwriting `seq`), encodes it once, and applies the limits (every dropped sample is
+  // counted, persistently).
   // On a database error (full disk, read-only file system...) nothing is stored, no seq is
   // consumed, and the error text is returned: the caller keeps the samples and retries.
   // `unsaved_dropped` samples were dropped before they could be stored: that many seqs are
@@ -105,6 +113,8 @@ class Outbox {
   Result<AppendReport> append(std::vector<Sample>& samples, std::int64_t unsaved_dropped = 0);
 
   // Up to `limit` rows with from <= seq < before, in seq order, or the read error (logged).
+  // Rows among the newest ones kept in memory (Options::recent_rows) come from memory: they
+  // are byte for byte what was stored.
   Result<std::vector<Row>> read(std::int64_t from, std::int64_t before, std::size_t limit);
 
   // Moves row `seq` into the dead-letter table with `reason` (one that can never be published);
@@ -145,10 +155,25 @@ class Outbox {
   std::int64_t meta(const std::string& key);
   void set_meta(const std::string& key, std::int64_t value);
   std::int64_t drop_oldest_over_limits();
+  void prepare_statements();
+  SQLite::Statement& statement(std::unique_ptr<SQLite::Statement>& slot, const char* sql);
+  void remember(Row row);
+  void forget(std::int64_t first, std::int64_t last);
+  // After a failed transaction: reads go to the database again until the next append.
+  void forget_all();
 
   std::filesystem::path m_path;
   Options m_options;
   std::unique_ptr<SQLite::Database> m_db;
+  // Prepared once, reset after each use; declared after m_db, so finalized before it closes.
+  std::unique_ptr<SQLite::Statement> m_insert;
+  std::unique_ptr<SQLite::Statement> m_set_meta;
+  std::unique_ptr<SQLite::Statement> m_read;
+  std::unique_ptr<SQLite::Statement> m_delete_range;
+  // Every stored row with seq >= m_recent_from, and nothing else (see Options::recent_rows).
+  std::map<std::int64_t, Row> m_recent;
+  std::int64_t m_recent_from = std::numeric_limits<std::int64_t>::max();
+  std::size_t m_recent_bytes = 0;
   std::int64_t m_last_seq = 0;
   std::int64_t m_reserved = 0;
   std::int64_t m_depth = 0;

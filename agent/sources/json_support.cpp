@@ -8,6 +8,11 @@ namespace streamtrack::agent::sources {
 using nlohmann::json;
 
 Result<json> parse_json(std::string_view body) {
+  // JSON text never holds a raw NUL, and nlohmann's parser would take one for the end of the
+  // input and ignore whatever follows it.
+  if (const auto nul = body.find('\0'); nul != std::string_view::npos) {
+    return Result<json>::failure("invalid JSON: NUL byte at byte " + std::to_string(nul + 1));
+  }
   try {
     return json::parse(body);
   } catch (const json::parse_error& e) {
@@ -15,6 +20,9 @@ Result<json> parse_json(std::string_view body) {
     // Drop the "[json.exception.parse_error.101] " prefix: users need the where and why.
     if (const auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
     return Result<json>::failure("invalid JSON: " + what);
+  } catch (const json::out_of_range&) {
+    // A number beyond the range of a double (1e400): nlohmann throws this, not a parse_error.
+    return Result<json>::failure("invalid JSON: number out of range");
   }
 }
 

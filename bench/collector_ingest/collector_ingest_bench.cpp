@@ -2,6 +2,10 @@
 // baselines measured in the same run: a plain COPY of the same rows into the same table, and
 // the rate at which this bench publishes the same messages at QoS 1 when nobody subscribes
 // (what the publishing side alone can do: the collector cannot be measured faster than that).
+// Samples are realistic: 1,000 channels of 5 agents, each with a stream id, title, category,
+// chat counts, a title change now and then and a new session (stream id) every 40 samples.
+// PostgreSQL's CPU (every process of the server, from /proc) is compared per row between the
+// collector's ingest and the plain COPY.
 //   collector_ingest_bench [samples=100000]
 // With STREAMTRACK_BENCH_PAUSE set, the collector's pid is printed and the bench waits a few
 // seconds before publishing, so that a profiler can attach (perf record -g -p <pid>).
@@ -10,6 +14,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -50,6 +55,29 @@ double cpu_seconds(pid_t pid) {
     if (i >= 14) ticks += std::stod(field);  // utime, stime
   }
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of the PostgreSQL server at `dsn`: its postmaster and every child (backends,
+// checkpointer, walwriter...) alive now.
+double postgres_cpu_seconds(const std::string& dsn) {
+  const auto data_dir = pg_scalar(dsn, "SHOW data_directory");
+  std::ifstream pid_file(data_dir + "/postmaster.pid");
+  pid_t postmaster = 0;
+  pid_file >> postmaster;
+  double total = cpu_seconds(postmaster);
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string state;
+    pid_t parent = 0;
+    fields >> state >> parent;
+    if (parent == postmaster) total += cpu_seconds(static_cast<pid_t>(std::stoi(name)));
+  }
+  return total;
 }
 
 std::string copy_out(PGconn* conn, const std::string& sql) {
@@ -110,14 +138,21 @@ int main(int argc, char** argv) {
   const auto base = SystemClock::instance().now() - std::chrono::hours{1};
   for (int i = 0; i < samples; ++i) {
     Sample s;
-    s.agent = "agent-" + std::to_string(i % 5);
+    const int channel = i % 1000;
+    const int round = i / 1000;  // how many samples this channel had before
+    s.agent = "agent-" + std::to_string(channel % 5);
     s.seq = i / 5 + 1;
     s.ts = base + std::chrono::milliseconds{i * 10};
     s.platform = "nginx_rtmp";
-    s.channel = "live/" + std::to_string(i % 20);
+    s.channel = "live/channel-" + std::to_string(channel);
     s.live = true;
-    s.stream_id = "b" + std::to_string(i % 20);
-    s.viewers = i % 1000;
+    s.stream_id = "b" + std::to_string(channel) + "-" + std::to_string(round / 40);
+    s.title = "Channel " + std::to_string(channel) + " playing part " +
+              std::to_string(round / 10 + 1);
+    s.category = channel % 3 == 0 ? "Just Chatting" : "Software and Game Development";
+    s.viewers = (i * 7) % 5000;
+    s.chat_messages = i % 50;
+    s.chatters = i % 20;
     s.bitrate_kbps = 2500.5;
     s.fps = 30;
     messages.push_back(
@@ -183,6 +218,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds{3});
   }
   const double collector_cpu_before = cpu_seconds(collector.pid());
+  const double pg_cpu_before = postgres_cpu_seconds(dsn);
   const auto start = Steady::now();
   acked = 0;
   publish_all(messages);
@@ -196,12 +232,14 @@ int main(int argc, char** argv) {
   }
   const double ingest_s = seconds_since(start);
   const double collector_cpu = cpu_seconds(collector.pid()) - collector_cpu_before;
+  const double pg_cpu_ingest = postgres_cpu_seconds(dsn) - pg_cpu_before;
   publisher.stop(std::chrono::seconds{2});
 
   // Baseline: the same rows, COPYed straight into the same (emptied) table.
   PGconn* conn = PQconnectdb(dsn.c_str());
   const auto rows = copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
   PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
+  const double pg_cpu_copy_before = postgres_cpu_seconds(dsn);
   const auto copy_start = Steady::now();
   PQclear(PQexec(conn, "COPY livestream_metrics FROM STDIN"));
   PQputCopyData(conn, rows.data(), static_cast<int>(rows.size()));
@@ -210,6 +248,7 @@ int main(int argc, char** argv) {
   const bool copy_ok = PQresultStatus(r) == PGRES_COMMAND_OK;
   PQclear(r);
   const double copy_s = seconds_since(copy_start);
+  const double pg_cpu_copy = postgres_cpu_seconds(dsn) - pg_cpu_copy_before;
   PQfinish(conn);
   if (!copy_ok || std::stoi(pg_scalar(dsn, count_sql)) != samples) {
     std::cerr << "baseline COPY failed\n";
@@ -228,6 +267,16 @@ int main(int argc, char** argv) {
               collector_cpu * 1e6 / samples, collector_cpu);
   std::printf("ratio collector / COPY       %10.3f\n", ingest_rate / copy_rate);
   std::printf("ratio collector / publish    %10.3f\n", ingest_rate / publish_rate);
+  const double pg_ratio = pg_cpu_ingest / pg_cpu_copy;
+  std::printf("PostgreSQL CPU per row       %10.1f us ingest, %.1f us plain COPY\n",
+              pg_cpu_ingest * 1e6 / samples, pg_cpu_copy * 1e6 / samples);
+  std::printf("goal collector_rate: %s ratio %.2f (committed rows/s %.0f / broker-only fan-in "
+              "%.0f msg/s; goal >= 0.8)\n",
+              ingest_rate / publish_rate >= 0.8 ? "met" : "NOT met", ingest_rate / publish_rate,
+              ingest_rate, publish_rate);
+  std::printf("goal collector_pg_cpu: %s ratio %.2f (PostgreSQL CPU per row, ingest / plain COPY "
+              "of the same rows; goal <= 2)\n",
+              pg_ratio <= 2.0 ? "met" : "NOT met", pg_ratio);
   collector.stop();
   return 0;
 }

@@ -46,6 +46,9 @@ struct Notification {
   Alert alert;  // state after the transition
   TimePoint at{};
   std::string collector;  // the collector that sent it
+  // Set only on the resolution of an alert whose rule a reload removed (or gave another kind):
+  // the webhooks that rule named (empty: every one), since the running rules no longer do.
+  std::optional<std::vector<std::string>> retired_webhooks;
 };
 
 }  // namespace streamtrack::collector::alerts

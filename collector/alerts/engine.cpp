@@ -172,12 +172,14 @@ std::vector<AlertEngine::Eval> AlertEngine::candidates(const Rule& rule, TimePoi
         // After a restart, windowed values need a full window of fresh data before they may
         // clear an alert that was restored.
         const bool full_window = c.last_ts - c.first_ts >= rule.window;
-        const auto predates = [&] {  // an alert older than our data of the channel: restored
+        // first_ts by value: clang 14 cannot capture a structured binding (C++20 P1091).
+        const auto predates = [&, first_ts = c.first_ts] {  // an alert older than our data of
+                                                            // the channel: restored
           Alert probe;
           probe.rule = rule.name;
           probe.key = e.key;
           const auto it = m_alerts.find(probe.id());
-          return it != m_alerts.end() && it->second.active_since <= c.first_ts;
+          return it != m_alerts.end() && it->second.active_since <= first_ts;
         };
         switch (rule.kind) {
           case RuleKind::went_live:
@@ -428,7 +430,7 @@ void AlertEngine::evaluate(const Rule& rule, const Eval& e, TimePoint now) {
   a.state = AlertState::resolved;
   a.resolved_at = now;
   changed(a);
-  if (a.firing_sent) m_out.push_back({Event::resolved, a, now, m_collector});
+  if (a.firing_sent) m_out.push_back({Event::resolved, a, now, m_collector, std::nullopt});
   m_alerts.erase(it);
 }
 
@@ -486,7 +488,12 @@ void AlertEngine::set_rules(std::vector<Rule> rules, TimePoint now) {
     a.state = AlertState::resolved;
     a.resolved_at = now;
     changed(a);
-    if (a.firing_sent) m_retired.push_back({Event::resolved, a, now, m_collector});
+    if (a.firing_sent) {
+      const auto was = std::find_if(m_rules.begin(), m_rules.end(),
+                                    [&](const Rule& r) { return r.name == a.rule; });
+      m_retired.push_back({Event::resolved, a, now, m_collector,
+                           was != m_rules.end() ? was->webhooks : std::vector<std::string>{}});
+    }
     it = m_alerts.erase(it);
   }
   m_rules = std::move(rules);
@@ -543,11 +550,11 @@ std::vector<Notification> AlertEngine::tick(TimePoint now) {
         a.firing_sent = true;
         a.last_notified = now;
         changed(a);
-        m_out.push_back({Event::firing, a, now, m_collector});
+        m_out.push_back({Event::firing, a, now, m_collector, std::nullopt});
       } else if (!a.last_notified || now - *a.last_notified >= rule.repeat_interval) {
         a.last_notified = now;
         changed(a);
-        m_out.push_back({Event::repeat, a, now, m_collector});
+        m_out.push_back({Event::repeat, a, now, m_collector, std::nullopt});
       }
     }
   }

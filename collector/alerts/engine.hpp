@@ -69,7 +69,8 @@ class AlertEngine {
   // Replaces the rules (SIGHUP). Alerts of a rule kept under the same name and kind carry on
   // (its new thresholds apply from the next tick, its new severity at once); alerts of a rule
   // removed or changed to another kind resolve at `now`, notified on the next tick when their
-  // firing was sent. What was observed (channels, agents, counters) is kept.
+  // firing was sent (the notification carries the removed rule's webhooks). What was observed
+  // (channels, agents, counters) is kept.
   void set_rules(std::vector<Rule> rules, TimePoint now);
 
   // Channels currently tracked (for tests and metrics).

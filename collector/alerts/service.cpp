@@ -141,9 +141,9 @@ void AlertService::count_transitions(const std::vector<AlertChange>& changes) {
   }
 }
 
-std::vector<sinks::Sink*> AlertService::sinks_for(const std::string& rule) {
+std::vector<sinks::Sink*> AlertService::sinks_for(const Notification& n) {
   std::vector<sinks::Sink*> out{&m_mqtt};
-  const auto& wanted = m_rule_webhooks[rule];
+  const auto& wanted = n.retired_webhooks ? *n.retired_webhooks : m_rule_webhooks[n.alert.rule];
   for (auto& w : m_webhooks) {
     if (wanted.empty() || std::find(wanted.begin(), wanted.end(), w->name()) != wanted.end()) {
       out.push_back(w.get());
@@ -158,7 +158,7 @@ void AlertService::deliver(const std::vector<Notification>& notes) {
     log::write(level, "alerts: " + std::string(event_name(n.event)) +
                           " alert=" + log::quote(n.alert.id()) + " severity=" + n.alert.severity +
                           " summary=" + log::quote(n.alert.summary));
-    for (auto* sink : sinks_for(n.alert.rule)) sink->deliver(n);
+    for (auto* sink : sinks_for(n)) sink->deliver(n);
   }
 }
 

@@ -64,7 +64,9 @@ class AlertService {
   void deliver(const std::vector<Notification>& notes);
   // Stops notifying and forgets unsaved changes and queued webhook deliveries.
   void demote();
-  std::vector<sinks::Sink*> sinks_for(const std::string& rule);
+  // MQTT and the webhooks the notification's rule names (all when it names none); a removed
+  // rule's resolution goes where that rule's notifications went.
+  std::vector<sinks::Sink*> sinks_for(const Notification& n);
   void apply(AlertingConfig config);
   void count_transitions(const std::vector<AlertChange>& changes);
 

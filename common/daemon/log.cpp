@@ -71,6 +71,13 @@ std::vector<std::pair<std::string, std::string>> split_fields(std::string_view t
   return out;
 }
 
+// A field from the message keeps its name unless it would repeat one of the line's own keys
+// (ts, level, component, msg); then it is printed as field_<name>, in logfmt as in json.
+std::string field_key(const std::string& key) {
+  if (key == "ts" || key == "level" || key == "component" || key == "msg") return "field_" + key;
+  return key;
+}
+
 std::string timestamp(std::chrono::system_clock::time_point now) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
   const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
@@ -139,7 +146,7 @@ std::string format_line(Format f, Level l, std::string_view message,
     std::string line = "ts=" + timestamp(now) + " level=" + std::string(level_name(l));
     if (!component.empty()) line += " component=" + quote(component);
     line += " msg=" + quote(msg);
-    for (const auto& [k, v] : fields) line += " " + k + "=" + quote(v);
+    for (const auto& [k, v] : fields) line += " " + field_key(k) + "=" + quote(v);
     return line;
   }
   nlohmann::ordered_json j;
@@ -147,13 +154,7 @@ std::string format_line(Format f, Level l, std::string_view message,
   j["level"] = level_name(l);
   if (!component.empty()) j["component"] = component;
   j["msg"] = msg;
-  for (const auto& [k, v] : fields) {
-    if (k == "ts" || k == "level" || k == "component" || k == "msg") {
-      j["field_" + k] = v;
-    } else {
-      j[k] = v;
-    }
-  }
+  for (const auto& [k, v] : fields) j[field_key(k)] = v;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

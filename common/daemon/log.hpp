@@ -31,7 +31,9 @@ void write(Level level, std::string_view message);
 
 // The line write() prints for `message` (without the newline). The component is the text
 // before the first ": " when it is one word; key=value fields are the words from the first
-// one that looks like `key=` (values quoted by quote() are kept whole). Pure: for tests.
+// one that looks like `key=` (values quoted by quote() are kept whole); a field named ts,
+// level, component or msg is printed as field_<name> so the line has no duplicate key.
+// Pure: for tests.
 std::string format_line(Format format, Level level, std::string_view message,
                         std::chrono::system_clock::time_point now);
 

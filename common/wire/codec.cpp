@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -149,11 +150,20 @@ Result<json> parse_object(std::string_view payload) {
     return Result<json>::failure("payload too large: " + std::to_string(payload.size()) +
                                  " bytes (limit " + std::to_string(k_max_payload_bytes) + ")");
   }
+  // JSON text never holds a raw NUL (inside a string it must be escaped), and nlohmann's
+  // parser would take one for the end of the input and ignore whatever follows it.
+  if (const auto nul = payload.find('\0'); nul != std::string_view::npos) {
+    return Result<json>::failure("invalid JSON at byte " + std::to_string(nul + 1));
+  }
   json doc;
   try {
     doc = json::parse(payload.begin(), payload.end());
   } catch (const json::parse_error& e) {
     return Result<json>::failure("invalid JSON at byte " + std::to_string(e.byte));
+  } catch (const json::out_of_range&) {
+    // nlohmann reports a number beyond the range of a double (1e400) this way, not as a
+    // parse_error; the text of the number stays out of the reason (it may be 64 KiB long).
+    return Result<json>::failure("invalid JSON: number out of range");
   }
   if (!doc.is_object()) {
     return Result<json>::failure(std::string("expected a JSON object, got ") + type_name(doc));
@@ -205,7 +215,10 @@ void make_text_valid(Sample& s) {
   fix_optional(s.audio_codec);
 }
 
-std::string encode_sample(const Sample& s) {
+namespace {
+
+// The general encoder: also right for text that is not valid UTF-8 (replaced).
+std::string encode_sample_tree(const Sample& s) {
   ojson j;
   j["schema"] = Sample::k_schema;
   j["agent"] = s.agent;
@@ -229,6 +242,116 @@ std::string encode_sample(const Sample& s) {
   put(j, "video_codec", s.video_codec);
   put(j, "audio_codec", s.audio_codec);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto d = utf8::decode_at(text, i);
+    if (d.length == 0) return false;
+    i += d.length;
+  }
+  return true;
+}
+
+// Writes the same bytes as nlohmann's dump() of the tree, without building the tree.
+class SampleWriter {
+ public:
+  explicit SampleWriter(std::string& out) : m_out(out) {}
+
+  void key(const char* k) {
+    m_out += m_first ? "{\"" : ",\"";
+    m_first = false;
+    m_out += k;
+    m_out += "\":";
+  }
+  void string(const char* k, const std::string& v) {
+    key(k);
+    m_out += '"';
+    for (const char c : v) {
+      switch (c) {
+        case '"': m_out += "\\\""; break;
+        case '\\': m_out += "\\\\"; break;
+        case '\b': m_out += "\\b"; break;
+        case '\f': m_out += "\\f"; break;
+        case '\n': m_out += "\\n"; break;
+        case '\r': m_out += "\\r"; break;
+        case '\t': m_out += "\\t"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+            m_out += buf;
+          } else {
+            m_out += c;
+          }
+      }
+    }
+    m_out += '"';
+  }
+  void string(const char* k, const std::optional<std::string>& v) {
+    if (v) string(k, *v);
+  }
+  void integer(const char* k, std::int64_t v) {
+    key(k);
+    m_out += std::to_string(v);
+  }
+  void integer(const char* k, const std::optional<std::int64_t>& v) {
+    if (v) integer(k, *v);
+  }
+  void number(const char* k, const std::optional<double>& v) {
+    if (!v) return;
+    key(k);
+    m_out += json(*v).dump();
+  }
+  void boolean(const char* k, bool v) {
+    key(k);
+    m_out += v ? "true" : "false";
+  }
+  void time(const char* k, const std::optional<TimePoint>& v) {
+    if (v) string(k, format_rfc3339(*v));
+  }
+  void close() { m_out += '}'; }
+
+ private:
+  std::string& m_out;
+  bool m_first = true;
+};
+
+}  // namespace
+
+std::string encode_sample(const Sample& s) {
+  for (const auto* text : {&s.agent, &s.platform, &s.channel}) {
+    if (!valid_utf8(*text)) return encode_sample_tree(s);
+  }
+  for (const auto* text : {&s.stream_id, &s.title, &s.category, &s.video_codec, &s.audio_codec}) {
+    if (*text && !valid_utf8(**text)) return encode_sample_tree(s);
+  }
+  std::string out;
+  out.reserve(256 + s.title.value_or("").size());
+  SampleWriter w(out);
+  w.integer("schema", Sample::k_schema);
+  w.string("agent", s.agent);
+  w.integer("seq", s.seq);
+  w.string("ts", format_rfc3339(s.ts));
+  w.string("platform", s.platform);
+  w.string("channel", s.channel);
+  w.boolean("live", s.live);
+  w.integer("viewers", s.viewers);
+  w.string("stream_id", s.stream_id);
+  w.string("title", s.title);
+  w.string("category", s.category);
+  w.time("started_at", s.started_at);
+  w.integer("chat_messages", s.chat_messages);
+  w.integer("chatters", s.chatters);
+  w.number("bitrate_kbps", s.bitrate_kbps);
+  w.number("fps", s.fps);
+  w.integer("dropped_frames", s.dropped_frames);
+  w.integer("width", s.width);
+  w.integer("height", s.height);
+  w.string("video_codec", s.video_codec);
+  w.string("audio_codec", s.audio_codec);
+  w.close();
+  return out;
 }
 
 Result<Sample> decode_sample(std::string_view payload) {
@@ -262,6 +385,89 @@ Result<Sample> decode_sample(std::string_view payload) {
   s.audio_codec = r.string("audio_codec", false, k_max_name_bytes);
   if (r.failed()) return Result<Sample>::failure(r.error());
   return s;
+}
+
+namespace {
+
+// The checks of decode_sample, applied to the values themselves (no JSON in between).
+class SampleChecker {
+ public:
+  bool failed() const { return !m_error.empty(); }
+  const std::string& error() const { return m_error; }
+
+  void name(const char* key, const std::string& v, bool allow_empty, std::size_t max_bytes) {
+    if (failed()) return;
+    if (v.empty() && !allow_empty) return field_fail(key, "must not be empty");
+    if (v.find('\0') != std::string::npos) return field_fail(key, "contains a NUL character");
+    if (v.size() > max_bytes) {
+      return field_fail(key, "too long: " + std::to_string(v.size()) + " bytes (limit " +
+                                 std::to_string(max_bytes) + ")");
+    }
+    for (std::size_t i = 0; i < v.size();) {
+      const auto d = utf8::decode_at(v, i);
+      if (d.length == 0) return field_fail(key, "not valid UTF-8");
+      i += d.length;
+    }
+  }
+  void text(const char* key, const std::optional<std::string>& v, std::size_t max_bytes) {
+    if (v) name(key, *v, true, max_bytes);
+  }
+  void integer(const char* key, const std::optional<std::int64_t>& v, std::int64_t min,
+               std::int64_t max) {
+    if (failed() || !v) return;
+    if (*v < min || *v > max) {
+      field_fail(key, "out of range: " + std::to_string(*v) + " (expected " +
+                          std::to_string(min) + ".." + std::to_string(max) + ")");
+    }
+  }
+  void number(const char* key, const std::optional<double>& v, double min, double max) {
+    if (failed() || !v) return;
+    // The encoder writes a NaN or an infinity as null.
+    if (!std::isfinite(*v)) return field_fail(key, "expected a number, got null");
+    if (*v < min || *v > max) {
+      field_fail(key, "out of range: " + format_number(*v) + " (expected " + format_number(min) +
+                          ".." + format_number(max) + ")");
+    }
+  }
+  void timestamp(const char* key, const std::optional<TimePoint>& v) {
+    if (failed() || !v) return;
+    const auto text = format_rfc3339(*v);
+    if (!parse_rfc3339(text)) {
+      field_fail(key, "not an RFC 3339 timestamp: \"" + text + "\"");
+    }
+  }
+
+ private:
+  void field_fail(const char* key, const std::string& what) {
+    if (m_error.empty()) m_error = std::string("field \"") + key + "\": " + what;
+  }
+  std::string m_error;
+};
+
+}  // namespace
+
+std::optional<std::string> sample_problem(const Sample& s) {
+  SampleChecker c;
+  c.name("agent", s.agent, false, k_max_name_bytes);
+  c.timestamp("ts", s.ts);
+  c.name("platform", s.platform, false, k_max_name_bytes);
+  c.name("channel", s.channel, false, k_max_name_bytes);
+  c.integer("viewers", s.viewers, 0, k_max_int32);
+  c.text("stream_id", s.stream_id, k_max_name_bytes);
+  c.text("title", s.title, k_max_text_bytes);
+  c.text("category", s.category, k_max_text_bytes);
+  c.timestamp("started_at", s.started_at);
+  c.integer("chat_messages", s.chat_messages, 0, k_max_int32);
+  c.integer("chatters", s.chatters, 0, k_max_int32);
+  c.number("bitrate_kbps", s.bitrate_kbps, 0, 10'000'000);
+  c.number("fps", s.fps, 0, 1000);
+  c.integer("dropped_frames", s.dropped_frames, 0, k_max_safe_integer);
+  c.integer("width", s.width, 0, 65535);
+  c.integer("height", s.height, 0, 65535);
+  c.text("video_codec", s.video_codec, k_max_name_bytes);
+  c.text("audio_codec", s.audio_codec, k_max_name_bytes);
+  if (c.failed()) return c.error();
+  return std::nullopt;
 }
 
 std::string encode_status(const Status& s) {

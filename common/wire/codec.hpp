@@ -26,6 +26,13 @@ void make_text_valid(Sample& s);
 std::string encode_sample(const Sample& s);
 Result<Sample> decode_sample(std::string_view payload);
 
+// Why decode_sample(encode_sample(s)) would refuse `s`, with the same reason, without encoding
+// or decoding; nullopt when it would accept it. `seq` is not checked (the outbox gives it out
+// later). With every name and text within its limit the encoded sample stays below
+// k_max_payload_bytes, so the payload size needs no check. Text that is not valid UTF-8 is
+// refused as "field \"<name>\": not valid UTF-8" (make_text_valid repairs it first).
+std::optional<std::string> sample_problem(const Sample& s);
+
 // Retained agent status: birth ("online"), Last Will and clean shutdown ("offline").
 struct Status {
   std::string state;                 // "online" or "offline"

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <optional>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "common/wire/codec.hpp"
@@ -49,6 +53,31 @@ std::string with(const std::string& key, const std::string& value) {
 std::string reason(const std::string& payload) {
   const auto r = decode_sample(payload);
   return r.ok() ? "accepted" : r.error();
+}
+
+// Found with the adversarial MQTT corpus (tests/collector/integration/adversarial_it.cpp): a
+// number beyond the range of a double threw out of the decoder and stopped the collector.
+TEST(SampleCodec, NumberBeyondADoubleIsAReasonNotAnException) {
+  const std::string sample =
+      R"({"schema":1,"agent":"a","seq":1,"ts":"2026-11-25T00:00:00.000Z","platform":"p","channel":"c","live":true,"bitrate_kbps":1e400})";
+  EXPECT_EQ(reason(sample), "invalid JSON: number out of range");
+  EXPECT_EQ(reason("{\"viewers\":-" + std::string(400, '9') + "}"),
+            "invalid JSON: number out of range");
+  EXPECT_EQ(decode_status(R"({"state":"online","sources":1e999})").error(),
+            "invalid JSON: number out of range");
+  EXPECT_EQ(decode_health(R"({"ts":1e400})").error(), "invalid JSON: number out of range");
+  EXPECT_EQ(decode_ack(R"({"ranges":[[1,1e400]]})").error(), "invalid JSON: number out of range");
+}
+
+// Found with the adversarial MQTT corpus: nlohmann's parser takes a NUL byte for the end of
+// its input, so a valid object followed by NUL and anything at all was accepted.
+TEST(SampleCodec, RawNulByteIsInvalidJson) {
+  const std::string valid =
+      R"({"schema":1,"agent":"a","seq":1,"ts":"2026-11-25T00:00:00.000Z","platform":"p","channel":"c","live":false})";
+  ASSERT_EQ(reason(valid), "accepted");
+  EXPECT_EQ(reason(valid + std::string(1, '\0') + "trailing"),
+            "invalid JSON at byte " + std::to_string(valid.size() + 1));
+  EXPECT_EQ(decode_ack(std::string("{\"ranges\":[]}\0x", 15)).error(), "invalid JSON at byte 14");
 }
 
 TEST(SampleCodec, RoundTripsEveryField) {
@@ -190,6 +219,137 @@ TEST(ValidText, ASampleWithAnyBytesEncodesToJsonThatDecodesToTheSameSample) {
   ASSERT_TRUE(decoded) << decoded.error();
   EXPECT_EQ(*decoded, s);
   EXPECT_EQ(s.channel, "live/\xef\xbf\xbd\xef\xbf\xbd\xc2\x85");
+}
+
+// sample_problem promises decode_sample(encode_sample(s))'s verdict and reason without the JSON.
+TEST(SampleProblem, GivesTheDecodersVerdictAndReasonForEveryField) {
+  using Mutation = void (*)(Sample&);
+  const std::vector<std::pair<const char*, Mutation>> cases = {
+      {"valid", [](Sample&) {}},
+      {"empty agent", [](Sample& s) { s.agent.clear(); }},
+      {"long agent", [](Sample& s) { s.agent = std::string(257, 'a'); }},
+      {"agent at the limit", [](Sample& s) { s.agent = std::string(256, 'a'); }},
+      {"NUL in channel", [](Sample& s) { s.channel = std::string("a\0b", 3); }},
+      {"empty platform", [](Sample& s) { s.platform.clear(); }},
+      {"empty stream_id", [](Sample& s) { s.stream_id = ""; }},
+      {"long title", [](Sample& s) { s.title = std::string(4097, 't'); }},
+      {"title at the limit", [](Sample& s) { s.title = std::string(4096, '\x01'); }},
+      {"long category", [](Sample& s) { s.category = std::string(5000, 'c'); }},
+      {"long codec", [](Sample& s) { s.audio_codec = std::string(300, 'x'); }},
+      {"negative viewers", [](Sample& s) { s.viewers = -1; }},
+      {"viewers over int32", [](Sample& s) { s.viewers = std::int64_t{1} << 31; }},
+      {"negative chatters", [](Sample& s) { s.chatters = -3; }},
+      {"chat over int32", [](Sample& s) { s.chat_messages = std::int64_t{1} << 40; }},
+      {"dropped frames over 2^53", [](Sample& s) { s.dropped_frames = std::int64_t{1} << 54; }},
+      {"wide", [](Sample& s) { s.width = 65536; }},
+      {"negative height", [](Sample& s) { s.height = -1; }},
+      {"fps over 1000", [](Sample& s) { s.fps = 1000.5; }},
+      {"negative bitrate", [](Sample& s) { s.bitrate_kbps = -0.5; }},
+      {"NaN fps", [](Sample& s) { s.fps = std::nan(""); }},
+      {"infinite bitrate", [](Sample& s) { s.bitrate_kbps = HUGE_VAL; }},
+      {"year 10000", [](Sample& s) { s.ts = sys_days{year{10000} / January / 1}; }},
+      {"year -1 start", [](Sample& s) { s.started_at = sys_days{year{-1} / January / 1}; }},
+      {"two problems: first wins", [](Sample& s) {
+         s.viewers = -1;
+         s.title = std::string(5000, 't');
+       }},
+  };
+  int refused = 0;
+  for (const auto& [name, mutate] : cases) {
+    Sample s = full_sample();
+    mutate(s);
+    const auto decoded = decode_sample(encode_sample(s));
+    const auto problem = sample_problem(s);
+    EXPECT_EQ(problem.has_value(), !decoded.ok()) << name;
+    if (problem && !decoded.ok()) {
+      EXPECT_EQ(*problem, decoded.error()) << name;
+      ++refused;
+    }
+    if (!problem) {
+      EXPECT_LE(encode_sample(s).size(), k_max_payload_bytes) << name;
+    }
+  }
+  EXPECT_EQ(refused, 21);  // every case but the valid ones and those at the limits
+}
+
+TEST(SampleProblem, TheLargestAcceptedSampleFitsInOnePayload) {
+  Sample s = full_sample();
+  const std::string name(256, '\x01');  // each byte becomes \u0001: six bytes of JSON
+  const std::string text(4096, '\x01');
+  s.agent = s.platform = s.channel = name;
+  s.stream_id = s.video_codec = s.audio_codec = name;
+  s.title = s.category = text;
+  ASSERT_FALSE(sample_problem(s).has_value());
+  EXPECT_LE(encode_sample(s).size(), k_max_payload_bytes);
+  EXPECT_TRUE(decode_sample(encode_sample(s)).ok());
+}
+
+TEST(SampleProblem, InvalidUtf8IsRefusedAndRepairedTextAccepted) {
+  Sample s = full_sample();
+  s.title = "t\xe9tle";
+  EXPECT_EQ(sample_problem(s), std::optional<std::string>("field \"title\": not valid UTF-8"));
+  make_text_valid(s);
+  EXPECT_FALSE(sample_problem(s).has_value());
+}
+
+// The encoder writes JSON directly; its bytes must be those of nlohmann's dump of the same tree.
+std::string reference_encoding(const Sample& s) {
+  nlohmann::ordered_json j;
+  j["schema"] = Sample::k_schema;
+  j["agent"] = s.agent;
+  j["seq"] = s.seq;
+  j["ts"] = format_rfc3339(s.ts);
+  j["platform"] = s.platform;
+  j["channel"] = s.channel;
+  j["live"] = s.live;
+  if (s.viewers) j["viewers"] = *s.viewers;
+  if (s.stream_id) j["stream_id"] = *s.stream_id;
+  if (s.title) j["title"] = *s.title;
+  if (s.category) j["category"] = *s.category;
+  if (s.started_at) j["started_at"] = format_rfc3339(*s.started_at);
+  if (s.chat_messages) j["chat_messages"] = *s.chat_messages;
+  if (s.chatters) j["chatters"] = *s.chatters;
+  if (s.bitrate_kbps) j["bitrate_kbps"] = *s.bitrate_kbps;
+  if (s.fps) j["fps"] = *s.fps;
+  if (s.dropped_frames) j["dropped_frames"] = *s.dropped_frames;
+  if (s.width) j["width"] = *s.width;
+  if (s.height) j["height"] = *s.height;
+  if (s.video_codec) j["video_codec"] = *s.video_codec;
+  if (s.audio_codec) j["audio_codec"] = *s.audio_codec;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+TEST(SampleCodec, EncodesTheSameBytesAsTheJsonTreeForEveryKindOfValue) {
+  std::vector<Sample> cases;
+  cases.push_back(full_sample());
+  Sample minimal;
+  minimal.agent = "a";
+  minimal.seq = 1;
+  minimal.platform = "p";
+  minimal.channel = "c";
+  cases.push_back(minimal);
+  Sample text = full_sample();
+  text.title = std::string("quote\" back\\ slash\b\f\n\r\t nul") + std::string(1, '\0') +
+               "\x01\x1f\x7f é ✓ 😀 </script>";
+  text.channel = "live/a+b#c/d";
+  text.category = "";
+  cases.push_back(text);
+  Sample numbers = full_sample();
+  numbers.bitrate_kbps = 0.0001;
+  numbers.fps = 30.0;
+  numbers.viewers = 2147483647;
+  numbers.dropped_frames = (std::int64_t{1} << 53) - 1;
+  numbers.seq = -5;
+  cases.push_back(numbers);
+  Sample odd = full_sample();
+  odd.bitrate_kbps = std::nan("");
+  odd.fps = 1e300;
+  odd.width = -1;
+  cases.push_back(odd);
+  Sample invalid = full_sample();
+  invalid.title = "t\xe9tle";  // not UTF-8: replaced as the tree does
+  cases.push_back(invalid);
+  for (const auto& s : cases) EXPECT_EQ(encode_sample(s), reference_encoding(s));
 }
 
 }  // namespace streamtrack::wire

@@ -60,5 +60,12 @@ TEST(LogFormat, JsonSurvivesInvalidUtf8AndFieldsNamedLikeItsOwn) {
   EXPECT_TRUE(j.contains("title"));
 }
 
+TEST(LogFormat, LogfmtRenamesFieldsNamedLikeItsOwnKeys) {
+  EXPECT_EQ(log::format_line(log::Format::logfmt, log::Level::info,
+                             "web: x level=debug ts=1 msg=hi component=c title=t", k_now),
+            "ts=2026-01-02T03:04:05.678Z level=info component=web msg=x field_level=debug "
+            "field_ts=1 field_msg=hi field_component=c title=t");
+}
+
 }  // namespace
 }  // namespace streamtrack

@@ -45,21 +45,22 @@ bool database_reachable(db::Pool& pool) {
   }
 }
 
-// SIGHUP: re-reads web.toml and applies what can change without a restart (log level,
-// authentication: a rotated token or password file). Everything else needs a restart; a
-// config that no longer validates is logged and the running one kept.
+// SIGHUP: re-reads web.toml and applies what can change without a restart (log level and
+// format, authentication: a rotated token or password file). Everything else needs a
+// restart; a config that no longer validates is logged and the running one kept.
 void reload(const WebConfig& running, Router& router, bool ready) {
   notify::reloading();
   try {
     const auto fresh = load_web_config(running.path);
     log::set_level(fresh.log_level);
+    log::set_format(fresh.log_format);
     router.set_auth(
         std::make_shared<const http::Auth>(fresh.auth, fresh.auth_token, fresh.htpasswd));
     if (fresh.listen != running.listen || fresh.postgres_dsn != running.postgres_dsn ||
         fresh.ui_dir != running.ui_dir || fresh.pool_max != running.pool_max) {
-      log::notice("web: reloaded log_level and [auth]; other changes need a restart");
+      log::notice("web: reloaded log_level, log_format and [auth]; other changes need a restart");
     } else {
-      log::info("web: reloaded log_level and [auth]");
+      log::info("web: reloaded log_level, log_format and [auth]");
     }
   } catch (const config::ConfigError& e) {
     for (const auto& m : e.messages()) log::error("web: reload refused: " + m);

@@ -128,7 +128,11 @@ class KickPoll final : public Poll {
         const auto& v = it->second;
         if (std::from_chars(v.data(), v.data() + v.size(), seconds).ec == std::errc{} &&
             seconds > 0) {
-          delay = std::max(delay, std::chrono::milliseconds{seconds * 1000});
+          // At most backoff_cap: a larger Retry-After would silence the source for good (and
+          // might not fit in milliseconds).
+          const auto cap = std::chrono::duration_cast<std::chrono::seconds>(s.options.backoff_cap);
+          delay = std::max(delay, std::chrono::milliseconds{
+                                      std::chrono::seconds{std::min(seconds, cap.count())}});
         }
       }
       delay = std::max(delay, s.options.backoff_base);

@@ -1,5 +1,7 @@
 #include "agent/sources/twitch/app_token.hpp"
 
+#include <algorithm>
+
 #include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
 #include "agent/sources/source.hpp"
@@ -54,7 +56,10 @@ std::optional<std::string> AppToken::accept(const http::Outcome& outcome, TimePo
     const auto seconds = as_count(*expires);
     if (!seconds)
       return fail("\"expires_in\": expected a number of seconds, got " + expires->dump());
-    lifetime = std::chrono::seconds{*seconds};
+    // A token claiming to live longer is minted again after a year (a longer lifetime might
+    // not even fit a TimePoint).
+    constexpr std::int64_t k_longest_lifetime = 365LL * 24 * 3600;
+    lifetime = std::chrono::seconds{std::min(*seconds, k_longest_lifetime)};
   }
   m_token = token->get<std::string>();
   m_expires = now + lifetime;

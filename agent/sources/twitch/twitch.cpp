@@ -78,7 +78,10 @@ Result<StreamsPage> parse_streams(std::string_view body) {
 void RateLimit::update(const http::Response& response) {
   if (auto v = header_int(response, "ratelimit-limit")) limit = v;
   if (auto v = header_int(response, "ratelimit-remaining")) remaining = v;
-  if (auto v = header_int(response, "ratelimit-reset")) {
+  // Unix seconds up to the end of year 9999, like every time on the wire; anything else
+  // (which would not even fit a TimePoint) is no reset time.
+  constexpr std::int64_t k_latest_reset = 253'402'300'799;  // 9999-12-31T23:59:59Z
+  if (auto v = header_int(response, "ratelimit-reset"); v && *v >= 0 && *v <= k_latest_reset) {
     reset = TimePoint{std::chrono::seconds{*v}};
   }
 }

@@ -329,7 +329,9 @@ TEST(Outbox, ALockedDatabaseAtOpenIsNotCorruptionAndIsNeverMovedAside) {
 
 TEST(Outbox, AFailedReadIsAnErrorNotAnEmptyResult) {
   TempDir dir;
-  Outbox box(dir / "outbox.db", Options{});
+  Options no_memory;
+  no_memory.recent_rows = 0;  // every read goes to the database
+  Outbox box(dir / "outbox.db", no_memory);
   auto b = batch(3);
   ASSERT_TRUE(box.append(b));
   SQLite::Database other((dir / "outbox.db").string(), SQLite::OPEN_READWRITE);
@@ -341,6 +343,65 @@ TEST(Outbox, AFailedReadIsAnErrorNotAnEmptyResult) {
   const auto rows = box.read(1, 10, 10);
   ASSERT_TRUE(rows) << rows.error();
   EXPECT_EQ(rows->size(), 3u);
+}
+
+// The newest rows are served from memory: what read() returns must be what the database holds,
+// across the boundary of what memory keeps, after deletes, quarantines and limit drops.
+TEST(Outbox, ReadsFromMemoryAgreeWithTheDatabase) {
+  TempDir dir;
+  Options o = limits(40);
+  o.recent_rows = 5;
+  Outbox box(dir / "outbox.db", o);
+  Options inspect;
+  inspect.read_only = true;
+  const auto same_as_database = [&](std::int64_t from, std::int64_t before, std::size_t limit) {
+    Outbox database(dir / "outbox.db", inspect);
+    const auto expected = database.read(from, before, limit);
+    const auto got = box.read(from, before, limit);
+    ASSERT_TRUE(expected) << expected.error();
+    ASSERT_TRUE(got) << got.error();
+    ASSERT_EQ(got->size(), expected->size()) << from << ".." << before;
+    for (std::size_t i = 0; i < got->size(); ++i) {
+      EXPECT_EQ((*got)[i].seq, (*expected)[i].seq);
+      EXPECT_EQ((*got)[i].topic, (*expected)[i].topic);
+      EXPECT_EQ((*got)[i].payload, (*expected)[i].payload);
+    }
+  };
+  for (int round = 0; round < 12; ++round) {
+    auto b = batch(4, "ch" + std::to_string(round));
+    ASSERT_TRUE(box.append(b));
+    if (round % 3 == 1) {
+      ASSERT_TRUE(box.remove({{box.last_seq() - 2, box.last_seq() - 1}}));
+    }
+    if (round % 4 == 2) {
+      ASSERT_TRUE(box.quarantine(box.last_seq(), "refused"));
+    }
+    for (std::int64_t from = 1; from <= box.last_seq() + 1; ++from) {
+      same_as_database(from, box.last_seq() + 1, 1000);
+      same_as_database(from, from + 3, 2);
+    }
+  }
+  EXPECT_EQ(box.depth(), static_cast<std::int64_t>(stored_seqs(box).size()));
+}
+
+// A failed append (full disk) must not leave memory believing it holds rows it does not, nor
+// forget rows the database kept.
+TEST(Outbox, ReadsAfterAFailedAppendSeeEveryStoredRow) {
+  TempDir dir;
+  Options o = limits(1'000'000);
+  o.recent_rows = 8;
+  Outbox box(dir / "outbox.db", o);
+  auto first = batch(6);
+  ASSERT_TRUE(box.append(first));
+  box.set_max_page_count(1);
+  auto big = batch(2000);
+  for (auto& s : big) s.title = std::string(1000, 't');
+  ASSERT_FALSE(box.append(big));
+  box.set_max_page_count(1'000'000);
+  EXPECT_EQ(stored_seqs(box), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6}));
+  auto next = batch(3);
+  ASSERT_TRUE(box.append(next));
+  EXPECT_EQ(stored_seqs(box), (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
 
 TEST(Outbox, QuarantineMovesARowToTheDeadLetterTableAndCountsIt) {

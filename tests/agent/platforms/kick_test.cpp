@@ -109,6 +109,22 @@ TEST_F(Kick, TooManyRequestsBacksOff) {
   EXPECT_EQ(m_server.request_count("/public/v1/channels"), 2u);
 }
 
+// Found by review while writing fuzz/kick: a Retry-After of more seconds than milliseconds fit
+// in 64 bits overflowed (undefined behaviour; in practice a negative delay, so no back-off).
+// A Retry-After longer than backoff_cap (default 5 min) is cut to it.
+TEST_F(Kick, HugeRetryAfterIsCutToTheBackoffCap) {
+  HttpFixtureServer::Response limited;
+  limited.status = 429;
+  limited.body = R"({"data":null,"message":"Too Many Requests"})";
+  limited.headers = {{"Retry-After", "9223372036854775807"}};
+  m_server.route("/public/v1/channels", limited);
+  auto src = source({"examplestreamer"});
+  auto first = drive(*src, m_clock);
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error(),
+            "HTTP 429: Too Many Requests; backing off until 2026-06-20T19:05:00.000Z");
+}
+
 TEST_F(Kick, ErrorsAreErrors) {
   m_server.route("/public/v1/channels", json_fixture("kick/error_500.json", 500));
   auto src = source({"examplestreamer"});

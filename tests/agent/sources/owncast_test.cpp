@@ -9,6 +9,22 @@ namespace {
 
 using agent::sources::owncast::parse;
 
+// Found with fuzz/owncast: a number beyond the range of a double threw out of the JSON parser
+// that every JSON source shares (the poll's exception, not an error).
+TEST(OwncastParse, NumberBeyondADoubleIsAnError) {
+  const auto r = parse(R"({"online":true,"viewerCount":1e400})", "oc");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), "invalid JSON: number out of range");
+}
+
+// Like the payload decoder: nlohmann's parser takes a raw NUL for the end of its input, so a
+// body with a NUL and anything after it was parsed up to the NUL.
+TEST(OwncastParse, RawNulByteIsInvalidJson) {
+  const auto r = parse(std::string("{\"online\":false}\0garbage", 24), "oc");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), "invalid JSON: NUL byte at byte 17");
+}
+
 TEST(OwncastParse, Live) {
   const auto r = parse(fixture("owncast/live.json"), "oc");
   ASSERT_TRUE(r) << r.error();

@@ -388,5 +388,52 @@ TEST_F(AlertsIntegrationTest, ALeaderThatLosesItsStoreStopsNotifyingUntilItLeads
   EXPECT_EQ(collector->stop(), 0);
 }
 
+// SIGHUP removes a rule that names one webhook: its open alert resolves on that webhook only,
+// not on every webhook (the running rules no longer know the removed rule's list).
+TEST_F(AlertsIntegrationTest, RemovedRuleResolvesOnlyOnTheWebhooksItNamed) {
+  HttpFixtureServer::Response ok;
+  ok.body = "{}";
+  m_http.route("/pager", ok);
+  m_http.route("/chat", ok);
+  const std::string pager_rule =
+      "[[alert]]\nname = \"live-pager\"\nrule = \"went_live\"\nwebhooks = [\"pager\"]\n";
+  const std::string alerts =
+      "[[alert_webhook]]\nname = \"pager\"\nurl = \"" + m_http.url("/pager") +
+      "\"\n[[alert_webhook]]\nname = \"chat\"\nurl = \"" + m_http.url("/chat") +
+      "\"\n[[alert]]\nname = \"live-chat\"\nrule = \"went_live\"\nwebhooks = [\"chat\"]\n" +
+      pager_rule;
+  MqttProbe probe(m_broker.url(), {"st/v1/alerts/#"});
+  auto collector = start_collector(alerts);
+  const auto now = SystemClock::instance().now();
+  publish(probe, sample("a1", 1, now, "cam1", true, 10));
+  ASSERT_TRUE(wait_until([&] {
+    return m_http.request_count("/pager") == 1 && m_http.request_count("/chat") == 1;
+  })) << collector->output();
+
+  const auto config = m_dir / "collector-c1.toml";
+  auto toml = read_file(config);
+  toml.erase(toml.find(pager_rule), pager_rule.size());
+  write_file(config, toml);
+  collector->signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return m_http.request_count("/pager") == 2; }))
+      << collector->output();
+  EXPECT_EQ(bodies(m_http, "/pager")[1]["event"], "resolved");
+
+  // A later alert for chat: each webhook sends in order, so once it arrived, anything the
+  // reload queued for chat arrived before it.
+  publish(probe, sample("a1", 2, now + 1s, "cam2", true, 10));
+  ASSERT_TRUE(wait_until([&] {
+    const auto sent = bodies(m_http, "/chat");
+    return !sent.empty() && sent.back()["labels"].value("channel", "") == "cam2";
+  })) << collector->output();
+  const auto chat = bodies(m_http, "/chat");
+  EXPECT_EQ(chat.size(), 2u);
+  for (const auto& b : chat) {
+    EXPECT_EQ(b["rule"], "live-chat") << b.dump();
+    EXPECT_EQ(b["event"], "firing") << b.dump();
+  }
+  EXPECT_EQ(collector->stop(), 0);
+}
+
 }  // namespace
 }  // namespace streamtrack::collector::alerts

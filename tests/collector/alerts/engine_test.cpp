@@ -125,6 +125,24 @@ TEST_F(EngineTest, SetRulesKeepsAlertsOfKeptRulesAndResolvesThoseOfRemovedOnes) 
   EXPECT_EQ(events(step(e)), std::vector<std::string>{"firing drop/twitch/foo"});
 }
 
+// The rule is gone by the time its retired resolution is delivered: the notification carries
+// the webhooks it named, so it does not go to every webhook.
+TEST_F(EngineTest, RemovedRulesResolutionCarriesItsWebhooks) {
+  auto live = rule("live", RuleKind::went_live);
+  live.webhooks = {"pager"};
+  auto offline = rule("offline", RuleKind::went_offline);
+  AlertEngine e({live, offline}, "c1");
+  feed(e, sample("foo", true, 10));
+  const auto fired = step(e);
+  ASSERT_EQ(events(fired), std::vector<std::string>{"firing live/twitch/foo"});
+  EXPECT_EQ(fired[0].retired_webhooks, std::nullopt);
+
+  e.set_rules({offline}, m_clock.now());
+  const auto notes = step(e);
+  ASSERT_EQ(events(notes), std::vector<std::string>{"resolved live/twitch/foo"});
+  EXPECT_EQ(notes[0].retired_webhooks, std::vector<std::string>{"pager"});
+}
+
 TEST_F(EngineTest, PendingThatClearsNeverNotifies) {
   auto r = rule("drop", RuleKind::viewer_drop);
   r.threshold = 50;

@@ -73,5 +73,18 @@ TEST_F(LifecycleTest, NotifiesReadyWatchdogReloadAndStoppingAndReloadRotatesTheT
   EXPECT_TRUE(notify.find("STOPPING=1", *ready).has_value());
 }
 
+// log_format is declared reloadable: a drop-in switching it to json takes effect on SIGHUP
+// (the reload's own log line is the first one in the new format).
+TEST_F(LifecycleTest, ReloadAppliesLogFormat) {
+  auto collector = start_stack_collector();
+  auto web = start_web();
+  std::filesystem::create_directory(m_dir / "web.d");
+  write_file(m_dir / "web.d" / "50-log.toml", "[web]\nlog_format = \"json\"\n");
+  web->signal(SIGHUP);
+  EXPECT_TRUE(web->wait_for_output(R"("level":"info","component":"web","msg":"reloaded)"))
+      << web->output();
+  EXPECT_EQ(web->output().find("<6>web: reloaded"), std::string::npos) << web->output();
+}
+
 }  // namespace
 }  // namespace streamtrack::web::testing

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+// CPU time and memory of a running process from /proc, for benchmarks that compare processes
+// on a shared machine: CPU seconds do not depend on how busy the other cores are, wall time does.
+namespace streamtrack::bench {
+
+// utime + stime of every thread of `pid`, in seconds; -1 when the process is gone.
+inline double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(in, text)) return -1;
+  // Field 2 (comm) may hold spaces: count the fields after its closing parenthesis.
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  for (int i = 3; rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) {
+      stime = std::stoull(field);
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+struct Memory {
+  long pss_kib = -1;      // proportional set size: shared pages divided among their users
+  long private_kib = -1;  // Private_Clean + Private_Dirty: pages this process alone uses
+};
+
+// From /proc/<pid>/smaps_rollup.
+inline Memory memory(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string line;
+  Memory m;
+  long private_clean = 0;
+  long private_dirty = 0;
+  const auto value = [](const std::string& l) { return std::stol(l.substr(l.find(':') + 1)); };
+  while (std::getline(in, line)) {
+    if (line.rfind("Pss:", 0) == 0) m.pss_kib = value(line);
+    if (line.rfind("Private_Clean:", 0) == 0) private_clean = value(line);
+    if (line.rfind("Private_Dirty:", 0) == 0) private_dirty = value(line);
+  }
+  if (m.pss_kib >= 0) m.private_kib = private_clean + private_dirty;
+  return m;
+}
+
+}  // namespace streamtrack::bench
