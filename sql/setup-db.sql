@@ -31,6 +31,24 @@ END
 $streamtrack$;
 ALTER ROLE "streamtrack_web" LOGIN;
 ALTER ROLE "streamtrack_web" SET default_transaction_read_only = on;
+DO $streamtrack$
+DECLARE g record;
+BEGIN
+  FOR g IN SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+           WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = 'streamtrack') LOOP
+    EXECUTE format('REVOKE %I FROM %I', g.rolname, 'streamtrack');
+  END LOOP;
+END
+$streamtrack$;
+DO $streamtrack$
+DECLARE g record;
+BEGIN
+  FOR g IN SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+           WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = 'streamtrack_web') LOOP
+    EXECUTE format('REVOKE %I FROM %I', g.rolname, 'streamtrack_web');
+  END LOOP;
+END
+$streamtrack$;
 SELECT 'CREATE DATABASE "streamtrack" ENCODING ''UTF8'' TEMPLATE template0' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'streamtrack') \gexec
 REVOKE ALL ON DATABASE "streamtrack" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE "streamtrack" TO "streamtrack";
@@ -40,6 +58,38 @@ GRANT CONNECT ON DATABASE "streamtrack" TO "streamtrack_web";
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE, CREATE ON SCHEMA public TO "streamtrack";
 GRANT USAGE ON SCHEMA public TO "streamtrack_web";
+DO $streamtrack$
+DECLARE d record;
+BEGIN
+  FOR d IN SELECT DISTINCT pg_get_userbyid(a.defaclrole) AS owner, n.nspname,
+             CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+               WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END AS kind
+           FROM pg_default_acl a LEFT JOIN pg_namespace n ON n.oid = a.defaclnamespace,
+             aclexplode(a.defaclacl) x
+           WHERE x.grantee = (SELECT oid FROM pg_roles WHERE rolname = 'streamtrack')
+             AND x.grantee <> a.defaclrole LOOP
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I', d.owner)
+      || CASE WHEN d.nspname IS NULL THEN '' ELSE format(' IN SCHEMA %I', d.nspname) END
+      || format(' REVOKE ALL ON %s FROM %I', d.kind, 'streamtrack');
+  END LOOP;
+END
+$streamtrack$;
+DO $streamtrack$
+DECLARE d record;
+BEGIN
+  FOR d IN SELECT DISTINCT pg_get_userbyid(a.defaclrole) AS owner, n.nspname,
+             CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+               WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END AS kind
+           FROM pg_default_acl a LEFT JOIN pg_namespace n ON n.oid = a.defaclnamespace,
+             aclexplode(a.defaclacl) x
+           WHERE x.grantee = (SELECT oid FROM pg_roles WHERE rolname = 'streamtrack_web')
+             AND x.grantee <> a.defaclrole LOOP
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I', d.owner)
+      || CASE WHEN d.nspname IS NULL THEN '' ELSE format(' IN SCHEMA %I', d.nspname) END
+      || format(' REVOKE ALL ON %s FROM %I', d.kind, 'streamtrack_web');
+  END LOOP;
+END
+$streamtrack$;
 
 -- The schema, applied as the writer so that it owns every table.
 SET ROLE "streamtrack";

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -44,8 +45,14 @@ batch::WriterOptions writer_options(const CollectorConfig& c) {
   return o;
 }
 
-partitions::MaintenanceOptions partition_options(const CollectorConfig& c) {
-  return {c.premake_months, c.retention_months, c.rescue_chunk_rows, c.archive_dir};
+using Steps = partitions::MaintenanceOptions::Steps;
+
+partitions::MaintenanceOptions partition_options(const CollectorConfig& c,
+                                                 Steps steps = Steps::all) {
+  partitions::MaintenanceOptions o{c.premake_months, c.retention_months, c.rescue_chunk_rows,
+                                   c.archive_dir};
+  o.steps = steps;
+  return o;
 }
 
 // The maintenance connection: the [postgres] settings with the short lock_timeout of
@@ -170,8 +177,8 @@ class MaintenanceWorker {
       const bool maintenance_due = partitions.due(now);
       if (maintenance_due)
         task("partitions", [this](store::PgConnection& c) {
-          log_partitions(
-              partitions::maintain_partitions(c, m_clock.now(), partition_options(m_config)));
+          log_partitions(partitions::maintain_partitions(
+              c, m_clock.now(), partition_options(m_config, Steps::create)));
         });
       if (maintenance_due) {
         task("retention", [this](store::PgConnection& c) {
@@ -199,21 +206,23 @@ class MaintenanceWorker {
     if (n > 0) log::debug("analytics: refreshed hours=" + std::to_string(n));
   }
 
-  // Migrations, then one round of partitions (whose failures are only logged: a month that
-  // cannot be made is no reason not to start). False when the database is unreachable.
+  // Migrations, then ingest may start (rows of a month without its partition wait in the
+  // default partition), then one round creating partitions (whose failures are only logged: a
+  // month that cannot be made is no reason not to start). Expired months are RetentionWorker's.
+  // False when the database is unreachable.
   bool prepare() {
     return task("schema", [this](store::PgConnection& c) {
       const auto applied = store::apply_migrations(c);
       for (const int v : applied) log::notice("schema: applied migration=" + std::to_string(v));
+      m_health.set_schema_ready();
+      log::info("schema: ready");
       try {
-        log_partitions(
-            partitions::maintain_partitions(c, m_clock.now(), partition_options(m_config)));
+        log_partitions(partitions::maintain_partitions(c, m_clock.now(),
+                                                       partition_options(m_config, Steps::create)));
       } catch (const store::PgError& e) {
         if (!c.healthy()) throw;
         log::error("partitions: maintenance failed error=" + log::quote(e.describe()));
       }
-      m_health.set_schema_ready();
-      log::info("schema: ready");
     });
   }
 
@@ -239,6 +248,74 @@ class MaintenanceWorker {
   const CollectorConfig& m_config;
   const Clock& m_clock;
   DatabaseHealth& m_health;
+  std::unique_ptr<store::PgConnection> m_conn;
+  Wakeup m_wakeup;
+  std::thread m_thread;  // last: starts once everything it uses exists
+};
+
+// Retention (archiving and dropping expired months) on its own connection and thread: copying
+// a month may take long, and must hold back neither ingest nor the other maintenance tasks.
+// stop() cancels the statement running and returns within about a second.
+class RetentionWorker {
+ public:
+  RetentionWorker(const CollectorConfig& config, const Clock& clock, DatabaseHealth& health)
+      : m_config(config), m_clock(clock), m_health(health), m_thread([this] { run(); }) {}
+  ~RetentionWorker() { stop(); }
+  RetentionWorker(const RetentionWorker&) = delete;
+  RetentionWorker& operator=(const RetentionWorker&) = delete;
+
+  void stop() {
+    m_wakeup.stop();
+    if (!m_thread.joinable()) return;
+    // A cancel can arrive just before the worker sends its next statement: ask again until
+    // it noticed (it checks stop_requested before each month and chunk).
+    std::unique_lock lock(m_mutex);
+    while (!m_done) {
+      if (m_conn) m_conn->cancel();
+      m_done_cv.wait_for(lock, milliseconds{200});
+    }
+    lock.unlock();
+    m_thread.join();
+  }
+
+ private:
+  void run() {
+    // The first round once the schema is applied, then one every maintenance_interval.
+    auto next = Steady::now();
+    while (!m_wakeup.wait_until(next)) {
+      if (!m_health.schema_ready()) {
+        next = Steady::now() + milliseconds{1000};
+        continue;
+      }
+      next = Steady::now() + m_config.maintenance_interval;
+      try {
+        if (!m_conn || !m_conn->healthy()) {
+          auto conn = std::make_unique<store::PgConnection>(maintenance_options(m_config));
+          std::lock_guard lock(m_mutex);
+          m_conn = std::move(conn);
+        }
+        auto options = partition_options(m_config, Steps::expire);
+        options.stop_requested = [this] { return m_wakeup.stopped(); };
+        log_partitions(partitions::maintain_partitions(*m_conn, m_clock.now(), options));
+      } catch (const store::PgError& e) {
+        log::warning("retention: database error error=" + log::quote(e.describe()));
+        if (m_conn && !m_conn->healthy()) {
+          std::lock_guard lock(m_mutex);
+          m_conn.reset();
+        }
+      }
+    }
+    std::lock_guard lock(m_mutex);
+    m_done = true;
+    m_done_cv.notify_all();
+  }
+
+  const CollectorConfig& m_config;
+  const Clock& m_clock;
+  DatabaseHealth& m_health;
+  std::mutex m_mutex;  // m_conn's pointer (stop() cancels through it) and m_done
+  std::condition_variable m_done_cv;
+  bool m_done = false;
   std::unique_ptr<store::PgConnection> m_conn;
   Wakeup m_wakeup;
   std::thread m_thread;  // last: starts once everything it uses exists
@@ -371,6 +448,9 @@ class CollectorDaemon {
     // Starting without the database is not failing: the worker keeps trying, the writers keep
     // their batches unacknowledged, and /readyz says "database" meanwhile.
     m_maintenance = std::make_unique<MaintenanceWorker>(m_config, *m_clock, m_database);
+    if (m_config.retention_months > 0) {
+      m_retention = std::make_unique<RetentionWorker>(m_config, *m_clock, m_database);
+    }
     m_client->start();
     m_alert_client = m_client.get();
     if (m_alerting) m_alerting->start();
@@ -534,8 +614,9 @@ class CollectorDaemon {
         m_alerting->engine().set_forget_after(fresh.alert_forget_after);
         m_alerting->reconfigure(std::move(alerting));
       } else if (rules > 0) {
-        log::warning("collector: [[alert]] rules apply on restart: this collector started "
-                     "without any, so its alerting is off");
+        log::warning(
+            "collector: [[alert]] rules apply on restart: this collector started "
+            "without any, so its alerting is off");
       }
       log::notice("collector: reloaded files=" + std::to_string(fresh.files.size()) +
                   " batch_max_rows=" + std::to_string(fresh.batch_max_rows) + " alert_rules=" +
@@ -649,6 +730,7 @@ class CollectorDaemon {
       if (w.joinable()) w.join();
     }
     if (m_client) m_client->stop(milliseconds{2000});
+    if (m_retention) m_retention->stop();
     if (m_maintenance) m_maintenance->stop();
   }
 
@@ -679,6 +761,7 @@ class CollectorDaemon {
   std::vector<std::atomic<int>> m_pool_states;
   std::vector<std::thread> m_writers;
   std::unique_ptr<MaintenanceWorker> m_maintenance;
+  std::unique_ptr<RetentionWorker> m_retention;
   std::uint64_t m_reported_samples = 0;
   std::uint64_t m_last_samples = 0;
 };

@@ -1,7 +1,10 @@
 #include "collector/homeassistant/discovery.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "collector/live/live_publisher.hpp"
 #include "common/version.hpp"
@@ -60,10 +63,34 @@ Message entity(const wire::Topics& topics, const Options& o, const std::string& 
           config.dump(-1, ' ', false, json::error_handler_t::replace), true};
 }
 
-// The object id's device part: everything before the last '-'.
-std::string base_of(const std::string& object_id) {
-  const auto dash = object_id.rfind('-');
-  return dash == std::string::npos ? object_id : object_id.substr(0, dash);
+bool is_hash(std::string_view s) {
+  if (s.size() != 16) return false;
+  for (const char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// The device part of an object id this collector makes under `component` (see entity()), or
+// nothing for any other.
+std::optional<std::string> our_device(std::string_view component, std::string_view object_id) {
+  struct Form {
+    std::string_view kind, suffix, component;
+  };
+  static constexpr Form k_forms[] = {{"ch-", "-live", "binary_sensor"},
+                                     {"ch-", "-viewers", "sensor"},
+                                     {"ch-", "-chat", "sensor"},
+                                     {"agent-", "-connected", "binary_sensor"}};
+  for (const auto& f : k_forms) {
+    if (component != f.component || object_id.size() != f.kind.size() + 16 + f.suffix.size() ||
+        !object_id.starts_with(f.kind) || !object_id.ends_with(f.suffix)) {
+      continue;
+    }
+    if (is_hash(object_id.substr(f.kind.size(), 16))) {
+      return std::string(object_id.substr(0, f.kind.size() + 16));
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -146,7 +173,8 @@ void Discovery::committed(const std::vector<ingest::Item>& batch, TimePoint now)
     const auto& s = *item.sample;
     auto& d = m_devices[channel_base(m_topics, s.platform, s.channel)];
     d.last_seen = std::max(d.last_seen, now);
-    if (d.configs.size() < 3) d.configs = channel_configs(m_topics, m_options, s.platform, s.channel);
+    d.removable = true;
+    if (d.configs.empty()) d.configs = channel_configs(m_topics, m_options, s.platform, s.channel);
     if (!d.announced) queue_configs(d);
   }
 }
@@ -154,18 +182,20 @@ void Discovery::committed(const std::vector<ingest::Item>& batch, TimePoint now)
 void Discovery::agent_status(const std::string& agent, const std::string& payload) {
   std::lock_guard lock(m_mutex);
   const auto base = agent_base(m_topics, agent);
+  auto it = m_devices.find(base);
   if (payload.empty()) {
-    const auto it = m_devices.find(base);
     if (it == m_devices.end()) return;
-    for (const auto& m : it->second.configs) m_pending.push_back({m.topic, "", true});
+    remove(it->second);
     m_devices.erase(it);
     return;
   }
-  auto& d = m_devices[base];
-  d.removable = false;
-  if (d.configs.empty() || d.configs.front().payload.empty() || !d.announced) {
-    d.configs = agent_configs(m_topics, m_options, agent);
+  if (it == m_devices.end()) {
+    if (m_devices.size() >= m_options.max_devices) return;
+    it = m_devices.emplace(base, Device{}).first;
   }
+  auto& d = it->second;
+  d.removable = false;
+  if (d.configs.empty()) d.configs = agent_configs(m_topics, m_options, agent);
   if (!d.announced) queue_configs(d);
 }
 
@@ -179,32 +209,43 @@ bool Discovery::config_seen(const std::string& topic, const std::string& payload
   }
   const auto node_at = topic.find(node, head.size());
   if (node_at == std::string::npos) return false;
-  const auto object_id =
-      topic.substr(node_at + node.size(), topic.size() - 7 - node_at - node.size());
-  if (object_id.empty() || object_id.find('/') != std::string::npos) return false;
-  const auto base = base_of(object_id);
+  const auto component = std::string_view(topic).substr(head.size(), node_at - head.size());
+  const auto object_id = std::string_view(topic).substr(node_at + node.size(),
+                                                        topic.size() - 7 - node_at - node.size());
+  const auto base = our_device(component, object_id);
+  if (!base) return true;
   std::lock_guard lock(m_mutex);
-  const auto it = m_devices.find(base);
+  auto it = m_devices.find(*base);
   if (payload.empty()) {
     // Removed (by another collector, or an operator): announce again on the next commit.
-    if (it != m_devices.end()) it->second.announced = false;
+    if (it != m_devices.end()) {
+      it->second.announced = false;
+      std::erase(it->second.retained_topics, topic);
+    }
     return true;
   }
   if (it == m_devices.end()) {
-    // Announced before this collector started: expires unless a commit refreshes it.
-    auto& d = m_devices[base];
-    d.last_seen = now;
-    d.announced = true;
-    d.removable = base.rfind("ch-", 0) == 0;
-    d.configs.push_back({topic, payload, true});
-    return true;
+    // Announced before this collector started: expires unless a commit or status refreshes it.
+    if (m_devices.size() >= m_options.max_devices) return true;
+    it = m_devices.emplace(*base, Device{}).first;
+    it->second.last_seen = now;
   }
   auto& d = it->second;
   d.announced = true;
-  bool known = false;
-  for (const auto& m : d.configs) known = known || m.topic == topic;
-  if (!known) d.configs.push_back({topic, payload, true});
+  if (std::find(d.retained_topics.begin(), d.retained_topics.end(), topic) ==
+      d.retained_topics.end()) {
+    d.retained_topics.push_back(topic);
+  }
   return true;
+}
+
+void Discovery::remove(const Device& d) {
+  std::vector<std::string> topics;
+  for (const auto& m : d.configs) topics.push_back(m.topic);
+  for (const auto& t : d.retained_topics) {
+    if (std::find(topics.begin(), topics.end(), t) == topics.end()) topics.push_back(t);
+  }
+  for (auto& t : topics) m_pending.push_back({std::move(t), "", true});
 }
 
 void Discovery::reconnected() {
@@ -220,7 +261,7 @@ std::vector<Message> Discovery::take(TimePoint now) {
     const auto& d = it->second;
     if (d.removable && m_options.forget_after.count() > 0 &&
         now - d.last_seen > m_options.forget_after) {
-      for (const auto& m : d.configs) m_pending.push_back({m.topic, "", true});
+      remove(d);
       it = m_devices.erase(it);
     } else {
       ++it;

@@ -24,6 +24,9 @@ namespace streamtrack::collector::homeassistant {
 struct Options {
   std::string prefix = "homeassistant";  // Home Assistant's discovery_prefix
   std::chrono::milliseconds forget_after{std::chrono::hours(24 * 7)};
+  // Devices learned from the broker (retained configs, agent statuses) are remembered only
+  // while fewer than this many are known: anyone allowed to publish there could add them.
+  std::size_t max_devices = 10'000;
 };
 
 struct Message {
@@ -55,11 +58,15 @@ class Discovery {
 
   // A batch committed: announces channels not announced yet and refreshes the others.
   void committed(const std::vector<ingest::Item>& batch, TimePoint now);
-  // An agent's status topic carried `payload` (empty: its retained status was cleared).
+  // An agent's status topic carried `payload` (empty: its retained status was cleared). A new
+  // agent is announced only while fewer than max_devices are known.
   void agent_status(const std::string& agent, const std::string& payload);
   // A message on config_filter(): a config already announced (by this or another collector,
-  // maybe before a restart) is remembered, an empty one forgotten. Returns false for a topic
-  // that is not one of ours.
+  // maybe before a restart) is remembered by its topic (never its payload, which anyone may
+  // have published), an empty one forgotten. Only the object ids this collector makes
+  // (ch-<16 hex>-{live,viewers,chat}, agent-<16 hex>-connected, each under its component) are
+  // remembered, and only while fewer than max_devices are known; other topics under our node
+  // are consumed and ignored. Returns false for a topic that is not under our node.
   bool config_seen(const std::string& topic, const std::string& payload, TimePoint now);
   // After a reconnect: announce again what is known (the broker may have lost retained state).
   void reconnected();
@@ -71,11 +78,15 @@ class Discovery {
 
  private:
   struct Device {
-    std::vector<Message> configs;  // what announces it
+    std::vector<Message> configs;  // what announces it, made here (empty: only seen retained)
+    std::vector<std::string> retained_topics;  // its config topics seen on the broker (<= 3)
     TimePoint last_seen{};
     bool announced = false;
-    bool removable = true;  // channels expire; agents leave only when their status is cleared
+    // Channels and agents known only from retained configs expire; an agent whose status was
+    // seen leaves only when its status is cleared.
+    bool removable = true;
   };
+  void remove(const Device& d);
   void queue_configs(Device& d);
 
   const wire::Topics& m_topics;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <vector>
 
 namespace streamtrack::collector::partitions {
 
@@ -30,7 +32,11 @@ void sync_path(const std::filesystem::path& path, int flags) {
 class GzFile {
  public:
   explicit GzFile(const std::filesystem::path& path) : m_path(path) {
-    m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    // A name already there (a link, a file left by a crash) is removed, never written through.
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      throw ArchiveError(errno_text("cannot remove", path));
+    }
+    m_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (m_fd < 0) throw ArchiveError(errno_text("cannot create", path));
     const int zfd = ::dup(m_fd);
     m_gz = zfd < 0 ? nullptr : gzdopen(zfd, "wb6");
@@ -78,19 +84,52 @@ class GzFile {
   gzFile m_gz = nullptr;
 };
 
+// Creates `dir` and its missing parents (mode 0700), each made durable in its parent.
+void make_directory(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> missing;
+  std::error_code ec;
+  for (auto p = dir; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  if (!std::filesystem::create_directories(dir, ec) || ec) {
+    throw ArchiveError("cannot create directory " + dir.string() + ": " + ec.message());
+  }
+  ::chmod(dir.c_str(), 0700);
+  for (const auto& made : missing) sync_path(made.parent_path(), O_RDONLY | O_DIRECTORY);
+}
+
+// "20260315T120000Z", for a second archive of the same table.
+std::string utc_stamp() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+// Gives `partial` the name `file`, or when that exists (an earlier archive, never replaced)
+// <table>.<UTC time>[-n].copy.gz; returns the name it got.
+std::filesystem::path publish(const std::filesystem::path& partial,
+                              const std::filesystem::path& dir, const std::string& table) {
+  std::filesystem::path file = dir / (table + ".copy.gz");
+  const auto stamp = utc_stamp();
+  for (int n = 0; ::link(partial.c_str(), file.c_str()) != 0; ++n) {
+    if (errno != EEXIST || n >= 1000) throw ArchiveError(errno_text("cannot link to", file));
+    file = dir / (table + "." + stamp + (n == 0 ? "" : "-" + std::to_string(n)) + ".copy.gz");
+  }
+  if (::unlink(partial.c_str()) != 0) throw ArchiveError(errno_text("cannot remove", partial));
+  return file;
+}
+
 }  // namespace
 
 ArchiveResult archive_table(store::PgConnection& conn, const std::string& table,
                             const std::filesystem::path& dir) {
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    if (!std::filesystem::create_directories(dir, ec) || ec) {
-      throw ArchiveError("cannot create directory " + dir.string() + ": " + ec.message());
-    }
-    ::chmod(dir.c_str(), 0700);
-  }
+  if (!std::filesystem::is_directory(dir, ec)) make_directory(dir);
   ArchiveResult result;
-  result.file = dir / (table + ".copy.gz");
   const auto partial = dir / (table + ".copy.gz.partial");
   std::int64_t lines = 0;
   try {
@@ -101,9 +140,7 @@ ArchiveResult archive_table(store::PgConnection& conn, const std::string& table,
                     out.write(chunk);
                   });
     out.finish();
-    if (::rename(partial.c_str(), result.file.c_str()) != 0) {
-      throw ArchiveError(errno_text("cannot rename to", result.file));
-    }
+    result.file = publish(partial, dir, table);
   } catch (...) {
     std::filesystem::remove(partial, ec);
     throw;

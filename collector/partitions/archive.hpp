@@ -25,9 +25,11 @@ struct ArchiveResult {
 
 // Writes `table` to `<dir>/<table>.copy.gz`: COPY text format with a header line of column
 // names, gzip-compressed. The file appears complete or not at all: it is written to a
-// temporary name, synced to disk, renamed, and the directory synced; an existing archive of the
-// same name is replaced. `dir` is created (mode 0700) when missing. Throws ArchiveError for the
-// file, store::PgError for the database.
+// temporary name (created anew, never through a link), synced to disk, linked to its name, and
+// the directory synced. An existing archive is never replaced: the new one is then named
+// `<table>.<UTC time>[-n].copy.gz`. `dir` is created (mode 0700) when missing, durably (each
+// new directory synced in its parent). Throws ArchiveError for the file, store::PgError for the
+// database.
 ArchiveResult archive_table(store::PgConnection& conn, const std::string& table,
                             const std::filesystem::path& dir);
 

@@ -142,8 +142,18 @@ void drop_partition(store::PgConnection& conn, Month m, const std::string& archi
 MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
                                       const MaintenanceOptions& options) {
   MaintenanceReport report;
-  conn.exec("SELECT pg_advisory_lock(" + store::lock_keys::text(store::lock_keys::k_partitions) +
-            ")");
+  using Steps = MaintenanceOptions::Steps;
+  const bool create = options.steps != Steps::expire;
+  const bool expire = options.steps != Steps::create;
+  const auto lock = store::lock_keys::text(create ? store::lock_keys::k_partitions
+                                                  : store::lock_keys::k_retention);
+  const auto stopping = [&] { return options.stop_requested && options.stop_requested(); };
+  const auto retention_lock = store::lock_keys::text(store::lock_keys::k_retention);
+  const auto unlock = [&] {
+    conn.exec("SELECT pg_advisory_unlock(" + lock + ")");
+    if (create && expire) conn.exec("SELECT pg_advisory_unlock(" + retention_lock + ")");
+  };
+  conn.exec("SELECT pg_advisory_lock(" + lock + ")");
   // One month's failure is that month's: reported, and the others still handled. A lost
   // connection ends the round.
   const auto attempt = [&](Month m, const std::function<void()>& step) {
@@ -157,6 +167,7 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
     }
   };
   try {
+    if (create && expire) conn.exec("SELECT pg_advisory_lock(" + retention_lock + ")");
     const Month current = month_of(now);
     const Month last = add_months(current, options.premake_months);
     const std::optional<Month> keep_from =
@@ -179,6 +190,7 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
           Month{static_cast<int>(stray.integer(i, 0)), static_cast<int>(stray.integer(i, 1))});
     }
     for (const auto& m : wanted) {
+      if (!create || stopping()) break;
       if (existing.count(m)) continue;
       attempt(m, [&] {
         report.rescued_rows += create_partition(conn, m, options.rescue_chunk_rows);
@@ -186,8 +198,9 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
         existing.insert(m);
       });
     }
-    if (keep_from) {
+    if (keep_from && expire) {
       for (const auto& m : existing) {
+        if (stopping()) break;
         if (m >= *keep_from) continue;
         attempt(m, [&] {
           drop_partition(conn, m, options.archive_dir, report);
@@ -195,9 +208,10 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
         });
       }
       // Late rows of months retention already dropped would keep the default non-empty (and
-      // its alert firing) forever.
+      // its alert firing) forever. With an archive they are kept (and counted in
+      // default_rows): only an archived row may be deleted.
       const auto expired = "\"timestamp\" < '" + month_start_text(*keep_from) + "'";
-      while (true) {
+      while (options.archive_dir.empty() && !stopping()) {
         const auto n = move_default_rows(conn, expired, options.rescue_chunk_rows, std::nullopt);
         report.expired_rows += n;
         if (n < options.rescue_chunk_rows) break;
@@ -208,13 +222,11 @@ MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
   } catch (...) {
     if (conn.healthy()) {
       rollback_quietly(conn);
-      conn.exec("SELECT pg_advisory_unlock(" +
-                store::lock_keys::text(store::lock_keys::k_partitions) + ")");
+      unlock();
     }
     throw;
   }
-  conn.exec("SELECT pg_advisory_unlock(" + store::lock_keys::text(store::lock_keys::k_partitions) +
-            ")");
+  unlock();
   return report;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,14 @@ struct MaintenanceOptions {
   // Non-empty: a month is written to <archive_dir>/<partition>.copy.gz (archive.hpp) before
   // it is dropped; a month that cannot be archived is not dropped.
   std::string archive_dir{};
+  // Which part of a round runs: `create` makes and fills partitions (short; the collector runs
+  // it before and beside ingest), `expire` archives and drops expired months and deletes
+  // expired rows of the default (may take as long as copying a month; the collector runs it
+  // on a thread of its own). Each takes its own advisory lock.
+  enum class Steps { all, create, expire };
+  Steps steps = Steps::all;
+  // Asked before each month and chunk: true ends the round early (what is done stays done).
+  std::function<bool()> stop_requested{};
 };
 
 struct MaintenanceReport {
@@ -44,7 +53,9 @@ struct MaintenanceReport {
   std::vector<std::pair<std::string, std::string>> failed;
   std::int64_t default_rows = 0;  // rows left in the default partition afterwards
   std::int64_t rescued_rows = 0;  // rows moved out of the default into new partitions
-  std::int64_t expired_rows = 0;  // rows of the default older than retention, deleted
+  // Rows of the default older than retention, deleted (only without archive_dir: with one
+  // they stay in the default, counted in default_rows).
+  std::int64_t expired_rows = 0;
 };
 
 // Makes sure partitions exist for the month of `now` and `premake_months` months after it;
@@ -56,7 +67,8 @@ struct MaintenanceReport {
 // on it (no row can arrive meanwhile) and drops it only once the file is on disk.
 // Whatever else sits in the default partition stays there and is counted. One month failing
 // (a lock not granted within the connection's lock_timeout, a table in the way) is reported in
-// `failed` and does not stop the others. Serialised across collectors by an advisory lock.
+// `failed` and does not stop the others. options.steps chooses the creating part, the
+// expiring part or both; each is serialised across collectors by its own advisory lock.
 // Throws store::PgError only when the connection fails or the lock is not granted.
 MaintenanceReport maintain_partitions(store::PgConnection& conn, TimePoint now,
                                       const MaintenanceOptions& options);

@@ -39,6 +39,34 @@ std::string role_sql(const std::string& role, const std::string& purpose) {
          "ALTER ROLE " + ident(role) + " LOGIN;\n";
 }
 
+// Takes back every role membership (pg_read_all_data, pg_write_all_data, a group role...): a
+// daemon role holds exactly what setup-db grants it.
+std::string memberships_sql(const std::string& role) {
+  return "DO $streamtrack$\nDECLARE g record;\nBEGIN\n"
+         "  FOR g IN SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid\n"
+         "           WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = " + literal(role) +
+         ") LOOP\n"
+         "    EXECUTE format('REVOKE %I FROM %I', g.rolname, " + literal(role) + ");\n"
+         "  END LOOP;\nEND\n$streamtrack$;\n";
+}
+
+// Takes back default privileges (ALTER DEFAULT PRIVILEGES) that grant `role` anything on
+// objects others create in the current database.
+std::string default_privileges_sql(const std::string& role) {
+  return "DO $streamtrack$\nDECLARE d record;\nBEGIN\n"
+         "  FOR d IN SELECT DISTINCT pg_get_userbyid(a.defaclrole) AS owner, n.nspname,\n"
+         "             CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'\n"
+         "               WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END AS kind\n"
+         "           FROM pg_default_acl a LEFT JOIN pg_namespace n ON n.oid = a.defaclnamespace,\n"
+         "             aclexplode(a.defaclacl) x\n"
+         "           WHERE x.grantee = (SELECT oid FROM pg_roles WHERE rolname = " + literal(role) +
+         ")\n             AND x.grantee <> a.defaclrole LOOP\n"
+         "    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I', d.owner)\n"
+         "      || CASE WHEN d.nspname IS NULL THEN '' ELSE format(' IN SCHEMA %I', d.nspname) END\n"
+         "      || format(' REVOKE ALL ON %s FROM %I', d.kind, " + literal(role) + ");\n"
+         "  END LOOP;\nEND\n$streamtrack$;\n";
+}
+
 std::string reader_defaults_sql(const SetupOptions& o) {
   return "ALTER ROLE " + ident(o.reader_role) + " SET default_transaction_read_only = on;\n";
 }
@@ -118,13 +146,14 @@ std::string render_psql_script(const SetupOptions& o) {
       " in psql (or peer/cert authentication).\n"
       "\\set ON_ERROR_STOP on\n\n";
   s += role_sql(o.writer_role, "writer") + role_sql(o.reader_role, "reader") +
-       reader_defaults_sql(o);
+       reader_defaults_sql(o) + memberships_sql(o.writer_role) + memberships_sql(o.reader_role);
   s += "SELECT " + literal(create_database_sql(o)) +
        " WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = " + literal(o.database) +
        ") \\gexec\n";
   s += database_privileges_sql(o);
   s += "\n\\connect " + o.database + "\n";
-  s += schema_privileges_sql(o);
+  s += schema_privileges_sql(o) + default_privileges_sql(o.writer_role) +
+       default_privileges_sql(o.reader_role);
   s += "\n-- The schema, applied as the writer so that it owns every table.\nSET ROLE " +
        ident(o.writer_role) + ";\n" + store::k_schema_migrations_table_sql + ";\n";
   for (const auto& m : store::migrations()) {
@@ -148,13 +177,18 @@ void run_setup(const SetupOptions& o, const std::function<void(const std::string
     store::PgConnection admin(admin_options);
     admin.exec(role_sql(o.writer_role, "writer"));
     admin.exec(role_sql(o.reader_role, "reader"));
+    // Only the SCRAM verifier leaves this process: the password itself never reaches the
+    // server's logs or pg_stat_activity.
     if (o.writer_password) {
-      admin.exec("ALTER ROLE " + ident(o.writer_role) + " PASSWORD " + literal(*o.writer_password));
+      admin.exec("ALTER ROLE " + ident(o.writer_role) + " PASSWORD " +
+                 literal(admin.encrypt_password(*o.writer_password, o.writer_role)));
     }
     if (o.reader_password) {
-      admin.exec("ALTER ROLE " + ident(o.reader_role) + " PASSWORD " + literal(*o.reader_password));
+      admin.exec("ALTER ROLE " + ident(o.reader_role) + " PASSWORD " +
+                 literal(admin.encrypt_password(*o.reader_password, o.reader_role)));
     }
     admin.exec(reader_defaults_sql(o));
+    admin.exec(memberships_sql(o.writer_role) + memberships_sql(o.reader_role));
     progress("roles: " + o.writer_role + " (writer), " + o.reader_role + " (reader, read-only)" +
              (o.writer_password || o.reader_password ? ", passwords set" : ""));
     if (admin.exec("SELECT 1 FROM pg_database WHERE datname = $1", {o.database}).rows() == 0) {
@@ -169,6 +203,7 @@ void run_setup(const SetupOptions& o, const std::function<void(const std::string
   target_options.database = o.database;
   store::PgConnection target(target_options);
   target.exec(schema_privileges_sql(o));
+  target.exec(default_privileges_sql(o.writer_role) + default_privileges_sql(o.reader_role));
   if (!o.apply_schema) {
     progress("schema: not applied (--no-schema); run setup-db again once the tables exist");
     return;

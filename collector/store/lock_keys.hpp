@@ -13,6 +13,9 @@ inline constexpr std::int64_t k_migrations = 7310001;
 inline constexpr std::int64_t k_alert_notifier = 7310002;
 // Session lock around partition maintenance.
 inline constexpr std::int64_t k_partitions = 7310003;
+// Session lock around retention (archiving and dropping expired months), apart from
+// k_partitions so that creating next month's partition never waits for an archive.
+inline constexpr std::int64_t k_retention = 7310005;
 // Transaction lock of the hourly analytics refresh (pg_try_advisory_xact_lock).
 inline constexpr std::int64_t k_analytics_refresh = 7310004;
 // Two-key transaction lock (k_derived_session, channel id % 2^31-1) while a writer looks up or

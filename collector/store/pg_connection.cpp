@@ -1,9 +1,9 @@
 #include "collector/store/pg_connection.hpp"
 
 #include <algorithm>
+#include <array>
 #include <exception>
 #include <optional>
-#include <array>
 #include <utility>
 
 namespace streamtrack::collector::store {
@@ -101,10 +101,29 @@ PgConnection::PgConnection(const ConnectOptions& options) {
     m_conn = nullptr;
     throw;
   }
+  m_cancel = PQgetCancel(m_conn);
 }
 
 PgConnection::~PgConnection() {
+  if (m_cancel) PQfreeCancel(m_cancel);
   if (m_conn) PQfinish(m_conn);
+}
+
+std::string PgConnection::encrypt_password(const std::string& password, const std::string& role) {
+  char* verifier = PQencryptPasswordConn(m_conn, password.c_str(), role.c_str(), "scram-sha-256");
+  if (verifier == nullptr) {
+    throw PgError("XX000", std::string("cannot encrypt a password: ") + PQerrorMessage(m_conn),
+                  ErrorClass::transient);
+  }
+  std::string out = verifier;
+  PQfreemem(verifier);
+  return out;
+}
+
+void PgConnection::cancel() {
+  if (!m_cancel) return;
+  char error[256];
+  PQcancel(m_cancel, error, sizeof error);
 }
 
 bool PgConnection::healthy() const {

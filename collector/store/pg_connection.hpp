@@ -91,9 +91,18 @@ class PgConnection {
   // False once libpq noticed the connection is gone.
   bool healthy() const;
 
+  // Asks the server to cancel the statement running on this connection (it then fails with
+  // SQLSTATE 57014); a no-op when none runs. Safe to call from another thread while this
+  // object is alive.
+  void cancel();
+
   // Runs one statement (or several, without parameters). Throws PgError.
   PgResult exec(const std::string& sql);
   PgResult exec(const std::string& sql, const Params& params);
+
+  // The SCRAM-SHA-256 verifier of `password` for `role` (PQencryptPasswordConn), to send in
+  // place of the password. Throws PgError.
+  std::string encrypt_password(const std::string& password, const std::string& role);
 
   // COPY ... FROM STDIN with `data` in COPY text format. Throws PgError.
   void copy_in(const std::string& copy_sql, std::string_view data);
@@ -106,6 +115,7 @@ class PgConnection {
  private:
   PgResult check(PGresult* r);
   PGconn* m_conn = nullptr;
+  PGcancel* m_cancel = nullptr;
 };
 
 // Escapes a value for COPY text format (backslash, tab, newline, carriage return).

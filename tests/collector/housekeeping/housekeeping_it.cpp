@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "collector/config/collector_config.hpp"
+#include "collector/partitions/archive.hpp"
 #include "collector/partitions/partition_manager.hpp"
 #include "collector/retention/retention.hpp"
 #include "collector/store/migrations.hpp"
@@ -16,7 +17,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TimePoint at(const char* text) { return *parse_rfc3339(text); }
+TimePoint at(const char* text) {
+  return *parse_rfc3339(text);
+}
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   for (auto p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size())) {
@@ -69,8 +72,8 @@ TEST_F(Housekeeping, RetentionArchivesThenDropsAndTheDocumentedOneLinerRestoresE
   partitions::MaintenanceOptions o{3, 12, 10'000, dir.string()};
   const auto r = partitions::maintain_partitions(*m_conn, at("2027-03-15T00:00:00Z"), o);
   EXPECT_TRUE(r.failed.empty()) << r.failed.front().second;
-  EXPECT_THAT(r.dropped, ::testing::ElementsAre("livestream_metrics_y2026m01",
-                                                "livestream_metrics_y2026m02"));
+  EXPECT_THAT(r.dropped,
+              ::testing::ElementsAre("livestream_metrics_y2026m01", "livestream_metrics_y2026m02"));
   ASSERT_EQ(r.archived.size(), 2u);
   const auto file = dir / "livestream_metrics_y2026m01.copy.gz";
   EXPECT_EQ(r.archived[0], std::make_pair(file.string(), std::int64_t{1000}));
@@ -85,18 +88,67 @@ TEST_F(Housekeeping, RetentionArchivesThenDropsAndTheDocumentedOneLinerRestoresE
 
   // The documented restore, word for word but for the file and the database.
   auto command = operations_example("restore-archive");
-  command = replace_all(command, "/var/lib/streamtrack-collector/archive/livestream_metrics_y2026m01.copy.gz",
-                        file.string());
+  command = replace_all(
+      command, "/var/lib/streamtrack-collector/archive/livestream_metrics_y2026m01.copy.gz",
+      file.string());
   command = replace_all(command, "-d streamtrack", "-d '" + m_dsn + "'");
   const auto restored = run_command({"sh", "-c", command});
   ASSERT_EQ(restored.exit_code, 0) << command << "\n" << restored.output;
   EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM restored_y2026m01"), "1000");
-  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL "
-                             "SELECT * FROM restored_y2026m01) missing"),
+  EXPECT_EQ(pg_scalar(m_dsn,
+                      "SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL "
+                      "SELECT * FROM restored_y2026m01) missing"),
             "0");
-  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM (SELECT * FROM restored_y2026m01 EXCEPT ALL "
-                             "SELECT * FROM expected) extra"),
+  EXPECT_EQ(pg_scalar(m_dsn,
+                      "SELECT count(*) FROM (SELECT * FROM restored_y2026m01 EXCEPT ALL "
+                      "SELECT * FROM expected) extra"),
             "0");
+}
+
+TEST_F(Housekeeping, AnArchiveNeverReplacesAnEarlierOneNorWritesThroughALink) {
+  fill_january();
+  const auto dir = m_dir / "archive";
+  std::filesystem::create_directories(dir);
+  // An earlier archive of the month (maybe with more rows), and a link where the partial file
+  // goes, pointing at a file that is not the archive's.
+  const auto earlier = dir / "livestream_metrics_y2026m01.copy.gz";
+  write_file(earlier, "an earlier archive");
+  const auto victim = m_dir / "victim";
+  write_file(victim, "not yours");
+  std::filesystem::create_symlink(victim, dir / "livestream_metrics_y2026m01.copy.gz.partial");
+
+  const auto r = partitions::archive_table(*m_conn, "livestream_metrics_y2026m01", dir);
+  EXPECT_EQ(read_file(earlier), "an earlier archive");
+  EXPECT_EQ(read_file(victim), "not yours");
+  EXPECT_NE(r.file, earlier);
+  EXPECT_EQ(r.file.parent_path(), dir);
+  EXPECT_THAT(
+      r.file.filename().string(),
+      ::testing::MatchesRegex("livestream_metrics_y2026m01\\.[0-9TZ]+(-[0-9]+)?\\.copy\\.gz"));
+  EXPECT_EQ(r.rows, 1000);
+  EXPECT_FALSE(std::filesystem::exists(dir / "livestream_metrics_y2026m01.copy.gz.partial"));
+  // A second one in the same second gets a name of its own as well.
+  const auto again = partitions::archive_table(*m_conn, "livestream_metrics_y2026m01", dir);
+  EXPECT_NE(again.file, r.file);
+  EXPECT_NE(again.file, earlier);
+  EXPECT_TRUE(std::filesystem::exists(r.file));
+}
+
+TEST_F(Housekeeping, WithAnArchiveLateRowsOfADroppedMonthAreKeptAndCounted) {
+  partitions::maintain_partitions(*m_conn, at("2027-03-15T00:00:00Z"), {3, 0});
+  // A late row of a month retention dropped long ago: it lands in the default partition.
+  pg_query(m_dsn,
+           "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", agent_id, seq) "
+           "VALUES (1, '2020-01-02', 'late', 1)");
+  partitions::MaintenanceOptions o{3, 12, 10'000, (m_dir / "archive").string()};
+  const auto r = partitions::maintain_partitions(*m_conn, at("2027-03-15T00:00:00Z"), o);
+  EXPECT_EQ(r.expired_rows, 0);
+  EXPECT_EQ(r.default_rows, 1);
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics_default"), "1");
+  // Without an archive they are deleted, as before.
+  const auto plain = partitions::maintain_partitions(*m_conn, at("2027-03-15T00:00:00Z"), {3, 12});
+  EXPECT_EQ(plain.expired_rows, 1);
+  EXPECT_EQ(plain.default_rows, 0);
 }
 
 TEST_F(Housekeeping, AMonthThatCannotBeArchivedIsKeptAndArchivedNextRound) {
@@ -150,22 +202,60 @@ TEST_F(Housekeeping, RejectsAndResolvedAlertsHaveTheirOwnRetention) {
 TEST_F(Housekeeping, TheDaemonArchivesAndPrunesAsConfigured) {
   // An old month with a row, and an old reject, before the collector starts.
   partitions::maintain_partitions(*m_conn, at("2020-01-15T00:00:00Z"), {0, 0});
-  pg_query(m_dsn, "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", agent_id, seq) "
-                  "VALUES (1, '2020-01-02', 'a', 1)");
-  pg_query(m_dsn, "INSERT INTO ingest_rejects (received_at, topic, payload, reason, payload_bytes) "
-                  "VALUES (now() - interval '3 days', 'old', 'p', 'r', 1), (now(), 'new', 'p', 'r', 1)");
+  pg_query(m_dsn,
+           "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", agent_id, seq) "
+           "VALUES (1, '2020-01-02', 'a', 1)");
+  pg_query(m_dsn,
+           "INSERT INTO ingest_rejects (received_at, topic, payload, reason, payload_bytes) "
+           "VALUES (now() - interval '3 days', 'old', 'p', 'r', 1), (now(), 'new', 'p', 'r', 1)");
   CollectorOptions o;
   const auto dir = m_dir / "daemon-archive";
   o.extra = "[partitions]\nretention_months = 12\nmaintenance_interval = \"1s\"\narchive_dir = \"" +
             dir.string() + "\"\n[retention]\ningest_rejects = \"1d\"\n";
   auto collector = start_collector(o);
-  EXPECT_TRUE(collector->wait_for_output("partitions: archived file=" +
-                                         (dir / "livestream_metrics_y2020m01.copy.gz").string() +
-                                         " rows=1"))
+  EXPECT_TRUE(collector->wait_for_output(
+      "partitions: archived file=" + (dir / "livestream_metrics_y2020m01.copy.gz").string() +
+      " rows=1"))
       << collector->output();
   expect_count("SELECT count(*) FROM ingest_rejects", 1);
   EXPECT_TRUE(collector->wait_for_output("retention: deleted ingest_rejects=1 alerts=0"));
   EXPECT_EQ(collector->stop(), 0);
+}
+
+TEST_F(Housekeeping, AnArchiveInProgressHoldsBackNeitherIngestNorSessionsNorAStop) {
+  partitions::maintain_partitions(*m_conn, at("2020-01-15T00:00:00Z"), {0, 0});
+  pg_query(m_dsn,
+           "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", agent_id, seq) "
+           "VALUES (1, '2020-01-02', 'a', 1)");
+  // A lock the archive of January 2020 waits for: it stays in progress, as a long COPY would.
+  store::ConnectOptions holder_options;
+  holder_options.dsn = m_dsn;
+  store::PgConnection holder(holder_options);
+  holder.exec("BEGIN");
+  holder.exec("LOCK TABLE livestream_metrics_y2020m01 IN EXCLUSIVE MODE");
+
+  CollectorOptions o;
+  o.env = {"STREAMTRACK_FAKE_NOW=2030-03-01T10:01:29Z"};
+  o.extra =
+      "[sessions]\noffline_timeout = \"20s\"\n[partitions]\nretention_months = 12\n"
+      "maintenance_interval = \"1s\"\nlock_timeout = \"10m\"\narchive_dir = \"" +
+      (m_dir / "archive").string() + "\"\n";
+  auto collector = start_collector(o);
+  expect_count(
+      "SELECT count(*) FROM pg_locks WHERE NOT granted AND "
+      "relation = 'livestream_metrics_y2020m01'::regclass",
+      1);
+  // Samples are written and silent sessions closed while the archive waits.
+  MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
+  publish(probe, make_sample("rig", 1, "2030-03-01T10:00:00Z", "live/main"));
+  expect_count("SELECT count(*) FROM livestream_metrics WHERE agent_id = 'rig'", 1);
+  EXPECT_TRUE(collector->wait_for_output("sessions: closed silent sessions=1"))
+      << collector->output();
+  // SIGTERM ends it well within TimeoutStopSec; the month was neither archived nor dropped.
+  EXPECT_EQ(collector->stop(std::chrono::seconds(10)), 0) << collector->output();
+  holder.exec("ROLLBACK");
+  EXPECT_TRUE(partition_exists("livestream_metrics_y2020m01"));
+  EXPECT_FALSE(std::filesystem::exists(m_dir / "archive" / "livestream_metrics_y2020m01.copy.gz"));
 }
 
 TEST(HousekeepingConfig, ArchiveDirIsAbsoluteAndRetentionKeepsByDefault) {
@@ -178,8 +268,9 @@ TEST(HousekeepingConfig, ArchiveDirIsAbsoluteAndRetentionKeepsByDefault) {
     parse_collector_config(base + "[partitions]\narchive_dir = \"archive\"\n", "c.toml");
     FAIL() << "accepted a relative archive_dir";
   } catch (const config::ConfigError& e) {
-    EXPECT_THAT(e.messages(), ::testing::ElementsAre(
-                                  "c.toml:4:15: partitions: archive_dir: must be an absolute path or \"\""));
+    EXPECT_THAT(e.messages(),
+                ::testing::ElementsAre(
+                    "c.toml:4:15: partitions: archive_dir: must be an absolute path or \"\""));
   }
 }
 
@@ -193,8 +284,8 @@ namespace {
 class Backup : public CollectorTest {
  protected:
   void SetUp() override {
-    const auto setup = run_command({(bin_dir() / "streamtrack-collector").string(), "setup-db",
-                                    "--admin-dsn", m_pg.dsn()});
+    const auto setup = run_command(
+        {(bin_dir() / "streamtrack-collector").string(), "setup-db", "--admin-dsn", m_pg.dsn()});
     ASSERT_EQ(setup.exit_code, 0) << setup.output;
     m_dsn = m_pg.dsn("streamtrack") + " user=streamtrack";
   }
@@ -233,10 +324,11 @@ TEST_F(Backup, TheDocumentedBackupRestoresEveryRowWithTheSameGrants) {
         << table;
   }
   // Owned by the writer, readable by the reader as before, nothing more.
-  EXPECT_EQ(pg_scalar(restored, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
-                                "n.oid = c.relnamespace WHERE n.nspname = 'public' AND "
-                                "c.relkind IN ('r', 'p', 'v') AND "
-                                "pg_get_userbyid(c.relowner) <> 'streamtrack'"),
+  EXPECT_EQ(pg_scalar(restored,
+                      "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                      "n.oid = c.relnamespace WHERE n.nspname = 'public' AND "
+                      "c.relkind IN ('r', 'p', 'v') AND "
+                      "pg_get_userbyid(c.relowner) <> 'streamtrack'"),
             "0");
   const auto reader = restored + " user=streamtrack_web";
   EXPECT_EQ(pg_scalar(reader, "SELECT count(*) FROM v_channel_viewers"), "5");

@@ -42,7 +42,8 @@ void expect_documented(const Message& m, const Options& o) {
   EXPECT_TRUE(m.retained) << "discovery configs are retained";
   // <prefix>/<component>/<node_id>/<object_id>/config
   std::smatch parts;
-  ASSERT_TRUE(std::regex_match(m.topic, parts, std::regex("^" + o.prefix + "/([^/]+)/([^/]+)/([^/]+)/config$")));
+  ASSERT_TRUE(std::regex_match(m.topic, parts,
+                               std::regex("^" + o.prefix + "/([^/]+)/([^/]+)/([^/]+)/config$")));
   const std::string component = parts[1];
   ASSERT_TRUE(f["components"].contains(component)) << component;
   const std::regex id_chars(f["topic"]["id_characters"].get<std::string>());
@@ -56,10 +57,12 @@ void expect_documented(const Message& m, const Options& o) {
   for (const auto& k : strings(spec["required"])) EXPECT_TRUE(payload.contains(k)) << k;
   for (const auto& [key, value] : payload.items()) EXPECT_TRUE(allowed.count(key)) << key;
   if (payload.contains("device_class")) {
-    EXPECT_TRUE(strings(spec["device_class"]).count(payload["device_class"])) << payload["device_class"];
+    EXPECT_TRUE(strings(spec["device_class"]).count(payload["device_class"]))
+        << payload["device_class"];
   }
   if (payload.contains("state_class")) {
-    EXPECT_TRUE(strings(spec["state_class"]).count(payload["state_class"])) << payload["state_class"];
+    EXPECT_TRUE(strings(spec["state_class"]).count(payload["state_class"]))
+        << payload["state_class"];
   }
   if (spec.contains("defaults")) {
     for (const auto& [key, value] : spec["defaults"].items()) {
@@ -182,7 +185,8 @@ TEST(HomeAssistantDiscovery, AnnouncesOnceExpiresSilentChannelsAndFollowsAgents)
   due = d.take(t0 + 300min);
   EXPECT_EQ(topics_of(due, false), topics_of(agent_configs(k_topics, {}, "rig-1"), false));
   d.agent_status("rig-1", "");
-  EXPECT_EQ(topics_of(d.take(t0 + 300min), true), topics_of(agent_configs(k_topics, {}, "rig-1"), false));
+  EXPECT_EQ(topics_of(d.take(t0 + 300min), true),
+            topics_of(agent_configs(k_topics, {}, "rig-1"), false));
 }
 
 TEST(HomeAssistantDiscovery, ARestartedCollectorTakesOverRetainedConfigs) {
@@ -213,6 +217,53 @@ TEST(HomeAssistantDiscovery, ARestartedCollectorTakesOverRetainedConfigs) {
   EXPECT_EQ(d.take(t0 + 65min).size(), 2u);
 }
 
+TEST(HomeAssistantDiscovery, ForeignConfigsUnderOurNodeAreNeitherKeptNorRepublished) {
+  const TimePoint t0 = *parse_rfc3339("2026-11-25T00:00:00Z");
+  Options o{"homeassistant", 1h};
+  o.max_devices = 4;
+  Discovery d(k_topics, o);
+  const auto at = [&](const std::string& component, const std::string& object_id) {
+    return "homeassistant/" + component + "/" + node_id(k_topics) + "/" + object_id + "/config";
+  };
+  const std::string big(1 << 20, 'x');
+  // Object ids not of the form this collector makes, or under another component: consumed
+  // (never classified as samples) and forgotten.
+  for (const auto& topic :
+       {at("sensor", "evil"), at("sensor", "ch-0123456789abcdef"), at("sensor", "ch-zz-viewers"),
+        at("sensor", "ch-0123456789ABCDEF-viewers"), at("sensor", "ch-0123456789abcdef-evil"),
+        at("switch", "ch-0123456789abcdef-live"), at("sensor", "agent-0123456789abcdef-connected"),
+        at("binary_sensor", "agent-0123456789abcdef-live"),
+        at("sensor", "ch-0123456789abcdef0-chat")}) {
+    EXPECT_TRUE(d.config_seen(topic, big, t0)) << topic;
+  }
+  d.reconnected();
+  EXPECT_TRUE(d.take(t0 + 2h).empty());
+
+  // Of our form: its topic is remembered (to remove it later), its payload never republished.
+  const auto viewers = at("sensor", "ch-0123456789abcdef-viewers");
+  EXPECT_TRUE(d.config_seen(viewers, R"({"name":"not ours"})", t0 + 2h));
+  d.reconnected();
+  EXPECT_TRUE(d.take(t0 + 2h).empty()) << "a payload someone else published is not republished";
+  EXPECT_EQ(topics_of(d.take(t0 + 4h), true), std::vector<std::string>{viewers});
+
+  // At most max_devices are remembered from the broker; agents known only from a retained
+  // config (their status is gone) expire after forget_after like channels.
+  for (int i = 0; i < 10; ++i) {
+    const auto m = agent_configs(k_topics, o, "rig-" + std::to_string(i))[0];
+    EXPECT_TRUE(d.config_seen(m.topic, m.payload, t0 + 5h));
+  }
+  for (int i = 0; i < 10; ++i) {
+    d.agent_status("status-only-" + std::to_string(i), R"({"state":"online"})");
+  }
+  EXPECT_TRUE(d.take(t0 + 5h).empty()) << "status of agents beyond the cap not announced";
+  EXPECT_EQ(topics_of(d.take(t0 + 7h), true).size(), 4u);
+  EXPECT_TRUE(d.take(t0 + 9h).empty());
+  // With room again, a status announces its agent.
+  d.agent_status("rig-x", R"({"state":"online"})");
+  EXPECT_EQ(topics_of(d.take(t0 + 9h), false),
+            topics_of(agent_configs(k_topics, o, "rig-x"), false));
+}
+
 TEST(LiveChatRate, ChatOverTheTimeSinceThePreviousCommittedSample) {
   const TimePoint t0 = *parse_rfc3339("2026-11-25T00:00:00Z");
   Sample s;
@@ -222,8 +273,8 @@ TEST(LiveChatRate, ChatOverTheTimeSinceThePreviousCommittedSample) {
   EXPECT_DOUBLE_EQ(*live::chat_per_minute(s, t0), 30.0);
   EXPECT_DOUBLE_EQ(*live::chat_per_minute(s, t0 + 30s), 60.0);
   EXPECT_FALSE(live::chat_per_minute(s, std::nullopt));
-  EXPECT_FALSE(live::chat_per_minute(s, t0 + 60s));           // no time between them
-  EXPECT_FALSE(live::chat_per_minute(s, t0 - 10min));         // more than 10 minutes
+  EXPECT_FALSE(live::chat_per_minute(s, t0 + 60s));    // no time between them
+  EXPECT_FALSE(live::chat_per_minute(s, t0 - 10min));  // more than 10 minutes
   s.live = false;
   EXPECT_FALSE(live::chat_per_minute(s, t0));
   s.live = true;
@@ -234,7 +285,11 @@ TEST(LiveChatRate, ChatOverTheTimeSinceThePreviousCommittedSample) {
   ManualClock clock(t0);
   std::vector<std::string> payloads;
   live::LivePublisher publisher(
-      k_topics, [&](const std::string&, const std::string& p, bool) { payloads.push_back(p); return true; },
+      k_topics,
+      [&](const std::string&, const std::string& p, bool) {
+        payloads.push_back(p);
+        return true;
+      },
       clock);
   auto item = [&](TimePoint ts, std::int64_t chat) {
     auto i = sample("c", ts);

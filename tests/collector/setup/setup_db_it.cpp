@@ -41,23 +41,25 @@ std::string privileges_snapshot(const std::string& dsn) {
     for (const auto& v : row) out += v + " ";
     out += "\n";
   }
-  for (const auto& row : pg_query(
-           dsn, "SELECT datacl::text, pg_get_userbyid(datdba) FROM pg_database "
-                "WHERE datname = current_database()")) {
+  for (const auto& row : pg_query(dsn,
+                                  "SELECT datacl::text, pg_get_userbyid(datdba) FROM pg_database "
+                                  "WHERE datname = current_database()")) {
     out += row[0] + " owner=" + row[1] + "\n";
   }
-  for (const auto& row : pg_query(dsn, "SELECT nspacl::text FROM pg_namespace WHERE nspname = 'public'")) {
+  for (const auto& row :
+       pg_query(dsn, "SELECT nspacl::text FROM pg_namespace WHERE nspname = 'public'")) {
     out += "public: " + row[0] + "\n";
   }
-  for (const auto& row : pg_query(
-           dsn, "SELECT c.relname, pg_get_userbyid(c.relowner), coalesce(c.relacl::text, '') "
+  for (const auto& row :
+       pg_query(dsn,
+                "SELECT c.relname, pg_get_userbyid(c.relowner), coalesce(c.relacl::text, '') "
                 "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'S') "
                 "AND c.relname NOT LIKE 'livestream_metrics_2%' ORDER BY 1")) {
     out += row[0] + " owner=" + row[1] + " acl=" + row[2] + "\n";
   }
-  for (const auto& row :
-       pg_query(dsn, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")) {
+  for (const auto& row : pg_query(
+           dsn, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations")) {
     out += "migrations " + row[0] + "\n";
   }
   return out;
@@ -79,22 +81,24 @@ TEST_F(SetupDb, CreatesTheDatabaseAWriterAndAReadOnlyRoleWithTheLeastGrants) {
   const auto first = setup_db({"--admin-dsn", m_pg.dsn()});
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_THAT(first.output, HasSubstr("setup-db: database: created streamtrack\n"));
-  EXPECT_THAT(first.output, HasSubstr("setup-db: schema: applied " +
-                                      std::to_string(store::migrations().size()) +
-                                      " migrations, owned by streamtrack"));
+  EXPECT_THAT(first.output,
+              HasSubstr("setup-db: schema: applied " + std::to_string(store::migrations().size()) +
+                        " migrations, owned by streamtrack"));
   EXPECT_THAT(first.output, HasSubstr("user=streamtrack_web"));  // what to put in web.toml
 
   // Neither role has any cluster-wide power.
-  EXPECT_EQ(pg_scalar(m_pg.dsn(), "SELECT count(*) FROM pg_roles WHERE rolname IN "
-                                  "('streamtrack', 'streamtrack_web') AND rolcanlogin AND NOT "
-                                  "(rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication "
-                                  "OR rolbypassrls)"),
+  EXPECT_EQ(pg_scalar(m_pg.dsn(),
+                      "SELECT count(*) FROM pg_roles WHERE rolname IN "
+                      "('streamtrack', 'streamtrack_web') AND rolcanlogin AND NOT "
+                      "(rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication "
+                      "OR rolbypassrls)"),
             "2");
   // The writer owns every table and view of the schema.
-  EXPECT_EQ(pg_scalar(m_writer, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
-                                "n.oid = c.relnamespace WHERE n.nspname = 'public' AND "
-                                "c.relkind IN ('r', 'p', 'v') AND "
-                                "pg_get_userbyid(c.relowner) <> 'streamtrack'"),
+  EXPECT_EQ(pg_scalar(m_writer,
+                      "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON "
+                      "n.oid = c.relnamespace WHERE n.nspname = 'public' AND "
+                      "c.relkind IN ('r', 'p', 'v') AND "
+                      "pg_get_userbyid(c.relowner) <> 'streamtrack'"),
             "0");
 
   // The reader: SELECT on what streamtrack-web reads, nothing else.
@@ -107,8 +111,7 @@ TEST_F(SetupDb, CreatesTheDatabaseAWriterAndAReadOnlyRoleWithTheLeastGrants) {
         "SELECT count(*) FROM schema_migrations",
         "BEGIN READ WRITE; INSERT INTO channels (platform, name) VALUES ('twitch', 'x')",
         "BEGIN READ WRITE; UPDATE agents SET state = 'x'",
-        "BEGIN READ WRITE; DELETE FROM livestreams",
-        "BEGIN READ WRITE; CREATE TABLE mine (x int)",
+        "BEGIN READ WRITE; DELETE FROM livestreams", "BEGIN READ WRITE; CREATE TABLE mine (x int)",
         "BEGIN READ WRITE; CREATE TEMP TABLE mine (x int)",
         "BEGIN READ WRITE; TRUNCATE channel_current"}) {
     EXPECT_THAT(refusal(m_reader, sql), HasSubstr("permission denied")) << sql;
@@ -120,7 +123,8 @@ TEST_F(SetupDb, CreatesTheDatabaseAWriterAndAReadOnlyRoleWithTheLeastGrants) {
                                 "CREATE SCHEMA other", "SELECT pg_read_file('/etc/passwd')"}) {
     EXPECT_THAT(refusal(m_writer, sql), HasSubstr("permission denied")) << sql;
   }
-  EXPECT_THAT(refusal(m_writer, "ALTER ROLE streamtrack SUPERUSER"), HasSubstr("must be superuser"));
+  EXPECT_THAT(refusal(m_writer, "ALTER ROLE streamtrack SUPERUSER"),
+              HasSubstr("must be superuser"));
 
   // Other roles of the cluster cannot even connect.
   pg_query(m_pg.dsn(), "CREATE ROLE stranger LOGIN");
@@ -145,13 +149,16 @@ TEST_F(SetupDb, TheCollectorIngestsAsTheWriterAndTheReaderSeesTheRows) {
   publish(probe, make_sample("rig", 1, "2030-01-01T00:00:00Z", "live/main"));
   publish(probe, make_sample("rig", 2, "2030-01-01T00:00:10Z", "live/main"));
   EXPECT_TRUE(wait_until([&] { return acked(probe, "rig").size() == 2; })) << collector->output();
-  EXPECT_EQ(pg_scalar(m_reader, "SELECT count(*) FROM v_channel_viewers WHERE channel = 'live/main'"),
-            "2");
-  EXPECT_EQ(pg_scalar(m_reader, "SELECT count(*) FROM v_sessions WHERE channel = 'live/main'"), "1");
+  EXPECT_EQ(
+      pg_scalar(m_reader, "SELECT count(*) FROM v_channel_viewers WHERE channel = 'live/main'"),
+      "2");
+  EXPECT_EQ(pg_scalar(m_reader, "SELECT count(*) FROM v_sessions WHERE channel = 'live/main'"),
+            "1");
   // Partitions made by the running collector belong to the writer too.
-  EXPECT_EQ(pg_scalar(m_writer, "SELECT count(*) FROM pg_class WHERE relname LIKE "
-                                "'livestream_metrics_2%' AND pg_get_userbyid(relowner) <> "
-                                "'streamtrack'"),
+  EXPECT_EQ(pg_scalar(m_writer,
+                      "SELECT count(*) FROM pg_class WHERE relname LIKE "
+                      "'livestream_metrics_2%' AND pg_get_userbyid(relowner) <> "
+                      "'streamtrack'"),
             "0");
   EXPECT_EQ(collector->stop(), 0) << collector->output();
 }
@@ -171,15 +178,16 @@ TEST_F(SetupDb, ThePsqlScriptGrantsExactlyWhatTheCommandGrants) {
 TEST_F(SetupDb, SetsPasswordsFromFilesAndRefusesAnOverPrivilegedRole) {
   TempDir dir("setup-db");
   write_file(dir / "writer", "w-secret\n");
-  const auto done = setup_db({"--admin-dsn", m_pg.dsn(), "--writer-password-file",
-                              (dir / "writer").string()});
+  const auto done =
+      setup_db({"--admin-dsn", m_pg.dsn(), "--writer-password-file", (dir / "writer").string()});
   ASSERT_EQ(done.exit_code, 0) << done.output;
   EXPECT_THAT(done.output, ::testing::Not(HasSubstr("w-secret")));
-  EXPECT_THAT(pg_scalar(m_pg.dsn(), "SELECT rolpassword FROM pg_authid WHERE rolname = 'streamtrack'"),
-              ::testing::StartsWith("SCRAM-SHA-256$"));
+  EXPECT_THAT(
+      pg_scalar(m_pg.dsn(), "SELECT rolpassword FROM pg_authid WHERE rolname = 'streamtrack'"),
+      ::testing::StartsWith("SCRAM-SHA-256$"));
 
-  const auto superuser = setup_db({"--admin-dsn", m_pg.dsn(), "--writer-role", "postgres",
-                                   "--database", "other"});
+  const auto superuser =
+      setup_db({"--admin-dsn", m_pg.dsn(), "--writer-role", "postgres", "--database", "other"});
   EXPECT_EQ(superuser.exit_code, 1);
   EXPECT_THAT(superuser.output,
               HasSubstr("role postgres (writer) already exists with SUPERUSER, CREATEDB, "
@@ -189,19 +197,80 @@ TEST_F(SetupDb, SetsPasswordsFromFilesAndRefusesAnOverPrivilegedRole) {
   const auto bad = setup_db({"--admin-dsn", m_pg.dsn(), "--database", "x; DROP"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.output, HasSubstr("--database: \"x; DROP\" is not 1-63 characters"));
-  const auto missing = setup_db({"--writer-password-file", (dir / "nope").string(),
-                                 "--admin-dsn", m_pg.dsn()});
+  const auto missing =
+      setup_db({"--writer-password-file", (dir / "nope").string(), "--admin-dsn", m_pg.dsn()});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_THAT(missing.output, HasSubstr("--writer-password-file: cannot read a password from"));
+}
+
+TEST_F(SetupDb, ARerunTakesBackMembershipsAndDefaultPrivilegesGrantedBefore) {
+  ASSERT_EQ(setup_db({"--admin-dsn", m_pg.dsn()}).exit_code, 0);
+  // What older docs told operators to grant, and default privileges left from another setup.
+  const auto admin = m_pg.dsn("streamtrack");
+  pg_query(admin, "GRANT pg_read_all_data TO streamtrack_web");
+  pg_query(admin, "GRANT pg_write_all_data, pg_read_all_data TO streamtrack");
+  pg_query(admin,
+           "ALTER DEFAULT PRIVILEGES FOR ROLE streamtrack GRANT SELECT, INSERT ON TABLES "
+           "TO streamtrack_web");
+  pg_query(admin,
+           "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON "
+           "TABLES TO streamtrack_web, streamtrack");
+  EXPECT_EQ(pg_scalar(m_reader, "SELECT count(*) FROM ingest_rejects"), "0");  // it could
+
+  const auto rerun = setup_db({"--admin-dsn", m_pg.dsn()});
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  EXPECT_EQ(pg_scalar(admin,
+                      "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r "
+                      "ON r.oid = m.member WHERE r.rolname IN ('streamtrack', "
+                      "'streamtrack_web')"),
+            "0");
+  EXPECT_EQ(pg_scalar(admin,
+                      "SELECT count(*) FROM pg_default_acl a, aclexplode(a.defaclacl) x "
+                      "WHERE pg_get_userbyid(x.grantee) IN ('streamtrack', "
+                      "'streamtrack_web') AND x.grantee <> a.defaclrole"),
+            "0");
+  EXPECT_THAT(refusal(m_reader, "SELECT count(*) FROM ingest_rejects"),
+              HasSubstr("permission denied"));
+  // A table the writer makes later is not readable by the reader either.
+  pg_query(m_writer, "CREATE TABLE later (x int)");
+  EXPECT_THAT(refusal(m_reader, "SELECT * FROM later"), HasSubstr("permission denied"));
+  EXPECT_EQ(pg_scalar(m_reader, "SELECT count(*) FROM livestream_metrics"), "0");
+}
+
+TEST_F(SetupDb, APasswordReachesTheServerOnlyAsAVerifier) {
+  // Every statement in the server's log, as an operator's log_statement = 'all' would have it.
+  pg_query(m_pg.dsn(), "ALTER SYSTEM SET log_statement = 'all'");
+  pg_query(m_pg.dsn(), "SELECT pg_reload_conf()");
+  ASSERT_TRUE(wait_until([&] { return pg_scalar(m_pg.dsn(), "SHOW log_statement") == "all"; }));
+  const auto data = std::filesystem::path(pg_scalar(m_pg.dsn(), "SHOW data_directory"));
+  const auto pid =
+      read_file(data / "postmaster.pid").substr(0, read_file(data / "postmaster.pid").find('\n'));
+  const auto log = std::filesystem::read_symlink("/proc/" + pid + "/fd/2");
+
+  TempDir dir("setup-db");
+  write_file(dir / "writer", "w-plain-Secret-1\n");
+  write_file(dir / "reader", "r-plain-Secret-2\n");
+  const auto done =
+      setup_db({"--admin-dsn", m_pg.dsn(), "--writer-password-file", (dir / "writer").string(),
+                "--reader-password-file", (dir / "reader").string()});
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  const auto logged = read_file(log);
+  EXPECT_THAT(logged, HasSubstr("ALTER ROLE \"streamtrack\" PASSWORD 'SCRAM-SHA-256$"));
+  EXPECT_THAT(logged, ::testing::Not(HasSubstr("plain-Secret")));
+  EXPECT_THAT(pg_scalar(m_pg.dsn(),
+                        "SELECT rolpassword FROM pg_authid WHERE rolname = "
+                        "'streamtrack_web'"),
+              ::testing::StartsWith("SCRAM-SHA-256$"));
 }
 
 TEST_F(SetupDb, UnreachableAdminServerIsAClearError) {
   const auto port = m_pg.port();
   m_pg.stop();
   const auto r = setup_db({"--admin-dsn", "host=127.0.0.1 port=" + std::to_string(port) +
-                                             " user=postgres connect_timeout=2"});
+                                              " user=postgres connect_timeout=2"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.output, HasSubstr("streamtrack-collector setup-db: SQLSTATE 08006: cannot connect"));
+  EXPECT_THAT(r.output,
+              HasSubstr("streamtrack-collector setup-db: SQLSTATE 08006: cannot connect"));
 }
 
 }  // namespace
