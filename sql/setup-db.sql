@@ -471,7 +471,7 @@ INSERT INTO schema_migrations (version, description) VALUES (6, 'read-only views
 COMMIT;
 \endif
 
--- Migration 7: streamtrack_apply_session_steps: the session steps of a batch in one statement
+-- Migration 7: session steps of a batch in one call (streamtrack_apply_session_steps); open-session index without last_sample_at
 SELECT NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = 7) AS streamtrack_apply \gset
 \if :streamtrack_apply
 BEGIN;
@@ -549,7 +549,7 @@ END $$;
 -- Only its owner (the collector's role) writes sessions.
 REVOKE ALL ON FUNCTION streamtrack_apply_session_steps FROM PUBLIC;
 
-INSERT INTO schema_migrations (version, description) VALUES (7, 'streamtrack_apply_session_steps: the session steps of a batch in one statement');
+INSERT INTO schema_migrations (version, description) VALUES (7, 'session steps of a batch in one call (streamtrack_apply_session_steps); open-session index without last_sample_at');
 COMMIT;
 \endif
 RESET ROLE;
