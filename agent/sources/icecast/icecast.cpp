@@ -93,4 +93,16 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
       });
 }
 
+SourceTypeInfo source_type() {
+  return {.type = "icecast",
+          .spec = &discovering_source_spec,
+          .create = &create,
+          .example = {.comment =
+                          "Icecast: /status-json.xsl; channel = mount without the leading \"/\", "
+                          "viewers = listeners.",
+                      .toml = "type = \"icecast\"\nname = \"radio\"\nurl = "
+                              "\"http://127.0.0.1:8000/status-json.xsl\"\ninterval = \"30s\"\n"
+                              "streams = [\"live.mp3\"]\n"}};
+}
+
 }  // namespace streamtrack::agent::sources::icecast

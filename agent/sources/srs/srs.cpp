@@ -80,4 +80,16 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
       });
 }
 
+SourceTypeInfo source_type() {
+  return {
+      .type = "srs",
+      .spec = &discovering_source_spec,
+      .create = &create,
+      .example = {
+          .comment = "SRS: GET /api/v1/streams (count=100 is added when the URL has no count); "
+                     "channel = \"<app>/<stream>\".",
+          .toml = "type = \"srs\"\nname = \"srs\"\nurl = \"http://127.0.0.1:1985/api/v1/streams\"\n"
+                  "interval = \"10s\"\n"}};
+}
+
 }  // namespace streamtrack::agent::sources::srs
