@@ -113,4 +113,13 @@ std::vector<std::string> stream_filter(const SourceConfig& source) {
                                        : std::vector<std::string>{};
 }
 
+BodyParser stream_filtered(const SourceConfig& source, BodyParser parse) {
+  return [streams = stream_filter(source), parse = std::move(parse)](std::string_view body,
+                                                                     TimePoint now) -> PollResult {
+    auto samples = parse(body, now);
+    if (!samples) return samples;
+    return filter_streams(std::move(samples).value(), streams);
+  };
+}
+
 }  // namespace streamtrack::agent::sources

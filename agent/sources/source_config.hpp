@@ -5,6 +5,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/http/request.hpp"
+#include "agent/sources/source.hpp"
 #include "common/config/schema.hpp"
 
 // The keys shared by source types, declared once, and reading them from a validated [[source]]
@@ -47,5 +48,8 @@ std::string channel_name(const SourceConfig& source);
 
 // The `streams` list of a discovering source (empty: every stream).
 std::vector<std::string> stream_filter(const SourceConfig& source);
+
+// The parser of a discovering source: `parse`, then filter_streams() with its `streams`.
+BodyParser stream_filtered(const SourceConfig& source, BodyParser parse);
 
 }  // namespace streamtrack::agent::sources

@@ -86,11 +86,7 @@ PollResult parse(std::string_view body) {
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   return std::make_unique<SingleRequestSource>(
       base_request(source, config_path), BodyKind::json,
-      [streams = stream_filter(source)](std::string_view body, TimePoint) -> PollResult {
-        auto samples = parse(body);
-        if (!samples) return samples;
-        return filter_streams(std::move(samples).value(), streams);
-      });
+      stream_filtered(source, [](std::string_view body, TimePoint) { return parse(body); }));
 }
 
 SourceTypeInfo source_type() {

@@ -92,13 +92,8 @@ PollResult parse(std::string_view body, TimePoint now) {
 }
 
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
-  return std::make_unique<SingleRequestSource>(
-      base_request(source, config_path), BodyKind::xml,
-      [streams = stream_filter(source)](std::string_view body, TimePoint now) -> PollResult {
-        auto samples = parse(body, now);
-        if (!samples) return samples;
-        return filter_streams(std::move(samples).value(), streams);
-      });
+  return std::make_unique<SingleRequestSource>(base_request(source, config_path), BodyKind::xml,
+                                               stream_filtered(source, &parse));
 }
 
 SourceTypeInfo source_type() {

@@ -73,11 +73,7 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   }
   return std::make_unique<SingleRequestSource>(
       std::move(request), BodyKind::json,
-      [streams = stream_filter(source)](std::string_view body, TimePoint) -> PollResult {
-        auto samples = parse(body);
-        if (!samples) return samples;
-        return filter_streams(std::move(samples).value(), streams);
-      });
+      stream_filtered(source, [](std::string_view body, TimePoint) { return parse(body); }));
 }
 
 SourceTypeInfo source_type() {
