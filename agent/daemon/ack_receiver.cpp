@@ -8,12 +8,12 @@ namespace streamtrack::agent {
 using std::chrono::milliseconds;
 
 AckReceiver::AckReceiver(const AgentConfig& config, const wire::Topics& topics,
-                         publish::Publisher& publisher, const outbox::Outbox& outbox,
+                         publish::Publisher& publisher, const publish::RowSource& rows,
                          streamtrack::http::AgentMetrics& metrics)
     : m_config(config),
       m_topics(topics),
       m_publisher(publisher),
-      m_outbox(outbox),
+      m_rows(rows),
       m_metrics(metrics) {}
 
 // Fails too when the broker does not deliver the ack topic to this agent (an ACL that filters
@@ -98,7 +98,7 @@ void AckReceiver::on_message(const ClientEvent& e) {
   }
   const auto report = m_publisher.on_ack(*ack);
   if (report.beyond_last_seq == 0) m_waiting_since_ns = 0;  // a collector answers
-  const auto last = "last_seq=" + std::to_string(m_outbox.last_seq());
+  const auto last = "last_seq=" + std::to_string(m_rows.last_seq());
   if (report.beyond_last_seq > 0) {
     ignore("beyond_last_seq", report.beyond_last_seq, last);
     m_metrics.count_identity_conflict("ack");

@@ -8,7 +8,6 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/daemon/client_events.hpp"
-#include "agent/outbox/outbox.hpp"
 #include "agent/publish/publisher.hpp"
 #include "common/http/metrics.hpp"
 #include "common/http/status_server.hpp"
@@ -24,9 +23,9 @@ class AckReceiver {
  public:
   using Steady = std::chrono::steady_clock;
 
-  // Every argument must outlive the receiver.
+  // `rows` tells the last seq given out. Every argument must outlive the receiver.
   AckReceiver(const AgentConfig& config, const wire::Topics& topics, publish::Publisher& publisher,
-              const outbox::Outbox& outbox, streamtrack::http::AgentMetrics& metrics);
+              const publish::RowSource& rows, streamtrack::http::AgentMetrics& metrics);
 
   // A message on a subscribed topic: an ack, applied unless it is malformed, on a wrong topic,
   // retained, names seqs beyond the last one given out, or arrives while another agent seems
@@ -51,7 +50,7 @@ class AckReceiver {
   const AgentConfig& m_config;
   const wire::Topics& m_topics;
   publish::Publisher& m_publisher;
-  const outbox::Outbox& m_outbox;
+  const publish::RowSource& m_rows;
   streamtrack::http::AgentMetrics& m_metrics;
   mutable std::mutex m_subscription_mutex;
   streamtrack::http::CheckResult m_subscription{false, "not subscribed yet"};

@@ -51,7 +51,7 @@ class Daemon {
         m_transport(m_client),
         m_publisher(publisher_options(m_config), m_rows, m_transport),
         m_writer(m_outbox, m_config, m_metrics),
-        m_acks(m_config, m_topics, m_publisher, m_outbox, m_metrics),
+        m_acks(m_config, m_topics, m_publisher, m_rows, m_metrics),
         m_health_timer(m_config.health_interval, Steady::now() + m_config.health_interval),
         m_status_timer(milliseconds{5000}, Steady::now()) {}
 
