@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/wire/codec.hpp"
+#include "tests/agent/daemon/taking_transport.hpp"
 
 namespace streamtrack::testing {
 namespace {
@@ -37,17 +38,6 @@ class StoredRows final : public agent::publish::RowSource {
 
  private:
   std::int64_t m_last;
-};
-
-// Takes every publish.
-class TakingTransport final : public agent::publish::Transport {
- public:
-  mqtt::PublishResult publish(const mqtt::Message&) override {
-    return {mqtt::PublishResult::Kind::sent, ++m_id, {}};
-  }
-
- private:
-  std::uint64_t m_id = 0;
 };
 
 class Acks : public ::testing::Test {
