@@ -120,24 +120,21 @@ std::int64_t rss_kib(pid_t pid) {
   return -1;
 }
 
-// The environment for the collector: under AddressSanitizer freed memory is held in a
-// quarantine (256 MiB by default) that would count as growth, so it is kept small here.
+// Under AddressSanitizer the collector's VmRSS is the sanitizer's allocator (redzones, a
+// quarantine of freed blocks, nothing returned to the system), not ours: it grows with the load
+// of the machine, so the memory bounds below are asserted only with the real allocator
+// (scripts/test runs this test in the normal tree as well as under ASan).
 #if defined(__SANITIZE_ADDRESS__)
-#define STREAMTRACK_TEST_ASAN 1
+constexpr bool k_rss_is_ours = false;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define STREAMTRACK_TEST_ASAN 1
-#endif
-#endif
-std::vector<std::string> collector_env() {
-#ifdef STREAMTRACK_TEST_ASAN
-  const char* inherited = std::getenv("ASAN_OPTIONS");
-  return {std::string("ASAN_OPTIONS=") + (inherited ? inherited : "") +
-          ":quarantine_size_mb=4:thread_local_quarantine_size_kb=64"};
+constexpr bool k_rss_is_ours = false;
 #else
-  return {};
+constexpr bool k_rss_is_ours = true;
 #endif
-}
+#else
+constexpr bool k_rss_is_ours = true;
+#endif
 
 std::string hex(std::string_view bytes) {
   static constexpr char k_digits[] = "0123456789abcdef";
@@ -153,9 +150,7 @@ std::string hex(std::string_view bytes) {
 class AdversarialIT : public CollectorTest {};
 
 TEST_F(AdversarialIT, CollectorSurvivesHostileMessagesWithBoundedMemoryAndRecordsEachRejectOnce) {
-  CollectorOptions options;
-  options.env = collector_env();
-  auto collector = start_collector(options);
+  auto collector = start_collector();
   MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
   const auto pid = collector->pid();
   const auto rss_at_start = rss_kib(pid);
@@ -229,14 +224,16 @@ TEST_F(AdversarialIT, CollectorSurvivesHostileMessagesWithBoundedMemoryAndRecord
             << first_peak << ", after 1 flood round " << rss_after_first_round << ", after "
             << k_rounds << " rounds " << rss_after_flood << ", second pass peak " << second_peak
             << "\n";
-  // Bounded: a huge message costs a few copies of itself while it is classified (Paho
-  // delivers it whole) ...
-  EXPECT_LT((first_peak - rss_at_start) * 1024, static_cast<std::int64_t>(8 * largest));
-  // ... and nothing accumulates: the second pass needs no more than the first, and five more
-  // rounds of the flood (20 MiB of rejects) leave far less than they carried.
-  EXPECT_LT((second_peak - first_peak) * 1024, static_cast<std::int64_t>(largest));
-  EXPECT_LT((rss_after_flood - rss_after_first_round) * 1024,
-            static_cast<std::int64_t>(k_flood_bytes) * k_round * (k_rounds - 1) / 4);
+  if (k_rss_is_ours) {
+    // Bounded: a huge message costs a few copies of itself while it is classified (Paho
+    // delivers it whole) ...
+    EXPECT_LT((first_peak - rss_at_start) * 1024, static_cast<std::int64_t>(8 * largest));
+    // ... and nothing accumulates: the second pass needs no more than the first, and five
+    // more rounds of the flood (20 MiB of rejects) leave far less than they carried.
+    EXPECT_LT((second_peak - first_peak) * 1024, static_cast<std::int64_t>(largest));
+    EXPECT_LT((rss_after_flood - rss_after_first_round) * 1024,
+              static_cast<std::int64_t>(k_flood_bytes) * k_round * (k_rounds - 1) / 4);
+  }
   EXPECT_EQ(collector->stop(), 0);
 }
 
