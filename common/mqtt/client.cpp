@@ -37,6 +37,11 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
   std::thread reconnect_thread;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> handlers_enabled{true};
+  // Subscriptions of the current connection still waiting for their SUBACK, and how many of
+  // them the broker refused: when the last one is answered, "mqtt: subscribed" is logged, the
+  // moment from which messages published by others reach this client.
+  std::atomic<std::size_t> subscriptions_pending{0};
+  std::atomic<std::size_t> subscriptions_refused{0};
 
   // Connect attempts report through Impl itself, publishes through `publish_listener`,
   // subscriptions through `subscribe_listener`.
@@ -221,6 +226,8 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
       healthy = false;
     }
     wake.notify_all();
+    subscriptions_refused = 0;
+    subscriptions_pending = options.subscriptions.size();
     for (std::size_t i = 0; i < options.subscriptions.size(); ++i) {
       try {
         paho->subscribe(options.subscriptions[i], options.subscription_qos,
@@ -290,6 +297,14 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
                  " reason=" + log::quote(reason));
     }
     if (handlers_enabled && handlers.subscribed) handlers.subscribed(filter, ok, reason);
+    if (!ok) ++subscriptions_refused;
+    auto pending = subscriptions_pending.load();
+    while (pending > 0 && !subscriptions_pending.compare_exchange_weak(pending, pending - 1)) {
+    }
+    if (pending == 1) {
+      log::info("mqtt: subscribed filters=" + std::to_string(options.subscriptions.size()) +
+                " refused=" + std::to_string(subscriptions_refused.load()) + " server=" + display);
+    }
   }
 
   void publish_outcome(const ::mqtt::token& tok, bool ok, const std::string& error) {

@@ -41,7 +41,7 @@ class AlertsIntegrationTest : public ::testing::Test {
     p.log_file = m_dir / ("collector-" + std::to_string(++m_starts) + ".log");
     auto proc = std::make_unique<Process>(p);
     EXPECT_TRUE(proc->wait_for_output(wait_for)) << proc->output();
-    EXPECT_TRUE(proc->wait_for_output("mqtt: connected")) << proc->output();
+    EXPECT_TRUE(proc->wait_for_output("mqtt: subscribed")) << proc->output();
     return proc;
   }
 

@@ -30,7 +30,7 @@ std::unique_ptr<Process> CollectorTest::start_collector(const CollectorOptions& 
   p.log_file = m_dir / ("collector-" + o.id + ".log");
   auto proc = std::make_unique<Process>(p);
   if (o.wait_connected) {
-    EXPECT_TRUE(proc->wait_for_output("mqtt: connected")) << proc->output();
+    EXPECT_TRUE(proc->wait_for_output("mqtt: subscribed")) << proc->output();
   }
   return proc;
 }

@@ -28,7 +28,7 @@ struct CollectorOptions {
   std::string max_future = "3650d";
   std::string extra;             // more TOML appended at the end
   std::string http_listen;       // [http] listen; "" turns the endpoint off
-  bool wait_connected = true;    // start_collector() waits for "mqtt: connected"
+  bool wait_connected = true;    // start_collector() waits for "mqtt: subscribed" (SUBACKs in)
   std::vector<std::string> env;  // e.g. STREAMTRACK_FAKE_NOW=...
 };
 
