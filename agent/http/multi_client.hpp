@@ -41,9 +41,6 @@ class MultiClient {
   // Makes a perform() that is waiting return now. Thread-safe.
   void wakeup();
 
-  // Transfers started and not yet returned by perform().
-  std::size_t in_flight() const { return m_transfers.size() + m_failed.size(); }
-
  private:
   struct Transfer;
   void collect(std::vector<Completion>& done);
