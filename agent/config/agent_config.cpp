@@ -197,9 +197,7 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
                "\"live\" is reserved (it is the collector's live values topic)");
   }
   c.state_dir = agent.string("state_dir");
-  const auto logs = config::read_log_settings(agent);
-  c.log_level = logs.level;
-  c.log_format = logs.format;
+  config::read_log_settings(agent, c.log_level, c.log_format);
   c.shutdown_timeout = agent.duration("shutdown_timeout");
 
   const auto mqtt = root.table("mqtt");

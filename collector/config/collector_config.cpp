@@ -23,9 +23,7 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
 
   const auto collector = root.table("collector");
   c.id = collector.optional_string("id").value_or(host_name("collector"));
-  const auto logs = config::read_log_settings(collector);
-  c.log_level = logs.level;
-  c.log_format = logs.format;
+  config::read_log_settings(collector, c.log_level, c.log_format);
   c.shutdown_timeout = collector.duration("shutdown_timeout");
 
   const auto mqtt = root.table("mqtt");

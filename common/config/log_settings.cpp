@@ -23,9 +23,9 @@ std::vector<KeySpec> log_keys() {
   };
 }
 
-LogSettings read_log_settings(const Section& table) {
-  return {log::parse_level(table.string("log_level")).value_or(log::Level::info),
-          log::parse_format(table.string("log_format")).value_or(log::Format::journal)};
+void read_log_settings(const Section& table, log::Level& level, log::Format& format) {
+  level = log::parse_level(table.string("log_level")).value_or(log::Level::info);
+  format = log::parse_format(table.string("log_format")).value_or(log::Format::journal);
 }
 
 TableSpec with_log_keys(const TableSpec& table, std::string_view after) {

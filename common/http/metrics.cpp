@@ -14,18 +14,6 @@ namespace streamtrack::http {
 
 namespace pm = prometheus;
 
-std::string_view to_string(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::ok:
-      return "ok";
-    case Outcome::retry:
-      return "retry";
-    case Outcome::error:
-      return "error";
-  }
-  return "error";
-}
-
 namespace {
 
 double unix_seconds() {
@@ -199,7 +187,7 @@ AgentMetrics::~AgentMetrics() = default;
 void AgentMetrics::poll_finished(std::string_view source, std::string_view type, Outcome outcome,
                                  Seconds duration, std::size_t samples) {
   auto& a = *m_agent;
-  a.polls->Add({{"source", str(source)}, {"type", str(type)}, {"outcome", str(to_string(outcome))}})
+  a.polls->Add({{"source", str(source)}, {"type", str(type)}, {"outcome", str(outcome_name(outcome))}})
       .Increment();
   a.poll_duration
       ->Add({{"source", str(source)}},
@@ -348,7 +336,7 @@ void CollectorMetrics::count_ingest_rejects(std::string_view reason, std::int64_
 
 void CollectorMetrics::batch_written(std::int64_t rows, Seconds duration, Outcome outcome) {
   auto& c = *m_collector;
-  c.batches->Add({{"outcome", str(to_string(outcome))}}).Increment();
+  c.batches->Add({{"outcome", str(outcome_name(outcome))}}).Increment();
   c.batch_rows->Observe(as_double(rows));
   c.batch_seconds->Observe(duration.count());
 }

@@ -189,9 +189,7 @@ WebConfig build_web_config(std::shared_ptr<const toml::table> document, const st
   c.document = document;
 
   const auto web = root.table("web");
-  const auto logs = config::read_log_settings(web);
-  c.log_level = logs.level;
-  c.log_format = logs.format;
+  config::read_log_settings(web, c.log_level, c.log_format);
   c.listen = web.string("listen");
   if (const auto address = http::parse_listen(c.listen); !address) {
     diag.error(web.position("listen"), "web", "listen", address.error());

@@ -79,15 +79,16 @@ void WebhookSink::drop_queued() {
   m_cv.notify_all();
 }
 
-std::string WebhookSink::post(const std::string& body, bool& retry) {
-  retry = true;
+WebhookSink::Attempt WebhookSink::post(const std::string& body) {
   const auto reply = m_http->post(
       {.url = m_config.url, .headers = m_config.headers, .body = body, .timeout = m_config.timeout},
       m_stopping);
-  if (!reply) return reply.error();
-  if (reply->status >= 200 && reply->status < 300) return {};
-  retry = reply->status == 408 || reply->status == 429 || reply->status >= 500;
-  return "HTTP " + std::to_string(reply->status) + (reply->body.empty() ? "" : ": " + reply->body);
+  if (!reply) return {Outcome::retry, reply.error()};
+  if (reply->status >= 200 && reply->status < 300) return {Outcome::ok, {}};
+  const bool passing = reply->status == 408 || reply->status == 429 || reply->status >= 500;
+  return {
+      passing ? Outcome::retry : Outcome::error,
+      "HTTP " + std::to_string(reply->status) + (reply->body.empty() ? "" : ": " + reply->body)};
 }
 
 void WebhookSink::run() {
@@ -102,16 +103,15 @@ void WebhookSink::run() {
     bool done = false;
     while (!done && generation == m_generation) {
       lock.unlock();
-      bool retry = false;
-      const auto error = post(item.body, retry);
+      const auto [outcome, error] = post(item.body);
       lock.lock();
-      if (error.empty()) {
+      if (outcome == Outcome::ok) {
         ++m_counters.sent;
         backoff.reset();
         log::debug("alerts: webhook delivered webhook=" + log::quote(m_config.name) +
                    " alert=" + log::quote(item.what));
         done = true;
-      } else if (!retry || Steady::now() - first >= m_config.retry_for) {
+      } else if (outcome == Outcome::error || Steady::now() - first >= m_config.retry_for) {
         ++m_counters.failed;
         backoff.reset();
         log::error("alerts: webhook gave up webhook=" + log::quote(m_config.name) +

@@ -12,6 +12,7 @@
 #include "collector/alerts/rule.hpp"
 #include "collector/alerts/sinks/http_poster.hpp"
 #include "collector/alerts/sinks/sink.hpp"
+#include "common/util/outcome.hpp"
 
 namespace streamtrack::collector::alerts::sinks {
 
@@ -55,8 +56,13 @@ class WebhookSink final : public Sink {
     std::string what;  // for logs
   };
   void run();
-  // Empty on success; otherwise the reason, and whether it is worth retrying.
-  std::string post(const std::string& body, bool& retry);
+  struct Attempt {
+    Outcome outcome;
+    std::string error;  // why, unless ok
+  };
+  // One POST: ok on 2xx; retry on a transport error, 408, 429 or 5xx; error (give up) on any
+  // other status.
+  Attempt post(const std::string& body);
 
   WebhookConfig m_config;
   std::chrono::milliseconds m_hold;
