@@ -28,10 +28,18 @@ std::string_view event_name(Event e) {
   return "firing";
 }
 
-std::string alert_id(std::string_view rule, const std::vector<std::string>& key) {
-  std::string out = wire::escape_segment(rule);
-  for (const auto& k : key) out += "/" + wire::escape_segment(k);
+std::string alert_key_id(const std::vector<std::string>& key) {
+  std::string out;
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    if (i > 0) out += '/';
+    out += wire::escape_segment(key[i]);
+  }
   return out;
+}
+
+std::string alert_id(std::string_view rule, const std::vector<std::string>& key) {
+  const auto rule_id = wire::escape_segment(rule);
+  return key.empty() ? rule_id : rule_id + "/" + alert_key_id(key);
 }
 
 std::string Alert::id() const {

@@ -38,8 +38,11 @@ struct Alert {
   std::string id() const;
 };
 
-// "<rule>/<escaped key parts joined by '/'>": an alert's stable identity across restarts.
+// "<escaped rule>/<alert_key_id(key)>": an alert's stable identity across restarts.
 std::string alert_id(std::string_view rule, const std::vector<std::string>& key);
+// The key's part of alert_id: the escaped key parts joined by '/' (the alerts.alert_key
+// column, next to the rule).
+std::string alert_key_id(const std::vector<std::string>& key);
 
 enum class Event { firing, repeat, resolved };
 std::string_view event_name(Event e);

@@ -126,8 +126,7 @@ Result<bool> PgAlertStore::save(const std::vector<Alert>& changes, const std::st
     c.exec("BEGIN");
     try {
       for (const auto& a : changes) {
-        const std::string id_key = a.id().substr(
-            a.id().find('/') == std::string::npos ? a.id().size() : a.id().find('/') + 1);
+        const std::string id_key = alert_key_id(a.key);
         const store::Params where{a.rule, id_key};
         if (a.state == AlertState::resolved && !a.fired_at) {
           c.exec("DELETE FROM alerts WHERE rule = $1 AND alert_key = $2 AND resolved_at IS NULL",

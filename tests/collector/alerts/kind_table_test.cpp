@@ -175,6 +175,8 @@ TEST(RuleKindTable, InhibitionComparesRuleKindsNotLabels) {
 TEST(AlertId, EscapesEachPartAndJoinsWithSlashes) {
   EXPECT_EQ(alert_id("drop", {"twitch", "foo"}), "drop/twitch/foo");
   EXPECT_EQ(alert_id("a/b", {"x/y"}), "a%2Fb/x%2Fy");
+  EXPECT_EQ(alert_key_id({"twitch", "a/b"}), "twitch/a%2Fb");
+  EXPECT_EQ(alert_id("drop", {}), "drop");
   Alert a;
   a.rule = "drop";
   a.key = {"twitch", "foo"};
