@@ -228,10 +228,6 @@ std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
   return out;
 }
 
-void PollEngine::wakeup() {
-  m_client.wakeup();
-}
-
 std::vector<wire::SourceHealth> PollEngine::health() const {
   std::lock_guard lock(m_health_mutex);
   std::vector<wire::SourceHealth> out;

@@ -219,8 +219,4 @@ std::vector<MultiClient::Completion> MultiClient::perform(std::chrono::milliseco
   return done;
 }
 
-void MultiClient::wakeup() {
-  curl_multi_wakeup(multi_of(m_multi));
-}
-
 }  // namespace streamtrack::agent::http
