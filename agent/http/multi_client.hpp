@@ -19,7 +19,7 @@ class MultiClient {
   using Id = std::uint64_t;
   struct Completion {
     Id id = 0;
-    Outcome outcome;
+    Reply reply;
   };
 
   // Throws std::runtime_error when libcurl cannot be initialised.
