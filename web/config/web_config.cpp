@@ -3,7 +3,7 @@
 #include "common/config/example.hpp"
 #include "common/config/log_settings.hpp"
 #include "common/config/toml_file.hpp"
-#include "common/http/listen.hpp"
+#include "common/status/listen.hpp"
 
 namespace streamtrack::web {
 
@@ -191,7 +191,7 @@ WebConfig build_web_config(std::shared_ptr<const toml::table> document, const st
   const auto web = root.table("web");
   config::read_log_settings(web, c.log_level, c.log_format);
   c.listen = web.string("listen");
-  if (const auto address = http::parse_listen(c.listen); !address) {
+  if (const auto address = status::parse_listen(c.listen); !address) {
     diag.error(web.position("listen"), "web", "listen", address.error());
   }
   c.ui_dir = web.string("ui_dir");

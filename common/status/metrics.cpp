@@ -1,4 +1,4 @@
-#include "common/http/metrics.hpp"
+#include "common/status/metrics.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -10,7 +10,7 @@
 
 #include "common/version.hpp"
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 
 namespace pm = prometheus;
 
@@ -376,4 +376,4 @@ void CollectorMetrics::count_alert_transition(std::string_view rule, std::string
   m_collector->alert_transitions->Add({{"rule", str(rule)}, {"state", str(state)}}).Increment();
 }
 
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

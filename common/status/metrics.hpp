@@ -13,7 +13,7 @@
 // The Prometheus metrics of both daemons, behind small typed calls so the running code never
 // sees prometheus-cpp. Every call is thread-safe and cheap enough for each poll or batch; none
 // throws once constructed. docs/operations.md lists every metric.
-namespace streamtrack::http {
+namespace streamtrack::status {
 
 // How a poll or a write ended (common/util/outcome.hpp), the `outcome` label.
 using streamtrack::Outcome;
@@ -112,4 +112,4 @@ class CollectorMetrics : public Metrics {
   std::unique_ptr<Collector> m_collector;
 };
 
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status
