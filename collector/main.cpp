@@ -3,18 +3,17 @@
 #include <iostream>
 
 #include "collector/app.hpp"
+#include "common/config/cli.hpp"
 #include "common/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace streamtrack;
   CLI::App cli{"streamtrack-collector: stores StreamTrack samples from MQTT in PostgreSQL and "
                "raises alerts"};
-  std::string config_path = "/etc/streamtrack/collector.toml";
-  bool check_config = false;
+  config::ConfigFlags config_flags;
   bool migrate_only = false;
   bool version = false;
-  cli.add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
-  cli.add_flag("--check-config", check_config, "Validate the configuration, print errors, exit");
+  config::add_config_flags(cli, config_flags, "/etc/streamtrack/collector.toml");
   cli.add_flag("--migrate-only", migrate_only, "Apply database migrations and exit");
   cli.add_flag("--version", version, "Print the version and exit");
 
@@ -40,13 +39,6 @@ int main(int argc, char** argv) {
                      "Roles, database and privileges only (before a pg_restore)");
   setup_db->add_flag("--print-sql", setup.print_sql,
                      "Print the same steps as a psql script instead of running them");
-
-  auto* config_command = cli.add_subcommand("config", "Configuration tools");
-  config_command->require_subcommand(1);
-  config_command->add_subcommand(
-      "example",
-      "Print the full commented configuration (every key, its default, constraints and "
-      "whether SIGHUP applies it), generated from the key declarations");
   CLI11_PARSE(cli, argc, argv);
 
   if (setup_db->parsed()) {
@@ -62,26 +54,13 @@ int main(int argc, char** argv) {
     std::cout << "streamtrack-collector " << k_version << "\n";
     return 0;
   }
-  if (config_command->parsed()) {
-    std::cout << collector::collector_config_example();
-    return 0;
-  }
-  collector::CollectorConfig config;
-  try {
-    config = collector::load_collector_config(config_path);
-  } catch (const config::ConfigError& e) {
-    for (const auto& m : e.messages()) std::cerr << m << "\n";
-    return 1;
-  }
-  if (check_config) {
-    if (config.files.size() > 1) {
-      std::cout << "drop-ins read:";
-      for (std::size_t i = 1; i < config.files.size(); ++i) std::cout << " " << config.files[i];
-      std::cout << "\n";
-    }
-    std::cout << config_path << ": OK (" << config.alerts.size() << " alert rules)\n";
-    return 0;
-  }
+  auto resolved = config::resolve_config<collector::CollectorConfig>(
+      config_flags, collector::collector_config_example, collector::load_collector_config,
+      [](const collector::CollectorConfig& c) {
+        return " (" + std::to_string(c.alerts.size()) + " alert rules)";
+      });
+  if (const auto* exit_code = std::get_if<int>(&resolved)) return *exit_code;
+  auto& config = std::get<collector::CollectorConfig>(resolved);
   try {
     if (migrate_only) return collector::run_migrations(config);
     return collector::run_daemon(std::move(config));

@@ -5,6 +5,7 @@
 #include "agent/sources/registry.hpp"
 #include "agent/sources/source_config.hpp"
 #include "common/config/example.hpp"
+#include "common/config/log_settings.hpp"
 #include "common/config/toml_file.hpp"
 #include "common/util/host.hpp"
 
@@ -17,7 +18,7 @@ using config::ValueType;
 namespace {
 
 const TableSpec& agent_table_spec() {
-  static const TableSpec spec{
+  static const TableSpec own{
       {
           {.name = "id",
            .description = "Agent id in MQTT topics and samples (default: the host name).",
@@ -33,19 +34,6 @@ const TableSpec& agent_table_spec() {
                "outbox.db.corrupt-<time>, never deleted. Inspect it with: streamtrack-agent "
                "--config FILE outbox stats|export",
            .example_active = true},
-          {.name = "log_level",
-           .default_value = std::string("info"),
-           .description = "Least severe level logged.",
-           .one_of = {"error", "warning", "notice", "info", "debug"},
-           .reloads = true,
-           .example_active = true},
-          {.name = "log_format",
-           .default_value = std::string("journal"),
-           .description = "Log lines on stderr: \"journal\" (sd-daemon priority prefix, for "
-                          "journald), \"logfmt\" (ts=... level=... key=value) or \"json\" (one "
-                          "object a line).",
-           .one_of = {"journal", "logfmt", "json"},
-           .reloads = true},
           {.name = "shutdown_timeout",
            .type = ValueType::duration,
            .default_value = std::string("5s"),
@@ -55,6 +43,7 @@ const TableSpec& agent_table_spec() {
            .min = 0},
       },
       "The agent itself."};
+  static const TableSpec spec = config::with_log_keys(own, "state_dir");
   return spec;
 }
 
@@ -209,8 +198,7 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
                "\"live\" is reserved (it is the collector's live values topic)");
   }
   c.state_dir = agent.string("state_dir");
-  c.log_level = log::parse_level(agent.string("log_level")).value_or(log::Level::info);
-  c.log_format = log::parse_format(agent.string("log_format")).value_or(log::Format::journal);
+  config::read_log_settings(agent, c.log_level, c.log_format);
   c.shutdown_timeout = agent.duration("shutdown_timeout");
 
   const auto mqtt = root.table("mqtt");

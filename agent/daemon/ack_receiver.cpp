@@ -9,7 +9,7 @@ using std::chrono::milliseconds;
 
 AckReceiver::AckReceiver(const AgentConfig& config, const wire::Topics& topics,
                          publish::Publisher& publisher, const publish::RowSource& rows,
-                         streamtrack::http::AgentMetrics& metrics)
+                         streamtrack::status::AgentMetrics& metrics)
     : m_config(config),
       m_topics(topics),
       m_publisher(publisher),
@@ -18,7 +18,7 @@ AckReceiver::AckReceiver(const AgentConfig& config, const wire::Topics& topics,
 
 // Fails too when the broker does not deliver the ack topic to this agent (an ACL that filters
 // instead of refusing, as Mosquitto 2.0's acl_file does).
-streamtrack::http::CheckResult AckReceiver::check() const {
+streamtrack::status::CheckResult AckReceiver::check() const {
   {
     std::lock_guard lock(m_subscription_mutex);
     if (!m_subscription.ok) return m_subscription;
@@ -49,7 +49,7 @@ void AckReceiver::on_subscribed(bool ok, const std::string& filter, const std::s
 
 void AckReceiver::set_subscription(bool ok, std::string detail) {
   std::lock_guard lock(m_subscription_mutex);
-  m_subscription = streamtrack::http::CheckResult{ok, std::move(detail)};
+  m_subscription = streamtrack::status::CheckResult{ok, std::move(detail)};
 }
 
 void AckReceiver::on_puback(Steady::time_point now) {

@@ -9,8 +9,8 @@
 #include "agent/config/agent_config.hpp"
 #include "agent/daemon/client_events.hpp"
 #include "agent/publish/publisher.hpp"
-#include "common/http/metrics.hpp"
-#include "common/http/status_server.hpp"
+#include "common/status/metrics.hpp"
+#include "common/status/status_server.hpp"
 #include "common/wire/topics.hpp"
 
 // The agent's side of the collector's acks (delivery = committed). An ack is evidence, not an
@@ -25,7 +25,7 @@ class AckReceiver {
 
   // `rows` tells the last seq given out. Every argument must outlive the receiver.
   AckReceiver(const AgentConfig& config, const wire::Topics& topics, publish::Publisher& publisher,
-              const publish::RowSource& rows, streamtrack::http::AgentMetrics& metrics);
+              const publish::RowSource& rows, streamtrack::status::AgentMetrics& metrics);
 
   // A message on a subscribed topic: an ack, applied unless it is malformed, on a wrong topic,
   // retained, names seqs beyond the last one given out, or arrives while another agent seems
@@ -41,7 +41,7 @@ class AckReceiver {
 
   // /readyz's "acks" check: fails when the broker refused the ack subscription, or when no ack
   // came for ack_timeout after a PUBACK. Any thread.
-  streamtrack::http::CheckResult check() const;
+  streamtrack::status::CheckResult check() const;
 
  private:
   void ignore(std::string_view reason, std::int64_t seqs, const std::string& detail);
@@ -51,9 +51,9 @@ class AckReceiver {
   const wire::Topics& m_topics;
   publish::Publisher& m_publisher;
   const publish::RowSource& m_rows;
-  streamtrack::http::AgentMetrics& m_metrics;
+  streamtrack::status::AgentMetrics& m_metrics;
   mutable std::mutex m_subscription_mutex;
-  streamtrack::http::CheckResult m_subscription{false, "not subscribed yet"};
+  streamtrack::status::CheckResult m_subscription{false, "not subscribed yet"};
   // Steady-clock nanoseconds of the first PUBACK not followed by an ack yet; 0 when none.
   std::atomic<std::int64_t> m_waiting_since_ns{0};
   bool m_first_ack_logged = false;

@@ -16,7 +16,7 @@
 #include "common/daemon/notify.hpp"
 #include "common/daemon/periodic.hpp"
 #include "common/daemon/signals.hpp"
-#include "common/http/status_server.hpp"
+#include "common/status/status_server.hpp"
 #include "common/mqtt/client.hpp"
 #include "common/version.hpp"
 #include "common/wire/codec.hpp"
@@ -32,10 +32,10 @@ using std::chrono::milliseconds;
 
 // /readyz fails when no poll of any source succeeded for three of the longest intervals
 // (at least a minute): long enough to ride out the backoff of a flaky endpoint.
-streamtrack::http::Seconds poll_age_limit(const AgentConfig& config) {
+streamtrack::status::Seconds poll_age_limit(const AgentConfig& config) {
   milliseconds longest{0};
   for (const auto& s : config.sources) longest = std::max(longest, s.interval);
-  return std::chrono::duration_cast<streamtrack::http::Seconds>(
+  return std::chrono::duration_cast<streamtrack::status::Seconds>(
       std::max(milliseconds{60'000}, 3 * longest));
 }
 
@@ -63,22 +63,22 @@ class Daemon {
               log::quote(m_outbox.path().string()) + " depth=" + std::to_string(stats.depth) +
               " last_seq=" + std::to_string(stats.last_seq) +
               " delivery=" + (m_config.delivery == Delivery::broker ? "broker" : "committed"));
-    m_status_server = streamtrack::http::start_status_server(m_config.http_listen, m_metrics);
+    m_status_server = streamtrack::status::start_status_server(m_config.http_listen, m_metrics);
     if (m_status_server) {
       m_status_server->add_check("outbox", [this] {
-        return streamtrack::http::CheckResult{
+        return streamtrack::status::CheckResult{
             !m_writer.write_failing(), m_writer.write_failing() ? "writes failing" : "writable"};
       });
       m_status_server->add_check("broker", [this] {
         const bool up = m_client.connected();
-        return streamtrack::http::CheckResult{up, up ? "connected" : "not connected"};
+        return streamtrack::status::CheckResult{up, up ? "connected" : "not connected"};
       });
       if (m_config.delivery == Delivery::committed) {
         m_status_server->add_check("acks", [this] { return m_acks.check(); });
       }
       m_status_server->add_check(
           "last_poll",
-          streamtrack::http::max_age_check([this] { return m_metrics.last_successful_poll_age(); },
+          streamtrack::status::max_age_check([this] { return m_metrics.last_successful_poll_age(); },
                                            poll_age_limit(m_config)));
     }
     m_client.start();
@@ -101,8 +101,8 @@ class Daemon {
       for (const auto& r : m_engine->take_reports()) {
         m_metrics.poll_finished(
             r.source, r.type,
-            r.ok ? streamtrack::http::Outcome::ok : streamtrack::http::Outcome::error,
-            std::chrono::duration_cast<streamtrack::http::Seconds>(r.duration), r.samples);
+            r.ok ? Outcome::ok : Outcome::error,
+            std::chrono::duration_cast<streamtrack::status::Seconds>(r.duration), r.samples);
         if (r.rejected > 0) {
           m_metrics.count_samples_rejected(r.source, static_cast<std::int64_t>(r.rejected));
         }
@@ -346,7 +346,7 @@ class Daemon {
   SignalWatcher m_signals;  // first: blocks the signals before any thread starts
   AgentConfig m_config;
   wire::Topics m_topics;
-  streamtrack::http::AgentMetrics m_metrics;
+  streamtrack::status::AgentMetrics m_metrics;
   ClientEventQueue m_events;
   LoopWakeup m_wakeup;
   std::atomic<bool> m_wake_on_delivery{false};  // set by the loop, read by Paho's threads
@@ -361,7 +361,7 @@ class Daemon {
   AckReceiver m_acks;
   Periodic m_health_timer;
   Periodic m_status_timer;
-  std::unique_ptr<streamtrack::http::StatusServer> m_status_server;
+  std::unique_ptr<streamtrack::status::StatusServer> m_status_server;
   TimePoint m_started_at{};
   // The configuration the process started with: what restart-only keys are compared against.
   std::shared_ptr<const toml::table> m_start_document = m_config.document;

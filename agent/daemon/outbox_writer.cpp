@@ -33,7 +33,7 @@ const char* policy_name(DropPolicy p) {
 }  // namespace
 
 OutboxWriter::OutboxWriter(outbox::Outbox& outbox, const AgentConfig& config,
-                           streamtrack::http::AgentMetrics& metrics)
+                           streamtrack::status::AgentMetrics& metrics)
     : m_outbox(outbox),
       m_config(config),
       m_metrics(metrics),

@@ -12,7 +12,7 @@
 #include "agent/outbox/memory_fallback.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "agent/publish/publisher.hpp"
-#include "common/http/metrics.hpp"
+#include "common/status/metrics.hpp"
 #include "common/util/backoff.hpp"
 
 // The daemon's writes to the outbox, batched so that a burst costs one transaction and a
@@ -35,7 +35,7 @@ class OutboxWriter {
   // `config`'s buffer settings are read at each write (a reload changes them). Every argument
   // must outlive the writer.
   OutboxWriter(outbox::Outbox& outbox, const AgentConfig& config,
-               streamtrack::http::AgentMetrics& metrics);
+               streamtrack::status::AgentMetrics& metrics);
 
   // The samples of one finished poll, stored by store_if_due().
   void add(std::vector<Sample> batch);
@@ -71,7 +71,7 @@ class OutboxWriter {
 
   outbox::Outbox& m_outbox;
   const AgentConfig& m_config;
-  streamtrack::http::AgentMetrics& m_metrics;
+  streamtrack::status::AgentMetrics& m_metrics;
   outbox::MemoryFallback m_unsaved;
   Backoff m_write_backoff;
   std::atomic<bool> m_write_failing{false};

@@ -216,7 +216,7 @@ std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
     auto& s = *m_sources[index];
     if (!s.poll) continue;
     try {
-      s.poll->on_outcome(completion.outcome, m_clock.now());
+      s.poll->on_outcome(completion.reply, m_clock.now());
     } catch (const std::exception& e) {
       s.poll.reset();
       finish(index, sources::PollResult::failure(std::string("internal error: ") + e.what()), out);
@@ -226,10 +226,6 @@ std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
   }
   start_due(m_clock.steady_now(), out);
   return out;
-}
-
-void PollEngine::wakeup() {
-  m_client.wakeup();
 }
 
 std::vector<wire::SourceHealth> PollEngine::health() const {

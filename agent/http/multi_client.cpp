@@ -111,7 +111,7 @@ MultiClient::Id MultiClient::start(const Request& request) {
     t->easy = curl_easy_init();
   }
   if (!t->easy) {
-    m_failed.push_back({id, Outcome::failure("cannot create a libcurl handle")});
+    m_failed.push_back({id, Reply::failure("cannot create a libcurl handle")});
     return id;
   }
   CURL* e = t->easy;
@@ -150,7 +150,7 @@ MultiClient::Id MultiClient::start(const Request& request) {
   if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
 
   if (curl_multi_add_handle(multi_of(m_multi), e) != CURLM_OK) {
-    m_failed.push_back({id, Outcome::failure("cannot start the request")});
+    m_failed.push_back({id, Reply::failure("cannot start the request")});
     return id;
   }
   m_transfers.emplace(id, std::move(t));
@@ -192,7 +192,7 @@ void MultiClient::collect(std::vector<Completion>& done) {
     } else {
       reason = curl_easy_strerror(code);
     }
-    done.push_back({t->id, Outcome::failure(std::move(reason))});
+    done.push_back({t->id, Reply::failure(std::move(reason))});
     keep_handle();
   }
 }
@@ -217,10 +217,6 @@ std::vector<MultiClient::Completion> MultiClient::perform(std::chrono::milliseco
   curl_multi_perform(multi_of(m_multi), &running);
   collect(done);
   return done;
-}
-
-void MultiClient::wakeup() {
-  curl_multi_wakeup(multi_of(m_multi));
 }
 
 }  // namespace streamtrack::agent::http

@@ -11,7 +11,7 @@
 
 // Many concurrent HTTP requests on one thread, over libcurl's multi interface. Connections are
 // kept alive and reused between requests to the same host, HTTP/2 is used where offered, and
-// gzip/deflate/brotli bodies are accepted. Not thread-safe, except wakeup().
+// gzip/deflate/brotli bodies are accepted. Not thread-safe.
 namespace streamtrack::agent::http {
 
 class MultiClient {
@@ -19,7 +19,7 @@ class MultiClient {
   using Id = std::uint64_t;
   struct Completion {
     Id id = 0;
-    Outcome outcome;
+    Reply reply;
   };
 
   // Throws std::runtime_error when libcurl cannot be initialised.
@@ -33,16 +33,10 @@ class MultiClient {
   Id start(const Request& request);
 
   // Drives every transfer, waiting at most `max_wait` for network activity. Returns early when
-  // a transfer finished, one of `extra_fds` became readable or wakeup() was called. Returns the
-  // transfers that finished, in completion order.
+  // a transfer finished or one of `extra_fds` became readable. Returns the transfers that
+  // finished, in completion order.
   std::vector<Completion> perform(std::chrono::milliseconds max_wait,
                                   std::span<const int> extra_fds = {});
-
-  // Makes a perform() that is waiting return now. Thread-safe.
-  void wakeup();
-
-  // Transfers started and not yet returned by perform().
-  std::size_t in_flight() const { return m_transfers.size() + m_failed.size(); }
 
  private:
   struct Transfer;

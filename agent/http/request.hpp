@@ -41,6 +41,6 @@ struct Response {
 
 // A response (of any status), or a transport error such as "timed out after 10s",
 // "connection refused" or "response body larger than 4194304 bytes".
-using Outcome = Result<Response>;
+using Reply = Result<Response>;
 
 }  // namespace streamtrack::agent::http

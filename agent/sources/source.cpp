@@ -70,7 +70,7 @@ std::optional<http::Request> SingleRequestPoll::next_request() {
   return r;
 }
 
-void SingleRequestPoll::on_outcome(const http::Outcome& outcome, TimePoint now) {
+void SingleRequestPoll::on_outcome(const http::Reply& outcome, TimePoint now) {
   if (!outcome) {
     m_result = PollResult::failure(outcome.error());
     return;

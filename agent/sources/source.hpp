@@ -25,7 +25,7 @@ class Poll {
   // The next request to send, or nullopt when the poll is over (then result() is final).
   virtual std::optional<http::Request> next_request() = 0;
   // The outcome of the request last returned by next_request(), received at `now`.
-  virtual void on_outcome(const http::Outcome& outcome, TimePoint now) = 0;
+  virtual void on_outcome(const http::Reply& outcome, TimePoint now) = 0;
   // Valid once next_request() returned nullopt.
   virtual PollResult result() = 0;
 };
@@ -52,7 +52,7 @@ class SingleRequestPoll final : public Poll {
  public:
   SingleRequestPoll(http::Request request, BodyKind kind, BodyParser parse);
   std::optional<http::Request> next_request() override;
-  void on_outcome(const http::Outcome& outcome, TimePoint now) override;
+  void on_outcome(const http::Reply& outcome, TimePoint now) override;
   PollResult result() override;
 
  private:

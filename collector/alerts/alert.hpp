@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/util/time.hpp"
@@ -33,9 +34,15 @@ struct Alert {
   bool firing_sent = false;                // a firing notification went out for this episode
   bool inhibited = false;                  // held back by an agent_offline alert
 
-  // "<rule>/<escaped key parts joined by '/'>": stable identity across restarts.
+  // alert_id(rule, key).
   std::string id() const;
 };
+
+// "<escaped rule>/<alert_key_id(key)>": an alert's stable identity across restarts.
+std::string alert_id(std::string_view rule, const std::vector<std::string>& key);
+// The key's part of alert_id: the escaped key parts joined by '/' (the alerts.alert_key
+// column, next to the rule).
+std::string alert_key_id(const std::vector<std::string>& key);
 
 enum class Event { firing, repeat, resolved };
 std::string_view event_name(Event e);

@@ -1,83 +1,36 @@
 #include "collector/alerts/engine.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-
-#include "common/util/duration.hpp"
-#include "common/wire/topics.hpp"
 
 namespace streamtrack::collector::alerts {
 
 namespace {
 
-using std::chrono::milliseconds;
-
 constexpr std::size_t k_max_points = 20'000;
 
-double seconds(milliseconds d) {
-  return static_cast<double>(d.count()) / 1000.0;
-}
-
-std::string num(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
+// Keeps one point at or before the window start, so that a rate covers the whole window.
 template <typename T>
-void trim(std::deque<T>& points, TimePoint latest, milliseconds window) {
-  // Keeps one point at or before the window start, so that a rate covers the whole window.
+void trim(std::deque<T>& points, TimePoint latest, std::chrono::milliseconds window) {
   while (points.size() > 2 && points[1].ts <= latest - window) points.pop_front();
   while (points.size() > k_max_points) points.pop_front();
 }
 
-template <typename T>
-void trim_at(std::deque<T>& points, TimePoint latest, milliseconds window) {
-  while (points.size() > 2 && points[1].at <= latest - window) points.pop_front();
-  while (points.size() > k_max_points) points.pop_front();
+std::chrono::milliseconds longest_window(const std::vector<Rule>& rules) {
+  std::chrono::milliseconds out{0};
+  for (const auto& r : rules) out = std::max(out, r.window);
+  return out;
 }
 
 }  // namespace
 
-std::string_view state_name(AlertState state) {
-  switch (state) {
-    case AlertState::pending:
-      return "pending";
-    case AlertState::firing:
-      return "firing";
-    case AlertState::resolved:
-      return "resolved";
-  }
-  return "pending";
-}
-
-std::string_view event_name(Event e) {
-  switch (e) {
-    case Event::firing:
-      return "firing";
-    case Event::repeat:
-      return "repeat";
-    case Event::resolved:
-      return "resolved";
-  }
-  return "firing";
-}
-
-std::string Alert::id() const {
-  std::string out = wire::escape_segment(rule);
-  for (const auto& k : key) out += "/" + wire::escape_segment(k);
-  return out;
-}
-
 AlertEngine::AlertEngine(std::vector<Rule> rules, std::string collector_id)
-    : m_rules(std::move(rules)), m_collector(std::move(collector_id)) {
-  for (const auto& r : m_rules) m_history = std::max(m_history, r.window);
-}
+    : m_rules(std::move(rules)),
+      m_collector(std::move(collector_id)),
+      m_history(longest_window(m_rules)) {}
 
 void AlertEngine::observe_sample(const Sample& s, TimePoint at) {
   std::lock_guard lock(m_mutex);
-  auto [it, fresh] = m_channels.try_emplace({s.platform, s.channel});
+  auto [it, fresh] = m_seen.channels.try_emplace({s.platform, s.channel});
   auto& c = it->second;
   if (fresh) {
     c.platform = s.platform;
@@ -86,7 +39,7 @@ void AlertEngine::observe_sample(const Sample& s, TimePoint at) {
   }
   c.agent = s.agent;
   c.last_received = at;
-  m_agents[s.agent].last_seen = at;
+  m_seen.agents[s.agent].last_seen = at;
   if (!fresh && s.ts < c.last_ts) return;  // a resent or late sample: history only moves forward
   c.last_ts = s.ts;
   c.live = s.live;
@@ -110,7 +63,7 @@ void AlertEngine::observe_sample(const Sample& s, TimePoint at) {
 void AlertEngine::observe_status(const std::string& agent, const wire::Status& status,
                                  TimePoint at) {
   std::lock_guard lock(m_mutex);
-  auto& a = m_agents[agent];
+  auto& a = m_seen.agents[agent];
   a.state = status.state;
   a.reason = status.reason;
   a.last_seen = at;
@@ -119,272 +72,40 @@ void AlertEngine::observe_status(const std::string& agent, const wire::Status& s
 void AlertEngine::observe_health(const std::string& agent, const wire::Health& health,
                                  TimePoint at) {
   std::lock_guard lock(m_mutex);
-  auto& a = m_agents[agent];
+  auto& a = m_seen.agents[agent];
   a.last_seen = at;
   a.health = health;
   for (const auto& src : health.sources) {
     auto& points = a.polls[src.name];
     if (!points.empty() && static_cast<double>(src.polls) < points.back().total) points.clear();
     points.push_back({at, static_cast<double>(src.polls), static_cast<double>(src.errors)});
-    trim_at(points, at, m_history);
+    trim(points, at, m_history);
   }
 }
 
 void AlertEngine::observe_collector(const CollectorObservation& o, TimePoint at) {
   std::lock_guard lock(m_mutex);
   const double total = static_cast<double>(o.samples + o.rejects);
-  if (!m_self.ingest.empty() && total < m_self.ingest.back().total) m_self.ingest.clear();
-  m_self.ingest.push_back({at, total, static_cast<double>(o.rejects)});
-  trim_at(m_self.ingest, at, m_history);
-  m_self.last = o;
-}
-
-bool AlertEngine::threshold_on(const Rule& rule, double value, bool active) const {
-  const double limit = active ? rule.resolve_threshold : rule.threshold;
-  return direction_of(rule.kind) == Direction::below ? value < limit : value > limit;
-}
-
-std::vector<AlertEngine::Eval> AlertEngine::candidates(const Rule& rule, TimePoint now) const {
-  std::vector<Eval> out;
-  const auto active = [&](const std::vector<std::string>& key) {
-    Alert probe;
-    probe.rule = rule.name;
-    probe.key = key;
-    return m_alerts.count(probe.id()) != 0;
-  };
-  const auto threshold_eval = [&](Eval& e, std::optional<double> value) {
-    e.value = value;
-    e.known = value.has_value();
-    if (value) e.on = threshold_on(rule, *value, active(e.key));
-  };
-
-  switch (scope_of(rule.kind)) {
-    case Scope::stream:
-      for (const auto& [id, c] : m_channels) {
-        if (!glob_match(rule.match_platform, c.platform) ||
-            !glob_match(rule.match_channel, c.channel) || !glob_match(rule.match_agent, c.agent)) {
-          continue;
-        }
-        Eval e;
-        e.key = {c.platform, c.channel};
-        e.labels = {{"platform", c.platform}, {"channel", c.channel}, {"agent", c.agent}};
-        const std::string where = c.platform + "/" + c.channel;
-        // After a restart, windowed values need a full window of fresh data before they may
-        // clear an alert that was restored.
-        const bool full_window = c.last_ts - c.first_ts >= rule.window;
-        // first_ts by value: clang 14 cannot capture a structured binding (C++20 P1091).
-        const auto predates = [&, first_ts = c.first_ts] {  // an alert older than our data of
-                                                            // the channel: restored
-          Alert probe;
-          probe.rule = rule.name;
-          probe.key = e.key;
-          const auto it = m_alerts.find(probe.id());
-          return it != m_alerts.end() && it->second.active_since <= first_ts;
-        };
-        switch (rule.kind) {
-          case RuleKind::went_live:
-            e.known = true;
-            e.on = c.live;
-            e.summary = where + " is live";
-            break;
-          case RuleKind::went_offline:
-            e.known = true;
-            e.on = !c.live && (c.seen_live || active(e.key));
-            e.summary = where + " went offline";
-            break;
-          case RuleKind::stale: {
-            e.known = true;
-            const auto silent = std::chrono::duration_cast<milliseconds>(now - c.last_received);
-            e.on = silent > rule.window;
-            e.value = seconds(silent);
-            e.summary = where + " sent no sample for " + format_duration(silent);
-            break;
-          }
-          case RuleKind::viewer_drop:
-          case RuleKind::viewer_spike: {
-            if (!c.live || c.viewers.empty()) {
-              if (!c.live) threshold_eval(e, 0.0);
-              break;
-            }
-            const double current = c.viewers.back().value;
-            double ref = current;
-            for (const auto& p : c.viewers) {
-              if (p.ts < c.last_ts - rule.window) continue;
-              ref = rule.kind == RuleKind::viewer_drop ? std::max(ref, p.value)
-                                                       : std::min(ref, p.value);
-            }
-            double pct = 0;
-            if (rule.kind == RuleKind::viewer_drop) {
-              pct = ref > 0 ? (ref - current) / ref * 100.0 : 0.0;
-              e.summary = where + " viewers fell " + num(pct) + "% (" + num(ref) + " to " +
-                          num(current) + ") within " + format_duration(rule.window);
-            } else {
-              pct = (current - ref) / std::max(ref, 1.0) * 100.0;
-              e.summary = where + " viewers rose " + num(pct) + "% (" + num(ref) + " to " +
-                          num(current) + ") within " + format_duration(rule.window);
-            }
-            if (!full_window && predates() && !threshold_on(rule, pct, true)) break;
-            threshold_eval(e, pct);
-            break;
-          }
-          case RuleKind::low_bitrate:
-            if (!c.live) {
-              e.known = true;  // an offline stream has no bitrate to be low
-              break;
-            }
-            if (c.bitrate) {
-              threshold_eval(e, *c.bitrate);
-              e.summary = where + " bitrate " + num(*c.bitrate) + " kbps";
-            }
-            break;
-          case RuleKind::dropped_frames: {
-            if (!c.live) {
-              e.known = true;
-              break;
-            }
-            if (c.frames.size() < 2) break;
-            const auto& first = c.frames.front();
-            const auto& last = c.frames.back();
-            const double dropped = static_cast<double>(last.dropped - first.dropped);
-            const double span =
-                seconds(std::chrono::duration_cast<milliseconds>(last.ts - first.ts));
-            double fps = 0;
-            for (const auto& f : c.frames) fps += f.fps;
-            fps /= static_cast<double>(c.frames.size());
-            const double frames = dropped + fps * span;
-            const double pct = frames > 0 ? dropped / frames * 100.0 : 0.0;
-            if (!full_window && predates() && !threshold_on(rule, pct, true)) break;
-            threshold_eval(e, pct);
-            e.summary = where + " dropped " + num(pct) + "% of frames";
-            break;
-          }
-          default:
-            break;
-        }
-        out.push_back(std::move(e));
-      }
-      break;
-    case Scope::agent:
-      for (const auto& [name, a] : m_agents) {
-        if (!glob_match(rule.match_agent, name)) continue;
-        if (rule.kind == RuleKind::poll_errors) {
-          for (const auto& [source, points] : a.polls) {
-            Eval e;
-            e.key = {name, source};
-            e.labels = {{"agent", name}, {"source", source}};
-            if (points.size() >= 2) {
-              const double polls = points.back().total - points.front().total;
-              const double errors = points.back().bad - points.front().bad;
-              if (polls > 0) {
-                threshold_eval(e, errors / polls * 100.0);
-                e.summary = "agent " + name + " source " + source + ": " + num(*e.value) +
-                            "% of polls failed";
-              }
-            }
-            out.push_back(std::move(e));
-          }
-          continue;
-        }
-        Eval e;
-        e.key = {name};
-        e.labels = {{"agent", name}};
-        if (rule.kind == RuleKind::agent_offline) {
-          const auto silent = std::chrono::duration_cast<milliseconds>(now - a.last_seen);
-          const bool will = a.state == "offline";
-          const bool quiet = rule.window.count() > 0 && silent > rule.window;
-          e.known = a.state.has_value() || a.last_seen != TimePoint{};
-          e.on = will || quiet;
-          e.summary = "agent " + name + " is offline (" +
-                      (will ? "status offline" + (a.reason ? ": " + *a.reason : std::string())
-                            : "silent for " + format_duration(silent)) +
-                      ")";
-        } else if (rule.kind == RuleKind::backlog && a.health) {
-          const double depth = static_cast<double>(a.health->buffer_depth);
-          const double age = a.health->oldest_unsent_age_s.value_or(0.0);
-          e.known = true;
-          e.value = depth;
-          const bool by_depth = rule.threshold > 0 || rule.resolve_threshold > 0
-                                    ? threshold_on(rule, depth, active(e.key))
-                                    : false;
-          const bool by_age = rule.max_age.count() > 0 && age > seconds(rule.max_age);
-          e.on = by_depth || by_age;
-          e.summary = "agent " + name + " outbox holds " + num(depth) + " samples, oldest unsent " +
-                      num(age) + " s";
-        }
-        out.push_back(std::move(e));
-      }
-      break;
-    case Scope::collector: {
-      Eval e;
-      e.key = {m_collector};
-      e.labels = {{"collector", m_collector}};
-      const auto& last = m_self.last;
-      switch (rule.kind) {
-        case RuleKind::ingest_errors:
-          if (m_self.ingest.size() >= 2) {
-            const double total = m_self.ingest.back().total - m_self.ingest.front().total;
-            const double bad = m_self.ingest.back().bad - m_self.ingest.front().bad;
-            threshold_eval(e, total > 0 ? bad / total * 100.0 : 0.0);
-            e.summary = "collector " + m_collector + ": " + num(*e.value) + "% of messages refused";
-          }
-          break;
-        case RuleKind::write_latency:
-          if (last && last->write_latency_s) {
-            threshold_eval(e, *last->write_latency_s);
-            e.summary = "collector " + m_collector + ": batch writes take " + num(*e.value) + " s";
-          }
-          break;
-        case RuleKind::postgres_down:
-          if (last && last->postgres_up) {
-            e.known = true;
-            e.on = !*last->postgres_up;
-            e.summary = "collector " + m_collector + ": PostgreSQL unreachable";
-          }
-          break;
-        case RuleKind::memory:
-          if (last && last->memory_percent) {
-            threshold_eval(e, *last->memory_percent);
-            e.summary = "collector " + m_collector + ": resident memory at " + num(*e.value) +
-                        "% of its limit";
-          }
-          break;
-        case RuleKind::missing_partition:
-          if (last && last->missing_partitions) {
-            threshold_eval(e, static_cast<double>(*last->missing_partitions));
-            e.summary = num(*e.value) + " monthly partition(s) of livestream_metrics missing";
-          }
-          break;
-        case RuleKind::default_partition:
-          if (last && last->default_partition_rows) {
-            threshold_eval(e, static_cast<double>(*last->default_partition_rows));
-            e.summary = "collector " + m_collector + ": " + num(*e.value) +
-                        " rows in livestream_metrics_default";
-          }
-          break;
-        default:
-          break;
-      }
-      out.push_back(std::move(e));
-      break;
-    }
-  }
-  return out;
+  auto& self = m_seen.self;
+  if (!self.ingest.empty() && total < self.ingest.back().total) self.ingest.clear();
+  self.ingest.push_back({at, total, static_cast<double>(o.rejects)});
+  trim(self.ingest, at, m_history);
+  self.last = o;
 }
 
 void AlertEngine::changed(const Alert& a) {
   m_changes.push_back(a);
 }
 
-void AlertEngine::evaluate(const Rule& rule, const Eval& e, TimePoint now) {
-  Alert probe;
-  probe.rule = rule.name;
-  probe.key = e.key;
-  const auto id = probe.id();
+void AlertEngine::evaluate(const Rule& rule, const Candidate& e, TimePoint now) {
+  const auto id = alert_id(rule.name, e.key);
   auto it = m_alerts.find(id);
   if (!e.known) return;
   if (e.on) {
     if (it == m_alerts.end()) {
-      Alert a = std::move(probe);
+      Alert a;
+      a.rule = rule.name;
+      a.key = e.key;
       a.severity = rule.severity;
       a.state = AlertState::pending;
       a.active_since = now;
@@ -441,22 +162,22 @@ void AlertEngine::set_forget_after(std::chrono::milliseconds after) {
 
 std::size_t AlertEngine::tracked_channels() const {
   std::lock_guard lock(m_mutex);
-  return m_channels.size();
+  return m_seen.channels.size();
 }
 
 void AlertEngine::forget(TimePoint now) {
   if (m_forget_after.count() <= 0) return;
-  for (auto it = m_channels.begin(); it != m_channels.end();) {
+  for (auto it = m_seen.channels.begin(); it != m_seen.channels.end();) {
     if (now - it->second.last_received > m_forget_after) {
       m_forgotten.insert({it->second.platform, it->second.channel});
-      it = m_channels.erase(it);
+      it = m_seen.channels.erase(it);
     } else {
       ++it;
     }
   }
-  for (auto& [name, agent] : m_agents) {
+  for (auto& [name, agent] : m_seen.agents) {
     for (auto it = agent.polls.begin(); it != agent.polls.end();) {
-      if (it->second.empty() || now - it->second.back().at > m_forget_after) {
+      if (it->second.empty() || now - it->second.back().ts > m_forget_after) {
         m_forgotten.insert({name, it->first});
         it = agent.polls.erase(it);
       } else {
@@ -473,9 +194,10 @@ void AlertEngine::set_rules(std::vector<Rule> rules, TimePoint now) {
   for (auto it = m_alerts.begin(); it != m_alerts.end();) {
     auto& a = it->second;
     const auto kept = by_name.find(a.rule);
-    const bool same_rule = kept != by_name.end() &&
-                           (a.labels.count("rule") == 0 ||
-                            a.labels.at("rule") == rule_kind_name(kept->second->kind));
+    const auto was = std::find_if(m_rules.begin(), m_rules.end(),
+                                  [&](const Rule& r) { return r.name == a.rule; });
+    const bool same_rule =
+        kept != by_name.end() && (was == m_rules.end() || was->kind == kept->second->kind);
     if (same_rule) {
       if (a.severity != kept->second->severity) {
         a.severity = kept->second->severity;
@@ -489,16 +211,13 @@ void AlertEngine::set_rules(std::vector<Rule> rules, TimePoint now) {
     a.resolved_at = now;
     changed(a);
     if (a.firing_sent) {
-      const auto was = std::find_if(m_rules.begin(), m_rules.end(),
-                                    [&](const Rule& r) { return r.name == a.rule; });
       m_retired.push_back({Event::resolved, a, now, m_collector,
                            was != m_rules.end() ? was->webhooks : std::vector<std::string>{}});
     }
     it = m_alerts.erase(it);
   }
   m_rules = std::move(rules);
-  m_history = std::chrono::milliseconds{0};
-  for (const auto& r : m_rules) m_history = std::max(m_history, r.window);
+  m_history = longest_window(m_rules);
 }
 
 std::vector<Notification> AlertEngine::tick(TimePoint now) {
@@ -509,15 +228,13 @@ std::vector<Notification> AlertEngine::tick(TimePoint now) {
     std::set<std::vector<std::string>> open;
     for (const auto& rule : m_rules) {
       for (const auto& key : m_forgotten) {
-        Alert probe;
-        probe.rule = rule.name;
-        probe.key = key;
-        if (!m_alerts.count(probe.id())) continue;
-        Eval cleared;
+        const auto id = alert_id(rule.name, key);
+        if (!m_alerts.count(id)) continue;
+        Candidate cleared;
         cleared.key = key;
         cleared.known = true;
         evaluate(rule, cleared, now);
-        if (m_alerts.count(probe.id())) open.insert(key);
+        if (m_alerts.count(id)) open.insert(key);
       }
     }
     m_forgotten = std::move(open);
@@ -526,14 +243,22 @@ std::vector<Notification> AlertEngine::tick(TimePoint now) {
   for (const auto scope : {Scope::agent, Scope::collector, Scope::stream}) {
     for (const auto& rule : m_rules) {
       if (scope_of(rule.kind) != scope) continue;
-      for (const auto& e : candidates(rule, now)) evaluate(rule, e, now);
+      const EvalContext cx{rule, m_seen, m_alerts, m_collector, now};
+      for (const auto& e : evaluator_of(rule.kind)(cx)) evaluate(rule, e, now);
     }
   }
-  std::map<std::string, bool> offline_agents;
-  for (const auto& [id, a] : m_alerts) {
-    if (a.state != AlertState::firing) continue;
-    if (a.labels.count("rule") && a.labels.at("rule") == "agent_offline") {
-      offline_agents[a.labels.at("agent")] = true;
+  notify(now);
+  return std::move(m_out);
+}
+
+void AlertEngine::notify(TimePoint now) {
+  std::set<std::string> offline_agents;
+  for (const auto& rule : m_rules) {
+    if (rule.kind != RuleKind::agent_offline) continue;
+    for (const auto& [id, a] : m_alerts) {
+      if (a.rule == rule.name && a.state == AlertState::firing && !a.key.empty()) {
+        offline_agents.insert(a.key.front());
+      }
     }
   }
   for (const auto& rule : m_rules) {
@@ -558,7 +283,6 @@ std::vector<Notification> AlertEngine::tick(TimePoint now) {
       }
     }
   }
-  return std::move(m_out);
 }
 
 std::vector<AlertChange> AlertEngine::take_changes() {

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -10,6 +9,8 @@
 #include <vector>
 
 #include "collector/alerts/alert.hpp"
+#include "collector/alerts/evaluation.hpp"
+#include "collector/alerts/history.hpp"
 #include "collector/alerts/rule.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/sample.hpp"
@@ -19,19 +20,6 @@
 // pending -> firing -> resolved, with `for`, `keep_firing_for`, hysteresis, repeats and
 // inhibition. It never blocks on I/O; persistence and delivery belong to the AlertService.
 namespace streamtrack::collector::alerts {
-
-// The collector's view of itself at one instant. Counters are cumulative since start; absent
-// fields are unknown (the matching rules keep their state).
-struct CollectorObservation {
-  std::uint64_t samples = 0;                // samples committed
-  std::uint64_t rejects = 0;                // messages refused (decode or database)
-  std::optional<double> write_latency_s{};  // slowest batch write since the last observation
-  std::optional<bool> postgres_up{};
-  std::optional<double> memory_percent{};  // resident memory in % of the limit
-  std::optional<std::int64_t> default_partition_rows{};
-  // Monthly partitions missing for the current month and the next (maintenance failing).
-  std::optional<std::int64_t> missing_partitions{};
-};
 
 // One change to persist: the alert as it is now (a pending alert that never fired and went
 // away has state resolved and no fired_at: it was never an episode).
@@ -79,56 +67,11 @@ class AlertEngine {
   const std::vector<Rule>& rules() const { return m_rules; }
 
  private:
-  struct Point {
-    TimePoint ts;
-    double value;
-  };
-  struct FramePoint {
-    TimePoint ts;
-    std::int64_t dropped;
-    double fps;
-  };
-  struct Channel {
-    std::string platform;
-    std::string channel;
-    std::string agent;
-    TimePoint first_ts{};
-    TimePoint last_ts{};
-    TimePoint last_received{};
-    bool live = false;
-    bool seen_live = false;
-    std::optional<double> bitrate;
-    std::deque<Point> viewers;
-    std::deque<FramePoint> frames;
-  };
-  struct Counter {
-    TimePoint at;
-    double total;
-    double bad;
-  };
-  struct Agent {
-    std::optional<std::string> state;
-    std::optional<std::string> reason;
-    TimePoint last_seen{};
-    std::optional<wire::Health> health;
-    std::map<std::string, std::deque<Counter>> polls;  // per source: polls, errors
-  };
-  struct Self {
-    std::deque<Counter> ingest;
-    std::optional<CollectorObservation> last;
-  };
-  struct Eval {
-    std::vector<std::string> key;
-    std::map<std::string, std::string> labels;
-    bool known = false;
-    bool on = false;
-    std::optional<double> value;
-    std::string summary;
-  };
-
-  void evaluate(const Rule& rule, const Eval& e, TimePoint now);
-  std::vector<Eval> candidates(const Rule& rule, TimePoint now) const;
-  bool threshold_on(const Rule& rule, double value, bool active) const;
+  // Runs one candidate of `rule` through the lifecycle.
+  void evaluate(const Rule& rule, const Candidate& e, TimePoint now);
+  // Marks firing alerts inhibited while an agent_offline alert of their agent fires, and
+  // queues the firing and repeat notifications due.
+  void notify(TimePoint now);
   void changed(const Alert& a);
   // Drops channels and sources silent for m_forget_after; their keys go to m_forgotten.
   void forget(TimePoint now);
@@ -142,9 +85,7 @@ class AlertEngine {
   std::set<std::vector<std::string>> m_forgotten;
 
   mutable std::mutex m_mutex;
-  std::map<std::pair<std::string, std::string>, Channel> m_channels;
-  std::map<std::string, Agent> m_agents;
-  Self m_self;
+  History m_seen;
   std::map<std::string, Alert> m_alerts;  // by Alert::id()
   std::vector<AlertChange> m_changes;
   std::vector<Notification> m_out;

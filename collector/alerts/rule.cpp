@@ -3,36 +3,62 @@
 #include <array>
 #include <set>
 
+#include "collector/alerts/evaluators/agent.hpp"
+#include "collector/alerts/evaluators/collector.hpp"
+#include "collector/alerts/evaluators/stream.hpp"
+
 namespace streamtrack::collector::alerts {
 
 namespace {
 
+// Everything that differs between rule kinds, one row per kind in the enum's order.
 struct KindInfo {
   RuleKind kind;
   std::string_view name;
   Scope scope;
   Direction direction;
   std::optional<double> default_threshold;
+  WindowUse window;
+  Evaluator evaluate;
 };
 
-constexpr std::array<KindInfo, 16> k_kinds{{
-    {RuleKind::went_live, "went_live", Scope::stream, Direction::condition, {}},
-    {RuleKind::went_offline, "went_offline", Scope::stream, Direction::condition, {}},
-    {RuleKind::viewer_drop, "viewer_drop", Scope::stream, Direction::above, {}},
-    {RuleKind::viewer_spike, "viewer_spike", Scope::stream, Direction::above, {}},
-    {RuleKind::low_bitrate, "low_bitrate", Scope::stream, Direction::below, {}},
-    {RuleKind::dropped_frames, "dropped_frames", Scope::stream, Direction::above, {}},
-    {RuleKind::stale, "stale", Scope::stream, Direction::condition, {}},
-    {RuleKind::agent_offline, "agent_offline", Scope::agent, Direction::condition, {}},
-    {RuleKind::poll_errors, "poll_errors", Scope::agent, Direction::above, 5.0},
-    {RuleKind::backlog, "backlog", Scope::agent, Direction::above, {}},
-    {RuleKind::ingest_errors, "ingest_errors", Scope::collector, Direction::above, 5.0},
-    {RuleKind::write_latency, "write_latency", Scope::collector, Direction::above, 1.0},
-    {RuleKind::postgres_down, "postgres_down", Scope::collector, Direction::condition, {}},
-    {RuleKind::memory, "memory", Scope::collector, Direction::above, 90.0},
-    {RuleKind::default_partition, "default_partition", Scope::collector, Direction::above, 0.0},
-    {RuleKind::missing_partition, "missing_partition", Scope::collector, Direction::above, 0.0},
+namespace ev = evaluators;
+using enum Scope;
+using enum Direction;
+using enum WindowUse;
+
+// clang-format off
+constexpr std::array<KindInfo, k_rule_kind_count> k_kinds{{
+    {RuleKind::went_live,         "went_live",         stream,    condition, {},   none,     &ev::went_live},
+    {RuleKind::went_offline,      "went_offline",      stream,    condition, {},   none,     &ev::went_offline},
+    {RuleKind::viewer_drop,       "viewer_drop",       stream,    above,     {},   required, &ev::viewer_drop},
+    {RuleKind::viewer_spike,      "viewer_spike",      stream,    above,     {},   required, &ev::viewer_spike},
+    {RuleKind::low_bitrate,       "low_bitrate",       stream,    below,     {},   none,     &ev::low_bitrate},
+    {RuleKind::dropped_frames,    "dropped_frames",    stream,    above,     {},   optional, &ev::dropped_frames},
+    {RuleKind::stale,             "stale",             stream,    condition, {},   required, &ev::stale},
+    {RuleKind::agent_offline,     "agent_offline",     agent,     condition, {},   optional, &ev::agent_offline},
+    {RuleKind::poll_errors,       "poll_errors",       agent,     above,     5.0,  optional, &ev::poll_errors},
+    {RuleKind::backlog,           "backlog",           agent,     above,     {},   none,     &ev::backlog},
+    {RuleKind::ingest_errors,     "ingest_errors",     collector, above,     5.0,  optional, &ev::ingest_errors},
+    {RuleKind::write_latency,     "write_latency",     collector, above,     1.0,  none,     &ev::write_latency},
+    {RuleKind::postgres_down,     "postgres_down",     collector, condition, {},   none,     &ev::postgres_down},
+    {RuleKind::memory,            "memory",            collector, above,     90.0, none,     &ev::memory},
+    {RuleKind::default_partition, "default_partition", collector, above,     0.0,  none,     &ev::default_partition},
+    {RuleKind::missing_partition, "missing_partition", collector, above,     0.0,  none,     &ev::missing_partition},
 }};
+// clang-format on
+
+// Every row in the enum's order, each with a name and an evaluator.
+constexpr bool table_matches_enum() {
+  for (std::size_t i = 0; i < k_kinds.size(); ++i) {
+    const auto& k = k_kinds[i];
+    if (static_cast<std::size_t>(k.kind) != i || k.name.empty() || k.evaluate == nullptr) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(table_matches_enum(), "k_kinds must list every RuleKind once, in enum order");
 
 const KindInfo& info(RuleKind kind) {
   return k_kinds[static_cast<std::size_t>(kind)];
@@ -114,19 +140,14 @@ void read_rule(const AlertRuleConfig& a, const std::set<std::string>& webhook_na
         "must not be below threshold (" + number_text(r.threshold) + "): the rule fires below it");
   }
 
-  const bool uses_window = r.kind == RuleKind::viewer_drop || r.kind == RuleKind::viewer_spike ||
-                           r.kind == RuleKind::dropped_frames || r.kind == RuleKind::stale ||
-                           r.kind == RuleKind::agent_offline || r.kind == RuleKind::poll_errors ||
-                           r.kind == RuleKind::ingest_errors;
-  if (s.has("window") && !uses_window) {
+  if (s.has("window") && ki.window == WindowUse::none) {
     diag.error(s.position("window"), ctx, "window", "rule \"" + a.rule + "\" has no window");
   }
   r.window = s.optional_duration("window").value_or(std::chrono::milliseconds{0});
   if (!s.has("window")) {
-    if (r.kind == RuleKind::viewer_drop || r.kind == RuleKind::viewer_spike ||
-        r.kind == RuleKind::stale) {
+    if (ki.window == WindowUse::required) {
       diag.error(s.position(), ctx, "window", "rule \"" + a.rule + "\" needs a window");
-    } else if (uses_window) {
+    } else if (ki.window == WindowUse::optional) {
       r.window = std::chrono::minutes{5};
     }
   } else if (r.window.count() <= 0) {
@@ -172,6 +193,12 @@ Scope scope_of(RuleKind kind) {
 }
 Direction direction_of(RuleKind kind) {
   return info(kind).direction;
+}
+WindowUse window_use_of(RuleKind kind) {
+  return info(kind).window;
+}
+Evaluator evaluator_of(RuleKind kind) {
+  return info(kind).evaluate;
 }
 
 bool operator==(const WebhookConfig& a, const WebhookConfig& b) {

@@ -30,8 +30,11 @@ enum class RuleKind {
   postgres_down,
   memory,
   default_partition,
-  missing_partition,
+  missing_partition,  // the last: k_rule_kind_count follows it
 };
+
+inline constexpr std::size_t k_rule_kind_count =
+    static_cast<std::size_t>(RuleKind::missing_partition) + 1;
 
 // What a rule's alerts are about, which decides their key: stream rules key on
 // (platform, channel), agent rules on the agent (poll_errors: agent and source), collector
@@ -42,10 +45,23 @@ enum class Scope { stream, agent, collector };
 // true/false condition.
 enum class Direction { above, below, condition };
 
+// Whether a rule reads a `window`: not at all, optionally (5m when not given), or it must be
+// given.
+enum class WindowUse { none, optional, required };
+
+struct EvalContext;
+struct Candidate;
+// Evaluates one rule over what the engine observed: one candidate per key the rule watches
+// (collector/alerts/evaluation.hpp).
+using Evaluator = std::vector<Candidate> (*)(const EvalContext&);
+
 std::optional<RuleKind> parse_rule_kind(std::string_view name);
 std::string_view rule_kind_name(RuleKind kind);
 Scope scope_of(RuleKind kind);
 Direction direction_of(RuleKind kind);
+WindowUse window_use_of(RuleKind kind);
+// Never null: the table in rule.cpp is checked at compile time to give every kind one.
+Evaluator evaluator_of(RuleKind kind);
 
 struct Rule {
   std::string name;

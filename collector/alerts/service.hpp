@@ -53,8 +53,6 @@ class AlertService {
   // the alert thread; not to be called concurrently.
   void step();
 
-  bool leader() const { return m_leader.load(); }
-
   // New rules and webhooks (SIGHUP), applied at the start of the next step() on the alert
   // thread: see AlertEngine::set_rules. A webhook whose settings did not change keeps its
   // queue; the others are replaced (a removed one drops what it had not sent).
@@ -87,7 +85,7 @@ class AlertService {
   std::optional<std::int64_t> m_missing_partitions;
   std::optional<double> m_memory;
 
-  std::map<std::string, AlertState> m_states;  // by alert id, for on_transition
+  std::map<std::string, AlertState> m_states;   // by alert id, for on_transition
   std::optional<AlertingConfig> m_next_config;  // guarded by m_mutex
 
   std::mutex m_mutex;

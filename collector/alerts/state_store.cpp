@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "collector/store/pg_connection.hpp"
+
 namespace streamtrack::collector::alerts {
 
 namespace {
@@ -23,7 +25,23 @@ std::optional<std::string> number(const std::optional<double>& v) {
   return json(*v).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-}  // namespace
+class PgAlertStore final : public AlertStore {
+ public:
+  explicit PgAlertStore(store::ConnectOptions options);
+  Result<bool> try_lead() override;
+  Result<std::vector<Alert>> load() override;
+  Result<bool> save(const std::vector<Alert>& changes, const std::string& collector) override;
+  Result<std::int64_t> default_partition_rows() override;
+  Result<std::int64_t> missing_partitions(TimePoint now) override;
+
+ private:
+  store::PgConnection& connection();
+  std::string fail(const store::PgError& e);
+
+  store::ConnectOptions m_options;
+  std::unique_ptr<store::PgConnection> m_conn;
+  bool m_locked = false;
+};
 
 PgAlertStore::PgAlertStore(store::ConnectOptions options) : m_options(std::move(options)) {}
 
@@ -108,8 +126,7 @@ Result<bool> PgAlertStore::save(const std::vector<Alert>& changes, const std::st
     c.exec("BEGIN");
     try {
       for (const auto& a : changes) {
-        const std::string id_key = a.id().substr(
-            a.id().find('/') == std::string::npos ? a.id().size() : a.id().find('/') + 1);
+        const std::string id_key = alert_key_id(a.key);
         const store::Params where{a.rule, id_key};
         if (a.state == AlertState::resolved && !a.fired_at) {
           c.exec("DELETE FROM alerts WHERE rule = $1 AND alert_key = $2 AND resolved_at IS NULL",
@@ -187,6 +204,12 @@ Result<std::int64_t> PgAlertStore::default_partition_rows() {
   } catch (const store::PgError& e) {
     return Result<std::int64_t>::failure(fail(e));
   }
+}
+
+}  // namespace
+
+std::unique_ptr<AlertStore> open_pg_alert_store(const store::ConnectOptions& options) {
+  return std::make_unique<PgAlertStore>(options);
 }
 
 }  // namespace streamtrack::collector::alerts

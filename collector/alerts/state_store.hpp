@@ -7,8 +7,11 @@
 
 #include "collector/alerts/alert.hpp"
 #include "collector/store/lock_keys.hpp"
-#include "collector/store/pg_connection.hpp"
 #include "common/util/result.hpp"
+
+namespace streamtrack::collector::store {
+struct ConnectOptions;  // collector/store/pg_connection.hpp: libpq stays behind store/
+}
 
 // Where alert state lives between runs, and who of several collectors notifies.
 namespace streamtrack::collector::alerts {
@@ -37,24 +40,9 @@ class AlertStore {
 };
 
 // The PostgreSQL store: the `alerts` table (one row per episode, history kept) on a dedicated
-// connection that also holds the notifier advisory lock. Reconnects lazily; never throws.
-class PgAlertStore final : public AlertStore {
- public:
-  explicit PgAlertStore(store::ConnectOptions options);
-  Result<bool> try_lead() override;
-  Result<std::vector<Alert>> load() override;
-  Result<bool> save(const std::vector<Alert>& changes, const std::string& collector) override;
-  Result<std::int64_t> default_partition_rows() override;
-  Result<std::int64_t> missing_partitions(TimePoint now) override;
-
- private:
-  store::PgConnection& connection();
-  std::string fail(const store::PgError& e);
-
-  store::ConnectOptions m_options;
-  std::unique_ptr<store::PgConnection> m_conn;
-  bool m_locked = false;
-};
+// connection that also holds the notifier advisory lock. Connects lazily, reconnects after a
+// failure; never throws.
+std::unique_ptr<AlertStore> open_pg_alert_store(const store::ConnectOptions& options);
 
 // The advisory lock key that elects the notifying collector.
 inline constexpr std::int64_t k_notifier_lock = store::lock_keys::k_alert_notifier;

@@ -23,9 +23,9 @@ std::unique_ptr<AlertService> make_alerting(
   };
   log::info("alerts: rules=" + std::to_string(alerting.rules.size()) +
             " webhooks=" + std::to_string(alerting.webhooks.size()));
-  auto service = std::make_unique<AlertService>(std::move(alerting), std::move(options),
-                                                std::make_unique<PgAlertStore>(o),
-                                                std::move(publish), topics, clock);
+  auto service =
+      std::make_unique<AlertService>(std::move(alerting), std::move(options),
+                                     open_pg_alert_store(o), std::move(publish), topics, clock);
   service->engine().set_forget_after(config.alert_forget_after);
   return service;
 }

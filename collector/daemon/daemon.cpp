@@ -23,7 +23,7 @@
 #include "common/daemon/notify.hpp"
 #include "common/daemon/periodic.hpp"
 #include "common/daemon/signals.hpp"
-#include "common/http/status_server.hpp"
+#include "common/status/status_server.hpp"
 #include "common/mqtt/client.hpp"
 #include "common/util/backoff.hpp"
 #include "common/version.hpp"
@@ -92,7 +92,7 @@ void log_partitions(const partitions::MaintenanceReport& r) {
 // set under the same lock as the state changes, so /readyz and /metrics never disagree.
 class DatabaseHealth {
  public:
-  explicit DatabaseHealth(http::CollectorMetrics& metrics) : m_metrics(metrics) {
+  explicit DatabaseHealth(status::CollectorMetrics& metrics) : m_metrics(metrics) {
     m_metrics.set_database_up(false);
   }
   void set_reachable(bool up, const std::string& error = {}) {
@@ -115,14 +115,14 @@ class DatabaseHealth {
     publish();
   }
   bool up() const { return check().ok; }
-  http::CheckResult check() const {
+  status::CheckResult check() const {
     std::lock_guard lock(m_mutex);
     return check_locked();
   }
 
  private:
   void publish() { m_metrics.set_database_up(check_locked().ok); }
-  http::CheckResult check_locked() const {
+  status::CheckResult check_locked() const {
     if (!m_reachable) return {false, "unreachable: " + m_maintenance_error};
     if (!m_schema_ready) return {false, "schema not applied yet"};
     for (const auto& e : m_writer_errors) {
@@ -131,7 +131,7 @@ class DatabaseHealth {
     return {true, "reachable"};
   }
 
-  http::CollectorMetrics& m_metrics;
+  status::CollectorMetrics& m_metrics;
   mutable std::mutex m_mutex;
   bool m_reachable = false;
   std::atomic<bool> m_schema_ready{false};
@@ -330,7 +330,7 @@ enum class PoolState : int { idle, busy, broken };
 // (committed writes) and to the /readyz "database" check (its last outcome).
 class InstrumentedStore final : public store::Store {
  public:
-  InstrumentedStore(store::Store& inner, http::CollectorMetrics& metrics, alerts::WriteTimer& timer,
+  InstrumentedStore(store::Store& inner, status::CollectorMetrics& metrics, alerts::WriteTimer& timer,
                     std::atomic<int>& state, DatabaseHealth& health, std::size_t writer)
       : m_inner(inner),
         m_metrics(metrics),
@@ -345,19 +345,19 @@ class InstrumentedStore final : public store::Store {
     m_state = static_cast<int>(PoolState::busy);
     const auto start = Steady::now();
     auto outcome = m_inner.write(batch);
-    const http::Seconds took = Steady::now() - start;
+    const status::Seconds took = Steady::now() - start;
     const auto rows = static_cast<std::int64_t>(batch.size());
     switch (outcome.status) {
       case store::WriteStatus::ok:
-        m_metrics.batch_written(rows, took, http::Outcome::ok);
+        m_metrics.batch_written(rows, took, Outcome::ok);
         m_timer.record(Steady::now() - start);
         count_rejects(batch);
         break;
       case store::WriteStatus::retry:
-        m_metrics.batch_written(rows, took, http::Outcome::retry);
+        m_metrics.batch_written(rows, took, Outcome::retry);
         break;
       case store::WriteStatus::rejected:
-        m_metrics.batch_written(rows, took, http::Outcome::error);
+        m_metrics.batch_written(rows, took, Outcome::error);
         break;
     }
     m_state = static_cast<int>(outcome.status == store::WriteStatus::retry ? PoolState::broken
@@ -381,7 +381,7 @@ class InstrumentedStore final : public store::Store {
   }
 
   store::Store& m_inner;
-  http::CollectorMetrics& m_metrics;
+  status::CollectorMetrics& m_metrics;
   alerts::WriteTimer& m_timer;
   std::atomic<int>& m_state;
   DatabaseHealth& m_health;
@@ -405,10 +405,10 @@ class CollectorDaemon {
         m_writer_settings(writer_options(m_config)) {
     log::info("collector: starting id=" + m_config.id + " now=" + format_rfc3339(m_clock->now()));
     // A bad or busy address throws here (a startup error).
-    m_status_server = http::start_status_server(m_config.http_listen, m_metrics);
+    m_status_server = status::start_status_server(m_config.http_listen, m_metrics);
     if (m_status_server) {
       m_status_server->add_check("broker", [this] {
-        return http::CheckResult{m_broker_up.load(), m_broker_up ? "connected" : "not connected"};
+        return status::CheckResult{m_broker_up.load(), m_broker_up ? "connected" : "not connected"};
       });
       m_status_server->add_check("database", [this] { return m_database.check(); });
     }
@@ -736,12 +736,12 @@ class CollectorDaemon {
 
   CollectorConfig m_config;
   std::unique_ptr<Clock> m_clock;
-  http::CollectorMetrics m_metrics;
+  status::CollectorMetrics m_metrics;
   DatabaseHealth m_database{m_metrics};
   std::atomic<bool> m_broker_up{false};
   std::atomic<bool> m_announce_online{false};
   TimePoint m_started_at = m_clock->now();
-  std::unique_ptr<http::StatusServer> m_status_server;
+  std::unique_ptr<status::StatusServer> m_status_server;
   const wire::Topics m_topics;
   ingest::IngestQueue m_queue;
   const ingest::TimeWindow m_window;

@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& s : *samples) FUZZ_CHECK(!s.channel.empty(), "a sample without a channel");
   }
   oauth::AppToken token("http://127.0.0.1/token", "id", "secret", std::chrono::seconds{10});
-  if (!token.accept(agent::http::Outcome(fuzz::json_response(body)), fuzz::fixed_now())) {
+  if (!token.accept(agent::http::Reply(fuzz::json_response(body)), fuzz::fixed_now())) {
     (void)token.current(fuzz::fixed_now());
   }
   return 0;

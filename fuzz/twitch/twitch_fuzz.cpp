@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   oauth::AppToken token("http://127.0.0.1/token", "id", "secret", std::chrono::seconds{10});
-  if (!token.accept(agent::http::Outcome(fuzz::json_response(body)), now)) {
+  if (!token.accept(agent::http::Reply(fuzz::json_response(body)), now)) {
     FUZZ_CHECK(token.mints() == 1, "an accepted token was not counted");
     (void)token.current(now + std::chrono::hours{24 * 365});
   }

@@ -1,8 +1,8 @@
-#include "common/http/listen.hpp"
+#include "common/status/listen.hpp"
 
 #include <gtest/gtest.h>
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 namespace {
 
 TEST(ParseListen, AcceptsIpv4AndBracketedIpv6) {
@@ -51,4 +51,4 @@ TEST(ParseListen, RejectsWithMessagesNamingTheValue) {
 }
 
 }  // namespace
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

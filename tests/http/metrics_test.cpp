@@ -1,4 +1,4 @@
-#include "common/http/metrics.hpp"
+#include "common/status/metrics.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 
 #include "common/version.hpp"
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 namespace {
 
 using ::testing::HasSubstr;
@@ -166,4 +166,4 @@ TEST(AgentMetrics, IsSafeToUpdateFromSeveralThreads) {
 }
 
 }  // namespace
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

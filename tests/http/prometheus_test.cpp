@@ -7,13 +7,13 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-#include "common/http/status_server.hpp"
+#include "common/status/status_server.hpp"
 #include "common/util/time.hpp"
 #include "common/version.hpp"
 #include "tests/http/http_client.hpp"
 #include "tests/support/harness.hpp"
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 namespace {
 
 namespace st = streamtrack::testing;
@@ -362,4 +362,4 @@ TEST(Health, RealDaemonsAnswerHealthzAndReadyz) {
 }
 
 }  // namespace
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

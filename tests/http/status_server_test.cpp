@@ -1,4 +1,4 @@
-#include "common/http/status_server.hpp"
+#include "common/status/status_server.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include "tests/http/http_client.hpp"
 #include "tests/support/harness.hpp"
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 namespace {
 
 using streamtrack::testing::http_request;
@@ -169,4 +169,4 @@ TEST(StatusServer, StopsServingWhenDestroyed) {
 }
 
 }  // namespace
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

@@ -1,8 +1,9 @@
 #include "web/config/web_config.hpp"
 
 #include "common/config/example.hpp"
+#include "common/config/log_settings.hpp"
 #include "common/config/toml_file.hpp"
-#include "common/http/listen.hpp"
+#include "common/status/listen.hpp"
 
 namespace streamtrack::web {
 
@@ -12,20 +13,7 @@ using config::ValueType;
 namespace {
 
 const TableSpec& web_table_spec() {
-  static const TableSpec spec{{
-      {.name = "log_level",
-       .default_value = std::string("info"),
-       .description = "Least severe level logged.",
-       .one_of = {"error", "warning", "notice", "info", "debug"},
-       .reloads = true,
-       .example_active = true},
-      {.name = "log_format",
-       .default_value = std::string("journal"),
-       .description = "Log lines on stderr: \"journal\" (sd-daemon priority prefix, for "
-                      "journald), \"logfmt\" (ts=... level=... key=value) or \"json\" (one "
-                      "object a line).",
-       .one_of = {"journal", "logfmt", "json"},
-       .reloads = true},
+  static const TableSpec own{{
       {.name = "listen",
        .default_value = std::string("127.0.0.1:8090"),
        .description = "Address of the dashboard, the API and /metrics /healthz /readyz. "
@@ -65,6 +53,7 @@ const TableSpec& web_table_spec() {
                       "for this long (live streams excepted: client_buffer bounds those).",
        .min = 100},
   }};
+  static const TableSpec spec = config::with_log_keys(own, "");
   return spec;
 }
 
@@ -200,10 +189,9 @@ WebConfig build_web_config(std::shared_ptr<const toml::table> document, const st
   c.document = document;
 
   const auto web = root.table("web");
-  c.log_level = log::parse_level(web.string("log_level")).value_or(log::Level::info);
-  c.log_format = log::parse_format(web.string("log_format")).value_or(log::Format::journal);
+  config::read_log_settings(web, c.log_level, c.log_format);
   c.listen = web.string("listen");
-  if (const auto address = http::parse_listen(c.listen); !address) {
+  if (const auto address = status::parse_listen(c.listen); !address) {
     diag.error(web.position("listen"), "web", "listen", address.error());
   }
   c.ui_dir = web.string("ui_dir");

@@ -115,11 +115,11 @@ int run_daemon(WebConfig config) {
   std::atomic<bool> committed{false};
   live::Listener listener(connect_options(config), hub, [&committed] { committed = true; });
   router.add_check("database", [&database_up] {
-    return streamtrack::http::CheckResult{database_up.load(),
+    return streamtrack::status::CheckResult{database_up.load(),
                                           database_up ? "reachable" : "unreachable"};
   });
   router.add_check("live_feed", [&listener] {
-    return streamtrack::http::CheckResult{listener.connected(),
+    return streamtrack::status::CheckResult{listener.connected(),
                                           listener.connected() ? "listening" : "not listening"};
   });
 

@@ -17,7 +17,7 @@ Router::Router(api::Api& api, std::shared_ptr<const http::Auth> auth, http::Stat
       m_chartjs(std::move(chartjs)),
       m_metrics(metrics) {}
 
-void Router::add_check(std::string name, streamtrack::http::Check check) {
+void Router::add_check(std::string name, streamtrack::status::Check check) {
   m_checks.emplace_back(std::move(name), std::move(check));
 }
 

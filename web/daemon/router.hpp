@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/http/status_server.hpp"
+#include "common/status/status_server.hpp"
 #include "web/api/api.hpp"
 #include "web/daemon/web_metrics.hpp"
 #include "web/http/auth.hpp"
@@ -28,7 +28,7 @@ class Router {
          http::StaticFiles chartjs, WebMetrics& metrics);
 
   // Adds a named readiness check for /readyz (thread-safe, quick: read an atomic).
-  void add_check(std::string name, streamtrack::http::Check check);
+  void add_check(std::string name, streamtrack::status::Check check);
 
   // Never throws.
   Response handle(const Request& request);
@@ -50,7 +50,7 @@ class Router {
   http::StaticFiles m_ui;
   http::StaticFiles m_chartjs;
   WebMetrics& m_metrics;
-  std::vector<std::pair<std::string, streamtrack::http::Check>> m_checks;
+  std::vector<std::pair<std::string, streamtrack::status::Check>> m_checks;
 };
 
 }  // namespace streamtrack::web

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/http/metrics.hpp"
+#include "common/status/metrics.hpp"
 
 // streamtrack-web's metrics: the common ones (build info, start time) plus its own, behind
 // typed calls (docs/operations.md lists them). Thread-safe.
@@ -40,7 +40,7 @@ class WebMetrics {
  private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
-  http::Metrics m_base{"streamtrack-web"};
+  status::Metrics m_base{"streamtrack-web"};
 };
 
 }  // namespace streamtrack::web

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "common/daemon/log.hpp"
-#include "common/http/listen.hpp"
+#include "common/status/listen.hpp"
 #include "web/api/params.hpp"
 
 namespace streamtrack::web::http {
@@ -368,7 +368,7 @@ void Server::Impl::accept() {
 
 Server::Server(ServerOptions options, Handler handler)
     : m_impl(std::make_shared<Impl>(std::move(options), std::move(handler))) {
-  const auto address = streamtrack::http::parse_listen(m_impl->options.listen);
+  const auto address = streamtrack::status::parse_listen(m_impl->options.listen);
   if (!address) throw std::runtime_error("[web] listen: " + address.error());
   beast::error_code ec;
   const tcp::endpoint endpoint(asio::ip::make_address(address->host, ec), address->port);
@@ -380,7 +380,7 @@ Server::Server(ServerOptions options, Handler handler)
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
     throw std::runtime_error("[web] listen: cannot serve on " +
-                             streamtrack::http::to_string(*address) + ": " + ec.message());
+                             streamtrack::status::to_string(*address) + ": " + ec.message());
   }
   m_impl->port = acceptor.local_endpoint().port();
   if (!address->loopback) {

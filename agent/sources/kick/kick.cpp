@@ -113,7 +113,7 @@ class KickPoll final : public Poll {
     return r;
   }
 
-  void on_outcome(const http::Outcome& outcome, TimePoint now) override {
+  void on_outcome(const http::Reply& outcome, TimePoint now) override {
     auto& s = *m_state;
     if (m_token_stage) {
       if (auto problem = s.token.accept(outcome, now)) fail(*problem);

@@ -57,7 +57,7 @@ class PagedPoll final : public Poll {
     return r;
   }
 
-  void on_outcome(const http::Outcome& outcome, TimePoint) override {
+  void on_outcome(const http::Reply& outcome, TimePoint) override {
     const std::string where = m_page > 0 ? "page " + std::to_string(m_page) + ": " : "";
     m_done = true;
     if (!outcome) {

@@ -40,7 +40,7 @@ http::Request AppToken::mint_request() const {
   return r;
 }
 
-std::optional<std::string> AppToken::accept(const http::Outcome& outcome, TimePoint now) {
+std::optional<std::string> AppToken::accept(const http::Reply& outcome, TimePoint now) {
   const auto fail = [this](const std::string& why) {
     return redact(redact("token request failed: " + why, m_client_secret), m_token.value_or(""));
   };

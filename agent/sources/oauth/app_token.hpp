@@ -27,7 +27,7 @@ class AppToken {
 
   // Takes the token endpoint's answer. Returns nullopt once a token is stored, otherwise the
   // reason ("token request failed: HTTP 403: invalid client secret").
-  std::optional<std::string> accept(const http::Outcome& outcome, TimePoint now);
+  std::optional<std::string> accept(const http::Reply& outcome, TimePoint now);
 
   // Forgets the token (after a 401), so the next current() is nullopt.
   void invalidate();

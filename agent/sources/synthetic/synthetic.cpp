@@ -12,7 +12,7 @@ class ReadyPoll final : public Poll {
  public:
   explicit ReadyPoll(std::vector<Sample> samples) : m_samples(std::move(samples)) {}
   std::optional<http::Request> next_request() override { return std::nullopt; }
-  void on_outcome(const http::Outcome&, TimePoint) override {}
+  void on_outcome(const http::Reply&, TimePoint) override {}
   PollResult result() override { return m_samples; }
 
  private:

@@ -141,7 +141,7 @@ class TwitchPoll final : public Poll {
     return r;
   }
 
-  void on_outcome(const http::Outcome& outcome, TimePoint now) override {
+  void on_outcome(const http::Reply& outcome, TimePoint now) override {
     auto& s = *m_state;
     if (m_stage == Stage::token) {
       if (auto problem = s.token.accept(outcome, now)) fail(*problem);

@@ -190,7 +190,7 @@ class YoutubePoll final : public Poll {
     return std::nullopt;
   }
 
-  void on_outcome(const http::Outcome& outcome, TimePoint now) override {
+  void on_outcome(const http::Reply& outcome, TimePoint now) override {
     auto& s = *m_state;
     if (!outcome) return fail(outcome.error());
     const auto& r = *outcome;

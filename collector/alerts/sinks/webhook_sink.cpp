@@ -1,7 +1,5 @@
 #include "collector/alerts/sinks/webhook_sink.hpp"
 
-#include <curl/curl.h>
-
 #include "collector/alerts/payload.hpp"
 #include "common/daemon/log.hpp"
 #include "common/util/backoff.hpp"
@@ -13,18 +11,6 @@ namespace {
 constexpr std::size_t k_max_queue = 10'000;
 using std::chrono::milliseconds;
 using Steady = std::chrono::steady_clock;
-
-std::size_t collect(char* data, std::size_t size, std::size_t n, void* out) {
-  auto* s = static_cast<std::string*>(out);
-  if (s->size() < 512) s->append(data, std::min<std::size_t>(size * n, 512 - s->size()));
-  return size * n;
-}
-
-// Aborts a transfer in flight once the sink is stopping, so that shutdown never waits for a
-// webhook that does not answer.
-int abort_on_stop(void* stopping, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<const std::atomic<bool>*>(stopping)->load() ? 1 : 0;
-}
 
 }  // namespace
 
@@ -40,8 +26,12 @@ std::string webhook_body(WebhookPreset preset, const Notification& n, millisecon
   return alert_json(n);
 }
 
-WebhookSink::WebhookSink(WebhookConfig config, milliseconds alertmanager_hold)
-    : m_config(std::move(config)), m_hold(alertmanager_hold), m_thread([this] { run(); }) {}
+WebhookSink::WebhookSink(WebhookConfig config, milliseconds alertmanager_hold,
+                         std::unique_ptr<HttpPoster> http)
+    : m_config(std::move(config)),
+      m_hold(alertmanager_hold),
+      m_http(http ? std::move(http) : curl_poster()),
+      m_thread([this] { run(); }) {}
 
 WebhookSink::~WebhookSink() {
   {
@@ -89,37 +79,16 @@ void WebhookSink::drop_queued() {
   m_cv.notify_all();
 }
 
-std::string WebhookSink::post(const std::string& body, bool& retry) {
-  retry = true;
-  CURL* curl = curl_easy_init();
-  if (!curl) return "curl_easy_init failed";
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  for (const auto& [k, v] : m_config.headers) {
-    headers = curl_slist_append(headers, (k + ": " + v).c_str());
-  }
-  std::string response;
-  curl_easy_setopt(curl, CURLOPT_URL, m_config.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(m_config.timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "streamtrack-collector");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &abort_on_stop);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &m_stopping);
-  const auto rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) return curl_easy_strerror(rc);
-  if (status >= 200 && status < 300) return {};
-  retry = status == 408 || status == 429 || status >= 500;
-  return "HTTP " + std::to_string(status) + (response.empty() ? "" : ": " + response);
+WebhookSink::Attempt WebhookSink::post(const std::string& body) {
+  const auto reply = m_http->post(
+      {.url = m_config.url, .headers = m_config.headers, .body = body, .timeout = m_config.timeout},
+      m_stopping);
+  if (!reply) return {Outcome::retry, reply.error()};
+  if (reply->status >= 200 && reply->status < 300) return {Outcome::ok, {}};
+  const bool passing = reply->status == 408 || reply->status == 429 || reply->status >= 500;
+  return {
+      passing ? Outcome::retry : Outcome::error,
+      "HTTP " + std::to_string(reply->status) + (reply->body.empty() ? "" : ": " + reply->body)};
 }
 
 void WebhookSink::run() {
@@ -134,16 +103,15 @@ void WebhookSink::run() {
     bool done = false;
     while (!done && generation == m_generation) {
       lock.unlock();
-      bool retry = false;
-      const auto error = post(item.body, retry);
+      const auto [outcome, error] = post(item.body);
       lock.lock();
-      if (error.empty()) {
+      if (outcome == Outcome::ok) {
         ++m_counters.sent;
         backoff.reset();
         log::debug("alerts: webhook delivered webhook=" + log::quote(m_config.name) +
                    " alert=" + log::quote(item.what));
         done = true;
-      } else if (!retry || Steady::now() - first >= m_config.retry_for) {
+      } else if (outcome == Outcome::error || Steady::now() - first >= m_config.retry_for) {
         ++m_counters.failed;
         backoff.reset();
         log::error("alerts: webhook gave up webhook=" + log::quote(m_config.name) +

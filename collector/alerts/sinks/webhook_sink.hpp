@@ -4,12 +4,15 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "collector/alerts/rule.hpp"
+#include "collector/alerts/sinks/http_poster.hpp"
 #include "collector/alerts/sinks/sink.hpp"
+#include "common/util/outcome.hpp"
 
 namespace streamtrack::collector::alerts::sinks {
 
@@ -24,15 +27,17 @@ struct WebhookCounters {
   std::atomic<std::uint64_t> failed{0};  // given up
 };
 
-// POSTs each notification as JSON on its own thread (libcurl), in order. A failed attempt
+// POSTs each notification as JSON on its own thread, in order. A failed attempt
 // (connection error, timeout, HTTP 408/429/5xx) is retried with exponential backoff and jitter
 // until `retry_for` has passed since the first attempt; other HTTP errors give up at once.
 // Either way a give-up is logged with the reason. At most 10000 notifications wait; beyond
 // that the oldest is dropped (logged). deliver() never waits for the network.
 class WebhookSink final : public Sink {
  public:
-  // `hold_for(rule)` gives the Alertmanager endsAt horizon for firing alerts of a rule.
-  WebhookSink(WebhookConfig config, std::chrono::milliseconds alertmanager_hold);
+  // `alertmanager_hold` is the Alertmanager endsAt horizon for firing alerts; `http` sends
+  // (null: libcurl, curl_poster()).
+  WebhookSink(WebhookConfig config, std::chrono::milliseconds alertmanager_hold,
+              std::unique_ptr<HttpPoster> http = nullptr);
   ~WebhookSink() override;  // stops the thread, aborting an attempt in flight
   WebhookSink(const WebhookSink&) = delete;
   WebhookSink& operator=(const WebhookSink&) = delete;
@@ -51,11 +56,17 @@ class WebhookSink final : public Sink {
     std::string what;  // for logs
   };
   void run();
-  // Empty on success; otherwise the reason, and whether it is worth retrying.
-  std::string post(const std::string& body, bool& retry);
+  struct Attempt {
+    Outcome outcome;
+    std::string error;  // why, unless ok
+  };
+  // One POST: ok on 2xx; retry on a transport error, 408, 429 or 5xx; error (give up) on any
+  // other status.
+  Attempt post(const std::string& body);
 
   WebhookConfig m_config;
   std::chrono::milliseconds m_hold;
+  std::unique_ptr<HttpPoster> m_http;
   WebhookCounters m_counters;
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;

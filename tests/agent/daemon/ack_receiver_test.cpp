@@ -84,7 +84,7 @@ class Acks : public ::testing::Test {
   using Steady = std::chrono::steady_clock;
   agent::AgentConfig m_config;
   wire::Topics m_topics;
-  streamtrack::http::AgentMetrics m_metrics;
+  streamtrack::status::AgentMetrics m_metrics;
   StoredRows m_rows{5};
   TakingTransport m_transport;
   agent::publish::Publisher m_publisher{options(), m_rows, m_transport};

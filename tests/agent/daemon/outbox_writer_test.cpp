@@ -35,7 +35,7 @@ class Writer : public ::testing::Test {
   TempDir m_dir{"streamtrack-outbox-writer"};
   agent::AgentConfig m_config;
   agent::outbox::Outbox m_outbox{m_dir / "outbox.db", agent::outbox::Options{}};
-  streamtrack::http::AgentMetrics m_metrics;
+  streamtrack::status::AgentMetrics m_metrics;
   agent::OutboxWriter m_writer{m_outbox, m_config, m_metrics};
 };
 

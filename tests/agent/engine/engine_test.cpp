@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-#include <thread>
 
 #include "agent/engine/poll_engine.hpp"
 #include "tests/agent/engine/engine_support.hpp"
@@ -92,18 +91,6 @@ TEST(PollEngine, AnUndecodableValueDropsThatSampleAloneAndIsCounted) {
     EXPECT_EQ(r.rejected, r.source == "bad" ? 1u : 0u) << r.source;
   }
   for (const auto& h : engine.health()) EXPECT_EQ(h.errors, 0) << h.name;
-}
-
-TEST(PollEngine, WakeupEndsAWaitingStep) {
-  SilentListener silent;
-  agent::PollEngine engine(agent_config(json_source("dead", silent.url(), "1s", "1m")),
-                           SystemClock::instance());
-  engine.step(0ms);  // starts the poll that will never be answered
-  std::thread waker([&] { engine.wakeup(); });
-  const auto start = std::chrono::steady_clock::now();
-  engine.step(k_event_timeout);
-  waker.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, k_event_timeout / 2);
 }
 
 TEST(PollEngine, AReadableExtraFdEndsAWaitingStep) {

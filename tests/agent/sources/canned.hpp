@@ -17,19 +17,19 @@
 namespace streamtrack::testing {
 
 // A response with `status`, a JSON body and the given (lower-case) headers.
-inline agent::http::Outcome canned_json(long status, std::string body,
+inline agent::http::Reply canned_json(long status, std::string body,
                                         std::map<std::string, std::string> headers = {}) {
   agent::http::Response r;
   r.status = status;
   r.content_type = "application/json";
   r.headers = std::move(headers);
   r.body = std::move(body);
-  return agent::http::Outcome(std::move(r));
+  return agent::http::Reply(std::move(r));
 }
 
 // A transport error, as the HTTP client reports one ("timed out after 10s").
-inline agent::http::Outcome canned_failure(std::string error) {
-  return agent::http::Outcome::failure(std::move(error));
+inline agent::http::Reply canned_failure(std::string error) {
+  return agent::http::Reply::failure(std::move(error));
 }
 
 // One poll: the requests it sent, in order, and its result.
@@ -49,7 +49,7 @@ struct CannedPoll {
 // for more requests than there are answers fails the test; answers it did not ask for are
 // left in `answers`.
 inline CannedPoll run_canned(agent::sources::Source& source, const Clock& clock,
-                             std::deque<agent::http::Outcome>& answers) {
+                             std::deque<agent::http::Reply>& answers) {
   CannedPoll out;
   auto poll = source.start_poll();
   while (auto request = poll->next_request()) {
@@ -69,7 +69,7 @@ inline CannedPoll run_canned(agent::sources::Source& source, const Clock& clock,
 
 // The same, for answers that must all be used.
 inline CannedPoll run_canned(agent::sources::Source& source, const Clock& clock,
-                             std::deque<agent::http::Outcome>&& answers) {
+                             std::deque<agent::http::Reply>&& answers) {
   auto out = run_canned(source, clock, answers);
   EXPECT_TRUE(answers.empty()) << answers.size() << " canned answers were not asked for";
   return out;

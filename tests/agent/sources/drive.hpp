@@ -26,7 +26,7 @@ inline agent::sources::PollResult drive(agent::sources::Source& source, const Cl
       ADD_FAILURE() << "request did not complete: " << request->url;
       return agent::sources::PollResult::failure("test: request did not complete");
     }
-    poll->on_outcome(done.front().outcome, clock.now());
+    poll->on_outcome(done.front().reply, clock.now());
   }
   return poll->result();
 }

@@ -155,13 +155,13 @@ TEST_F(PartitionsIT, ALockHeldElsewhereFailsTheMonthWithinTheLockTimeoutNotForev
 TEST_F(PartitionsIT, TheAlertStoreCountsPartitionsMissingForThisMonthAndTheNext) {
   store::ConnectOptions options;
   options.dsn = m_dsn;
-  alerts::PgAlertStore alerts(options);
+  const auto alerts = alerts::open_pg_alert_store(options);
   const auto now = at("2030-06-10T00:00:00Z");
-  EXPECT_EQ(*alerts.missing_partitions(now), 2);
+  EXPECT_EQ(*alerts->missing_partitions(now), 2);
   partitions::maintain_partitions(*m_conn, now, {0, 0});
-  EXPECT_EQ(*alerts.missing_partitions(now), 1);  // July is not made yet
+  EXPECT_EQ(*alerts->missing_partitions(now), 1);  // July is not made yet
   partitions::maintain_partitions(*m_conn, now, {1, 0});
-  EXPECT_EQ(*alerts.missing_partitions(now), 0);
+  EXPECT_EQ(*alerts->missing_partitions(now), 0);
 }
 
 }  // namespace

@@ -91,7 +91,7 @@ TEST(AppToken, ExpiresInBeyondAYearCountsAsAYear) {
   r.content_type = "application/json";
   r.body = R"({"access_token":"t","expires_in":9223372036854775807})";
   const auto now = *parse_rfc3339("2030-01-01T00:00:00Z");
-  ASSERT_EQ(token.accept(agent::http::Outcome(r), now), std::nullopt);
+  ASSERT_EQ(token.accept(agent::http::Reply(r), now), std::nullopt);
   EXPECT_EQ(token.current(now + std::chrono::days{300}), "t");
   EXPECT_EQ(token.current(now + std::chrono::days{366}), std::nullopt);
 }

@@ -115,7 +115,7 @@ TEST_F(YoutubePoll, QuotaExceededPausesEveryRequestUntilMidnightPacific) {
 
 TEST_F(YoutubePoll, SixtyLiveVideosTakeTwoVideosCalls) {
   std::vector<std::string> channels, videos;
-  std::deque<agent::http::Outcome> answers;
+  std::deque<agent::http::Reply> answers;
   for (int i = 0; i < 60; ++i) {
     channels.push_back("UC" + std::to_string(100 + i));
     videos.push_back("v" + std::to_string(100 + i));

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/http/metrics.hpp"
+#include "common/status/metrics.hpp"
 
 // The operations endpoint of both daemons, on a loopback address from `[http] listen`:
 //   GET /metrics  Prometheus text format (Metrics::render())
@@ -16,7 +16,7 @@
 // Both answer JSON: /healthz {"status":"healthy","timestamp":"<RFC 3339>","version":
 // "<k_version>","daemon":"..."}; /readyz the same with "status":"ok"|"fail" and
 // "checks":{"<name>":{"ok":bool,"detail":"..."}}.
-namespace streamtrack::http {
+namespace streamtrack::status {
 
 struct CheckResult {
   bool ok = false;
@@ -59,4 +59,4 @@ std::unique_ptr<StatusServer> start_status_server(const std::string& listen,
 // Readiness helper: passes while `age()` is known and below `limit`.
 Check max_age_check(std::function<std::optional<Seconds>()> age, Seconds limit);
 
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

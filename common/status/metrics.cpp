@@ -1,4 +1,4 @@
-#include "common/http/metrics.hpp"
+#include "common/status/metrics.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -10,21 +10,9 @@
 
 #include "common/version.hpp"
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 
 namespace pm = prometheus;
-
-std::string_view to_string(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::ok:
-      return "ok";
-    case Outcome::retry:
-      return "retry";
-    case Outcome::error:
-      return "error";
-  }
-  return "error";
-}
 
 namespace {
 
@@ -199,7 +187,7 @@ AgentMetrics::~AgentMetrics() = default;
 void AgentMetrics::poll_finished(std::string_view source, std::string_view type, Outcome outcome,
                                  Seconds duration, std::size_t samples) {
   auto& a = *m_agent;
-  a.polls->Add({{"source", str(source)}, {"type", str(type)}, {"outcome", str(to_string(outcome))}})
+  a.polls->Add({{"source", str(source)}, {"type", str(type)}, {"outcome", str(outcome_name(outcome))}})
       .Increment();
   a.poll_duration
       ->Add({{"source", str(source)}},
@@ -348,7 +336,7 @@ void CollectorMetrics::count_ingest_rejects(std::string_view reason, std::int64_
 
 void CollectorMetrics::batch_written(std::int64_t rows, Seconds duration, Outcome outcome) {
   auto& c = *m_collector;
-  c.batches->Add({{"outcome", str(to_string(outcome))}}).Increment();
+  c.batches->Add({{"outcome", str(outcome_name(outcome))}}).Increment();
   c.batch_rows->Observe(as_double(rows));
   c.batch_seconds->Observe(duration.count());
 }
@@ -388,4 +376,4 @@ void CollectorMetrics::count_alert_transition(std::string_view rule, std::string
   m_collector->alert_transitions->Add({{"rule", str(rule)}, {"state", str(state)}}).Increment();
 }
 
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

@@ -8,14 +8,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/util/outcome.hpp"
+
 // The Prometheus metrics of both daemons, behind small typed calls so the running code never
 // sees prometheus-cpp. Every call is thread-safe and cheap enough for each poll or batch; none
 // throws once constructed. docs/operations.md lists every metric.
-namespace streamtrack::http {
+namespace streamtrack::status {
 
-// How a poll, a publish or a write ended (the engine's OK / RETRY / ERROR).
-enum class Outcome { ok, retry, error };
-std::string_view to_string(Outcome outcome);
+// How a poll or a write ended (common/util/outcome.hpp), the `outcome` label.
+using streamtrack::Outcome;
 
 using Seconds = std::chrono::duration<double>;
 
@@ -111,4 +112,4 @@ class CollectorMetrics : public Metrics {
   std::unique_ptr<Collector> m_collector;
 };
 
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

@@ -1,10 +1,10 @@
-#include "common/http/listen.hpp"
+#include "common/status/listen.hpp"
 
 #include <arpa/inet.h>
 
 #include <charconv>
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 
 namespace {
 
@@ -61,4 +61,4 @@ std::string to_string(const ListenAddress& address) {
   return address.ipv6 ? "[" + address.host + "]:" + port : address.host + ":" + port;
 }
 
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

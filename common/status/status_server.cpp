@@ -1,4 +1,4 @@
-#include "common/http/status_server.hpp"
+#include "common/status/status_server.hpp"
 
 #include <civetweb.h>
 
@@ -9,11 +9,11 @@
 #include <stdexcept>
 
 #include "common/daemon/log.hpp"
-#include "common/http/listen.hpp"
+#include "common/status/listen.hpp"
 #include "common/util/time.hpp"
 #include "common/version.hpp"
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 
 namespace {
 
@@ -184,4 +184,4 @@ Check max_age_check(std::function<std::optional<Seconds>()> age, Seconds limit) 
   };
 }
 
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status

@@ -6,7 +6,7 @@
 
 #include "common/util/result.hpp"
 
-namespace streamtrack::http {
+namespace streamtrack::status {
 
 // A parsed `[http] listen` value.
 struct ListenAddress {
@@ -24,4 +24,4 @@ Result<ListenAddress> parse_listen(std::string_view text);
 // "127.0.0.1:9464" / "[::1]:9464".
 std::string to_string(const ListenAddress& address);
 
-}  // namespace streamtrack::http
+}  // namespace streamtrack::status
