@@ -253,9 +253,7 @@ class Daemon {
 
       handle_events();
       pumped = m_publisher.pump(Steady::now(), m_connected) > 0;
-      const auto inflight = m_publisher.figures().inflight;
-      m_wake_on_delivery.store(2 * inflight >= static_cast<std::size_t>(m_config.max_inflight),
-                               std::memory_order_relaxed);
+      m_wake_on_delivery.store(m_publisher.window_half_full(), std::memory_order_relaxed);
       watchdog.maybe_ping();
       const auto t = Steady::now();
       if (m_health_timer.due(t)) publish_health();
@@ -317,6 +315,10 @@ class Daemon {
     o.max_inflight = static_cast<std::size_t>(m_config.max_inflight);
     o.delivery = m_config.delivery;
     o.ack_timeout = m_config.ack_timeout;
+    o.agent = m_config.id;
+    o.frame_topic = m_topics.frames(m_config.id);
+    o.max_frame_samples = m_config.max_frame_samples;
+    o.max_frame_bytes = m_config.max_frame_bytes;
     return o;
   }
 
@@ -690,7 +692,10 @@ class Daemon {
     }
     log::info("agent: stopped unsent=" + std::to_string(m_outbox.depth()) +
               " last_seq=" + std::to_string(m_outbox.last_seq()) +
-              " unsaved=" + std::to_string(m_unsaved.count()));
+              " unsaved=" + std::to_string(m_unsaved.count()) + " published=" +
+              std::to_string(m_publisher.figures().published) +
+              " frames=" + std::to_string(m_publisher.figures().frames) +
+              " framed=" + std::to_string(m_publisher.figures().framed));
     return 0;
   }
 
