@@ -534,15 +534,20 @@ class CollectorDaemon {
         m_discovery->agent_status(parsed->agent, m.payload);
       }
     }
-    auto item = ingest::classify(m_topics, std::move(m.topic), std::move(m.payload), m_clock->now(),
-                                 m_window);
-    if (!item) return;
-    if (m_alerting) alerts::observe(*m_alerting, *item);
-    if (item->kind == ingest::Item::Kind::reject) {
-      log::info("ingest: rejected topic=" + log::quote(item->topic) + " bytes=" +
-                std::to_string(item->payload_bytes) + " reason=" + log::quote(item->reason));
+    auto classified = ingest::classify_message(m_topics, std::move(m.topic), std::move(m.payload),
+                                               m_clock->now(), m_window);
+    if (classified.frame) m_metrics.count_frame(static_cast<std::int64_t>(classified.frame_samples));
+    for (auto& item : classified.items) queue_item(std::move(item));
+  }
+
+  // On Paho's thread: one sample, status, health or reject; never blocks.
+  void queue_item(ingest::Item item) {
+    if (m_alerting) alerts::observe(*m_alerting, item);
+    if (item.kind == ingest::Item::Kind::reject) {
+      log::info("ingest: rejected topic=" + log::quote(item.topic) + " bytes=" +
+                std::to_string(item.payload_bytes) + " reason=" + log::quote(item.reason));
     }
-    if (m_queue.push(std::move(*item))) return;
+    if (m_queue.push(std::move(item))) return;
     if (m_queue.closed()) return;  // shutting down: unacknowledged, so its agent resends it
     const auto dropped = m_queue.dropped();
     if (dropped == 1 || dropped - m_dropped_logged.load() >= 1000) {
