@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
+
+#include "common/wire/utf8.hpp"
 
 namespace streamtrack::agent::publish {
 
@@ -39,11 +42,29 @@ std::int64_t covered(const std::map<std::int64_t, std::int64_t>& set, std::int64
   return n;
 }
 
+// Whether the client takes `topic` for a publish: valid UTF-8 without NUL or wildcards.
+bool publishable_topic(std::string_view topic) {
+  if (topic.empty() || topic.size() > 65535) return false;
+  for (std::size_t i = 0; i < topic.size();) {
+    const auto d = wire::utf8::decode_at(topic, i);
+    if (d.length == 0 || d.code_point == 0 || d.code_point == '+' || d.code_point == '#') {
+      return false;
+    }
+    i += d.length;
+  }
+  return true;
+}
+
 }  // namespace
 
 Publisher::Publisher(Options options, RowSource& rows, Transport& transport)
-    : m_options(options), m_rows(rows), m_transport(transport) {
+    : m_options(std::move(options)), m_rows(rows), m_transport(transport) {
   m_unsent.emplace(1, k_end);
+  constexpr std::string_view k_frames = "frames";
+  if (m_options.frame_topic.ends_with(k_frames)) {
+    m_own_metrics = m_options.frame_topic.substr(0, m_options.frame_topic.size() - k_frames.size()) +
+                    "metrics/";
+  }
 }
 
 void Publisher::on_connected() {
@@ -178,7 +199,7 @@ bool Publisher::window_half_full() const {
 }
 
 bool Publisher::frames_on() const {
-  return m_options.max_frame_samples >= 2 && !m_options.frame_topic.empty();
+  return m_options.max_frame_samples >= 2 && !m_own_metrics.empty();
 }
 
 // Sends the front of the backlog as one frame of as many samples as its bounds allow; a
@@ -200,8 +221,14 @@ std::size_t Publisher::send_backlog_frame() {
     return 0;
   }
   wire::FrameBuilder frame(m_options.agent, m_options.max_frame_bytes, want);
+  // Only rows of this agent id with a topic the client would take go into its frame: a row
+  // stored under another id (the agent was renamed) or with a topic an older agent wrote
+  // wrongly goes alone on its own topic, as it always did (and is quarantined if refused).
+  const auto own = [&](const outbox::Row& row) {
+    return row.topic.starts_with(m_own_metrics) && publishable_topic(row.topic);
+  };
   std::size_t n = 0;
-  while (n < rows->size() && frame.add((*rows)[n].payload)) ++n;
+  while (n < rows->size() && own((*rows)[n]) && frame.add((*rows)[n].payload)) ++n;
   // Everything read went into the frame and the read was short: nothing else waits below
   // `before`.
   const bool all = n == rows->size() && rows->size() < want;

@@ -71,7 +71,7 @@ struct Options {
   // to the contract's bound) whenever more than one of its samples waits; live samples and
   // resends always go alone on their metrics topics. Otherwise every sample goes alone.
   std::string agent;        // the frame's "agent": the agent id
-  std::string frame_topic;  // <root>/<agent>/frames
+  std::string frame_topic;  // <root>/<agent>/frames (Topics::frames)
   std::size_t max_frame_samples = 0;
   std::size_t max_frame_bytes = wire::k_max_frame_bytes;
 };
@@ -146,6 +146,7 @@ class Publisher {
   void erase_unsent(std::int64_t from, std::int64_t to_exclusive);
 
   Options m_options;
+  std::string m_own_metrics;  // <root>/<agent>/metrics/: rows under it may go into frames
   RowSource& m_rows;
   Transport& m_transport;
   // Seqs never handed to the client in this process, as [first, end) intervals.

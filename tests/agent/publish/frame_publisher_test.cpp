@@ -38,6 +38,19 @@ Sample sample(std::int64_t seq, std::size_t title_bytes) {
 
 class Rows final : public agent::publish::RowSource {
  public:
+  // A row stored under another agent id (before the agent was renamed).
+  void add_foreign() {
+    ++m_last;
+    auto s = sample(m_last, 0);
+    s.agent = "old-name";
+    m_rows[m_last] = agent::outbox::Row{
+        m_last, k_topics.metrics("old-name", s.platform, s.channel), wire::encode_sample(s)};
+  }
+  // A row whose stored topic is not UTF-8 (as an older agent could have written it).
+  void add_bad_topic() {
+    add(1);
+    m_rows[m_last].topic = k_topics.metrics("rig", "x", "y") + "\xFF";
+  }
   void add(std::int64_t n, std::size_t title_bytes = 0) {
     for (std::int64_t i = 0; i < n; ++i) {
       ++m_last;
@@ -161,6 +174,34 @@ TEST(FramePublisher, ALoneBacklogSampleGoesAloneOnItsMetricsTopic) {
   ASSERT_EQ(transport.sent.size(), 1u);
   EXPECT_FALSE(transport.sent[0].frame);
   EXPECT_EQ(p.figures().frames, 0);
+}
+
+TEST(FramePublisher, ARowStoredUnderAnotherAgentIdGoesAloneOnItsOwnTopic) {
+  Rows rows;
+  Transport transport;
+  Publisher p(opts(100, Delivery::broker, 10), rows, transport);
+  rows.add(3);
+  rows.add_foreign();
+  rows.add(2);
+  p.on_connected();
+  EXPECT_EQ(p.pump(t0, true), 6u);
+  EXPECT_EQ(transport.messages(),
+            (std::vector<std::vector<std::int64_t>>{{1, 2, 3}, {4}, {5, 6}}));
+  EXPECT_FALSE(transport.sent[1].frame);
+}
+
+TEST(FramePublisher, ARowWithATopicTheClientRefusesIsNeverHiddenInAFrame) {
+  Rows rows;
+  Transport transport;
+  Publisher p(opts(100, Delivery::broker, 10), rows, transport);
+  rows.add(2);
+  rows.add_bad_topic();
+  rows.add(2);
+  p.on_connected();
+  p.pump(t0, true);
+  // The fake takes any topic; what matters is that seq 3 went alone on its stored topic.
+  EXPECT_EQ(transport.messages(),
+            (std::vector<std::vector<std::int64_t>>{{1, 2}, {3}, {4, 5}}));
 }
 
 TEST(FramePublisher, FramesOffSendsEverySampleAlone) {
