@@ -63,5 +63,32 @@ TEST_F(FramesIT, EachSampleOfAFrameLandsOrIsRejectedOnItsOwnAndIsAckedBySeq) {
   EXPECT_EQ(collector->stop(), 0);
 }
 
+// A batch over many channels makes the collector publish a live value per channel right after
+// the commit, and its acks right behind them: more than the client's queue of unsent messages
+// once held (Paho's default, 100), and an ack it refused was dropped, so the agent sent the
+// samples again only after ack_timeout. Every ack must arrive without a resend.
+TEST_F(FramesIT, AcksOfABatchOverManyChannelsAreNotLostBehindItsLiveValues) {
+  CollectorOptions o;
+  o.max_delay = "500ms";  // one batch, so the live values of 2,000 channels leave at once
+  auto collector = start_collector(o);
+  MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
+  constexpr int k_samples = 2000;
+  for (int first = 1; first <= k_samples; first += 500) {
+    wire::FrameBuilder frame("rig");
+    for (int seq = first; seq < first + 500; ++seq) {
+      ASSERT_TRUE(frame.add(wire::encode_sample(
+          make_sample("rig", seq, ts_for(seq), "live/ch" + std::to_string(seq)))));
+    }
+    probe.publish(k_topics.frames("rig"), frame.finish());
+  }
+  expect_count("SELECT count(*) FROM livestream_metrics", k_samples);
+  ASSERT_TRUE(wait_until([&] { return acked(probe, "rig").size() >= k_samples; }))
+      << acked(probe, "rig").size() << " of " << k_samples << " acked\n"
+      << collector->output();
+  const auto a = acked(probe, "rig");
+  EXPECT_EQ(std::set<std::int64_t>(a.begin(), a.end()).size(), std::size_t{k_samples});
+  EXPECT_EQ(collector->stop(), 0);
+}
+
 }  // namespace
 }  // namespace streamtrack::collector::testing
