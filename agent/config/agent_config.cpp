@@ -3,6 +3,7 @@
 #include <set>
 
 #include "agent/sources/registry.hpp"
+#include "agent/sources/source_config.hpp"
 #include "common/config/example.hpp"
 #include "common/config/toml_file.hpp"
 #include "common/util/host.hpp"
@@ -177,7 +178,7 @@ const TableSpec& agent_root_spec() {
            "username + password_file (basic auth) or bearer_token_file. Check a "
            "configuration against the real servers with: streamtrack-agent --config "
            "/etc/streamtrack/agent.toml --once",
-       .nested = &source_common_spec(),
+       .nested = &sources::source_common_spec(),
        .reloads = true,
        .examples = source_examples()},
   }};

@@ -13,6 +13,10 @@
 // Plain data describing one HTTP exchange, independent of libcurl.
 namespace streamtrack::agent::http {
 
+// The defaults of a request, and of the [[source]] keys `timeout` and `max_body_bytes`.
+inline constexpr std::chrono::milliseconds k_default_timeout{10'000};
+inline constexpr std::size_t k_default_max_body_bytes = 4 << 20;
+
 struct BasicAuth {
   std::string user;
   std::string password;
@@ -24,8 +28,8 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  // sent as "Name: value"
   std::string body;                                          // sent when non-empty
   std::optional<BasicAuth> basic_auth;
-  std::chrono::milliseconds timeout{10'000};  // whole request, connect included
-  std::size_t max_body_bytes = 4 << 20;       // larger bodies fail the request
+  std::chrono::milliseconds timeout = k_default_timeout;  // whole request, connect included
+  std::size_t max_body_bytes = k_default_max_body_bytes;  // larger bodies fail the request
 };
 
 struct Response {

@@ -3,7 +3,9 @@
 // NOTIFY streamtrack_live (delivered at commit; it names the newest sample of each channel a
 // batch moved, with its ts). Baseline in the same run: publish -> delivery to a plain MQTT
 // subscriber of the same broker (what the broker alone adds).
-//   latency_bench [samples/s=1000] [seconds=20]
+//   latency_bench [samples/s=1000] [seconds=20] [max_delay_ms=200]
+// max_delay is the collector's [batch] max_delay (its default, 200 ms): the oldest sample of a
+// batch waits that long before the write starts, so it is a floor of the p99.
 #include <libpq-fe.h>
 #include <sys/select.h>
 
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const int rate = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 20;
+  const int max_delay_ms = argc > 3 ? std::atoi(argv[3]) : 200;
   PostgresServer pg;
   TempDir dir("streamtrack-latency");
   const auto port = free_port();
@@ -72,7 +75,9 @@ int main(int argc, char** argv) {
   write_file(dir / "collector.toml",
              "[collector]\nid = \"bench\"\n[mqtt]\nurl = \"" + broker_url +
                  "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" + dsn +
-                 "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"200ms\"\n"
+                 "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"" +
+                 std::to_string(max_delay_ms) +
+                 "ms\"\n"
                  "max_pending_rows = 200000\n[http]\nlisten = \"\"\n");
   Process collector({.argv = {(bin_dir() / "streamtrack-collector").string(), "-c",
                               (dir / "collector.toml").string()},
@@ -201,9 +206,9 @@ int main(int argc, char** argv) {
   std::printf("  baseline publish -> MQTT subscriber: %zu seen, p50 %.1f ms, p99 %.1f ms\n",
               delivered.count(), delivered.percentile(0.5), broker_p99);
   std::printf(
-      "goal latency: %s p99 %.0f ms publish -> committed row at %d samples/s (goal <= 250 "
-      "ms; broker alone p99 %.0f ms)\n",
-      p99 >= 0 && p99 <= 250 ? "met" : "NOT met", p99, rate, broker_p99);
+      "goal latency: %s p99 %.0f ms publish -> committed row at %d samples/s, batch max_delay "
+      "%d ms (goal <= 250 ms; broker alone p99 %.0f ms)\n",
+      p99 >= 0 && p99 <= 250 ? "met" : "NOT met", p99, rate, max_delay_ms, broker_p99);
   collector.stop();
   return 0;
 }

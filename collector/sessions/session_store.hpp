@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "collector/sessions/session_plan.hpp"
 #include "collector/store/pg_connection.hpp"
@@ -12,14 +13,22 @@
 // Every write to the session rows (livestreams): the writers' steps and the sweeper.
 namespace streamtrack::collector::sessions {
 
-// Applies one planned step of `channel` inside the caller's transaction. An offline step closes
-// the channel's open sessions at its time and returns nullopt. A live step finds its session
-// (a derived one, under the channel's advisory lock, by continuity: see docs/operations.md,
-// "Identity") or creates it, widens it by the step, closes other sessions it supersedes, and
-// returns its id as text. Throws store::PgError.
-std::optional<std::string> apply_step(store::PgConnection& conn, std::int64_t channel,
-                                      const SessionStep& step,
-                                      std::chrono::milliseconds offline_timeout);
+// One planned step of one channel.
+struct ChannelStep {
+  std::int64_t channel = 0;
+  const SessionStep* step = nullptr;
+};
+
+// Applies `steps` in the given order inside the caller's transaction, in one statement
+// (streamtrack_apply_session_steps, schema.hpp): an offline step closes the channel's open
+// sessions at its time; a live step finds its session (a derived one, under the channel's
+// advisory lock, by continuity: see docs/operations.md, "Identity") or creates it, widens it by
+// the step, and closes other sessions it supersedes. Returns, per step, its session id as text
+// (nullopt for an offline step). Callers keep one order of channels across writers, so that
+// session rows are always locked in the same order. Throws store::PgError.
+std::vector<std::optional<std::string>> apply_steps(store::PgConnection& conn,
+                                                    const std::vector<ChannelStep>& steps,
+                                                    std::chrono::milliseconds offline_timeout);
 
 // Closes active sessions whose newest sample is older than now - offline_timeout; they end at
 // their last sample. Returns how many were closed. Throws store::PgError.

@@ -2,6 +2,7 @@
 
 #include "collector/alerts/schema.hpp"
 #include "collector/live/schema.hpp"
+#include "collector/sessions/schema.hpp"
 #include "collector/store/lock_keys.hpp"
 #include "collector/views/schema.hpp"
 
@@ -159,7 +160,12 @@ const std::vector<Migration>& migrations() {
        live::k_read_side_schema_sql},
       {4, "channels scoped by agent for self-hosted servers; metrics keyed by sample", k_schema_v4},
       {5, "ingest_rejects: origin, payload_bytes, hashed unique key", k_schema_v5},
-      {6, "read-only views for dashboards: v_channel_viewers, v_sessions", views::k_views_schema_sql},
+      {6, "read-only views for dashboards: v_channel_viewers, v_sessions",
+       views::k_views_schema_sql},
+      {7,
+       "session steps of a batch in one call (streamtrack_apply_session_steps); open-session "
+       "index without last_sample_at",
+       sessions::k_session_steps_schema_sql},
   };
   return all;
 }

@@ -239,6 +239,42 @@ void append_copy_text(std::string& out, std::string_view value) {
   }
 }
 
+void ArrayLiteralBuilder::separate() {
+  if (m_text.size() > 1) m_text += ',';
+}
+
+void ArrayLiteralBuilder::add(std::string_view value) {
+  separate();
+  m_text += '"';
+  for (const char c : value) {
+    if (c == '"' || c == '\\') m_text += '\\';
+    m_text += c;
+  }
+  m_text += '"';
+}
+
+void ArrayLiteralBuilder::add_null() {
+  separate();
+  m_text += "NULL";
+}
+
+std::string ArrayLiteralBuilder::finish() && {
+  m_text += '}';
+  return std::move(m_text);
+}
+
+std::string array_literal(const std::vector<std::optional<std::string>>& values) {
+  ArrayLiteralBuilder out;
+  for (const auto& value : values) {
+    if (value) {
+      out.add(*value);
+    } else {
+      out.add_null();
+    }
+  }
+  return std::move(out).finish();
+}
+
 std::string bytea_hex(std::string_view bytes) {
   static constexpr std::array<char, 16> k_hex{'0', '1', '2', '3', '4', '5', '6', '7',
                                               '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};

@@ -121,6 +121,26 @@ class PgConnection {
 // Escapes a value for COPY text format (backslash, tab, newline, carriage return).
 void append_copy_text(std::string& out, std::string_view value);
 
+// The text form of a one-dimensional PostgreSQL array of `values` ("{\"a\",NULL}"), for a
+// parameter such as $1::text[]: every element quoted with its backslashes and double quotes
+// escaped, nullopt as NULL. The server casts each element to the array's element type.
+std::string array_literal(const std::vector<std::optional<std::string>>& values);
+
+// Builds the same text form element by element, without a vector of values.
+class ArrayLiteralBuilder {
+ public:
+  ArrayLiteralBuilder() : m_text("{") {}
+  void reserve(std::size_t bytes) { m_text.reserve(bytes); }
+  void add(std::string_view value);
+  void add_null();
+  // The literal; the builder is spent.
+  std::string finish() &&;
+
+ private:
+  void separate();
+  std::string m_text;
+};
+
 // "\x..." hex text that PostgreSQL reads as bytea input, for raw payloads of any bytes.
 std::string bytea_hex(std::string_view bytes);
 

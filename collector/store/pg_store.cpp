@@ -21,23 +21,54 @@ std::optional<std::string> opt_int(const std::optional<std::int64_t>& v) {
   return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
 }
 
-void append_field(std::string& out, const std::optional<std::int64_t>& v) {
-  if (v) {
-    out += std::to_string(*v);
-  } else {
-    out += "\\N";
+// The metrics rows of a batch, one array literal per column of livestream_metrics.
+class MetricsColumns {
+ public:
+  void add(const std::string& livestream, const Sample& s) {
+    ++m_rows;
+    m_livestream.add(livestream);
+    m_ts.add(ts_text(s.ts));
+    add(m_viewers, s.viewers);
+    add(m_chat_messages, s.chat_messages);
+    add(m_chatters, s.chatters);
+    add(m_bitrate, s.bitrate_kbps);
+    add(m_fps, s.fps);
+    add(m_dropped_frames, s.dropped_frames);
+    m_agent.add(s.agent);
+    m_seq.add(std::to_string(s.seq));
   }
-}
+  bool empty() const { return m_rows == 0; }
+  // $1..$10 in the order of livestream_metrics' columns; the columns are spent.
+  Params params() && {
+    return {std::move(m_livestream).finish(), std::move(m_ts).finish(),
+            std::move(m_viewers).finish(),    std::move(m_chat_messages).finish(),
+            std::move(m_chatters).finish(),   std::move(m_bitrate).finish(),
+            std::move(m_fps).finish(),        std::move(m_dropped_frames).finish(),
+            std::move(m_agent).finish(),      std::move(m_seq).finish()};
+  }
 
-void append_field(std::string& out, const std::optional<double>& v) {
-  if (!v) {
-    out += "\\N";
-    return;
+ private:
+  static void add(ArrayLiteralBuilder& column, const std::optional<std::int64_t>& v) {
+    if (v) {
+      column.add(std::to_string(*v));
+    } else {
+      column.add_null();
+    }
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", *v);
-  out += buf;
-}
+  static void add(ArrayLiteralBuilder& column, const std::optional<double>& v) {
+    if (!v) {
+      column.add_null();
+      return;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", *v);
+    column.add(buf);
+  }
+
+  std::size_t m_rows = 0;
+  ArrayLiteralBuilder m_livestream, m_ts, m_viewers, m_chat_messages, m_chatters, m_bitrate, m_fps,
+      m_dropped_frames, m_agent, m_seq;
+};
 
 }  // namespace
 
@@ -47,13 +78,7 @@ PgStore::PgStore(ConnectOptions options, std::chrono::milliseconds session_timeo
 void PgStore::ensure_connected() {
   if (m_conn && m_conn->healthy()) return;
   m_conn.reset();
-  auto conn = std::make_unique<PgConnection>(m_options);
-  conn->exec(
-      "CREATE TEMP TABLE IF NOT EXISTS metrics_staging (livestream_id bigint, \"timestamp\" "
-      "timestamptz, viewer_count integer, chat_messages bigint, chatters bigint, bitrate_kbps "
-      "double precision, fps double precision, dropped_frames bigint, agent_id text, seq bigint) "
-      "ON COMMIT DELETE ROWS");
-  m_conn = std::move(conn);
+  m_conn = std::make_unique<PgConnection>(m_options);
 }
 
 WriteOutcome PgStore::write(const std::vector<Item>& batch) {
@@ -138,75 +163,97 @@ std::string channel_scope(const std::string& platform, const std::string& agent)
   return k_global.contains(platform) ? std::string() : agent;
 }
 
-std::int64_t PgStore::channel_id(const ChannelKey& key) {
+void PgStore::resolve_channels(const std::vector<ChannelKey>& keys) {
+  std::vector<std::optional<std::string>> platforms, scopes, names;
+  for (const auto& key : keys) {
+    if (m_channels.contains(key) || m_new_channels.contains(key)) continue;
+    const auto& [platform, scope, name] = key;
+    platforms.emplace_back(platform);
+    scopes.emplace_back(scope);
+    names.emplace_back(name);
+  }
+  if (platforms.empty()) return;
+  // In the callers' order (that of ChannelKey), so that concurrent writers lock rows alike.
+  const auto r = m_conn->exec(
+      "INSERT INTO channels (platform, scope, name) "
+      "SELECT platform, scope, name FROM unnest($1::text[], $2::text[], $3::text[]) "
+      "WITH ORDINALITY AS k (platform, scope, name, n) ORDER BY n "
+      "ON CONFLICT (platform, scope, name) DO UPDATE SET platform = excluded.platform "
+      "RETURNING id, platform, scope, name",
+      {array_literal(platforms), array_literal(scopes), array_literal(names)});
+  for (int row = 0; row < r.rows(); ++row) {
+    m_new_channels.emplace(ChannelKey{r.text(row, 1), r.text(row, 2), r.text(row, 3)},
+                           r.integer(row, 0));
+  }
+}
+
+std::int64_t PgStore::channel_id(const ChannelKey& key) const {
   if (const auto it = m_channels.find(key); it != m_channels.end()) return it->second;
   if (const auto it = m_new_channels.find(key); it != m_new_channels.end()) return it->second;
-  const auto& [platform, scope, channel] = key;
-  const auto r = m_conn->exec(
-      "INSERT INTO channels (platform, scope, name) VALUES ($1, $2, $3) "
-      "ON CONFLICT (platform, scope, name) DO UPDATE SET platform = excluded.platform "
-      "RETURNING id",
-      {platform, scope, channel});
-  const auto id = r.integer(0, 0);
-  m_new_channels.emplace(key, id);
-  return id;
+  throw PgError("XX000", "channel " + std::get<0>(key) + "/" + std::get<2>(key) + " not resolved",
+                ErrorClass::transient);
 }
 
 void PgStore::write_samples(const std::vector<Item>& batch) {
-  // Channels in a fixed order, so that concurrent writers lock session rows in the same order.
-  std::map<ChannelKey, std::vector<std::size_t>> by_channel;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].kind != Item::Kind::sample) continue;
-    const auto& s = *batch[i].sample;
-    by_channel[{s.platform, channel_scope(s.platform, s.agent), s.channel}].push_back(i);
+  // Channels in a fixed order, so that concurrent writers lock channel and session rows in the
+  // same order.
+  std::map<ChannelKey, std::vector<const Sample*>> by_channel;
+  for (const auto& item : batch) {
+    if (item.kind != Item::Kind::sample) continue;
+    const auto& s = *item.sample;
+    by_channel[{s.platform, channel_scope(s.platform, s.agent), s.channel}].push_back(&s);
   }
   if (by_channel.empty()) return;
 
-  std::string copy;
-  copy.reserve(batch.size() * 96);
-  for (const auto& [key, indices] : by_channel) {
-    const auto channel = channel_id(key);
-    std::vector<const Sample*> samples;
-    samples.reserve(indices.size());
-    for (const auto i : indices) samples.push_back(&*batch[i].sample);
+  std::vector<ChannelKey> keys;
+  keys.reserve(by_channel.size());
+  for (const auto& entry : by_channel) keys.push_back(entry.first);
+  resolve_channels(keys);
 
-    for (const auto& step : sessions::plan_channel(samples, m_session_timeout)) {
-      const auto livestream = sessions::apply_step(*m_conn, channel, step, m_session_timeout);
+  struct Planned {
+    const std::vector<const Sample*>* samples;
+    std::vector<sessions::SessionStep> steps;
+  };
+  std::vector<Planned> planned;
+  planned.reserve(by_channel.size());
+  std::vector<sessions::ChannelStep> steps;
+  for (const auto& [key, samples] : by_channel) {
+    planned.push_back({&samples, sessions::plan_channel(samples, m_session_timeout)});
+    const auto channel = channel_id(key);
+    for (const auto& step : planned.back().steps) steps.push_back({channel, &step});
+  }
+  const auto livestreams = sessions::apply_steps(*m_conn, steps, m_session_timeout);
+
+  MetricsColumns rows;
+  std::size_t step_index = 0;
+  for (const auto& [samples, channel_steps] : planned) {
+    for (const auto& step : channel_steps) {
+      const auto& livestream = livestreams[step_index++];
       if (!livestream) continue;  // an offline step adds no metrics row
-      for (const auto local : step.samples) {
-        const Sample& s = *samples[local];
-        copy += *livestream;
-        copy += '\t';
-        copy += ts_text(s.ts);
-        copy += '\t';
-        append_field(copy, s.viewers);
-        copy += '\t';
-        append_field(copy, s.chat_messages);
-        copy += '\t';
-        append_field(copy, s.chatters);
-        copy += '\t';
-        append_field(copy, s.bitrate_kbps);
-        copy += '\t';
-        append_field(copy, s.fps);
-        copy += '\t';
-        append_field(copy, s.dropped_frames);
-        copy += '\t';
-        append_copy_text(copy, s.agent);
-        copy += '\t';
-        copy += std::to_string(s.seq);
-        copy += '\n';
-      }
+      for (const auto local : step.samples) rows.add(*livestream, *(*samples)[local]);
     }
   }
-  if (copy.empty()) return;
-  m_conn->copy_in("COPY metrics_staging FROM STDIN", copy);
+  if (rows.empty()) return;
+  // One statement: the rows with the dedup rule of docs/mqtt.md (a sample is (agent, seq) with
+  // its time, in its session), and the hours the batch touched, marked once.
   m_conn->exec(
-      // The dedup rule of docs/mqtt.md: a sample is (agent, seq) with its time, in its session.
-      "INSERT INTO livestream_metrics SELECT * FROM metrics_staging "
-      "ON CONFLICT (livestream_id, agent_id, seq, \"timestamp\") DO NOTHING");
-  m_conn->exec(
-      "INSERT INTO analytics_dirty (livestream_id, hour) SELECT DISTINCT livestream_id, "
-      "date_trunc('hour', \"timestamp\") FROM metrics_staging");
+      R"sql(
+WITH batch AS (
+  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::bigint[], $5::bigint[],
+                       $6::double precision[], $7::double precision[], $8::bigint[], $9::text[],
+                       $10::bigint[])
+    AS r (livestream_id, "timestamp", viewer_count, chat_messages, chatters, bitrate_kbps, fps,
+          dropped_frames, agent_id, seq)
+), stored AS (
+  INSERT INTO livestream_metrics (livestream_id, "timestamp", viewer_count, chat_messages,
+                                  chatters, bitrate_kbps, fps, dropped_frames, agent_id, seq)
+  SELECT * FROM batch
+  ON CONFLICT (livestream_id, agent_id, seq, "timestamp") DO NOTHING
+)
+INSERT INTO analytics_dirty (livestream_id, hour)
+SELECT DISTINCT livestream_id, date_trunc('hour', "timestamp") FROM batch
+)sql",
+      std::move(rows).params());
 }
 
 }  // namespace streamtrack::collector::store

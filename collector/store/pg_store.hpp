@@ -6,6 +6,7 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "collector/store/pg_connection.hpp"
 #include "collector/store/store.hpp"
@@ -23,10 +24,13 @@ class PgStore final : public Store {
  public:
   PgStore(ConnectOptions options, std::chrono::milliseconds session_timeout);
 
-  // See Store::write. Samples are resolved to sessions (livestreams) in time order per channel,
-  // COPYed into a temporary staging table and moved with INSERT ... ON CONFLICT DO NOTHING;
-  // the hours they touch are marked for the analytics refresh. Offline samples close sessions
-  // and add no metrics row.
+  // See Store::write. A batch of samples costs a fixed number of round trips whatever its
+  // channels: new channels in one INSERT (ids cached once committed), every session step in one
+  // call (sessions::apply_steps: samples resolved to sessions in time order per channel, channels
+  // in (platform, scope, name) order, so two writers lock rows alike and never deadlock), then
+  // one statement that sends the rows as arrays, inserts them with ON CONFLICT DO NOTHING and
+  // marks the hours they touch for the analytics refresh. Offline samples close sessions and add
+  // no metrics row.
   WriteOutcome write(const std::vector<ingest::Item>& batch) override;
 
  private:
@@ -36,7 +40,10 @@ class PgStore final : public Store {
   void write_samples(const std::vector<ingest::Item>& batch);
   // (platform, scope, name): the identity of a row of channels.
   using ChannelKey = std::tuple<std::string, std::string, std::string>;
-  std::int64_t channel_id(const ChannelKey& key);
+  // Finds or creates the channels of `keys` not yet known, in one statement, in the order given.
+  void resolve_channels(const std::vector<ChannelKey>& keys);
+  // The id of a channel resolve_channels() saw in this batch or an earlier committed one.
+  std::int64_t channel_id(const ChannelKey& key) const;
 
   ConnectOptions m_options;
   std::chrono::milliseconds m_session_timeout;

@@ -13,6 +13,9 @@ class Periodic {
   using Clock = std::chrono::steady_clock;
   explicit Periodic(std::chrono::milliseconds every)
       : m_every(every), m_next(Clock::now() + every) {}
+  // The same, first due at `first`.
+  Periodic(std::chrono::milliseconds every, Clock::time_point first)
+      : m_every(every), m_next(first) {}
 
   // True (and the next time moved one period past `now`) when the task is due at `now`.
   bool due(Clock::time_point now) {
@@ -21,6 +24,8 @@ class Periodic {
     return true;
   }
   Clock::time_point next() const { return m_next; }
+  // A new period, from the next time the task is due on.
+  void set_every(std::chrono::milliseconds every) { m_every = every; }
 
  private:
   std::chrono::milliseconds m_every;

@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "agent/sources/kick/kick.hpp"
-#include "agent/sources/twitch/app_token.hpp"
+#include "agent/sources/oauth/app_token.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "fuzz/source_support.hpp"
 
@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto samples = kick::parse_channels(body)) {
     for (const auto& s : *samples) FUZZ_CHECK(!s.channel.empty(), "a sample without a channel");
   }
-  twitch::AppToken token("http://127.0.0.1/token", "id", "secret", std::chrono::seconds{10});
+  oauth::AppToken token("http://127.0.0.1/token", "id", "secret", std::chrono::seconds{10});
   if (!token.accept(agent::http::Outcome(fuzz::json_response(body)), fuzz::fixed_now())) {
     (void)token.current(fuzz::fixed_now());
   }

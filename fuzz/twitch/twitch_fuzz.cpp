@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "agent/sources/twitch/app_token.hpp"
+#include "agent/sources/oauth/app_token.hpp"
 #include "agent/sources/twitch/twitch.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "fuzz/source_support.hpp"
@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& s : page->live) FUZZ_CHECK(s.live, "a /streams entry is not live");
   }
 
-  twitch::AppToken token("http://127.0.0.1/token", "id", "secret", std::chrono::seconds{10});
+  oauth::AppToken token("http://127.0.0.1/token", "id", "secret", std::chrono::seconds{10});
   if (!token.accept(agent::http::Outcome(fuzz::json_response(body)), now)) {
     FUZZ_CHECK(token.mints() == 1, "an accepted token was not counted");
     (void)token.current(now + std::chrono::hours{24 * 365});
@@ -28,8 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   twitch::RateLimit rate;
   auto headers = fuzz::json_response({});
   const auto value = std::string(body.substr(0, 64));
-  headers.headers = {{"ratelimit-limit", value}, {"ratelimit-remaining", value},
-                     {"ratelimit-reset", value}};
+  headers.headers = {
+      {"ratelimit-limit", value}, {"ratelimit-remaining", value}, {"ratelimit-reset", value}};
   rate.update(headers);
   (void)rate.blocked(now, 1);
   return 0;

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "agent/config/agent_config.hpp"
-#include "agent/sources/registry.hpp"
 #include "collector/alerts/rule.hpp"
 #include "collector/config/collector_config.hpp"
 #include "common/config/example.hpp"
@@ -51,16 +50,8 @@ TEST(ConfigExample, EachKeyShowsDescriptionDefaultConstraintsAndReload) {
   EXPECT_THAT(collector, HasSubstr("Entries are applied on SIGHUP."));
 }
 
-// Every entry of every table array, commented out or not, is a valid entry.
-TEST(ConfigExample, EverySourceExampleValidates) {
-  for (const auto& type : agent::source_types()) {
-    SCOPED_TRACE(std::string(type.type));
-    const std::string text = "[agent]\nid = \"a\"\n[[source]]\n" + type.example.toml;
-    EXPECT_NO_THROW(agent::parse_agent_config(text, "agent.toml"));
-    EXPECT_THAT(type.example.toml, HasSubstr("type = \"" + std::string(type.type) + "\""));
-  }
-}
-
+// Every entry of every table array, commented out or not, is a valid entry (the agent's
+// [[source]] entries: SourceRegistry.EveryExampleValidatesAndNamesItsType).
 TEST(ConfigExample, EveryAlertAndWebhookExampleValidates) {
   const auto& root = collector::collector_root_spec();
   const auto* alerts = root.find("alert");

@@ -101,6 +101,38 @@ PollResult parse(std::string_view body, const Mapping& mapping) {
   return std::vector<Sample>{std::move(s)};
 }
 
+namespace {
+
+const config::TableSpec& fields_spec() {
+  static const config::TableSpec spec{{
+      {.name = "live", .required = true, .description = "JSON Pointer to a boolean."},
+      {.name = "viewers", .description = "JSON Pointer to an integer."},
+      {.name = "title", .description = "JSON Pointer to a string."},
+      {.name = "category", .description = "JSON Pointer to a string."},
+      {.name = "stream_id", .description = "JSON Pointer to a string or integer."},
+      {.name = "started_at", .description = "JSON Pointer to an RFC 3339 string."},
+      {.name = "bitrate_kbps", .description = "JSON Pointer to a number."},
+      {.name = "fps", .description = "JSON Pointer to a number."},
+      {.name = "dropped_frames", .description = "JSON Pointer to an integer."},
+      {.name = "chat_messages", .description = "JSON Pointer to an integer."},
+      {.name = "chatters", .description = "JSON Pointer to an integer."},
+  }};
+  return spec;
+}
+
+}  // namespace
+
+const config::TableSpec& spec() {
+  static const config::TableSpec spec =
+      config::extend(single_stream_source_spec(),
+                     {{.name = "fields",
+                       .type = config::ValueType::table,
+                       .required = true,
+                       .description = "Sample field -> JSON Pointer into the response.",
+                       .nested = &fields_spec()}});
+  return spec;
+}
+
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   http::Request request = base_request(source, config_path);
   const auto fields = source.section.table("fields");
@@ -136,6 +168,23 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   return std::make_unique<SingleRequestSource>(
       std::move(request), BodyKind::json,
       [m = std::move(m)](std::string_view body, TimePoint) { return parse(body, m); });
+}
+
+SourceTypeInfo source_type() {
+  return {
+      .type = "http_json",
+      .spec = &spec,
+      .create = &create,
+      .example = {
+          .comment = "Any JSON endpoint, fields mapped with JSON Pointers (RFC 6901). `live` is "
+                     "required (a boolean); the others are optional: viewers, title, category, "
+                     "stream_id, started_at (RFC 3339), bitrate_kbps, fps, dropped_frames, "
+                     "chat_messages, chatters. A pointer that finds nothing (or null) leaves the "
+                     "field unknown; a value of the wrong type fails the poll.",
+          .toml = "type = \"http_json\"\nname = \"studio\"\nurl = "
+                  "\"http://127.0.0.1:8000/status.json\"\nchannel = \"main\"\ninterval = \"5s\"\n"
+                  "bearer_token_file = \"studio.token\"\n[source.fields]\nlive = \"/online\"\n"
+                  "viewers = \"/stats/viewers\"\n"}};
 }
 
 }  // namespace streamtrack::agent::sources::http_json

@@ -86,11 +86,19 @@ PollResult parse(std::string_view body) {
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   return std::make_unique<SingleRequestSource>(
       base_request(source, config_path), BodyKind::json,
-      [streams = stream_filter(source)](std::string_view body, TimePoint) -> PollResult {
-        auto samples = parse(body);
-        if (!samples) return samples;
-        return filter_streams(std::move(samples).value(), streams);
-      });
+      stream_filtered(source, [](std::string_view body, TimePoint) { return parse(body); }));
+}
+
+SourceTypeInfo source_type() {
+  return {.type = "icecast",
+          .spec = &discovering_source_spec,
+          .create = &create,
+          .example = {.comment =
+                          "Icecast: /status-json.xsl; channel = mount without the leading \"/\", "
+                          "viewers = listeners.",
+                      .toml = "type = \"icecast\"\nname = \"radio\"\nurl = "
+                              "\"http://127.0.0.1:8000/status-json.xsl\"\ninterval = \"30s\"\n"
+                              "streams = [\"live.mp3\"]\n"}};
 }
 
 }  // namespace streamtrack::agent::sources::icecast

@@ -6,6 +6,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
+#include "agent/sources/source_type.hpp"
 
 // `icecast`: /status-json.xsl of an Icecast server.
 namespace streamtrack::agent::sources::icecast {
@@ -18,5 +19,8 @@ namespace streamtrack::agent::sources::icecast {
 PollResult parse(std::string_view body);
 
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `icecast` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::icecast

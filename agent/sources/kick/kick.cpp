@@ -6,17 +6,18 @@
 
 #include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
+#include "agent/sources/oauth/app_token.hpp"
+#include "agent/sources/oauth/redact.hpp"
 #include "agent/sources/platform_support.hpp"
-#include "agent/sources/registry.hpp"
-#include "agent/sources/twitch/app_token.hpp"
+#include "agent/sources/source_config.hpp"
 #include "common/daemon/log.hpp"
 #include "common/util/backoff.hpp"
 
 namespace streamtrack::agent::sources::kick {
 
 using nlohmann::json;
-using twitch::AppToken;
-using twitch::redact;
+using oauth::AppToken;
+using oauth::redact;
 
 namespace {
 
@@ -200,23 +201,17 @@ std::unique_ptr<Poll> KickSource::start_poll() {
 }
 
 const config::TableSpec& spec() {
-  using config::ValueType;
-  static const config::TableSpec table = config::extend(
-      source_common_spec(),
+  static const KickOptions defaults;
+  static const config::TableSpec table = platform_source_spec(
+      {.channels_description = "Channel slugs to track.",
+       .default_api_base_url = defaults.api_base_url},
       {
           {.name = "client_id", .required = true, .description = "Kick application client ID."},
           {.name = "client_secret_file",
            .description = "Client secret, from a file (default: the systemd credential "
                           "kick-client-secret)."},
-          {.name = "channels",
-           .type = ValueType::string_list,
-           .required = true,
-           .description = "Channel slugs to track."},
-          {.name = "api_base_url",
-           .default_value = std::string("https://api.kick.com"),
-           .description = "API base URL (for proxies and tests)."},
           {.name = "auth_base_url",
-           .default_value = std::string("https://id.kick.com"),
+           .default_value = defaults.auth_base_url,
            .description = "OAuth base URL; tokens come from <auth_base_url>/oauth/token."},
       });
   return table;
@@ -232,6 +227,19 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   diag.throw_if_any();
   o.client_secret = *secret;
   return std::make_unique<KickSource>(std::move(o), SystemClock::instance());
+}
+
+SourceTypeInfo source_type() {
+  return {
+      .type = "kick",
+      .spec = &spec,
+      .create = &create,
+      .example = {
+          .comment = "Kick: /public/v1/channels by slug, app token by client credentials, 429 "
+                     "answered with exponential backoff. Default credential: kick-client-secret.",
+          .toml = "type = \"kick\"\nname = \"kick\"\ninterval = \"30s\"\nclient_id = \"...\"\n"
+                  "client_secret_file = \"/etc/streamtrack/kick.secret\"\n"
+                  "channels = [\"examplestreamer\"]\n"}};
 }
 
 }  // namespace streamtrack::agent::sources::kick

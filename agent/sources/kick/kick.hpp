@@ -9,6 +9,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
+#include "agent/sources/source_type.hpp"
 #include "common/config/schema.hpp"
 #include "common/util/time.hpp"
 
@@ -24,6 +25,7 @@ inline constexpr std::size_t k_batch_size = 50;
 // stream.start_time; title = stream_title and category = category.name when not empty.
 Result<std::vector<Sample>> parse_channels(std::string_view body);
 
+// Its defaults are those of the [[source]] keys: spec() reads them from here.
 struct KickOptions {
   std::string name;
   std::string client_id;
@@ -31,8 +33,8 @@ struct KickOptions {
   std::vector<std::string> channels;  // slugs
   std::string api_base_url = "https://api.kick.com";
   std::string auth_base_url = "https://id.kick.com";
-  std::chrono::milliseconds timeout{10'000};
-  std::size_t max_body_bytes = 4 << 20;
+  std::chrono::milliseconds timeout = http::k_default_timeout;
+  std::size_t max_body_bytes = http::k_default_max_body_bytes;
   std::chrono::milliseconds backoff_base{5'000};  // after a 429
   std::chrono::milliseconds backoff_cap{300'000};
 };
@@ -52,5 +54,8 @@ const config::TableSpec& spec();
 
 // Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/kick-client-secret).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `kick` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::kick

@@ -155,4 +155,16 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   return std::make_unique<MediamtxSource>(base_request(source, config_path), stream_filter(source));
 }
 
+SourceTypeInfo source_type() {
+  return {.type = "mediamtx",
+          .spec = &discovering_source_spec,
+          .create = &create,
+          .example = {
+              .comment = "MediaMTX: GET /v3/paths/list (all pages); channel = path name, viewers = "
+                         "readers. Remote servers need credentials with the \"api\" action.",
+              .toml = "type = \"mediamtx\"\nname = \"mediamtx\"\nurl = "
+                      "\"http://127.0.0.1:9997/v3/paths/list\"\ninterval = \"10s\"\n"
+                      "username = \"streamtrack\"\npassword_file = \"mediamtx.password\"\n"}};
+}
+
 }  // namespace streamtrack::agent::sources::mediamtx

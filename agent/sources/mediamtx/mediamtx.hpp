@@ -8,6 +8,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
+#include "agent/sources/source_type.hpp"
 
 // `mediamtx`: GET /v3/paths/list of a MediaMTX server, following its pages.
 namespace streamtrack::agent::sources::mediamtx {
@@ -24,5 +25,8 @@ Result<Page> parse(std::string_view body);
 
 // Polls page 0 as configured, then page=1.. while pageCount says there are more (at most 100).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `mediamtx` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::mediamtx

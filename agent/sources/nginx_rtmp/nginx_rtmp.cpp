@@ -92,13 +92,24 @@ PollResult parse(std::string_view body, TimePoint now) {
 }
 
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
-  return std::make_unique<SingleRequestSource>(
-      base_request(source, config_path), BodyKind::xml,
-      [streams = stream_filter(source)](std::string_view body, TimePoint now) -> PollResult {
-        auto samples = parse(body, now);
-        if (!samples) return samples;
-        return filter_streams(std::move(samples).value(), streams);
-      });
+  return std::make_unique<SingleRequestSource>(base_request(source, config_path), BodyKind::xml,
+                                               stream_filtered(source, &parse));
+}
+
+SourceTypeInfo source_type() {
+  return {
+      .type = "nginx_rtmp",
+      .spec = &discovering_source_spec,
+      .create = &create,
+      .example = {
+          .comment = "nginx with the RTMP module (location /stat { rtmp_stat all; }): every stream "
+                     "of every application is a channel \"<application>/<stream>\"; viewers = "
+                     "RTMP players. `streams` (nginx_rtmp, mediamtx, srs, icecast): only those "
+                     "channels are reported, and a listed stream the server does not report is "
+                     "reported offline.",
+          .toml = "type = \"nginx_rtmp\"\nname = \"rtmp\"\nurl = \"http://127.0.0.1:8080/stat\"\n"
+                  "interval = \"10s\"\n# streams = [\"live/main\"]\n",
+          .active = true}};
 }
 
 }  // namespace streamtrack::agent::sources::nginx_rtmp

@@ -6,6 +6,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
+#include "agent/sources/source_type.hpp"
 
 // `nginx_rtmp`: the `rtmp_stat` XML of nginx-rtmp-module.
 namespace streamtrack::agent::sources::nginx_rtmp {
@@ -18,5 +19,8 @@ namespace streamtrack::agent::sources::nginx_rtmp {
 PollResult parse(std::string_view body, TimePoint now);
 
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `nginx_rtmp` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::nginx_rtmp

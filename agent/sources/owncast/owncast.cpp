@@ -52,4 +52,17 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
       });
 }
 
+SourceTypeInfo source_type() {
+  return {
+      .type = "owncast",
+      .spec = &single_stream_source_spec,
+      .create = &create,
+      .example = {
+          .comment = "Owncast: GET /api/status. One channel, named by `channel` (default: the "
+                     "source name).",
+          .toml =
+              "type = \"owncast\"\nname = \"owncast\"\nurl = "
+              "\"http://127.0.0.1:8080/api/status\"\nchannel = \"owncast\"\ninterval = \"15s\"\n"}};
+}
+
 }  // namespace streamtrack::agent::sources::owncast

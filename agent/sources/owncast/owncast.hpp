@@ -6,6 +6,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
+#include "agent/sources/source_type.hpp"
 
 // `owncast`: GET /api/status of an Owncast server (one channel).
 namespace streamtrack::agent::sources::owncast {
@@ -16,5 +17,8 @@ namespace streamtrack::agent::sources::owncast {
 PollResult parse(std::string_view body, const std::string& channel);
 
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `owncast` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::owncast

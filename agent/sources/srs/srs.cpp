@@ -73,11 +73,19 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   }
   return std::make_unique<SingleRequestSource>(
       std::move(request), BodyKind::json,
-      [streams = stream_filter(source)](std::string_view body, TimePoint) -> PollResult {
-        auto samples = parse(body);
-        if (!samples) return samples;
-        return filter_streams(std::move(samples).value(), streams);
-      });
+      stream_filtered(source, [](std::string_view body, TimePoint) { return parse(body); }));
+}
+
+SourceTypeInfo source_type() {
+  return {
+      .type = "srs",
+      .spec = &discovering_source_spec,
+      .create = &create,
+      .example = {
+          .comment = "SRS: GET /api/v1/streams (count=100 is added when the URL has no count); "
+                     "channel = \"<app>/<stream>\".",
+          .toml = "type = \"srs\"\nname = \"srs\"\nurl = \"http://127.0.0.1:1985/api/v1/streams\"\n"
+                  "interval = \"10s\"\n"}};
 }
 
 }  // namespace streamtrack::agent::sources::srs

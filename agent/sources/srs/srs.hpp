@@ -6,6 +6,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
+#include "agent/sources/source_type.hpp"
 
 // `srs`: GET /api/v1/streams of an SRS server.
 namespace streamtrack::agent::sources::srs {
@@ -17,5 +18,8 @@ PollResult parse(std::string_view body);
 
 // Sends `count` (default 100 when the URL has none: SRS returns only 10 streams otherwise).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `srs` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::srs

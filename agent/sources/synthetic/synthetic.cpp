@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "agent/sources/registry.hpp"
+#include "agent/sources/source_config.hpp"
 
 namespace streamtrack::agent::sources::synthetic {
 
@@ -58,6 +58,7 @@ std::unique_ptr<Poll> SyntheticSource::start_poll() {
 
 const config::TableSpec& spec() {
   using config::ValueType;
+  static const SyntheticOptions defaults;
   static const config::TableSpec table = config::extend(
       source_common_spec(),
       {
@@ -68,17 +69,17 @@ const config::TableSpec& spec() {
            .min = 1,
            .max = 100'000},
           {.name = "channel_prefix",
-           .default_value = std::string("synthetic-"),
+           .default_value = defaults.channel_prefix,
            .description = "Channel names are <channel_prefix><index>, index from 0."},
           {.name = "seed",
            .type = ValueType::integer,
-           .default_value = std::int64_t{0},
+           .default_value = defaults.seed,
            .description = "Varies the generated figures and stream ids.",
            .min = 0,
            .max = 1'000'000'000},
           {.name = "rounds",
            .type = ValueType::integer,
-           .default_value = std::int64_t{0},
+           .default_value = defaults.rounds,
            .description = "Polls that yield samples; later polls yield none (0: no limit).",
            .min = 0},
       });
@@ -92,6 +93,23 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string&) {
   o.seed = source.section.integer("seed");
   o.rounds = source.section.integer("rounds");
   return std::make_unique<SyntheticSource>(std::move(o));
+}
+
+SourceTypeInfo source_type() {
+  return {
+      .type = "synthetic",
+      .spec = &spec,
+      .create = &create,
+      .example = {
+          .comment = "Synthetic: a load and test source, not a platform. Each poll yields one live "
+                     "sample for each of `channels` channels (\"<channel_prefix><index>\", index "
+                     "from 0) without any network I/O, so the agent produces channels / interval "
+                     "samples per second. The figures are a pure function of seed, channel and "
+                     "poll number; `rounds` limits the polls that yield samples (0: no limit). "
+                     "Used by the fault suite (tests/faults/) and the soak runs (bench/soak/); do "
+                     "not point it at a production collector.",
+          .toml = "type = \"synthetic\"\nname = \"load\"\ninterval = \"1s\"\nchannels = 100\n"
+                  "channel_prefix = \"synthetic-\"\nseed = 0\nrounds = 0\n"}};
 }
 
 }  // namespace streamtrack::agent::sources::synthetic

@@ -7,6 +7,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
+#include "agent/sources/source_type.hpp"
 #include "common/config/schema.hpp"
 
 // `synthetic`: a load and test source. Every poll yields one sample for each of `channels`
@@ -16,6 +17,7 @@
 // same settings produce the same figures, round after round.
 namespace streamtrack::agent::sources::synthetic {
 
+// Its defaults are those of the [[source]] keys: spec() reads them from here.
 struct SyntheticOptions {
   std::int64_t channels = 1;
   std::string channel_prefix = "synthetic-";
@@ -44,5 +46,8 @@ class SyntheticSource final : public Source {
 const config::TableSpec& spec();
 
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `synthetic` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::synthetic

@@ -6,13 +6,17 @@
 
 #include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
+#include "agent/sources/oauth/app_token.hpp"
+#include "agent/sources/oauth/redact.hpp"
 #include "agent/sources/platform_support.hpp"
-#include "agent/sources/registry.hpp"
+#include "agent/sources/source_config.hpp"
 #include "common/daemon/log.hpp"
 
 namespace streamtrack::agent::sources::twitch {
 
 using nlohmann::json;
+using oauth::AppToken;
+using oauth::redact;
 
 namespace {
 
@@ -260,30 +264,25 @@ const chat::IrcClient* TwitchSource::chat() const {
 
 const config::TableSpec& spec() {
   using config::ValueType;
-  static const config::TableSpec table = config::extend(
-      source_common_spec(),
+  static const TwitchOptions defaults;
+  static const config::TableSpec table = platform_source_spec(
+      {.channels_description = "Channel logins to track.",
+       .default_api_base_url = defaults.api_base_url},
       {
           {.name = "client_id", .required = true, .description = "Twitch application client ID."},
           {.name = "client_secret_file",
            .description = "Client secret, from a file (default: the systemd credential "
                           "twitch-client-secret)."},
-          {.name = "channels",
-           .type = ValueType::string_list,
-           .required = true,
-           .description = "Channel logins to track."},
           {.name = "chat",
            .type = ValueType::boolean,
            .default_value = false,
            .description = "Join the channels' chat (anonymous, read-only) and report "
                           "chat_messages and chatters per sample."},
-          {.name = "api_base_url",
-           .default_value = std::string("https://api.twitch.tv/helix"),
-           .description = "Helix API base URL (for proxies and tests)."},
           {.name = "auth_base_url",
-           .default_value = std::string("https://id.twitch.tv/oauth2"),
+           .default_value = defaults.auth_base_url,
            .description = "OAuth base URL; tokens come from <auth_base_url>/token."},
           {.name = "irc_url",
-           .default_value = std::string("ircs://irc.chat.twitch.tv:6697"),
+           .default_value = chat::IrcOptions{}.url,
            .description = "Chat server, irc://host:port or ircs://host:port."},
       });
   return table;
@@ -315,6 +314,22 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
     diag.throw_if_any();
     throw;
   }
+}
+
+SourceTypeInfo source_type() {
+  return {
+      .type = "twitch",
+      .spec = &spec,
+      .create = &create,
+      .example = {
+          .comment = "Twitch: Helix /streams for up to 100 logins a request, app token by client "
+                     "credentials (minted again once on 401), Ratelimit-* headers honoured. chat = "
+                     "true joins each channel's chat anonymously (read-only) and adds "
+                     "chat_messages and chatters per sample. Default credential: "
+                     "twitch-client-secret.",
+          .toml = "type = \"twitch\"\nname = \"twitch\"\ninterval = \"30s\"\nclient_id = \"...\"\n"
+                  "client_secret_file = \"/etc/streamtrack/twitch.secret\"\n"
+                  "channels = [\"somestreamer\", \"another\"]\nchat = true\n"}};
 }
 
 }  // namespace streamtrack::agent::sources::twitch

@@ -10,7 +10,7 @@
 #include "agent/chat/irc_client.hpp"
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
-#include "agent/sources/twitch/app_token.hpp"
+#include "agent/sources/source_type.hpp"
 #include "common/config/schema.hpp"
 #include "common/util/time.hpp"
 
@@ -42,6 +42,7 @@ struct RateLimit {
   std::optional<TimePoint> blocked(TimePoint now, std::int64_t points) const;
 };
 
+// Its defaults are those of the [[source]] keys: spec() reads them from here.
 struct TwitchOptions {
   std::string name;  // source name, for logs
   std::string client_id;
@@ -49,8 +50,8 @@ struct TwitchOptions {
   std::vector<std::string> channels;  // logins, lower-cased
   std::string api_base_url = "https://api.twitch.tv/helix";
   std::string auth_base_url = "https://id.twitch.tv/oauth2";
-  std::chrono::milliseconds timeout{10'000};
-  std::size_t max_body_bytes = 4 << 20;
+  std::chrono::milliseconds timeout = http::k_default_timeout;
+  std::size_t max_body_bytes = http::k_default_max_body_bytes;
   std::optional<chat::IrcOptions> chat;  // set: count chat activity over IRC
 };
 
@@ -75,5 +76,8 @@ const config::TableSpec& spec();
 
 // Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/twitch-client-secret).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `twitch` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::twitch

@@ -4,9 +4,9 @@
 
 #include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
+#include "agent/sources/oauth/redact.hpp"
 #include "agent/sources/platform_support.hpp"
-#include "agent/sources/registry.hpp"
-#include "agent/sources/twitch/app_token.hpp"
+#include "agent/sources/source_config.hpp"
 #include "common/daemon/log.hpp"
 
 namespace streamtrack::agent::sources::youtube {
@@ -273,7 +273,7 @@ class YoutubePoll final : public Poll {
   }
 
   void fail(const std::string& why) {
-    m_result = PollResult::failure(twitch::redact(why, m_state->options.api_key));
+    m_result = PollResult::failure(oauth::redact(why, m_state->options.api_key));
     m_done = true;
   }
 
@@ -330,31 +330,25 @@ milliseconds YoutubeSource::search_period() const {
 
 const config::TableSpec& spec() {
   using config::ValueType;
-  static const config::TableSpec table =
-      config::extend(source_common_spec(),
-                     {
-                         {.name = "api_key_file",
-                          .description = "YouTube Data API key, from a file (default: the systemd "
-                                         "credential youtube-api-key)."},
-                         {.name = "channels",
-                          .type = ValueType::string_list,
-                          .required = true,
-                          .description = "Channel ids (UC...) to track."},
-                         {.name = "daily_quota",
-                          .type = ValueType::integer,
-                          .default_value = std::int64_t{10'000},
-                          .description = "Units this source may spend per day (resets at midnight "
-                                         "Pacific time).",
-                          .min = 1},
-                         {.name = "search_cost",
-                          .type = ValueType::integer,
-                          .default_value = std::int64_t{100},
-                          .description = "Units one search.list call costs.",
-                          .min = 1},
-                         {.name = "api_base_url",
-                          .default_value = std::string("https://www.googleapis.com/youtube/v3"),
-                          .description = "API base URL (for proxies and tests)."},
-                     });
+  static const YoutubeOptions defaults;
+  static const config::TableSpec table = platform_source_spec(
+      {.channels_description = "Channel ids (UC...) to track.",
+       .default_api_base_url = defaults.api_base_url},
+      {
+          {.name = "api_key_file",
+           .description = "YouTube Data API key, from a file (default: the systemd credential "
+                          "youtube-api-key)."},
+          {.name = "daily_quota",
+           .type = ValueType::integer,
+           .default_value = defaults.daily_quota,
+           .description = "Units this source may spend per day (resets at midnight Pacific time).",
+           .min = 1},
+          {.name = "search_cost",
+           .type = ValueType::integer,
+           .default_value = defaults.search_cost,
+           .description = "Units one search.list call costs.",
+           .min = 1},
+      });
   return table;
 }
 
@@ -368,6 +362,23 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   diag.throw_if_any();
   o.api_key = *key;
   return std::make_unique<YoutubeSource>(std::move(o), SystemClock::instance());
+}
+
+SourceTypeInfo source_type() {
+  return {
+      .type = "youtube",
+      .spec = &spec,
+      .create = &create,
+      .example = {.comment =
+                      "YouTube: channel ids resolved to their live video with search.list "
+                      "(search_cost units a call; 100 under the legacy quota, 1 under the 2026 "
+                      "granular quota), viewers from videos.list (1 unit per 50 videos). "
+                      "daily_quota is spread over the day (reset at midnight Pacific); polls are "
+                      "skipped rather than exceeding it. Default credential: youtube-api-key.",
+                  .toml = "type = \"youtube\"\nname = \"youtube\"\ninterval = \"60s\"\n"
+                          "api_key_file = \"/etc/streamtrack/youtube.key\"\n"
+                          "channels = [\"UCxxxxxxxxxxxxxxxxxxxxxx\"]\ndaily_quota = 10000\n"
+                          "search_cost = 100\n"}};
 }
 
 }  // namespace streamtrack::agent::sources::youtube

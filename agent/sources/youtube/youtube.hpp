@@ -10,6 +10,7 @@
 
 #include "agent/config/agent_config.hpp"
 #include "agent/sources/source.hpp"
+#include "agent/sources/source_type.hpp"
 #include "agent/sources/youtube/quota.hpp"
 #include "common/config/schema.hpp"
 #include "common/util/time.hpp"
@@ -41,6 +42,7 @@ Result<std::vector<std::string>> parse_search(std::string_view body);
 // error.details[].reason; empty when there is none.
 std::string error_reason(std::string_view body);
 
+// Its defaults are those of the [[source]] keys: spec() reads them from here.
 struct YoutubeOptions {
   std::string name;
   std::string api_key;
@@ -49,8 +51,8 @@ struct YoutubeOptions {
   std::int64_t daily_quota = 10'000;
   std::int64_t search_cost = 100;  // units per search.list call
   std::chrono::milliseconds interval{60'000};
-  std::chrono::milliseconds timeout{10'000};
-  std::size_t max_body_bytes = 4 << 20;
+  std::chrono::milliseconds timeout = http::k_default_timeout;
+  std::size_t max_body_bytes = http::k_default_max_body_bytes;
 };
 
 class YoutubeSource final : public Source {
@@ -75,5 +77,8 @@ const config::TableSpec& spec();
 
 // Reads the API key (api_key_file, or $CREDENTIALS_DIRECTORY/youtube-api-key).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
+
+// The `youtube` entry of the source registry: its keys, factory and `config example` entry.
+SourceTypeInfo source_type();
 
 }  // namespace streamtrack::agent::sources::youtube

@@ -37,6 +37,16 @@ TEST(CopyText, EscapesSpecialCharacters) {
   EXPECT_EQ(out, "a\\\\b\\tc\\nd\\re");
 }
 
+TEST(ArrayLiteral, QuotesEveryElementEscapesQuotesAndBackslashesAndWritesNull) {
+  EXPECT_EQ(store::array_literal({}), "{}");
+  EXPECT_EQ(store::array_literal({std::string()}), "{\"\"}");
+  EXPECT_EQ(store::array_literal({std::nullopt, std::string("NULL"), std::nullopt}),
+            "{NULL,\"NULL\",NULL}");
+  EXPECT_EQ(store::array_literal({std::string("a,b"), std::string("{x}"), std::string("say \"hi\""),
+                                  std::string("back\\slash"), std::string(" spaced \n")}),
+            "{\"a,b\",\"{x}\",\"say \\\"hi\\\"\",\"back\\\\slash\",\" spaced \n\"}");
+}
+
 TEST(Bytea, HexKeepsEveryByte) {
   EXPECT_EQ(store::bytea_hex(std::string("\x00\xff{", 3)), "\\x00ff7b");
 }

@@ -1,13 +1,14 @@
-#include "agent/sources/twitch/app_token.hpp"
+#include "agent/sources/oauth/app_token.hpp"
 
 #include <algorithm>
 
 #include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
+#include "agent/sources/oauth/redact.hpp"
 #include "agent/sources/source.hpp"
 #include "common/daemon/log.hpp"
 
-namespace streamtrack::agent::sources::twitch {
+namespace streamtrack::agent::sources::oauth {
 
 namespace {
 
@@ -88,13 +89,4 @@ bool AppToken::remint_after_401(const http::Response& response, bool& reminted,
   return true;
 }
 
-std::string redact(std::string text, const std::string& secret) {
-  if (secret.empty()) return text;
-  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos)) {
-    text.replace(pos, secret.size(), "<redacted>");
-    pos += 10;
-  }
-  return text;
-}
-
-}  // namespace streamtrack::agent::sources::twitch
+}  // namespace streamtrack::agent::sources::oauth

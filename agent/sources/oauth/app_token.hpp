@@ -8,9 +8,10 @@
 #include "agent/http/request.hpp"
 #include "common/util/time.hpp"
 
-// An app access token from an OAuth 2 client-credentials grant (Twitch, Kick), cached until
-// shortly before it expires. The secret and the token never appear in any message it returns.
-namespace streamtrack::agent::sources::twitch {
+// An app access token from an OAuth 2 client-credentials grant, shared by the platform sources
+// that need one (twitch, kick), cached until shortly before it expires. The secret and the
+// token never appear in any message it returns.
+namespace streamtrack::agent::sources::oauth {
 
 class AppToken {
  public:
@@ -54,7 +55,4 @@ class AppToken {
   int m_mints = 0;
 };
 
-// Replaces every occurrence of `secret` in `text` by "<redacted>" (no-op for an empty secret).
-std::string redact(std::string text, const std::string& secret);
-
-}  // namespace streamtrack::agent::sources::twitch
+}  // namespace streamtrack::agent::sources::oauth

@@ -5,7 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/agent/platforms/drive.hpp"
+#include "tests/agent/sources/drive.hpp"
 
 namespace streamtrack::testing {
 namespace {

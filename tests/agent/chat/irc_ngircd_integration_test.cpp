@@ -9,7 +9,7 @@
 
 #include "agent/chat/irc_client.hpp"
 #include "agent/sources/twitch/twitch.hpp"
-#include "tests/agent/platforms/drive.hpp"
+#include "tests/agent/sources/drive.hpp"
 #include "tests/support/ngircd.hpp"
 
 namespace streamtrack::testing {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "common/wire/codec.hpp"
-#include "tests/agent/platforms/drive.hpp"
+#include "tests/agent/sources/drive.hpp"
 
 namespace streamtrack::testing {
 namespace {

@@ -1,0 +1,99 @@
+#pragma once
+
+// Schema migration 7: the session steps of a whole batch in one statement.
+//
+// streamtrack_apply_session_steps() applies the planned steps (session_plan.hpp) of every
+// channel of a batch, in the order given, with the same statements the writers once sent one
+// round trip per step: an offline step closes the channel's open sessions at its time; a live
+// step finds its session (a derived one by continuity, under the channel's two-key advisory
+// lock), upserts it (widen the span, newest title and category, raise the peak, reopen only for
+// samples after its end) and, when it created the row, closes the other open sessions of the
+// channel that it supersedes. It returns one row (step number from 1, session id) per live step.
+//
+// The arrays are parallel, one element per step. p_key is the platform's key ("id:..",
+// "start:..") or '' for a derived session, whose key is then the one found or p_new_key
+// ("auto:<first sample>", formatted by the collector). p_started is min(started_at, first).
+// Locks are taken in step order, so writers that order their steps the same way (the collector
+// orders channels by (platform, scope, name), then time) never deadlock on session rows.
+//
+// The open-session index no longer holds last_sample_at: every batch moves last_sample_at of
+// each session it touches, and with that column in no index the move is a HOT update (no new
+// index entries); the sweeper and the offline close still find open sessions through it.
+namespace streamtrack::collector::sessions {
+
+inline constexpr const char* k_session_steps_schema_sql = R"sql(
+DROP INDEX livestreams_active_idx;
+CREATE INDEX livestreams_active_idx ON livestreams (channel_id) WHERE is_active;
+ALTER TABLE livestreams SET (fillfactor = 80);
+
+CREATE FUNCTION streamtrack_apply_session_steps(
+  p_channel bigint[], p_offline boolean[], p_key text[], p_new_key text[], p_stream_id text[],
+  p_started timestamptz[], p_first timestamptz[], p_last timestamptz[], p_title text[],
+  p_category text[], p_peak bigint[], p_offline_timeout interval, p_derived_lock integer)
+RETURNS TABLE (step_no bigint, session_id bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  s record;
+  v_key text;
+  v_id bigint;
+  v_inserted boolean;
+BEGIN
+  FOR s IN
+    SELECT * FROM unnest(p_channel, p_offline, p_key, p_new_key, p_stream_id, p_started, p_first,
+                         p_last, p_title, p_category, p_peak) WITH ORDINALITY
+      AS t (channel, offline, key, new_key, stream_id, started, first_at, last_at, title,
+            category, peak, n)
+    ORDER BY n
+  LOOP
+    IF s.offline THEN
+      UPDATE livestreams SET is_active = false, ended_at = s.first_at
+      WHERE channel_id = s.channel AND is_active AND last_sample_at <= s.first_at;
+      CONTINUE;
+    END IF;
+    v_key := s.key;
+    IF v_key = '' THEN
+      PERFORM pg_advisory_xact_lock(p_derived_lock, (s.channel % 2147483647)::integer);
+      -- Reused while samples continue it: also when the sweeper closed it for silence
+      -- (ended_at = last_sample_at); one an offline sample ended takes only late samples
+      -- inside its lifetime.
+      SELECT l.session_key INTO v_key FROM livestreams l
+      WHERE l.channel_id = s.channel AND l.session_key LIKE 'auto:%'
+        AND l.started_at - p_offline_timeout <= s.last_at
+        AND CASE WHEN l.is_active THEN l.last_sample_at + p_offline_timeout >= s.first_at
+                 WHEN l.ended_at IS NULL OR l.ended_at <= l.last_sample_at
+                   THEN l.last_sample_at + p_offline_timeout >= s.first_at
+                 ELSE l.ended_at >= s.first_at END
+      ORDER BY l.is_active DESC, l.last_sample_at DESC
+      LIMIT 1;
+      v_key := coalesce(v_key, s.new_key);
+    END IF;
+    INSERT INTO livestreams AS l (channel_id, session_key, platform_stream_id, started_at,
+                                  last_sample_at, title, category, peak_viewers, is_active)
+    VALUES (s.channel, v_key, s.stream_id, s.started, s.last_at, s.title, s.category, s.peak,
+            true)
+    ON CONFLICT (channel_id, session_key) DO UPDATE SET
+      started_at = least(l.started_at, excluded.started_at),
+      last_sample_at = greatest(l.last_sample_at, excluded.last_sample_at),
+      title = CASE WHEN excluded.last_sample_at >= l.last_sample_at
+                   THEN coalesce(excluded.title, l.title) ELSE coalesce(l.title, excluded.title) END,
+      category = CASE WHEN excluded.last_sample_at >= l.last_sample_at
+                      THEN coalesce(excluded.category, l.category)
+                      ELSE coalesce(l.category, excluded.category) END,
+      peak_viewers = greatest(l.peak_viewers, excluded.peak_viewers),
+      is_active = l.is_active OR excluded.last_sample_at > l.ended_at,
+      ended_at = CASE WHEN NOT l.is_active AND excluded.last_sample_at > l.ended_at THEN NULL
+                      ELSE l.ended_at END
+    RETURNING l.id, (l.xmax = 0) INTO v_id, v_inserted;
+    IF v_inserted THEN
+      UPDATE livestreams SET is_active = false, ended_at = last_sample_at
+      WHERE channel_id = s.channel AND is_active AND id <> v_id AND last_sample_at < s.first_at;
+    END IF;
+    step_no := s.n;
+    session_id := v_id;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+-- Only its owner (the collector's role) writes sessions.
+REVOKE ALL ON FUNCTION streamtrack_apply_session_steps FROM PUBLIC;
+)sql";
+
+}  // namespace streamtrack::collector::sessions

@@ -1,0 +1,268 @@
+// The set-based batch write (PgStore: every session step of a batch in one statement) against a
+// real PostgreSQL: several steps of one channel in one batch, a session change mid-batch, a
+// refused row in the middle, and two writers on the same channels at once.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "collector/batch/batch_writer.hpp"
+#include "collector/store/migrations.hpp"
+#include "collector/store/pg_store.hpp"
+#include "tests/support/harness.hpp"
+
+namespace streamtrack::collector {
+namespace {
+
+using namespace streamtrack::testing;
+using namespace std::chrono_literals;
+using ingest::Item;
+using Rows = std::vector<std::vector<std::string>>;
+
+constexpr auto k_timeout = std::chrono::milliseconds{5min};
+
+Item sample_item(const std::string& platform, const std::string& channel, std::int64_t seq,
+                 const std::string& ts, bool live = true, std::optional<std::string> stream_id = {},
+                 std::optional<std::string> title = {}) {
+  Sample s;
+  s.agent = "studio";
+  s.seq = seq;
+  s.ts = *parse_rfc3339(ts);
+  s.platform = platform;
+  s.channel = channel;
+  s.live = live;
+  if (live) s.viewers = seq * 10;
+  s.stream_id = std::move(stream_id);
+  s.title = std::move(title);
+  Item item;
+  item.kind = Item::Kind::sample;
+  item.received_at = s.ts;
+  item.topic = "st/v1/studio/metrics/" + platform + "/" + channel;
+  item.agent = s.agent;
+  item.payload = wire::encode_sample(s);
+  item.payload_bytes = item.payload.size();
+  item.sample = std::move(s);
+  return item;
+}
+
+class SessionBatchIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dsn = m_pg.create_database("streamtrack");
+    m_options.dsn = m_dsn;
+    store::PgConnection conn(m_options);
+    store::apply_migrations(conn);
+    m_store = std::make_unique<store::PgStore>(m_options, k_timeout);
+  }
+
+  store::WriteOutcome write(const std::vector<Item>& batch) { return m_store->write(batch); }
+
+  // Sessions of a channel in start order: key, started, last sample, ended, active, title, peak.
+  Rows sessions(const std::string& channel) const {
+    return pg_query(m_dsn,
+                    "SELECT l.session_key, to_char(l.started_at, 'HH24:MI:SS'), "
+                    "to_char(l.last_sample_at, 'HH24:MI:SS'), "
+                    "coalesce(to_char(l.ended_at, 'HH24:MI:SS'), '-'), l.is_active::text, "
+                    "coalesce(l.title, '-'), coalesce(l.peak_viewers::text, '-') "
+                    "FROM livestreams l JOIN channels c ON c.id = l.channel_id "
+                    "WHERE c.name = '" +
+                        channel + "' ORDER BY l.started_at, l.id");
+  }
+
+  // Metrics rows per session key of a channel: key, seqs in time order.
+  Rows metrics(const std::string& channel) const {
+    return pg_query(m_dsn,
+                    "SELECT l.session_key, string_agg(m.seq::text, ',' ORDER BY m.\"timestamp\") "
+                    "FROM livestream_metrics m JOIN livestreams l ON l.id = m.livestream_id "
+                    "JOIN channels c ON c.id = l.channel_id WHERE c.name = '" +
+                        channel +
+                        "' "
+                        "GROUP BY l.session_key, l.started_at ORDER BY l.started_at");
+  }
+
+  PostgresServer m_pg;
+  std::string m_dsn;
+  store::ConnectOptions m_options;
+  std::unique_ptr<store::PgStore> m_store;
+};
+
+TEST_F(SessionBatchIT, SeveralStepsOfOneChannelInOneBatchApplyInTimeOrder) {
+  // Out of time order on purpose: the plan sorts each channel's samples by time.
+  const std::vector<Item> batch{
+      sample_item("twitch", "named", 4, "2030-03-01T10:03:00Z", true, "s2", "Second"),
+      sample_item("nginx_rtmp", "live/derived", 13, "2030-03-01T10:30:00Z"),
+      sample_item("twitch", "named", 1, "2030-03-01T10:00:00Z", true, "s1", "First"),
+      sample_item("twitch", "named", 3, "2030-03-01T10:02:00Z", false),
+      sample_item("nginx_rtmp", "live/derived", 11, "2030-03-01T10:00:00Z"),
+      sample_item("twitch", "named", 2, "2030-03-01T10:01:00Z", true, "s1"),
+      sample_item("nginx_rtmp", "live/derived", 12, "2030-03-01T10:04:00Z"),
+      sample_item("twitch", "named", 5, "2030-03-01T10:04:00Z", true, "s2"),
+  };
+  const auto outcome = write(batch);
+  ASSERT_EQ(outcome.status, store::WriteStatus::ok) << outcome.error;
+
+  // s1 runs 10:00-10:01 and the offline sample at 10:02 ends it; s2 opens at 10:03.
+  EXPECT_EQ(sessions("named"),
+            (Rows{{"id:s1", "10:00:00", "10:01:00", "10:02:00", "false", "First", "20"},
+                  {"id:s2", "10:03:00", "10:04:00", "-", "true", "Second", "50"}}));
+  EXPECT_EQ(metrics("named"), (Rows{{"id:s1", "1,2"}, {"id:s2", "4,5"}}));
+  // Derived: 10:00 and 10:04 continue each other (5 min timeout); 10:30 is a new broadcast,
+  // which ends the old one at its last sample.
+  EXPECT_EQ(
+      sessions("live/derived"),
+      (Rows{{"auto:2030-03-01T10:00:00.000Z", "10:00:00", "10:04:00", "10:04:00", "false", "-",
+             "120"},
+            {"auto:2030-03-01T10:30:00.000Z", "10:30:00", "10:30:00", "-", "true", "-", "130"}}));
+  EXPECT_EQ(metrics("live/derived"), (Rows{{"auto:2030-03-01T10:00:00.000Z", "11,12"},
+                                           {"auto:2030-03-01T10:30:00.000Z", "13"}}));
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM analytics_dirty"), "4");  // hour 10 of each
+
+  // The same batch again changes nothing (a resend), whatever its order.
+  const std::vector<Item> again(batch.rbegin(), batch.rend());
+  ASSERT_EQ(write(again).status, store::WriteStatus::ok);
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), "7");
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestreams"), "4");
+}
+
+TEST_F(SessionBatchIT, ASessionChangeMidBatchClosesTheOldSessionAndLaterBatchesContinueTheNew) {
+  ASSERT_EQ(write({sample_item("twitch", "named", 1, "2030-03-01T10:00:00Z", true, "s1", "A"),
+                   sample_item("nginx_rtmp", "live/d", 11, "2030-03-01T10:00:00Z")})
+                .status,
+            store::WriteStatus::ok);
+  // Mid-batch: s1 gets one more sample, then s2 starts; the derived channel continues.
+  ASSERT_EQ(write({sample_item("twitch", "named", 2, "2030-03-01T10:01:00Z", true, "s1"),
+                   sample_item("twitch", "named", 3, "2030-03-01T10:02:00Z", true, "s2", "B"),
+                   sample_item("nginx_rtmp", "live/d", 12, "2030-03-01T10:01:00Z"),
+                   sample_item("twitch", "named", 4, "2030-03-01T10:03:00Z", true, "s2")})
+                .status,
+            store::WriteStatus::ok);
+  ASSERT_EQ(write({sample_item("twitch", "named", 5, "2030-03-01T10:04:00Z", true, "s2", "C"),
+                   sample_item("nginx_rtmp", "live/d", 13, "2030-03-01T10:05:00Z")})
+                .status,
+            store::WriteStatus::ok);
+
+  EXPECT_EQ(sessions("named"),
+            (Rows{{"id:s1", "10:00:00", "10:01:00", "10:01:00", "false", "A", "20"},
+                  {"id:s2", "10:02:00", "10:04:00", "-", "true", "C", "50"}}));
+  EXPECT_EQ(metrics("named"), (Rows{{"id:s1", "1,2"}, {"id:s2", "3,4,5"}}));
+  EXPECT_EQ(
+      sessions("live/d"),
+      (Rows{{"auto:2030-03-01T10:00:00.000Z", "10:00:00", "10:05:00", "-", "true", "-", "130"}}));
+  // Title history of the read side (trigger on livestreams): A, then B and C of s2.
+  EXPECT_EQ(pg_query(m_dsn, "SELECT title FROM livestream_changes ORDER BY at, id"),
+            (Rows{{"A"}, {"B"}, {"C"}}));
+}
+
+TEST_F(SessionBatchIT, TitlesAndKeysOfAnyTextAreStoredVerbatim) {
+  const std::string title = "say \"hi\", {NULL} \\o/\ttab\nline \xc3\xa9 \xf0\x9f\x8e\xae";
+  const std::string stream_id = "NULL";
+  ASSERT_EQ(write({sample_item("twitch", "odd\"name,{x}", 1, "2030-03-01T10:00:00Z", true,
+                               stream_id, title)})
+                .status,
+            store::WriteStatus::ok);
+  EXPECT_EQ(pg_query(m_dsn,
+                     "SELECT c.name, l.session_key, (l.platform_stream_id = 'NULL')::text, l.title "
+                     "FROM livestreams l JOIN channels c ON c.id = l.channel_id"),
+            (Rows{{"odd\"name,{x}", "id:NULL", "true", title}}));
+}
+
+TEST_F(SessionBatchIT, ARefusedRowInTheMiddleIsDeadLetteredAndTheRestCommitsWithItsSessions) {
+  std::vector<Item> batch;
+  for (int i = 0; i < 9; ++i) {
+    batch.push_back(sample_item("twitch", "ch" + std::to_string(i % 3), i + 1,
+                                "2030-03-01T10:0" + std::to_string(i) + ":00Z", true,
+                                "s" + std::to_string(i % 3)));
+  }
+  batch[4].sample->viewers = std::int64_t{1} << 40;  // no PostgreSQL integer holds it
+  std::map<std::string, std::set<std::int64_t>> acked;
+  batch::WriterCounters counters;
+  batch::BatchWriter writer(
+      *m_store,
+      [&](const std::string& agent, std::vector<std::int64_t> seqs) {
+        acked[agent].insert(seqs.begin(), seqs.end());
+      },
+      counters);
+  ASSERT_EQ(writer.write(batch), batch::BatchWriter::Attempt::committed);
+
+  EXPECT_EQ(acked["studio"], (std::set<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(pg_query(m_dsn, "SELECT origin, reason LIKE 'SQLSTATE 22003:%' FROM ingest_rejects"),
+            (Rows{{"database", "t"}}));
+  EXPECT_EQ(pg_scalar(m_dsn,
+                      "SELECT string_agg(seq::text, ',' ORDER BY seq) "
+                      "FROM livestream_metrics"),
+            "1,2,3,4,6,7,8,9");
+  // ch1 keeps its session from the samples that committed, untouched by the refused one.
+  EXPECT_EQ(sessions("ch1"), (Rows{{"id:s1", "10:01:00", "10:07:00", "-", "true", "-", "80"}}));
+}
+
+TEST_F(SessionBatchIT, TwoWritersOnTheSameChannelsNeverDeadlockAndStoreEverySampleOnce) {
+  constexpr int k_channels = 60;
+  constexpr int k_rounds = 30;
+  // Each writer writes its own samples (its own agent) of the same channels, in opposite
+  // orders within each batch, with named and derived sessions and offline samples.
+  const auto writer_batches = [&](const std::string& agent, bool reverse) {
+    std::vector<std::vector<Item>> batches;
+    for (int round = 0; round < k_rounds; ++round) {
+      std::vector<Item> batch;
+      for (int c = 0; c < k_channels; ++c) {
+        const bool derived = c % 2 == 1;
+        const bool offline = round % 10 == 9 && c % 3 == 0;
+        const auto ts = format_rfc3339(*parse_rfc3339("2030-03-01T10:00:00Z") +
+                                       std::chrono::seconds{round * 10});
+        auto item = sample_item(
+            derived ? "nginx_rtmp" : "twitch", "ch" + std::to_string(c), round * k_channels + c + 1,
+            ts, !offline,
+            derived ? std::nullopt : std::optional<std::string>("b" + std::to_string(round / 10)));
+        item.sample->agent = agent;
+        item.agent = agent;
+        batch.push_back(std::move(item));
+      }
+      if (reverse) std::reverse(batch.begin(), batch.end());
+      batches.push_back(std::move(batch));
+    }
+    return batches;
+  };
+  // Derived channels are scoped per agent (self-hosted servers); the named ones are shared.
+  const auto first = writer_batches("studio", false);
+  const auto second = writer_batches("studio2", true);
+  std::atomic<int> failures{0};
+  std::string failure;
+  std::mutex failure_mutex;
+  const auto run = [&](const std::vector<std::vector<Item>>& batches) {
+    store::PgStore store(m_options, k_timeout);
+    for (const auto& batch : batches) {
+      const auto outcome = store.write(batch);
+      if (outcome.status != store::WriteStatus::ok) {
+        ++failures;
+        std::lock_guard lock(failure_mutex);
+        failure = outcome.error;
+      }
+    }
+  };
+  std::thread a(run, std::cref(first));
+  std::thread b(run, std::cref(second));
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0) << failure;  // a deadlock would be SQLSTATE 40P01 here
+  const auto live_rows = [&] {
+    int n = 0;
+    for (const auto* batches : {&first, &second}) {
+      for (const auto& batch : *batches) {
+        for (const auto& item : batch) n += item.sample->live ? 1 : 0;
+      }
+    }
+    return n;
+  }();
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), std::to_string(live_rows));
+  // Named channels: one session per stream id, shared by both agents (b0, b1, b2).
+  EXPECT_EQ(pg_scalar(m_dsn,
+                      "SELECT count(*) FROM livestreams l JOIN channels c "
+                      "ON c.id = l.channel_id WHERE c.platform = 'twitch'"),
+            std::to_string(k_channels / 2 * 3));
+  // Open at the end: every session but those the last offline samples closed (channels
+  // c % 6 == 0 named, c % 6 == 3 derived, the latter once per agent): 20 + 40.
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestreams WHERE is_active"), "60");
+}
+
+}  // namespace
+}  // namespace streamtrack::collector
