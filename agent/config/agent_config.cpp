@@ -72,6 +72,21 @@ const TableSpec& agent_mqtt_spec() {
                             "refuses the ack subscription or no ack came this long after the "
                             "broker took samples.",
              .min = 1000},
+            {.name = "max_frame_samples",
+             .type = ValueType::integer,
+             .default_value = std::int64_t{1000},
+             .description = "Most samples of the backlog sent together as one frame on "
+                            "<topic_prefix>/<id>/frames (docs/mqtt.md); 0 or 1 sends every "
+                            "sample alone on its metrics topic. Live samples always go alone.",
+             .min = 0,
+             .max = 1000},
+            {.name = "max_frame_bytes",
+             .type = ValueType::integer,
+             .default_value = std::int64_t{262144},
+             .description = "Largest frame payload in bytes; keep it below the broker's "
+                            "message_size_limit. A sample that does not fit goes alone.",
+             .min = 1024,
+             .max = 262144},
             {.name = "health_interval",
              .type = ValueType::duration,
              .default_value = std::string("30s"),
@@ -206,6 +221,8 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
   c.max_inflight = static_cast<int>(mqtt.integer("max_inflight"));
   c.delivery = mqtt.string("delivery") == "broker" ? Delivery::broker : Delivery::committed;
   c.ack_timeout = mqtt.duration("ack_timeout");
+  c.max_frame_samples = static_cast<std::size_t>(mqtt.integer("max_frame_samples"));
+  c.max_frame_bytes = static_cast<std::size_t>(mqtt.integer("max_frame_bytes"));
   c.health_interval = mqtt.duration("health_interval");
 
   const auto buffer = root.table("buffer");

@@ -40,6 +40,8 @@ struct AgentConfig {
   int max_inflight = 256;
   Delivery delivery = Delivery::committed;
   std::chrono::milliseconds ack_timeout{};
+  std::size_t max_frame_samples = 1000;  // backlog frames; 0 or 1: every sample alone
+  std::size_t max_frame_bytes = 262144;
   std::chrono::milliseconds health_interval{};
 
   std::int64_t buffer_max_rows = 0;

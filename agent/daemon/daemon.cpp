@@ -120,9 +120,7 @@ class Daemon {
 
       handle_events();
       pumped = m_publisher.pump(Steady::now(), m_connected) > 0;
-      const auto inflight = m_publisher.figures().inflight;
-      m_wake_on_delivery.store(2 * inflight >= static_cast<std::size_t>(m_config.max_inflight),
-                               std::memory_order_relaxed);
+      m_wake_on_delivery.store(m_publisher.window_half_full(), std::memory_order_relaxed);
       watchdog.maybe_ping();
       const auto t = Steady::now();
       if (m_health_timer.due(t)) publish_health();
@@ -339,7 +337,10 @@ class Daemon {
     m_writer.give_up_unsaved();
     log::info("agent: stopped unsent=" + std::to_string(m_outbox.depth()) +
               " last_seq=" + std::to_string(m_outbox.last_seq()) +
-              " unsaved=" + std::to_string(m_writer.unsaved()));
+              " unsaved=" + std::to_string(m_writer.unsaved()) + " published=" +
+              std::to_string(m_publisher.figures().published) +
+              " frames=" + std::to_string(m_publisher.figures().frames) +
+              " framed=" + std::to_string(m_publisher.figures().framed));
     return 0;
   }
 

@@ -58,11 +58,16 @@ inline mqtt::ClientOptions client_options(const AgentConfig& config, const wire:
   return o;
 }
 
+// The window, the delivery mode, and frames for the backlog (<root>/<id>/frames).
 inline publish::Options publisher_options(const AgentConfig& config) {
   publish::Options o;
   o.max_inflight = static_cast<std::size_t>(config.max_inflight);
   o.delivery = config.delivery;
   o.ack_timeout = config.ack_timeout;
+  o.agent = config.id;
+  o.frame_topic = wire::Topics(config.mqtt.topic_prefix).frames(config.id);
+  o.max_frame_samples = config.max_frame_samples;
+  o.max_frame_bytes = config.max_frame_bytes;
   return o;
 }
 

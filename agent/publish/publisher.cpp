@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
+
+#include "common/wire/utf8.hpp"
 
 namespace streamtrack::agent::publish {
 
@@ -39,11 +42,29 @@ std::int64_t covered(const std::map<std::int64_t, std::int64_t>& set, std::int64
   return n;
 }
 
+// Whether the client takes `topic` for a publish: valid UTF-8 without NUL or wildcards.
+bool publishable_topic(std::string_view topic) {
+  if (topic.empty() || topic.size() > 65535) return false;
+  for (std::size_t i = 0; i < topic.size();) {
+    const auto d = wire::utf8::decode_at(topic, i);
+    if (d.length == 0 || d.code_point == 0 || d.code_point == '+' || d.code_point == '#') {
+      return false;
+    }
+    i += d.length;
+  }
+  return true;
+}
+
 }  // namespace
 
 Publisher::Publisher(Options options, RowSource& rows, Transport& transport)
-    : m_options(options), m_rows(rows), m_transport(transport) {
+    : m_options(std::move(options)), m_rows(rows), m_transport(transport) {
   m_unsent.emplace(1, k_end);
+  constexpr std::string_view k_frames = "frames";
+  if (m_options.frame_topic.ends_with(k_frames)) {
+    m_own_metrics = m_options.frame_topic.substr(0, m_options.frame_topic.size() - k_frames.size()) +
+                    "metrics/";
+  }
 }
 
 void Publisher::on_connected() {
@@ -57,27 +78,49 @@ void Publisher::mark_done(std::int64_t seq) {
   m_done.push_back(seq);
 }
 
-bool Publisher::on_delivered(std::uint64_t id, bool ok, Steady::time_point now) {
-  const auto it = m_inflight.find(id);
-  if (it == m_inflight.end()) return false;
-  const std::int64_t seq = it->second;
-  m_inflight.erase(it);
-  if (!m_held.count(seq)) return true;  // the collector's ack came first: already done
+void Publisher::delivered_seq(std::int64_t seq, bool ok, Steady::time_point now) {
+  if (!m_held.count(seq)) return;  // the collector's ack came first: already done
   if (!ok) {
-    ++m_figures.failures;
     m_resend.insert(seq);
-    return true;
+    return;
   }
-  ++m_figures.pubacks;
   if (m_options.delivery == Delivery::broker) {
     mark_done(seq);
   } else {
     m_unacked[seq] = now;
   }
+}
+
+bool Publisher::on_delivered(std::uint64_t id, bool ok, Steady::time_point now) {
+  if (const auto frame = m_inflight_frames.find(id); frame != m_inflight_frames.end()) {
+    const auto seqs = std::move(frame->second);
+    m_inflight_frames.erase(frame);
+    m_inflight_framed -= seqs.size();
+    ++(ok ? m_figures.pubacks : m_figures.failures);
+    for (const auto seq : seqs) delivered_seq(seq, ok, now);
+    return true;
+  }
+  const auto it = m_inflight.find(id);
+  if (it == m_inflight.end()) return false;
+  const std::int64_t seq = it->second;
+  m_inflight.erase(it);
+  if (!m_held.count(seq)) return true;
+  ++(ok ? m_figures.pubacks : m_figures.failures);
+  delivered_seq(seq, ok, now);
   return true;
 }
 
 void Publisher::on_refused(std::uint64_t id, const std::string& reason) {
+  if (const auto frame = m_inflight_frames.find(id); frame != m_inflight_frames.end()) {
+    // Which of its samples made the broker refuse the frame is unknown: each is sent again
+    // alone, and a sample refused alone is quarantined alone.
+    for (const auto seq : frame->second) {
+      if (m_held.count(seq)) m_resend.insert(seq);
+    }
+    m_inflight_framed -= frame->second.size();
+    m_inflight_frames.erase(frame);
+    return;
+  }
   const auto it = m_inflight.find(id);
   if (it == m_inflight.end()) return;
   const std::int64_t seq = it->second;
@@ -145,9 +188,87 @@ void Publisher::erase_unsent(std::int64_t from, std::int64_t to) {
 }
 
 bool Publisher::window_full() const {
-  if (m_inflight.size() >= m_options.max_inflight) return true;
-  return m_options.delivery == Delivery::committed &&
-         m_inflight.size() + m_unacked.size() >= m_options.max_unacked;
+  if (m_inflight.size() + m_inflight_frames.size() >= m_options.max_inflight) return true;
+  // Samples, not publishes: frames must not multiply what a collector receives at once.
+  return m_inflight.size() + m_inflight_framed + m_unacked.size() >= m_options.max_unacked;
+}
+
+bool Publisher::window_half_full() const {
+  return 2 * (m_inflight.size() + m_inflight_frames.size()) >= m_options.max_inflight ||
+         2 * (m_inflight.size() + m_inflight_framed + m_unacked.size()) >= m_options.max_unacked;
+}
+
+bool Publisher::frames_on() const {
+  return m_options.max_frame_samples >= 2 && !m_own_metrics.empty();
+}
+
+// Sends the front of the backlog as one frame of as many samples as its bounds allow; a
+// single sample (or one too large for any frame) goes alone on its metrics topic.
+std::size_t Publisher::send_backlog_frame() {
+  if (m_unsent.empty() || window_full()) return 0;
+  const auto it = m_unsent.begin();
+  const std::int64_t start = it->first;
+  const std::int64_t before = std::min({it->second, m_rows.last_seq() + 1, m_live_from});
+  if (start >= before) return 0;
+  const std::size_t want = std::min(m_options.max_frame_samples, wire::k_max_frame_samples);
+  const auto rows = m_rows.read(start, before, want);
+  if (!rows) {
+    ++m_figures.read_errors;
+    return 0;
+  }
+  if (rows->empty()) {
+    erase_unsent(start, before);
+    return 0;
+  }
+  wire::FrameBuilder frame(m_options.agent, m_options.max_frame_bytes, want);
+  // Only rows of this agent id with a topic the client would take go into its frame: a row
+  // stored under another id (the agent was renamed) or with a topic an older agent wrote
+  // wrongly goes alone on its own topic, as it always did (and is quarantined if refused).
+  const auto own = [&](const outbox::Row& row) {
+    return row.topic.starts_with(m_own_metrics) && publishable_topic(row.topic);
+  };
+  std::size_t n = 0;
+  while (n < rows->size() && own((*rows)[n]) && frame.add((*rows)[n].payload)) ++n;
+  // Everything read went into the frame and the read was short: nothing else waits below
+  // `before`.
+  const bool all = n == rows->size() && rows->size() < want;
+  if (n >= 2) {
+    const auto result = m_transport.publish(mqtt::Message{m_options.frame_topic, frame.finish(), 1,
+                                                          false});
+    if (result.kind == mqtt::PublishResult::Kind::retry) return 0;
+    if (result.kind == mqtt::PublishResult::Kind::sent) {
+      std::vector<std::int64_t> seqs;
+      seqs.reserve(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto seq = (*rows)[i].seq;
+        seqs.push_back(seq);
+        m_held.insert(seq);
+        add_interval(m_published, seq, seq + 1);
+      }
+      m_inflight_framed += n;
+      m_inflight_frames.emplace(result.id, std::move(seqs));
+      m_figures.published += static_cast<std::int64_t>(n);
+      m_figures.framed += static_cast<std::int64_t>(n);
+      ++m_figures.frames;
+      erase_unsent(start, all ? before : (*rows)[n - 1].seq + 1);
+      return n;
+    }
+    // Refused for good: one of its samples cannot be sent (e.g. stored by an older agent).
+    // Each goes alone below, so that only that one is quarantined.
+  }
+  const std::size_t alone = std::max<std::size_t>(n, 1);
+  std::size_t sent = 0;
+  std::int64_t scanned_end = (all && alone == rows->size()) ? before : (*rows)[alone - 1].seq + 1;
+  for (std::size_t i = 0; i < alone; ++i) {
+    const auto outcome = window_full() ? Sent::retry : send_row((*rows)[i], false);
+    if (outcome == Sent::retry) {
+      scanned_end = (*rows)[i].seq;
+      break;
+    }
+    if (outcome == Sent::ok) ++sent;
+  }
+  erase_unsent(start, scanned_end);
+  return sent;
 }
 
 Publisher::Sent Publisher::send_row(const outbox::Row& row, bool resend) {
@@ -198,6 +319,7 @@ std::size_t Publisher::send_resends() {
 // Sends up to `limit` rows from the front of one stream: the backlog (seq < m_live_from) or
 // the live samples (seq >= m_live_from).
 std::size_t Publisher::send_stream(bool live, std::size_t limit) {
+  if (!live && frames_on()) return send_backlog_frame();
   const std::int64_t stored_end = m_rows.last_seq() + 1;
   std::size_t sent = 0;
   while (sent < limit && !window_full()) {
@@ -281,7 +403,7 @@ bool Publisher::has_work(bool connected) const {
 
 Figures Publisher::figures() const {
   Figures f = m_figures;
-  f.inflight = m_inflight.size();
+  f.inflight = m_inflight.size() + m_inflight_frames.size();
   f.unacked = m_unacked.size();
   return f;
 }

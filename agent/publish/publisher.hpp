@@ -14,6 +14,7 @@
 #include "common/mqtt/client.hpp"
 #include "common/util/result.hpp"
 #include "common/wire/codec.hpp"
+#include "common/wire/frame.hpp"
 
 // Decides what leaves the outbox for the broker, and when a sample counts as delivered.
 // Single-threaded: the daemon feeds it the client's events from its main loop.
@@ -61,15 +62,26 @@ struct Options {
   std::size_t max_inflight = 256;  // QoS 1 publishes awaiting PUBACK
   Delivery delivery = Delivery::committed;
   std::chrono::milliseconds ack_timeout{60'000};
-  // delivery = committed: most samples published and awaiting the collector's ack (beyond
-  // this the publisher waits for acks instead of pushing the whole backlog at a broker).
+  // Most samples published and awaiting their PUBACK or (delivery = committed) the
+  // collector's ack: beyond this the publisher waits instead of pushing the whole backlog at a
+  // broker. With single samples max_inflight is the lower bound; frames carry many each.
   std::size_t max_unacked = 16'384;
+  // Frames (wire/frame.hpp): with max_frame_samples >= 2 and a frame_topic, the backlog goes
+  // out as frames of up to max_frame_samples samples and max_frame_bytes bytes (each clamped
+  // to the contract's bound) whenever more than one of its samples waits; live samples and
+  // resends always go alone on their metrics topics. Otherwise every sample goes alone.
+  std::string agent;        // the frame's "agent": the agent id
+  std::string frame_topic;  // <root>/<agent>/frames (Topics::frames)
+  std::size_t max_frame_samples = 0;
+  std::size_t max_frame_bytes = wire::k_max_frame_bytes;
 };
 
 struct Figures {
-  std::size_t inflight = 0;
+  std::size_t inflight = 0;  // publishes (single samples or frames) awaiting their outcome
   std::size_t unacked = 0;
-  std::int64_t published = 0;  // publishes handed to the client (resends included)
+  std::int64_t published = 0;  // samples handed to the client, alone or in frames (resends included)
+  std::int64_t frames = 0;     // frames handed to the client
+  std::int64_t framed = 0;     // of the published samples, those sent in frames
   std::int64_t resent = 0;     // of which resends (failure or ack timeout)
   std::int64_t pubacks = 0;
   std::int64_t failures = 0;
@@ -79,8 +91,11 @@ struct Figures {
 };
 
 // Order of sending: samples to resend first, oldest first; then, alternately, a chunk of the
-// backlog (samples stored before the last connect, oldest first) and a chunk of the live
-// samples (stored since, oldest first), so new samples are not starved behind a long backlog.
+// backlog (samples stored before the last connect, oldest first; one frame when frames are on)
+// and a chunk of the live samples (stored since, oldest first), so new samples are not starved
+// behind a long backlog. A frame is one publish in the QoS 1 window; its PUBACK confirms each
+// of its samples (delivery = broker), the collector acks them by seq (committed); a frame that
+// fails, times out or is refused is sent again as single samples.
 // Each of the two streams is in seq order. A publish id stays owned by the client until its
 // single outcome arrives, across disconnects: it is never sent again before that.
 class Publisher {
@@ -111,7 +126,10 @@ class Publisher {
 
   // True when something could be sent now (window space and unsent rows possibly stored).
   bool has_work(bool connected) const;
-  bool idle() const { return m_inflight.empty(); }
+  bool idle() const { return m_inflight.empty() && m_inflight_frames.empty(); }
+  // Half the window is used, by publishes (max_inflight) or by samples (max_unacked; frames
+  // fill it with few publishes): outcomes should then reach the publisher at once.
+  bool window_half_full() const;
 
   Figures figures() const;
 
@@ -122,9 +140,13 @@ class Publisher {
   void mark_done(std::int64_t seq);
   std::size_t send_resends();
   std::size_t send_stream(bool live, std::size_t limit);
+  bool frames_on() const;
+  std::size_t send_backlog_frame();
+  void delivered_seq(std::int64_t seq, bool ok, Steady::time_point now);
   void erase_unsent(std::int64_t from, std::int64_t to_exclusive);
 
   Options m_options;
+  std::string m_own_metrics;  // <root>/<agent>/metrics/: rows under it may go into frames
   RowSource& m_rows;
   Transport& m_transport;
   // Seqs never handed to the client in this process, as [first, end) intervals.
@@ -136,6 +158,8 @@ class Publisher {
   // Of those, the ones not yet done: in flight, awaiting the collector's ack, or to resend.
   std::set<std::int64_t> m_held;
   std::map<std::uint64_t, std::int64_t> m_inflight;      // publish id -> seq
+  std::map<std::uint64_t, std::vector<std::int64_t>> m_inflight_frames;  // publish id -> seqs
+  std::size_t m_inflight_framed = 0;  // seqs in m_inflight_frames
   std::map<std::int64_t, Steady::time_point> m_unacked;  // seq -> when its PUBACK came
   std::set<std::int64_t> m_resend;
   std::vector<std::int64_t> m_done;

@@ -1,6 +1,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -472,6 +473,7 @@ class CollectorDaemon {
       watchdog.maybe_ping();
       update_metrics();
       if (m_announce_online.exchange(false)) announce_online();
+      resend_acks();
       if (m_discovery) publish_discovery();
       if (status_timer.due(Steady::now())) report_status();
     }
@@ -534,15 +536,20 @@ class CollectorDaemon {
         m_discovery->agent_status(parsed->agent, m.payload);
       }
     }
-    auto item = ingest::classify(m_topics, std::move(m.topic), std::move(m.payload), m_clock->now(),
-                                 m_window);
-    if (!item) return;
-    if (m_alerting) alerts::observe(*m_alerting, *item);
-    if (item->kind == ingest::Item::Kind::reject) {
-      log::info("ingest: rejected topic=" + log::quote(item->topic) + " bytes=" +
-                std::to_string(item->payload_bytes) + " reason=" + log::quote(item->reason));
+    auto classified = ingest::classify_message(m_topics, std::move(m.topic), std::move(m.payload),
+                                               m_clock->now(), m_window);
+    if (classified.frame) m_metrics.count_frame(static_cast<std::int64_t>(classified.frame_samples));
+    for (auto& item : classified.items) queue_item(std::move(item));
+  }
+
+  // On Paho's thread: one sample, status, health or reject; never blocks.
+  void queue_item(ingest::Item item) {
+    if (m_alerting) alerts::observe(*m_alerting, item);
+    if (item.kind == ingest::Item::Kind::reject) {
+      log::info("ingest: rejected topic=" + log::quote(item.topic) + " bytes=" +
+                std::to_string(item.payload_bytes) + " reason=" + log::quote(item.reason));
     }
-    if (m_queue.push(std::move(*item))) return;
+    if (m_queue.push(std::move(item))) return;
     if (m_queue.closed()) return;  // shutting down: unacknowledged, so its agent resends it
     const auto dropped = m_queue.dropped();
     if (dropped == 1 || dropped - m_dropped_logged.load() >= 1000) {
@@ -553,14 +560,34 @@ class CollectorDaemon {
     }
   }
 
-  // On a writer thread, after a commit. The client outlives the writers (shut_down()).
+  // On a writer thread, after a commit; also from the main loop for acks the client refused
+  // (its queue of unsent messages full right after a commit's live values, or the broker
+  // away): those are kept and sent again each turn, so that agents do not resend the samples
+  // after ack_timeout. The client outlives the writers (shut_down()).
   void send_ack(const std::string& agent, std::vector<std::int64_t> seqs) {
-    const auto payload = wire::encode_ack({wire::to_ranges(std::move(seqs))});
+    const auto payload = wire::encode_ack({wire::to_ranges(seqs)});
     if (!m_client->publish({m_topics.ack(agent), payload, 1, false})) {
-      log::debug("ingest: ack not sent (broker unreachable) agent=" + log::quote(agent));
+      log::debug("ingest: ack not sent yet (client queue full or broker unreachable) agent=" +
+                 log::quote(agent));
+      std::lock_guard lock(m_unsent_acks_mutex);
+      auto& pending = m_unsent_acks[agent];
+      // Bounded: beyond this the agent's ack_timeout resends the samples, as before.
+      if (pending.size() + seqs.size() <= k_max_unsent_acks) {
+        pending.insert(pending.end(), seqs.begin(), seqs.end());
+      }
       return;
     }
     m_metrics.count_acks_sent(1);
+  }
+
+  // Main loop: sends again the acks the client refused, each agent's as one message.
+  void resend_acks() {
+    std::map<std::string, std::vector<std::int64_t>> due;
+    {
+      std::lock_guard lock(m_unsent_acks_mutex);
+      due.swap(m_unsent_acks);
+    }
+    for (auto& [agent, seqs] : due) send_ack(agent, std::move(seqs));
   }
 
   void start_writers() {
@@ -729,7 +756,10 @@ class CollectorDaemon {
     for (auto& w : m_writers) {
       if (w.joinable()) w.join();
     }
-    if (m_client) m_client->stop(milliseconds{2000});
+    if (m_client) {
+      resend_acks();  // a last try for acks the client refused
+      m_client->stop(milliseconds{2000});
+    }
     if (m_retention) m_retention->stop();
     if (m_maintenance) m_maintenance->stop();
   }
@@ -749,6 +779,9 @@ class CollectorDaemon {
   batch::WriterCounters m_counters;
   std::atomic<bool> m_abandon{false};
   std::atomic<std::uint64_t> m_dropped_logged{0};
+  static constexpr std::size_t k_max_unsent_acks = 1'000'000;  // seqs per agent
+  std::mutex m_unsent_acks_mutex;
+  std::map<std::string, std::vector<std::int64_t>> m_unsent_acks;  // agent -> committed seqs
   std::size_t m_subscriptions = 0;
   // Alerts publish through the client from their own thread, and are stopped before it.
   std::atomic<mqtt::Client*> m_alert_client{nullptr};

@@ -1,5 +1,7 @@
 #include "collector/ingest/ingest.hpp"
 
+#include "common/wire/frame.hpp"
+
 namespace streamtrack::collector::ingest {
 
 namespace {
@@ -19,6 +21,67 @@ Item reject(Item item, std::string reason, bool keep_sample = false) {
 }
 
 const TimePoint k_window_start = *parse_rfc3339("2000-01-01T00:00:00Z");
+
+}  // namespace
+
+namespace {
+
+// A decoded sample whose agent matches its topic: a sample item, or a reject for a time
+// outside `window`.
+Item sample_item(Item item, Sample sample, TimePoint received_at, const TimeWindow& window) {
+  item.sample = std::move(sample);
+  // The reason stays the same for a resend, so ingest_rejects keeps it once. The sample
+  // (agent and seq checked against the topic) stays with the reject, so that it is
+  // acknowledged once the reject is stored.
+  if (const auto earliest = window.earliest(received_at); item.sample->ts < earliest) {
+    return reject(std::move(item),
+                  "field \"ts\": outside the accepted time window (before " +
+                      format_rfc3339(earliest) + ")",
+                  true);
+  }
+  if (item.sample->ts > window.latest(received_at)) {
+    return reject(std::move(item),
+                  "field \"ts\": outside the accepted time window (more than " +
+                      std::to_string(window.max_future.count()) +
+                      " ms ahead of the collector's clock)",
+                  true);
+  }
+  item.kind = Item::Kind::sample;
+  return item;
+}
+
+Classified classify_frame(Item whole, TimePoint received_at, const TimeWindow& window) {
+  Classified out;
+  out.frame = true;
+  auto frame = wire::decode_frame(whole.payload);
+  if (!frame) {
+    out.items.push_back(reject(std::move(whole), frame.error()));
+    return out;
+  }
+  if (frame->agent != whole.agent) {
+    out.items.push_back(reject(std::move(whole), "payload agent \"" + frame->agent +
+                                                     "\" does not match topic agent \"" +
+                                                     whole.agent + "\""));
+    return out;
+  }
+  out.frame_samples = frame->entries.size();
+  out.items.reserve(frame->entries.size());
+  for (auto& entry : frame->entries) {
+    Item item;
+    item.received_at = received_at;
+    item.topic = whole.topic;
+    item.agent = whole.agent;
+    item.payload = std::move(entry.text);
+    item.payload_bytes = item.payload.size();
+    if (!entry.sample) {
+      out.items.push_back(reject(std::move(item), entry.sample.error()));
+    } else {
+      out.items.push_back(
+          sample_item(std::move(item), std::move(entry.sample.value()), received_at, window));
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -56,25 +119,7 @@ std::optional<Item> classify(const wire::Topics& topics, std::string topic, std:
                                            s->channel + "\" does not match topic \"" +
                                            parsed->platform + "/" + parsed->channel + "\"");
       }
-      item.sample = std::move(s.value());
-      // The reason stays the same for a resend, so ingest_rejects keeps it once. The sample
-      // (agent and seq checked against the topic) stays with the reject, so that it is
-      // acknowledged once the reject is stored.
-      if (const auto earliest = window.earliest(received_at); item.sample->ts < earliest) {
-        return reject(std::move(item),
-                      "field \"ts\": outside the accepted time window (before " +
-                          format_rfc3339(earliest) + ")",
-                      true);
-      }
-      if (item.sample->ts > window.latest(received_at)) {
-        return reject(std::move(item),
-                      "field \"ts\": outside the accepted time window (more than " +
-                          std::to_string(window.max_future.count()) +
-                          " ms ahead of the collector's clock)",
-                      true);
-      }
-      item.kind = Item::Kind::sample;
-      return item;
+      return sample_item(std::move(item), std::move(s.value()), received_at, window);
     }
     case wire::TopicKind::status: {
       if (item.payload.empty()) return std::nullopt;
@@ -96,10 +141,29 @@ std::optional<Item> classify(const wire::Topics& topics, std::string topic, std:
   }
 }
 
+Classified classify_message(const wire::Topics& topics, std::string topic, std::string payload,
+                            TimePoint received_at, const TimeWindow& window) {
+  const auto parsed = topics.parse(topic);
+  if (parsed && parsed->kind == wire::TopicKind::frames) {
+    Item whole;
+    whole.received_at = received_at;
+    whole.topic = std::move(topic);
+    whole.payload = std::move(payload);
+    whole.payload_bytes = whole.payload.size();
+    whole.agent = parsed->agent;
+    return classify_frame(std::move(whole), received_at, window);
+  }
+  Classified out;
+  if (auto item = classify(topics, std::move(topic), std::move(payload), received_at, window)) {
+    out.items.push_back(std::move(*item));
+  }
+  return out;
+}
+
 std::vector<std::string> subscriptions(const wire::Topics& topics,
                                        const std::string& shared_group) {
-  std::vector<std::string> filters{topics.all_metrics_filter(), topics.all_status_filter(),
-                                   topics.all_health_filter()};
+  std::vector<std::string> filters{topics.all_metrics_filter(), topics.all_frames_filter(),
+                                   topics.all_status_filter(), topics.all_health_filter()};
   if (!shared_group.empty()) {
     for (auto& f : filters) f = "$share/" + shared_group + "/" + f;
   }

@@ -41,8 +41,24 @@ inline constexpr std::size_t k_max_reject_topic_bytes = 1024;
 std::optional<Item> classify(const wire::Topics& topics, std::string topic, std::string payload,
                              TimePoint received_at, const TimeWindow& window = {});
 
-// The subscriptions of a collector: metrics, status and health of every agent, each through
-// $share/<group>/ when `shared_group` is not empty.
+// What one MQTT message carried.
+struct Classified {
+  std::vector<Item> items;  // in the order of the message (a frame's elements in order)
+  bool frame = false;       // the message was on a frames topic
+  std::size_t frame_samples = 0;  // elements of a frame that was decoded (its items)
+};
+
+// classify() for every topic, and frames (<root>/<agent>/frames, wire/frame.hpp) as well: a
+// frame gives one Item per element of "samples", each a sample or a reject of its own exactly
+// as that sample alone on its metrics topic would be (its text as payload, the codec's or the
+// time window's reason; a decoded sample of the frame's agent stays with its reject, so that
+// it is acknowledged), or, when the frame is refused whole (over the size or sample bound,
+// truncated, an agent that does not match the topic's, ...), a single reject. Never throws.
+Classified classify_message(const wire::Topics& topics, std::string topic, std::string payload,
+                            TimePoint received_at, const TimeWindow& window = {});
+
+// The subscriptions of a collector: metrics, frames, status and health of every agent, each
+// through $share/<group>/ when `shared_group` is not empty.
 std::vector<std::string> subscriptions(const wire::Topics& topics, const std::string& shared_group);
 
 // Items waiting to be written, bounded: at most `max_pending` items and `max_pending_bytes`

@@ -257,6 +257,8 @@ struct CollectorMetrics::Collector {
   pm::Family<pm::Counter>* batches = nullptr;
   pm::Gauge* pending_rows = nullptr;
   pm::Counter* acks_sent = nullptr;
+  pm::Counter* frames = nullptr;
+  pm::Counter* frame_samples = nullptr;
   pm::Family<pm::Gauge>* pool = nullptr;
   pm::Gauge* database_up = nullptr;
   pm::Family<pm::Gauge>* alerts = nullptr;
@@ -302,6 +304,16 @@ CollectorMetrics::CollectorMetrics()
                      .Help("Acknowledgements of committed sequence ranges sent to agents")
                      .Register(r)
                      .Add({});
+  c.frames = &pm::BuildCounter()
+                  .Name("streamtrack_collector_frames_total")
+                  .Help("Frames received (several samples of one agent in one message)")
+                  .Register(r)
+                  .Add({});
+  c.frame_samples = &pm::BuildCounter()
+                         .Name("streamtrack_collector_frame_samples_total")
+                         .Help("Samples received inside frames (committed or rejected each)")
+                         .Register(r)
+                         .Add({});
   c.pool = &pm::BuildGauge()
                 .Name("streamtrack_collector_postgres_connections")
                 .Help("PostgreSQL pool connections by state (idle, busy, broken)")
@@ -343,6 +355,11 @@ void CollectorMetrics::batch_written(std::int64_t rows, Seconds duration, Outcom
 
 void CollectorMetrics::set_pending_rows(std::int64_t rows) {
   m_collector->pending_rows->Set(as_double(rows));
+}
+
+void CollectorMetrics::count_frame(std::int64_t samples) {
+  m_collector->frames->Increment();
+  m_collector->frame_samples->Increment(as_double(samples));
 }
 
 void CollectorMetrics::count_acks_sent(std::int64_t count) {

@@ -95,6 +95,9 @@ class CollectorMetrics : public Metrics {
   void batch_written(std::int64_t rows, Seconds duration, Outcome outcome);
   void set_pending_rows(std::int64_t rows);
   void count_acks_sent(std::int64_t count);
+  // One frame received (whole or refused whole, then `samples` is 0) carrying `samples`
+  // elements, each also counted as a row or a reject like a single-sample message.
+  void count_frame(std::int64_t samples);
 
   // PostgreSQL pool: connections idle, busy, and broken (being reconnected).
   void set_pool(std::int64_t idle, std::int64_t busy, std::int64_t broken);

@@ -6,6 +6,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/wire/json_fields.hpp"
 #include "common/wire/utf8.hpp"
 
 namespace streamtrack::wire {
@@ -13,163 +14,7 @@ namespace streamtrack::wire {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-using json = nlohmann::json;
-
-constexpr std::int64_t k_max_safe_integer = (std::int64_t{1} << 53) - 1;
-constexpr std::int64_t k_max_int32 = std::numeric_limits<std::int32_t>::max();
-constexpr std::size_t k_max_name_bytes = 256;
-constexpr std::size_t k_max_text_bytes = 4096;
-
-const char* type_name(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    case json::value_t::number_float: return "number";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    default: return "unknown";
-  }
-}
-
-std::string format_number(double d) {
-  json j = d;
-  return j.dump();
-}
-
-// Reads typed fields from a JSON object, remembering the first problem as a reason.
-class FieldReader {
- public:
-  // `prefix` names the enclosing object in reasons ("buffer." -> field "buffer.depth").
-  explicit FieldReader(const json& obj, std::string prefix = {})
-      : m_obj(obj), m_prefix(std::move(prefix)) {}
-
-  bool failed() const { return !m_error.empty(); }
-  const std::string& error() const { return m_error; }
-
-  const json* find(const char* key, bool required) {
-    if (failed()) return nullptr;
-    const auto it = m_obj.find(key);
-    if (it == m_obj.end()) {
-      if (required) fail("missing required field \"" + m_prefix + key + "\"");
-      return nullptr;
-    }
-    return &*it;
-  }
-
-  std::optional<std::string> string(const char* key, bool required, std::size_t max_bytes,
-                                    bool allow_empty = true) {
-    const json* v = find(key, required);
-    if (!v) return std::nullopt;
-    if (!v->is_string()) return wrong_type(key, "a string", *v), std::nullopt;
-    const auto& s = v->get_ref<const std::string&>();
-    if (s.empty() && !allow_empty) return field_fail(key, "must not be empty"), std::nullopt;
-    // JSON allows \u0000, but no consumer's text does (C strings, PostgreSQL text).
-    if (s.find('\0') != std::string::npos) {
-      return field_fail(key, "contains a NUL character"), std::nullopt;
-    }
-    if (s.size() > max_bytes) {
-      return field_fail(key, "too long: " + std::to_string(s.size()) + " bytes (limit " +
-                                 std::to_string(max_bytes) + ")"),
-             std::nullopt;
-    }
-    return s;
-  }
-
-  std::optional<std::int64_t> integer(const char* key, bool required, std::int64_t min,
-                                      std::int64_t max) {
-    const json* v = find(key, required);
-    if (!v) return std::nullopt;
-    if (v->is_number_unsigned()) {
-      const auto u = v->get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(max) || static_cast<std::int64_t>(u) < min) {
-        return out_of_range(key, std::to_string(u), min, max), std::nullopt;
-      }
-      return static_cast<std::int64_t>(u);
-    }
-    if (!v->is_number_integer()) return wrong_type(key, "an integer", *v), std::nullopt;
-    const auto i = v->get<std::int64_t>();
-    if (i < min || i > max) return out_of_range(key, std::to_string(i), min, max), std::nullopt;
-    return i;
-  }
-
-  std::optional<double> number(const char* key, bool required, double min, double max) {
-    const json* v = find(key, required);
-    if (!v) return std::nullopt;
-    if (!v->is_number()) return wrong_type(key, "a number", *v), std::nullopt;
-    const auto d = v->get<double>();
-    if (!std::isfinite(d) || d < min || d > max) {
-      return field_fail(key, "out of range: " + format_number(d) + " (expected " +
-                                 format_number(min) + ".." + format_number(max) + ")"),
-             std::nullopt;
-    }
-    return d;
-  }
-
-  std::optional<bool> boolean(const char* key, bool required) {
-    const json* v = find(key, required);
-    if (!v) return std::nullopt;
-    if (!v->is_boolean()) return wrong_type(key, "a boolean", *v), std::nullopt;
-    return v->get<bool>();
-  }
-
-  std::optional<TimePoint> timestamp(const char* key, bool required) {
-    const auto text = string(key, required, 64);
-    if (!text) return std::nullopt;
-    auto t = parse_rfc3339(*text);
-    if (!t) field_fail(key, "not an RFC 3339 timestamp: \"" + *text + "\"");
-    return t;
-  }
-
-  void fail(std::string reason) {
-    if (m_error.empty()) m_error = std::move(reason);
-  }
-  void field_fail(const char* key, const std::string& what) {
-    fail("field \"" + m_prefix + key + "\": " + what);
-  }
-
- private:
-  void wrong_type(const char* key, const char* expected, const json& got) {
-    field_fail(key, std::string("expected ") + expected + ", got " + type_name(got));
-  }
-  void out_of_range(const char* key, const std::string& got, std::int64_t min, std::int64_t max) {
-    field_fail(key, "out of range: " + got + " (expected " + std::to_string(min) + ".." +
-                        std::to_string(max) + ")");
-  }
-
-  const json& m_obj;
-  std::string m_prefix;
-  std::string m_error;
-};
-
-// Parses a payload that must be a JSON object; on failure returns the reason.
-Result<json> parse_object(std::string_view payload) {
-  if (payload.size() > k_max_payload_bytes) {
-    return Result<json>::failure("payload too large: " + std::to_string(payload.size()) +
-                                 " bytes (limit " + std::to_string(k_max_payload_bytes) + ")");
-  }
-  // JSON text never holds a raw NUL (inside a string it must be escaped), and nlohmann's
-  // parser would take one for the end of the input and ignore whatever follows it.
-  if (const auto nul = payload.find('\0'); nul != std::string_view::npos) {
-    return Result<json>::failure("invalid JSON at byte " + std::to_string(nul + 1));
-  }
-  json doc;
-  try {
-    doc = json::parse(payload.begin(), payload.end());
-  } catch (const json::parse_error& e) {
-    return Result<json>::failure("invalid JSON at byte " + std::to_string(e.byte));
-  } catch (const json::out_of_range&) {
-    // nlohmann reports a number beyond the range of a double (1e400) this way, not as a
-    // parse_error; the text of the number stays out of the reason (it may be 64 KiB long).
-    return Result<json>::failure("invalid JSON: number out of range");
-  }
-  if (!doc.is_object()) {
-    return Result<json>::failure(std::string("expected a JSON object, got ") + type_name(doc));
-  }
-  return doc;
-}
+using namespace detail;
 
 template <typename T>
 void put(ojson& j, const char* key, const std::optional<T>& v) {
@@ -355,9 +200,13 @@ std::string encode_sample(const Sample& s) {
 }
 
 Result<Sample> decode_sample(std::string_view payload) {
-  auto doc = parse_object(payload);
+  auto doc = parse_object(payload, k_max_payload_bytes);
   if (!doc) return Result<Sample>::failure(doc.error());
-  FieldReader r(*doc);
+  return sample_from_json(*doc);
+}
+
+Result<Sample> detail::sample_from_json(const json& doc) {
+  FieldReader r(doc);
   Sample s;
   const auto schema = r.integer("schema", true, 0, k_max_safe_integer);
   if (schema && *schema != Sample::k_schema) {
@@ -482,7 +331,7 @@ std::string encode_status(const Status& s) {
 }
 
 Result<Status> decode_status(std::string_view payload) {
-  auto doc = parse_object(payload);
+  auto doc = parse_object(payload, k_max_payload_bytes);
   if (!doc) return Result<Status>::failure(doc.error());
   FieldReader r(*doc);
   Status s;
@@ -521,7 +370,7 @@ std::string encode_health(const Health& h) {
 }
 
 Result<Health> decode_health(std::string_view payload) {
-  auto doc = parse_object(payload);
+  auto doc = parse_object(payload, k_max_payload_bytes);
   if (!doc) return Result<Health>::failure(doc.error());
   FieldReader r(*doc);
   Health h;
@@ -577,7 +426,7 @@ std::string encode_ack(const Ack& a) {
 }
 
 Result<Ack> decode_ack(std::string_view payload) {
-  auto doc = parse_object(payload);
+  auto doc = parse_object(payload, k_max_payload_bytes);
   if (!doc) return Result<Ack>::failure(doc.error());
   FieldReader r(*doc);
   Ack a;

@@ -120,6 +120,10 @@ std::string Topics::metrics(std::string_view agent, std::string_view platform,
          escape_segment(channel);
 }
 
+std::string Topics::frames(std::string_view agent) const {
+  return m_root + '/' + escape_segment(agent) + "/frames";
+}
+
 std::string Topics::status(std::string_view agent) const {
   return m_root + '/' + escape_segment(agent) + "/status";
 }
@@ -143,6 +147,7 @@ std::string Topics::alert(std::string_view rule, const std::vector<std::string>&
 }
 
 std::string Topics::all_metrics_filter() const { return m_root + "/+/metrics/#"; }
+std::string Topics::all_frames_filter() const { return m_root + "/+/frames"; }
 std::string Topics::all_status_filter() const { return m_root + "/+/status"; }
 std::string Topics::all_health_filter() const { return m_root + "/+/health"; }
 
@@ -171,6 +176,8 @@ std::optional<ParsedTopic> Topics::parse(std::string_view topic) const {
       out.kind = TopicKind::status;
     } else if (levels[1] == "health") {
       out.kind = TopicKind::health;
+    } else if (levels[1] == "frames") {
+      out.kind = TopicKind::frames;
     } else if (levels[1] == "ack") {
       out.kind = TopicKind::ack;
     } else {

@@ -27,12 +27,12 @@ std::optional<std::string> unescape_segment(std::string_view segment);
 // empty levels, no leading or trailing '/', no leading '$'.
 std::optional<std::string> check_topic_root(std::string_view root);
 
-enum class TopicKind { metrics, status, health, ack, alert };
+enum class TopicKind { metrics, frames, status, health, ack, alert };
 
 // A topic split back into its parts (names unescaped).
 struct ParsedTopic {
   TopicKind kind;
-  std::string agent;                // metrics, status, health, ack
+  std::string agent;                // metrics, frames, status, health, ack
   std::string platform;             // metrics
   std::string channel;              // metrics
   std::vector<std::string> alert;   // alert: rule followed by key parts
@@ -47,6 +47,9 @@ class Topics {
 
   std::string metrics(std::string_view agent, std::string_view platform,
                       std::string_view channel) const;
+  // <root>/<agent>/frames: an agent's frames (wire/frame.hpp). Not under metrics/, so that
+  // subscribers to samples per platform or channel never receive one.
+  std::string frames(std::string_view agent) const;
   std::string status(std::string_view agent) const;
   std::string health(std::string_view agent) const;
   std::string ack(std::string_view agent) const;
@@ -58,6 +61,7 @@ class Topics {
 
   // Subscription filters for the collector.
   std::string all_metrics_filter() const;  // <root>/+/metrics/#
+  std::string all_frames_filter() const;   // <root>/+/frames
   std::string all_status_filter() const;   // <root>/+/status
   std::string all_health_filter() const;   // <root>/+/health
 

@@ -126,6 +126,12 @@ TEST(Topics, ParsesEveryKind) {
   Topics t;
   EXPECT_EQ(t.parse("streamtrack/v1/rig/status")->kind, TopicKind::status);
   EXPECT_EQ(t.parse("streamtrack/v1/rig/health")->kind, TopicKind::health);
+  const auto frames = t.parse(t.frames("a/+"));
+  ASSERT_TRUE(frames);
+  EXPECT_EQ(frames->kind, TopicKind::frames);
+  EXPECT_EQ(frames->agent, "a/+");
+  EXPECT_EQ(t.frames("rig"), "streamtrack/v1/rig/frames");
+  EXPECT_EQ(t.all_frames_filter(), "streamtrack/v1/+/frames");
   EXPECT_EQ(t.parse("streamtrack/v1/rig/ack")->agent, "rig");
   const auto alert = t.parse("streamtrack/v1/alerts/stale/twitch/chan");
   ASSERT_TRUE(alert);

@@ -90,6 +90,41 @@ std::vector<AuditLine> agent_term_backlog(const Load& load) {
   return c.finish_and_audit("agent_term_backlog", k_shared_not_restored);
 }
 
+// Samples an agent sent in frames, summed over the stop lines of its runs ("framed=N").
+std::int64_t framed_samples(const std::string& log) {
+  std::int64_t total = 0;
+  for (auto at = log.find(" framed="); at != std::string::npos; at = log.find(" framed=", at + 1)) {
+    total += std::stoll(log.substr(at + 8, 20));
+  }
+  return total;
+}
+
+// The broker away until every agent holds a backlog of ten rounds, then back: each agent
+// drains it as frames (issue 13 goal 3, max_frame_samples at its default) into rows exactly
+// once, interleaved with live single samples.
+std::vector<AuditLine> backlog_frames(const Load& load) {
+  FaultCluster c(options(load));
+  const auto offsets = agent_offsets(c);
+  c.broker().stop();
+  for (auto& a : c.agents()) {
+    require(wait_until([&] { return a->stats().at("depth") >= 10 * load.channels; }),
+            "a backlog in agent " + a->id());
+  }
+  c.broker().start();
+  wait_agents(c, offsets, "mqtt: connected");
+  c.wait_flowing(load.flow_rows);
+  auto lines = c.finish_and_audit("backlog_frames", k_shared_not_restored);
+  for (auto& a : c.agents()) {
+    const auto framed = framed_samples(a->all_output());
+    if (framed < 2) {
+      throw std::runtime_error("faults: agent " + a->id() + " sent its backlog without frames");
+    }
+    std::cout << "faults: scenario=backlog_frames agent=" << a->id() << " framed=" << framed
+              << "\n";
+  }
+  return lines;
+}
+
 std::vector<AuditLine> broker_outage(const Load& load, bool kill, const std::string& name) {
   FaultCluster c(options(load));
   const auto offsets = agent_offsets(c);
@@ -256,6 +291,7 @@ const std::vector<Scenario>& scenarios() {
   static const std::vector<Scenario> all{
       {"agent_kill", agent_kill},
       {"agent_term_backlog", agent_term_backlog},
+      {"backlog_frames", backlog_frames},
       {"broker_restart", [](const Load& l) { return broker_outage(l, false, "broker_restart"); }},
       {"broker_kill", [](const Load& l) { return broker_outage(l, true, "broker_kill"); }},
       {"collector_kill", collector_kill},

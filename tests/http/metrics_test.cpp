@@ -112,6 +112,7 @@ TEST(CollectorMetrics, IngestBatchesPoolAndAlerts) {
   EXPECT_THAT(empty, HasSubstr("streamtrack_build_info{daemon=\"streamtrack-collector\""));
   EXPECT_THAT(empty, HasSubstr("streamtrack_collector_alerts{state=\"firing\"} 0\n"));
   EXPECT_THAT(empty, HasSubstr("streamtrack_collector_postgres_connections{state=\"idle\"} 0\n"));
+  EXPECT_THAT(empty, HasSubstr("streamtrack_collector_frames_total 0\n"));
   EXPECT_THAT(empty, Not(HasSubstr("streamtrack_agent_")));
 
   metrics.count_ingest_rows(5000);
@@ -120,6 +121,8 @@ TEST(CollectorMetrics, IngestBatchesPoolAndAlerts) {
   metrics.batch_written(7, 0.002s, Outcome::retry);
   metrics.set_pending_rows(17);
   metrics.count_acks_sent(4);
+  metrics.count_frame(3);
+  metrics.count_frame(0);  // refused whole
   metrics.set_pool(1, 1, 0);
   metrics.set_database_up(true);
   metrics.set_alerts("firing", 2);
@@ -137,6 +140,8 @@ TEST(CollectorMetrics, IngestBatchesPoolAndAlerts) {
   EXPECT_THAT(text, HasSubstr("streamtrack_collector_batch_write_seconds_bucket{le=\"0.05\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("streamtrack_collector_pending_rows 17\n"));
   EXPECT_THAT(text, HasSubstr("streamtrack_collector_acks_sent_total 4\n"));
+  EXPECT_THAT(text, HasSubstr("streamtrack_collector_frames_total 2\n"));
+  EXPECT_THAT(text, HasSubstr("streamtrack_collector_frame_samples_total 3\n"));
   EXPECT_THAT(text, HasSubstr("streamtrack_collector_postgres_connections{state=\"busy\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("streamtrack_collector_postgres_up 1\n"));
   EXPECT_THAT(text, HasSubstr("streamtrack_collector_alerts{state=\"firing\"} 2\n"));

@@ -40,10 +40,10 @@ std::string project_version() {
 
 // Documents each package installs in /usr/share/doc/<package>/ (dh_compress may gzip them).
 const std::map<std::string, std::vector<std::string>> k_docs = {
-    {"streamtrack-agent", {"operations.md", "mqtt.md", "sample.schema.json"}},
+    {"streamtrack-agent", {"operations.md", "mqtt.md", "sample.schema.json", "frame.schema.json"}},
     {"streamtrack-collector",
      {"operations.md", "mqtt.md", "alerts.md", "api.md", "integrations.md",
-      "sample.schema.json"}},
+      "sample.schema.json", "frame.schema.json"}},
 };
 
 bool doc_installed(const std::string& package, const std::string& name) {

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "common/wire/codec.hpp"
+#include "common/wire/frame.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack::testing {
@@ -89,10 +90,23 @@ class AgentRun {
   std::vector<std::unique_ptr<Process>> m_runs;
 };
 
-// Samples a subscriber received, in arrival order.
+// What a probe subscribes to for every sample of agent "rig": single samples and the frames
+// its backlog goes out in.
+inline const std::vector<std::string> k_rig_samples = {"streamtrack/v1/rig/metrics/#",
+                                                       "streamtrack/v1/rig/frames"};
+
+// Samples a subscriber received, in arrival order (a frame's in their order in it).
 inline std::vector<Sample> received_samples(const MqttProbe& probe) {
   std::vector<Sample> out;
   for (const auto& m : probe.messages()) {
+    if (m.topic.ends_with("/frames")) {
+      if (auto f = wire::decode_frame(m.payload)) {
+        for (auto& e : f->entries) {
+          if (e.sample) out.push_back(std::move(e.sample).value());
+        }
+      }
+      continue;
+    }
     if (m.topic.find("/metrics/") == std::string::npos) continue;
     auto s = wire::decode_sample(m.payload);
     if (s) out.push_back(std::move(s).value());

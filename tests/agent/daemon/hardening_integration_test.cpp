@@ -47,7 +47,7 @@ TEST(AgentAcks, RetainedForgedAndOutOfRangeAcksAreCountedAndNeverApplied) {
   setup.source_urls = {http.url("/a")};
   setup.http_listen = "127.0.0.1:" + std::to_string(free_port());
   AgentRun agent(setup);
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   // A retained ack waits on the ack topic before the agent starts (left by a misbehaving
   // client, or planted): it names seqs this agent has not even taken yet.
   probe.publish(k_ack_topic, wire::encode_ack({{{1, 1000}}}), true);
@@ -337,7 +337,7 @@ TEST(AgentNames, AStoredSampleNoBrokerAcceptsIsQuarantinedAndTheOthersFlow) {
   }
   agent.setup().url = broker.url();
   agent.rewrite();
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   auto& p = agent.start();
   // Every stored sample behind the bad one (seq 1, the head of the backlog) arrives, and so do
   // new ones.
@@ -372,7 +372,7 @@ TEST(AgentPublishRefusals, ASampleTheBrokerRefusesForGoodIsQuarantinedAndTheOthe
                         "\"\ninterval = \"100ms\"\n[source.fields]\nlive = \"/online\"\n"
                         "viewers = \"/viewers\"\ntitle = \"/title\"\n";
   AgentRun agent(setup);
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   auto& p = agent.start();
   ASSERT_TRUE(wait_until([&] { return http.request_count("/big") >= 5; })) << p.output();
   const auto small_seen = [&] {

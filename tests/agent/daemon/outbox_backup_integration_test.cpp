@@ -86,7 +86,7 @@ TEST(OutboxBackup, TheDocumentedCopyOfARunningAgentRestoresEverySampleAndNoSeqIs
   EXPECT_EQ(new_agent.stat("depth"), backed_up);
   ASSERT_GE(reserved, backed_up);
 
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   auto& restored = new_agent.start();
   // Every backed-up sample arrives, and the new ones carry seqs above the copied reservation
   // (those up to it may have been given out by the old agent after the copy was taken).

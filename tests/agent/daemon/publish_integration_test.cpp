@@ -25,7 +25,7 @@ TEST(AgentPublish, BrokerOutageLosesNothingAndDuplicatesNothingUnderBrokerDelive
   setup.mqtt_extra = "delivery = \"broker\"\nmax_inflight = 8\n";
   setup.source_urls = {http.url("/a"), http.url("/b")};
   AgentRun agent(setup);
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   auto& p = agent.start();
   ASSERT_TRUE(probe.wait_for_count(10)) << p.output();
 
@@ -100,7 +100,7 @@ TEST(AgentPublish, KilledAtRandomPointsAndRestartedEverySeqArrivesResendsBounded
   }
   setup.interval = "100ms";
   AgentRun agent(setup);
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   std::mt19937 rng(std::random_device{}());
   const auto highest_seq = [&] {
     const auto seqs = distinct_seqs(probe);
@@ -164,7 +164,7 @@ TEST(AgentPublish, CommittedDeliveryRemovesSamplesOnlyOnTheCollectorsAck) {
   setup.url = broker.url();
   setup.source_urls = {http.url("/a")};
   AgentRun agent(setup);
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   auto& p = agent.start();
   ASSERT_TRUE(probe.wait_for_count(5)) << p.output();
   EXPECT_EQ(p.stop(), 0);
@@ -309,7 +309,7 @@ TEST(AgentTls, PublishesOverMqttsWithAClientCertificate) {
                      "\"\n";
   setup.source_urls = {http.url("/a")};
   AgentRun agent(setup);
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   auto& p = agent.start();
   ASSERT_TRUE(probe.wait_for_count(3)) << p.output();
   EXPECT_EQ(p.stop(), 0);

@@ -36,7 +36,7 @@ TEST(AgentReload, SourcesFollowTheConfigurationAndSeqsCarryOn) {
   setup.mqtt_extra = "delivery = \"broker\"\n";
   setup.source_urls = {http.url("/a")};
   AgentRun agent(setup);
-  MqttProbe probe(broker.url(), {"streamtrack/v1/rig/metrics/#"});
+  MqttProbe probe(broker.url(), k_rig_samples);
   NotifyReceiver notify;
   Process::Options o;
   o.argv = {(bin_dir() / "streamtrack-agent").string(), "--config", agent.config().string()};

@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "common/wire/frame.hpp"
+
 namespace streamtrack::collector::ingest {
 namespace {
 
@@ -98,10 +100,117 @@ TEST(Classify, ForeignTopicIsRejected) {
 
 TEST(Subscriptions, SharedGroupPrefixesEveryFilter) {
   EXPECT_EQ(subscriptions(k_topics, ""),
-            (std::vector<std::string>{"st/v1/+/metrics/#", "st/v1/+/status", "st/v1/+/health"}));
+            (std::vector<std::string>{"st/v1/+/metrics/#", "st/v1/+/frames", "st/v1/+/status",
+                                      "st/v1/+/health"}));
   EXPECT_EQ(subscriptions(k_topics, "g"),
-            (std::vector<std::string>{"$share/g/st/v1/+/metrics/#", "$share/g/st/v1/+/status",
-                                      "$share/g/st/v1/+/health"}));
+            (std::vector<std::string>{"$share/g/st/v1/+/metrics/#", "$share/g/st/v1/+/frames",
+                                      "$share/g/st/v1/+/status", "$share/g/st/v1/+/health"}));
+}
+
+std::string frame_of(const std::vector<std::string>& elements, const std::string& agent = "rig") {
+  std::string out = R"({"frame":1,"agent":")" + agent + R"(","samples":[)";
+  for (std::size_t i = 0; i < elements.size(); ++i) out += (i ? "," : "") + elements[i];
+  return out + "]}";
+}
+
+TEST(ClassifyFrame, EachElementIsASampleItemAsIfSentAlone) {
+  const auto topic = k_topics.frames("rig");
+  const auto c = classify_message(k_topics, topic,
+                                  frame_of({wire::encode_sample(sample(1)),
+                                            wire::encode_sample(sample(2))}),
+                                  k_now);
+  EXPECT_TRUE(c.frame);
+  EXPECT_EQ(c.frame_samples, 2u);
+  ASSERT_EQ(c.items.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto& it = c.items[i];
+    EXPECT_EQ(it.kind, Item::Kind::sample);
+    EXPECT_EQ(it.agent, "rig");
+    EXPECT_EQ(it.topic, topic);
+    EXPECT_EQ(*it.sample, sample(static_cast<std::int64_t>(i + 1)));
+    EXPECT_EQ(wire::decode_sample(it.payload).value(), sample(static_cast<std::int64_t>(i + 1)));
+    EXPECT_EQ(it.payload_bytes, it.payload.size());
+  }
+}
+
+TEST(ClassifyFrame, ABadElementIsRejectedAloneWhileTheOthersLand) {
+  auto late = sample(3);
+  late.ts = k_now - std::chrono::hours{24 * 365 * 40};
+  const auto c = classify_message(k_topics, k_topics.frames("rig"),
+                                  frame_of({wire::encode_sample(sample(1)), R"({"seq":2})",
+                                            wire::encode_sample(late),
+                                            wire::encode_sample(sample(1)),
+                                            wire::encode_sample([] {
+                                              auto s = sample(5);
+                                              s.agent = "other";
+                                              return s;
+                                            }()),
+                                            wire::encode_sample(sample(6))}),
+                                  k_now);
+  ASSERT_EQ(c.items.size(), 6u);
+  EXPECT_EQ(c.frame_samples, 6u);
+  EXPECT_EQ(c.items[0].kind, Item::Kind::sample);
+  EXPECT_EQ(c.items[1].kind, Item::Kind::reject);
+  EXPECT_EQ(c.items[1].reason, "missing required field \"schema\"");
+  EXPECT_EQ(c.items[1].payload, R"({"seq":2})");
+  EXPECT_FALSE(c.items[1].sample);
+  // Outside the window: rejected, but the sample stays so that its seq is acknowledged.
+  EXPECT_EQ(c.items[2].kind, Item::Kind::reject);
+  EXPECT_EQ(c.items[2].reason.rfind("field \"ts\": outside the accepted time window", 0), 0u);
+  ASSERT_TRUE(c.items[2].sample);
+  EXPECT_EQ(c.items[2].sample->seq, 3);
+  EXPECT_EQ(c.items[3].reason, "seq 1 repeats samples[0]");
+  EXPECT_FALSE(c.items[3].sample);
+  EXPECT_EQ(c.items[4].reason, "agent \"other\" is not the frame's agent \"rig\"");
+  EXPECT_FALSE(c.items[4].sample);
+  EXPECT_EQ(c.items[5].kind, Item::Kind::sample);
+  EXPECT_EQ(c.items[5].sample->seq, 6);
+}
+
+TEST(ClassifyFrame, AFrameRefusedWholeIsOneReject) {
+  const auto whole = frame_of({wire::encode_sample(sample(1)), wire::encode_sample(sample(2))});
+  const auto truncated =
+      classify_message(k_topics, k_topics.frames("rig"), whole.substr(0, 100), k_now);
+  EXPECT_TRUE(truncated.frame);
+  EXPECT_EQ(truncated.frame_samples, 0u);
+  ASSERT_EQ(truncated.items.size(), 1u);
+  EXPECT_EQ(truncated.items[0].kind, Item::Kind::reject);
+  EXPECT_EQ(truncated.items[0].reason.rfind("frame: invalid JSON at byte ", 0), 0u);
+  EXPECT_EQ(truncated.items[0].payload, whole.substr(0, 100));
+
+  const auto empty = classify_message(k_topics, k_topics.frames("rig"), frame_of({}), k_now);
+  ASSERT_EQ(empty.items.size(), 1u);
+  EXPECT_EQ(empty.items[0].reason,
+            "frame: field \"samples\": empty (a frame carries at least one sample)");
+
+  const auto foreign = classify_message(k_topics, k_topics.frames("impostor"), whole, k_now);
+  ASSERT_EQ(foreign.items.size(), 1u);
+  EXPECT_EQ(foreign.items[0].kind, Item::Kind::reject);
+  EXPECT_EQ(foreign.items[0].reason,
+            "payload agent \"rig\" does not match topic agent \"impostor\"");
+
+  std::string huge = whole;
+  huge.insert(huge.size() - 2, std::string(wire::k_max_frame_bytes, ' '));
+  const auto large = classify_message(k_topics, k_topics.frames("rig"), huge, k_now);
+  ASSERT_EQ(large.items.size(), 1u);
+  EXPECT_EQ(large.items[0].reason, "frame: payload too large: " + std::to_string(huge.size()) +
+                                       " bytes (limit 262144)");
+  EXPECT_EQ(large.items[0].payload_bytes, huge.size());
+  EXPECT_LE(large.items[0].payload.size(), k_max_reject_payload_bytes);
+}
+
+TEST(ClassifyFrame, OtherTopicsAreClassifiedAsBefore) {
+  const auto c = classify_message(k_topics, k_topics.metrics("rig", "nginx_rtmp", "live/main"),
+                                  wire::encode_sample(sample()), k_now);
+  EXPECT_FALSE(c.frame);
+  ASSERT_EQ(c.items.size(), 1u);
+  EXPECT_EQ(c.items[0].kind, Item::Kind::sample);
+  EXPECT_TRUE(classify_message(k_topics, k_topics.status("rig"), "", k_now).items.empty());
+  // A frame is never read from a metrics topic, nor a sample from a frames topic.
+  const auto misplaced = classify(k_topics, k_topics.frames("rig"), wire::encode_sample(sample()),
+                                  k_now);
+  ASSERT_TRUE(misplaced);
+  EXPECT_EQ(misplaced->kind, Item::Kind::reject);
 }
 
 Item item(int n) {

@@ -1,0 +1,293 @@
+// Issue 13 goal 3: a backlog of one agent's outbox (1,000,000 samples by default) drained by
+// the real streamtrack-agent through a real Mosquitto and the real streamtrack-collector into
+// committed rows, against the baseline measured in the same run: a raw COPY of the same rows
+// into the same (emptied) table of the same PostgreSQL.
+//   backlog_drain_bench [samples=1000000] [channels=100] [delivery=committed|broker]
+//                       [max_frame_samples=1000]
+// The backlog is written beforehand with the real outbox API (agent/outbox), as an agent whose
+// broker was unreachable would have stored it; the agent then starts with the broker up and
+// sends it as frames. The drain ends when every backlog seq is a committed row (with
+// delivery = committed the agent's outbox is then empty too). Rows are checked to be there
+// exactly once. With STREAMTRACK_BENCH_PAUSE set, the pids of the agent and the collector are
+// printed and the bench waits a few seconds before starting the agent (perf record -p).
+#include <libpq-fe.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <functional>
+#include <regex>
+#include <thread>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "agent/outbox/outbox.hpp"
+#include "tests/support/harness.hpp"
+
+using namespace streamtrack;
+using namespace streamtrack::testing;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+std::filesystem::path binary(const std::string& name) {
+  if (const char* dir = std::getenv("STREAMTRACK_BIN_DIR")) return std::filesystem::path(dir) / name;
+  return std::filesystem::canonical("/proc/self/exe").parent_path().parent_path() / "bin" / name;
+}
+
+double seconds_since(Steady::time_point t) {
+  return std::chrono::duration<double>(Steady::now() - t).count();
+}
+
+Process start(const std::vector<std::string>& argv, const std::filesystem::path& log) {
+  return Process({.argv = argv,
+                  .env = {},
+                  .log_file = log,
+                  .uid = std::nullopt,
+                  .gid = std::nullopt,
+                  .cwd = {}});
+}
+
+// Realistic samples of `channels` channels of one agent: stream ids, titles, categories, chat,
+// a title change every 10 samples of a channel and a new broadcast every 400.
+void fill_outbox(const std::filesystem::path& path, std::int64_t samples, int channels) {
+  agent::outbox::Options options;
+  options.limits.max_rows = 2 * samples + 1000;
+  options.limits.max_bytes = std::int64_t{4} << 30;
+  options.recent_rows = 0;
+  options.topic_root = "st/v1";  // the agent's topic_prefix below
+  agent::outbox::Outbox box(path, options);
+  const auto base = SystemClock::instance().now() - std::chrono::hours{2};
+  constexpr std::int64_t k_per_transaction = 10'000;
+  std::vector<Sample> chunk;
+  for (std::int64_t i = 0; i < samples;) {
+    chunk.clear();
+    for (std::int64_t j = 0; j < k_per_transaction && i < samples; ++j, ++i) {
+      Sample s;
+      const auto channel = i % channels;
+      const auto round = i / channels;
+      s.agent = "bench";
+      s.ts = base + std::chrono::milliseconds{i * 5};
+      s.platform = "nginx_rtmp";
+      s.channel = "live/channel-" + std::to_string(channel);
+      s.live = true;
+      s.stream_id = "b" + std::to_string(channel) + "-" + std::to_string(round / 400);
+      s.title = "Channel " + std::to_string(channel) + " playing part " +
+                std::to_string(round / 10 + 1);
+      s.category = channel % 3 == 0 ? "Just Chatting" : "Software and Game Development";
+      s.viewers = (i * 7) % 5000;
+      s.chat_messages = i % 50;
+      s.chatters = i % 20;
+      s.bitrate_kbps = 2500.5;
+      s.fps = 30;
+      chunk.push_back(std::move(s));
+    }
+    if (!box.append(chunk)) throw std::runtime_error("bench: outbox append failed");
+  }
+}
+
+// The oldest seq left in the agent's outbox (0 when empty), read beside the running agent
+// through one read-only connection: one b-tree lookup (opening an Outbox per poll would run
+// its integrity check, and count(*) would read the whole table, every time).
+class OutboxFront {
+ public:
+  explicit OutboxFront(const std::filesystem::path& path)
+      : m_db(path.string(), SQLite::OPEN_READONLY),
+        m_front(m_db, "SELECT coalesce(min(seq), 0) FROM samples") {
+    m_db.setBusyTimeout(5000);
+  }
+  std::int64_t operator()() {
+    m_front.reset();
+    m_front.executeStep();
+    return m_front.getColumn(0).getInt64();
+  }
+
+ private:
+  SQLite::Database m_db;
+  SQLite::Statement m_front;
+};
+
+// Polls `pred` every 250 ms (a light load beside what is measured) until it holds or `timeout`.
+bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto deadline = Steady::now() + timeout;
+  while (!pred()) {
+    if (Steady::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{250});
+  }
+  return true;
+}
+
+std::string copy_out(PGconn* conn, const std::string& sql) {
+  PQclear(PQexec(conn, sql.c_str()));
+  std::string data;
+  char* buf = nullptr;
+  int n = 0;
+  while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
+    data.append(buf, static_cast<std::size_t>(n));
+    PQfreemem(buf);
+  }
+  PQclear(PQgetResult(conn));
+  return data;
+}
+
+std::int64_t last_field(const std::string& log, const std::string& key) {
+  std::smatch m;
+  std::int64_t value = 0;
+  const std::regex re(" " + key + "=([0-9]+)");
+  for (auto it = log.cbegin(); std::regex_search(it, log.cend(), m, re); it = m.suffix().first) {
+    value = std::stoll(m[1]);
+  }
+  return value;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::int64_t samples = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
+  const int channels = argc > 2 ? std::atoi(argv[2]) : 100;
+  const std::string delivery = argc > 3 ? argv[3] : "committed";
+  const std::string frame_samples = argc > 4 ? argv[4] : "1000";
+  if (samples < 1 || channels < 1 || (delivery != "committed" && delivery != "broker")) {
+    std::cerr << "usage: backlog_drain_bench [samples] [channels] [committed|broker] "
+                 "[max_frame_samples]\n";
+    return 2;
+  }
+  PostgresServer pg;
+  TempDir dir("streamtrack-bench-backlog");
+  const auto port = free_port();
+  // No queue limit for the collector's session: the agent's window bounds what is in flight.
+  write_file(dir / "mosquitto.conf", "listener " + std::to_string(port) +
+                                         " 127.0.0.1\nallow_anonymous true\n"
+                                         "max_queued_messages 0\nmax_inflight_messages 0\n");
+  auto broker = start({"/usr/sbin/mosquitto", "-c", (dir / "mosquitto.conf").string()},
+                      dir / "mosquitto.log");
+  const std::string url = "mqtt://127.0.0.1:" + std::to_string(port);
+  if (!wait_until([&] { return port_accepts(port); })) {
+    std::cerr << "mosquitto did not start\n";
+    return 1;
+  }
+  const auto dsn = pg.create_database("streamtrack");
+  write_file(dir / "collector.toml",
+             std::string("[collector]\nid = \"bench\"\n") +
+                 (std::getenv("STREAMTRACK_BENCH_DEBUG")
+                      ? "log_level = \"debug\"\nlog_format = \"logfmt\"\n"
+                      : "") +
+                 "[mqtt]\nurl = \"" + url +
+                 "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" + dsn +
+                 "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"200ms\"\n"
+                 "max_pending_rows = 200000\n[http]\nlisten = \"\"\n");
+  auto collector = start({binary("streamtrack-collector").string(), "-c",
+                          (dir / "collector.toml").string()},
+                         dir / "collector.log");
+  if (!collector.wait_for_output("connected server=")) {
+    std::cerr << "collector did not start:\n" << collector.output();
+    return 1;
+  }
+
+  const auto state = dir / "state";
+  std::filesystem::create_directories(state);
+  const auto fill_start = Steady::now();
+  fill_outbox(state / "outbox.db", samples, channels);
+  const double fill_s = seconds_since(fill_start);
+
+  // One synthetic round (one more sample, live) so that the agent has a source; the rest is
+  // the backlog.
+  write_file(dir / "agent.toml",
+             "[agent]\nid = \"bench\"\nstate_dir = \"" + state.string() + "\"\nlog_level = \"" +
+                 (std::getenv("STREAMTRACK_BENCH_DEBUG") ? "debug\"\nlog_format = \"logfmt" : "info") +
+                 "\"\n[mqtt]\nurl = \"" + url + "\"\ntopic_prefix = \"st/v1\"\ndelivery = \"" +
+                 delivery + "\"\nmax_frame_samples = " + frame_samples +
+                 "\n[buffer]\nmax_rows = " + std::to_string(2 * samples + 1000) +
+                 "\nmax_bytes = " + std::to_string(std::int64_t{4} << 30) +
+                 "\n[http]\nlisten = \"\"\n[[source]]\ntype = \"synthetic\"\nname = \"live\"\n"
+                 "interval = \"1s\"\nchannels = 1\nchannel_prefix = \"live-\"\nrounds = 1\n");
+  if (std::getenv("STREAMTRACK_BENCH_PAUSE")) {
+    std::cout << "collector pid " << collector.pid() << std::endl;
+  }
+  const auto count_sql = "SELECT count(*) FROM livestream_metrics WHERE seq <= " +
+                         std::to_string(samples);
+  const auto drain_start = Steady::now();
+  auto agent = start({binary("streamtrack-agent").string(), "--config",
+                      (dir / "agent.toml").string()},
+                     dir / "agent.log");
+  if (std::getenv("STREAMTRACK_BENCH_PAUSE")) {
+    std::cout << "agent pid " << agent.pid() << std::endl;
+  }
+  // With delivery = committed a backlog gone from the outbox means every row committed; either
+  // way the rows are counted only then (few queries on a growing table).
+  // With delivery = committed, the backlog left the outbox once its last seq was acked.
+  OutboxFront outbox_front(state / "outbox.db");
+  if (!poll_until([&] { const auto f = outbox_front(); return f == 0 || f > samples; },
+                  std::chrono::minutes{30})) {
+    std::cerr << "the backlog never left the outbox: oldest seq " << outbox_front() << "\n";
+    return 1;
+  }
+  if (!poll_until([&] { return std::stoll(pg_scalar(dsn, count_sql)) >= samples; },
+                  std::chrono::minutes{10})) {
+    std::cerr << "only " << pg_scalar(dsn, count_sql) << " backlog rows committed\n";
+    return 1;
+  }
+  const double drain_s = seconds_since(drain_start);
+  agent.stop();
+  const auto agent_log = agent.output();
+  const auto distinct = std::stoll(pg_scalar(
+      dsn, "SELECT count(DISTINCT seq) FROM livestream_metrics WHERE seq <= " +
+               std::to_string(samples)));
+  const auto stored = std::stoll(pg_scalar(dsn, count_sql));
+  if (stored != samples || distinct != samples) {
+    std::cerr << "rows " << stored << ", distinct seqs " << distinct << ", expected " << samples
+              << " each\n";
+    return 1;
+  }
+
+  // Baseline: the same rows, COPYed straight into the same (emptied) table.
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  const auto rows = copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
+  const auto total_rows = std::stoll(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics"));
+  PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
+  PQclear(PQexec(conn, "CHECKPOINT"));
+  const auto copy_start = Steady::now();
+  PQclear(PQexec(conn, "COPY livestream_metrics FROM STDIN"));
+  constexpr std::size_t k_piece = 1 << 20;
+  for (std::size_t at = 0; at < rows.size(); at += k_piece) {
+    PQputCopyData(conn, rows.data() + at, static_cast<int>(std::min(k_piece, rows.size() - at)));
+  }
+  PQputCopyEnd(conn, nullptr);
+  PGresult* r = PQgetResult(conn);
+  const bool copy_ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  const double copy_s = seconds_since(copy_start);
+  PQfinish(conn);
+  if (!copy_ok ||
+      std::stoll(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics")) != total_rows) {
+    std::cerr << "baseline COPY failed\n";
+    return 1;
+  }
+
+  const double drain_rate = static_cast<double>(samples) / drain_s;
+  const double copy_rate = static_cast<double>(total_rows) / copy_s;
+  const double ratio = drain_rate / copy_rate;
+  std::printf("backlog                      %lld samples, %d channels, delivery %s, "
+              "max_frame_samples %s (outbox filled in %.1f s)\n",
+              static_cast<long long>(samples), channels, delivery.c_str(), frame_samples.c_str(),
+              fill_s);
+  std::printf("agent sent                   %lld samples, %lld of them in %lld frames\n",
+              static_cast<long long>(last_field(agent_log, "published")),
+              static_cast<long long>(last_field(agent_log, "framed")),
+              static_cast<long long>(last_field(agent_log, "frames")));
+  std::printf("backlog -> committed rows    %10.0f rows/s (%.2f s), each seq once\n", drain_rate,
+              drain_s);
+  std::printf("raw COPY of the same rows    %10.0f rows/s (%.2f s)\n", copy_rate, copy_s);
+  std::printf("goal backlog_drain: %s ratio %.2f (backlog drained into committed rows %.0f "
+              "rows/s / raw COPY %.0f rows/s; goal >= 0.5)\n",
+              ratio >= 0.5 ? "met" : "NOT met", ratio, drain_rate, copy_rate);
+  collector.stop();
+  if (const char* keep = std::getenv("STREAMTRACK_BENCH_LOGS")) {
+    std::filesystem::create_directories(keep);
+    for (const auto* name : {"agent.log", "collector.log", "mosquitto.log"}) {
+      std::filesystem::copy_file(dir / name, std::filesystem::path(keep) / name,
+                                 std::filesystem::copy_options::overwrite_existing);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+#include "common/wire/json_fields.hpp"
+
+namespace streamtrack::wire::detail {
+
+const char* type_name(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::string: return "string";
+    case json::value_t::array: return "array";
+    case json::value_t::object: return "object";
+    case json::value_t::number_float: return "number";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    default: return "unknown";
+  }
+}
+
+std::string format_number(double d) {
+  json j = d;
+  return j.dump();
+}
+
+Result<json> parse_object(std::string_view payload, std::size_t max_bytes) {
+  if (payload.size() > max_bytes) {
+    return Result<json>::failure("payload too large: " + std::to_string(payload.size()) +
+                                 " bytes (limit " + std::to_string(max_bytes) + ")");
+  }
+  // JSON text never holds a raw NUL (inside a string it must be escaped), and nlohmann's
+  // parser would take one for the end of the input and ignore whatever follows it.
+  if (const auto nul = payload.find('\0'); nul != std::string_view::npos) {
+    return Result<json>::failure("invalid JSON at byte " + std::to_string(nul + 1));
+  }
+  json doc;
+  try {
+    doc = json::parse(payload.begin(), payload.end());
+  } catch (const json::parse_error& e) {
+    return Result<json>::failure("invalid JSON at byte " + std::to_string(e.byte));
+  } catch (const json::out_of_range&) {
+    // nlohmann reports a number beyond the range of a double (1e400) this way, not as a
+    // parse_error; the text of the number stays out of the reason (it may be 64 KiB long).
+    return Result<json>::failure("invalid JSON: number out of range");
+  }
+  if (!doc.is_object()) {
+    return Result<json>::failure(std::string("expected a JSON object, got ") + type_name(doc));
+  }
+  return doc;
+}
+
+}  // namespace streamtrack::wire::detail

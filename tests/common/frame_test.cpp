@@ -1,0 +1,187 @@
+// The frame message (common/wire/frame.hpp): every refusal of a whole frame, every refusal of
+// one element while the others stand, and the builder's bounds.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/wire/codec.hpp"
+#include "common/wire/frame.hpp"
+
+namespace streamtrack::wire {
+namespace {
+
+using namespace std::chrono;
+
+Sample sample(std::int64_t seq, std::string agent = "rig-1") {
+  Sample s;
+  s.agent = std::move(agent);
+  s.seq = seq;
+  s.ts = sys_days{2026y / November / 25} + 1h + milliseconds{seq};
+  s.platform = "nginx_rtmp";
+  s.channel = "live/main";
+  s.live = true;
+  s.viewers = seq;
+  s.title = "Tëst \"stream\"";
+  return s;
+}
+
+std::string frame_of(const std::vector<std::string>& elements, const std::string& agent = "rig-1") {
+  std::string out = R"({"frame":1,"agent":")" + agent + R"(","samples":[)";
+  for (std::size_t i = 0; i < elements.size(); ++i) out += (i ? "," : "") + elements[i];
+  return out + "]}";
+}
+
+std::string refusal(const std::string& payload) {
+  const auto f = decode_frame(payload);
+  EXPECT_FALSE(f.ok()) << payload.substr(0, 200);
+  return f.ok() ? "" : f.error();
+}
+
+TEST(FrameCodec, BuilderOutputDecodesToTheSameSamplesInOrder) {
+  FrameBuilder b("rig-1");
+  for (std::int64_t seq = 1; seq <= 5; ++seq) ASSERT_TRUE(b.add(encode_sample(sample(seq))));
+  EXPECT_EQ(b.samples(), 5u);
+  const auto expected_bytes = b.bytes();
+  const auto payload = b.finish();
+  EXPECT_EQ(payload.size(), expected_bytes);
+  EXPECT_EQ(b.samples(), 0u);
+  const auto f = decode_frame(payload);
+  ASSERT_TRUE(f.ok()) << f.error();
+  EXPECT_EQ(f->agent, "rig-1");
+  ASSERT_EQ(f->entries.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) {
+    const auto& e = f->entries[i];
+    EXPECT_EQ(e.index, i);
+    ASSERT_TRUE(e.sample.ok()) << e.sample.error();
+    EXPECT_EQ(*e.sample, sample(static_cast<std::int64_t>(i + 1)));
+    // Each element carries exactly what the single-sample message would.
+    EXPECT_EQ(decode_sample(e.text).value(), *e.sample);
+  }
+}
+
+TEST(FrameCodec, BuilderNeverExceedsItsBounds) {
+  FrameBuilder by_count("rig-1", k_max_frame_bytes, 3);
+  for (std::int64_t seq = 1; seq <= 3; ++seq) ASSERT_TRUE(by_count.add(encode_sample(sample(seq))));
+  EXPECT_FALSE(by_count.add(encode_sample(sample(4))));
+  EXPECT_EQ(by_count.samples(), 3u);
+
+  const auto one = encode_sample(sample(1));
+  FrameBuilder by_bytes("rig-1", 1000);
+  std::size_t added = 0;
+  while (by_bytes.add(one)) ++added;
+  EXPECT_GT(added, 0u);
+  EXPECT_LE(by_bytes.bytes(), 1000u);
+  EXPECT_GT(by_bytes.bytes() + one.size() + 1, 1000u);
+  EXPECT_EQ(by_bytes.finish().size() <= 1000u, true);
+
+  // Bounds above the contract's are clamped to it.
+  FrameBuilder huge("rig-1", 10 * k_max_frame_bytes, 10 * k_max_frame_samples);
+  std::size_t n = 0;
+  while (huge.add(one)) ++n;
+  EXPECT_LE(n, k_max_frame_samples);
+  EXPECT_LE(huge.bytes(), k_max_frame_bytes);
+  const auto f = decode_frame(huge.finish());
+  ASSERT_TRUE(f.ok()) << f.error();
+  EXPECT_EQ(f->entries.size(), n);
+}
+
+TEST(FrameCodec, BuilderRefusesASampleThatCannotFitEvenAlone) {
+  FrameBuilder b("rig-1", 100);
+  EXPECT_FALSE(b.add(encode_sample(sample(1))));
+  EXPECT_EQ(b.samples(), 0u);
+}
+
+TEST(FrameCodec, RefusesWholeFramesWithOneReason) {
+  const auto ok = encode_sample(sample(1));
+  std::string too_large = frame_of({ok});
+  too_large.insert(too_large.size() - 2, std::string(k_max_frame_bytes, ' '));
+  EXPECT_EQ(refusal(too_large), "frame: payload too large: " + std::to_string(too_large.size()) +
+                                    " bytes (limit 262144)");
+  const auto whole = frame_of({ok, encode_sample(sample(2))});
+  EXPECT_EQ(refusal(whole.substr(0, whole.size() / 2)).rfind("frame: invalid JSON at byte ", 0),
+            0u);
+  EXPECT_EQ(refusal(std::string("{\"frame\":1\0}", 12)), "frame: invalid JSON at byte 11");
+  EXPECT_EQ(refusal("[1,2]"), "frame: expected a JSON object, got array");
+  EXPECT_EQ(refusal(R"({"agent":"rig-1","samples":[)" + ok + "]}"),
+            "frame: missing required field \"frame\"");
+  EXPECT_EQ(refusal(R"({"frame":2,"agent":"rig-1","samples":[)" + ok + "]}"),
+            "frame: field \"frame\": unsupported version 2 (expected 1)");
+  EXPECT_EQ(refusal(R"({"frame":"1","agent":"rig-1","samples":[)" + ok + "]}"),
+            "frame: field \"frame\": expected an integer, got string");
+  EXPECT_EQ(refusal(R"({"frame":1,"samples":[)" + ok + "]}"),
+            "frame: missing required field \"agent\"");
+  EXPECT_EQ(refusal(R"({"frame":1,"agent":"","samples":[)" + ok + "]}"),
+            "frame: field \"agent\": must not be empty");
+  EXPECT_EQ(refusal(R"({"frame":1,"agent":"rig-1"})"),
+            "frame: missing required field \"samples\"");
+  EXPECT_EQ(refusal(R"({"frame":1,"agent":"rig-1","samples":{}})"),
+            "frame: field \"samples\": expected an array, got object");
+  EXPECT_EQ(refusal(frame_of({})),
+            "frame: field \"samples\": empty (a frame carries at least one sample)");
+  EXPECT_EQ(refusal(frame_of(std::vector<std::string>(k_max_frame_samples + 1, "{}"))),
+            "frame: field \"samples\": too many: 1001 (limit 1000)");
+}
+
+TEST(FrameCodec, RefusesOneElementAndKeepsTheOthers) {
+  auto other_version = encode_sample(sample(4));
+  other_version.replace(other_version.find("\"schema\":1"), 10, "\"schema\":2");
+  const auto payload = frame_of({
+      encode_sample(sample(1)),
+      "17",
+      R"({"schema":1,"agent":"rig-1"})",
+      other_version,
+      encode_sample(sample(5, "intruder")),
+      encode_sample(sample(1)),
+      encode_sample(sample(7)),
+  });
+  const auto f = decode_frame(payload);
+  ASSERT_TRUE(f.ok()) << f.error();
+  ASSERT_EQ(f->entries.size(), 7u);
+  const auto reason = [&](std::size_t i) {
+    return f->entries[i].sample.ok() ? std::string("accepted") : f->entries[i].sample.error();
+  };
+  EXPECT_EQ(reason(0), "accepted");
+  EXPECT_EQ(reason(1), "expected a JSON object, got integer");
+  EXPECT_EQ(reason(2), "missing required field \"seq\"");
+  EXPECT_EQ(reason(3), "field \"schema\": unsupported version 2 (expected 1)");
+  EXPECT_EQ(reason(4), "agent \"intruder\" is not the frame's agent \"rig-1\"");
+  EXPECT_EQ(reason(5), "seq 1 repeats samples[0]");
+  EXPECT_EQ(reason(6), "accepted");
+  EXPECT_EQ(*f->entries[6].sample, sample(7));
+  EXPECT_EQ(f->entries[1].text, "17");
+  // The element's own JSON (re-serialized: compact, keys sorted), as stored with its reject.
+  EXPECT_EQ(decode_sample(f->entries[4].text).value(), sample(5, "intruder"));
+  EXPECT_EQ(f->entries[2].text, R"({"agent":"rig-1","schema":1})");
+}
+
+TEST(FrameCodec, AnElementLargerThanASingleSampleMessageIsRefusedAlone) {
+  auto big = sample(2);
+  big.title = std::string(4096, 't');
+  std::string element = encode_sample(big);
+  // Padding inside the element: valid JSON, over the single-sample limit once re-encoded.
+  element.insert(element.size() - 1, ",\"pad\":\"" + std::string(k_max_payload_bytes, 'p') + "\"");
+  const auto f = decode_frame(frame_of({encode_sample(sample(1)), element}));
+  ASSERT_TRUE(f.ok()) << f.error();
+  ASSERT_EQ(f->entries.size(), 2u);
+  EXPECT_TRUE(f->entries[0].sample.ok());
+  EXPECT_EQ(f->entries[1].sample.error(),
+            "payload too large: " + std::to_string(f->entries[1].text.size()) +
+                " bytes (limit 65536)");
+  EXPECT_EQ(f->entries[1].sample.error(), decode_sample(f->entries[1].text).error());
+}
+
+TEST(FrameCodec, HostileElementsAreRefusedAlone) {
+  const std::string deep = std::string(10'000, '[') + std::string(10'000, ']');
+  const auto f = decode_frame(frame_of({deep, "null", encode_sample(sample(2))}));
+  ASSERT_TRUE(f.ok()) << f.error();
+  ASSERT_EQ(f->entries.size(), 3u);
+  EXPECT_EQ(f->entries[0].sample.error(), "expected a JSON object, got array");
+  EXPECT_EQ(f->entries[1].sample.error(), "expected a JSON object, got null");
+  EXPECT_TRUE(f->entries[2].sample.ok());
+  EXPECT_FALSE(decode_frame("").ok());
+  EXPECT_FALSE(decode_frame(frame_of({encode_sample(sample(1))}, "a\\u0000b")).ok());
+}
+
+}  // namespace
+}  // namespace streamtrack::wire
