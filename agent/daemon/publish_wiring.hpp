@@ -58,6 +58,15 @@ inline mqtt::ClientOptions client_options(const AgentConfig& config, const wire:
   return o;
 }
 
+// Whether a frame the broker does not pass on would be noticed. Under MQTT 3.1.1 a broker whose
+// ACL refuses a publish still answers PUBACK (Mosquitto drops it silently), so in broker
+// delivery an ACL written before frames existed would lose a whole backlog without a trace.
+// Frames are used where a refusal shows: committed delivery (no ack, so sent again alone after
+// ack_timeout) or MQTT 5 (PUBACK reason 0x87, so sent again alone at once).
+inline bool frames_are_safe(const AgentConfig& config) {
+  return config.delivery == Delivery::committed || config.mqtt.protocol_version == 5;
+}
+
 // The window, the delivery mode, and frames for the backlog (<root>/<id>/frames).
 inline publish::Options publisher_options(const AgentConfig& config) {
   publish::Options o;
@@ -66,7 +75,7 @@ inline publish::Options publisher_options(const AgentConfig& config) {
   o.ack_timeout = config.ack_timeout;
   o.agent = config.id;
   o.frame_topic = wire::Topics(config.mqtt.topic_prefix).frames(config.id);
-  o.max_frame_samples = config.max_frame_samples;
+  o.max_frame_samples = frames_are_safe(config) ? config.max_frame_samples : 0;
   o.max_frame_bytes = config.max_frame_bytes;
   return o;
 }

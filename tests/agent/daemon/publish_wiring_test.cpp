@@ -1,0 +1,43 @@
+// Which publisher options the daemon derives from agent.toml: frames only where a broker that
+// refuses them would be noticed.
+
+#include "agent/daemon/publish_wiring.hpp"
+
+#include <gtest/gtest.h>
+
+namespace streamtrack::testing {
+namespace {
+
+agent::AgentConfig config_with(agent::Delivery delivery, int protocol_version) {
+  agent::AgentConfig c;
+  c.id = "rig-1";
+  c.delivery = delivery;
+  c.mqtt.protocol_version = protocol_version;
+  c.mqtt.topic_prefix = "streamtrack/v1";
+  c.max_frame_samples = 500;
+  c.max_frame_bytes = 100'000;
+  return c;
+}
+
+TEST(PublisherOptions, BrokerDeliveryUnderMqtt311SendsNoFramesAsAnAclRefusalWouldBeSilent) {
+  const auto o = agent::publisher_options(config_with(agent::Delivery::broker, 4));
+  EXPECT_EQ(o.max_frame_samples, 0u);
+}
+
+TEST(PublisherOptions, BrokerDeliveryUnderMqtt5SendsFramesAsARefusalComesBackInThePuback) {
+  const auto o = agent::publisher_options(config_with(agent::Delivery::broker, 5));
+  EXPECT_EQ(o.max_frame_samples, 500u);
+  EXPECT_EQ(o.max_frame_bytes, 100'000u);
+}
+
+TEST(PublisherOptions, CommittedDeliverySendsFramesWhateverTheProtocol) {
+  EXPECT_EQ(agent::publisher_options(config_with(agent::Delivery::committed, 4)).max_frame_samples,
+            500u);
+  EXPECT_EQ(agent::publisher_options(config_with(agent::Delivery::committed, 5)).max_frame_samples,
+            500u);
+  EXPECT_EQ(agent::publisher_options(config_with(agent::Delivery::committed, 4)).frame_topic,
+            "streamtrack/v1/rig-1/frames");
+}
+
+}  // namespace
+}  // namespace streamtrack::testing
