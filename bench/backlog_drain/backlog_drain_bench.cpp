@@ -21,6 +21,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include "bench/common/pg_copy.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "tests/support/harness.hpp"
 
@@ -115,19 +116,6 @@ bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
     std::this_thread::sleep_for(std::chrono::milliseconds{250});
   }
   return true;
-}
-
-std::string copy_out(PGconn* conn, const std::string& sql) {
-  PQclear(PQexec(conn, sql.c_str()));
-  std::string data;
-  char* buf = nullptr;
-  int n = 0;
-  while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
-    data.append(buf, static_cast<std::size_t>(n));
-    PQfreemem(buf);
-  }
-  PQclear(PQgetResult(conn));
-  return data;
 }
 
 std::int64_t last_field(const std::string& log, const std::string& key) {
@@ -242,20 +230,12 @@ int main(int argc, char** argv) {
 
   // Baseline: the same rows, COPYed straight into the same (emptied) table.
   PGconn* conn = PQconnectdb(dsn.c_str());
-  const auto rows = copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
+  const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
   const auto total_rows = std::stoll(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics"));
   PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
   PQclear(PQexec(conn, "CHECKPOINT"));
   const auto copy_start = Steady::now();
-  PQclear(PQexec(conn, "COPY livestream_metrics FROM STDIN"));
-  constexpr std::size_t k_piece = 1 << 20;
-  for (std::size_t at = 0; at < rows.size(); at += k_piece) {
-    PQputCopyData(conn, rows.data() + at, static_cast<int>(std::min(k_piece, rows.size() - at)));
-  }
-  PQputCopyEnd(conn, nullptr);
-  PGresult* r = PQgetResult(conn);
-  const bool copy_ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  PQclear(r);
+  const bool copy_ok = bench::copy_in(conn, "livestream_metrics", rows);
   const double copy_s = seconds_since(copy_start);
   PQfinish(conn);
   if (!copy_ok ||

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/common/pg_copy.hpp"
 #include "common/mqtt/client.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
@@ -78,19 +79,6 @@ double postgres_cpu_seconds(const std::string& dsn) {
     if (parent == postmaster) total += cpu_seconds(static_cast<pid_t>(std::stoi(name)));
   }
   return total;
-}
-
-std::string copy_out(PGconn* conn, const std::string& sql) {
-  PQclear(PQexec(conn, sql.c_str()));
-  std::string data;
-  char* buf = nullptr;
-  int n = 0;
-  while ((n = PQgetCopyData(conn, &buf, 0)) > 0) {
-    data.append(buf, static_cast<std::size_t>(n));
-    PQfreemem(buf);
-  }
-  PQclear(PQgetResult(conn));
-  return data;
 }
 
 }  // namespace
@@ -237,16 +225,11 @@ int main(int argc, char** argv) {
 
   // Baseline: the same rows, COPYed straight into the same (emptied) table.
   PGconn* conn = PQconnectdb(dsn.c_str());
-  const auto rows = copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
+  const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
   PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
   const double pg_cpu_copy_before = postgres_cpu_seconds(dsn);
   const auto copy_start = Steady::now();
-  PQclear(PQexec(conn, "COPY livestream_metrics FROM STDIN"));
-  PQputCopyData(conn, rows.data(), static_cast<int>(rows.size()));
-  PQputCopyEnd(conn, nullptr);
-  PGresult* r = PQgetResult(conn);
-  const bool copy_ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-  PQclear(r);
+  const bool copy_ok = bench::copy_in(conn, "livestream_metrics", rows);
   const double copy_s = seconds_since(copy_start);
   const double pg_cpu_copy = postgres_cpu_seconds(dsn) - pg_cpu_copy_before;
   PQfinish(conn);
