@@ -21,6 +21,36 @@ std::string format_number(double d) {
   return j.dump();
 }
 
+namespace {
+
+// True when `text` opens more than `limit` arrays or objects inside each other (brackets inside
+// strings are text). Checked before parsing: nlohmann parses and frees any depth without
+// recursion, but writing a value back out (a frame element's reject text) recurses once per
+// level, and no sample, frame or ack needs more than a few levels.
+bool nested_deeper_than(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character, whatever it is
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<json> parse_object(std::string_view payload, std::size_t max_bytes) {
   if (payload.size() > max_bytes) {
     return Result<json>::failure("payload too large: " + std::to_string(payload.size()) +
@@ -30,6 +60,10 @@ Result<json> parse_object(std::string_view payload, std::size_t max_bytes) {
   // parser would take one for the end of the input and ignore whatever follows it.
   if (const auto nul = payload.find('\0'); nul != std::string_view::npos) {
     return Result<json>::failure("invalid JSON at byte " + std::to_string(nul + 1));
+  }
+  if (nested_deeper_than(payload, k_max_json_depth)) {
+    return Result<json>::failure("nesting deeper than " + std::to_string(k_max_json_depth) +
+                                 " levels");
   }
   json doc;
   try {

@@ -23,6 +23,8 @@ inline constexpr std::int64_t k_max_safe_integer = (std::int64_t{1} << 53) - 1;
 inline constexpr std::int64_t k_max_int32 = std::numeric_limits<std::int32_t>::max();
 inline constexpr std::size_t k_max_name_bytes = 256;
 inline constexpr std::size_t k_max_text_bytes = 4096;
+// Deepest nesting of arrays and objects a payload may have (see parse_object).
+inline constexpr std::size_t k_max_json_depth = 64;
 
 // The JSON type of `v` as reasons name it ("integer", "object", ...).
 const char* type_name(const json& v);

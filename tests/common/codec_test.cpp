@@ -80,6 +80,22 @@ TEST(SampleCodec, RawNulByteIsInvalidJson) {
   EXPECT_EQ(decode_ack(std::string("{\"ranges\":[]}\0x", 15)).error(), "invalid JSON at byte 14");
 }
 
+TEST(SampleCodec, NestingBeyondSixtyFourLevelsIsRefusedBeforeParsing) {
+  const std::string valid =
+      R"({"schema":1,"agent":"a","seq":1,"ts":"2026-11-25T00:00:00.000Z","platform":"p","channel":"c","live":false})";
+  ASSERT_EQ(reason(valid), "accepted");
+  const auto nested = [](int levels) {
+    return R"({"schema":1,"x":)" + std::string(static_cast<std::size_t>(levels), '[') +
+           std::string(static_cast<std::size_t>(levels), ']') + "}";
+  };
+  EXPECT_NE(reason(nested(63)), "nesting deeper than 64 levels");
+  EXPECT_EQ(reason(nested(64)), "nesting deeper than 64 levels");
+  EXPECT_EQ(decode_ack(std::string(30'000, '{')).error(), "nesting deeper than 64 levels");
+  // A quoted bracket, or an escaped quote before one, is not nesting.
+  EXPECT_NE(reason(R"({"schema":1,"x":"\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"),
+            "nesting deeper than 64 levels");
+}
+
 TEST(SampleCodec, RoundTripsEveryField) {
   const Sample s = full_sample();
   const auto decoded = decode_sample(encode_sample(s));

@@ -172,8 +172,8 @@ TEST(FrameCodec, AnElementLargerThanASingleSampleMessageIsRefusedAlone) {
 }
 
 TEST(FrameCodec, HostileElementsAreRefusedAlone) {
-  const std::string deep = std::string(10'000, '[') + std::string(10'000, ']');
-  const auto f = decode_frame(frame_of({deep, "null", encode_sample(sample(2))}));
+  const std::string nested = std::string(60, '[') + std::string(60, ']');
+  const auto f = decode_frame(frame_of({nested, "null", encode_sample(sample(2))}));
   ASSERT_TRUE(f.ok()) << f.error();
   ASSERT_EQ(f->entries.size(), 3u);
   EXPECT_EQ(f->entries[0].sample.error(), "expected a JSON object, got array");
@@ -181,6 +181,26 @@ TEST(FrameCodec, HostileElementsAreRefusedAlone) {
   EXPECT_TRUE(f->entries[2].sample.ok());
   EXPECT_FALSE(decode_frame("").ok());
   EXPECT_FALSE(decode_frame(frame_of({encode_sample(sample(1))}, "a\\u0000b")).ok());
+}
+
+// Nesting is refused before anything walks the tree: writing an element back out (its reject
+// text) recurses once per level, and 120,000 levels (240 KB, inside the frame limit) took about
+// 13 MB of stack, beyond a thread's 8 MB: the collector died on such a frame.
+TEST(FrameCodec, AFrameNestedBeyondTheLimitIsRefusedWholeWithoutRecursingIntoIt) {
+  const std::string deep = std::string(120'000, '[') + std::string(120'000, ']');
+  const auto in_element = decode_frame(frame_of({deep, encode_sample(sample(2))}));
+  ASSERT_FALSE(in_element.ok());
+  EXPECT_EQ(in_element.error(), "frame: nesting deeper than 64 levels");
+  const auto in_sample = decode_frame(frame_of(
+      {R"({"schema":1,"agent":"rig","seq":1,"title":)" + deep + "}"}));
+  ASSERT_FALSE(in_sample.ok());
+  EXPECT_EQ(in_sample.error(), "frame: nesting deeper than 64 levels");
+  // Brackets inside strings are text, not nesting.
+  auto titled = sample(3);
+  titled.title = std::string(1'000, '[');
+  const auto f = decode_frame(frame_of({encode_sample(titled)}));
+  ASSERT_TRUE(f.ok()) << f.error();
+  EXPECT_TRUE(f->entries[0].sample.ok()) << f->entries[0].sample.error();
 }
 
 }  // namespace

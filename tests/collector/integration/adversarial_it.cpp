@@ -107,6 +107,12 @@ std::vector<Message> adversarial_corpus() {
   add("status on metrics", R"({"state":"online"})");
   add("junk status", "{\"state\":\"\xff\"}", k_topics.status("rig"));
   add("deep health", std::string(30000, '{'), k_topics.health("rig"));
+  // A frame is written back out element by element (reject texts): 120,000 levels inside its
+  // 256 KiB once overflowed the receiving thread's stack.
+  add("deep frame",
+      R"({"frame":1,"agent":"rig","samples":[)" + std::string(120000, '[') +
+          std::string(120000, ']') + "]}",
+      k_topics.frames("rig"));
   return m;
 }
 
