@@ -77,9 +77,9 @@ const TableSpec& agent_mqtt_spec() {
              .default_value = std::int64_t{1000},
              .description = "Most samples of the backlog sent together as one frame on "
                             "<topic_prefix>/<id>/frames (docs/mqtt.md); 0 or 1 sends every "
-                            "sample alone on its metrics topic. Live samples always go alone. With "
-                            "delivery = \"broker\" frames are sent only over MQTT 5, where "
-                            "a broker's refusal shows in the PUBACK.",
+                            "sample alone on its metrics topic. Live samples always go alone, and "
+                            "so does everything with delivery = \"broker\" (a PUBACK does not "
+                            "show that a collector reads frames).",
              .min = 0,
              .max = 1000},
             {.name = "max_frame_bytes",

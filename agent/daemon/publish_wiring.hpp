@@ -58,13 +58,14 @@ inline mqtt::ClientOptions client_options(const AgentConfig& config, const wire:
   return o;
 }
 
-// Whether a frame the broker does not pass on would be noticed. Under MQTT 3.1.1 a broker whose
-// ACL refuses a publish still answers PUBACK (Mosquitto drops it silently), so in broker
-// delivery an ACL written before frames existed would lose a whole backlog without a trace.
-// Frames are used where a refusal shows: committed delivery (no ack, so sent again alone after
-// ack_timeout) or MQTT 5 (PUBACK reason 0x87, so sent again alone at once).
+// Whether a frame that never reaches a collector would be noticed. Frames go only where the
+// collector's ack is the proof of delivery (committed delivery: no ack, so the samples are sent
+// again alone after ack_timeout). In broker delivery a PUBACK releases the samples, and a broker
+// answers PUBACK for a frame nobody reads (a collector whose ACL lacks `<root>/+/frames`, or an
+// older collector) and, under MQTT 3.1.1, even for one its ACL refuses: a whole backlog would be
+// lost without a trace.
 inline bool frames_are_safe(const AgentConfig& config) {
-  return config.delivery == Delivery::committed || config.mqtt.protocol_version == 5;
+  return config.delivery == Delivery::committed;
 }
 
 // The window, the delivery mode, and frames for the backlog (<root>/<id>/frames).

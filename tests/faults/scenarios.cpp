@@ -116,7 +116,7 @@ std::vector<AuditLine> backlog_frames(const Load& load) {
   auto lines = c.finish_and_audit("backlog_frames", k_shared_not_restored);
   for (auto& a : c.agents()) {
     const auto framed = framed_samples(a->all_output());
-    // Broker delivery under MQTT 3.1.1 sends no frames (an ACL refusal would be silent there).
+    // Broker delivery sends no frames (a PUBACK does not show that a collector reads them).
     if (a->delivery() == "broker") {
       if (framed != 0) {
         throw std::runtime_error("faults: broker-mode agent " + a->id() + " sent frames");

@@ -1,5 +1,5 @@
-// Which publisher options the daemon derives from agent.toml: frames only where a broker that
-// refuses them would be noticed.
+// Which publisher options the daemon derives from agent.toml: frames only where the collector's
+// ack proves each sample committed.
 
 #include "agent/daemon/publish_wiring.hpp"
 
@@ -24,10 +24,11 @@ TEST(PublisherOptions, BrokerDeliveryUnderMqtt311SendsNoFramesAsAnAclRefusalWoul
   EXPECT_EQ(o.max_frame_samples, 0u);
 }
 
-TEST(PublisherOptions, BrokerDeliveryUnderMqtt5SendsFramesAsARefusalComesBackInThePuback) {
+// MQTT 5 reports an ACL refusal, but not a frame that no collector reads (a collector's ACL
+// without <root>/+/frames, an older collector): its PUBACK would still release the samples.
+TEST(PublisherOptions, BrokerDeliveryUnderMqtt5SendsNoFramesAsAPubackDoesNotMeanACollectorReadsThem) {
   const auto o = agent::publisher_options(config_with(agent::Delivery::broker, 5));
-  EXPECT_EQ(o.max_frame_samples, 500u);
-  EXPECT_EQ(o.max_frame_bytes, 100'000u);
+  EXPECT_EQ(o.max_frame_samples, 0u);
 }
 
 TEST(PublisherOptions, CommittedDeliverySendsFramesWhateverTheProtocol) {
@@ -35,6 +36,8 @@ TEST(PublisherOptions, CommittedDeliverySendsFramesWhateverTheProtocol) {
             500u);
   EXPECT_EQ(agent::publisher_options(config_with(agent::Delivery::committed, 5)).max_frame_samples,
             500u);
+  EXPECT_EQ(agent::publisher_options(config_with(agent::Delivery::committed, 4)).max_frame_bytes,
+            100'000u);
   EXPECT_EQ(agent::publisher_options(config_with(agent::Delivery::committed, 4)).frame_topic,
             "streamtrack/v1/rig-1/frames");
 }
