@@ -80,8 +80,7 @@ void AckReceiver::on_message(const ClientEvent& e) {
     ignore("malformed", 1, "error=" + log::quote(ack.error()));  // one message
     return;
   }
-  std::int64_t named = 0;
-  for (const auto& [first, last] : ack->ranges) named += last - first + 1;
+  const std::int64_t named = wire::seqs_named(*ack);
   if (e.topic != expected) {
     ignore("wrong_topic", named, "topic=" + log::quote(e.topic));
     return;

@@ -143,9 +143,7 @@ AckReport Publisher::on_ack(const wire::Ack& ack) {
   // that happen to match ours.
   for (const auto& [first, end_inclusive] : ack.ranges) {
     if (first <= end_inclusive && end_inclusive > last) {
-      for (const auto& [f, l] : ack.ranges) {
-        if (f <= l) report.beyond_last_seq += l - f + 1;
-      }
+      report.beyond_last_seq = wire::seqs_named(ack);
       return report;
     }
   }

@@ -418,6 +418,19 @@ Result<Health> decode_health(std::string_view payload) {
   return h;
 }
 
+std::int64_t seqs_named(const Ack& a) {
+  constexpr auto k_most = std::numeric_limits<std::int64_t>::max();
+  std::int64_t total = 0;
+  for (const auto& [first, last] : a.ranges) {
+    if (first > last) continue;
+    // last - first + 1 cannot overflow: decode_ack keeps seqs within 1..2^53 - 1.
+    const std::int64_t named = last - first + 1;
+    if (named > k_most - total) return k_most;
+    total += named;
+  }
+  return total;
+}
+
 std::string encode_ack(const Ack& a) {
   json j;
   j["ranges"] = json::array();

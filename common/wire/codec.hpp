@@ -76,6 +76,9 @@ struct Ack {
   std::vector<std::pair<std::int64_t, std::int64_t>> ranges;
   bool operator==(const Ack&) const = default;
 };
+// How many seqs the ranges of `a` name: a range whose first is after its last names none, and
+// the count stops at the largest int64 (a forged ack may name more seqs than an int64 holds).
+std::int64_t seqs_named(const Ack& a);
 std::string encode_ack(const Ack& a);
 Result<Ack> decode_ack(std::string_view payload);
 

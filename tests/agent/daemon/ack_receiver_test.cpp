@@ -114,6 +114,18 @@ TEST_F(Acks, SeqsBeyondTheLastOneGivenOutAreAnIdentityConflictAndNothingIsApplie
   EXPECT_EQ(metric("streamtrack_agent_identity_conflicts_total{evidence=\"ack\"}"), 1);
 }
 
+// 3,000 ranges of 2^53 - 1 seqs fit in one ack (63 KB) and name more seqs than an int64
+// holds: the counts stop at its largest value instead of overflowing.
+TEST_F(Acks, AForgedAckNamingMoreSeqsThanAnInt64HoldsIsCountedAtTheLargestValue) {
+  const Ranges forged(3'000, {1, (std::int64_t{1} << 53) - 1});
+  ASSERT_TRUE(wire::decode_ack(wire::encode_ack({forged})).ok());
+  m_acks.on_message(message(m_topics.ack("other"), wire::encode_ack({forged})));
+  m_acks.on_message(ack(forged));
+  EXPECT_TRUE(m_publisher.take_done().empty());
+  EXPECT_GT(ignored("wrong_topic"), 9.2e18);
+  EXPECT_GT(ignored("beyond_last_seq"), 9.2e18);
+}
+
 TEST_F(Acks, ACollisionSuspendsAcksForTheHold) {
   m_acks.on_collision(Steady::now(), 1h);
   m_acks.on_message(ack({{1, 2}}));
