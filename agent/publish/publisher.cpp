@@ -185,10 +185,18 @@ void Publisher::erase_unsent(std::int64_t from, std::int64_t to) {
   }
 }
 
+// Samples a collector may still have to commit: in flight alone, in flight in frames, and
+// delivered but not yet acked.
+std::size_t Publisher::samples_outstanding() const {
+  return m_inflight.size() + m_inflight_framed + m_unacked.size();
+}
+
 bool Publisher::window_full() const {
   if (m_inflight.size() + m_inflight_frames.size() >= m_options.max_inflight) return true;
-  // Samples, not publishes: frames must not multiply what a collector receives at once.
-  return m_inflight.size() + m_inflight_framed + m_unacked.size() >= m_options.max_unacked;
+  // Samples, not publishes: frames must not multiply what a collector receives at once. Broker
+  // delivery without frames has only max_inflight, as before frames existed.
+  if (m_options.delivery == Delivery::broker && !frames_on()) return false;
+  return samples_outstanding() >= m_options.max_unacked;
 }
 
 bool Publisher::window_half_full() const {
@@ -208,7 +216,12 @@ std::size_t Publisher::send_backlog_frame() {
   const std::int64_t start = it->first;
   const std::int64_t before = std::min({it->second, m_rows.last_seq() + 1, m_live_from});
   if (start >= before) return 0;
-  const std::size_t want = std::min(m_options.max_frame_samples, wire::k_max_frame_samples);
+  // No more samples than the window has room for.
+  const std::size_t outstanding = samples_outstanding();
+  if (outstanding >= m_options.max_unacked) return 0;
+  const std::size_t room = m_options.max_unacked - outstanding;
+  const std::size_t want =
+      std::min({m_options.max_frame_samples, wire::k_max_frame_samples, room});
   const auto rows = m_rows.read(start, before, want);
   if (!rows) {
     ++m_figures.read_errors;

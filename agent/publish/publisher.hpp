@@ -135,6 +135,7 @@ class Publisher {
 
  private:
   bool window_full() const;
+  std::size_t samples_outstanding() const;
   enum class Sent { ok, retry, quarantined };
   Sent send_row(const outbox::Row& row, bool resend);
   void mark_done(std::int64_t seq);

@@ -343,12 +343,13 @@ TEST(FramePublisher, AFrameIsOnePublishInTheWindowAndItsSamplesCountAsUnacked) {
   Publisher q(o, rows2, transport2);
   rows2.add(20);
   q.on_connected();
-  EXPECT_EQ(q.pump(t0, true), 8u);  // a second frame starts below 6, none after it
+  EXPECT_EQ(q.pump(t0, true), 6u);  // a frame of 4, then one of the 2 the window has room for
+  EXPECT_EQ(transport2.messages(), (std::vector<std::vector<std::int64_t>>{iota(1, 4), iota(5, 6)}));
   EXPECT_FALSE(q.has_work(true));
   q.on_delivered(transport2.sent[0].id, true, t0);
   q.on_delivered(transport2.sent[1].id, true, t0);
-  q.on_ack(wire::Ack{{{1, 8}}});
-  EXPECT_EQ(q.pump(t0, true), 8u);
+  q.on_ack(wire::Ack{{{1, 6}}});
+  EXPECT_EQ(q.pump(t0, true), 6u);
 }
 
 TEST(FramePublisher, FramesFillingHalfTheSampleWindowAskForOutcomesAtOnce) {
