@@ -59,9 +59,11 @@ Classified classify_frame(Item whole, TimePoint received_at, const TimeWindow& w
     return out;
   }
   if (frame->agent != whole.agent) {
-    out.items.push_back(reject(std::move(whole), "payload agent \"" + frame->agent +
-                                                     "\" does not match topic agent \"" +
-                                                     whole.agent + "\""));
+    // The reason first: the order in which a call's arguments are evaluated is unspecified, and
+    // moving `whole` into reject() before reading whole.agent named an empty agent (clang).
+    auto reason = "payload agent \"" + frame->agent + "\" does not match topic agent \"" +
+                  whole.agent + "\"";
+    out.items.push_back(reject(std::move(whole), std::move(reason)));
     return out;
   }
   out.frame_samples = frame->entries.size();
