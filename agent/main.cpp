@@ -8,8 +8,9 @@
 
 int main(int argc, char** argv) {
   using namespace streamtrack;
-  CLI::App cli{"streamtrack-agent: polls stream platforms and servers, buffers every sample "
-               "and publishes it over MQTT"};
+  CLI::App cli{
+      "streamtrack-agent: polls stream platforms and servers, buffers every sample "
+      "and publishes it over MQTT"};
   config::ConfigFlags config_flags;
   bool once = false;
   bool version = false;
@@ -35,7 +36,8 @@ int main(int argc, char** argv) {
   auto& config = std::get<agent::AgentConfig>(resolved);
   try {
     if (once) return agent::run_once(config);
-    if (outbox->parsed()) return agent::run_outbox_command(config, outbox->get_subcommands()[0]->get_name());
+    if (outbox->parsed())
+      return agent::run_outbox_command(config, outbox->get_subcommands()[0]->get_name());
     return agent::run_daemon(std::move(config));
   } catch (const std::exception& e) {
     std::cerr << "streamtrack-agent: " << e.what() << "\n";

@@ -8,8 +8,9 @@
 
 int main(int argc, char** argv) {
   using namespace streamtrack;
-  CLI::App cli{"streamtrack-collector: stores StreamTrack samples from MQTT in PostgreSQL and "
-               "raises alerts"};
+  CLI::App cli{
+      "streamtrack-collector: stores StreamTrack samples from MQTT in PostgreSQL and "
+      "raises alerts"};
   config::ConfigFlags config_flags;
   bool migrate_only = false;
   bool version = false;
@@ -19,8 +20,9 @@ int main(int argc, char** argv) {
 
   collector::SetupCommand setup;
   auto* setup_db = cli.add_subcommand(
-      "setup-db", "Create the database, a writer role for the collector and a read-only role "
-                  "for streamtrack-web, and apply the schema (idempotent)");
+      "setup-db",
+      "Create the database, a writer role for the collector and a read-only role "
+      "for streamtrack-web, and apply the schema (idempotent)");
   setup_db->add_option("--admin-dsn", setup.options.admin_dsn,
                        "libpq connection string of a superuser, e.g. \"dbname=postgres\" run "
                        "as the postgres user");

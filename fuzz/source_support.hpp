@@ -9,7 +9,9 @@
 namespace streamtrack::fuzz {
 
 // A fixed reception time, so that a crash reproduces from its input alone.
-inline TimePoint fixed_now() { return parse_rfc3339("2026-03-01T12:00:00Z").value(); }
+inline TimePoint fixed_now() {
+  return parse_rfc3339("2026-03-01T12:00:00Z").value();
+}
 
 // A 200 answer carrying `body` as JSON, as a source's poll receives it.
 inline agent::http::Response json_response(std::string_view body) {

@@ -96,8 +96,9 @@ const TableSpec& agent_mqtt_spec() {
              .min = 1000,
              .reloads = true},
         });
-    s.description = "The MQTT broker. With the ACL of conf/mosquitto-acl.example, the user "
-                    "name is the agent id.";
+    s.description =
+        "The MQTT broker. With the ACL of conf/mosquitto-acl.example, the user "
+        "name is the agent id.";
     return s;
   }();
   return spec;
@@ -240,8 +241,8 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
   for (std::size_t i = 0; i < tables.size(); ++i) {
     const toml::table& t = *tables[i];
     const auto* name_node = t.get_as<std::string>("name");
-    const std::string context = name_node ? "source \"" + name_node->get() + "\""
-                                          : "source #" + std::to_string(i + 1);
+    const std::string context =
+        name_node ? "source \"" + name_node->get() + "\"" : "source #" + std::to_string(i + 1);
     const auto* type_node = t.get_as<std::string>("type");
     if (!type_node) {
       // Which other keys are valid depends on the type: nothing more can be checked.
@@ -263,7 +264,8 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
     SourceConfig sc;
     sc.type = std::string(info->type);
     sc.name = section.string("name");
-    if (section.has("name") && sc.name.empty()) diag.error(section.position("name"), context, "name", "must not be empty");
+    if (section.has("name") && sc.name.empty())
+      diag.error(section.position("name"), context, "name", "must not be empty");
     if (!names.insert(sc.name).second) {
       diag.error(section.position("name"), context, "name",
                  "another source already has the name \"" + sc.name + "\"");

@@ -27,7 +27,7 @@ struct SourceConfig {
 
 struct AgentConfig {
   std::string path;
-  std::vector<std::string> files;  // path, then the drop-ins merged in (load_*_config)
+  std::vector<std::string> files;               // path, then the drop-ins merged in (load_*_config)
   std::shared_ptr<const toml::table> document;  // keeps every Section valid
 
   std::string id;

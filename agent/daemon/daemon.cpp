@@ -16,8 +16,8 @@
 #include "common/daemon/notify.hpp"
 #include "common/daemon/periodic.hpp"
 #include "common/daemon/signals.hpp"
-#include "common/status/status_server.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/status/status_server.hpp"
 #include "common/version.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
@@ -78,8 +78,8 @@ class Daemon {
       }
       m_status_server->add_check(
           "last_poll",
-          streamtrack::status::max_age_check([this] { return m_metrics.last_successful_poll_age(); },
-                                           poll_age_limit(m_config)));
+          streamtrack::status::max_age_check(
+              [this] { return m_metrics.last_successful_poll_age(); }, poll_age_limit(m_config)));
     }
     m_client.start();
     notify::ready();
@@ -100,8 +100,7 @@ class Daemon {
       m_wakeup.clear();
       for (const auto& r : m_engine->take_reports()) {
         m_metrics.poll_finished(
-            r.source, r.type,
-            r.ok ? Outcome::ok : Outcome::error,
+            r.source, r.type, r.ok ? Outcome::ok : Outcome::error,
             std::chrono::duration_cast<streamtrack::status::Seconds>(r.duration), r.samples);
         if (r.rejected > 0) {
           m_metrics.count_samples_rejected(r.source, static_cast<std::int64_t>(r.rejected));
@@ -337,8 +336,8 @@ class Daemon {
     m_writer.give_up_unsaved();
     log::info("agent: stopped unsent=" + std::to_string(m_outbox.depth()) +
               " last_seq=" + std::to_string(m_outbox.last_seq()) +
-              " unsaved=" + std::to_string(m_writer.unsaved()) + " published=" +
-              std::to_string(m_publisher.figures().published) +
+              " unsaved=" + std::to_string(m_writer.unsaved()) +
+              " published=" + std::to_string(m_publisher.figures().published) +
               " frames=" + std::to_string(m_publisher.figures().frames) +
               " framed=" + std::to_string(m_publisher.figures().framed));
     return 0;

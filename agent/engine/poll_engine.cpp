@@ -205,9 +205,9 @@ std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
   // (No poll due, `until` is milliseconds::max(): adding the slack would overflow, so a wait
   // that reaches max_wait with the slack is max_wait.)
   const auto until = time_until_next_poll();
-  const auto wait = until <= milliseconds{0}               ? milliseconds{0}
+  const auto wait = until <= milliseconds{0}            ? milliseconds{0}
                     : until >= max_wait - k_timer_slack ? max_wait
-                                                           : until + k_timer_slack;
+                                                        : until + k_timer_slack;
   for (auto& completion : m_client.perform(wait, extra_fds)) {
     const auto it = m_requests.find(completion.id);
     if (it == m_requests.end()) continue;

@@ -245,8 +245,8 @@ void Outbox::remember(Row row) {
   m_recent_bytes += row.payload.size() + row.topic.size();
   const std::int64_t seq = row.seq;
   m_recent.emplace_hint(m_recent.end(), seq, std::move(row));
-  while (!m_recent.empty() && (m_recent.size() > m_options.recent_rows ||
-                               m_recent_bytes > m_options.recent_bytes)) {
+  while (!m_recent.empty() &&
+         (m_recent.size() > m_options.recent_rows || m_recent_bytes > m_options.recent_bytes)) {
     const auto oldest = m_recent.begin();
     m_recent_bytes -= oldest->second.payload.size() + oldest->second.topic.size();
     m_recent_from = oldest->first + 1;
@@ -257,8 +257,8 @@ void Outbox::remember(Row row) {
 void Outbox::forget_all() {
   m_recent.clear();
   m_recent_bytes = 0;
-  m_recent_from = m_options.recent_rows == 0 ? std::numeric_limits<std::int64_t>::max()
-                                             : m_last_seq + 1;
+  m_recent_from =
+      m_options.recent_rows == 0 ? std::numeric_limits<std::int64_t>::max() : m_last_seq + 1;
 }
 
 void Outbox::forget(std::int64_t first, std::int64_t last) {
@@ -280,8 +280,9 @@ std::int64_t Outbox::meta(const std::string& key) {
 }
 
 void Outbox::set_meta(const std::string& key, std::int64_t value) {
-  auto& q = statement(m_set_meta, "INSERT INTO meta(key, value) VALUES(?, ?) "
-                                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  auto& q = statement(m_set_meta,
+                      "INSERT INTO meta(key, value) VALUES(?, ?) "
+                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   q.bind(1, key);
   q.bind(2, value);
   q.exec();

@@ -20,7 +20,7 @@
 namespace SQLite {
 class Database;
 class Statement;
-}
+}  // namespace SQLite
 
 // The agent's store of unsent samples: a SQLite database in state_dir. Every sample is
 // written here, with its seq, before anything is published; it leaves only when its delivery
@@ -49,7 +49,7 @@ struct Stats {
   // Samples held in memory while the outbox could not be written, and dropped there (over
   // the limits, or still unwritten at shutdown); each left a gap in seq.
   std::int64_t dropped_unsaved = 0;
-  std::int64_t quarantined = 0;        // rows in the dead-letter table
+  std::int64_t quarantined = 0;  // rows in the dead-letter table
   // Seqs up to here may have been given out: the next start continues above this. Ahead of
   // last_seq while an agent runs or after it crashed; equal after a clean stop.
   std::int64_t seq_reserved = 0;

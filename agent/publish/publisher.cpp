@@ -62,8 +62,9 @@ Publisher::Publisher(Options options, RowSource& rows, Transport& transport)
   m_unsent.emplace(1, k_end);
   constexpr std::string_view k_frames = "frames";
   if (m_options.frame_topic.ends_with(k_frames)) {
-    m_own_metrics = m_options.frame_topic.substr(0, m_options.frame_topic.size() - k_frames.size()) +
-                    "metrics/";
+    m_own_metrics =
+        m_options.frame_topic.substr(0, m_options.frame_topic.size() - k_frames.size()) +
+        "metrics/";
   }
 }
 
@@ -220,8 +221,7 @@ std::size_t Publisher::send_backlog_frame() {
   const std::size_t outstanding = samples_outstanding();
   if (outstanding >= m_options.max_unacked) return 0;
   const std::size_t room = m_options.max_unacked - outstanding;
-  const std::size_t want =
-      std::min({m_options.max_frame_samples, wire::k_max_frame_samples, room});
+  const std::size_t want = std::min({m_options.max_frame_samples, wire::k_max_frame_samples, room});
   const auto rows = m_rows.read(start, before, want);
   if (!rows) {
     ++m_figures.read_errors;
@@ -244,8 +244,8 @@ std::size_t Publisher::send_backlog_frame() {
   // `before`.
   const bool all = n == rows->size() && rows->size() < want;
   if (n >= 2) {
-    const auto result = m_transport.publish(mqtt::Message{m_options.frame_topic, frame.finish(), 1,
-                                                          false});
+    const auto result =
+        m_transport.publish(mqtt::Message{m_options.frame_topic, frame.finish(), 1, false});
     if (result.kind == mqtt::PublishResult::Kind::retry) return 0;
     if (result.kind == mqtt::PublishResult::Kind::sent) {
       std::vector<std::int64_t> seqs;

@@ -79,10 +79,11 @@ struct Options {
 struct Figures {
   std::size_t inflight = 0;  // publishes (single samples or frames) awaiting their outcome
   std::size_t unacked = 0;
-  std::int64_t published = 0;  // samples handed to the client, alone or in frames (resends included)
-  std::int64_t frames = 0;     // frames handed to the client
-  std::int64_t framed = 0;     // of the published samples, those sent in frames
-  std::int64_t resent = 0;     // of which resends (failure or ack timeout)
+  std::int64_t published =
+      0;                    // samples handed to the client, alone or in frames (resends included)
+  std::int64_t frames = 0;  // frames handed to the client
+  std::int64_t framed = 0;  // of the published samples, those sent in frames
+  std::int64_t resent = 0;  // of which resends (failure or ack timeout)
   std::int64_t pubacks = 0;
   std::int64_t failures = 0;
   std::int64_t committed = 0;    // seqs acknowledged by the collector
@@ -158,9 +159,9 @@ class Publisher {
   std::map<std::int64_t, std::int64_t> m_published;
   // Of those, the ones not yet done: in flight, awaiting the collector's ack, or to resend.
   std::set<std::int64_t> m_held;
-  std::map<std::uint64_t, std::int64_t> m_inflight;      // publish id -> seq
+  std::map<std::uint64_t, std::int64_t> m_inflight;                      // publish id -> seq
   std::map<std::uint64_t, std::vector<std::int64_t>> m_inflight_frames;  // publish id -> seqs
-  std::size_t m_inflight_framed = 0;  // seqs in m_inflight_frames
+  std::size_t m_inflight_framed = 0;                     // seqs in m_inflight_frames
   std::map<std::int64_t, Steady::time_point> m_unacked;  // seq -> when its PUBACK came
   std::set<std::int64_t> m_resend;
   std::vector<std::int64_t> m_done;

@@ -10,19 +10,18 @@
 // delivery = committed the agent's outbox is then empty too). Rows are checked to be there
 // exactly once. With STREAMTRACK_BENCH_PAUSE set, the pids of the agent and the collector are
 // printed and the bench waits a few seconds before starting the agent (perf record -p).
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <libpq-fe.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <regex>
 #include <thread>
 
-#include <SQLiteCpp/SQLiteCpp.h>
-
-#include "bench/common/pg_copy.hpp"
 #include "agent/outbox/outbox.hpp"
+#include "bench/common/pg_copy.hpp"
 #include "tests/support/harness.hpp"
 
 using namespace streamtrack;
@@ -32,7 +31,8 @@ using Steady = std::chrono::steady_clock;
 namespace {
 
 std::filesystem::path binary(const std::string& name) {
-  if (const char* dir = std::getenv("STREAMTRACK_BIN_DIR")) return std::filesystem::path(dir) / name;
+  if (const char* dir = std::getenv("STREAMTRACK_BIN_DIR"))
+    return std::filesystem::path(dir) / name;
   return std::filesystem::canonical("/proc/self/exe").parent_path().parent_path() / "bin" / name;
 }
 
@@ -73,8 +73,8 @@ void fill_outbox(const std::filesystem::path& path, std::int64_t samples, int ch
       s.channel = "live/channel-" + std::to_string(channel);
       s.live = true;
       s.stream_id = "b" + std::to_string(channel) + "-" + std::to_string(round / 400);
-      s.title = "Channel " + std::to_string(channel) + " playing part " +
-                std::to_string(round / 10 + 1);
+      s.title =
+          "Channel " + std::to_string(channel) + " playing part " + std::to_string(round / 10 + 1);
       s.category = channel % 3 == 0 ? "Just Chatting" : "Software and Game Development";
       s.viewers = (i * 7) % 5000;
       s.chat_messages = i % 50;
@@ -160,13 +160,13 @@ int main(int argc, char** argv) {
                  (std::getenv("STREAMTRACK_BENCH_DEBUG")
                       ? "log_level = \"debug\"\nlog_format = \"logfmt\"\n"
                       : "") +
-                 "[mqtt]\nurl = \"" + url +
-                 "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" + dsn +
+                 "[mqtt]\nurl = \"" + url + "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" +
+                 dsn +
                  "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"200ms\"\n"
                  "max_pending_rows = 200000\n[http]\nlisten = \"\"\n");
-  auto collector = start({binary("streamtrack-collector").string(), "-c",
-                          (dir / "collector.toml").string()},
-                         dir / "collector.log");
+  auto collector =
+      start({binary("streamtrack-collector").string(), "-c", (dir / "collector.toml").string()},
+            dir / "collector.log");
   if (!collector.wait_for_output("connected server=")) {
     std::cerr << "collector did not start:\n" << collector.output();
     return 1;
@@ -180,24 +180,25 @@ int main(int argc, char** argv) {
 
   // One synthetic round (one more sample, live) so that the agent has a source; the rest is
   // the backlog.
-  write_file(dir / "agent.toml",
-             "[agent]\nid = \"bench\"\nstate_dir = \"" + state.string() + "\"\nlog_level = \"" +
-                 (std::getenv("STREAMTRACK_BENCH_DEBUG") ? "debug\"\nlog_format = \"logfmt" : "info") +
-                 "\"\n[mqtt]\nurl = \"" + url + "\"\ntopic_prefix = \"st/v1\"\ndelivery = \"" +
-                 delivery + "\"\nmax_frame_samples = " + frame_samples +
-                 "\n[buffer]\nmax_rows = " + std::to_string(2 * samples + 1000) +
-                 "\nmax_bytes = " + std::to_string(std::int64_t{4} << 30) +
-                 "\n[http]\nlisten = \"\"\n[[source]]\ntype = \"synthetic\"\nname = \"live\"\n"
-                 "interval = \"1s\"\nchannels = 1\nchannel_prefix = \"live-\"\nrounds = 1\n");
+  write_file(
+      dir / "agent.toml",
+      "[agent]\nid = \"bench\"\nstate_dir = \"" + state.string() + "\"\nlog_level = \"" +
+          (std::getenv("STREAMTRACK_BENCH_DEBUG") ? "debug\"\nlog_format = \"logfmt" : "info") +
+          "\"\n[mqtt]\nurl = \"" + url + "\"\ntopic_prefix = \"st/v1\"\ndelivery = \"" + delivery +
+          "\"\nmax_frame_samples = " + frame_samples +
+          "\n[buffer]\nmax_rows = " + std::to_string(2 * samples + 1000) +
+          "\nmax_bytes = " + std::to_string(std::int64_t{4} << 30) +
+          "\n[http]\nlisten = \"\"\n[[source]]\ntype = \"synthetic\"\nname = \"live\"\n"
+          "interval = \"1s\"\nchannels = 1\nchannel_prefix = \"live-\"\nrounds = 1\n");
   if (std::getenv("STREAMTRACK_BENCH_PAUSE")) {
     std::cout << "collector pid " << collector.pid() << std::endl;
   }
-  const auto count_sql = "SELECT count(*) FROM livestream_metrics WHERE seq <= " +
-                         std::to_string(samples);
+  const auto count_sql =
+      "SELECT count(*) FROM livestream_metrics WHERE seq <= " + std::to_string(samples);
   const auto drain_start = Steady::now();
-  auto agent = start({binary("streamtrack-agent").string(), "--config",
-                      (dir / "agent.toml").string()},
-                     dir / "agent.log");
+  auto agent =
+      start({binary("streamtrack-agent").string(), "--config", (dir / "agent.toml").string()},
+            dir / "agent.log");
   if (std::getenv("STREAMTRACK_BENCH_PAUSE")) {
     std::cout << "agent pid " << agent.pid() << std::endl;
   }
@@ -205,8 +206,12 @@ int main(int argc, char** argv) {
   // way the rows are counted only then (few queries on a growing table).
   // With delivery = committed, the backlog left the outbox once its last seq was acked.
   OutboxFront outbox_front(state / "outbox.db");
-  if (!poll_until([&] { const auto f = outbox_front(); return f == 0 || f > samples; },
-                  std::chrono::minutes{30})) {
+  if (!poll_until(
+          [&] {
+            const auto f = outbox_front();
+            return f == 0 || f > samples;
+          },
+          std::chrono::minutes{30})) {
     std::cerr << "the backlog never left the outbox: oldest seq " << outbox_front() << "\n";
     return 1;
   }
@@ -218,9 +223,9 @@ int main(int argc, char** argv) {
   const double drain_s = seconds_since(drain_start);
   agent.stop();
   const auto agent_log = agent.output();
-  const auto distinct = std::stoll(pg_scalar(
-      dsn, "SELECT count(DISTINCT seq) FROM livestream_metrics WHERE seq <= " +
-               std::to_string(samples)));
+  const auto distinct =
+      std::stoll(pg_scalar(dsn, "SELECT count(DISTINCT seq) FROM livestream_metrics WHERE seq <= " +
+                                    std::to_string(samples)));
   const auto stored = std::stoll(pg_scalar(dsn, count_sql));
   if (stored != samples || distinct != samples) {
     std::cerr << "rows " << stored << ", distinct seqs " << distinct << ", expected " << samples
@@ -247,10 +252,10 @@ int main(int argc, char** argv) {
   const double drain_rate = static_cast<double>(samples) / drain_s;
   const double copy_rate = static_cast<double>(total_rows) / copy_s;
   const double ratio = drain_rate / copy_rate;
-  std::printf("backlog                      %lld samples, %d channels, delivery %s, "
-              "max_frame_samples %s (outbox filled in %.1f s)\n",
-              static_cast<long long>(samples), channels, delivery.c_str(), frame_samples.c_str(),
-              fill_s);
+  std::printf(
+      "backlog                      %lld samples, %d channels, delivery %s, "
+      "max_frame_samples %s (outbox filled in %.1f s)\n",
+      static_cast<long long>(samples), channels, delivery.c_str(), frame_samples.c_str(), fill_s);
   std::printf("agent sent                   %lld samples, %lld of them in %lld frames\n",
               static_cast<long long>(last_field(agent_log, "published")),
               static_cast<long long>(last_field(agent_log, "framed")),
@@ -258,9 +263,10 @@ int main(int argc, char** argv) {
   std::printf("backlog -> committed rows    %10.0f rows/s (%.2f s), each seq once\n", drain_rate,
               drain_s);
   std::printf("raw COPY of the same rows    %10.0f rows/s (%.2f s)\n", copy_rate, copy_s);
-  std::printf("goal backlog_drain: %s ratio %.2f (backlog drained into committed rows %.0f "
-              "rows/s / raw COPY %.0f rows/s; goal >= 0.5)\n",
-              ratio >= 0.5 ? "met" : "NOT met", ratio, drain_rate, copy_rate);
+  std::printf(
+      "goal backlog_drain: %s ratio %.2f (backlog drained into committed rows %.0f "
+      "rows/s / raw COPY %.0f rows/s; goal >= 0.5)\n",
+      ratio >= 0.5 ? "met" : "NOT met", ratio, drain_rate, copy_rate);
   collector.stop();
   if (const char* keep = std::getenv("STREAMTRACK_BENCH_LOGS")) {
     std::filesystem::create_directories(keep);

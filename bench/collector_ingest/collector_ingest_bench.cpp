@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
     s.channel = "live/channel-" + std::to_string(channel);
     s.live = true;
     s.stream_id = "b" + std::to_string(channel) + "-" + std::to_string(round / 40);
-    s.title = "Channel " + std::to_string(channel) + " playing part " +
-              std::to_string(round / 10 + 1);
+    s.title =
+        "Channel " + std::to_string(channel) + " playing part " + std::to_string(round / 10 + 1);
     s.category = channel % 3 == 0 ? "Just Chatting" : "Software and Game Development";
     s.viewers = (i * 7) % 5000;
     s.chat_messages = i % 50;
@@ -253,13 +253,15 @@ int main(int argc, char** argv) {
   const double pg_ratio = pg_cpu_ingest / pg_cpu_copy;
   std::printf("PostgreSQL CPU per row       %10.1f us ingest, %.1f us plain COPY\n",
               pg_cpu_ingest * 1e6 / samples, pg_cpu_copy * 1e6 / samples);
-  std::printf("goal collector_rate: %s ratio %.2f (committed rows/s %.0f / broker-only fan-in "
-              "%.0f msg/s; goal >= 0.8)\n",
-              ingest_rate / publish_rate >= 0.8 ? "met" : "NOT met", ingest_rate / publish_rate,
-              ingest_rate, publish_rate);
-  std::printf("goal collector_pg_cpu: %s ratio %.2f (PostgreSQL CPU per row, ingest / plain COPY "
-              "of the same rows; goal <= 2)\n",
-              pg_ratio <= 2.0 ? "met" : "NOT met", pg_ratio);
+  std::printf(
+      "goal collector_rate: %s ratio %.2f (committed rows/s %.0f / broker-only fan-in "
+      "%.0f msg/s; goal >= 0.8)\n",
+      ingest_rate / publish_rate >= 0.8 ? "met" : "NOT met", ingest_rate / publish_rate,
+      ingest_rate, publish_rate);
+  std::printf(
+      "goal collector_pg_cpu: %s ratio %.2f (PostgreSQL CPU per row, ingest / plain COPY "
+      "of the same rows; goal <= 2)\n",
+      pg_ratio <= 2.0 ? "met" : "NOT met", pg_ratio);
   collector.stop();
   return 0;
 }

@@ -110,9 +110,8 @@ void AlertService::apply(AlertingConfig config) {
   const auto hold = alertmanager_hold(config);
   std::vector<std::unique_ptr<sinks::WebhookSink>> webhooks;
   for (auto& w : config.webhooks) {
-    const auto same = std::find_if(m_webhooks.begin(), m_webhooks.end(), [&](const auto& old) {
-      return old && old->config() == w;
-    });
+    const auto same = std::find_if(m_webhooks.begin(), m_webhooks.end(),
+                                   [&](const auto& old) { return old && old->config() == w; });
     if (same != m_webhooks.end()) {
       webhooks.push_back(std::move(*same));
     } else {

@@ -21,7 +21,7 @@ struct AlertRuleConfig {
 
 struct CollectorConfig {
   std::string path;
-  std::vector<std::string> files;  // path, then the drop-ins merged in (load_*_config)
+  std::vector<std::string> files;               // path, then the drop-ins merged in (load_*_config)
   std::shared_ptr<const toml::table> document;  // keeps every Section valid
 
   std::string id;

@@ -24,8 +24,8 @@
 #include "common/daemon/notify.hpp"
 #include "common/daemon/periodic.hpp"
 #include "common/daemon/signals.hpp"
-#include "common/status/status_server.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/status/status_server.hpp"
 #include "common/util/backoff.hpp"
 #include "common/version.hpp"
 #include "common/wire/codec.hpp"
@@ -331,8 +331,9 @@ enum class PoolState : int { idle, busy, broken };
 // (committed writes) and to the /readyz "database" check (its last outcome).
 class InstrumentedStore final : public store::Store {
  public:
-  InstrumentedStore(store::Store& inner, status::CollectorMetrics& metrics, alerts::WriteTimer& timer,
-                    std::atomic<int>& state, DatabaseHealth& health, std::size_t writer)
+  InstrumentedStore(store::Store& inner, status::CollectorMetrics& metrics,
+                    alerts::WriteTimer& timer, std::atomic<int>& state, DatabaseHealth& health,
+                    std::size_t writer)
       : m_inner(inner),
         m_metrics(metrics),
         m_timer(timer),
@@ -538,7 +539,8 @@ class CollectorDaemon {
     }
     auto classified = ingest::classify_message(m_topics, std::move(m.topic), std::move(m.payload),
                                                m_clock->now(), m_window);
-    if (classified.frame) m_metrics.count_frame(static_cast<std::int64_t>(classified.frame_samples));
+    if (classified.frame)
+      m_metrics.count_frame(static_cast<std::int64_t>(classified.frame_samples));
     for (auto& item : classified.items) queue_item(std::move(item));
   }
 

@@ -34,10 +34,10 @@ Item sample_item(Item item, Sample sample, TimePoint received_at, const TimeWind
   // (agent and seq checked against the topic) stays with the reject, so that it is
   // acknowledged once the reject is stored.
   if (const auto earliest = window.earliest(received_at); item.sample->ts < earliest) {
-    return reject(std::move(item),
-                  "field \"ts\": outside the accepted time window (before " +
-                      format_rfc3339(earliest) + ")",
-                  true);
+    return reject(
+        std::move(item),
+        "field \"ts\": outside the accepted time window (before " + format_rfc3339(earliest) + ")",
+        true);
   }
   if (item.sample->ts > window.latest(received_at)) {
     return reject(std::move(item),
@@ -61,8 +61,8 @@ Classified classify_frame(Item whole, TimePoint received_at, const TimeWindow& w
   if (frame->agent != whole.agent) {
     // The reason first: the order in which a call's arguments are evaluated is unspecified, and
     // moving `whole` into reject() before reading whole.agent named an empty agent (clang).
-    auto reason = "payload agent \"" + frame->agent + "\" does not match topic agent \"" +
-                  whole.agent + "\"";
+    auto reason =
+        "payload agent \"" + frame->agent + "\" does not match topic agent \"" + whole.agent + "\"";
     out.items.push_back(reject(std::move(whole), std::move(reason)));
     return out;
   }

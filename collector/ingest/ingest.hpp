@@ -43,8 +43,8 @@ std::optional<Item> classify(const wire::Topics& topics, std::string topic, std:
 
 // What one MQTT message carried.
 struct Classified {
-  std::vector<Item> items;  // in the order of the message (a frame's elements in order)
-  bool frame = false;       // the message was on a frames topic
+  std::vector<Item> items;        // in the order of the message (a frame's elements in order)
+  bool frame = false;             // the message was on a frames topic
   std::size_t frame_samples = 0;  // elements of a frame that was decoded (its items)
 };
 

@@ -15,7 +15,8 @@ std::string read_password(const std::string& path, const std::string& option) {
     throw std::invalid_argument(option + ": cannot read a password from \"" + path + "\"");
   }
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.empty()) throw std::invalid_argument(option + ": \"" + path + "\" starts with an empty line");
+  if (line.empty())
+    throw std::invalid_argument(option + ": \"" + path + "\" starts with an empty line");
   return line;
 }
 

@@ -11,7 +11,9 @@ namespace {
 
 // Names are checked by validate(), so they need no escaping inside identifiers, literals or
 // dollar-quoted blocks; quoting them anyway keeps upper case and '-' intact.
-std::string ident(const std::string& name) { return "\"" + name + "\""; }
+std::string ident(const std::string& name) {
+  return "\"" + name + "\"";
+}
 std::string literal(const std::string& text) {
   std::string out = "'";
   for (const char c : text) {
@@ -25,18 +27,25 @@ std::string literal(const std::string& text) {
 // a daemon needs (and so the admin's own role), rather than silently taking them away.
 std::string role_sql(const std::string& role, const std::string& purpose) {
   return "DO $streamtrack$\nBEGIN\n"
-         "  IF EXISTS (SELECT FROM pg_roles WHERE rolname = " + literal(role) +
+         "  IF EXISTS (SELECT FROM pg_roles WHERE rolname = " +
+         literal(role) +
          "\n             AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR "
          "rolbypassrls)) THEN\n"
-         "    RAISE EXCEPTION 'role " + role + " (" + purpose +
+         "    RAISE EXCEPTION 'role " +
+         role + " (" + purpose +
          ") already exists with SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS; "
          "StreamTrack wants a role that has none: choose another name';\n"
          "  END IF;\n"
-         "  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = " + literal(role) + ") THEN\n"
-         "    CREATE ROLE " + ident(role) + " LOGIN;\n"
+         "  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = " +
+         literal(role) +
+         ") THEN\n"
+         "    CREATE ROLE " +
+         ident(role) +
+         " LOGIN;\n"
          "  END IF;\n"
          "END\n$streamtrack$;\n"
-         "ALTER ROLE " + ident(role) + " LOGIN;\n";
+         "ALTER ROLE " +
+         ident(role) + " LOGIN;\n";
 }
 
 // Takes back every role membership (pg_read_all_data, pg_write_all_data, a group role...): a
@@ -44,9 +53,12 @@ std::string role_sql(const std::string& role, const std::string& purpose) {
 std::string memberships_sql(const std::string& role) {
   return "DO $streamtrack$\nDECLARE g record;\nBEGIN\n"
          "  FOR g IN SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid\n"
-         "           WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = " + literal(role) +
+         "           WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = " +
+         literal(role) +
          ") LOOP\n"
-         "    EXECUTE format('REVOKE %I FROM %I', g.rolname, " + literal(role) + ");\n"
+         "    EXECUTE format('REVOKE %I FROM %I', g.rolname, " +
+         literal(role) +
+         ");\n"
          "  END LOOP;\nEND\n$streamtrack$;\n";
 }
 
@@ -56,14 +68,19 @@ std::string default_privileges_sql(const std::string& role) {
   return "DO $streamtrack$\nDECLARE d record;\nBEGIN\n"
          "  FOR d IN SELECT DISTINCT pg_get_userbyid(a.defaclrole) AS owner, n.nspname,\n"
          "             CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'\n"
-         "               WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END AS kind\n"
+         "               WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END AS "
+         "kind\n"
          "           FROM pg_default_acl a LEFT JOIN pg_namespace n ON n.oid = a.defaclnamespace,\n"
          "             aclexplode(a.defaclacl) x\n"
-         "           WHERE x.grantee = (SELECT oid FROM pg_roles WHERE rolname = " + literal(role) +
+         "           WHERE x.grantee = (SELECT oid FROM pg_roles WHERE rolname = " +
+         literal(role) +
          ")\n             AND x.grantee <> a.defaclrole LOOP\n"
          "    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I', d.owner)\n"
-         "      || CASE WHEN d.nspname IS NULL THEN '' ELSE format(' IN SCHEMA %I', d.nspname) END\n"
-         "      || format(' REVOKE ALL ON %s FROM %I', d.kind, " + literal(role) + ");\n"
+         "      || CASE WHEN d.nspname IS NULL THEN '' ELSE format(' IN SCHEMA %I', d.nspname) "
+         "END\n"
+         "      || format(' REVOKE ALL ON %s FROM %I', d.kind, " +
+         literal(role) +
+         ");\n"
          "  END LOOP;\nEND\n$streamtrack$;\n";
 }
 
@@ -81,8 +98,9 @@ std::string database_privileges_sql(const SetupOptions& o) {
 // The writer creates (and so owns) the schema's tables, partitions and views.
 std::string schema_privileges_sql(const SetupOptions& o) {
   return "REVOKE CREATE ON SCHEMA public FROM PUBLIC;\n"
-         "GRANT USAGE, CREATE ON SCHEMA public TO " + ident(o.writer_role) + ";\n" +
-         "GRANT USAGE ON SCHEMA public TO " + ident(o.reader_role) + ";\n";
+         "GRANT USAGE, CREATE ON SCHEMA public TO " +
+         ident(o.writer_role) + ";\n" + "GRANT USAGE ON SCHEMA public TO " + ident(o.reader_role) +
+         ";\n";
 }
 
 // Exactly reader_relations(): whatever else the reader was granted on tables is taken back.
@@ -110,16 +128,23 @@ bool valid_name(const std::string& name) {
 }  // namespace
 
 const std::vector<std::string>& reader_relations() {
-  static const std::vector<std::string> relations{
-      "agents",          "alerts",      "channel_current",         "channels",
-      "livestream_changes", "livestream_metrics", "livestreams", "stream_analytics_hourly",
-      "v_channel_viewers", "v_sessions"};
+  static const std::vector<std::string> relations{"agents",
+                                                  "alerts",
+                                                  "channel_current",
+                                                  "channels",
+                                                  "livestream_changes",
+                                                  "livestream_metrics",
+                                                  "livestreams",
+                                                  "stream_analytics_hourly",
+                                                  "v_channel_viewers",
+                                                  "v_sessions"};
   return relations;
 }
 
 void validate(const SetupOptions& o) {
-  const std::pair<const char*, const std::string*> names[] = {
-      {"--database", &o.database}, {"--writer-role", &o.writer_role}, {"--reader-role", &o.reader_role}};
+  const std::pair<const char*, const std::string*> names[] = {{"--database", &o.database},
+                                                              {"--writer-role", &o.writer_role},
+                                                              {"--reader-role", &o.reader_role}};
   for (const auto& [option, value] : names) {
     if (!valid_name(*value)) {
       throw std::invalid_argument(std::string(option) + ": \"" + *value +
@@ -138,11 +163,14 @@ std::string render_psql_script(const SetupOptions& o) {
       "-- StreamTrack database setup, the same as `streamtrack-collector setup-db` (which wrote\n"
       "-- this file). Run it as a PostgreSQL superuser:\n"
       "--   sudo -u postgres psql -f /usr/share/streamtrack/sql/setup-db.sql\n"
-      "-- It creates the roles " + o.writer_role + " (the collector: owns the schema) and " +
-      o.reader_role + " (streamtrack-web:\n"
-      "-- SELECT only), the database " + o.database +
-      ", and applies the schema as " + o.writer_role + ". Rerunning it is safe.\n"
-      "-- Passwords: \\password " + o.writer_role + " and \\password " + o.reader_role +
+      "-- It creates the roles " +
+      o.writer_role + " (the collector: owns the schema) and " + o.reader_role +
+      " (streamtrack-web:\n"
+      "-- SELECT only), the database " +
+      o.database + ", and applies the schema as " + o.writer_role +
+      ". Rerunning it is safe.\n"
+      "-- Passwords: \\password " +
+      o.writer_role + " and \\password " + o.reader_role +
       " in psql (or peer/cert authentication).\n"
       "\\set ON_ERROR_STOP on\n\n";
   s += role_sql(o.writer_role, "writer") + role_sql(o.reader_role, "reader") +
@@ -211,13 +239,13 @@ void run_setup(const SetupOptions& o, const std::function<void(const std::string
   target.exec("SET ROLE " + ident(o.writer_role));
   const auto applied = store::apply_migrations(target);
   target.exec("RESET ROLE");
-  progress("schema: " + (applied.empty() ? std::string("up to date")
-                                         : "applied " + std::to_string(applied.size()) +
-                                               " migrations") +
+  progress("schema: " +
+           (applied.empty() ? std::string("up to date")
+                            : "applied " + std::to_string(applied.size()) + " migrations") +
            ", owned by " + o.writer_role);
   target.exec(reader_grants_sql(o));
-  progress("grants: " + o.reader_role + " may SELECT " +
-           std::to_string(reader_relations().size()) + " tables and views");
+  progress("grants: " + o.reader_role + " may SELECT " + std::to_string(reader_relations().size()) +
+           " tables and views");
 }
 
 }  // namespace streamtrack::collector::setup

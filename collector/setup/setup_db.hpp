@@ -14,7 +14,7 @@ namespace streamtrack::collector::setup {
 struct SetupOptions {
   std::string admin_dsn;  // a superuser (or CREATEDB + CREATEROLE member of the writer role)
   std::string database = "streamtrack";
-  std::string writer_role = "streamtrack";     // the collector's role: owns the schema
+  std::string writer_role = "streamtrack";      // the collector's role: owns the schema
   std::string reader_role = "streamtrack_web";  // streamtrack-web's role: SELECT only
   std::optional<std::string> writer_password;   // set when given; never logged
   std::optional<std::string> reader_password;
@@ -41,6 +41,7 @@ std::string render_psql_script(const SetupOptions& options);
 // that already exists with more than LOGIN (superuser, CREATEDB, CREATEROLE, REPLICATION,
 // BYPASSRLS). `progress` receives one line per step. Throws store::PgError or
 // std::invalid_argument.
-void run_setup(const SetupOptions& options, const std::function<void(const std::string&)>& progress);
+void run_setup(const SetupOptions& options,
+               const std::function<void(const std::string&)>& progress);
 
 }  // namespace streamtrack::collector::setup

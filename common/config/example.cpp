@@ -20,7 +20,8 @@ std::string quoted(std::string_view s) {
       out += c;
     } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       char buf[16];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      std::snprintf(buf, sizeof buf, "\\u%04x",
+                    static_cast<unsigned>(static_cast<unsigned char>(c)));
       out += buf;
     } else {
       out += c;
@@ -60,11 +61,16 @@ bool has_default(const KeySpec& k) {
 
 std::string placeholder(const KeySpec& k) {
   switch (k.type) {
-    case ValueType::integer: return "0";
-    case ValueType::floating: return "0.0";
-    case ValueType::boolean: return "false";
-    case ValueType::string_list: return "[]";
-    default: return "\"\"";
+    case ValueType::integer:
+      return "0";
+    case ValueType::floating:
+      return "0.0";
+    case ValueType::boolean:
+      return "false";
+    case ValueType::string_list:
+      return "[]";
+    default:
+      return "\"\"";
   }
 }
 
@@ -96,8 +102,8 @@ void render_key(std::string& out, const KeySpec& k) {
   if (!text.empty() && text.back() != '.' && text.back() != ')') text += '.';
   comment(out, text.empty() ? facts(k, k.reloads) : text + " " + facts(k, k.reloads));
   const std::string value = !k.example.empty() ? k.example
-                            : has_default(k)    ? toml_literal(k.default_value, k.type)
-                                                : placeholder(k);
+                            : has_default(k)   ? toml_literal(k.default_value, k.type)
+                                               : placeholder(k);
   out += (k.required || k.example_active ? "" : "# ") + k.name + " = " + value + "\n";
 }
 

@@ -12,7 +12,7 @@ namespace streamtrack::config {
 // Broker connection settings shared by both daemons ([mqtt]). Each daemon extends the spec
 // with its own keys (see agent and collector config).
 struct MqttSettings {
-  std::string url;           // mqtt://host:port or mqtts://host:port
+  std::string url;  // mqtt://host:port or mqtts://host:port
   std::string host;
   std::uint16_t port = 1883;
   bool tls = false;

@@ -14,30 +14,48 @@ namespace {
 
 const char* type_text(ValueType t) {
   switch (t) {
-    case ValueType::string: return "a string";
-    case ValueType::integer: return "an integer";
-    case ValueType::floating: return "a number";
-    case ValueType::boolean: return "a boolean (true or false)";
-    case ValueType::duration: return "a duration like \"10s\"";
-    case ValueType::string_list: return "an array of strings";
-    case ValueType::table: return "a table";
-    case ValueType::table_array: return "an array of tables ([[...]])";
+    case ValueType::string:
+      return "a string";
+    case ValueType::integer:
+      return "an integer";
+    case ValueType::floating:
+      return "a number";
+    case ValueType::boolean:
+      return "a boolean (true or false)";
+    case ValueType::duration:
+      return "a duration like \"10s\"";
+    case ValueType::string_list:
+      return "an array of strings";
+    case ValueType::table:
+      return "a table";
+    case ValueType::table_array:
+      return "an array of tables ([[...]])";
   }
   return "a value";
 }
 
 const char* node_type_text(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    case toml::node_type::array: return "array";
-    case toml::node_type::table: return "table";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "string";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::floating_point:
+      return "float";
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::date:
+      return "date";
+    case toml::node_type::time:
+      return "time";
+    case toml::node_type::date_time:
+      return "date-time";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::table:
+      return "table";
+    default:
+      return "nothing";
   }
 }
 
@@ -105,13 +123,13 @@ void check_value(const toml::node& value, const KeySpec& spec, std::string_view 
       const auto* i = value.as_integer();
       if (!i) return wrong_type();
       if (spec.min && i->get() < *spec.min) {
-        diag.error(where, context, spec.name,
-                   "must be at least " + std::to_string(*spec.min) + ", got " +
-                       std::to_string(i->get()));
+        diag.error(
+            where, context, spec.name,
+            "must be at least " + std::to_string(*spec.min) + ", got " + std::to_string(i->get()));
       } else if (spec.max && i->get() > *spec.max) {
-        diag.error(where, context, spec.name,
-                   "must be at most " + std::to_string(*spec.max) + ", got " +
-                       std::to_string(i->get()));
+        diag.error(
+            where, context, spec.name,
+            "must be at most " + std::to_string(*spec.max) + ", got " + std::to_string(i->get()));
       }
       return;
     }
@@ -180,7 +198,9 @@ void check_value(const toml::node& value, const KeySpec& spec, std::string_view 
   }
 }
 
-[[noreturn]] void bug(std::string_view what) { throw std::logic_error(std::string(what)); }
+[[noreturn]] void bug(std::string_view what) {
+  throw std::logic_error(std::string(what));
+}
 
 }  // namespace
 
@@ -213,8 +233,8 @@ ConfigError::ConfigError(std::vector<std::string> messages)
 
 void Diagnostics::error(SourcePosition where, std::string_view context, std::string_view key,
                         std::string_view message) {
-  std::string line = (where.file.empty() ? m_file : where.file) + ":" + std::to_string(where.line) + ":" +
-                     std::to_string(where.column) + ": ";
+  std::string line = (where.file.empty() ? m_file : where.file) + ":" + std::to_string(where.line) +
+                     ":" + std::to_string(where.column) + ": ";
   if (!context.empty()) line += std::string(context) + ": ";
   if (!key.empty()) line += std::string(key) + ": ";
   line += message;
@@ -240,7 +260,8 @@ void collect_restart_only(const TableSpec& spec, const toml::table* before,
       continue;
     }
     if (!a && !b) continue;
-    if (!a || !b || !(toml::node_view<const toml::node>{a} == toml::node_view<const toml::node>{b})) {
+    if (!a || !b ||
+        !(toml::node_view<const toml::node>{a} == toml::node_view<const toml::node>{b})) {
       out.push_back(path);
     }
   }
@@ -265,8 +286,8 @@ Section validate(const toml::table& table, const TableSpec& spec, std::string co
     const KeySpec* k = spec.find(key.str());
     if (!k) {
       const auto& src = key.source();
-      diag.error({src.begin.line, src.begin.column, src.path ? *src.path : std::string()}, context, key.str(),
-                 "unknown key" + suggestion(key.str(), spec));
+      diag.error({src.begin.line, src.begin.column, src.path ? *src.path : std::string()}, context,
+                 key.str(), "unknown key" + suggestion(key.str(), spec));
       continue;
     }
     check_value(value, *k, context, diag);
@@ -296,7 +317,9 @@ const KeySpec& Section::spec(std::string_view key, ValueType type) const {
   return *k;
 }
 
-bool Section::has(std::string_view key) const { return node(key) != nullptr; }
+bool Section::has(std::string_view key) const {
+  return node(key) != nullptr;
+}
 
 std::optional<std::string> Section::optional_string(std::string_view key) const {
   const auto& k = spec(key, ValueType::string);

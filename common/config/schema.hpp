@@ -1,5 +1,7 @@
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -10,8 +12,6 @@
 #include <variant>
 #include <vector>
 
-#include <toml++/toml.h>
-
 // Configuration declared as data: every table a daemon reads is a TableSpec, one KeySpec per
 // key (name, type, default, constraints, description). validate() checks a parsed TOML table
 // against it, and the returned Section hands out typed values with defaults applied.
@@ -20,7 +20,7 @@ namespace streamtrack::config {
 enum class ValueType {
   string,
   integer,
-  floating,     // accepts integers too
+  floating,  // accepts integers too
   boolean,
   duration,     // a string such as "500ms", "10s", "5m"
   string_list,  // array of strings

@@ -19,8 +19,8 @@ toml::table parse_toml_text(std::string_view text, const std::string& name) {
   } catch (const toml::parse_error& e) {
     const auto& begin = e.source().begin;
     throw ConfigError({name + ":" + std::to_string(begin.line) + ":" +
-                       std::to_string(begin.column) + ": syntax error: " +
-                       std::string(e.description())});
+                       std::to_string(begin.column) +
+                       ": syntax error: " + std::string(e.description())});
   }
 }
 

@@ -1,11 +1,11 @@
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <toml++/toml.h>
 
 namespace streamtrack::config {
 

@@ -4,10 +4,9 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace streamtrack::log {
 
@@ -103,11 +102,16 @@ std::optional<Level> parse_level(std::string_view name) {
 
 std::string_view level_name(Level l) {
   switch (l) {
-    case Level::error: return "error";
-    case Level::warning: return "warning";
-    case Level::notice: return "notice";
-    case Level::info: return "info";
-    case Level::debug: return "debug";
+    case Level::error:
+      return "error";
+    case Level::warning:
+      return "warning";
+    case Level::notice:
+      return "notice";
+    case Level::info:
+      return "info";
+    case Level::debug:
+      return "debug";
   }
   return "info";
 }
@@ -119,11 +123,21 @@ std::optional<Format> parse_format(std::string_view name) {
   return std::nullopt;
 }
 
-void set_level(Level level) { g_level.store(level); }
-Level level() { return g_level.load(); }
-bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(g_level.load()); }
-void set_format(Format f) { g_format.store(f); }
-Format format() { return g_format.load(); }
+void set_level(Level level) {
+  g_level.store(level);
+}
+Level level() {
+  return g_level.load();
+}
+bool enabled(Level l) {
+  return static_cast<int>(l) <= static_cast<int>(g_level.load());
+}
+void set_format(Format f) {
+  g_format.store(f);
+}
+Format format() {
+  return g_format.load();
+}
 
 std::string format_line(Format f, Level l, std::string_view message,
                         std::chrono::system_clock::time_point now) {
@@ -132,16 +146,17 @@ std::string format_line(Format f, Level l, std::string_view message,
   }
   std::string_view component;
   std::string_view rest = message;
-  if (const auto colon = message.find(": "); colon != std::string_view::npos &&
-                                             message.substr(0, colon).find(' ') == std::string_view::npos) {
+  if (const auto colon = message.find(": ");
+      colon != std::string_view::npos &&
+      message.substr(0, colon).find(' ') == std::string_view::npos) {
     component = message.substr(0, colon);
     rest = message.substr(colon + 2);
   }
   const auto start = fields_start(rest);
   std::string_view msg = rest.substr(0, start);
   while (!msg.empty() && msg.back() == ' ') msg.remove_suffix(1);
-  const auto fields =
-      start == std::string_view::npos ? decltype(split_fields(rest)){} : split_fields(rest.substr(start));
+  const auto fields = start == std::string_view::npos ? decltype(split_fields(rest)){}
+                                                      : split_fields(rest.substr(start));
   if (f == Format::logfmt) {
     std::string line = "ts=" + timestamp(now) + " level=" + std::string(level_name(l));
     if (!component.empty()) line += " component=" + quote(component);

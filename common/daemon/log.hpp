@@ -37,10 +37,18 @@ void write(Level level, std::string_view message);
 std::string format_line(Format format, Level level, std::string_view message,
                         std::chrono::system_clock::time_point now);
 
-inline void error(std::string_view m) { write(Level::error, m); }
-inline void warning(std::string_view m) { write(Level::warning, m); }
-inline void notice(std::string_view m) { write(Level::notice, m); }
-inline void info(std::string_view m) { write(Level::info, m); }
+inline void error(std::string_view m) {
+  write(Level::error, m);
+}
+inline void warning(std::string_view m) {
+  write(Level::warning, m);
+}
+inline void notice(std::string_view m) {
+  write(Level::notice, m);
+}
+inline void info(std::string_view m) {
+  write(Level::info, m);
+}
 inline void debug(std::string_view m) {
   if (enabled(Level::debug)) write(Level::debug, m);
 }

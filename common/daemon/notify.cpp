@@ -8,10 +8,14 @@
 namespace streamtrack::notify {
 
 namespace {
-void send(const std::string& state) { sd_notify(0, state.c_str()); }
+void send(const std::string& state) {
+  sd_notify(0, state.c_str());
+}
 }  // namespace
 
-void ready() { send("READY=1"); }
+void ready() {
+  send("READY=1");
+}
 
 void status(std::string_view text) {
   // A newline would end the STATUS= assignment and let the rest pose as another one.
@@ -29,9 +33,13 @@ void reloading() {
   send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 
-void stopping() { send("STOPPING=1"); }
+void stopping() {
+  send("STOPPING=1");
+}
 
-void watchdog() { send("WATCHDOG=1"); }
+void watchdog() {
+  send("WATCHDOG=1");
+}
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
   uint64_t usec = 0;

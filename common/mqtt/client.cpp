@@ -116,8 +116,8 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     });
     paho->set_message_callback([this](::mqtt::const_message_ptr msg) {
       if (!handlers_enabled || !handlers.message) return;
-      handlers.message(Message{msg->get_topic(), msg->to_string(), msg->get_qos(),
-                               msg->is_retained()});
+      handlers.message(
+          Message{msg->get_topic(), msg->to_string(), msg->get_qos(), msg->is_retained()});
     });
   }
 
@@ -135,8 +135,7 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
       opts.set_mqtt_version(MQTTVERSION_3_1_1);
       opts.set_clean_session(options.clean_session);
     }
-    opts.set_keep_alive_interval(
-        std::chrono::duration_cast<std::chrono::seconds>(s.keepalive));
+    opts.set_keep_alive_interval(std::chrono::duration_cast<std::chrono::seconds>(s.keepalive));
     opts.set_connect_timeout(
         std::chrono::duration_cast<std::chrono::seconds>(s.connect_timeout).count() > 0
             ? std::chrono::duration_cast<std::chrono::seconds>(s.connect_timeout)
@@ -308,7 +307,8 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
   }
 
   void publish_outcome(const ::mqtt::token& tok, bool ok, const std::string& error) {
-    const auto id = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
+    const auto id =
+        static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(tok.get_user_context()));
     if (handlers_enabled && handlers.delivered) handlers.delivered(id, ok, error);
   }
 
@@ -397,13 +397,17 @@ Client::~Client() {
   }
 }
 
-void Client::start() { m_impl->start(); }
+void Client::start() {
+  m_impl->start();
+}
 
 void Client::stop(std::chrono::milliseconds timeout, const std::optional<Message>& last_words) {
   m_impl->stop(timeout, last_words);
 }
 
-bool Client::connected() const { return m_impl->connected(); }
+bool Client::connected() const {
+  return m_impl->connected();
+}
 
 std::optional<std::uint64_t> Client::publish(const Message& message) {
   const auto result = m_impl->publish(message);
@@ -424,6 +428,8 @@ std::uint32_t Client::reconnect_failures() const {
   return m_impl->backoff.failures();
 }
 
-const std::string& Client::server() const { return m_impl->display; }
+const std::string& Client::server() const {
+  return m_impl->display;
+}
 
 }  // namespace streamtrack::mqtt

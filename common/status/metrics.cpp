@@ -187,7 +187,8 @@ AgentMetrics::~AgentMetrics() = default;
 void AgentMetrics::poll_finished(std::string_view source, std::string_view type, Outcome outcome,
                                  Seconds duration, std::size_t samples) {
   auto& a = *m_agent;
-  a.polls->Add({{"source", str(source)}, {"type", str(type)}, {"outcome", str(outcome_name(outcome))}})
+  a.polls
+      ->Add({{"source", str(source)}, {"type", str(type)}, {"outcome", str(outcome_name(outcome))}})
       .Increment();
   a.poll_duration
       ->Add({{"source", str(source)}},

@@ -11,7 +11,8 @@ namespace streamtrack {
 template <typename T, typename E = std::string>
 class Result {
  public:
-  Result(T value) : m_state(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value)
+      : m_state(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   static Result failure(E error) { return Result(std::in_place_index<1>, std::move(error)); }
 
   bool ok() const { return m_state.index() == 0; }

@@ -91,9 +91,13 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
          minutes{offset_minutes};
 }
 
-TimePoint SystemClock::now() const { return floor<milliseconds>(system_clock::now()); }
+TimePoint SystemClock::now() const {
+  return floor<milliseconds>(system_clock::now());
+}
 
-steady_clock::time_point SystemClock::steady_now() const { return steady_clock::now(); }
+steady_clock::time_point SystemClock::steady_now() const {
+  return steady_clock::now();
+}
 
 const SystemClock& SystemClock::instance() {
   static const SystemClock clock;

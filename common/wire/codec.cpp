@@ -114,13 +114,27 @@ class SampleWriter {
     m_out += '"';
     for (const char c : v) {
       switch (c) {
-        case '"': m_out += "\\\""; break;
-        case '\\': m_out += "\\\\"; break;
-        case '\b': m_out += "\\b"; break;
-        case '\f': m_out += "\\f"; break;
-        case '\n': m_out += "\\n"; break;
-        case '\r': m_out += "\\r"; break;
-        case '\t': m_out += "\\t"; break;
+        case '"':
+          m_out += "\\\"";
+          break;
+        case '\\':
+          m_out += "\\\\";
+          break;
+        case '\b':
+          m_out += "\\b";
+          break;
+        case '\f':
+          m_out += "\\f";
+          break;
+        case '\n':
+          m_out += "\\n";
+          break;
+        case '\r':
+          m_out += "\\r";
+          break;
+        case '\t':
+          m_out += "\\t";
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             char buf[8];
@@ -265,8 +279,8 @@ class SampleChecker {
                std::int64_t max) {
     if (failed() || !v) return;
     if (*v < min || *v > max) {
-      field_fail(key, "out of range: " + std::to_string(*v) + " (expected " +
-                          std::to_string(min) + ".." + std::to_string(max) + ")");
+      field_fail(key, "out of range: " + std::to_string(*v) + " (expected " + std::to_string(min) +
+                          ".." + std::to_string(max) + ")");
     }
   }
   void number(const char* key, const std::optional<double>& v, double min, double max) {
@@ -351,7 +365,9 @@ Result<Status> decode_status(std::string_view payload) {
 std::string encode_health(const Health& h) {
   ojson j;
   j["ts"] = format_rfc3339(h.ts);
-  j["buffer"] = {{"depth", h.buffer_depth}, {"bytes", h.buffer_bytes}, {"dropped", h.dropped},
+  j["buffer"] = {{"depth", h.buffer_depth},
+                 {"bytes", h.buffer_bytes},
+                 {"dropped", h.dropped},
                  {"last_seq", h.last_seq}};
   if (h.oldest_unsent_age_s) j["buffer"]["oldest_unsent_age_s"] = *h.oldest_unsent_age_s;
   j["sources"] = ojson::array();
@@ -449,8 +465,8 @@ Result<Ack> decode_ack(std::string_view payload) {
     }
     for (std::size_t i = 0; !r.failed() && i < ranges->size(); ++i) {
       const json& e = (*ranges)[i];
-      const bool pair_of_ints = e.is_array() && e.size() == 2 && e[0].is_number_integer() &&
-                                e[1].is_number_integer();
+      const bool pair_of_ints =
+          e.is_array() && e.size() == 2 && e[0].is_number_integer() && e[1].is_number_integer();
       if (!pair_of_ints) {
         r.fail("field \"ranges[" + std::to_string(i) + "]\": expected [first, last] integers");
         break;

@@ -35,7 +35,7 @@ std::optional<std::string> sample_problem(const Sample& s);
 
 // Retained agent status: birth ("online"), Last Will and clean shutdown ("offline").
 struct Status {
-  std::string state;                 // "online" or "offline"
+  std::string state;                    // "online" or "offline"
   std::optional<std::string> reason{};  // "shutdown" on a clean stop
   std::optional<std::string> version{};
   std::optional<TimePoint> started_at{};

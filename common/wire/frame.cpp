@@ -67,9 +67,9 @@ Result<Frame> decode_frame(std::string_view payload) {
       continue;
     }
     if (sample->agent != frame.agent) {
-      frame.entries.push_back(refused(i, std::move(text),
-                                      "agent \"" + sample->agent + "\" is not the frame's agent \"" +
-                                          frame.agent + "\""));
+      frame.entries.push_back(refused(
+          i, std::move(text),
+          "agent \"" + sample->agent + "\" is not the frame's agent \"" + frame.agent + "\""));
       continue;
     }
     const auto [it, inserted] = first_with_seq.emplace(sample->seq, i);

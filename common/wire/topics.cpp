@@ -146,10 +146,18 @@ std::string Topics::alert(std::string_view rule, const std::vector<std::string>&
   return out;
 }
 
-std::string Topics::all_metrics_filter() const { return m_root + "/+/metrics/#"; }
-std::string Topics::all_frames_filter() const { return m_root + "/+/frames"; }
-std::string Topics::all_status_filter() const { return m_root + "/+/status"; }
-std::string Topics::all_health_filter() const { return m_root + "/+/health"; }
+std::string Topics::all_metrics_filter() const {
+  return m_root + "/+/metrics/#";
+}
+std::string Topics::all_frames_filter() const {
+  return m_root + "/+/frames";
+}
+std::string Topics::all_status_filter() const {
+  return m_root + "/+/status";
+}
+std::string Topics::all_health_filter() const {
+  return m_root + "/+/health";
+}
 
 std::optional<ParsedTopic> Topics::parse(std::string_view topic) const {
   if (topic.size() <= m_root.size() || topic.substr(0, m_root.size()) != m_root ||

@@ -32,10 +32,10 @@ enum class TopicKind { metrics, frames, status, health, ack, alert };
 // A topic split back into its parts (names unescaped).
 struct ParsedTopic {
   TopicKind kind;
-  std::string agent;                // metrics, frames, status, health, ack
-  std::string platform;             // metrics
-  std::string channel;              // metrics
-  std::vector<std::string> alert;   // alert: rule followed by key parts
+  std::string agent;               // metrics, frames, status, health, ack
+  std::string platform;            // metrics
+  std::string channel;             // metrics
+  std::vector<std::string> alert;  // alert: rule followed by key parts
 };
 
 class Topics {

@@ -1,18 +1,22 @@
 #include "common/util/base64.hpp"
 
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace streamtrack {
 namespace {
 
 TEST(Base64, StandardAlphabetMatchesRfc4648Vectors) {
   // RFC 4648 section 10.
-  const std::pair<std::string, std::string> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<std::string, std::string> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base64_encode(plain, Base64Alphabet::standard), encoded);
     EXPECT_EQ(base64_decode(encoded, Base64Alphabet::standard), plain) << encoded;
@@ -36,10 +40,10 @@ TEST(Base64, StandardAcceptsMissingPaddingButNotMisplacedPadding) {
 
 TEST(Base64, RejectsWhatNoEncoderProduces) {
   for (const auto alphabet : {Base64Alphabet::standard, Base64Alphabet::url}) {
-    EXPECT_FALSE(base64_decode("Y", alphabet));       // a lone 6-bit group holds no byte
-    EXPECT_FALSE(base64_decode("YR", alphabet));      // unused low bits set ("YQ" is "a")
-    EXPECT_FALSE(base64_decode("Zm9vY", alphabet));   // 4n+1 characters
-    EXPECT_FALSE(base64_decode("Zm 9v", alphabet));   // whitespace
+    EXPECT_FALSE(base64_decode("Y", alphabet));      // a lone 6-bit group holds no byte
+    EXPECT_FALSE(base64_decode("YR", alphabet));     // unused low bits set ("YQ" is "a")
+    EXPECT_FALSE(base64_decode("Zm9vY", alphabet));  // 4n+1 characters
+    EXPECT_FALSE(base64_decode("Zm 9v", alphabet));  // whitespace
     EXPECT_FALSE(base64_decode(std::string("Zm\0v", 4), alphabet));
     EXPECT_FALSE(base64_decode("Zm9v\xc3\xa9", alphabet));
   }

@@ -1,12 +1,11 @@
+#include "common/wire/codec.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include "common/wire/codec.hpp"
 
 namespace streamtrack::wire {
 namespace {
@@ -92,8 +91,10 @@ TEST(SampleCodec, NestingBeyondSixtyFourLevelsIsRefusedBeforeParsing) {
   EXPECT_EQ(reason(nested(64)), "nesting deeper than 64 levels");
   EXPECT_EQ(decode_ack(std::string(30'000, '{')).error(), "nesting deeper than 64 levels");
   // A quoted bracket, or an escaped quote before one, is not nesting.
-  EXPECT_NE(reason(R"({"schema":1,"x":"\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"),
-            "nesting deeper than 64 levels");
+  EXPECT_NE(
+      reason(
+          R"({"schema":1,"x":"\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})"),
+      "nesting deeper than 64 levels");
 }
 
 TEST(SampleCodec, RoundTripsEveryField) {
@@ -111,8 +112,9 @@ TEST(SampleCodec, UnknownValuesAreAbsentNotNullOrZero) {
   s.platform = "owncast";
   s.channel = "main";
   const auto text = encode_sample(s);
-  EXPECT_EQ(text,
-            R"({"schema":1,"agent":"a","seq":1,"ts":"2026-01-01T00:00:00.000Z","platform":"owncast","channel":"main","live":false})");
+  EXPECT_EQ(
+      text,
+      R"({"schema":1,"agent":"a","seq":1,"ts":"2026-01-01T00:00:00.000Z","platform":"owncast","channel":"main","live":false})");
   const auto decoded = decode_sample(text);
   ASSERT_TRUE(decoded.ok());
   EXPECT_FALSE(decoded->viewers.has_value());
@@ -133,17 +135,22 @@ TEST(SampleCodec, RejectsEachProblemWithAPreciseReason) {
   EXPECT_EQ(reason(with("schema", "2")), "field \"schema\": unsupported version 2 (expected 1)");
   EXPECT_EQ(reason(with("seq", R"("1")")), "field \"seq\": expected an integer, got string");
   EXPECT_EQ(reason(with("seq", "1.5")), "field \"seq\": expected an integer, got number");
-  EXPECT_EQ(reason(with("seq", "0")), "field \"seq\": out of range: 0 (expected 1..9007199254740991)");
+  EXPECT_EQ(reason(with("seq", "0")),
+            "field \"seq\": out of range: 0 (expected 1..9007199254740991)");
   EXPECT_EQ(reason(with("seq", "18446744073709551615")),
             "field \"seq\": out of range: 18446744073709551615 (expected 1..9007199254740991)");
   EXPECT_EQ(reason(with("live", "1")), "field \"live\": expected a boolean, got integer");
   EXPECT_EQ(reason(with("agent", R"("")")), "field \"agent\": must not be empty");
   EXPECT_EQ(reason(with("channel", "null")), "field \"channel\": expected a string, got null");
   EXPECT_EQ(reason(with("viewers", "null")), "field \"viewers\": expected an integer, got null");
-  EXPECT_EQ(reason(with("viewers", "-5")), "field \"viewers\": out of range: -5 (expected 0..2147483647)");
-  EXPECT_EQ(reason(with("fps", "1000.5")), "field \"fps\": out of range: 1000.5 (expected 0.0..1000.0)");
-  EXPECT_EQ(reason(with("bitrate_kbps", R"("fast")")), "field \"bitrate_kbps\": expected a number, got string");
-  EXPECT_EQ(reason(with("ts", R"("yesterday")")), "field \"ts\": not an RFC 3339 timestamp: \"yesterday\"");
+  EXPECT_EQ(reason(with("viewers", "-5")),
+            "field \"viewers\": out of range: -5 (expected 0..2147483647)");
+  EXPECT_EQ(reason(with("fps", "1000.5")),
+            "field \"fps\": out of range: 1000.5 (expected 0.0..1000.0)");
+  EXPECT_EQ(reason(with("bitrate_kbps", R"("fast")")),
+            "field \"bitrate_kbps\": expected a number, got string");
+  EXPECT_EQ(reason(with("ts", R"("yesterday")")),
+            "field \"ts\": not an RFC 3339 timestamp: \"yesterday\"");
   EXPECT_EQ(reason(with("started_at", R"("2026-02-30T00:00:00Z")")),
             "field \"started_at\": not an RFC 3339 timestamp: \"2026-02-30T00:00:00Z\"");
   EXPECT_EQ(reason(with("title", "\"" + std::string(5000, 'x') + "\"")),
@@ -153,7 +160,8 @@ TEST(SampleCodec, RejectsEachProblemWithAPreciseReason) {
 TEST(SampleCodec, RejectsOversizedPayloadBeforeParsing) {
   std::string big = with("title", "\"x\"");
   big.append(k_max_payload_bytes, ' ');
-  EXPECT_EQ(reason(big), "payload too large: " + std::to_string(big.size()) + " bytes (limit 65536)");
+  EXPECT_EQ(reason(big),
+            "payload too large: " + std::to_string(big.size()) + " bytes (limit 65536)");
 }
 
 TEST(SampleCodec, AcceptsOffsetsAndNormalisesToUtc) {
@@ -163,8 +171,9 @@ TEST(SampleCodec, AcceptsOffsetsAndNormalisesToUtc) {
 }
 
 TEST(StatusCodec, RoundTripsBirthWillAndShutdown) {
-  Status online{"online", std::nullopt, "0.1.0", TimePoint{sys_days{2026y / November / 1}}, 3,
-                TimePoint{sys_days{2026y / November / 2}}};
+  Status online{"online", std::nullopt,
+                "0.1.0",  TimePoint{sys_days{2026y / November / 1}},
+                3,        TimePoint{sys_days{2026y / November / 2}}};
   EXPECT_EQ(*decode_status(encode_status(online)), online);
   Status will{"offline"};
   EXPECT_EQ(encode_status(will), R"({"state":"offline"})");
@@ -185,22 +194,28 @@ TEST(HealthCodec, RoundTripsAndReportsNestedErrors) {
   h.sources.push_back({"rtmp", "nginx_rtmp", h.ts, 5, 1, 0, "HTTP 500"});
   h.sources.push_back({"studio", "http_json", std::nullopt, 0, 0, 0, std::nullopt});
   EXPECT_EQ(*decode_health(encode_health(h)), h);
-  EXPECT_EQ(decode_health(R"({"ts":"2026-11-25T00:00:00Z","buffer":{"depth":-1,"bytes":0,"dropped":0},"sources":[]})")
-                .error(),
-            "field \"buffer.depth\": out of range: -1 (expected 0..9007199254740991)");
-  EXPECT_EQ(decode_health(R"({"ts":"2026-11-25T00:00:00Z","buffer":{"depth":1,"bytes":0,"dropped":0},"sources":[{"name":"x"}]})")
-                .error(),
-            "missing required field \"sources[0].type\"");
+  EXPECT_EQ(
+      decode_health(
+          R"({"ts":"2026-11-25T00:00:00Z","buffer":{"depth":-1,"bytes":0,"dropped":0},"sources":[]})")
+          .error(),
+      "field \"buffer.depth\": out of range: -1 (expected 0..9007199254740991)");
+  EXPECT_EQ(
+      decode_health(
+          R"({"ts":"2026-11-25T00:00:00Z","buffer":{"depth":1,"bytes":0,"dropped":0},"sources":[{"name":"x"}]})")
+          .error(),
+      "missing required field \"sources[0].type\"");
 }
 
 TEST(AckCodec, RoundTripsRangesAndRejectsBadOnes) {
   Ack a{{{1, 5}, {7, 7}}};
   EXPECT_EQ(encode_ack(a), R"({"ranges":[[1,5],[7,7]]})");
   EXPECT_EQ(*decode_ack(encode_ack(a)), a);
-  EXPECT_EQ(decode_ack(R"({"ranges":[[5,1]]})").error(), "field \"ranges[0]\": out of range: [5, 1]");
+  EXPECT_EQ(decode_ack(R"({"ranges":[[5,1]]})").error(),
+            "field \"ranges[0]\": out of range: [5, 1]");
   EXPECT_EQ(decode_ack(R"({"ranges":[[1]]})").error(),
             "field \"ranges[0]\": expected [first, last] integers");
-  EXPECT_EQ(decode_ack(R"({"ranges":{}})").error(), "field \"ranges\": expected an array, got object");
+  EXPECT_EQ(decode_ack(R"({"ranges":{}})").error(),
+            "field \"ranges\": expected an array, got object");
   EXPECT_EQ(decode_ack(R"({})").error(), "missing required field \"ranges\"");
 }
 
@@ -265,7 +280,8 @@ TEST(SampleProblem, GivesTheDecodersVerdictAndReasonForEveryField) {
       {"infinite bitrate", [](Sample& s) { s.bitrate_kbps = HUGE_VAL; }},
       {"year 10000", [](Sample& s) { s.ts = sys_days{year{10000} / January / 1}; }},
       {"year -1 start", [](Sample& s) { s.started_at = sys_days{year{-1} / January / 1}; }},
-      {"two problems: first wins", [](Sample& s) {
+      {"two problems: first wins",
+       [](Sample& s) {
          s.viewers = -1;
          s.title = std::string(5000, 't');
        }},

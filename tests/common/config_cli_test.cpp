@@ -16,12 +16,12 @@ class ConfigCli : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ConfigCli, ConfigExamplePrintsTheShippedConfiguration) {
   const auto daemon = GetParam();
-  const auto r = run_command({(bin_dir() / ("streamtrack-" + daemon)).string(), "config",
-                              "example"});
+  const auto r =
+      run_command({(bin_dir() / ("streamtrack-" + daemon)).string(), "config", "example"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output, read_file(source_dir() / "conf" / (daemon + ".toml")))
-      << "regenerate with: build/bin/streamtrack-" << daemon << " config example > conf/"
-      << daemon << ".toml";
+      << "regenerate with: build/bin/streamtrack-" << daemon << " config example > conf/" << daemon
+      << ".toml";
 }
 
 TEST_P(ConfigCli, CheckConfigReadsDropInsAndNamesTheFileOfAnError) {
@@ -53,12 +53,13 @@ TEST(LogFormatCli, TheAgentLogsInTheConfiguredFormat) {
   const auto port = std::to_string(free_port());
   for (const std::string format : {"journal", "logfmt", "json"}) {
     SCOPED_TRACE(format);
-    write_file(dir / "agent.toml",
-               "[agent]\nid = \"rig\"\nstate_dir = \"" + (dir / "state").string() +
-                   "\"\nlog_format = \"" + format +
-                   "\"\n[[source]]\ntype = \"owncast\"\nname = \"o\"\n"
-                   "url = \"http://127.0.0.1:" + port + "/api/status\"\ninterval = \"1s\"\n"
-                   "timeout = \"1s\"\n");
+    write_file(dir / "agent.toml", "[agent]\nid = \"rig\"\nstate_dir = \"" +
+                                       (dir / "state").string() + "\"\nlog_format = \"" + format +
+                                       "\"\n[[source]]\ntype = \"owncast\"\nname = \"o\"\n"
+                                       "url = \"http://127.0.0.1:" +
+                                       port +
+                                       "/api/status\"\ninterval = \"1s\"\n"
+                                       "timeout = \"1s\"\n");
     const auto r = run_command({(bin_dir() / "streamtrack-agent").string(), "--config",
                                 (dir / "agent.toml").string(), "--once"});
     std::istringstream lines(r.output);

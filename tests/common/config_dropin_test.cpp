@@ -67,11 +67,11 @@ TEST(ConfigDropIns, SourcesAppendInByteOrderOfFileNames) {
                       "url = \"http://127.0.0.1:1/api/status\"\ninterval = \"5s\"\n");
   const auto c = agent::load_agent_config((dir / "agent.toml").string());
   EXPECT_THAT(source_names(c), ElementsAre("rtmp", "ten", "ten-b", "nine", "B", "a"));
-  EXPECT_THAT(c.files, ElementsAre((dir / "agent.toml").string(),
-                                   (dir / "agent.d" / "10-x.toml").string(),
-                                   (dir / "agent.d" / "9-x.toml").string(),
-                                   (dir / "agent.d" / "B.toml").string(),
-                                   (dir / "agent.d" / "a.toml").string()));
+  EXPECT_THAT(
+      c.files,
+      ElementsAre((dir / "agent.toml").string(), (dir / "agent.d" / "10-x.toml").string(),
+                  (dir / "agent.d" / "9-x.toml").string(), (dir / "agent.d" / "B.toml").string(),
+                  (dir / "agent.d" / "a.toml").string()));
 }
 
 TEST(ConfigDropIns, ScalarKeysOfALaterFileWinAndTablesMergeKeyByKey) {
@@ -83,9 +83,9 @@ TEST(ConfigDropIns, ScalarKeysOfALaterFileWinAndTablesMergeKeyByKey) {
   testing::write_file(dir / "agent.d" / "60-site.toml", "[mqtt]\nurl = \"mqtt://127.0.0.3\"\n");
   const auto c = agent::load_agent_config((dir / "agent.toml").string());
   EXPECT_EQ(c.log_level, log::Level::debug);
-  EXPECT_EQ(c.id, "rig-1");               // kept from the main file
-  EXPECT_EQ(c.state_dir, "/tmp/st");      // kept from the main file
-  EXPECT_EQ(c.mqtt.host, "127.0.0.3");    // the last file wins
+  EXPECT_EQ(c.id, "rig-1");             // kept from the main file
+  EXPECT_EQ(c.state_dir, "/tmp/st");    // kept from the main file
+  EXPECT_EQ(c.mqtt.host, "127.0.0.3");  // the last file wins
   EXPECT_EQ(c.mqtt.port, 1883);
 }
 
@@ -94,9 +94,10 @@ TEST(ConfigDropIns, ErrorsNameTheDropInFileLineAndColumn) {
   testing::write_file(dir / "agent.toml", k_agent_main);
   fs::create_directory(dir / "agent.d");
   const auto a = (dir / "agent.d" / "a.toml").string();
-  testing::write_file(a, "\n[[source]]\ntype = \"owncast\"\nname = \"rtmp\"\n"
-                         "url = \"http://127.0.0.1:1/api/status\"\ninterval = \"fast\"\n"
-                         "intervall = \"5s\"\n");
+  testing::write_file(a,
+                      "\n[[source]]\ntype = \"owncast\"\nname = \"rtmp\"\n"
+                      "url = \"http://127.0.0.1:1/api/status\"\ninterval = \"fast\"\n"
+                      "intervall = \"5s\"\n");
   const auto b = (dir / "agent.d" / "b.toml").string();
   testing::write_file(b, "[mqtt]\nmax_inflight = 0\n");
   EXPECT_THAT(agent_errors(dir / "agent.toml"),
@@ -195,19 +196,20 @@ TEST(ConfigDropIns, WebReadsWebD) {
     ADD_FAILURE() << "web.d was not read";
   } catch (const config::ConfigError& e) {
     ASSERT_FALSE(e.messages().empty());
-    EXPECT_THAT(e.messages()[0],
-                ::testing::StartsWith((dir / "web.d" / "x.toml").string() + ":2:1: postgres: bogus"));
+    EXPECT_THAT(e.messages()[0], ::testing::StartsWith((dir / "web.d" / "x.toml").string() +
+                                                       ":2:1: postgres: bogus"));
   }
 }
 
 TEST(ConfigReload, RestartOnlyChangesListKeysNotDeclaredReloads) {
-  const auto before = config::parse_toml_text(
-      std::string(k_agent_main) + "[buffer]\nmax_rows = 10\n", "a.toml");
+  const auto before =
+      config::parse_toml_text(std::string(k_agent_main) + "[buffer]\nmax_rows = 10\n", "a.toml");
   auto after_text = std::string(k_agent_main) + "[buffer]\nmax_rows = 20\n";
   after_text.replace(after_text.find("log_level = \"info\""), 18, "log_level = \"debug\"");
   after_text.replace(after_text.find("127.0.0.1:1883"), 14, "127.0.0.2:1883");
-  after_text += "[http]\nlisten = \"\"\n[[source]]\ntype = \"owncast\"\nname = \"o\"\n"
-                "url = \"http://127.0.0.1:1/\"\ninterval = \"1s\"\n";
+  after_text +=
+      "[http]\nlisten = \"\"\n[[source]]\ntype = \"owncast\"\nname = \"o\"\n"
+      "url = \"http://127.0.0.1:1/\"\ninterval = \"1s\"\n";
   const auto after = config::parse_toml_text(after_text, "a.toml");
   // log_level, [buffer] and [[source]] reload; the broker URL and [http] listen do not.
   EXPECT_THAT(config::restart_only_changes(agent::agent_root_spec(), before, after),

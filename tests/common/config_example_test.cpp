@@ -33,9 +33,10 @@ TEST(ConfigExample, GeneratedExamplesAreValidConfigurations) {
 
 TEST(ConfigExample, EachKeyShowsDescriptionDefaultConstraintsAndReload) {
   const auto agent = agent::agent_config_example();
-  EXPECT_THAT(agent, HasSubstr("# Least severe level logged. Default: \"info\". One of \"error\", "
-                               "\"warning\", \"notice\", \"info\", \"debug\".\n# Applied on SIGHUP.\n"
-                               "log_level = \"info\"\n"));
+  EXPECT_THAT(agent,
+              HasSubstr("# Least severe level logged. Default: \"info\". One of \"error\", "
+                        "\"warning\", \"notice\", \"info\", \"debug\".\n# Applied on SIGHUP.\n"
+                        "log_level = \"info\"\n"));
   EXPECT_THAT(agent, HasSubstr("# QoS 1 publishes awaiting the broker's PUBACK at once. Default: "
                                "256. From 1 to 65535. Applied at\n# start (restart to change).\n"
                                "# max_inflight = 256\n"));
@@ -84,10 +85,10 @@ TEST(SeedMonitoring, ShippedCollectorConfigEnablesTheSeedRules) {
     static const Rule none{};
     return by_kind.count(kind) ? *by_kind[kind] : none;
   };
-  EXPECT_EQ(rule("poll_errors").threshold, 5.0);      // error rate 5 %
-  EXPECT_EQ(rule("ingest_errors").threshold, 5.0);    // error rate 5 %
-  EXPECT_EQ(rule("write_latency").threshold, 1.0);    // response time 1 s
-  EXPECT_EQ(rule("memory").threshold, 90.0);          // memory 90 %
+  EXPECT_EQ(rule("poll_errors").threshold, 5.0);    // error rate 5 %
+  EXPECT_EQ(rule("ingest_errors").threshold, 5.0);  // error rate 5 %
+  EXPECT_EQ(rule("write_latency").threshold, 1.0);  // response time 1 s
+  EXPECT_EQ(rule("memory").threshold, 90.0);        // memory 90 %
   EXPECT_EQ(rule("went_offline").severity, "warning");
   EXPECT_EQ(rule("viewer_drop").threshold, 50.0);
   EXPECT_EQ(rule("agent_offline").severity, "error");
@@ -107,33 +108,42 @@ TEST(SeedMonitoring, SeverityLevelsOfTheSeedAreAccepted) {
         "collector.toml");
     ADD_FAILURE() << "severity \"fatal\" accepted";
   } catch (const config::ConfigError& e) {
-    EXPECT_THAT(e.messages(),
-                ::testing::ElementsAre("collector.toml:6:12: alert \"a\": severity: expected one of "
-                                       "\"critical\", \"error\", \"warning\", \"info\", got \"fatal\""));
+    EXPECT_THAT(e.messages(), ::testing::ElementsAre(
+                                  "collector.toml:6:12: alert \"a\": severity: expected one of "
+                                  "\"critical\", \"error\", \"warning\", \"info\", got \"fatal\""));
   }
 }
 
 TEST(ConfigExample, RendersNestedTablesAndTableArraysAsValidToml) {
-  static const config::TableSpec inner{{{.name = "x", .type = config::ValueType::integer,
-                                         .default_value = std::int64_t{3}, .description = "X."}}};
+  static const config::TableSpec inner{{{.name = "x",
+                                         .type = config::ValueType::integer,
+                                         .default_value = std::int64_t{3},
+                                         .description = "X."}}};
   static const config::TableSpec entry{{{.name = "k", .required = true, .description = "K."}}};
   static const config::TableSpec table{
-      {{.name = "a", .default_value = std::string("q\"uote"), .description = "A.",
-        .reloads = true, .example_active = true},
+      {{.name = "a",
+        .default_value = std::string("q\"uote"),
+        .description = "A.",
+        .reloads = true,
+        .example_active = true},
        {.name = "inner", .type = config::ValueType::table, .nested = &inner},
-       {.name = "list", .type = config::ValueType::table_array, .description = "Entries.",
-        .nested = &entry, .examples = {{.comment = "One.", .toml = "k = \"v\"\n", .active = true}}}},
+       {.name = "list",
+        .type = config::ValueType::table_array,
+        .description = "Entries.",
+        .nested = &entry,
+        .examples = {{.comment = "One.", .toml = "k = \"v\"\n", .active = true}}}},
       "The table."};
-  static const config::TableSpec root{{{.name = "t", .type = config::ValueType::table,
-                                        .nested = &table}}};
+  static const config::TableSpec root{
+      {{.name = "t", .type = config::ValueType::table, .nested = &table}}};
   const auto text = config::render_example(root, "Header line.");
-  EXPECT_EQ(text,
-            "# Header line.\n"
-            "\n# The table.\n[t]\n# A. Default: \"q\\\"uote\". Applied on SIGHUP.\na = \"q\\\"uote\"\n"
-            "\n[t.inner]\n# X. Default: 3. Applied at start (restart to change).\n# x = 3\n"
-            "\n# Entries. Entries are applied at start.\n# Keys of each [[t.list]]:\n"
-            "#   k: K. Required. Applied at start (restart to change).\n"
-            "\n# One.\n[[t.list]]\nk = \"v\"\n");
+  EXPECT_EQ(
+      text,
+      "# Header line.\n"
+      "\n# The table.\n[t]\n# A. Default: \"q\\\"uote\". Applied on SIGHUP.\na = \"q\\\"uote\"\n"
+      "\n[t.inner]\n# X. Default: 3. Applied at start (restart to change).\n# x = 3\n"
+      "\n# Entries. Entries are applied at start.\n# Keys of each [[t.list]]:\n"
+      "#   k: K. Required. Applied at start (restart to change).\n"
+      "\n# One.\n[[t.list]]\nk = \"v\"\n");
   const auto parsed = config::parse_toml_text(text, "x.toml");
   EXPECT_EQ(parsed.at_path("t.a").value<std::string>(), "q\"uote");
   EXPECT_EQ(parsed.at_path("t.list[0].k").value<std::string>(), "v");

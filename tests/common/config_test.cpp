@@ -40,14 +40,19 @@ TEST(CollectorConfig, Errors) {
               ElementsAre("collector.toml:1:1: postgres: dsn: required key is missing"));
   EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\npool_size = 99\n"),
               ElementsAre("collector.toml:3:13: postgres: pool_size: must be at most 32, got 99"));
-  EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[mqtt]\nshared_group = \"a/b\"\n"),
-              ElementsAre("collector.toml:4:16: mqtt: shared_group: must not contain '/', '+' or '#'"));
-  EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[[alert]]\nname = \"a\"\nrule = \"went_sideways\"\n"),
-              ElementsAre(::testing::StartsWith("collector.toml:5:8: alert \"a\": rule: expected one of "
-                                                "\"went_live\", ")));
-  EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[[alert]]\nname = \"a\"\nrule = \"went_live\"\n"
-                               "[[alert]]\nname = \"a\"\nrule = \"went_live\"\n"),
-              ElementsAre("collector.toml:7:8: alert \"a\": name: another alert already has the name \"a\""));
+  EXPECT_THAT(
+      collector_errors("[postgres]\ndsn = \"x\"\n[mqtt]\nshared_group = \"a/b\"\n"),
+      ElementsAre("collector.toml:4:16: mqtt: shared_group: must not contain '/', '+' or '#'"));
+  EXPECT_THAT(
+      collector_errors(
+          "[postgres]\ndsn = \"x\"\n[[alert]]\nname = \"a\"\nrule = \"went_sideways\"\n"),
+      ElementsAre(::testing::StartsWith("collector.toml:5:8: alert \"a\": rule: expected one of "
+                                        "\"went_live\", ")));
+  EXPECT_THAT(
+      collector_errors("[postgres]\ndsn = \"x\"\n[[alert]]\nname = \"a\"\nrule = \"went_live\"\n"
+                       "[[alert]]\nname = \"a\"\nrule = \"went_live\"\n"),
+      ElementsAre(
+          "collector.toml:7:8: alert \"a\": name: another alert already has the name \"a\""));
 }
 
 TEST(ShippedExamples, PassValidation) {

@@ -31,8 +31,9 @@ TEST(Foundation, SamplePublishedThroughMosquittoLandsInPostgres) {
   testing::MosquittoServer broker;
   testing::PostgresServer pg;
   const auto dsn = pg.create_database("foundation");
-  testing::pg_query(dsn, "CREATE TABLE samples (agent text, seq bigint, ts timestamptz, "
-                         "channel text, live boolean, viewers integer, PRIMARY KEY (agent, seq))");
+  testing::pg_query(dsn,
+                    "CREATE TABLE samples (agent text, seq bigint, ts timestamptz, "
+                    "channel text, live boolean, viewers integer, PRIMARY KEY (agent, seq))");
 
   const wire::Topics topics;
   testing::MqttProbe probe(broker.url(), {topics.all_metrics_filter()});
@@ -41,9 +42,10 @@ TEST(Foundation, SamplePublishedThroughMosquittoLandsInPostgres) {
   std::atomic<int> acked{0};
   mqtt::Client client({.settings = settings_for(broker), .client_id = "foundation-agent"},
                       {.connected = [&] { connected = true; },
-                       .delivered = [&](std::uint64_t, bool ok, const std::string&) {
-                         if (ok) ++acked;
-                       }});
+                       .delivered =
+                           [&](std::uint64_t, bool ok, const std::string&) {
+                             if (ok) ++acked;
+                           }});
   client.start();
   ASSERT_TRUE(testing::wait_until([&] { return connected.load(); }));
 
@@ -69,16 +71,17 @@ TEST(Foundation, SamplePublishedThroughMosquittoLandsInPostgres) {
   ASSERT_TRUE(decoded.ok()) << decoded.error();
   EXPECT_EQ(*decoded, s);
 
-  testing::pg_query(dsn, "INSERT INTO samples VALUES ('" + decoded->agent + "', " +
-                             std::to_string(decoded->seq) + ", '" + format_rfc3339(decoded->ts) +
-                             "', '" + decoded->channel + "', " + (decoded->live ? "true" : "false") +
-                             ", " + std::to_string(*decoded->viewers) + ")");
+  testing::pg_query(
+      dsn, "INSERT INTO samples VALUES ('" + decoded->agent + "', " + std::to_string(decoded->seq) +
+               ", '" + format_rfc3339(decoded->ts) + "', '" + decoded->channel + "', " +
+               (decoded->live ? "true" : "false") + ", " + std::to_string(*decoded->viewers) + ")");
   const auto rows = testing::pg_query(
-      dsn, "SELECT agent, seq, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-           "channel, live, viewers FROM samples");
+      dsn,
+      "SELECT agent, seq, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+      "channel, live, viewers FROM samples");
   ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0], (std::vector<std::string>{"rig/1", "7", "2026-11-25T01:02:03.004Z", "live/main",
-                                               "t", "2"}));
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"rig/1", "7", "2026-11-25T01:02:03.004Z",
+                                               "live/main", "t", "2"}));
   client.stop(5s);
 }
 
@@ -87,10 +90,9 @@ TEST(Foundation, ClientReconnectsAfterBrokerRestartAndResubscribes) {
   std::atomic<int> connects{0};
   std::atomic<int> received{0};
   const std::string filter = "streamtrack/v1/+/ack";
-  mqtt::Client client({.settings = settings_for(broker), .client_id = "foundation-sub",
-                       .subscriptions = {filter}},
-                      {.connected = [&] { ++connects; },
-                       .message = [&](mqtt::Message) { ++received; }});
+  mqtt::Client client(
+      {.settings = settings_for(broker), .client_id = "foundation-sub", .subscriptions = {filter}},
+      {.connected = [&] { ++connects; }, .message = [&](mqtt::Message) { ++received; }});
   client.start();
   ASSERT_TRUE(testing::wait_until([&] { return connects.load() == 1; }));
   broker.stop();
@@ -99,10 +101,12 @@ TEST(Foundation, ClientReconnectsAfterBrokerRestartAndResubscribes) {
   ASSERT_TRUE(testing::wait_until([&] { return connects.load() == 2; }));
   // The broker lost its session (no persistence): only a resubscription delivers this.
   testing::MqttProbe publisher(broker.url(), {});
-  ASSERT_TRUE(testing::wait_until([&] {
-    publisher.publish("streamtrack/v1/rig/ack", R"({"ranges":[[1,1]]})");
-    return received.load() > 0;
-  }, k_event_timeout));
+  ASSERT_TRUE(testing::wait_until(
+      [&] {
+        publisher.publish("streamtrack/v1/rig/ack", R"({"ranges":[[1,1]]})");
+        return received.load() > 0;
+      },
+      k_event_timeout));
   client.stop(5s);
 }
 

@@ -1,12 +1,13 @@
 // The frame message (common/wire/frame.hpp): every refusal of a whole frame, every refusal of
 // one element while the others stand, and the builder's bounds.
+#include "common/wire/frame.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "common/wire/codec.hpp"
-#include "common/wire/frame.hpp"
 
 namespace streamtrack::wire {
 namespace {
@@ -113,8 +114,7 @@ TEST(FrameCodec, RefusesWholeFramesWithOneReason) {
             "frame: missing required field \"agent\"");
   EXPECT_EQ(refusal(R"({"frame":1,"agent":"","samples":[)" + ok + "]}"),
             "frame: field \"agent\": must not be empty");
-  EXPECT_EQ(refusal(R"({"frame":1,"agent":"rig-1"})"),
-            "frame: missing required field \"samples\"");
+  EXPECT_EQ(refusal(R"({"frame":1,"agent":"rig-1"})"), "frame: missing required field \"samples\"");
   EXPECT_EQ(refusal(R"({"frame":1,"agent":"rig-1","samples":{}})"),
             "frame: field \"samples\": expected an array, got object");
   EXPECT_EQ(refusal(frame_of({})),
@@ -165,9 +165,9 @@ TEST(FrameCodec, AnElementLargerThanASingleSampleMessageIsRefusedAlone) {
   ASSERT_TRUE(f.ok()) << f.error();
   ASSERT_EQ(f->entries.size(), 2u);
   EXPECT_TRUE(f->entries[0].sample.ok());
-  EXPECT_EQ(f->entries[1].sample.error(),
-            "payload too large: " + std::to_string(f->entries[1].text.size()) +
-                " bytes (limit 65536)");
+  EXPECT_EQ(
+      f->entries[1].sample.error(),
+      "payload too large: " + std::to_string(f->entries[1].text.size()) + " bytes (limit 65536)");
   EXPECT_EQ(f->entries[1].sample.error(), decode_sample(f->entries[1].text).error());
 }
 
@@ -191,8 +191,8 @@ TEST(FrameCodec, AFrameNestedBeyondTheLimitIsRefusedWholeWithoutRecursingIntoIt)
   const auto in_element = decode_frame(frame_of({deep, encode_sample(sample(2))}));
   ASSERT_FALSE(in_element.ok());
   EXPECT_EQ(in_element.error(), "frame: nesting deeper than 64 levels");
-  const auto in_sample = decode_frame(frame_of(
-      {R"({"schema":1,"agent":"rig","seq":1,"title":)" + deep + "}"}));
+  const auto in_sample =
+      decode_frame(frame_of({R"({"schema":1,"agent":"rig","seq":1,"title":)" + deep + "}"}));
   ASSERT_FALSE(in_sample.ok());
   EXPECT_EQ(in_sample.error(), "frame: nesting deeper than 64 levels");
   // Brackets inside strings are text, not nesting.

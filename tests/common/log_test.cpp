@@ -1,7 +1,8 @@
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "common/daemon/log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 namespace streamtrack {
 namespace {
@@ -22,8 +23,8 @@ TEST(LogFormat, JournalKeepsThePriorityPrefix) {
 }
 
 TEST(LogFormat, LogfmtSplitsComponentMessageAndFields) {
-  const std::string message = "mqtt: disconnected reason=" + log::quote("lost \"it\"") +
-                              " inflight=3 last_seq=9";
+  const std::string message =
+      "mqtt: disconnected reason=" + log::quote("lost \"it\"") + " inflight=3 last_seq=9";
   EXPECT_EQ(log::format_line(log::Format::logfmt, log::Level::warning, message, k_now),
             "ts=2026-01-02T03:04:05.678Z level=warning component=mqtt msg=disconnected "
             "reason=\"lost \\\"it\\\"\" inflight=3 last_seq=9");

@@ -1,8 +1,9 @@
+#include "common/util/time.hpp"
+
 #include <gtest/gtest.h>
 
 #include "common/util/backoff.hpp"
 #include "common/util/duration.hpp"
-#include "common/util/time.hpp"
 
 namespace streamtrack {
 namespace {
@@ -25,10 +26,11 @@ TEST(Rfc3339, ParsesVariantsIntoUtc) {
 }
 
 TEST(Rfc3339, RejectsMalformedAndImpossible) {
-  for (const char* bad : {"", "2026-11-25", "2026-11-25T01:57:39", "2026-02-30T00:00:00Z",
-                          "2026-13-01T00:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T01:60:00Z",
-                          "2026-11-25T01:57:39.Z", "2026-11-25T01:57:39.123Zjunk",
-                          "2026-11-25T01:57:39+0200", "yesterday", "2026-11-25T01:57:39.1234567891Z"}) {
+  for (const char* bad :
+       {"", "2026-11-25", "2026-11-25T01:57:39", "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z",
+        "2026-11-25T24:00:00Z", "2026-11-25T01:60:00Z", "2026-11-25T01:57:39.Z",
+        "2026-11-25T01:57:39.123Zjunk", "2026-11-25T01:57:39+0200", "yesterday",
+        "2026-11-25T01:57:39.1234567891Z"}) {
     EXPECT_FALSE(parse_rfc3339(bad).has_value()) << bad;
   }
 }
@@ -49,8 +51,8 @@ TEST(Duration, ParsesUnitsAndSequences) {
 }
 
 TEST(Duration, RejectsJunk) {
-  for (const char* bad : {"", "10", "s", "fast", "1.5s", "-1s", "10 s", "10S", "1w",
-                          "99999999999999999999s"}) {
+  for (const char* bad :
+       {"", "10", "s", "fast", "1.5s", "-1s", "10 s", "10S", "1w", "99999999999999999999s"}) {
     EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
   }
 }

@@ -26,8 +26,8 @@ TEST(TopicEscaping, EscapesEverythingThatCouldChangeTheTopic) {
 }
 
 TEST(TopicEscaping, RoundTripsAndIsInjective) {
-  const std::vector<std::string> names{"", "%", "%25", "/", "a/b", "+", "#", "plain", "x%2Fy",
-                                       std::string("\0", 1), "%%"};
+  const std::vector<std::string> names{
+      "", "%", "%25", "/", "a/b", "+", "#", "plain", "x%2Fy", std::string("\0", 1), "%%"};
   std::set<std::string> escaped;
   for (const auto& n : names) {
     const auto e = escape_segment(n);
@@ -103,7 +103,8 @@ TEST(Topics, BuildsTheDocumentedLayout) {
   EXPECT_EQ(t.status("rig-1"), "streamtrack/v1/rig-1/status");
   EXPECT_EQ(t.health("rig-1"), "streamtrack/v1/rig-1/health");
   EXPECT_EQ(t.ack("rig-1"), "streamtrack/v1/rig-1/ack");
-  EXPECT_EQ(t.alert("viewer_drop", {"twitch", "a/b"}), "streamtrack/v1/alerts/viewer_drop/twitch/a%2Fb");
+  EXPECT_EQ(t.alert("viewer_drop", {"twitch", "a/b"}),
+            "streamtrack/v1/alerts/viewer_drop/twitch/a%2Fb");
   EXPECT_EQ(t.all_metrics_filter(), "streamtrack/v1/+/metrics/#");
   EXPECT_EQ(t.all_status_filter(), "streamtrack/v1/+/status");
   EXPECT_EQ(t.all_health_filter(), "streamtrack/v1/+/health");
@@ -144,10 +145,11 @@ TEST(Topics, ParsesEveryKind) {
 
 TEST(Topics, RejectsForeignAndMalformedTopics) {
   Topics t;
-  for (const char* bad : {"other/v1/rig/status", "streamtrack/v1", "streamtrack/v1/", "streamtrack/v1x/rig/status",
-                          "streamtrack/v1/rig", "streamtrack/v1/rig/unknown",
-                          "streamtrack/v1/rig/metrics/p", "streamtrack/v1/rig/metrics/p/c/extra",
-                          "streamtrack/v1/rig/metrics/p/%zz", "streamtrack/v1//status"}) {
+  for (const char* bad :
+       {"other/v1/rig/status", "streamtrack/v1", "streamtrack/v1/", "streamtrack/v1x/rig/status",
+        "streamtrack/v1/rig", "streamtrack/v1/rig/unknown", "streamtrack/v1/rig/metrics/p",
+        "streamtrack/v1/rig/metrics/p/c/extra", "streamtrack/v1/rig/metrics/p/%zz",
+        "streamtrack/v1//status"}) {
     EXPECT_FALSE(t.parse(bad).has_value()) << bad;
   }
 }

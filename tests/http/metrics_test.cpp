@@ -100,8 +100,9 @@ TEST(CollectorMetrics, AlertTransitionSeriesExistAtZeroForEveryDeclaredRule) {
   const auto text = metrics.render();
   for (const char* rule : {"stream-offline", "agent-offline"}) {
     for (const char* state : {"pending", "firing", "resolved"}) {
-      EXPECT_THAT(text, HasSubstr(std::string("streamtrack_collector_alert_transitions_total{rule=\"") +
-                                  rule + "\",state=\"" + state + "\"} 0\n"));
+      EXPECT_THAT(text,
+                  HasSubstr(std::string("streamtrack_collector_alert_transitions_total{rule=\"") +
+                            rule + "\",state=\"" + state + "\"} 0\n"));
     }
   }
 }

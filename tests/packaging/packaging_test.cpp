@@ -1,13 +1,13 @@
 // Builds both Debian packages with scripts/package (once: the whole project compiles again),
 // lints them, installs them with dpkg on this machine, checks what landed, upgrades in place,
 // removes and purges. Needs root (dpkg) and debhelper, lintian and systemd-analyze.
-#include <gmock/gmock.h>
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <grp.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,8 +42,8 @@ std::string project_version() {
 const std::map<std::string, std::vector<std::string>> k_docs = {
     {"streamtrack-agent", {"operations.md", "mqtt.md", "sample.schema.json", "frame.schema.json"}},
     {"streamtrack-collector",
-     {"operations.md", "mqtt.md", "alerts.md", "api.md", "integrations.md",
-      "sample.schema.json", "frame.schema.json"}},
+     {"operations.md", "mqtt.md", "alerts.md", "api.md", "integrations.md", "sample.schema.json",
+      "frame.schema.json"}},
 };
 
 bool doc_installed(const std::string& package, const std::string& name) {
@@ -58,7 +58,8 @@ bool port_open(std::uint16_t port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool open = fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  const bool open =
+      fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
   if (fd >= 0) ::close(fd);
   return open;
 }
@@ -195,8 +196,8 @@ TEST_F(Packaging, BuildLintInstallUpgradeRemovePurge) {
     // Every source type is named where a user looks first.
     const auto description = run({"dpkg-query", "-W", "-f=${Description}", daemon}).output;
     const auto man = run({"sh", "-c", "zcat /usr/share/man/man8/" + daemon + ".8.gz"}).output;
-    for (const std::string type : {"Twitch", "YouTube", "Kick", "nginx-rtmp", "Owncast",
-                                   "MediaMTX", "SRS", "Icecast", "JSON"}) {
+    for (const std::string type : {"Twitch", "YouTube", "Kick", "nginx-rtmp", "Owncast", "MediaMTX",
+                                   "SRS", "Icecast", "JSON"}) {
       if (daemon == "streamtrack-agent") {
         EXPECT_THAT(description, HasSubstr(type));
       }
@@ -220,7 +221,9 @@ TEST_F(Packaging, BuildLintInstallUpgradeRemovePurge) {
       const auto [code, body] = http_get(9465, "/readyz");
       readyz = body;
       return code == 503 && body.find("unreachable") != std::string::npos;
-    })) << readyz << "\n" << collector.output();
+    })) << readyz
+        << "\n"
+        << collector.output();
     EXPECT_THAT(readyz, HasSubstr("\"database\""));
     EXPECT_THAT(readyz, HasSubstr("5432"));
     EXPECT_EQ(collector.stop(), 0) << collector.output();

@@ -56,8 +56,8 @@ struct WebConfig {
 
 const config::TableSpec& web_root_spec();
 
-// Loads and validates web.toml, then web.d/*.toml next to it; throws config::ConfigError listing every problem as
-// "file:line:column: table: key: message".
+// Loads and validates web.toml, then web.d/*.toml next to it; throws config::ConfigError listing
+// every problem as "file:line:column: table: key: message".
 WebConfig load_web_config(const std::string& path);
 WebConfig parse_web_config(std::string_view text, const std::string& name);
 

@@ -116,11 +116,11 @@ int run_daemon(WebConfig config) {
   live::Listener listener(connect_options(config), hub, [&committed] { committed = true; });
   router.add_check("database", [&database_up] {
     return streamtrack::status::CheckResult{database_up.load(),
-                                          database_up ? "reachable" : "unreachable"};
+                                            database_up ? "reachable" : "unreachable"};
   });
   router.add_check("live_feed", [&listener] {
     return streamtrack::status::CheckResult{listener.connected(),
-                                          listener.connected() ? "listening" : "not listening"};
+                                            listener.connected() ? "listening" : "not listening"};
   });
 
   http::ServerOptions server_options;

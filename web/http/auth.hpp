@@ -43,5 +43,4 @@ class Auth {
   mutable std::uint64_t m_computations = 0;
 };
 
-
 }  // namespace streamtrack::web::http

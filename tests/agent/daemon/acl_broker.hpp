@@ -147,10 +147,10 @@ inline std::unique_ptr<CustomBroker> subscribe_refusing_broker(const TempDir& di
              "{\"defaultACLAccess\":{\"publishClientSend\":true,\"publishClientReceive\":true,"
              "\"subscribe\":false,\"unsubscribe\":true},\"clients\":[],\"groups\":[],"
              "\"roles\":[]}\n");
-  return std::make_unique<CustomBroker>(
-      "plugin " + dynamic_security_plugin().string() + "\n"
-      "plugin_opt_config_file " +
-      (dir / "dynsec.json").string() + "\n");
+  return std::make_unique<CustomBroker>("plugin " + dynamic_security_plugin().string() +
+                                        "\n"
+                                        "plugin_opt_config_file " +
+                                        (dir / "dynsec.json").string() + "\n");
 }
 
 }  // namespace streamtrack::testing

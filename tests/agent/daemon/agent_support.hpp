@@ -17,10 +17,10 @@ namespace streamtrack::testing {
 struct AgentSetup {
   std::string id = "rig";
   std::string url;
-  std::string mqtt_extra;    // more [mqtt] lines
-  std::string buffer_extra;  // [buffer] lines
-  std::string agent_extra;   // more [agent] lines
-  std::string http_listen;   // [http] listen ("" = off)
+  std::string mqtt_extra;     // more [mqtt] lines
+  std::string buffer_extra;   // [buffer] lines
+  std::string agent_extra;    // more [agent] lines
+  std::string http_listen;    // [http] listen ("" = off)
   std::string extra_sources;  // more [[source]] tables, verbatim
   std::vector<std::string> source_urls;
   std::string interval = "100ms";

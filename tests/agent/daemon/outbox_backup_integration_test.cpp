@@ -2,7 +2,6 @@
 // against a running agent, restored on "another machine" and drained to a real broker.
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include "tests/agent/daemon/agent_support.hpp"

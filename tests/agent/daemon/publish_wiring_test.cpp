@@ -26,7 +26,8 @@ TEST(PublisherOptions, BrokerDeliveryUnderMqtt311SendsNoFramesAsAnAclRefusalWoul
 
 // MQTT 5 reports an ACL refusal, but not a frame that no collector reads (a collector's ACL
 // without <root>/+/frames, an older collector): its PUBACK would still release the samples.
-TEST(PublisherOptions, BrokerDeliveryUnderMqtt5SendsNoFramesAsAPubackDoesNotMeanACollectorReadsThem) {
+TEST(PublisherOptions,
+     BrokerDeliveryUnderMqtt5SendsNoFramesAsAPubackDoesNotMeanACollectorReadsThem) {
   const auto o = agent::publisher_options(config_with(agent::Delivery::broker, 5));
   EXPECT_EQ(o.max_frame_samples, 0u);
 }

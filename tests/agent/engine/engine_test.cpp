@@ -1,6 +1,5 @@
 #include <gtest/gtest.h>
 
-
 #include "agent/engine/poll_engine.hpp"
 #include "tests/agent/engine/engine_support.hpp"
 

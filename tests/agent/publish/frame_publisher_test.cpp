@@ -43,8 +43,8 @@ class Rows final : public agent::publish::RowSource {
     ++m_last;
     auto s = sample(m_last, 0);
     s.agent = "old-name";
-    m_rows[m_last] = agent::outbox::Row{
-        m_last, k_topics.metrics("old-name", s.platform, s.channel), wire::encode_sample(s)};
+    m_rows[m_last] = agent::outbox::Row{m_last, k_topics.metrics("old-name", s.platform, s.channel),
+                                        wire::encode_sample(s)};
   }
   // A row whose stored topic is not UTF-8 (as an older agent could have written it).
   void add_bad_topic() {
@@ -185,8 +185,7 @@ TEST(FramePublisher, ARowStoredUnderAnotherAgentIdGoesAloneOnItsOwnTopic) {
   rows.add(2);
   p.on_connected();
   EXPECT_EQ(p.pump(t0, true), 6u);
-  EXPECT_EQ(transport.messages(),
-            (std::vector<std::vector<std::int64_t>>{{1, 2, 3}, {4}, {5, 6}}));
+  EXPECT_EQ(transport.messages(), (std::vector<std::vector<std::int64_t>>{{1, 2, 3}, {4}, {5, 6}}));
   EXPECT_FALSE(transport.sent[1].frame);
 }
 
@@ -200,8 +199,7 @@ TEST(FramePublisher, ARowWithATopicTheClientRefusesIsNeverHiddenInAFrame) {
   p.on_connected();
   p.pump(t0, true);
   // The fake takes any topic; what matters is that seq 3 went alone on its stored topic.
-  EXPECT_EQ(transport.messages(),
-            (std::vector<std::vector<std::int64_t>>{{1, 2}, {3}, {4, 5}}));
+  EXPECT_EQ(transport.messages(), (std::vector<std::vector<std::int64_t>>{{1, 2}, {3}, {4, 5}}));
 }
 
 TEST(FramePublisher, FramesOffSendsEverySampleAlone) {
@@ -295,8 +293,7 @@ TEST(FramePublisher, AFrameRefusedAtPublishFallsBackToSingleSamples) {
   p.on_connected();
   EXPECT_EQ(p.pump(t0, true), 5u);
   // The first frame (1-4) is refused: its samples go alone, 3 is quarantined; 5-6 frame.
-  EXPECT_EQ(transport.messages(),
-            (std::vector<std::vector<std::int64_t>>{{1}, {2}, {4}, {5, 6}}));
+  EXPECT_EQ(transport.messages(), (std::vector<std::vector<std::int64_t>>{{1}, {2}, {4}, {5, 6}}));
   ASSERT_EQ(rows.quarantined.size(), 1u);
   EXPECT_EQ(rows.quarantined[0].first, 3);
 }
@@ -344,7 +341,8 @@ TEST(FramePublisher, AFrameIsOnePublishInTheWindowAndItsSamplesCountAsUnacked) {
   rows2.add(20);
   q.on_connected();
   EXPECT_EQ(q.pump(t0, true), 6u);  // a frame of 4, then one of the 2 the window has room for
-  EXPECT_EQ(transport2.messages(), (std::vector<std::vector<std::int64_t>>{iota(1, 4), iota(5, 6)}));
+  EXPECT_EQ(transport2.messages(),
+            (std::vector<std::vector<std::int64_t>>{iota(1, 4), iota(5, 6)}));
   EXPECT_FALSE(q.has_work(true));
   q.on_delivered(transport2.sent[0].id, true, t0);
   q.on_delivered(transport2.sent[1].id, true, t0);

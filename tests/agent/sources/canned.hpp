@@ -18,7 +18,7 @@ namespace streamtrack::testing {
 
 // A response with `status`, a JSON body and the given (lower-case) headers.
 inline agent::http::Reply canned_json(long status, std::string body,
-                                        std::map<std::string, std::string> headers = {}) {
+                                      std::map<std::string, std::string> headers = {}) {
   agent::http::Response r;
   r.status = status;
   r.content_type = "application/json";

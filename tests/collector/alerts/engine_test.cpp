@@ -103,8 +103,8 @@ TEST_F(EngineTest, SetRulesKeepsAlertsOfKeptRulesAndResolvesThoseOfRemovedOnes) 
   AlertEngine e({offline, live}, "c1");
   feed(e, sample("foo", true, 10));
   feed(e, sample("bar", true, 10));
-  EXPECT_THAT(events(step(e)), ::testing::UnorderedElementsAre("firing live/twitch/bar",
-                                                               "firing live/twitch/foo"));
+  EXPECT_THAT(events(step(e)),
+              ::testing::UnorderedElementsAre("firing live/twitch/bar", "firing live/twitch/foo"));
   feed(e, sample("bar", false));
   EXPECT_THAT(events(step(e)), ::testing::UnorderedElementsAre("firing offline/twitch/bar",
                                                                "resolved live/twitch/bar"));

@@ -8,7 +8,6 @@
 #include <iostream>
 
 #include "collector/ingest/ingest.hpp"
-
 #include "tests/collector/integration/collector_fixture.hpp"
 
 namespace streamtrack::collector::testing {
@@ -59,10 +58,11 @@ std::vector<Message> adversarial_corpus() {
     for (int i = 0; i < 20000; ++i) s += "{\"a\":";
     return s;
   }());
-  add("deep title", with_field(sample_json(2), "title",
-                               std::string(10000, '[') + std::string(10000, ']')));
+  add("deep title",
+      with_field(sample_json(2), "title", std::string(10000, '[') + std::string(10000, ']')));
   // Invalid UTF-8 and NUL bytes.
-  add("invalid utf-8 title", with_field(sample_json(3), "title", "\"\xff\xfe\xc0\xaf\xed\xa0\x80\""));
+  add("invalid utf-8 title",
+      with_field(sample_json(3), "title", "\"\xff\xfe\xc0\xaf\xed\xa0\x80\""));
   add("invalid utf-8 outside strings", "{\"schema\":1,\xff}");
   add("raw NUL in title", with_field(sample_json(4), "title", std::string("\"a\0b\"", 5)));
   add("NUL before the payload ends", sample_json(5) + std::string(1, '\0') + "trailing");
@@ -97,7 +97,8 @@ std::vector<Message> adversarial_corpus() {
   add("escape of a plain byte", sample_json(31), "st/v1/rig/metrics/nginx_rtmp/%63am");
   add("lone %", sample_json(32), "st/v1/rig/metrics/nginx_rtmp/%");
   add("extra level", sample_json(33), "st/v1/rig/metrics/nginx_rtmp/cam/extra");
-  add("escaped slash vs payload", sample_json(34, "cam"), k_topics.metrics("rig", "nginx_rtmp", "c/am"));
+  add("escaped slash vs payload", sample_json(34, "cam"),
+      k_topics.metrics("rig", "nginx_rtmp", "c/am"));
   add("long topic", sample_json(35), "st/v1/rig/metrics/nginx_rtmp/" + std::string(60000, 'c'));
   // Not JSON at all, and JSON of the wrong shape.
   add("empty", "");
@@ -216,10 +217,10 @@ TEST_F(AdversarialIT, CollectorSurvivesHostileMessagesWithBoundedMemoryAndRecord
   for (const auto& message : corpus) {
     const auto topic = message.topic.substr(0, ingest::k_max_reject_topic_bytes);
     const auto kept = message.payload.substr(0, ingest::k_max_reject_payload_bytes);
-    EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects WHERE topic = convert_from(decode('" +
-                    hex(topic) + "', 'hex'), 'UTF8') AND payload = decode('" + hex(kept) +
-                    "', 'hex')"),
-              1)
+    EXPECT_EQ(
+        count("SELECT count(*) FROM ingest_rejects WHERE topic = convert_from(decode('" +
+              hex(topic) + "', 'hex'), 'UTF8') AND payload = decode('" + hex(kept) + "', 'hex')"),
+        1)
         << message.name;
   }
 

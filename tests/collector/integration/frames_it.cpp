@@ -39,8 +39,7 @@ TEST_F(FramesIT, EachSampleOfAFrameLandsOrIsRejectedOnItsOwnAndIsAckedBySeq) {
 
   expect_count("SELECT count(*) FROM livestream_metrics", 52);
   expect_count("SELECT count(*) FROM ingest_rejects", 6);
-  EXPECT_EQ(count("SELECT count(DISTINCT seq) FROM livestream_metrics WHERE agent_id = 'rig'"),
-            52);
+  EXPECT_EQ(count("SELECT count(DISTINCT seq) FROM livestream_metrics WHERE agent_id = 'rig'"), 52);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects WHERE reason = 'seq 51 repeats "
                   "samples[0]'"),
             1);

@@ -47,14 +47,15 @@ bool matches(const std::string& filter, const std::string& topic) {
 
 TEST(DocExamples, HomeAssistantExampleIsWhatTheCollectorPublishes) {
   auto documented = json::parse(example("homeassistant-viewers"));
-  const auto configs = homeassistant::channel_configs(wire::Topics{"streamtrack/v1"}, {}, "twitch",
-                                                      "somestreamer");
+  const auto configs =
+      homeassistant::channel_configs(wire::Topics{"streamtrack/v1"}, {}, "twitch", "somestreamer");
   const auto& viewers = configs[1];
   auto published = json::parse(viewers.payload);
   // The version in the doc is whichever was current when it was written.
   documented["device"]["sw_version"] = documented["origin"]["sw_version"] = k_version;
   EXPECT_EQ(documented, published) << published.dump(2);
-  EXPECT_THAT(read_file(source_dir() / "docs/integrations.md"), HasSubstr("`" + viewers.topic + "`"));
+  EXPECT_THAT(read_file(source_dir() / "docs/integrations.md"),
+              HasSubstr("`" + viewers.topic + "`"));
 
   const auto config = parse_collector_config(
       "[postgres]\ndsn = \"host=127.0.0.1\"\n" + example("collector-homeassistant"), "c.toml");
@@ -66,8 +67,8 @@ TEST(DocExamples, HomeAssistantExampleIsWhatTheCollectorPublishes) {
 class DocExamplesIT : public CollectorTest {
  protected:
   void SetUp() override {
-    const auto setup = run_command({(bin_dir() / "streamtrack-collector").string(), "setup-db",
-                                    "--admin-dsn", m_pg.dsn()});
+    const auto setup = run_command(
+        {(bin_dir() / "streamtrack-collector").string(), "setup-db", "--admin-dsn", m_pg.dsn()});
     ASSERT_EQ(setup.exit_code, 0) << setup.output;
     m_dsn = m_pg.dsn("streamtrack") + " user=streamtrack";
     m_reader = m_pg.dsn("streamtrack") + " user=streamtrack_web";
@@ -113,7 +114,8 @@ TEST_F(DocExamplesIT, MosquittoSubRecipesPrintCommittedValuesAndCollectors) {
 
   const auto collectors = run_recipe("mosquitto_sub-collectors");
   ASSERT_EQ(collectors.exit_code, 0) << collectors.output;
-  EXPECT_THAT(collectors.output, ::testing::StartsWith("st/v1/collectors/status/c1 {\"state\":\"online\""));
+  EXPECT_THAT(collectors.output,
+              ::testing::StartsWith("st/v1/collectors/status/c1 {\"state\":\"online\""));
 }
 
 TEST_F(DocExamplesIT, NodeRedFlowReadsFieldsOfRealLiveValues) {
@@ -150,14 +152,14 @@ TEST_F(DocExamplesIT, PrometheusScrapesTheCollectorWithTheDocumentedConfig) {
   start_and_commit(o);
   TempDir dir("prometheus-doc");
   write_file(dir / "documented.yml", example("prometheus"));
-  const auto check = run_command({"promtool", "check", "config", (dir / "documented.yml").string()});
+  const auto check =
+      run_command({"promtool", "check", "config", (dir / "documented.yml").string()});
   ASSERT_EQ(check.exit_code, 0) << check.output;
 
   // The documented file, pointed at this test's collector and scraping every second.
-  write_file(dir / "prometheus.yml",
-             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n" +
-                 replace_all(example("prometheus"), "127.0.0.1:9465",
-                             "127.0.0.1:" + std::to_string(metrics_port)));
+  write_file(dir / "prometheus.yml", "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n" +
+                                         replace_all(example("prometheus"), "127.0.0.1:9465",
+                                                     "127.0.0.1:" + std::to_string(metrics_port)));
   const auto web_port = free_port();
   Process::Options p;
   p.argv = {"/usr/bin/prometheus", "--config.file=" + (dir / "prometheus.yml").string(),
@@ -168,13 +170,16 @@ TEST_F(DocExamplesIT, PrometheusScrapesTheCollectorWithTheDocumentedConfig) {
   const std::string api = "http://127.0.0.1:" + std::to_string(web_port) + "/api/v1/";
   std::string body;
   EXPECT_TRUE(wait_until([&] {
-    const auto reply = http_request(
-        api + "query?query=streamtrack_collector_ingest_rows_total%7Bjob%3D%22streamtrack-collector%22%7D");
+    const auto reply = http_request(api +
+                                    "query?query=streamtrack_collector_ingest_rows_total%7Bjob%3D%"
+                                    "22streamtrack-collector%22%7D");
     body = reply.body;
     const auto j = json::parse(body, nullptr, false);
     return reply.status == 200 && !j.is_discarded() && !j["data"]["result"].empty() &&
            j["data"]["result"][0]["value"][1] == "2";
-  })) << body << "\n" << prometheus.output();
+  })) << body
+      << "\n"
+      << prometheus.output();
 }
 
 // Grafana's PostgreSQL macros, expanded as Grafana does for a fixed time range.
@@ -209,9 +214,10 @@ TEST_F(DocExamplesIT, GrafanaQueriesRunAsTheReadOnlyRole) {
   ASSERT_EQ(sessions.size(), 2u);
   for (const auto& row : sessions) EXPECT_EQ(row[0], "nginx_rtmp");
   // Outside the range: nothing.
-  EXPECT_TRUE(pg_query(m_reader, expand_grafana_macros(example("grafana-viewers"),
-                                                       "2031-01-01T00:00:00Z", "2031-01-02T00:00:00Z"))
-                  .empty());
+  EXPECT_TRUE(
+      pg_query(m_reader, expand_grafana_macros(example("grafana-viewers"), "2031-01-01T00:00:00Z",
+                                               "2031-01-02T00:00:00Z"))
+          .empty());
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ class HomeAssistantIT : public CollectorTest {
     return o;
   }
   // Waits until the probe saw `topic` with exactly `payload` (empty: a removal).
-  bool wait_for_payload(const MqttProbe& probe, const std::string& topic, const std::string& payload) {
+  bool wait_for_payload(const MqttProbe& probe, const std::string& topic,
+                        const std::string& payload) {
     return wait_until([&] {
       for (const auto& m : probe.messages()) {
         if (m.topic == topic && m.payload == payload) return true;
@@ -88,7 +89,8 @@ TEST_F(HomeAssistantIT, ARestartedCollectorRemovesWhatAnEarlierRunAnnounced) {
   ASSERT_TRUE(probe.wait_connected());
   publish(probe, make_sample("rig", 1, "2030-01-01T00:00:00Z", "old/channel"));
   const auto channel = homeassistant::channel_configs(k_topics, m_ha, "nginx_rtmp", "old/channel");
-  for (const auto& expected : channel) ASSERT_TRUE(probe.wait_for(expected.topic)) << first->output();
+  for (const auto& expected : channel)
+    ASSERT_TRUE(probe.wait_for(expected.topic)) << first->output();
   EXPECT_EQ(first->stop(), 0);
 
   // The next run never sees that channel again: it learns the retained configs and removes
@@ -109,7 +111,8 @@ TEST_F(HomeAssistantIT, OffByDefault) {
   // The live value came after its commit; a config would have been queued with it.
   publish(probe, make_sample("rig", 2, "2030-01-01T00:00:10Z", "live/main"));
   ASSERT_TRUE(probe.wait_for("st/v1/live/nginx_rtmp/live%2Fmain", "\"chat_per_minute\":"));
-  for (const auto& m : probe.messages()) EXPECT_THAT(m.topic, ::testing::Not(::testing::StartsWith("homeassistant/")));
+  for (const auto& m : probe.messages())
+    EXPECT_THAT(m.topic, ::testing::Not(::testing::StartsWith("homeassistant/")));
   EXPECT_EQ(collector->stop(), 0);
 }
 

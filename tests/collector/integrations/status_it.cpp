@@ -35,8 +35,8 @@ bool matches(const std::string& filter, const std::string& topic) {
 TEST(CollectorStatusTopic, NoCollectorSubscriptionMatchesItWhateverTheId) {
   ASSERT_TRUE(matches("st/v1/+/metrics/#", "st/v1/a/metrics"));  // the matcher itself
   ASSERT_TRUE(matches("st/v1/+/status", "st/v1/a/status"));
-  for (const std::string id : {"c1", "metrics", "status", "health", "ack", "alerts", "live",
-                               "a/b", "+", "#", ""}) {
+  for (const std::string id :
+       {"c1", "metrics", "status", "health", "ack", "alerts", "live", "a/b", "+", "#", ""}) {
     const auto topic = k_topics.collector_status(id);
     EXPECT_EQ(topic.rfind("st/v1/collectors/status/", 0), 0u) << topic;
     for (const auto& filter : {k_topics.all_metrics_filter(), k_topics.all_status_filter(),

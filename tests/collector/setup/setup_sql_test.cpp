@@ -13,9 +13,9 @@
 namespace streamtrack::collector::setup {
 namespace {
 
-using ::testing::HasSubstr;
 using streamtrack::testing::read_file;
 using streamtrack::testing::source_dir;
+using ::testing::HasSubstr;
 
 TEST(SetupSql, ShippedScriptIsTheRenderedPlanWithDefaultNames) {
   EXPECT_EQ(read_file(source_dir() / "sql/setup-db.sql"), render_psql_script(SetupOptions{}))
@@ -40,8 +40,8 @@ TEST(SetupSql, ScriptStopsOnTheFirstErrorAndAppliesEveryMigrationAsTheWriter) {
 }
 
 TEST(SetupSql, RefusesNamesThatNeedQuotingAndAReaderThatIsTheWriter) {
-  for (const std::string& bad : std::vector<std::string>{"", "a b", "x\"; DROP ROLE postgres; --", "ü", std::string(64, 'a'),
-                                "a$b", "a'b"}) {
+  for (const std::string& bad : std::vector<std::string>{"", "a b", "x\"; DROP ROLE postgres; --",
+                                                         "ü", std::string(64, 'a'), "a$b", "a'b"}) {
     SetupOptions o;
     o.database = bad;
     EXPECT_THROW(validate(o), std::invalid_argument) << bad;
@@ -90,7 +90,8 @@ TEST(SetupSql, TheReaderMayReadEveryRelationStreamtrackWebQueries) {
   }
   EXPECT_GE(queried.size(), 8u);
   for (const auto& name : queried) EXPECT_TRUE(granted.count(name)) << name;
-  for (const auto& name : granted) EXPECT_TRUE(schema.count(name)) << name << " is not in the schema";
+  for (const auto& name : granted)
+    EXPECT_TRUE(schema.count(name)) << name << " is not in the schema";
 }
 
 }  // namespace

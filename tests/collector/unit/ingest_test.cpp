@@ -115,10 +115,9 @@ std::string frame_of(const std::vector<std::string>& elements, const std::string
 
 TEST(ClassifyFrame, EachElementIsASampleItemAsIfSentAlone) {
   const auto topic = k_topics.frames("rig");
-  const auto c = classify_message(k_topics, topic,
-                                  frame_of({wire::encode_sample(sample(1)),
-                                            wire::encode_sample(sample(2))}),
-                                  k_now);
+  const auto c = classify_message(
+      k_topics, topic, frame_of({wire::encode_sample(sample(1)), wire::encode_sample(sample(2))}),
+      k_now);
   EXPECT_TRUE(c.frame);
   EXPECT_EQ(c.frame_samples, 2u);
   ASSERT_EQ(c.items.size(), 2u);
@@ -136,17 +135,16 @@ TEST(ClassifyFrame, EachElementIsASampleItemAsIfSentAlone) {
 TEST(ClassifyFrame, ABadElementIsRejectedAloneWhileTheOthersLand) {
   auto late = sample(3);
   late.ts = k_now - std::chrono::hours{24 * 365 * 40};
-  const auto c = classify_message(k_topics, k_topics.frames("rig"),
-                                  frame_of({wire::encode_sample(sample(1)), R"({"seq":2})",
-                                            wire::encode_sample(late),
-                                            wire::encode_sample(sample(1)),
-                                            wire::encode_sample([] {
-                                              auto s = sample(5);
-                                              s.agent = "other";
-                                              return s;
-                                            }()),
-                                            wire::encode_sample(sample(6))}),
-                                  k_now);
+  const auto c = classify_message(
+      k_topics, k_topics.frames("rig"),
+      frame_of({wire::encode_sample(sample(1)), R"({"seq":2})", wire::encode_sample(late),
+                wire::encode_sample(sample(1)), wire::encode_sample([] {
+                  auto s = sample(5);
+                  s.agent = "other";
+                  return s;
+                }()),
+                wire::encode_sample(sample(6))}),
+      k_now);
   ASSERT_EQ(c.items.size(), 6u);
   EXPECT_EQ(c.frame_samples, 6u);
   EXPECT_EQ(c.items[0].kind, Item::Kind::sample);
@@ -193,8 +191,8 @@ TEST(ClassifyFrame, AFrameRefusedWholeIsOneReject) {
   huge.insert(huge.size() - 2, std::string(wire::k_max_frame_bytes, ' '));
   const auto large = classify_message(k_topics, k_topics.frames("rig"), huge, k_now);
   ASSERT_EQ(large.items.size(), 1u);
-  EXPECT_EQ(large.items[0].reason, "frame: payload too large: " + std::to_string(huge.size()) +
-                                       " bytes (limit 262144)");
+  EXPECT_EQ(large.items[0].reason,
+            "frame: payload too large: " + std::to_string(huge.size()) + " bytes (limit 262144)");
   EXPECT_EQ(large.items[0].payload_bytes, huge.size());
   EXPECT_LE(large.items[0].payload.size(), k_max_reject_payload_bytes);
 }
@@ -207,8 +205,8 @@ TEST(ClassifyFrame, OtherTopicsAreClassifiedAsBefore) {
   EXPECT_EQ(c.items[0].kind, Item::Kind::sample);
   EXPECT_TRUE(classify_message(k_topics, k_topics.status("rig"), "", k_now).items.empty());
   // A frame is never read from a metrics topic, nor a sample from a frames topic.
-  const auto misplaced = classify(k_topics, k_topics.frames("rig"), wire::encode_sample(sample()),
-                                  k_now);
+  const auto misplaced =
+      classify(k_topics, k_topics.frames("rig"), wire::encode_sample(sample()), k_now);
   ASSERT_TRUE(misplaced);
   EXPECT_EQ(misplaced->kind, Item::Kind::reject);
 }
