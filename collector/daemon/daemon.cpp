@@ -14,6 +14,7 @@
 #include "collector/daemon/fake_clock.hpp"
 #include "collector/homeassistant/discovery.hpp"
 #include "collector/ingest/ingest.hpp"
+#include "collector/ingest/reject_log.hpp"
 #include "collector/live/live_publisher.hpp"
 #include "collector/partitions/partition_manager.hpp"
 #include "collector/retention/retention.hpp"
@@ -475,6 +476,7 @@ class CollectorDaemon {
       update_metrics();
       if (m_announce_online.exchange(false)) announce_online();
       resend_acks();
+      for (const auto& line : m_reject_log.flush(Steady::now())) log::info(line);
       if (m_discovery) publish_discovery();
       if (status_timer.due(Steady::now())) report_status();
     }
@@ -541,16 +543,13 @@ class CollectorDaemon {
                                                m_clock->now(), m_window);
     if (classified.frame)
       m_metrics.count_frame(static_cast<std::int64_t>(classified.frame_samples));
+    for (const auto& line : m_reject_log.record(classified.items, Steady::now())) log::info(line);
     for (auto& item : classified.items) queue_item(std::move(item));
   }
 
   // On Paho's thread: one sample, status, health or reject; never blocks.
   void queue_item(ingest::Item item) {
     if (m_alerting) alerts::observe(*m_alerting, item);
-    if (item.kind == ingest::Item::Kind::reject) {
-      log::info("ingest: rejected topic=" + log::quote(item.topic) + " bytes=" +
-                std::to_string(item.payload_bytes) + " reason=" + log::quote(item.reason));
-    }
     if (m_queue.push(std::move(item))) return;
     if (m_queue.closed()) return;  // shutting down: unacknowledged, so its agent resends it
     const auto dropped = m_queue.dropped();
@@ -781,6 +780,9 @@ class CollectorDaemon {
   batch::WriterCounters m_counters;
   std::atomic<bool> m_abandon{false};
   std::atomic<std::uint64_t> m_dropped_logged{0};
+  // Reject log lines, summarised per message and rate-limited per agent (Paho's thread records,
+  // the main loop flushes).
+  ingest::RejectLog m_reject_log;
   static constexpr std::size_t k_max_unsent_acks = 1'000'000;  // seqs per agent
   std::mutex m_unsent_acks_mutex;
   std::map<std::string, std::vector<std::int64_t>> m_unsent_acks;  // agent -> committed seqs
