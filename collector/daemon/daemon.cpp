@@ -1,3 +1,5 @@
+#include <malloc.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -827,6 +829,11 @@ int run_daemon(CollectorConfig config) {
   log::set_level(config.log_level);
   log::set_format(config.log_format);
   SignalWatcher signals;  // before any thread exists
+  // Blocks from 128 KiB up (a batch's reject arrays, a huge message Paho delivers whole) are
+  // mapped and go back to the system when freed. By default glibc raises this threshold to the
+  // largest block freed, and each writer thread's arena then kept such blocks resident: a
+  // flood of rejects left megabytes behind (AdversarialIT's second pass).
+  ::mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CollectorDaemon daemon(std::move(config));
   return daemon.run(signals);
 }

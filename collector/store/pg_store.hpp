@@ -18,10 +18,12 @@ namespace streamtrack::collector::store {
 // only meaningful on the server that agent watches.
 std::string channel_scope(const std::string& platform, const std::string& agent);
 
-// Rejects are written in as few INSERT statements as fit: each statement carries rejects until
-// its parameters reach about this many bytes (a payload counts twice: it travels as hex), so a
-// batch of many large rejects never builds one parameter near PostgreSQL's 1 GB limit.
-inline constexpr std::size_t k_max_reject_statement_bytes = 16u << 20;
+// Rejects are written in few INSERT statements: each carries rejects until its parameters reach
+// about this many bytes (a payload counts twice: it travels as hex). The rejects of a frame
+// (at most 1,000 elements, 256 KiB) fit one; many large rejects cost one statement per MiB, not
+// one each, and never a large parameter (libpq keeps a connection's send buffer at the size of
+// its largest statement).
+inline constexpr std::size_t k_max_reject_statement_bytes = 1u << 20;
 
 // The PostgreSQL Store: one connection, opened lazily and reopened after a failure.
 // Not thread-safe: each batch writer owns one.
