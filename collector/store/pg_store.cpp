@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 #include "collector/sessions/session_plan.hpp"
 #include "collector/sessions/session_store.hpp"
@@ -158,10 +159,19 @@ WriteOutcome PgStore::write(const std::vector<Item>& batch) {
 }
 
 void PgStore::write_rejects(const std::vector<Item>& batch) {
-  RejectColumns rows;
+  // In one order whatever the batch's, so that two writers inserting the same rejects (an
+  // agent's resend reaching both collectors of a shared group) wait for each other but never
+  // deadlock.
+  std::vector<const Item*> rejects;
   for (const auto& item : batch) {
-    if (item.kind != Item::Kind::reject) continue;
-    rows.add(item);
+    if (item.kind == Item::Kind::reject) rejects.push_back(&item);
+  }
+  std::sort(rejects.begin(), rejects.end(), [](const Item* a, const Item* b) {
+    return std::tie(a->topic, a->payload, a->reason) < std::tie(b->topic, b->payload, b->reason);
+  });
+  RejectColumns rows;
+  for (const auto* item : rejects) {
+    rows.add(*item);
     if (rows.bytes() >= k_max_reject_statement_bytes) {
       insert_rejects(*m_conn, std::move(rows));
       rows = RejectColumns();

@@ -44,7 +44,8 @@ class PgStore final : public Store {
  private:
   void ensure_connected();
   // The batch's rejects as arrays in one INSERT ... ON CONFLICT DO NOTHING per
-  // k_max_reject_statement_bytes, topic and reason made valid text (wire::valid_text).
+  // k_max_reject_statement_bytes, ordered by (topic, payload, reason) so that writers inserting
+  // the same rejects never deadlock, topic and reason made valid text (wire::valid_text).
   void write_rejects(const std::vector<ingest::Item>& batch);
   void write_agents(const std::vector<ingest::Item>& batch);
   void write_samples(const std::vector<ingest::Item>& batch);

@@ -5,7 +5,11 @@
 // statement that commits, whatever its rows.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "collector/batch/batch_writer.hpp"
 #include "collector/store/migrations.hpp"
@@ -237,6 +241,48 @@ TEST_F(RejectStoreIT, LargeRejectsAreSplitIntoStatementsBoundedByBytesNotByCount
             400);
 }
 
+TEST_F(RejectStoreIT, TwoWritersStoringTheSameRejectsInOppositeOrdersNeverDeadlock) {
+  // An agent's resend can reach both collectors of a shared group: two writers then insert the
+  // same rejects at once, here in opposite orders within their batches.
+  constexpr int k_rounds = 20;
+  constexpr int k_rejects = 300;
+  const auto batches = [&](bool reverse) {
+    std::vector<std::vector<Item>> out;
+    for (int round = 0; round < k_rounds; ++round) {
+      std::vector<Item> batch;
+      for (int i = 0; i < k_rejects; ++i) {
+        const auto seq = round * k_rejects + i;
+        batch.push_back(reject_item("st/v1/rig/frames", bad_element(seq), bad_reason(seq)));
+      }
+      if (reverse) std::reverse(batch.begin(), batch.end());
+      out.push_back(std::move(batch));
+    }
+    return out;
+  };
+  const auto forward = batches(false);
+  const auto backward = batches(true);
+  std::atomic<int> failures{0};
+  std::mutex failure_mutex;
+  std::string failure;
+  const auto run = [&](const std::vector<std::vector<Item>>& mine) {
+    store::PgStore store(m_options, 5min);
+    for (const auto& batch : mine) {
+      const auto outcome = store.write(batch);
+      if (outcome.status != store::WriteStatus::ok) {
+        ++failures;
+        std::lock_guard lock(failure_mutex);
+        failure = outcome.error;
+      }
+    }
+  };
+  std::thread a(run, std::cref(forward));
+  std::thread b(run, std::cref(backward));
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0) << failure;
+  EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), k_rounds * k_rejects);
+}
+
 TEST_F(RejectStoreIT, TextPostgresqlCannotHoldIsStoredRepairedNotRefused) {
   // A topic that is not UTF-8 and a reason with a NUL (text columns hold neither): stored with
   // U+FFFD in their place, the payload's bytes as they came.
@@ -247,7 +293,7 @@ TEST_F(RejectStoreIT, TextPostgresqlCannotHoldIsStoredRepairedNotRefused) {
   ASSERT_EQ(outcome.status, store::WriteStatus::ok) << outcome.error;
   EXPECT_EQ(pg_query(m_dsn,
                      "SELECT topic, reason, encode(payload, 'hex') FROM ingest_rejects "
-                     "ORDER BY id"),
+                     "ORDER BY reason"),
             (Rows{{"st/v1/rig/\uFFFD/frames", "field \"title\": bad \"a\uFFFDb\"", hex(payload)},
                   {"st/v1/rig/frames", "fine", hex("ok")}}));
   // Sent again: the same repaired text, so still stored once.
