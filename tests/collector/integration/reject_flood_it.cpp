@@ -107,7 +107,8 @@ TEST_F(RejectFloodIT, ASteadyFloodIsOneLinePerAgentPerIntervalAndTheRestIsReport
     for (const std::string agent : {"rig", "cam"}) {
       probe.publish(k_topics.metrics(agent, "nginx_rtmp", "cam"), bad_sample(agent, seq));
     }
-    if (seq % 100 == 0) expect_count("SELECT count(*) FROM ingest_rejects", 2 * seq);
+    if (seq % 100 == 0)
+      expect_count("SELECT count(*) FROM ingest_rejects", 2 * static_cast<std::int64_t>(seq));
   }
   ASSERT_TRUE(wait_until([&] {
     return rejects_metric() == "streamtrack_collector_ingest_rejects_total{reason=\"decode\"} 800";

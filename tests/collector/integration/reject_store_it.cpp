@@ -315,7 +315,7 @@ TEST_F(RejectStoreIT, ARejectTheDatabaseRefusesIsIsolatedByHalvingAndTheOthersAr
   }
   batch::WriterCounters counters;
   batch::BatchWriter writer(
-      *m_store, [](const std::string&, std::vector<std::int64_t>) {}, counters);
+      *m_store, [](const std::string&, const std::vector<std::int64_t>&) {}, counters);
   ASSERT_EQ(writer.write(batch), batch::BatchWriter::Attempt::committed);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 999);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects WHERE payload = decode('" +
