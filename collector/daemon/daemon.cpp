@@ -11,6 +11,7 @@
 #include "collector/analytics/hourly.hpp"
 #include "collector/app.hpp"
 #include "collector/batch/batch_writer.hpp"
+#include "collector/daemon/ack_sender.hpp"
 #include "collector/daemon/fake_clock.hpp"
 #include "collector/homeassistant/discovery.hpp"
 #include "collector/ingest/ingest.hpp"
@@ -474,7 +475,7 @@ class CollectorDaemon {
       watchdog.maybe_ping();
       update_metrics();
       if (m_announce_online.exchange(false)) announce_online();
-      resend_acks();
+      m_acks.resend_unsent();
       if (m_discovery) publish_discovery();
       if (status_timer.due(Steady::now())) report_status();
     }
@@ -562,36 +563,6 @@ class CollectorDaemon {
     }
   }
 
-  // On a writer thread, after a commit; also from the main loop for acks the client refused
-  // (its queue of unsent messages full right after a commit's live values, or the broker
-  // away): those are kept and sent again each turn, so that agents do not resend the samples
-  // after ack_timeout. The client outlives the writers (shut_down()).
-  void send_ack(const std::string& agent, std::vector<std::int64_t> seqs) {
-    const auto payload = wire::encode_ack({wire::to_ranges(seqs)});
-    if (!m_client->publish({m_topics.ack(agent), payload, 1, false})) {
-      log::debug("ingest: ack not sent yet (client queue full or broker unreachable) agent=" +
-                 log::quote(agent));
-      std::lock_guard lock(m_unsent_acks_mutex);
-      auto& pending = m_unsent_acks[agent];
-      // Bounded: beyond this the agent's ack_timeout resends the samples, as before.
-      if (pending.size() + seqs.size() <= k_max_unsent_acks) {
-        pending.insert(pending.end(), seqs.begin(), seqs.end());
-      }
-      return;
-    }
-    m_metrics.count_acks_sent(1);
-  }
-
-  // Main loop: sends again the acks the client refused, each agent's as one message.
-  void resend_acks() {
-    std::map<std::string, std::vector<std::int64_t>> due;
-    {
-      std::lock_guard lock(m_unsent_acks_mutex);
-      due.swap(m_unsent_acks);
-    }
-    for (auto& [agent, seqs] : due) send_ack(agent, std::move(seqs));
-  }
-
   void start_writers() {
     for (int i = 0; i < m_config.pool_size; ++i) {
       m_stores.push_back(std::make_unique<store::PgStore>(postgres_options(m_config, "writer"),
@@ -609,7 +580,7 @@ class CollectorDaemon {
         batch::BatchWriter writer(
             top,
             [this](const std::string& agent, std::vector<std::int64_t> seqs) {
-              send_ack(agent, std::move(seqs));
+              m_acks.send(agent, std::move(seqs));
             },
             m_counters);
         writer.run(m_queue, m_writer_settings, m_abandon);
@@ -759,7 +730,7 @@ class CollectorDaemon {
       if (w.joinable()) w.join();
     }
     if (m_client) {
-      resend_acks();  // a last try for acks the client refused
+      m_acks.resend_unsent();  // a last try for acks the client refused
       m_client->stop(milliseconds{2000});
     }
     if (m_retention) m_retention->stop();
@@ -781,9 +752,6 @@ class CollectorDaemon {
   batch::WriterCounters m_counters;
   std::atomic<bool> m_abandon{false};
   std::atomic<std::uint64_t> m_dropped_logged{0};
-  static constexpr std::size_t k_max_unsent_acks = 1'000'000;  // seqs per agent
-  std::mutex m_unsent_acks_mutex;
-  std::map<std::string, std::vector<std::int64_t>> m_unsent_acks;  // agent -> committed seqs
   std::size_t m_subscriptions = 0;
   // Alerts publish through the client from their own thread, and are stopped before it.
   std::atomic<mqtt::Client*> m_alert_client{nullptr};
@@ -791,6 +759,13 @@ class CollectorDaemon {
   std::unique_ptr<alerts::AlertService> m_alerting;
   std::unique_ptr<homeassistant::Discovery> m_discovery;  // before the client that feeds it
   std::unique_ptr<mqtt::Client> m_client;
+  // On a writer thread after a commit, and from the main loop; through the client, which
+  // outlives the writers (shut_down()).
+  daemon::AckSender m_acks{m_topics,
+                           [this](const std::string& topic, const std::string& payload) {
+                             return m_client->publish({topic, payload, 1, false}).has_value();
+                           },
+                           m_metrics};
   std::unique_ptr<live::LivePublisher> m_live;
   std::vector<std::unique_ptr<store::PgStore>> m_stores;
   std::vector<std::atomic<int>> m_pool_states;
