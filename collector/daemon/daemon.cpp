@@ -580,7 +580,7 @@ class CollectorDaemon {
         batch::BatchWriter writer(
             top,
             [this](const std::string& agent, std::vector<std::int64_t> seqs) {
-              m_acks.send(agent, std::move(seqs));
+              m_acks.send(agent, seqs);
             },
             m_counters);
         writer.run(m_queue, m_writer_settings, m_abandon);
