@@ -21,20 +21,6 @@ std::size_t range_bytes(const std::pair<std::int64_t, std::int64_t>& r) {
 constexpr std::size_t k_agent_entry_bytes = 128;
 constexpr std::size_t k_range_bytes = sizeof(std::pair<std::int64_t, std::int64_t>);
 
-// Sorted, overlapping and adjacent ranges joined: an agent's unsent acks of several commits.
-SeqRanges merged(SeqRanges ranges) {
-  std::sort(ranges.begin(), ranges.end());
-  SeqRanges out;
-  for (const auto& r : ranges) {
-    if (!out.empty() && r.first <= out.back().second + 1) {
-      out.back().second = std::max(out.back().second, r.second);
-    } else {
-      out.push_back(r);
-    }
-  }
-  return out;
-}
-
 std::int64_t seqs_in(const SeqRanges& ranges) {
   return wire::seqs_named(wire::Ack{ranges});
 }
@@ -73,7 +59,7 @@ void AckSender::resend_unsent() {
     due.swap(m_unsent);
     m_unsent_bytes = 0;
   }
-  for (auto& [agent, ranges] : due) deliver(agent, merged(std::move(ranges)));
+  for (auto& [agent, ranges] : due) deliver(agent, wire::merge_ranges(std::move(ranges)));
 }
 
 std::size_t AckSender::unsent_bytes() const {

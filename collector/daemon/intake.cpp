@@ -1,0 +1,42 @@
+#include "collector/daemon/intake.hpp"
+
+#include <string>
+#include <utility>
+
+#include "collector/alerts/wiring.hpp"
+#include "common/daemon/log.hpp"
+
+namespace streamtrack::collector::daemon {
+
+void Intake::on_message(mqtt::Message m) {
+  if (m_discovery) {
+    if (m_discovery->config_seen(m.topic, m.payload, m_clock.now())) return;
+    if (const auto parsed = m_topics.parse(m.topic);
+        parsed && parsed->kind == wire::TopicKind::status) {
+      m_discovery->agent_status(parsed->agent, m.payload);
+    }
+  }
+  auto classified = ingest::classify_message(m_topics, std::move(m.topic), std::move(m.payload),
+                                             m_clock.now(), m_window);
+  if (classified.frame) m_metrics.count_frame(static_cast<std::int64_t>(classified.frame_samples));
+  for (auto& item : classified.items) queue_item(std::move(item));
+}
+
+void Intake::queue_item(ingest::Item item) {
+  if (m_alerting) alerts::observe(*m_alerting, item);
+  if (item.kind == ingest::Item::Kind::reject) {
+    log::info("ingest: rejected topic=" + log::quote(item.topic) + " bytes=" +
+              std::to_string(item.payload_bytes) + " reason=" + log::quote(item.reason));
+  }
+  if (m_queue.push(std::move(item))) return;
+  if (m_queue.closed()) return;  // shutting down: unacknowledged, so its agent resends it
+  const auto dropped = m_queue.dropped();
+  if (dropped == 1 || dropped - m_dropped_logged.load() >= 1000) {
+    m_dropped_logged = dropped;
+    log::warning("ingest: backlog full, leaving samples unacknowledged dropped=" +
+                 std::to_string(dropped) + " pending=" + std::to_string(m_queue.pending()) +
+                 " pending_bytes=" + std::to_string(m_queue.pending_bytes()));
+  }
+}
+
+}  // namespace streamtrack::collector::daemon
