@@ -39,7 +39,7 @@ class AckSender {
     std::size_t max_message_bytes = wire::k_max_payload_bytes;
     // What the unsent acks of all agents together may take in memory (their ranges and agent
     // names), so that a flood of agent names cannot grow it without bound.
-    std::size_t max_unsent_bytes = 16 * 1024 * 1024;
+    std::size_t max_unsent_bytes = std::size_t{16} * 1024 * 1024;
   };
 
   AckSender(const wire::Topics& topics, Publish publish, status::CollectorMetrics& metrics,

@@ -192,7 +192,7 @@ class CollectorDaemon {
         store::Store& top = discovered ? static_cast<store::Store&>(*discovered) : announced;
         batch::BatchWriter writer(
             top,
-            [this](const std::string& agent, std::vector<std::int64_t> seqs) {
+            [this](const std::string& agent, const std::vector<std::int64_t>& seqs) {
               m_acks.send(agent, seqs);
             },
             m_counters);
