@@ -7,12 +7,12 @@
 
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/wire/codec.hpp"
+#include "tests/collector/daemon/metric_value.hpp"
 
 namespace streamtrack::collector::daemon {
 namespace {
@@ -34,16 +34,6 @@ class FakeClient {
   int room = -1;  // messages taken before refusing; -1: no limit
   std::vector<std::pair<std::string, std::string>> sent;
 };
-
-// The value of an unlabelled counter in the Prometheus text.
-double counter(const status::CollectorMetrics& metrics, const std::string& name) {
-  std::istringstream lines(metrics.render());
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  ADD_FAILURE() << "no " << name << " in\n" << metrics.render();
-  return -1;
-}
 
 // What the agents were told, agent by agent, each message read as an agent reads it.
 std::map<std::string, std::set<std::int64_t>> acked(const wire::Topics& topics,
@@ -87,7 +77,7 @@ TEST_F(AckSenderTest, ACommitOfScatteredSeqsIsAckedInMessagesTheAgentAccepts) {
   ASSERT_EQ(told.size(), 1u);
   EXPECT_EQ(told.at("rig"), std::set<std::int64_t>(seqs.begin(), seqs.end()));
   EXPECT_GT(m_client.sent.size(), 1u);
-  EXPECT_EQ(counter(m_metrics, "streamtrack_collector_acks_sent_total"),
+  EXPECT_EQ(metric_value(m_metrics, "streamtrack_collector_acks_sent_total"),
             static_cast<double>(m_client.sent.size()));
 }
 
@@ -113,7 +103,7 @@ TEST_F(AckSenderTest, AcksRefusedForManyAgentsAreResentInMessagesTheAgentAccepts
   const auto messages = m_client.sent.size();
   sender.resend_unsent();
   EXPECT_EQ(m_client.sent.size(), messages) << "nothing was left to resend";
-  EXPECT_EQ(counter(m_metrics, "streamtrack_collector_acks_dropped_total"), 0);
+  EXPECT_EQ(metric_value(m_metrics, "streamtrack_collector_acks_dropped_total"), 0);
 }
 
 TEST_F(AckSenderTest, AClientThatFillsUpHalfwayKeepsTheRestOfAnAckForTheNextTurn) {
@@ -140,7 +130,7 @@ TEST_F(AckSenderTest, AFloodOfAgentNamesCannotGrowTheUnsentAcksBeyondTheirBoundA
     sender.send("forged-" + std::to_string(agent), {1});
     ASSERT_LE(sender.unsent_bytes(), limits.max_unsent_bytes);
   }
-  const auto dropped = counter(m_metrics, "streamtrack_collector_acks_dropped_total");
+  const auto dropped = metric_value(m_metrics, "streamtrack_collector_acks_dropped_total");
   EXPECT_GT(dropped, 0);
   EXPECT_LT(dropped, k_agents);
 
@@ -168,7 +158,7 @@ TEST_F(AckSenderTest, AnAgentKeepsItsUnsentAcksWithinTheBoundToo) {
   sender.resend_unsent();
   const auto told = acked(m_topics, m_client);
   EXPECT_EQ(static_cast<double>(told.at("rig").size()) +
-                counter(m_metrics, "streamtrack_collector_acks_dropped_total"),
+                metric_value(m_metrics, "streamtrack_collector_acks_dropped_total"),
             static_cast<double>(committed));
   EXPECT_GT(told.at("rig").size(), 0u);
 }

@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <sstream>
 #include <thread>
 
 #include "collector/daemon/database_health.hpp"
@@ -12,6 +11,7 @@
 #include "collector/daemon/worker_thread.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/frame.hpp"
+#include "tests/collector/daemon/metric_value.hpp"
 
 namespace streamtrack::collector::daemon {
 namespace {
@@ -30,15 +30,6 @@ Sample sample(std::int64_t seq) {
   s.live = true;
   s.viewers = 3;
   return s;
-}
-
-double value_of(const status::CollectorMetrics& metrics, const std::string& series) {
-  std::istringstream lines(metrics.render());
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  ADD_FAILURE() << "no " << series << " in\n" << metrics.render();
-  return -1;
 }
 
 class IntakeTest : public ::testing::Test {
@@ -72,8 +63,8 @@ TEST_F(IntakeTest, AFrameIsCountedAndEachOfItsSamplesQueued) {
     ASSERT_TRUE(frame.add(wire::encode_sample(sample(seq))));
   intake.on_message({m_topics.frames("rig"), frame.finish(), 1, false});
   EXPECT_EQ(queue.pending(), 3u);
-  EXPECT_EQ(value_of(m_metrics, "streamtrack_collector_frames_total"), 1);
-  EXPECT_EQ(value_of(m_metrics, "streamtrack_collector_frame_samples_total"), 3);
+  EXPECT_EQ(metric_value(m_metrics, "streamtrack_collector_frames_total"), 1);
+  EXPECT_EQ(metric_value(m_metrics, "streamtrack_collector_frame_samples_total"), 3);
 }
 
 TEST_F(IntakeTest, DiscoveryConfigsGoToDiscoveryAndNeverBecomeRejects) {
@@ -99,17 +90,17 @@ TEST(DatabaseHealth, ReportsTheFirstProblemAndTheGaugeAgrees) {
   EXPECT_EQ(health.check().detail, "unreachable: not connected yet");
   health.set_reachable(true);
   EXPECT_EQ(health.check().detail, "schema not applied yet");
-  EXPECT_EQ(value_of(metrics, "streamtrack_collector_postgres_up"), 0);
+  EXPECT_EQ(metric_value(metrics, "streamtrack_collector_postgres_up"), 0);
   health.set_schema_ready();
   EXPECT_TRUE(health.up());
-  EXPECT_EQ(value_of(metrics, "streamtrack_collector_postgres_up"), 1);
+  EXPECT_EQ(metric_value(metrics, "streamtrack_collector_postgres_up"), 1);
   health.writer_outcome(3, "SQLSTATE 57P01");
   EXPECT_EQ(health.check().detail, "writes failing: SQLSTATE 57P01");
-  EXPECT_EQ(value_of(metrics, "streamtrack_collector_postgres_up"), 0);
+  EXPECT_EQ(metric_value(metrics, "streamtrack_collector_postgres_up"), 0);
   health.writer_outcome(3, "");
   health.set_reachable(false, "connection refused");
   EXPECT_EQ(health.check().detail, "unreachable: connection refused");
-  EXPECT_EQ(value_of(metrics, "streamtrack_collector_postgres_up"), 0);
+  EXPECT_EQ(metric_value(metrics, "streamtrack_collector_postgres_up"), 0);
 }
 
 TEST(WorkerThread, StopWakesASleepingBody) {
