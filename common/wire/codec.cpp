@@ -499,4 +499,18 @@ std::vector<std::pair<std::int64_t, std::int64_t>> to_ranges(std::vector<std::in
   return out;
 }
 
+std::vector<std::pair<std::int64_t, std::int64_t>> merge_ranges(
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges) {
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (const auto& r : ranges) {
+    if (!out.empty() && r.first <= out.back().second + 1) {
+      out.back().second = std::max(out.back().second, r.second);
+    } else {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
 }  // namespace streamtrack::wire
