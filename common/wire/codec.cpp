@@ -393,7 +393,7 @@ Result<Health> decode_health(std::string_view payload) {
   h.ts = r.timestamp("ts", true).value_or(TimePoint{});
   if (const json* buffer = r.find("buffer", true)) {
     if (!buffer->is_object()) {
-      r.field_fail("buffer", std::string("expected an object, got ") + type_name(*buffer));
+      r.field_fail("buffer", std::string("expected an object, got ") + json_type_name(*buffer));
     } else {
       FieldReader b(*buffer, "buffer.");
       h.buffer_depth = b.integer("depth", true, 0, k_max_safe_integer).value_or(0);
@@ -406,13 +406,13 @@ Result<Health> decode_health(std::string_view payload) {
   }
   if (const json* sources = r.find("sources", true)) {
     if (!sources->is_array()) {
-      r.field_fail("sources", std::string("expected an array, got ") + type_name(*sources));
+      r.field_fail("sources", std::string("expected an array, got ") + json_type_name(*sources));
     } else {
       for (std::size_t i = 0; i < sources->size() && !r.failed(); ++i) {
         const json& e = (*sources)[i];
         const std::string where = "sources[" + std::to_string(i) + "]";
         if (!e.is_object()) {
-          r.fail("field \"" + where + "\": expected an object, got " + type_name(e));
+          r.fail("field \"" + where + "\": expected an object, got " + json_type_name(e));
           break;
         }
         FieldReader sr(e, where + ".");
@@ -461,7 +461,7 @@ Result<Ack> decode_ack(std::string_view payload) {
   Ack a;
   if (const json* ranges = r.find("ranges", true)) {
     if (!ranges->is_array()) {
-      r.field_fail("ranges", std::string("expected an array, got ") + type_name(*ranges));
+      r.field_fail("ranges", std::string("expected an array, got ") + json_type_name(*ranges));
     }
     for (std::size_t i = 0; !r.failed() && i < ranges->size(); ++i) {
       const json& e = (*ranges)[i];
