@@ -188,6 +188,8 @@ std::unique_ptr<Poll> KickSource::start_poll() {
   return std::make_unique<KickPoll>(m_state);
 }
 
+namespace {
+
 const config::TableSpec& spec() {
   static const KickOptions defaults;
   static const config::TableSpec table = platform_source_spec(
@@ -205,6 +207,7 @@ const config::TableSpec& spec() {
   return table;
 }
 
+// Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/kick-client-secret).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   config::Diagnostics diag(config_path);
   KickOptions o;
@@ -216,6 +219,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   o.client_secret = *secret;
   return std::make_unique<KickSource>(std::move(o), SystemClock::instance());
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

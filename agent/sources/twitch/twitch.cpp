@@ -250,6 +250,9 @@ const chat::IrcClient* TwitchSource::chat() const {
   return m_state->chat.get();
 }
 
+namespace {
+
+// Keys of a `twitch` [[source]] table.
 const config::TableSpec& spec() {
   using config::ValueType;
   static const TwitchOptions defaults;
@@ -276,6 +279,7 @@ const config::TableSpec& spec() {
   return table;
 }
 
+// Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/twitch-client-secret).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   const auto& s = source.section;
   config::Diagnostics diag(config_path);
@@ -303,6 +307,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
     throw;
   }
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

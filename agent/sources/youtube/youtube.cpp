@@ -317,6 +317,8 @@ milliseconds YoutubeSource::search_period() const {
   return m_state->search_period;
 }
 
+namespace {
+
 const config::TableSpec& spec() {
   using config::ValueType;
   static const YoutubeOptions defaults;
@@ -341,6 +343,7 @@ const config::TableSpec& spec() {
   return table;
 }
 
+// Reads the API key (api_key_file, or $CREDENTIALS_DIRECTORY/youtube-api-key).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   config::Diagnostics diag(config_path);
   YoutubeOptions o;
@@ -352,6 +355,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   o.api_key = *key;
   return std::make_unique<YoutubeSource>(std::move(o), SystemClock::instance());
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {
