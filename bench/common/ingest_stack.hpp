@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <stdexcept>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
