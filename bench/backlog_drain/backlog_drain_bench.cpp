@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   PostgresServer pg;
   TempDir dir("streamtrack-bench-backlog");
   // No queue limit for the collector's session: the agent's window bounds what is in flight.
-  const auto broker = bench::start_broker(dir);
+  const bench::Broker broker(dir.path());
   const std::string& url = broker.url;
   const auto dsn = pg.create_database("streamtrack");
   write_file(dir / "collector.toml",

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   const int samples = argc > 1 ? std::atoi(argv[1]) : 100'000;
   PostgresServer pg;
   TempDir dir("streamtrack-bench");
-  const auto broker = bench::start_broker(dir);
+  const bench::Broker broker(dir.path());
   const std::string& broker_url = broker.url;
   const auto dsn = pg.create_database("streamtrack");
   write_file(dir / "collector.toml", bench::collector_toml(broker_url, dsn, "200ms"));

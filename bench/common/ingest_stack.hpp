@@ -56,28 +56,34 @@ inline testing::Process start_process(const std::vector<std::string>& argv,
 // A Mosquitto of the benchmark's own on a free loopback port, with no queue or in-flight limit:
 // the default drops QoS 1 messages beyond 1,000 queued per client, which a benchmark
 // publishing faster than the collector acknowledges would hit.
-struct Broker {
-  testing::Process process;
-  std::uint16_t port = 0;
-  std::string url;  // mqtt://127.0.0.1:<port>
-};
-
-// Starts it with its files in `dir` and returns once it accepts connections (throws
-// std::runtime_error if it never does).
-inline Broker start_broker(const std::filesystem::path& dir) {
-  const auto port = testing::free_port();
-  testing::write_file(dir / "mosquitto.conf",
-                      "listener " + std::to_string(port) +
-                          " 127.0.0.1\nallow_anonymous true\n"
-                          "max_queued_messages 0\nmax_inflight_messages 0\n");
-  Broker broker{start_process({"/usr/sbin/mosquitto", "-c", (dir / "mosquitto.conf").string()},
-                              dir / "mosquitto.log"),
-                port, "mqtt://127.0.0.1:" + std::to_string(port)};
-  if (!testing::wait_until([&] { return testing::port_accepts(port); })) {
-    throw std::runtime_error("mosquitto did not start:\n" + broker.process.output());
+class Broker {
+ public:
+  // Starts it with its files in `dir` and returns once it accepts connections (throws
+  // std::runtime_error if it never does).
+  explicit Broker(const std::filesystem::path& dir)
+      : port(testing::free_port()),
+        url("mqtt://127.0.0.1:" + std::to_string(port)),
+        m_process(start_process({"/usr/sbin/mosquitto", "-c", write_config(dir).string()},
+                                dir / "mosquitto.log")) {
+    if (!testing::wait_until([&] { return testing::port_accepts(port); })) {
+      throw std::runtime_error("mosquitto did not start:\n" + m_process.output());
+    }
   }
-  return broker;
-}
+
+  const std::uint16_t port;
+  const std::string url;
+
+ private:
+  std::filesystem::path write_config(const std::filesystem::path& dir) const {
+    const auto path = dir / "mosquitto.conf";
+    testing::write_file(path, "listener " + std::to_string(port) +
+                                  " 127.0.0.1\nallow_anonymous true\n"
+                                  "max_queued_messages 0\nmax_inflight_messages 0\n");
+    return path;
+  }
+
+  testing::Process m_process;
+};
 
 // collector.toml for a benchmark's collector (id "bench", topic prefix "st/v1", two writers,
 // batches of up to 5,000 rows), `collector_keys` added to its [collector] table.

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   const int max_delay_ms = argc > 3 ? std::atoi(argv[3]) : 200;
   PostgresServer pg;
   TempDir dir("streamtrack-latency");
-  const auto broker = bench::start_broker(dir);
+  const bench::Broker broker(dir.path());
   const std::string& broker_url = broker.url;
   const auto dsn = pg.create_database("streamtrack");
   write_file(dir / "collector.toml",
