@@ -23,6 +23,7 @@
 #include "agent/outbox/outbox.hpp"
 #include "bench/common/ingest_stack.hpp"
 #include "bench/common/pg_copy.hpp"
+#include "common/util/guarded_main.hpp"
 #include "tests/support/harness.hpp"
 
 using namespace streamtrack;
@@ -107,7 +108,7 @@ std::int64_t last_field(const std::string& log, const std::string& key) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_bench(int argc, char** argv) {
   const std::int64_t samples = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
   const int channels = argc > 2 ? std::atoi(argv[2]) : 100;
   const std::string delivery = argc > 3 ? argv[3] : "committed";
@@ -240,4 +241,8 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("backlog_drain_bench", [&] { return run_bench(argc, argv); });
 }

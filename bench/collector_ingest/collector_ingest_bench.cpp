@@ -23,6 +23,7 @@
 #include "bench/common/ingest_stack.hpp"
 #include "bench/common/pg_copy.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
 #include "tests/support/harness.hpp"
@@ -84,7 +85,7 @@ double postgres_cpu_seconds(const std::string& dsn) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_bench(int argc, char** argv) {
   const int samples = argc > 1 ? std::atoi(argv[1]) : 100'000;
   PostgresServer pg;
   TempDir dir("streamtrack-bench");
@@ -232,4 +233,8 @@ int main(int argc, char** argv) {
       pg_ratio <= 2.0 ? "met" : "NOT met", pg_ratio);
   collector.stop();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("collector_ingest_bench", [&] { return run_bench(argc, argv); });
 }

@@ -75,7 +75,7 @@ class Broker {
 
  private:
   std::filesystem::path write_config(const std::filesystem::path& dir) const {
-    const auto path = dir / "mosquitto.conf";
+    auto path = dir / "mosquitto.conf";
     testing::write_file(path, "listener " + std::to_string(port) +
                                   " 127.0.0.1\nallow_anonymous true\n"
                                   "max_queued_messages 0\nmax_inflight_messages 0\n");

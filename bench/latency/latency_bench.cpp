@@ -18,6 +18,7 @@
 
 #include "bench/common/ingest_stack.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
 #include "tests/support/harness.hpp"
@@ -54,7 +55,7 @@ double ms_since(TimePoint t) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_bench(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const int rate = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 20;
@@ -194,4 +195,8 @@ int main(int argc, char** argv) {
       p99 >= 0 && p99 <= 250 ? "met" : "NOT met", p99, rate, max_delay_ms, broker_p99);
   collector.stop();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("latency_bench", [&] { return run_bench(argc, argv); });
 }

@@ -25,13 +25,13 @@ using ReadConfig = void (*)(Config& c, const Section& root, Diagnostics& diag);
 // c.document, and calls `read` even when validation reported errors, so that one run lists
 // every problem. Throws ConfigError with all of them.
 template <typename Config>
-Config build_config(std::shared_ptr<const toml::table> document, const std::string& name,
+Config build_config(const std::shared_ptr<const toml::table>& document, const std::string& name,
                     const TableSpec& spec, ReadConfig<Config> read) {
   Diagnostics diag(name);
   const auto root = validate(*document, spec, "", diag);
   Config c;
   c.path = name;
-  c.document = std::move(document);
+  c.document = document;
   read(c, root, diag);
   diag.throw_if_any();
   return c;
