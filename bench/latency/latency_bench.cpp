@@ -128,7 +128,7 @@ static int run_bench(int argc, char** argv) {
                           {.connected = {},
                            .disconnected = {},
                            .message =
-                               [&](mqtt::Message m) {
+                               [&](const mqtt::Message& m) {
                                  if (const auto s = wire::decode_sample(m.payload)) {
                                    delivered.add(ms_since(s->ts));
                                  }
