@@ -46,13 +46,6 @@ bool is_corruption(int code) {
   return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
 }
 
-// SQLite's primary result codes that mean the file is not a usable database. Everything else
-// (busy, locked, I/O, full, out of memory, permissions) is about the moment, not the file.
-bool is_corruption(int code) {
-  const int primary = code & 0xFF;
-  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
-}
-
 void move_aside(const fs::path& db) {
   const auto stamp = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
