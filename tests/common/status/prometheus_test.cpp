@@ -10,7 +10,7 @@
 #include "common/status/status_server.hpp"
 #include "common/util/time.hpp"
 #include "common/version.hpp"
-#include "tests/http/http_client.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack::status {
