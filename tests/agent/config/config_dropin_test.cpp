@@ -1,14 +1,12 @@
-// Drop-in directories: agent.d/*.toml and collector.d/*.toml merged after the main file.
+// Drop-in directories: agent.d/*.toml merged after agent.toml, and what a reload may change.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "agent/config/agent_config.hpp"
-#include "collector/config/collector_config.hpp"
 #include "common/config/toml_file.hpp"
 #include "tests/support/harness.hpp"
-#include "web/config/web_config.hpp"
 
 namespace streamtrack {
 namespace {
@@ -160,47 +158,6 @@ TEST(ConfigDropIns, ADropInPathThatIsNotADirectoryIsAnError) {
               ElementsAre((dir / "agent.d").string() + ": drop-in path is not a directory"));
 }
 
-TEST(ConfigDropIns, CollectorRulesAndWebhooksAppend) {
-  testing::TempDir dir("st-dropin");
-  testing::write_file(dir / "collector.toml",
-                      "[postgres]\ndsn = \"host=127.0.0.1\"\n"
-                      "[[alert]]\nname = \"offline\"\nrule = \"went_offline\"\n");
-  fs::create_directory(dir / "collector.d");
-  testing::write_file(dir / "collector.d" / "hooks.toml",
-                      "[[alert_webhook]]\nname = \"am\"\nurl = \"http://127.0.0.1:9093/\"\n"
-                      "[[alert]]\nname = \"live\"\nrule = \"went_live\"\nwebhooks = [\"am\"]\n");
-  testing::write_file(dir / "collector.d" / "rules.toml",
-                      "[[alert]]\nname = \"offline\"\nrule = \"went_offline\"\n");
-  try {
-    collector::load_collector_config((dir / "collector.toml").string());
-    ADD_FAILURE() << "a duplicate rule name across files was accepted";
-  } catch (const config::ConfigError& e) {
-    EXPECT_THAT(e.messages(), ElementsAre((dir / "collector.d" / "rules.toml").string() +
-                                          ":2:8: alert \"offline\": name: another alert already "
-                                          "has the name \"offline\""));
-  }
-  fs::remove(dir / "collector.d" / "rules.toml");
-  const auto c = collector::load_collector_config((dir / "collector.toml").string());
-  ASSERT_EQ(c.alerts.size(), 2u);
-  EXPECT_EQ(c.alerts[0].name, "offline");
-  EXPECT_EQ(c.alerts[1].name, "live");
-}
-
-TEST(ConfigDropIns, WebReadsWebD) {
-  testing::TempDir dir("st-dropin");
-  testing::write_file(dir / "web.toml", "[postgres]\ndsn = \"host=127.0.0.1\"\n");
-  fs::create_directory(dir / "web.d");
-  testing::write_file(dir / "web.d" / "x.toml", "[postgres]\nbogus = 1\n");
-  try {
-    web::load_web_config((dir / "web.toml").string());
-    ADD_FAILURE() << "web.d was not read";
-  } catch (const config::ConfigError& e) {
-    ASSERT_FALSE(e.messages().empty());
-    EXPECT_THAT(e.messages()[0], ::testing::StartsWith((dir / "web.d" / "x.toml").string() +
-                                                       ":2:1: postgres: bogus"));
-  }
-}
-
 TEST(ConfigReload, RestartOnlyChangesListKeysNotDeclaredReloads) {
   const auto before =
       config::parse_toml_text(std::string(k_agent_main) + "[buffer]\nmax_rows = 10\n", "a.toml");
@@ -216,19 +173,6 @@ TEST(ConfigReload, RestartOnlyChangesListKeysNotDeclaredReloads) {
               ElementsAre("mqtt.url", "http.listen"));
   EXPECT_THAT(config::restart_only_changes(agent::agent_root_spec(), before, before),
               ::testing::IsEmpty());
-}
-
-TEST(ConfigDropIns, MergeKeepsSourcePositions) {
-  auto base = config::parse_toml_text("[a]\nx = 1\n", "main.toml");
-  config::merge_into(base, config::parse_toml_text("\n[a]\ny = 2\n[[t]]\nk = 1\n", "d.toml"));
-  const auto* y = base.at_path("a.y").node();
-  ASSERT_NE(y, nullptr);
-  EXPECT_EQ(config::position_of(*y).file, "d.toml");
-  EXPECT_EQ(config::position_of(*y).line, 3u);
-  const auto* k = base.at_path("t[0].k").node();
-  ASSERT_NE(k, nullptr);
-  EXPECT_EQ(config::position_of(*k).file, "d.toml");
-  EXPECT_EQ(config::position_of(*k).line, 5u);
 }
 
 }  // namespace
