@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/config/schema.hpp"
 #include "common/config/toml_file.hpp"
 
 namespace streamtrack {
