@@ -35,7 +35,7 @@ Response Api::live(const Request& request) {
   // The place moves from the pending stream to its subscription and is released when the
   // subscription ends (or with this reply, if the stream never opens).
   r.open_stream = [this, channel, last_event_id,
-                   place = std::move(place)](std::shared_ptr<EventSink> sink) mutable {
+                   place = std::move(place)](const std::shared_ptr<EventSink>& sink) mutable {
     sink->send(std::make_shared<const std::string>("retry: 1000\n\n"));
     const auto id = m_hub.subscribe(sink, channel, last_event_id);
     return std::function<void()>([this, id, held = std::move(place)]() mutable {
