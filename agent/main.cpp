@@ -4,9 +4,12 @@
 
 #include "agent/app.hpp"
 #include "common/config/cli.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/version.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_main(int argc, char** argv) {
   using namespace streamtrack;
   CLI::App cli{
       "streamtrack-agent: polls stream platforms and servers, buffers every sample "
@@ -34,13 +37,14 @@ int main(int argc, char** argv) {
       });
   if (const auto* exit_code = std::get_if<int>(&resolved)) return *exit_code;
   auto& config = std::get<agent::AgentConfig>(resolved);
-  try {
-    if (once) return agent::run_once(config);
-    if (outbox->parsed())
-      return agent::run_outbox_command(config, outbox->get_subcommands()[0]->get_name());
-    return agent::run_daemon(std::move(config));
-  } catch (const std::exception& e) {
-    std::cerr << "streamtrack-agent: " << e.what() << "\n";
-    return 1;
-  }
+  if (once) return agent::run_once(config);
+  if (outbox->parsed())
+    return agent::run_outbox_command(config, outbox->get_subcommands()[0]->get_name());
+  return agent::run_daemon(std::move(config));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("streamtrack-agent", [&] { return run_main(argc, argv); });
 }

@@ -4,9 +4,12 @@
 
 #include "collector/app.hpp"
 #include "common/config/cli.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/version.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_main(int argc, char** argv) {
   using namespace streamtrack;
   CLI::App cli{
       "streamtrack-collector: stores StreamTrack samples from MQTT in PostgreSQL and "
@@ -63,11 +66,12 @@ int main(int argc, char** argv) {
       });
   if (const auto* exit_code = std::get_if<int>(&resolved)) return *exit_code;
   auto& config = std::get<collector::CollectorConfig>(resolved);
-  try {
-    if (migrate_only) return collector::run_migrations(config);
-    return collector::run_daemon(std::move(config));
-  } catch (const std::exception& e) {
-    std::cerr << "streamtrack-collector: " << e.what() << "\n";
-    return 1;
-  }
+  if (migrate_only) return collector::run_migrations(config);
+  return collector::run_daemon(std::move(config));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("streamtrack-collector", [&] { return run_main(argc, argv); });
 }

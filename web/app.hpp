@@ -7,6 +7,6 @@ namespace streamtrack::web {
 
 // Serves the dashboard, the API and live updates until SIGTERM/SIGINT. Waits (with backoff)
 // for PostgreSQL before READY=1; startup errors (address in use, ...) throw.
-int run_daemon(WebConfig config);
+int run_daemon(const WebConfig& config);
 
 }  // namespace streamtrack::web

@@ -3,10 +3,13 @@
 #include <iostream>
 
 #include "common/config/cli.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/version.hpp"
 #include "web/app.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_main(int argc, char** argv) {
   using namespace streamtrack;
   CLI::App cli{"streamtrack-web: the StreamTrack dashboard, JSON API and live updates"};
   config::ConfigFlags config_flags;
@@ -24,10 +27,11 @@ int main(int argc, char** argv) {
       [](const web::WebConfig&) { return std::string(); });
   if (const auto* exit_code = std::get_if<int>(&resolved)) return *exit_code;
   auto& config = std::get<web::WebConfig>(resolved);
-  try {
-    return web::run_daemon(std::move(config));
-  } catch (const std::exception& e) {
-    std::cerr << "streamtrack-web: " << e.what() << "\n";
-    return 1;
-  }
+  return web::run_daemon(config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("streamtrack-web", [&] { return run_main(argc, argv); });
 }

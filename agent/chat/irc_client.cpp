@@ -164,7 +164,7 @@ class IrcClient::Connection {
       start = nl + 1;
     }
     m_buffer.erase(0, start);
-    if (m_buffer.size() > 64 * 1024) {
+    if (m_buffer.size() > std::size_t{64} * 1024) {
       why = "line longer than 64 KiB";
       return false;
     }

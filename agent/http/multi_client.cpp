@@ -145,7 +145,9 @@ MultiClient::Id MultiClient::start(const Request& request) {
     curl_easy_setopt(e, CURLOPT_PASSWORD, request.basic_auth->password.c_str());
   }
   for (const auto& [name, value] : request.headers) {
-    t->headers = curl_slist_append(t->headers, (name + ": " + value).c_str());
+    std::string line = name;
+    line.append(": ").append(value);
+    t->headers = curl_slist_append(t->headers, line.c_str());
   }
   if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
 

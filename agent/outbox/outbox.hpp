@@ -91,7 +91,7 @@ struct Options {
   // The newest stored rows also kept in memory (bounded by rows and payload bytes), so that
   // publishing what was just stored does not read it back from the database. 0 disables it.
   std::size_t recent_rows = 256;
-  std::size_t recent_bytes = 256 * 1024;
+  std::size_t recent_bytes = std::size_t{256} * 1024;
 };
 
 class Outbox {

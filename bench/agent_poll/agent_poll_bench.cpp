@@ -16,6 +16,7 @@
 #include "agent/sources/nginx_rtmp/nginx_rtmp.hpp"
 #include "agent/sources/owncast/owncast.hpp"
 #include "agent/sources/srs/srs.hpp"
+#include "common/util/guarded_main.hpp"
 
 namespace {
 
@@ -127,9 +128,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
   std::map<std::string, double> m_times;
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   register_all();
   RatioReporter reporter;
@@ -137,4 +136,10 @@ int main(int argc, char** argv) {
   reporter.print_ratios();
   benchmark::Shutdown();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("agent_poll", [&] { return run_bench(argc, argv); });
 }

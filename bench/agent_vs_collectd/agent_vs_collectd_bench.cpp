@@ -21,6 +21,7 @@
 
 #include "bench/agent_vs_collectd/json_endpoints.hpp"
 #include "bench/common/proc_stats.hpp"
+#include "common/util/guarded_main.hpp"
 #include "tests/support/harness.hpp"
 
 namespace {
@@ -134,9 +135,7 @@ void print_ratio(const char* what, double agent, double collectd, const char* un
               agent, unit, collectd, unit, collectd > 0 ? agent / collectd : 0.0);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const int window_s = argc > 1 ? std::atoi(argv[1]) : 30;
   g_agent_bin = argc > 2 ? argv[2] : (testing::bin_dir() / "streamtrack-agent").string();
@@ -246,4 +245,10 @@ int main(int argc, char** argv) {
         w.collectd_cpu / 60.0 * 100);
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("agent_vs_collectd", [&] { return run_bench(argc, argv); });
 }

@@ -12,6 +12,7 @@
 #include "agent/outbox/outbox.hpp"
 #include "agent/publish/publisher.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/wire/topics.hpp"
 #include "tests/support/harness.hpp"
 
@@ -204,9 +205,7 @@ long agent_rss(const std::string& url, int sources) {
   return rss;
 }
 
-}  // namespace
-
-int main() {
+int run_bench() {
   testing::MosquittoServer broker;
   testing::TempDir dir("outbox-drain-bench");
   std::cout << "outbox_drain: " << k_samples << " samples (~"
@@ -229,4 +228,10 @@ int main() {
             << "  100 sources:          " << hundred << " KiB\n"
             << "  ratio 100/1: " << static_cast<double>(hundred) / static_cast<double>(one) << "\n";
   return 0;
+}
+
+}  // namespace
+
+int main() {
+  return streamtrack::guarded_main("outbox_drain", [&] { return run_bench(); });
 }

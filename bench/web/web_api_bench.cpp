@@ -13,6 +13,7 @@
 
 #include "bench/web/web_bench_support.hpp"
 #include "collector/analytics/hourly.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/util/time.hpp"
 #include "tests/web/integration/web_client.hpp"
 
@@ -61,9 +62,7 @@ double timed_sql_ms(const std::string& dsn, const std::string& sql, int runs) {
   return ms[ms.size() / 2];
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   const long long rows = argc > 1 ? std::atoll(argv[1]) : 2'000'000;
   const int channels = argc > 2 ? std::atoi(argv[2]) : 20'000;
   const int requests = argc > 3 ? std::atoi(argv[3]) : 300;
@@ -161,6 +160,7 @@ int main(int argc, char** argv) {
       {"series 30 days (hourly)", month},
   };
   std::vector<Latency> results;
+  results.reserve(std::size(targets));
   for (const auto& r : targets) results.push_back(measure(port, r.target, requests));
   const double base = results[0].p99_ms;
   std::printf("\n%-32s %10s %10s %14s\n", "endpoint", "p50 ms", "p99 ms", "p99 / baseline");
@@ -200,4 +200,10 @@ int main(int argc, char** argv) {
               hourly_ms, raw_ms / hourly_ms);
   web.process->stop();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("web_api_bench", [&] { return run_bench(argc, argv); });
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench/web/web_bench_support.hpp"
+#include "common/util/guarded_main.hpp"
 
 using namespace streamtrack;
 using namespace streamtrack::bench;
@@ -80,9 +81,7 @@ bool all_have(const std::vector<Client>& clients, int n) {
   return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   const int n_clients = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int updates = argc > 2 ? std::atoi(argv[2]) : 20;
   rlimit lim{};
@@ -191,4 +190,10 @@ int main(int argc, char** argv) {
   ::close(ep);
   web.process->stop();
   return complete == n_clients ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("web_sse_bench", [&] { return run_bench(argc, argv); });
 }

@@ -126,9 +126,7 @@ void AlertEngine::evaluate(const Rule& rule, const Candidate& e, TimePoint now) 
       a.state = AlertState::firing;
       a.fired_at = now;
       changed(a);
-    } else if (a.state == AlertState::pending && a.active_since == now) {
-      changed(a);
-    } else if (was_cleared) {
+    } else if ((a.state == AlertState::pending && a.active_since == now) || was_cleared) {
       changed(a);
     }
     return;

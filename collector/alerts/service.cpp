@@ -51,7 +51,7 @@ std::optional<double> memory_percent() {
   return *rss_kb * 1024 / *limit * 100.0;
 }
 
-AlertService::AlertService(AlertingConfig config, ServiceOptions options,
+AlertService::AlertService(const AlertingConfig& config, ServiceOptions options,
                            std::unique_ptr<AlertStore> store, sinks::Publish publish,
                            wire::Topics topics, const Clock& clock)
     : m_engine(config.rules, options.collector_id),
@@ -60,7 +60,7 @@ AlertService::AlertService(AlertingConfig config, ServiceOptions options,
       m_clock(clock),
       m_mqtt(std::move(topics), std::move(publish)) {
   const auto hold = alertmanager_hold(config);
-  for (auto& w : config.webhooks) {
+  for (const auto& w : config.webhooks) {
     m_webhooks.push_back(std::make_unique<sinks::WebhookSink>(w, hold));
   }
   for (const auto& r : config.rules) m_rule_webhooks[r.name] = r.webhooks;

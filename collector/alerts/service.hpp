@@ -37,8 +37,9 @@ struct ServiceOptions {
 class AlertService {
  public:
   // `store` may be null (no persistence, always notifies: for tests). Throws nothing.
-  AlertService(AlertingConfig config, ServiceOptions options, std::unique_ptr<AlertStore> store,
-               sinks::Publish publish, wire::Topics topics, const Clock& clock);
+  AlertService(const AlertingConfig& config, ServiceOptions options,
+               std::unique_ptr<AlertStore> store, sinks::Publish publish, wire::Topics topics,
+               const Clock& clock);
   ~AlertService();
   AlertService(const AlertService&) = delete;
   AlertService& operator=(const AlertService&) = delete;

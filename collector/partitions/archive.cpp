@@ -117,7 +117,10 @@ std::filesystem::path publish(const std::filesystem::path& partial,
   const auto stamp = utc_stamp();
   for (int n = 0; ::link(partial.c_str(), file.c_str()) != 0; ++n) {
     if (errno != EEXIST || n >= 1000) throw ArchiveError(errno_text("cannot link to", file));
-    file = dir / (table + "." + stamp + (n == 0 ? "" : "-" + std::to_string(n)) + ".copy.gz");
+    std::string name = table;
+    name.append(".").append(stamp);
+    if (n > 0) name.append("-").append(std::to_string(n));
+    file = dir / name.append(".copy.gz");
   }
   if (::unlink(partial.c_str()) != 0) throw ArchiveError(errno_text("cannot remove", partial));
   return file;

@@ -15,7 +15,8 @@ namespace streamtrack::collector::partitions {
 struct Month {
   int year = 1970;
   int month = 1;  // 1..12
-  auto operator<=>(const Month&) const = default;
+  // clang-tidy 14 reads the defaulted <=>'s synthesized comparison with 0 as a null pointer.
+  auto operator<=>(const Month&) const = default;  // NOLINT(modernize-use-nullptr)
 };
 
 Month month_of(TimePoint t);

@@ -7,12 +7,11 @@ namespace {
 std::int64_t delete_in_chunks(store::PgConnection& conn, const std::string& table,
                               const std::string& condition, const std::string& before,
                               std::int64_t chunk) {
+  const std::string sql = "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table +
+                          " WHERE " + condition + " LIMIT " + std::to_string(chunk) + ")";
   std::int64_t total = 0;
   while (true) {
-    const auto n = conn.exec("DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table +
-                                 " WHERE " + condition + " LIMIT " + std::to_string(chunk) + ")",
-                             {before})
-                       .affected();
+    const auto n = conn.exec(sql, {before}).affected();
     total += n;
     if (n < chunk) return total;
   }

@@ -186,11 +186,12 @@ std::string render_psql_script(const SetupOptions& o) {
        ident(o.writer_role) + ";\n" + store::k_schema_migrations_table_sql + ";\n";
   for (const auto& m : store::migrations()) {
     const auto v = std::to_string(m.version);
-    s += "\n-- Migration " + v + ": " + m.description + "\n" +
-         "SELECT NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = " + v +
-         ") AS streamtrack_apply \\gset\n\\if :streamtrack_apply\nBEGIN;\n" + m.sql + "\n" +
-         "INSERT INTO schema_migrations (version, description) VALUES (" + v + ", " +
-         literal(m.description) + ");\nCOMMIT;\n\\endif\n";
+    s.append("\n-- Migration ").append(v).append(": ").append(m.description).append("\n");
+    s.append("SELECT NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ").append(v);
+    s.append(") AS streamtrack_apply \\gset\n\\if :streamtrack_apply\nBEGIN;\n");
+    s.append(m.sql).append("\n");
+    s.append("INSERT INTO schema_migrations (version, description) VALUES (").append(v);
+    s.append(", ").append(literal(m.description)).append(");\nCOMMIT;\n\\endif\n");
   }
   s += "RESET ROLE;\n\n" + reader_grants_sql(o);
   return s;

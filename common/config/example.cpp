@@ -135,7 +135,7 @@ void render_array(std::string& out, const std::string& path, const KeySpec& k) {
     out += "\n";
     if (!e.comment.empty()) comment(out, e.comment);
     const std::string prefix = e.active ? "" : "# ";
-    out += prefix + "[[" + path + "]]\n";
+    out.append(prefix).append("[[").append(path).append("]]\n");
     std::istringstream lines(e.toml);
     std::string line;
     while (std::getline(lines, line)) out += (line.empty() ? "" : prefix) + line + "\n";

@@ -231,7 +231,7 @@ std::string join_lines(const std::vector<std::string>& lines) {
 ConfigError::ConfigError(std::vector<std::string> messages)
     : std::runtime_error(join_lines(messages)), m_messages(std::move(messages)) {}
 
-void Diagnostics::error(SourcePosition where, std::string_view context, std::string_view key,
+void Diagnostics::error(const SourcePosition& where, std::string_view context, std::string_view key,
                         std::string_view message) {
   std::string line = (where.file.empty() ? m_file : where.file) + ":" + std::to_string(where.line) +
                      ":" + std::to_string(where.column) + ": ";

@@ -96,7 +96,7 @@ class Diagnostics {
   explicit Diagnostics(std::string file) : m_file(std::move(file)) {}
   const std::string& file() const { return m_file; }
   // `context` names the table ("mqtt", "source \"rig\""), may be empty for the root table.
-  void error(SourcePosition where, std::string_view context, std::string_view key,
+  void error(const SourcePosition& where, std::string_view context, std::string_view key,
              std::string_view message);
   bool empty() const { return m_messages.empty(); }
   const std::vector<std::string>& messages() const { return m_messages; }

@@ -114,7 +114,7 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
       on_disconnected("disconnected by the broker (reason " +
                       std::to_string(static_cast<int>(code)) + ")");
     });
-    paho->set_message_callback([this](::mqtt::const_message_ptr msg) {
+    paho->set_message_callback([this](const ::mqtt::const_message_ptr& msg) {
       if (!handlers_enabled || !handlers.message) return;
       handlers.message(
           Message{msg->get_topic(), msg->to_string(), msg->get_qos(), msg->is_retained()});
@@ -229,7 +229,10 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     subscriptions_pending = options.subscriptions.size();
     for (std::size_t i = 0; i < options.subscriptions.size(); ++i) {
       try {
+        // Paho hands the context pointer back in the listener; it carries the index, never
+        // dereferenced (subscription_index reads it back).
         paho->subscribe(options.subscriptions[i], options.subscription_qos,
+                        // NOLINTNEXTLINE(performance-no-int-to-ptr)
                         reinterpret_cast<void*>(static_cast<std::uintptr_t>(i)),
                         subscribe_listener);
       } catch (const std::exception& e) {
@@ -327,6 +330,8 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     const std::uint64_t id = next_id.fetch_add(1);
     try {
       auto msg = ::mqtt::make_message(m.topic, m.payload, m.qos, m.retained);
+      // The context pointer carries the publish id back to publish_listener; never dereferenced.
+      // NOLINTNEXTLINE(performance-no-int-to-ptr)
       paho->publish(msg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)),
                     publish_listener);
       return {PublishResult::Kind::sent, id, {}};

@@ -105,7 +105,7 @@ struct StatusServer::Impl {
   }
 };
 
-StatusServer::StatusServer(Options options, const Metrics& metrics)
+StatusServer::StatusServer(const Options& options, const Metrics& metrics)
     : m_impl(std::make_unique<Impl>()) {
   m_impl->metrics = &metrics;
   m_impl->version = options.version.empty() ? std::string(k_version) : options.version;

@@ -36,7 +36,7 @@ class StatusServer {
 
   // Starts serving. `metrics` must outlive the server. Throws std::runtime_error naming the
   // address when `listen` is malformed or cannot be bound (startup only).
-  StatusServer(Options options, const Metrics& metrics);
+  StatusServer(const Options& options, const Metrics& metrics);
   ~StatusServer();  // stops serving and joins the server threads
   StatusServer(const StatusServer&) = delete;
   StatusServer& operator=(const StatusServer&) = delete;

@@ -14,7 +14,7 @@
 // return the decoded value or a one-line reason that names the offending field.
 namespace streamtrack::wire {
 
-inline constexpr std::size_t k_max_payload_bytes = 64 * 1024;
+inline constexpr std::size_t k_max_payload_bytes = std::size_t{64} * 1024;
 
 // `text` as valid UTF-8 without NUL: each byte that is not part of valid UTF-8, and each NUL
 // (which PostgreSQL text cannot hold), becomes U+FFFD. Valid text comes back unchanged.

@@ -18,7 +18,7 @@ namespace streamtrack::wire {
 inline constexpr int k_frame_version = 1;
 // A frame payload is at most this many bytes and carries at most this many samples. Agents
 // never exceed either; readers refuse a larger frame whole.
-inline constexpr std::size_t k_max_frame_bytes = 256 * 1024;
+inline constexpr std::size_t k_max_frame_bytes = std::size_t{256} * 1024;
 inline constexpr std::size_t k_max_frame_samples = 1000;
 
 // One element of a frame's "samples", decoded on its own.

@@ -178,7 +178,7 @@ std::optional<TimePoint> Query::time(const std::string& key) const {
 }
 
 std::optional<std::string> Query::text(const std::string& key, std::size_t max_bytes) const {
-  const auto v = get(key);
+  auto v = get(key);
   if (v && v->size() > max_bytes) {
     throw bad_parameter(key, "longer than " + std::to_string(max_bytes) + " bytes");
   }
@@ -218,7 +218,7 @@ SeriesPlan plan_series(TimePoint from, TimePoint to, std::optional<std::int64_t>
   if (to <= from) throw bad_parameter("to", "must be later than from");
   const auto span = to - from;
   if (span > days{5 * 366}) throw bad_parameter("from", "the window is longer than 5 years");
-  if (step && (*step < 1 || *step > 366 * 86400)) {
+  if (step && (*step < 1 || *step > std::int64_t{366} * 86400)) {
     throw bad_parameter("step", "expected seconds from 1 to 31622400");
   }
   const auto span_s = duration_cast<seconds>(span).count() + 1;

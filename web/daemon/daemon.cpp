@@ -83,7 +83,7 @@ void raise_descriptor_limit() {
 
 }  // namespace
 
-int run_daemon(WebConfig config) {
+int run_daemon(const WebConfig& config) {
   log::set_level(config.log_level);
   log::set_format(config.log_format);
   raise_descriptor_limit();
@@ -147,10 +147,9 @@ int run_daemon(WebConfig config) {
     g.database_up = database_up.load();
     return g;
   });
-  log::info("web: serving url=http://" +
-            (config.listen.starts_with("[") ? config.listen.substr(0, config.listen.rfind(':'))
-                                            : config.listen.substr(0, config.listen.rfind(':'))) +
-            ":" + std::to_string(server.port()) + "/ port=" + std::to_string(server.port()));
+  // The listen address without its port ("[::1]:0" gives "[::1]"), then the port bound.
+  log::info("web: serving url=http://" + config.listen.substr(0, config.listen.rfind(':')) + ":" +
+            std::to_string(server.port()) + "/ port=" + std::to_string(server.port()));
 
   notify::status("connecting to PostgreSQL");
   notify::WatchdogPinger watchdog;

@@ -48,7 +48,7 @@ std::string credential_digest(const std::string& header) {
 
 }  // namespace
 
-Auth::Auth(AuthMode mode, std::optional<std::string> token, const std::string& htpasswd)
+Auth::Auth(AuthMode mode, const std::optional<std::string>& token, const std::string& htpasswd)
     : m_mode(mode), m_token(token.value_or("")) {
   if (mode != AuthMode::basic) return;
   std::size_t start = 0;

@@ -18,7 +18,7 @@ namespace streamtrack::web::http {
 class Auth {
  public:
   // Throws std::runtime_error when the password file has no usable line.
-  Auth(AuthMode mode, std::optional<std::string> token, const std::string& htpasswd);
+  Auth(AuthMode mode, const std::optional<std::string>& token, const std::string& htpasswd);
 
   // nullopt when the request may pass, else the 401 reply to send.
   std::optional<Response> check(const Request& request) const;

@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cctype>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -117,8 +118,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void read() {
     if (m_closed) return;
     m_parser.emplace();
-    m_parser->header_limit(16 * 1024);
-    m_parser->body_limit(16 * 1024);
+    m_parser->header_limit(std::uint32_t{16} * 1024);
+    m_parser->body_limit(std::uint64_t{16} * 1024);
     m_stream.expires_after(m_server->options.idle_timeout);
     bhttp::async_read(
         m_stream, m_buffer, *m_parser,
@@ -197,7 +198,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void respond(Response response) {
     if (m_closed) return;
     if (response.open_stream && response.status == 200) {
-      start_stream(std::move(response));
+      start_stream(response);
       return;
     }
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
@@ -228,10 +229,12 @@ class Session : public std::enable_shared_from_this<Session> {
                        });
   }
 
-  void start_stream(Response response) {
+  void start_stream(const Response& response) {
     std::string head = "HTTP/1.1 200 OK\r\nContent-Type: " + response.content_type + "\r\n";
-    for (const auto& [k, v] : security_headers()) head += k + ": " + v + "\r\n";
-    for (const auto& [k, v] : response.headers) head += k + ": " + v + "\r\n";
+    for (const auto& [k, v] : security_headers())
+      head.append(k).append(": ").append(v).append("\r\n");
+    for (const auto& [k, v] : response.headers)
+      head.append(k).append(": ").append(v).append("\r\n");
     head += "Connection: close\r\n\r\n";
     m_streaming = true;
     ++m_server->live;
@@ -394,7 +397,15 @@ Server::Server(ServerOptions options, Handler handler)
 }
 
 Server::~Server() {
-  stop();
+  // stop() throws only when a thread cannot be joined (std::system_error). A destructor must not
+  // throw: that is reported and the teardown goes on.
+  try {
+    stop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "http: stopping the server failed: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "http: stopping the server failed\n");
+  }
 }
 
 std::uint16_t Server::port() const {

@@ -60,7 +60,7 @@ std::string content_type_for(std::string_view filename) {
   return it == k_types.end() ? "application/octet-stream" : it->second;
 }
 
-StaticFiles::StaticFiles(fs::path root) {
+StaticFiles::StaticFiles(const fs::path& root) {
   std::error_code ec;
   auto canonical = fs::weakly_canonical(root, ec);
   m_root = ec ? root : canonical;

@@ -17,7 +17,7 @@ std::string content_type_for(std::string_view filename);
 
 class StaticFiles {
  public:
-  explicit StaticFiles(std::filesystem::path root);
+  explicit StaticFiles(const std::filesystem::path& root);
 
   // Answers `relative` (the URL path below the mount point, already percent-decoded; empty or
   // ending in '/' means index.html there). nullopt when there is no such file.

@@ -69,8 +69,9 @@ std::vector<Candidate> poll_errors(const EvalContext& cx) {
         const double errors = points.back().bad - points.front().bad;
         if (polls > 0) {
           cx.judge(e, errors / polls * 100.0);
-          e.summary =
-              "agent " + name + " source " + source + ": " + num(*e.value) + "% of polls failed";
+          e.summary = "agent ";
+          e.summary.append(name).append(" source ").append(source).append(": ");
+          e.summary.append(num(*e.value)).append("% of polls failed");
         }
       }
       out.push_back(std::move(e));

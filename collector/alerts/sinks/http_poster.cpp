@@ -31,7 +31,9 @@ class CurlPoster final : public HttpPoster {
     if (!curl) return Result<HttpReply>::failure("curl_easy_init failed");
     curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
     for (const auto& [k, v] : request.headers) {
-      headers = curl_slist_append(headers, (k + ": " + v).c_str());
+      std::string line = k;
+      line.append(": ").append(v);
+      headers = curl_slist_append(headers, line.c_str());
     }
     HttpReply reply;
     curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
