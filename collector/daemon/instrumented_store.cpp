@@ -7,29 +7,28 @@ namespace streamtrack::collector::daemon {
 store::WriteOutcome InstrumentedStore::write(const std::vector<ingest::Item>& batch) {
   using Steady = std::chrono::steady_clock;
   // Before the schema is applied, a write could only fail (or, worse, find half a schema).
-  if (!m_health.schema_ready()) return {store::WriteStatus::retry, "schema not applied yet"};
+  if (!m_health.schema_ready()) return {Outcome::retry, "schema not applied yet"};
   m_state = static_cast<int>(PoolState::busy);
   const auto start = Steady::now();
   auto outcome = m_inner.write(batch);
   const status::Seconds took = Steady::now() - start;
   const auto rows = static_cast<std::int64_t>(batch.size());
   switch (outcome.status) {
-    case store::WriteStatus::ok:
+    case Outcome::ok:
       m_metrics.batch_written(rows, took, Outcome::ok);
       m_timer.record(Steady::now() - start);
       count_rejects(batch);
       break;
-    case store::WriteStatus::retry:
+    case Outcome::retry:
       m_metrics.batch_written(rows, took, Outcome::retry);
       break;
-    case store::WriteStatus::rejected:
+    case Outcome::error:
       m_metrics.batch_written(rows, took, Outcome::error);
       break;
   }
-  m_state = static_cast<int>(outcome.status == store::WriteStatus::retry ? PoolState::broken
-                                                                         : PoolState::idle);
-  m_health.writer_outcome(m_writer,
-                          outcome.status == store::WriteStatus::retry ? outcome.error : "");
+  m_state =
+      static_cast<int>(outcome.status == Outcome::retry ? PoolState::broken : PoolState::idle);
+  m_health.writer_outcome(m_writer, outcome.status == Outcome::retry ? outcome.error : "");
   return outcome;
 }
 

@@ -149,12 +149,11 @@ WriteOutcome PgStore::write(const std::vector<Item>& batch) {
     } else {
       m_conn.reset();
     }
-    const auto status =
-        e.error_class() == ErrorClass::transient ? WriteStatus::retry : WriteStatus::rejected;
+    const auto status = e.error_class() == ErrorClass::transient ? Outcome::retry : Outcome::error;
     return {status, e.describe()};
   } catch (const std::exception& e) {
     m_conn.reset();
-    return {WriteStatus::retry, e.what()};
+    return {Outcome::retry, e.what()};
   }
 }
 

@@ -113,7 +113,7 @@ TEST_F(RejectStoreIT, AFrameOfAThousandBadElementsIsOneStatementAndEachRejectIsS
   // The same reject twice in one batch (an agent's resend arriving before the batch is cut).
   batch.push_back(reject_item(topic, bad_element(7), bad_reason(7)));
   const auto outcome = m_store->write(batch);
-  ASSERT_EQ(outcome.status, store::WriteStatus::ok) << outcome.error;
+  ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
 
   EXPECT_EQ(statements(), 1);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 1000);
@@ -131,7 +131,7 @@ TEST_F(RejectStoreIT, AFrameOfAThousandBadElementsIsOneStatementAndEachRejectIsS
   EXPECT_EQ(count("SELECT count(DISTINCT (payload, reason)) FROM ingest_rejects"), 1000);
 
   // The whole batch again (the agent resent the frame): nothing new, one more statement.
-  ASSERT_EQ(m_store->write(batch).status, store::WriteStatus::ok);
+  ASSERT_EQ(m_store->write(batch).status, Outcome::ok);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 1000);
   EXPECT_EQ(statements(), 2);
 }
@@ -162,7 +162,7 @@ TEST_F(RejectStoreIT, RejectsBesideSamplesKeepBothAndCostOneStatement) {
   batch.push_back(reject_item("st/v1/rig/metrics/nginx_rtmp/cam", bad_element(9999),
                               "SQLSTATE 22003: value out of range", Item::Origin::database));
   const auto outcome = m_store->write(batch);
-  ASSERT_EQ(outcome.status, store::WriteStatus::ok) << outcome.error;
+  ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
   EXPECT_EQ(statements(), 1);
   EXPECT_EQ(count("SELECT count(*) FROM livestream_metrics"), 300);
   EXPECT_EQ(pg_query(m_dsn,
@@ -200,7 +200,7 @@ TEST_F(RejectStoreIT, BytesThatMeanSomethingToArraysOrSqlAreStoredExactly) {
   // A payload kept truncated: its size as received is stored, not the bytes kept.
   batch.back().payload_bytes = 10'000'000;
   const auto outcome = m_store->write(batch);
-  ASSERT_EQ(outcome.status, store::WriteStatus::ok) << outcome.error;
+  ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
   EXPECT_EQ(statements(), 1);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"),
             static_cast<std::int64_t>(payloads.size()));
@@ -229,7 +229,7 @@ TEST_F(RejectStoreIT, LargeRejectsAreSplitIntoStatementsBoundedByBytesNotByCount
                                 "invalid JSON at byte 0"));
   }
   const auto outcome = m_store->write(batch);
-  ASSERT_EQ(outcome.status, store::WriteStatus::ok) << outcome.error;
+  ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 400);
   const auto bound = static_cast<std::int64_t>(2 * bytes / store::k_max_reject_statement_bytes + 2);
   std::cout << "reject statements: 400 rejects of 64 KiB in " << statements() << " (bound " << bound
@@ -268,7 +268,7 @@ TEST_F(RejectStoreIT, TwoWritersStoringTheSameRejectsInOppositeOrdersNeverDeadlo
     store::PgStore store(m_options, 5min);
     for (const auto& batch : mine) {
       const auto outcome = store.write(batch);
-      if (outcome.status != store::WriteStatus::ok) {
+      if (outcome.status != Outcome::ok) {
         ++failures;
         std::lock_guard lock(failure_mutex);
         failure = outcome.error;
@@ -290,14 +290,14 @@ TEST_F(RejectStoreIT, TextPostgresqlCannotHoldIsStoredRepairedNotRefused) {
   auto item = reject_item("st/v1/rig/\xff/frames", payload,
                           std::string("field \"title\": bad \"a\0b\"", 24));
   const auto outcome = m_store->write({item, reject_item("st/v1/rig/frames", "ok", "fine")});
-  ASSERT_EQ(outcome.status, store::WriteStatus::ok) << outcome.error;
+  ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
   EXPECT_EQ(pg_query(m_dsn,
                      "SELECT topic, reason, encode(payload, 'hex') FROM ingest_rejects "
                      "ORDER BY reason"),
             (Rows{{"st/v1/rig/\uFFFD/frames", "field \"title\": bad \"a\uFFFDb\"", hex(payload)},
                   {"st/v1/rig/frames", "fine", hex("ok")}}));
   // Sent again: the same repaired text, so still stored once.
-  ASSERT_EQ(m_store->write({item}).status, store::WriteStatus::ok);
+  ASSERT_EQ(m_store->write({item}).status, Outcome::ok);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 2);
 }
 
