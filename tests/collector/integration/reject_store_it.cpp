@@ -316,7 +316,7 @@ TEST_F(RejectStoreIT, ARejectTheDatabaseRefusesIsIsolatedByHalvingAndTheOthersAr
   batch::WriterCounters counters;
   batch::BatchWriter writer(
       *m_store, [](const std::string&, const std::vector<std::int64_t>&) {}, counters);
-  ASSERT_EQ(writer.write(batch), batch::BatchWriter::Attempt::committed);
+  ASSERT_EQ(writer.write(batch), Outcome::ok);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 999);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects WHERE payload = decode('" +
                   hex(bad_element(613)) + "', 'hex')"),
