@@ -4,6 +4,7 @@
 
 #include "agent/sources/registry.hpp"
 #include "agent/sources/source_config.hpp"
+#include "common/config/config_file.hpp"
 #include "common/config/example.hpp"
 #include "common/config/log_settings.hpp"
 #include "common/config/toml_file.hpp"
@@ -195,15 +196,7 @@ std::string agent_config_example() {
 
 namespace {
 
-AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
-                               const std::string& name) {
-  config::Diagnostics diag(name);
-  const auto root = config::validate(*document, agent_root_spec(), "", diag);
-
-  AgentConfig c;
-  c.path = name;
-  c.document = document;
-
+void read_agent_config(AgentConfig& c, const config::Section& root, config::Diagnostics& diag) {
   const auto agent = root.table("agent");
   c.id = agent.optional_string("id").value_or(host_name("agent"));
   if (c.id.empty()) diag.error(agent.position("id"), "agent", "id", "must not be empty");
@@ -279,22 +272,16 @@ AgentConfig build_agent_config(std::shared_ptr<const toml::table> document,
   if (tables.empty()) {
     diag.error({.line = 1, .column = 1}, "", "source", "at least one [[source]] is required");
   }
-  diag.throw_if_any();
-  return c;
 }
 
 }  // namespace
 
 AgentConfig parse_agent_config(std::string_view text, const std::string& name) {
-  return build_agent_config(std::make_shared<toml::table>(config::parse_toml_text(text, name)),
-                            name);
+  return config::parse_config<AgentConfig>(text, name, agent_root_spec(), &read_agent_config);
 }
 
 AgentConfig load_agent_config(const std::string& path) {
-  auto doc = config::load_toml_with_dropins(path, "agent.d");
-  auto c = build_agent_config(doc.table, path);
-  c.files = std::move(doc.files);
-  return c;
+  return config::load_config<AgentConfig>(path, "agent.d", agent_root_spec(), &read_agent_config);
 }
 
 }  // namespace streamtrack::agent

@@ -4,27 +4,13 @@
 #include <iterator>
 
 #include "common/daemon/log.hpp"
+#include "common/wire/codec.hpp"
 
 namespace streamtrack::agent {
 
 namespace {
 
 using std::chrono::milliseconds;
-
-// Sorted, with overlapping and adjacent inclusive ranges joined.
-std::vector<std::pair<std::int64_t, std::int64_t>> merge_ranges(
-    std::vector<std::pair<std::int64_t, std::int64_t>> ranges) {
-  std::sort(ranges.begin(), ranges.end());
-  std::vector<std::pair<std::int64_t, std::int64_t>> out;
-  for (const auto& r : ranges) {
-    if (!out.empty() && r.first <= out.back().second + 1) {
-      out.back().second = std::max(out.back().second, r.second);
-    } else {
-      out.push_back(r);
-    }
-  }
-  return out;
-}
 
 const char* policy_name(DropPolicy p) {
   return p == DropPolicy::drop_newest ? "drop_newest" : "drop_oldest";
@@ -144,7 +130,7 @@ void OutboxWriter::remove_delivered(publish::Publisher& publisher, bool now) {
   if (!now && m_done_count < k_delete_batch && Steady::now() < m_done_since + k_delete_delay) {
     return;
   }
-  const auto done = merge_ranges(std::exchange(m_done, {}));
+  const auto done = wire::merge_ranges(std::exchange(m_done, {}));
   m_done_count = 0;
   auto removed = m_outbox.remove(done);
   if (!removed) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/config/agent_config.hpp"
+#include "agent/outbox/seq_reservation.hpp"
 #include "common/util/result.hpp"
 #include "common/util/time.hpp"
 #include "common/wire/sample.hpp"
@@ -25,6 +26,9 @@ class Statement;
 // The agent's store of unsent samples: a SQLite database in state_dir. Every sample is
 // written here, with its seq, before anything is published; it leaves only when its delivery
 // is confirmed. Single-threaded: the daemon's main loop owns it.
+// One class in four files: outbox.cpp (open, schema, corruption, close), outbox_write.cpp
+// (append, limits, the newest rows in memory), outbox_delivery.cpp (read, remove, quarantine),
+// outbox_inspect.cpp (stats, export); the seq reservation is seq_reservation.hpp.
 namespace streamtrack::agent::outbox {
 
 struct Limits {
@@ -150,8 +154,6 @@ class Outbox {
   void open_checked();
   void create_schema();
   void load_state();
-  std::int64_t read_reserve() const;
-  bool write_reserve(std::int64_t value, std::string& error) const;
   std::int64_t meta(const std::string& key);
   void set_meta(const std::string& key, std::int64_t value);
   std::int64_t drop_oldest_over_limits();
@@ -164,6 +166,7 @@ class Outbox {
 
   std::filesystem::path m_path;
   Options m_options;
+  SeqReservation m_reservation;
   std::unique_ptr<SQLite::Database> m_db;
   // Prepared once, reset after each use; declared after m_db, so finalized before it closes.
   std::unique_ptr<SQLite::Statement> m_insert;

@@ -271,18 +271,18 @@ std::size_t Publisher::send_backlog_frame() {
   std::size_t sent = 0;
   std::int64_t scanned_end = (all && alone == rows->size()) ? before : (*rows)[alone - 1].seq + 1;
   for (std::size_t i = 0; i < alone; ++i) {
-    const auto outcome = window_full() ? Sent::retry : send_row((*rows)[i], false);
-    if (outcome == Sent::retry) {
+    const auto outcome = window_full() ? Outcome::retry : send_row((*rows)[i], false);
+    if (outcome == Outcome::retry) {
       scanned_end = (*rows)[i].seq;
       break;
     }
-    if (outcome == Sent::ok) ++sent;
+    if (outcome == Outcome::ok) ++sent;
   }
   erase_unsent(start, scanned_end);
   return sent;
 }
 
-Publisher::Sent Publisher::send_row(const outbox::Row& row, bool resend) {
+Outcome Publisher::send_row(const outbox::Row& row, bool resend) {
   const auto result = m_transport.publish(mqtt::Message{row.topic, row.payload, 1, false});
   switch (result.kind) {
     case mqtt::PublishResult::Kind::sent:
@@ -291,18 +291,18 @@ Publisher::Sent Publisher::send_row(const outbox::Row& row, bool resend) {
       add_interval(m_published, row.seq, row.seq + 1);
       ++m_figures.published;
       if (resend) ++m_figures.resent;
-      return Sent::ok;
+      return Outcome::ok;
     case mqtt::PublishResult::Kind::reject:
-      if (!m_rows.quarantine(row.seq, result.error)) return Sent::retry;
+      if (!m_rows.quarantine(row.seq, result.error)) return Outcome::retry;
       ++m_figures.quarantined;
       m_held.erase(row.seq);
       m_unacked.erase(row.seq);
       m_resend.erase(row.seq);
-      return Sent::quarantined;
+      return Outcome::error;
     case mqtt::PublishResult::Kind::retry:
       break;
   }
-  return Sent::retry;
+  return Outcome::retry;
 }
 
 std::size_t Publisher::send_resends() {
@@ -320,9 +320,9 @@ std::size_t Publisher::send_resends() {
       continue;
     }
     const auto outcome = send_row(rows->front(), true);
-    if (outcome == Sent::retry) break;
+    if (outcome == Outcome::retry) break;
     m_resend.erase(seq);
-    if (outcome == Sent::ok) ++sent;
+    if (outcome == Outcome::ok) ++sent;
   }
   return sent;
 }
@@ -350,13 +350,13 @@ std::size_t Publisher::send_stream(bool live, std::size_t limit) {
     std::int64_t scanned_end = rows->size() == want ? rows->back().seq + 1 : before;
     bool refused = false;
     for (const auto& row : *rows) {
-      const auto outcome = window_full() ? Sent::retry : send_row(row, false);
-      if (outcome == Sent::retry) {
+      const auto outcome = window_full() ? Outcome::retry : send_row(row, false);
+      if (outcome == Outcome::retry) {
         scanned_end = row.seq;
         refused = true;
         break;
       }
-      if (outcome == Sent::ok) ++sent;
+      if (outcome == Outcome::ok) ++sent;
     }
     erase_unsent(start, scanned_end);
     if (refused) break;

@@ -12,6 +12,7 @@
 #include "agent/config/agent_config.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/util/outcome.hpp"
 #include "common/util/result.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/frame.hpp"
@@ -127,7 +128,6 @@ class Publisher {
 
   // True when something could be sent now (window space and unsent rows possibly stored).
   bool has_work(bool connected) const;
-  bool idle() const { return m_inflight.empty() && m_inflight_frames.empty(); }
   // Half the window is used, by publishes (max_inflight) or by samples (max_unacked; frames
   // fill it with few publishes): outcomes should then reach the publisher at once.
   bool window_half_full() const;
@@ -137,8 +137,9 @@ class Publisher {
  private:
   bool window_full() const;
   std::size_t samples_outstanding() const;
-  enum class Sent { ok, retry, quarantined };
-  Sent send_row(const outbox::Row& row, bool resend);
+  // ok: handed to the transport; retry: not now (window, refusal for the moment, or the
+  // quarantine could not be stored); error: the row itself was refused and quarantined.
+  Outcome send_row(const outbox::Row& row, bool resend);
   void mark_done(std::int64_t seq);
   std::size_t send_resends();
   std::size_t send_stream(bool live, std::size_t limit);

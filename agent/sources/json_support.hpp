@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/util/json_type.hpp"  // json_type_name, for the parsers that include this
 #include "common/util/result.hpp"
 #include "common/util/time.hpp"
 
@@ -13,9 +14,6 @@ namespace streamtrack::agent::sources {
 
 // Parses a body; the error is "invalid JSON: <where and why>" (also for empty/truncated bodies).
 Result<nlohmann::json> parse_json(std::string_view body);
-
-// "null", "boolean", "string", "integer", "number", "array", "object".
-const char* json_type_name(const nlohmann::json& value);
 
 // A non-negative integer (also an integral float or a decimal string such as "1490"); nullopt
 // for anything else.

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "agent/sources/json_support.hpp"
+#include "agent/sources/oauth/redact.hpp"
 
 namespace streamtrack::agent::sources {
 
@@ -50,6 +51,20 @@ std::optional<std::string> read_platform_secret(const config::Section& section,
   if (channels.empty())
     diag.error(section.position("channels"), section.context(), "channels", "must not be empty");
   return secret;
+}
+
+void PlatformPoll::fail(const std::string& why) {
+  m_result = PollResult::failure(oauth::redact(why, m_secret));
+  m_done = true;
+}
+
+void PlatformPoll::succeed() {
+  m_result = std::move(m_samples);
+  m_done = true;
+}
+
+void PlatformPoll::keep_first(Sample sample) {
+  if (m_seen.insert(sample.channel).second) m_samples.push_back(std::move(sample));
 }
 
 }  // namespace streamtrack::agent::sources

@@ -3,11 +3,13 @@
 #include <cstddef>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "agent/config/agent_config.hpp"
+#include "agent/sources/source.hpp"
 #include "common/config/schema.hpp"
 #include "common/util/result.hpp"
 
@@ -54,5 +56,38 @@ std::optional<std::string> read_platform_options(const SourceConfig& source,
   options.max_body_bytes = static_cast<std::size_t>(source.max_body_bytes);
   return read_platform_secret(s, options.channels, secret_key, credential, diag);
 }
+
+// The part of a platform API's Poll (twitch, kick, youtube) that each kept the same way: the
+// samples gathered so far, the result, and failures with the platform's secret redacted
+// (oauth::redact). A poll is over once it failed or succeeded.
+class PlatformPoll : public Poll {
+ public:
+  PollResult result() override { return m_result; }
+
+ protected:
+  // `secret` (a client secret, an API key) must outlive the poll; it lives in the source's
+  // state, which the derived poll holds.
+  explicit PlatformPoll(const std::string& secret) : m_secret(secret) {}
+
+  bool done() const { return m_done; }
+  // Ends the poll with `why`, the secret redacted.
+  void fail(const std::string& why);
+  // Ends the poll with the samples gathered.
+  void succeed();
+  // Gathers `sample`.
+  void keep(Sample sample) { m_samples.push_back(std::move(sample)); }
+  // Gathers `sample` unless one of its channel was gathered by keep_first() already.
+  void keep_first(Sample sample);
+  // Whether keep_first() gathered a sample of `channel`.
+  bool seen(const std::string& channel) const { return m_seen.count(channel) > 0; }
+  std::vector<Sample>& samples() { return m_samples; }
+
+ private:
+  const std::string& m_secret;
+  bool m_done = false;
+  std::vector<Sample> m_samples;
+  std::set<std::string> m_seen;
+  PollResult m_result = PollResult::failure("poll did not run");
+};
 
 }  // namespace streamtrack::agent::sources

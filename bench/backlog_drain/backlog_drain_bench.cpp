@@ -21,7 +21,9 @@
 #include <thread>
 
 #include "agent/outbox/outbox.hpp"
+#include "bench/common/ingest_stack.hpp"
 #include "bench/common/pg_copy.hpp"
+#include "common/util/guarded_main.hpp"
 #include "tests/support/harness.hpp"
 
 using namespace streamtrack;
@@ -40,15 +42,6 @@ double seconds_since(Steady::time_point t) {
   return std::chrono::duration<double>(Steady::now() - t).count();
 }
 
-Process start(const std::vector<std::string>& argv, const std::filesystem::path& log) {
-  return Process({.argv = argv,
-                  .env = {},
-                  .log_file = log,
-                  .uid = std::nullopt,
-                  .gid = std::nullopt,
-                  .cwd = {}});
-}
-
 // Realistic samples of `channels` channels of one agent: stream ids, titles, categories, chat,
 // a title change every 10 samples of a channel and a new broadcast every 400.
 void fill_outbox(const std::filesystem::path& path, std::int64_t samples, int channels) {
@@ -64,23 +57,8 @@ void fill_outbox(const std::filesystem::path& path, std::int64_t samples, int ch
   for (std::int64_t i = 0; i < samples;) {
     chunk.clear();
     for (std::int64_t j = 0; j < k_per_transaction && i < samples; ++j, ++i) {
-      Sample s;
-      const auto channel = i % channels;
-      const auto round = i / channels;
+      auto s = bench::realistic_sample(i, channels, base, std::chrono::milliseconds{5}, 400);
       s.agent = "bench";
-      s.ts = base + std::chrono::milliseconds{i * 5};
-      s.platform = "nginx_rtmp";
-      s.channel = "live/channel-" + std::to_string(channel);
-      s.live = true;
-      s.stream_id = "b" + std::to_string(channel) + "-" + std::to_string(round / 400);
-      s.title =
-          "Channel " + std::to_string(channel) + " playing part " + std::to_string(round / 10 + 1);
-      s.category = channel % 3 == 0 ? "Just Chatting" : "Software and Game Development";
-      s.viewers = (i * 7) % 5000;
-      s.chat_messages = i % 50;
-      s.chatters = i % 20;
-      s.bitrate_kbps = 2500.5;
-      s.fps = 30;
       chunk.push_back(std::move(s));
     }
     if (!box.append(chunk)) throw std::runtime_error("bench: outbox append failed");
@@ -130,7 +108,7 @@ std::int64_t last_field(const std::string& log, const std::string& key) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_bench(int argc, char** argv) {
   const std::int64_t samples = argc > 1 ? std::atoll(argv[1]) : 1'000'000;
   const int channels = argc > 2 ? std::atoi(argv[2]) : 100;
   const std::string delivery = argc > 3 ? argv[3] : "committed";
@@ -142,31 +120,18 @@ int main(int argc, char** argv) {
   }
   PostgresServer pg;
   TempDir dir("streamtrack-bench-backlog");
-  const auto port = free_port();
   // No queue limit for the collector's session: the agent's window bounds what is in flight.
-  write_file(dir / "mosquitto.conf", "listener " + std::to_string(port) +
-                                         " 127.0.0.1\nallow_anonymous true\n"
-                                         "max_queued_messages 0\nmax_inflight_messages 0\n");
-  auto broker = start({"/usr/sbin/mosquitto", "-c", (dir / "mosquitto.conf").string()},
-                      dir / "mosquitto.log");
-  const std::string url = "mqtt://127.0.0.1:" + std::to_string(port);
-  if (!wait_until([&] { return port_accepts(port); })) {
-    std::cerr << "mosquitto did not start\n";
-    return 1;
-  }
+  const bench::Broker broker(dir.path());
+  const std::string& url = broker.url;
   const auto dsn = pg.create_database("streamtrack");
   write_file(dir / "collector.toml",
-             std::string("[collector]\nid = \"bench\"\n") +
-                 (std::getenv("STREAMTRACK_BENCH_DEBUG")
-                      ? "log_level = \"debug\"\nlog_format = \"logfmt\"\n"
-                      : "") +
-                 "[mqtt]\nurl = \"" + url + "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" +
-                 dsn +
-                 "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"200ms\"\n"
-                 "max_pending_rows = 200000\n[http]\nlisten = \"\"\n");
-  auto collector =
-      start({binary("streamtrack-collector").string(), "-c", (dir / "collector.toml").string()},
-            dir / "collector.log");
+             bench::collector_toml(url, dsn, "200ms",
+                                   std::getenv("STREAMTRACK_BENCH_DEBUG")
+                                       ? "log_level = \"debug\"\nlog_format = \"logfmt\"\n"
+                                       : ""));
+  auto collector = bench::start_process(
+      {binary("streamtrack-collector").string(), "-c", (dir / "collector.toml").string()},
+      dir / "collector.log");
   if (!collector.wait_for_output("connected server=")) {
     std::cerr << "collector did not start:\n" << collector.output();
     return 1;
@@ -196,9 +161,9 @@ int main(int argc, char** argv) {
   const auto count_sql =
       "SELECT count(*) FROM livestream_metrics WHERE seq <= " + std::to_string(samples);
   const auto drain_start = Steady::now();
-  auto agent =
-      start({binary("streamtrack-agent").string(), "--config", (dir / "agent.toml").string()},
-            dir / "agent.log");
+  auto agent = bench::start_process(
+      {binary("streamtrack-agent").string(), "--config", (dir / "agent.toml").string()},
+      dir / "agent.log");
   if (std::getenv("STREAMTRACK_BENCH_PAUSE")) {
     std::cout << "agent pid " << agent.pid() << std::endl;
   }
@@ -276,4 +241,8 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("backlog_drain_bench", [&] { return run_bench(argc, argv); });
 }

@@ -20,8 +20,10 @@
 #include <sstream>
 #include <thread>
 
+#include "bench/common/ingest_stack.hpp"
 #include "bench/common/pg_copy.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
 #include "tests/support/harness.hpp"
@@ -83,35 +85,17 @@ double postgres_cpu_seconds(const std::string& dsn) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_bench(int argc, char** argv) {
   const int samples = argc > 1 ? std::atoi(argv[1]) : 100'000;
   PostgresServer pg;
   TempDir dir("streamtrack-bench");
-  // Our own broker: the default one drops QoS 1 messages beyond 1000 queued per client, which
-  // a benchmark publishing faster than the collector acknowledges would hit.
-  const auto port = free_port();
-  write_file(dir / "mosquitto.conf", "listener " + std::to_string(port) +
-                                         " 127.0.0.1\nallow_anonymous true\n"
-                                         "max_queued_messages 0\nmax_inflight_messages 0\n");
-  Process broker({.argv = {"/usr/sbin/mosquitto", "-c", (dir / "mosquitto.conf").string()},
-                  .env = {},
-                  .log_file = dir / "mosquitto.log",
-                  .uid = std::nullopt,
-                  .gid = std::nullopt,
-                  .cwd = {}});
-  const std::string broker_url = "mqtt://127.0.0.1:" + std::to_string(port);
+  const bench::Broker broker(dir.path());
+  const std::string& broker_url = broker.url;
   const auto dsn = pg.create_database("streamtrack");
-  write_file(dir / "collector.toml",
-             "[collector]\nid = \"bench\"\n[mqtt]\nurl = \"" + broker_url +
-                 "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" + dsn +
-                 "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"200ms\"\n"
-                 "max_pending_rows = 200000\n[http]\nlisten = \"\"\n");
-  Process collector({.argv = {collector_binary().string(), "-c", (dir / "collector.toml").string()},
-                     .env = {},
-                     .log_file = dir / "collector.log",
-                     .uid = std::nullopt,
-                     .gid = std::nullopt,
-                     .cwd = {}});
+  write_file(dir / "collector.toml", bench::collector_toml(broker_url, dsn, "200ms"));
+  auto collector =
+      bench::start_process({collector_binary().string(), "-c", (dir / "collector.toml").string()},
+                           dir / "collector.log");
   if (!collector.wait_for_output("mqtt: connected")) {
     std::cerr << "collector did not start:\n" << collector.output();
     return 1;
@@ -125,24 +109,9 @@ int main(int argc, char** argv) {
   unread_messages.reserve(static_cast<std::size_t>(samples));
   const auto base = SystemClock::instance().now() - std::chrono::hours{1};
   for (int i = 0; i < samples; ++i) {
-    Sample s;
-    const int channel = i % 1000;
-    const int round = i / 1000;  // how many samples this channel had before
-    s.agent = "agent-" + std::to_string(channel % 5);
+    auto s = bench::realistic_sample(i, 1000, base, std::chrono::milliseconds{10}, 40);
+    s.agent = "agent-" + std::to_string(i % 1000 % 5);
     s.seq = i / 5 + 1;
-    s.ts = base + std::chrono::milliseconds{i * 10};
-    s.platform = "nginx_rtmp";
-    s.channel = "live/channel-" + std::to_string(channel);
-    s.live = true;
-    s.stream_id = "b" + std::to_string(channel) + "-" + std::to_string(round / 40);
-    s.title =
-        "Channel " + std::to_string(channel) + " playing part " + std::to_string(round / 10 + 1);
-    s.category = channel % 3 == 0 ? "Just Chatting" : "Software and Game Development";
-    s.viewers = (i * 7) % 5000;
-    s.chat_messages = i % 50;
-    s.chatters = i % 20;
-    s.bitrate_kbps = 2500.5;
-    s.fps = 30;
     messages.push_back(
         {topics.metrics(s.agent, s.platform, s.channel), wire::encode_sample(s), 1, false});
     unread_messages.push_back(
@@ -152,7 +121,7 @@ int main(int argc, char** argv) {
   config::MqttSettings settings;
   settings.url = broker_url;
   settings.host = "127.0.0.1";
-  settings.port = port;
+  settings.port = broker.port;
   std::atomic<bool> up{false};
   std::atomic<int> acked{0};
   std::atomic<int> settled{0};  // PUBACKs and failures
@@ -264,4 +233,8 @@ int main(int argc, char** argv) {
       pg_ratio <= 2.0 ? "met" : "NOT met", pg_ratio);
   collector.stop();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("collector_ingest_bench", [&] { return run_bench(argc, argv); });
 }

@@ -16,7 +16,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench/common/ingest_stack.hpp"
 #include "common/mqtt/client.hpp"
+#include "common/util/guarded_main.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
 #include "tests/support/harness.hpp"
@@ -53,39 +55,21 @@ double ms_since(TimePoint t) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_bench(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const int rate = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 20;
   const int max_delay_ms = argc > 3 ? std::atoi(argv[3]) : 200;
   PostgresServer pg;
   TempDir dir("streamtrack-latency");
-  const auto port = free_port();
-  write_file(dir / "mosquitto.conf", "listener " + std::to_string(port) +
-                                         " 127.0.0.1\nallow_anonymous true\n"
-                                         "max_queued_messages 0\nmax_inflight_messages 0\n");
-  Process broker({.argv = {"/usr/sbin/mosquitto", "-c", (dir / "mosquitto.conf").string()},
-                  .env = {},
-                  .log_file = dir / "mosquitto.log",
-                  .uid = std::nullopt,
-                  .gid = std::nullopt,
-                  .cwd = {}});
-  const std::string broker_url = "mqtt://127.0.0.1:" + std::to_string(port);
+  const bench::Broker broker(dir.path());
+  const std::string& broker_url = broker.url;
   const auto dsn = pg.create_database("streamtrack");
   write_file(dir / "collector.toml",
-             "[collector]\nid = \"bench\"\n[mqtt]\nurl = \"" + broker_url +
-                 "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" + dsn +
-                 "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"" +
-                 std::to_string(max_delay_ms) +
-                 "ms\"\n"
-                 "max_pending_rows = 200000\n[http]\nlisten = \"\"\n");
-  Process collector({.argv = {(bin_dir() / "streamtrack-collector").string(), "-c",
-                              (dir / "collector.toml").string()},
-                     .env = {},
-                     .log_file = dir / "collector.log",
-                     .uid = std::nullopt,
-                     .gid = std::nullopt,
-                     .cwd = {}});
+             bench::collector_toml(broker_url, dsn, std::to_string(max_delay_ms) + "ms"));
+  auto collector = bench::start_process(
+      {(bin_dir() / "streamtrack-collector").string(), "-c", (dir / "collector.toml").string()},
+      dir / "collector.log");
   if (!collector.wait_for_output("mqtt: connected")) {
     std::fprintf(stderr, "collector did not start:\n%s", collector.output().c_str());
     return 1;
@@ -132,7 +116,7 @@ int main(int argc, char** argv) {
   config::MqttSettings settings;
   settings.url = broker_url;
   settings.host = "127.0.0.1";
-  settings.port = port;
+  settings.port = broker.port;
   std::atomic<bool> up{false};
   mqtt::Client subscriber({.settings = settings,
                            .client_id = "bench-subscriber",
@@ -144,7 +128,7 @@ int main(int argc, char** argv) {
                           {.connected = {},
                            .disconnected = {},
                            .message =
-                               [&](mqtt::Message m) {
+                               [&](const mqtt::Message& m) {
                                  if (const auto s = wire::decode_sample(m.payload)) {
                                    delivered.add(ms_since(s->ts));
                                  }
@@ -211,4 +195,8 @@ int main(int argc, char** argv) {
       p99 >= 0 && p99 <= 250 ? "met" : "NOT met", p99, rate, max_delay_ms, broker_p99);
   collector.stop();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("latency_bench", [&] { return run_bench(argc, argv); });
 }

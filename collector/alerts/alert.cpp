@@ -1,31 +1,32 @@
 #include "collector/alerts/alert.hpp"
 
+#include <array>
+
 #include "common/wire/topics.hpp"
 
 namespace streamtrack::collector::alerts {
 
+namespace {
+
+// The names of an enum's values, in the enum's order; `Enum` ends with `last`.
+template <typename Enum, Enum last, std::size_t N>
+std::string_view name_in(const std::array<std::string_view, N>& names, Enum value) {
+  static_assert(static_cast<std::size_t>(last) + 1 == N, "one name per enumerator");
+  const auto index = static_cast<std::size_t>(value);
+  return index < N ? names[index] : names[0];
+}
+
+constexpr std::array<std::string_view, 3> k_state_names{"pending", "firing", "resolved"};
+constexpr std::array<std::string_view, 3> k_event_names{"firing", "repeat", "resolved"};
+
+}  // namespace
+
 std::string_view state_name(AlertState state) {
-  switch (state) {
-    case AlertState::pending:
-      return "pending";
-    case AlertState::firing:
-      return "firing";
-    case AlertState::resolved:
-      return "resolved";
-  }
-  return "pending";
+  return name_in<AlertState, AlertState::resolved>(k_state_names, state);
 }
 
 std::string_view event_name(Event e) {
-  switch (e) {
-    case Event::firing:
-      return "firing";
-    case Event::repeat:
-      return "repeat";
-    case Event::resolved:
-      return "resolved";
-  }
-  return "firing";
+  return name_in<Event, Event::resolved>(k_event_names, e);
 }
 
 std::string alert_key_id(const std::vector<std::string>& key) {

@@ -3,9 +3,7 @@
 #include <array>
 #include <set>
 
-#include "collector/alerts/evaluators/agent.hpp"
-#include "collector/alerts/evaluators/collector.hpp"
-#include "collector/alerts/evaluators/stream.hpp"
+#include "collector/alerts/evaluators/evaluators.hpp"
 
 namespace streamtrack::collector::alerts {
 

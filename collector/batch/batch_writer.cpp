@@ -24,40 +24,36 @@ void BatchWriter::acknowledge(std::span<const Item> items) {
   for (auto& [agent, list] : seqs) m_acks(agent, std::move(list));
 }
 
-BatchWriter::Attempt BatchWriter::write(const std::vector<Item>& batch) {
-  if (batch.empty()) return Attempt::committed;
+Outcome BatchWriter::write(const std::vector<Item>& batch) {
+  if (batch.empty()) return Outcome::ok;
   return settle(batch, m_store.write(batch));
 }
 
-BatchWriter::Attempt BatchWriter::write(std::span<const Item> batch) {
-  if (batch.empty()) return Attempt::committed;
+Outcome BatchWriter::write(std::span<const Item> batch) {
+  if (batch.empty()) return Outcome::ok;
   // Store::write takes a vector, so a part is copied (in run(), only halves of a refused batch).
   return settle(batch, m_store.write(std::vector<Item>(batch.begin(), batch.end())));
 }
 
-BatchWriter::Attempt BatchWriter::settle(std::span<const Item> batch,
-                                         const store::WriteOutcome& outcome) {
-  switch (outcome.status) {
-    case store::WriteStatus::ok:
-      acknowledge(batch);
-      return Attempt::committed;
-    case store::WriteStatus::retry:
-      m_last_error = outcome.error;
-      return Attempt::retry;
-    case store::WriteStatus::rejected:
-      break;
-  }
+Outcome BatchWriter::record(std::span<const Item> items, const store::WriteOutcome& outcome) {
+  if (outcome.status == Outcome::ok) acknowledge(items);
+  if (outcome.status == Outcome::retry) m_last_error = outcome.error;
+  return outcome.status;
+}
+
+Outcome BatchWriter::settle(std::span<const Item> batch, const store::WriteOutcome& outcome) {
+  if (const auto done = record(batch, outcome); done != Outcome::error) return done;
   if (batch.size() == 1) return write_alone(batch.front(), outcome.error);
   const auto half = batch.size() / 2;
-  if (write(batch.first(half)) == Attempt::retry) return Attempt::retry;
+  if (write(batch.first(half)) == Outcome::retry) return Outcome::retry;
   return write(batch.subspan(half));
 }
 
-BatchWriter::Attempt BatchWriter::write_alone(const Item& item, const std::string& error) {
+Outcome BatchWriter::write_alone(const Item& item, const std::string& error) {
   if (item.kind == Item::Kind::reject) {
     log::error("ingest: cannot store a rejected message topic=" + log::quote(item.topic) +
                " reason=" + log::quote(item.reason) + " error=" + log::quote(error));
-    return Attempt::committed;
+    return Outcome::ok;
   }
   Item as_reject = item;
   as_reject.kind = Item::Kind::reject;
@@ -66,19 +62,13 @@ BatchWriter::Attempt BatchWriter::write_alone(const Item& item, const std::strin
   log::warning("ingest: database refused a message topic=" + log::quote(item.topic) +
                " error=" + log::quote(error));
   const auto outcome = m_store.write({as_reject});
-  switch (outcome.status) {
-    case store::WriteStatus::ok:
-      acknowledge(std::span<const Item>(&as_reject, 1));
-      return Attempt::committed;
-    case store::WriteStatus::retry:
-      m_last_error = outcome.error;
-      return Attempt::retry;
-    case store::WriteStatus::rejected:
-      break;
+  if (const auto done = record(std::span<const Item>(&as_reject, 1), outcome);
+      done != Outcome::error) {
+    return done;
   }
   log::error("ingest: cannot store a refused message topic=" + log::quote(item.topic) +
              " error=" + log::quote(outcome.error));
-  return Attempt::committed;
+  return Outcome::ok;
 }
 
 void BatchWriter::run(ingest::IngestQueue& queue, const WriterSettings& settings,
@@ -96,7 +86,7 @@ void BatchWriter::run(ingest::IngestQueue& queue, const WriterSettings& settings
       batch = queue.take_batch(options.max_rows, options.max_delay);
       if (batch.empty()) return;
     }
-    while (write(batch) == Attempt::retry) {
+    while (write(batch) == Outcome::retry) {
       ++m_counters.retries;
       if (abandon) {
         log::warning("ingest: giving up an unwritten batch at shutdown rows=" +

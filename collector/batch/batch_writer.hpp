@@ -64,16 +64,15 @@ class BatchWriter {
   BatchWriter(store::Store& store, AckSink acks, WriterCounters& counters)
       : m_store(store), m_acks(std::move(acks)), m_counters(counters) {}
 
-  enum class Attempt { committed, retry };
-
-  // One attempt to write `batch`. When the database refuses rows, the batch is split in
+  // One attempt to write `batch`: ok (every item committed, or refused and stored as a
+  // reject) or retry, never error. When the database refuses rows, the batch is split in
   // halves until each refused item stands alone; such an item is written to ingest_rejects
   // with the database's reason instead (a refused reject is logged and dropped, the only data
   // the collector ever discards). Every part that commits is acknowledged at once; a retry
   // means some parts may still be uncommitted (writing them again is harmless).
-  Attempt write(std::span<const ingest::Item> batch);
+  Outcome write(std::span<const ingest::Item> batch);
   // The same for a whole batch, handed to the Store without a copy.
-  Attempt write(const std::vector<ingest::Item>& batch);
+  Outcome write(const std::vector<ingest::Item>& batch);
 
   // Takes batches from `queue` and writes each until it commits, backing off between retries,
   // until the queue is closed and drained. With `abandon` set, a batch still failing is given
@@ -81,15 +80,13 @@ class BatchWriter {
   // the options current when it is cut (WriterSettings::update).
   void run(ingest::IngestQueue& queue, const WriterSettings& settings,
            const std::atomic<bool>& abandon);
-  // The same with options that never change.
-  void run(ingest::IngestQueue& queue, const WriterOptions& options,
-           const std::atomic<bool>& abandon) {
-    run(queue, WriterSettings(options), abandon);
-  }
 
  private:
-  Attempt settle(std::span<const ingest::Item> batch, const store::WriteOutcome& outcome);
-  Attempt write_alone(const ingest::Item& item, const std::string& error);
+  Outcome settle(std::span<const ingest::Item> batch, const store::WriteOutcome& outcome);
+  Outcome write_alone(const ingest::Item& item, const std::string& error);
+  // Acts on a store's ok (acknowledges `items`) and retry (keeps the error for the log);
+  // returns the outcome, leaving error to the caller.
+  Outcome record(std::span<const ingest::Item> items, const store::WriteOutcome& outcome);
   void acknowledge(std::span<const ingest::Item> items);
 
   store::Store& m_store;

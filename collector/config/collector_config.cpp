@@ -4,6 +4,7 @@
 
 #include "collector/alerts/rule.hpp"
 #include "collector/config/collector_spec.hpp"
+#include "common/config/config_file.hpp"
 #include "common/config/log_settings.hpp"
 #include "common/config/toml_file.hpp"
 #include "common/util/host.hpp"
@@ -13,14 +14,8 @@ namespace streamtrack::collector {
 
 namespace {
 
-CollectorConfig build_collector_config(std::shared_ptr<const toml::table> document,
-                                       const std::string& name) {
-  config::Diagnostics diag(name);
-  const auto root = config::validate(*document, collector_root_spec(), "", diag);
-  CollectorConfig c;
-  c.path = name;
-  c.document = document;
-
+void read_collector_config(CollectorConfig& c, const config::Section& root,
+                           config::Diagnostics& diag) {
   const auto collector = root.table("collector");
   c.id = collector.optional_string("id").value_or(host_name("collector"));
   config::read_log_settings(collector, c.log_level, c.log_format);
@@ -98,8 +93,6 @@ CollectorConfig build_collector_config(std::shared_ptr<const toml::table> docume
     c.alerts.push_back(std::move(a));
   }
   alerts::read_alerting(c, diag);  // rule-specific checks and [[alert_webhook]]
-  diag.throw_if_any();
-  return c;
 }
 
 }  // namespace
@@ -120,15 +113,13 @@ store::ConnectOptions postgres_options(const CollectorConfig& c, const std::stri
 }
 
 CollectorConfig parse_collector_config(std::string_view text, const std::string& name) {
-  return build_collector_config(std::make_shared<toml::table>(config::parse_toml_text(text, name)),
-                                name);
+  return config::parse_config<CollectorConfig>(text, name, collector_root_spec(),
+                                               &read_collector_config);
 }
 
 CollectorConfig load_collector_config(const std::string& path) {
-  auto doc = config::load_toml_with_dropins(path, "collector.d");
-  auto c = build_collector_config(doc.table, path);
-  c.files = std::move(doc.files);
-  return c;
+  return config::load_config<CollectorConfig>(path, "collector.d", collector_root_spec(),
+                                              &read_collector_config);
 }
 
 }  // namespace streamtrack::collector

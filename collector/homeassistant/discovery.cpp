@@ -281,7 +281,7 @@ void Discovery::put_back(std::vector<Message> messages) {
 
 store::WriteOutcome DiscoveryStore::write(const std::vector<ingest::Item>& batch) {
   auto outcome = m_inner.write(batch);
-  if (outcome.status == store::WriteStatus::ok) m_discovery.committed(batch, m_clock.now());
+  if (outcome.status == Outcome::ok) m_discovery.committed(batch, m_clock.now());
   return outcome;
 }
 

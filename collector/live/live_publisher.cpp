@@ -101,7 +101,7 @@ std::uint64_t LivePublisher::published() const {
 
 store::WriteOutcome LivePublishingStore::write(const std::vector<ingest::Item>& batch) {
   auto outcome = m_inner.write(batch);
-  if (outcome.status == store::WriteStatus::ok) m_publisher.committed(batch);
+  if (outcome.status == Outcome::ok) m_publisher.committed(batch);
   return outcome;
 }
 

@@ -157,6 +157,18 @@ PgResult PgConnection::exec(const std::string& sql, const Params& params) {
                             values.data(), nullptr, nullptr, 0));
 }
 
+std::optional<PgError> PgConnection::remaining_results_failure() {
+  std::optional<PgError> failure;
+  while (PGresult* r = PQgetResult(m_conn)) {
+    try {
+      check(r);
+    } catch (const PgError& e) {
+      if (!failure) failure = e;
+    }
+  }
+  return failure;
+}
+
 void PgConnection::copy_in(const std::string& copy_sql, std::string_view data) {
   check(PQexec(m_conn, copy_sql.c_str()));
   constexpr std::size_t k_chunk = 1 << 20;
@@ -170,15 +182,7 @@ void PgConnection::copy_in(const std::string& copy_sql, std::string_view data) {
   if (PQputCopyEnd(m_conn, nullptr) != 1) {
     throw PgError("08006", trim_message(PQerrorMessage(m_conn)), ErrorClass::transient);
   }
-  // Collect every result of the COPY; the first failure wins.
-  std::optional<PgError> failure;
-  while (PGresult* r = PQgetResult(m_conn)) {
-    try {
-      check(r);
-    } catch (const PgError& e) {
-      if (!failure) failure = e;
-    }
-  }
+  auto failure = remaining_results_failure();
   if (failure) throw *failure;
 }
 
@@ -203,14 +207,7 @@ void PgConnection::copy_out(const std::string& copy_sql,
     }
     PQfreemem(buffer);
   }
-  std::optional<PgError> failure;
-  while (PGresult* r = PQgetResult(m_conn)) {
-    try {
-      check(r);
-    } catch (const PgError& e) {
-      if (!failure) failure = e;
-    }
-  }
+  auto failure = remaining_results_failure();
   if (n == -2 && !failure) {
     failure = PgError("08006", trim_message(PQerrorMessage(m_conn)), ErrorClass::transient);
   }

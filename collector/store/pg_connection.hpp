@@ -114,6 +114,8 @@ class PgConnection {
 
  private:
   PgResult check(PGresult* r);
+  // Takes every result still pending (those of a COPY); the first failure among them, if any.
+  std::optional<PgError> remaining_results_failure();
   PGconn* m_conn = nullptr;
   PGcancel* m_cancel = nullptr;
 };

@@ -18,6 +18,13 @@ namespace streamtrack::collector::store {
 // only meaningful on the server that agent watches.
 std::string channel_scope(const std::string& platform, const std::string& agent);
 
+// Rejects are written in few INSERT statements: each carries rejects until its parameters reach
+// about this many bytes (a payload counts twice: it travels as hex). The rejects of a frame
+// (at most 1,000 elements, 256 KiB) fit one; many large rejects cost one statement per MiB, not
+// one each, and never a large parameter (libpq keeps a connection's send buffer at the size of
+// its largest statement).
+inline constexpr std::size_t k_max_reject_statement_bytes = 1u << 20;
+
 // The PostgreSQL Store: one connection, opened lazily and reopened after a failure.
 // Not thread-safe: each batch writer owns one.
 class PgStore final : public Store {
@@ -30,11 +37,15 @@ class PgStore final : public Store {
   // in (platform, scope, name) order, so two writers lock rows alike and never deadlock), then
   // one statement that sends the rows as arrays, inserts them with ON CONFLICT DO NOTHING and
   // marks the hours they touch for the analytics refresh. Offline samples close sessions and add
-  // no metrics row.
+  // no metrics row. Rejects cost one more statement, whatever their number (a frame of 1,000 bad
+  // elements too), or one per k_max_reject_statement_bytes of them.
   WriteOutcome write(const std::vector<ingest::Item>& batch) override;
 
  private:
   void ensure_connected();
+  // The batch's rejects as arrays in one INSERT ... ON CONFLICT DO NOTHING per
+  // k_max_reject_statement_bytes, ordered by (topic, payload, reason) so that writers inserting
+  // the same rejects never deadlock, topic and reason made valid text (wire::valid_text).
   void write_rejects(const std::vector<ingest::Item>& batch);
   void write_agents(const std::vector<ingest::Item>& batch);
   void write_samples(const std::vector<ingest::Item>& batch);

@@ -4,19 +4,17 @@
 #include <vector>
 
 #include "collector/ingest/item.hpp"
+#include "common/util/outcome.hpp"
 
 // The batch writer's only view of the database. PgStore is the real one; unit tests fake it.
 namespace streamtrack::collector::store {
 
-enum class WriteStatus {
-  ok,        // the whole batch is committed
-  retry,     // nothing committed; the database is unreachable or busy: try again later
-  rejected,  // nothing committed; the database refused (some of) the rows themselves
-};
-
+// How one write ended: ok, the whole batch is committed; retry, nothing committed, the
+// database is unreachable or busy (try again later); error, nothing committed, the database
+// refused (some of) the rows themselves.
 struct WriteOutcome {
-  WriteStatus status = WriteStatus::ok;
-  std::string error;  // for retry and rejected: what the database said
+  Outcome status = Outcome::ok;
+  std::string error;  // for retry and error: what the database said
 };
 
 class Store {

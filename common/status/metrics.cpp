@@ -258,6 +258,7 @@ struct CollectorMetrics::Collector {
   pm::Family<pm::Counter>* batches = nullptr;
   pm::Gauge* pending_rows = nullptr;
   pm::Counter* acks_sent = nullptr;
+  pm::Counter* acks_dropped = nullptr;
   pm::Counter* frames = nullptr;
   pm::Counter* frame_samples = nullptr;
   pm::Family<pm::Gauge>* pool = nullptr;
@@ -305,6 +306,11 @@ CollectorMetrics::CollectorMetrics()
                      .Help("Acknowledgements of committed sequence ranges sent to agents")
                      .Register(r)
                      .Add({});
+  c.acks_dropped = &pm::BuildCounter()
+                        .Name("streamtrack_collector_acks_dropped_total")
+                        .Help("Committed seqs whose ack was given up (their agent resends them)")
+                        .Register(r)
+                        .Add({});
   c.frames = &pm::BuildCounter()
                   .Name("streamtrack_collector_frames_total")
                   .Help("Frames received (several samples of one agent in one message)")
@@ -365,6 +371,10 @@ void CollectorMetrics::count_frame(std::int64_t samples) {
 
 void CollectorMetrics::count_acks_sent(std::int64_t count) {
   m_collector->acks_sent->Increment(as_double(count));
+}
+
+void CollectorMetrics::count_acks_dropped(std::int64_t seqs) {
+  m_collector->acks_dropped->Increment(as_double(seqs));
 }
 
 void CollectorMetrics::set_pool(std::int64_t idle, std::int64_t busy, std::int64_t broken) {

@@ -95,6 +95,9 @@ class CollectorMetrics : public Metrics {
   void batch_written(std::int64_t rows, Seconds duration, Outcome outcome);
   void set_pending_rows(std::int64_t rows);
   void count_acks_sent(std::int64_t count);
+  // Committed seqs whose ack the collector gave up (the client refused it and the store of
+  // unsent acks is full): their agent publishes them again after its ack_timeout.
+  void count_acks_dropped(std::int64_t seqs);
   // One frame received (whole or refused whole, then `samples` is 0) carrying `samples`
   // elements, each also counted as a row or a reject like a single-sample message.
   void count_frame(std::int64_t samples);

@@ -333,6 +333,23 @@ std::optional<std::string> sample_problem(const Sample& s) {
   return std::nullopt;
 }
 
+namespace {
+
+// Parses `payload` as one JSON object and lets `read` fill a T from its fields; the parse error
+// or the first problem `read` reported to the FieldReader is the failure.
+template <typename T, typename Read>
+Result<T> decode_object(std::string_view payload, Read read) {
+  auto doc = parse_object(payload, k_max_payload_bytes);
+  if (!doc) return Result<T>::failure(doc.error());
+  FieldReader r(*doc);
+  T out;
+  read(r, out);
+  if (r.failed()) return Result<T>::failure(r.error());
+  return out;
+}
+
+}  // namespace
+
 std::string encode_status(const Status& s) {
   ojson j;
   j["state"] = s.state;
@@ -345,21 +362,17 @@ std::string encode_status(const Status& s) {
 }
 
 Result<Status> decode_status(std::string_view payload) {
-  auto doc = parse_object(payload, k_max_payload_bytes);
-  if (!doc) return Result<Status>::failure(doc.error());
-  FieldReader r(*doc);
-  Status s;
-  s.state = r.string("state", true, k_max_name_bytes, false).value_or("");
-  if (!r.failed() && s.state != "online" && s.state != "offline") {
-    r.field_fail("state", "expected \"online\" or \"offline\", got \"" + s.state + "\"");
-  }
-  s.reason = r.string("reason", false, k_max_text_bytes);
-  s.version = r.string("version", false, k_max_name_bytes);
-  s.started_at = r.timestamp("started_at", false);
-  s.sources = r.integer("sources", false, 0, k_max_int32);
-  s.ts = r.timestamp("ts", false);
-  if (r.failed()) return Result<Status>::failure(r.error());
-  return s;
+  return decode_object<Status>(payload, [](FieldReader& r, Status& s) {
+    s.state = r.string("state", true, k_max_name_bytes, false).value_or("");
+    if (!r.failed() && s.state != "online" && s.state != "offline") {
+      r.field_fail("state", "expected \"online\" or \"offline\", got \"" + s.state + "\"");
+    }
+    s.reason = r.string("reason", false, k_max_text_bytes);
+    s.version = r.string("version", false, k_max_name_bytes);
+    s.started_at = r.timestamp("started_at", false);
+    s.sources = r.integer("sources", false, 0, k_max_int32);
+    s.ts = r.timestamp("ts", false);
+  });
 }
 
 std::string encode_health(const Health& h) {
@@ -386,52 +399,48 @@ std::string encode_health(const Health& h) {
 }
 
 Result<Health> decode_health(std::string_view payload) {
-  auto doc = parse_object(payload, k_max_payload_bytes);
-  if (!doc) return Result<Health>::failure(doc.error());
-  FieldReader r(*doc);
-  Health h;
-  h.ts = r.timestamp("ts", true).value_or(TimePoint{});
-  if (const json* buffer = r.find("buffer", true)) {
-    if (!buffer->is_object()) {
-      r.field_fail("buffer", std::string("expected an object, got ") + type_name(*buffer));
-    } else {
-      FieldReader b(*buffer, "buffer.");
-      h.buffer_depth = b.integer("depth", true, 0, k_max_safe_integer).value_or(0);
-      h.buffer_bytes = b.integer("bytes", true, 0, k_max_safe_integer).value_or(0);
-      h.dropped = b.integer("dropped", true, 0, k_max_safe_integer).value_or(0);
-      h.last_seq = b.integer("last_seq", false, 0, k_max_safe_integer).value_or(0);
-      h.oldest_unsent_age_s = b.number("oldest_unsent_age_s", false, 0, 1e12);
-      if (b.failed()) r.fail(b.error());
-    }
-  }
-  if (const json* sources = r.find("sources", true)) {
-    if (!sources->is_array()) {
-      r.field_fail("sources", std::string("expected an array, got ") + type_name(*sources));
-    } else {
-      for (std::size_t i = 0; i < sources->size() && !r.failed(); ++i) {
-        const json& e = (*sources)[i];
-        const std::string where = "sources[" + std::to_string(i) + "]";
-        if (!e.is_object()) {
-          r.fail("field \"" + where + "\": expected an object, got " + type_name(e));
-          break;
-        }
-        FieldReader sr(e, where + ".");
-        SourceHealth sh;
-        sh.name = sr.string("name", true, k_max_name_bytes, false).value_or("");
-        sh.type = sr.string("type", true, k_max_name_bytes, false).value_or("");
-        sh.last_success = sr.timestamp("last_success", false);
-        sh.polls = sr.integer("polls", true, 0, k_max_safe_integer).value_or(0);
-        sh.errors = sr.integer("errors", true, 0, k_max_safe_integer).value_or(0);
-        sh.consecutive_errors =
-            sr.integer("consecutive_errors", true, 0, k_max_safe_integer).value_or(0);
-        sh.last_error = sr.string("last_error", false, k_max_text_bytes);
-        if (sr.failed()) r.fail(sr.error());
-        h.sources.push_back(std::move(sh));
+  return decode_object<Health>(payload, [](FieldReader& r, Health& h) {
+    h.ts = r.timestamp("ts", true).value_or(TimePoint{});
+    if (const json* buffer = r.find("buffer", true)) {
+      if (!buffer->is_object()) {
+        r.field_fail("buffer", std::string("expected an object, got ") + json_type_name(*buffer));
+      } else {
+        FieldReader b(*buffer, "buffer.");
+        h.buffer_depth = b.integer("depth", true, 0, k_max_safe_integer).value_or(0);
+        h.buffer_bytes = b.integer("bytes", true, 0, k_max_safe_integer).value_or(0);
+        h.dropped = b.integer("dropped", true, 0, k_max_safe_integer).value_or(0);
+        h.last_seq = b.integer("last_seq", false, 0, k_max_safe_integer).value_or(0);
+        h.oldest_unsent_age_s = b.number("oldest_unsent_age_s", false, 0, 1e12);
+        if (b.failed()) r.fail(b.error());
       }
     }
-  }
-  if (r.failed()) return Result<Health>::failure(r.error());
-  return h;
+    if (const json* sources = r.find("sources", true)) {
+      if (!sources->is_array()) {
+        r.field_fail("sources", std::string("expected an array, got ") + json_type_name(*sources));
+      } else {
+        for (std::size_t i = 0; i < sources->size() && !r.failed(); ++i) {
+          const json& e = (*sources)[i];
+          const std::string where = "sources[" + std::to_string(i) + "]";
+          if (!e.is_object()) {
+            r.fail("field \"" + where + "\": expected an object, got " + json_type_name(e));
+            break;
+          }
+          FieldReader sr(e, where + ".");
+          SourceHealth sh;
+          sh.name = sr.string("name", true, k_max_name_bytes, false).value_or("");
+          sh.type = sr.string("type", true, k_max_name_bytes, false).value_or("");
+          sh.last_success = sr.timestamp("last_success", false);
+          sh.polls = sr.integer("polls", true, 0, k_max_safe_integer).value_or(0);
+          sh.errors = sr.integer("errors", true, 0, k_max_safe_integer).value_or(0);
+          sh.consecutive_errors =
+              sr.integer("consecutive_errors", true, 0, k_max_safe_integer).value_or(0);
+          sh.last_error = sr.string("last_error", false, k_max_text_bytes);
+          if (sr.failed()) r.fail(sr.error());
+          h.sources.push_back(std::move(sh));
+        }
+      }
+    }
+  });
 }
 
 std::int64_t seqs_named(const Ack& a) {
@@ -455,34 +464,30 @@ std::string encode_ack(const Ack& a) {
 }
 
 Result<Ack> decode_ack(std::string_view payload) {
-  auto doc = parse_object(payload, k_max_payload_bytes);
-  if (!doc) return Result<Ack>::failure(doc.error());
-  FieldReader r(*doc);
-  Ack a;
-  if (const json* ranges = r.find("ranges", true)) {
-    if (!ranges->is_array()) {
-      r.field_fail("ranges", std::string("expected an array, got ") + type_name(*ranges));
-    }
-    for (std::size_t i = 0; !r.failed() && i < ranges->size(); ++i) {
-      const json& e = (*ranges)[i];
-      const bool pair_of_ints =
-          e.is_array() && e.size() == 2 && e[0].is_number_integer() && e[1].is_number_integer();
-      if (!pair_of_ints) {
-        r.fail("field \"ranges[" + std::to_string(i) + "]\": expected [first, last] integers");
-        break;
+  return decode_object<Ack>(payload, [](FieldReader& r, Ack& a) {
+    if (const json* ranges = r.find("ranges", true)) {
+      if (!ranges->is_array()) {
+        r.field_fail("ranges", std::string("expected an array, got ") + json_type_name(*ranges));
       }
-      const auto first = e[0].get<std::int64_t>();
-      const auto last = e[1].get<std::int64_t>();
-      if (first < 1 || last < first || last > k_max_safe_integer) {
-        r.fail("field \"ranges[" + std::to_string(i) + "]\": out of range: [" +
-               std::to_string(first) + ", " + std::to_string(last) + "]");
-        break;
+      for (std::size_t i = 0; !r.failed() && i < ranges->size(); ++i) {
+        const json& e = (*ranges)[i];
+        const bool pair_of_ints =
+            e.is_array() && e.size() == 2 && e[0].is_number_integer() && e[1].is_number_integer();
+        if (!pair_of_ints) {
+          r.fail("field \"ranges[" + std::to_string(i) + "]\": expected [first, last] integers");
+          break;
+        }
+        const auto first = e[0].get<std::int64_t>();
+        const auto last = e[1].get<std::int64_t>();
+        if (first < 1 || last < first || last > k_max_safe_integer) {
+          r.fail("field \"ranges[" + std::to_string(i) + "]\": out of range: [" +
+                 std::to_string(first) + ", " + std::to_string(last) + "]");
+          break;
+        }
+        a.ranges.emplace_back(first, last);
       }
-      a.ranges.emplace_back(first, last);
     }
-  }
-  if (r.failed()) return Result<Ack>::failure(r.error());
-  return a;
+  });
 }
 
 std::vector<std::pair<std::int64_t, std::int64_t>> to_ranges(std::vector<std::int64_t> seqs) {
@@ -494,6 +499,20 @@ std::vector<std::pair<std::int64_t, std::int64_t>> to_ranges(std::vector<std::in
       out.back().second = seq;
     } else {
       out.emplace_back(seq, seq);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> merge_ranges(
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges) {
+  std::sort(ranges.begin(), ranges.end());
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  for (const auto& r : ranges) {
+    if (!out.empty() && r.first <= out.back().second + 1) {
+      out.back().second = std::max(out.back().second, r.second);
+    } else {
+      out.push_back(r);
     }
   }
   return out;

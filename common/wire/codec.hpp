@@ -84,5 +84,8 @@ Result<Ack> decode_ack(std::string_view payload);
 
 // Collapses a set of seqs (any order, duplicates allowed) into sorted inclusive ranges.
 std::vector<std::pair<std::int64_t, std::int64_t>> to_ranges(std::vector<std::int64_t> seqs);
+// Sorts inclusive ranges and joins those that overlap or touch ([1,3] and [4,6] are [1,6]).
+std::vector<std::pair<std::int64_t, std::int64_t>> merge_ranges(
+    std::vector<std::pair<std::int64_t, std::int64_t>> ranges);
 
 }  // namespace streamtrack::wire

@@ -32,7 +32,7 @@ Result<Frame> decode_frame(std::string_view payload) {
   const json* samples = r.find("samples", true);
   if (samples && !r.failed()) {
     if (!samples->is_array()) {
-      r.field_fail("samples", std::string("expected an array, got ") + type_name(*samples));
+      r.field_fail("samples", std::string("expected an array, got ") + json_type_name(*samples));
     } else if (samples->empty()) {
       r.field_fail("samples", "empty (a frame carries at least one sample)");
     } else if (samples->size() > k_max_frame_samples) {
@@ -48,8 +48,9 @@ Result<Frame> decode_frame(std::string_view payload) {
     const json& element = (*samples)[i];
     auto text = element.dump(-1, ' ', false, json::error_handler_t::replace);
     if (!element.is_object()) {
-      frame.entries.push_back(refused(
-          i, std::move(text), std::string("expected a JSON object, got ") + type_name(element)));
+      frame.entries.push_back(
+          refused(i, std::move(text),
+                  std::string("expected a JSON object, got ") + json_type_name(element)));
       continue;
     }
     // As large as a single-sample message may be, or it would be refused alone.

@@ -2,28 +2,6 @@
 
 namespace streamtrack::wire::detail {
 
-const char* type_name(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null:
-      return "null";
-    case json::value_t::boolean:
-      return "boolean";
-    case json::value_t::string:
-      return "string";
-    case json::value_t::array:
-      return "array";
-    case json::value_t::object:
-      return "object";
-    case json::value_t::number_float:
-      return "number";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return "integer";
-    default:
-      return "unknown";
-  }
-}
-
 std::string format_number(double d) {
   json j = d;
   return j.dump();
@@ -84,7 +62,7 @@ Result<json> parse_object(std::string_view payload, std::size_t max_bytes) {
     return Result<json>::failure("invalid JSON: number out of range");
   }
   if (!doc.is_object()) {
-    return Result<json>::failure(std::string("expected a JSON object, got ") + type_name(doc));
+    return Result<json>::failure(std::string("expected a JSON object, got ") + json_type_name(doc));
   }
   return doc;
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/util/json_type.hpp"
 #include "common/util/result.hpp"
 #include "common/util/time.hpp"
 #include "common/wire/sample.hpp"
@@ -26,8 +27,6 @@ inline constexpr std::size_t k_max_text_bytes = 4096;
 // Deepest nesting of arrays and objects a payload may have (see parse_object).
 inline constexpr std::size_t k_max_json_depth = 64;
 
-// The JSON type of `v` as reasons name it ("integer", "object", ...).
-const char* type_name(const json& v);
 // `d` as the encoder writes it.
 std::string format_number(double d);
 
@@ -124,7 +123,7 @@ class FieldReader {
 
  private:
   void wrong_type(const char* key, const char* expected, const json& got) {
-    field_fail(key, std::string("expected ") + expected + ", got " + type_name(got));
+    field_fail(key, std::string("expected ") + expected + ", got " + json_type_name(got));
   }
   void out_of_range(const char* key, const std::string& got, std::int64_t min, std::int64_t max) {
     field_fail(key, "out of range: " + got + " (expected " + std::to_string(min) + ".." +

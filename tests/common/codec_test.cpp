@@ -225,6 +225,14 @@ TEST(AckCodec, ToRangesCollapsesSeqs) {
   EXPECT_TRUE(to_ranges({}).empty());
 }
 
+TEST(AckCodec, MergeRangesSortsAndJoinsOverlappingAndTouchingRanges) {
+  using Ranges = std::vector<std::pair<std::int64_t, std::int64_t>>;
+  EXPECT_EQ(merge_ranges({{9, 10}, {1, 3}, {4, 4}, {2, 2}, {12, 20}, {15, 16}, {7, 7}}),
+            (Ranges{{1, 4}, {7, 7}, {9, 10}, {12, 20}}));
+  EXPECT_EQ(merge_ranges({{1, 1}, {1, 1}}), (Ranges{{1, 1}}));
+  EXPECT_TRUE(merge_ranges({}).empty());
+}
+
 }  // namespace
 TEST(ValidText, ReplacesWhatIsNotUtf8AndNulAndKeepsTheRest) {
   EXPECT_EQ(valid_text("plain"), "plain");

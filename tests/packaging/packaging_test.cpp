@@ -140,7 +140,7 @@ TEST_F(Packaging, BuildLintInstallUpgradeRemovePurge) {
               HasSubstr("sudo -u postgres streamtrack-collector setup-db --admin-dsn"));
   EXPECT_THAT(installed.output, HasSubstr("/usr/share/streamtrack/sql/setup-db.sql"));
   EXPECT_EQ(read_file("/usr/share/streamtrack/sql/setup-db.sql"),
-            read_file(source_dir() / "sql/setup-db.sql"));
+            read_file(bin_dir().parent_path() / "sql/setup-db.sql"));
 
   for (const auto& daemon : k_daemons) {
     SCOPED_TRACE(daemon);

@@ -36,18 +36,20 @@ class Api {
   std::uint64_t stats_computations() const { return m_stats.computations(); }
 
  private:
-  Response route(const Request& request);
-  Response get_stats(const Request& request);
-  Response list_channels(const Request& request);
-  Response get_channel(const Request& request, std::int64_t id);
-  Response list_sessions(const Request& request, std::int64_t channel_id);
-  Response get_session(const Request& request, std::int64_t id);
-  Response channel_series(const Request& request, std::int64_t channel_id);
-  Response session_series(const Request& request, std::int64_t session_id);
-  Response list_alerts(const Request& request);
-  Response list_agents(const Request& request);
-  Response live(const Request& request);
-  StatsSnapshot compute_stats();
+  // Each handler validates the query first, then queries; it throws ApiError for the client's
+  // mistakes and db errors as they come (handle() turns both into replies).
+  Response route(const Request& request);                                    // api.cpp
+  Response get_stats(const Request& request);                                // stats.cpp
+  StatsSnapshot compute_stats();                                             // stats.cpp
+  Response list_channels(const Request& request);                            // channels.cpp
+  Response get_channel(const Request& request, std::int64_t id);             // channels.cpp
+  Response list_sessions(const Request& request, std::int64_t channel_id);   // sessions.cpp
+  Response get_session(const Request& request, std::int64_t id);             // sessions.cpp
+  Response channel_series(const Request& request, std::int64_t channel_id);  // series.cpp
+  Response session_series(const Request& request, std::int64_t session_id);  // series.cpp
+  Response list_alerts(const Request& request);                              // alerts.cpp
+  Response list_agents(const Request& request);                              // agents.cpp
+  Response live(const Request& request);                                     // live.cpp
 
   db::Pool& m_pool;
   live::Hub& m_hub;

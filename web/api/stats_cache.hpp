@@ -27,7 +27,6 @@ class StatsCache {
 
   std::shared_ptr<const StatsSnapshot> get();
   std::uint64_t computations() const;
-  std::chrono::milliseconds window() const { return m_window; }
 
  private:
   std::chrono::milliseconds m_window;

@@ -1,5 +1,6 @@
 #include "web/config/web_config.hpp"
 
+#include "common/config/config_file.hpp"
 #include "common/config/example.hpp"
 #include "common/config/log_settings.hpp"
 #include "common/config/toml_file.hpp"
@@ -181,13 +182,7 @@ const TableSpec& auth_spec() {
   return spec;
 }
 
-WebConfig build_web_config(std::shared_ptr<const toml::table> document, const std::string& name) {
-  config::Diagnostics diag(name);
-  const auto root = config::validate(*document, web_root_spec(), "", diag);
-  WebConfig c;
-  c.path = name;
-  c.document = document;
-
+void read_web_config(WebConfig& c, const config::Section& root, config::Diagnostics& diag) {
   const auto web = root.table("web");
   config::read_log_settings(web, c.log_level, c.log_format);
   c.listen = web.string("listen");
@@ -246,8 +241,6 @@ WebConfig build_web_config(std::shared_ptr<const toml::table> document, const st
     diag.error(auth.position("mode"), "auth", "mode",
                "a token_file or htpasswd_file is set but mode is \"none\"; set mode");
   }
-  diag.throw_if_any();
-  return c;
 }
 
 }  // namespace
@@ -280,14 +273,11 @@ const TableSpec& web_root_spec() {
 }
 
 WebConfig parse_web_config(std::string_view text, const std::string& name) {
-  return build_web_config(std::make_shared<toml::table>(config::parse_toml_text(text, name)), name);
+  return config::parse_config<WebConfig>(text, name, web_root_spec(), &read_web_config);
 }
 
 WebConfig load_web_config(const std::string& path) {
-  auto doc = config::load_toml_with_dropins(path, "web.d");
-  auto c = build_web_config(doc.table, path);
-  c.files = std::move(doc.files);
-  return c;
+  return config::load_config<WebConfig>(path, "web.d", web_root_spec(), &read_web_config);
 }
 
 std::string web_config_example() {

@@ -120,8 +120,7 @@ const config::TableSpec& fields_spec() {
   return spec;
 }
 
-}  // namespace
-
+// Keys of an `http_json` [[source]] table: single_stream_source_spec() and `fields`.
 const config::TableSpec& spec() {
   static const config::TableSpec spec =
       config::extend(single_stream_source_spec(),
@@ -133,6 +132,7 @@ const config::TableSpec& spec() {
   return spec;
 }
 
+// Builds the source; throws config::ConfigError for an invalid JSON Pointer or secret.
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   http::Request request = base_request(source, config_path);
   const auto fields = source.section.table("fields");
@@ -169,6 +169,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
       std::move(request), BodyKind::json,
       [m = std::move(m)](std::string_view body, TimePoint) { return parse(body, m); });
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

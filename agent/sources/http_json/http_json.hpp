@@ -25,12 +25,6 @@ struct Mapping {
 // the wrong type ("viewers (/stats/viewers): expected a non-negative integer, got string").
 PollResult parse(std::string_view body, const Mapping& mapping);
 
-// Keys of an `http_json` [[source]] table: single_stream_source_spec() and `fields`.
-const config::TableSpec& spec();
-
-// Builds the source; throws config::ConfigError for an invalid JSON Pointer or secret.
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `http_json` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

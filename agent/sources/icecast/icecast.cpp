@@ -83,11 +83,15 @@ PollResult parse(std::string_view body) {
   return out;
 }
 
+namespace {
+
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   return std::make_unique<SingleRequestSource>(
       base_request(source, config_path), BodyKind::json,
       stream_filtered(source, [](std::string_view body, TimePoint) { return parse(body); }));
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {.type = "icecast",

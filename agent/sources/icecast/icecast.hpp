@@ -18,8 +18,6 @@ namespace streamtrack::agent::sources::icecast {
 // stream_start_iso8601, audio codec from server_type.
 PollResult parse(std::string_view body);
 
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `icecast` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

@@ -7,7 +7,6 @@
 #include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
 #include "agent/sources/oauth/app_token.hpp"
-#include "agent/sources/oauth/redact.hpp"
 #include "agent/sources/platform_support.hpp"
 #include "agent/sources/source_config.hpp"
 #include "common/daemon/log.hpp"
@@ -17,7 +16,6 @@ namespace streamtrack::agent::sources::kick {
 
 using nlohmann::json;
 using oauth::AppToken;
-using oauth::redact;
 
 namespace {
 
@@ -81,10 +79,12 @@ struct KickSource::State {
 
 namespace {
 
-class KickPoll final : public Poll {
+class KickPoll final : public PlatformPoll {
  public:
   explicit KickPoll(std::shared_ptr<KickSource::State> state)
-      : m_state(std::move(state)), m_batches(batches(m_state->options.channels, k_batch_size)) {
+      : PlatformPoll(state->options.client_secret),
+        m_state(std::move(state)),
+        m_batches(batches(m_state->options.channels, k_batch_size)) {
     const auto now = m_state->clock.now();
     if (m_state->backoff_until && now < *m_state->backoff_until) {
       fail("backing off after HTTP 429 until " + format_rfc3339(*m_state->backoff_until));
@@ -92,7 +92,7 @@ class KickPoll final : public Poll {
   }
 
   std::optional<http::Request> next_request() override {
-    if (m_done) return std::nullopt;
+    if (done()) return std::nullopt;
     auto& s = *m_state;
     const auto now = s.clock.now();
     if (auto mint = s.token.mint_if_needed(now, s.options.max_body_bytes)) {
@@ -145,36 +145,24 @@ class KickPoll final : public Poll {
     auto samples = parse_channels(response.body);
     if (!samples) return fail(samples.error());
     for (auto& sample : *samples) {
-      if (m_seen.insert(sample.channel).second) m_samples.push_back(std::move(sample));
+      keep_first(std::move(sample));
     }
     if (++m_batch < m_batches.size()) return;
     s.backoff.reset();
     s.backoff_until.reset();
     for (const auto& slug : s.options.channels) {
-      if (m_seen.count(slug) || !s.warned_missing.insert(slug).second) continue;
+      if (seen(slug) || !s.warned_missing.insert(slug).second) continue;
       log::warning("channel not found source=" + s.options.name + " channel=" + slug);
     }
-    m_result = std::move(m_samples);
-    m_done = true;
+    succeed();
   }
-
-  PollResult result() override { return m_result; }
 
  private:
-  void fail(const std::string& why) {
-    m_result = PollResult::failure(redact(why, m_state->options.client_secret));
-    m_done = true;
-  }
-
   std::shared_ptr<KickSource::State> m_state;
   std::vector<std::vector<std::string>> m_batches;
   std::size_t m_batch = 0;
   bool m_token_stage = false;
   bool m_reminted = false;
-  bool m_done = false;
-  std::vector<Sample> m_samples;
-  std::set<std::string> m_seen;
-  PollResult m_result = PollResult::failure("poll did not run");
 };
 
 }  // namespace
@@ -200,6 +188,8 @@ std::unique_ptr<Poll> KickSource::start_poll() {
   return std::make_unique<KickPoll>(m_state);
 }
 
+namespace {
+
 const config::TableSpec& spec() {
   static const KickOptions defaults;
   static const config::TableSpec table = platform_source_spec(
@@ -217,6 +207,7 @@ const config::TableSpec& spec() {
   return table;
 }
 
+// Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/kick-client-secret).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   config::Diagnostics diag(config_path);
   KickOptions o;
@@ -228,6 +219,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   o.client_secret = *secret;
   return std::make_unique<KickSource>(std::move(o), SystemClock::instance());
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

@@ -50,11 +50,6 @@ class KickSource final : public Source {
   std::shared_ptr<State> m_state;
 };
 
-const config::TableSpec& spec();
-
-// Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/kick-client-secret).
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `kick` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

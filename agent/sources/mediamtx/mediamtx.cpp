@@ -151,9 +151,14 @@ Result<Page> parse(std::string_view body) {
   return page;
 }
 
+namespace {
+
+// Polls page 0 as configured, then page=1.. while pageCount says there are more (at most 100).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   return std::make_unique<MediamtxSource>(base_request(source, config_path), stream_filter(source));
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {.type = "mediamtx",

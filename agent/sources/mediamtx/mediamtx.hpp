@@ -23,9 +23,6 @@ struct Page {
 // size and codecs from tracks2 (fallback: codec names from tracks).
 Result<Page> parse(std::string_view body);
 
-// Polls page 0 as configured, then page=1.. while pageCount says there are more (at most 100).
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `mediamtx` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

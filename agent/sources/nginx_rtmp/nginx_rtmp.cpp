@@ -91,10 +91,14 @@ PollResult parse(std::string_view body, TimePoint now) {
   return out;
 }
 
+namespace {
+
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   return std::make_unique<SingleRequestSource>(base_request(source, config_path), BodyKind::xml,
                                                stream_filtered(source, &parse));
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

@@ -18,8 +18,6 @@ namespace streamtrack::agent::sources::nginx_rtmp {
 // well-formed XML, has no <rtmp> root, or a stream without a name or a numeric nclients.
 PollResult parse(std::string_view body, TimePoint now);
 
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `nginx_rtmp` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

@@ -44,6 +44,8 @@ PollResult parse(std::string_view body, const std::string& channel) {
   return std::vector<Sample>{std::move(s)};
 }
 
+namespace {
+
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   return std::make_unique<SingleRequestSource>(
       base_request(source, config_path), BodyKind::json,
@@ -51,6 +53,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
         return parse(body, channel);
       });
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

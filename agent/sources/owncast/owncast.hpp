@@ -16,8 +16,6 @@ namespace streamtrack::agent::sources::owncast {
 // offline; title = `streamTitle` (when not empty); started_at = `lastConnectTime` while online.
 PollResult parse(std::string_view body, const std::string& channel);
 
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `owncast` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

@@ -66,6 +66,9 @@ PollResult parse(std::string_view body) {
   return out;
 }
 
+namespace {
+
+// Sends `count` (default 100 when the URL has none: SRS returns only 10 streams otherwise).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   auto request = base_request(source, config_path);
   if (request.url.find("count=") == std::string::npos) {
@@ -75,6 +78,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
       std::move(request), BodyKind::json,
       stream_filtered(source, [](std::string_view body, TimePoint) { return parse(body); }));
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

@@ -16,9 +16,6 @@ namespace streamtrack::agent::sources::srs {
 // bitrate = kbps.recv_30s, stream_id = id, size and codecs from video/audio.
 PollResult parse(std::string_view body);
 
-// Sends `count` (default 100 when the URL has none: SRS returns only 10 streams otherwise).
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `srs` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

@@ -56,6 +56,8 @@ std::unique_ptr<Poll> SyntheticSource::start_poll() {
   return std::make_unique<ReadyPoll>(make_round(m_options, m_round++));
 }
 
+namespace {
+
 const config::TableSpec& spec() {
   using config::ValueType;
   static const SyntheticOptions defaults;
@@ -94,6 +96,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string&) {
   o.rounds = source.section.integer("rounds");
   return std::make_unique<SyntheticSource>(std::move(o));
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

@@ -43,10 +43,6 @@ class SyntheticSource final : public Source {
   std::int64_t m_round = 0;
 };
 
-const config::TableSpec& spec();
-
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `synthetic` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

@@ -7,7 +7,6 @@
 #include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
 #include "agent/sources/oauth/app_token.hpp"
-#include "agent/sources/oauth/redact.hpp"
 #include "agent/sources/platform_support.hpp"
 #include "agent/sources/source_config.hpp"
 #include "common/daemon/log.hpp"
@@ -16,7 +15,6 @@ namespace streamtrack::agent::sources::twitch {
 
 using nlohmann::json;
 using oauth::AppToken;
-using oauth::redact;
 
 namespace {
 
@@ -107,10 +105,12 @@ struct TwitchSource::State {
 
 namespace {
 
-class TwitchPoll final : public Poll {
+class TwitchPoll final : public PlatformPoll {
  public:
   explicit TwitchPoll(std::shared_ptr<TwitchSource::State> state)
-      : m_state(std::move(state)), m_batches(batches(m_state->options.channels, k_batch_size)) {
+      : PlatformPoll(state->options.client_secret),
+        m_state(std::move(state)),
+        m_batches(batches(m_state->options.channels, k_batch_size)) {
     const auto now = m_state->clock.now();
     if (auto until = m_state->rate.blocked(now, static_cast<std::int64_t>(m_batches.size()))) {
       fail("rate limit: " + std::to_string(m_state->rate.remaining.value_or(0)) +
@@ -120,7 +120,7 @@ class TwitchPoll final : public Poll {
   }
 
   std::optional<http::Request> next_request() override {
-    if (m_done) return std::nullopt;
+    if (done()) return std::nullopt;
     auto& s = *m_state;
     const auto now = s.clock.now();
     if (auto mint = s.token.mint_if_needed(now, s.options.max_body_bytes)) {
@@ -166,7 +166,7 @@ class TwitchPoll final : public Poll {
     for (auto& sample : page->live) {
       // Helix answers only for the logins asked; anything else is not ours to report.
       if (std::find(tracked.begin(), tracked.end(), sample.channel) == tracked.end()) continue;
-      if (m_seen.insert(sample.channel).second) m_samples.push_back(std::move(sample));
+      keep_first(std::move(sample));
     }
     ++m_pages;
     if (!page->cursor.empty() && page->cursor != m_cursor && m_pages < k_max_pages_per_batch) {
@@ -179,28 +179,21 @@ class TwitchPoll final : public Poll {
     finish();
   }
 
-  PollResult result() override { return m_result; }
-
  private:
   enum class Stage { token, streams };
-
-  void fail(const std::string& why) {
-    m_result = PollResult::failure(redact(why, m_state->options.client_secret));
-    m_done = true;
-  }
 
   void finish() {
     auto& s = *m_state;
     for (const auto& login : s.options.channels) {
-      if (m_seen.count(login)) continue;
+      if (seen(login)) continue;
       Sample offline;
       offline.channel = login;
       offline.live = false;
-      m_samples.push_back(std::move(offline));
+      keep(std::move(offline));
     }
     if (s.chat) {
       const auto counts = s.chat->take_counts();
-      for (auto& sample : m_samples) {
+      for (auto& sample : samples()) {
         const auto it = counts.find(sample.channel);
         if (it == counts.end()) continue;
         sample.chat_messages = it->second.messages;
@@ -212,8 +205,7 @@ class TwitchPoll final : public Poll {
       log::info("rate limit source=" + s.options.name + " limit=" + std::to_string(*s.rate.limit) +
                 " requests_per_poll=" + std::to_string(m_batches.size()));
     }
-    m_result = std::move(m_samples);
-    m_done = true;
+    succeed();
   }
 
   std::shared_ptr<TwitchSource::State> m_state;
@@ -223,10 +215,6 @@ class TwitchPoll final : public Poll {
   int m_pages = 0;
   Stage m_stage = Stage::streams;
   bool m_reminted = false;
-  bool m_done = false;
-  std::vector<Sample> m_samples;
-  std::set<std::string> m_seen;
-  PollResult m_result = PollResult::failure("poll did not run");
 };
 
 }  // namespace
@@ -262,6 +250,9 @@ const chat::IrcClient* TwitchSource::chat() const {
   return m_state->chat.get();
 }
 
+namespace {
+
+// Keys of a `twitch` [[source]] table.
 const config::TableSpec& spec() {
   using config::ValueType;
   static const TwitchOptions defaults;
@@ -288,6 +279,7 @@ const config::TableSpec& spec() {
   return table;
 }
 
+// Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/twitch-client-secret).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   const auto& s = source.section;
   config::Diagnostics diag(config_path);
@@ -315,6 +307,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
     throw;
   }
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

@@ -71,12 +71,6 @@ class TwitchSource final : public Source {
   std::shared_ptr<State> m_state;
 };
 
-// Keys of a `twitch` [[source]] table.
-const config::TableSpec& spec();
-
-// Reads the client secret (client_secret_file, or $CREDENTIALS_DIRECTORY/twitch-client-secret).
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `twitch` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

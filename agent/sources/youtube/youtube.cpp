@@ -4,7 +4,6 @@
 
 #include "agent/http/url.hpp"
 #include "agent/sources/json_support.hpp"
-#include "agent/sources/oauth/redact.hpp"
 #include "agent/sources/platform_support.hpp"
 #include "agent/sources/source_config.hpp"
 #include "common/daemon/log.hpp"
@@ -128,9 +127,10 @@ struct YoutubeSource::State {
 
 namespace {
 
-class YoutubePoll final : public Poll {
+class YoutubePoll final : public PlatformPoll {
  public:
-  explicit YoutubePoll(std::shared_ptr<YoutubeSource::State> state) : m_state(std::move(state)) {
+  explicit YoutubePoll(std::shared_ptr<YoutubeSource::State> state)
+      : PlatformPoll(state->options.api_key), m_state(std::move(state)) {
     auto& s = *m_state;
     const auto now = s.clock.now();
     if (auto until = s.planner.paused_until(now)) {
@@ -147,7 +147,7 @@ class YoutubePoll final : public Poll {
   }
 
   std::optional<http::Request> next_request() override {
-    if (m_done) return std::nullopt;
+    if (done()) return std::nullopt;
     auto& s = *m_state;
     const auto now = s.clock.now();
     if (m_search < m_searches.size()) {
@@ -185,8 +185,7 @@ class YoutubePoll final : public Poll {
                  " spent_today=" + std::to_string(s.planner.spent_today()) +
                  " daily_quota=" + std::to_string(s.options.daily_quota));
     }
-    m_result = std::move(m_samples);
-    m_done = true;
+    succeed();
     return std::nullopt;
   }
 
@@ -220,7 +219,7 @@ class YoutubePoll final : public Poll {
         Sample offline;
         offline.channel = id;
         offline.live = false;
-        m_samples.push_back(std::move(offline));
+        keep(std::move(offline));
       } else {
         c.video = ids->front();
       }
@@ -252,11 +251,9 @@ class YoutubePoll final : public Poll {
       } else {
         channel->second.video.reset();
       }
-      m_samples.push_back(std::move(sample));
+      keep(std::move(sample));
     }
   }
-
-  PollResult result() override { return m_result; }
 
  private:
   enum class Stage { search, videos };
@@ -272,11 +269,6 @@ class YoutubePoll final : public Poll {
     return r;
   }
 
-  void fail(const std::string& why) {
-    m_result = PollResult::failure(oauth::redact(why, m_state->options.api_key));
-    m_done = true;
-  }
-
   std::shared_ptr<YoutubeSource::State> m_state;
   std::vector<std::string> m_searches;
   std::size_t m_search = 0;
@@ -285,9 +277,6 @@ class YoutubePoll final : public Poll {
   std::size_t m_batch = 0;
   std::size_t m_skipped = 0;
   Stage m_stage = Stage::search;
-  bool m_done = false;
-  std::vector<Sample> m_samples;
-  PollResult m_result = PollResult::failure("poll did not run");
 };
 
 }  // namespace
@@ -328,6 +317,8 @@ milliseconds YoutubeSource::search_period() const {
   return m_state->search_period;
 }
 
+namespace {
+
 const config::TableSpec& spec() {
   using config::ValueType;
   static const YoutubeOptions defaults;
@@ -352,6 +343,7 @@ const config::TableSpec& spec() {
   return table;
 }
 
+// Reads the API key (api_key_file, or $CREDENTIALS_DIRECTORY/youtube-api-key).
 std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path) {
   config::Diagnostics diag(config_path);
   YoutubeOptions o;
@@ -363,6 +355,8 @@ std::unique_ptr<Source> create(const SourceConfig& source, const std::string& co
   o.api_key = *key;
   return std::make_unique<YoutubeSource>(std::move(o), SystemClock::instance());
 }
+
+}  // namespace
 
 SourceTypeInfo source_type() {
   return {

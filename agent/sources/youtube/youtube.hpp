@@ -73,11 +73,6 @@ class YoutubeSource final : public Source {
   std::shared_ptr<State> m_state;
 };
 
-const config::TableSpec& spec();
-
-// Reads the API key (api_key_file, or $CREDENTIALS_DIRECTORY/youtube-api-key).
-std::unique_ptr<Source> create(const SourceConfig& source, const std::string& config_path);
-
 // The `youtube` entry of the source registry: its keys, factory and `config example` entry.
 SourceTypeInfo source_type();
 

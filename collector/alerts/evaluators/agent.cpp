@@ -1,5 +1,4 @@
-#include "collector/alerts/evaluators/agent.hpp"
-
+#include "collector/alerts/evaluators/evaluators.hpp"
 #include "collector/alerts/evaluators/text.hpp"
 #include "common/util/duration.hpp"
 
@@ -12,16 +11,15 @@ using std::chrono::milliseconds;
 // Runs `judge(name, agent, candidate)` for each agent the rule matches.
 template <typename Judge>
 std::vector<Candidate> each_agent(const EvalContext& cx, Judge judge) {
-  std::vector<Candidate> out;
-  for (const auto& [name, a] : cx.seen.agents) {
-    if (!glob_match(cx.rule.match_agent, name)) continue;
-    Candidate e;
-    e.key = {name};
-    e.labels = {{"agent", name}};
-    judge(name, a, e);
-    out.push_back(std::move(e));
-  }
-  return out;
+  return candidate_per_entry(
+      cx.seen.agents,
+      [&](const std::string& name, const auto&, Candidate& e) {
+        if (!glob_match(cx.rule.match_agent, name)) return false;
+        e.key = {name};
+        e.labels = {{"agent", name}};
+        return true;
+      },
+      judge);
 }
 
 }  // namespace

@@ -1,5 +1,4 @@
-#include "collector/alerts/evaluators/collector.hpp"
-
+#include "collector/alerts/evaluators/evaluators.hpp"
 #include "collector/alerts/evaluators/text.hpp"
 
 namespace streamtrack::collector::alerts::evaluators {

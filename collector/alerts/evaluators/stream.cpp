@@ -1,7 +1,6 @@
-#include "collector/alerts/evaluators/stream.hpp"
-
 #include <algorithm>
 
+#include "collector/alerts/evaluators/evaluators.hpp"
 #include "collector/alerts/evaluators/text.hpp"
 #include "common/util/duration.hpp"
 
@@ -14,20 +13,21 @@ using std::chrono::milliseconds;
 // Runs `judge(channel, "<platform>/<channel>", candidate)` for each channel the rule matches.
 template <typename Judge>
 std::vector<Candidate> each_channel(const EvalContext& cx, Judge judge) {
-  std::vector<Candidate> out;
-  for (const auto& [id, c] : cx.seen.channels) {
-    if (!glob_match(cx.rule.match_platform, c.platform) ||
-        !glob_match(cx.rule.match_channel, c.channel) ||
-        !glob_match(cx.rule.match_agent, c.agent)) {
-      continue;
-    }
-    Candidate e;
-    e.key = {c.platform, c.channel};
-    e.labels = {{"platform", c.platform}, {"channel", c.channel}, {"agent", c.agent}};
-    judge(c, c.platform + "/" + c.channel, e);
-    out.push_back(std::move(e));
-  }
-  return out;
+  return candidate_per_entry(
+      cx.seen.channels,
+      [&](const auto&, const ChannelHistory& c, Candidate& e) {
+        if (!glob_match(cx.rule.match_platform, c.platform) ||
+            !glob_match(cx.rule.match_channel, c.channel) ||
+            !glob_match(cx.rule.match_agent, c.agent)) {
+          return false;
+        }
+        e.key = {c.platform, c.channel};
+        e.labels = {{"platform", c.platform}, {"channel", c.channel}, {"agent", c.agent}};
+        return true;
+      },
+      [&](const auto&, const ChannelHistory& c, Candidate& e) {
+        judge(c, c.platform + "/" + c.channel, e);
+      });
 }
 
 // After a restart, a windowed value needs a full window of fresh data before it may clear an

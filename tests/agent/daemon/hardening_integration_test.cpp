@@ -11,7 +11,7 @@
 #include "common/wire/topics.hpp"
 #include "tests/agent/daemon/acl_broker.hpp"
 #include "tests/agent/daemon/agent_support.hpp"
-#include "tests/http/http_client.hpp"
+#include "tests/support/http_client.hpp"
 
 namespace streamtrack::testing {
 namespace {

@@ -5,6 +5,7 @@
 
 #include "collector/config/collector_config.hpp"
 #include "collector/store/pg_connection.hpp"
+#include "common/wire/frame.hpp"
 #include "tests/collector/integration/collector_fixture.hpp"
 
 namespace streamtrack::collector::testing {
@@ -125,6 +126,47 @@ TEST_F(AckIT, EveryConnectionCarriesTheConfiguredTimeouts) {
                       "pg_backend_pid()")
                 .text(0, 0),
             "streamtrack-collector " + config.id + " writer");
+}
+
+// One batch of 5,000 scattered seqs (a gap after each, 16 digits: the widest ranges there are)
+// once made one ack of about 180 KB, which an agent refuses (wire::decode_ack, 64 KiB): none
+// of those samples was ever acknowledged. Every ack message must fit, and name every seq.
+TEST_F(AckIT, TheAcksOfALargeScatteredBatchEachFitWhatAnAgentAccepts) {
+  CollectorOptions o;
+  o.pool_size = 1;
+  o.max_delay = "10s";  // the batch is written at max_rows (5,000), all at once
+  auto collector = start_collector(o);
+  MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
+  constexpr int k_samples = 5000;
+  constexpr std::int64_t k_first_seq = 1'000'000'000'000'000;
+  std::set<std::int64_t> committed;
+  wire::FrameBuilder frame("rig");
+  for (int i = 0; i < k_samples; ++i) {
+    const auto seq = k_first_seq + 2 * i;
+    auto sample = make_sample("rig", seq, ts_for(i), "live/main");
+    sample.bitrate_kbps = 2500.0;  // make_sample's figure grows with the seq
+    const auto payload = wire::encode_sample(sample);
+    if (!frame.add(payload)) {
+      probe.publish(k_topics.frames("rig"), frame.finish());
+      ASSERT_TRUE(frame.add(payload));
+    }
+    committed.insert(seq);
+  }
+  probe.publish(k_topics.frames("rig"), frame.finish());
+  expect_count("SELECT count(*) FROM livestream_metrics", k_samples);
+  ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() >= committed.size(); }))
+      << acked_set(probe).size() << " of " << k_samples << " acked\n"
+      << collector->output();
+  EXPECT_EQ(acked_set(probe), committed);
+  std::size_t messages = 0;
+  for (const auto& m : probe.messages()) {
+    if (m.topic != k_topics.ack("rig")) continue;
+    ++messages;
+    EXPECT_LE(m.payload.size(), wire::k_max_payload_bytes);
+    EXPECT_TRUE(wire::decode_ack(m.payload)) << m.payload.substr(0, 200);
+  }
+  EXPECT_GT(messages, 1u);
+  EXPECT_EQ(collector->stop(), 0);
 }
 
 }  // namespace

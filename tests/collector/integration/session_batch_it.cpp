@@ -99,7 +99,7 @@ TEST_F(SessionBatchIT, SeveralStepsOfOneChannelInOneBatchApplyInTimeOrder) {
       sample_item("twitch", "named", 5, "2030-03-01T10:04:00Z", true, "s2"),
   };
   const auto outcome = write(batch);
-  ASSERT_EQ(outcome.status, store::WriteStatus::ok) << outcome.error;
+  ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
 
   // s1 runs 10:00-10:01 and the offline sample at 10:02 ends it; s2 opens at 10:03.
   EXPECT_EQ(sessions("named"),
@@ -119,7 +119,7 @@ TEST_F(SessionBatchIT, SeveralStepsOfOneChannelInOneBatchApplyInTimeOrder) {
 
   // The same batch again changes nothing (a resend), whatever its order.
   const std::vector<Item> again(batch.rbegin(), batch.rend());
-  ASSERT_EQ(write(again).status, store::WriteStatus::ok);
+  ASSERT_EQ(write(again).status, Outcome::ok);
   EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), "7");
   EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestreams"), "4");
 }
@@ -128,18 +128,18 @@ TEST_F(SessionBatchIT, ASessionChangeMidBatchClosesTheOldSessionAndLaterBatchesC
   ASSERT_EQ(write({sample_item("twitch", "named", 1, "2030-03-01T10:00:00Z", true, "s1", "A"),
                    sample_item("nginx_rtmp", "live/d", 11, "2030-03-01T10:00:00Z")})
                 .status,
-            store::WriteStatus::ok);
+            Outcome::ok);
   // Mid-batch: s1 gets one more sample, then s2 starts; the derived channel continues.
   ASSERT_EQ(write({sample_item("twitch", "named", 2, "2030-03-01T10:01:00Z", true, "s1"),
                    sample_item("twitch", "named", 3, "2030-03-01T10:02:00Z", true, "s2", "B"),
                    sample_item("nginx_rtmp", "live/d", 12, "2030-03-01T10:01:00Z"),
                    sample_item("twitch", "named", 4, "2030-03-01T10:03:00Z", true, "s2")})
                 .status,
-            store::WriteStatus::ok);
+            Outcome::ok);
   ASSERT_EQ(write({sample_item("twitch", "named", 5, "2030-03-01T10:04:00Z", true, "s2", "C"),
                    sample_item("nginx_rtmp", "live/d", 13, "2030-03-01T10:05:00Z")})
                 .status,
-            store::WriteStatus::ok);
+            Outcome::ok);
 
   EXPECT_EQ(sessions("named"),
             (Rows{{"id:s1", "10:00:00", "10:01:00", "10:01:00", "false", "A", "20"},
@@ -159,7 +159,7 @@ TEST_F(SessionBatchIT, TitlesAndKeysOfAnyTextAreStoredVerbatim) {
   ASSERT_EQ(write({sample_item("twitch", "odd\"name,{x}", 1, "2030-03-01T10:00:00Z", true,
                                stream_id, title)})
                 .status,
-            store::WriteStatus::ok);
+            Outcome::ok);
   EXPECT_EQ(pg_query(m_dsn,
                      "SELECT c.name, l.session_key, (l.platform_stream_id = 'NULL')::text, l.title "
                      "FROM livestreams l JOIN channels c ON c.id = l.channel_id"),
@@ -182,7 +182,7 @@ TEST_F(SessionBatchIT, ARefusedRowInTheMiddleIsDeadLetteredAndTheRestCommitsWith
         acked[agent].insert(seqs.begin(), seqs.end());
       },
       counters);
-  ASSERT_EQ(writer.write(batch), batch::BatchWriter::Attempt::committed);
+  ASSERT_EQ(writer.write(batch), Outcome::ok);
 
   EXPECT_EQ(acked["studio"], (std::set<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(pg_query(m_dsn, "SELECT origin, reason LIKE 'SQLSTATE 22003:%' FROM ingest_rejects"),
@@ -232,7 +232,7 @@ TEST_F(SessionBatchIT, TwoWritersOnTheSameChannelsNeverDeadlockAndStoreEverySamp
     store::PgStore store(m_options, k_timeout);
     for (const auto& batch : batches) {
       const auto outcome = store.write(batch);
-      if (outcome.status != store::WriteStatus::ok) {
+      if (outcome.status != Outcome::ok) {
         ++failures;
         std::lock_guard lock(failure_mutex);
         failure = outcome.error;

@@ -10,7 +10,7 @@
 #include "collector/homeassistant/discovery.hpp"
 #include "common/version.hpp"
 #include "tests/collector/integration/collector_fixture.hpp"
-#include "tests/http/http_client.hpp"
+#include "tests/support/http_client.hpp"
 
 namespace streamtrack::collector::testing {
 namespace {

@@ -166,8 +166,9 @@ TEST_F(SetupDb, TheCollectorIngestsAsTheWriterAndTheReaderSeesTheRows) {
 TEST_F(SetupDb, ThePsqlScriptGrantsExactlyWhatTheCommandGrants) {
   ASSERT_EQ(setup_db({"--admin-dsn", m_pg.dsn()}).exit_code, 0);
   PostgresServer other;
-  const auto script = source_dir() / "sql/setup-db.sql";
-  for (int run = 0; run < 2; ++run) {  // the script is idempotent too
+  const auto script =
+      bin_dir().parent_path() / "sql/setup-db.sql";  // built by streamtrack-setup-sql
+  for (int run = 0; run < 2; ++run) {                // the script is idempotent too
     const auto psql = run_command({"psql", "-X", "-q", "-d", other.dsn(), "-f", script.string()});
     ASSERT_EQ(psql.exit_code, 0) << psql.output;
   }

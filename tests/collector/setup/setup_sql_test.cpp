@@ -1,5 +1,5 @@
-// The shipped psql script (sql/setup-db.sql, installed to /usr/share/streamtrack/sql/) is the
-// rendered setup plan with the default names, so the file and `setup-db` cannot drift apart.
+// The shipped psql script (rendered at build time into <build>/sql/setup-db.sql, installed to
+// /usr/share/streamtrack/sql/) is the setup plan with the default names.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -13,14 +13,13 @@
 namespace streamtrack::collector::setup {
 namespace {
 
+using streamtrack::testing::bin_dir;
 using streamtrack::testing::read_file;
-using streamtrack::testing::source_dir;
 using ::testing::HasSubstr;
 
 TEST(SetupSql, ShippedScriptIsTheRenderedPlanWithDefaultNames) {
-  EXPECT_EQ(read_file(source_dir() / "sql/setup-db.sql"), render_psql_script(SetupOptions{}))
-      << "regenerate with: build/bin/streamtrack-collector setup-db --print-sql > "
-         "sql/setup-db.sql";
+  EXPECT_EQ(read_file(bin_dir().parent_path() / "sql/setup-db.sql"),
+            render_psql_script(SetupOptions{}));
 }
 
 TEST(SetupSql, ScriptStopsOnTheFirstErrorAndAppliesEveryMigrationAsTheWriter) {

@@ -23,13 +23,13 @@ class FakeStore final : public store::Store {
 
   store::WriteOutcome write(const std::vector<Item>& batch) override {
     ++calls;
-    if (down) return {store::WriteStatus::retry, "SQLSTATE 08006: connection refused"};
+    if (down) return {Outcome::retry, "SQLSTATE 08006: connection refused"};
     for (const auto& i : batch) {
       if (i.kind == Item::Kind::sample && bad.count(i.sample->seq)) {
-        return {store::WriteStatus::rejected, "SQLSTATE 22P05: bad text"};
+        return {Outcome::error, "SQLSTATE 22P05: bad text"};
       }
       if (i.kind == Item::Kind::reject && refuse_rejects) {
-        return {store::WriteStatus::rejected, "SQLSTATE 22000: no"};
+        return {Outcome::error, "SQLSTATE 22000: no"};
       }
     }
     committed.push_back(batch);
@@ -64,7 +64,7 @@ TEST(BatchWriter, CommitsAndAcknowledgesPerAgent) {
   WriterCounters counters;
   BatchWriter writer(store, acks.sink(), counters);
   std::vector<Item> batch{sample_item("a", 1), sample_item("b", 7), sample_item("a", 2)};
-  EXPECT_EQ(writer.write(batch), BatchWriter::Attempt::committed);
+  EXPECT_EQ(writer.write(batch), Outcome::ok);
   EXPECT_EQ(acks.seqs["a"], (std::set<std::int64_t>{1, 2}));
   EXPECT_EQ(acks.seqs["b"], (std::set<std::int64_t>{7}));
   EXPECT_EQ(counters.samples, 3u);
@@ -77,10 +77,10 @@ TEST(BatchWriter, NothingIsAcknowledgedWhileTheDatabaseIsDown) {
   WriterCounters counters;
   BatchWriter writer(store, acks.sink(), counters);
   std::vector<Item> batch{sample_item("a", 1), sample_item("a", 2)};
-  EXPECT_EQ(writer.write(batch), BatchWriter::Attempt::retry);
+  EXPECT_EQ(writer.write(batch), Outcome::retry);
   EXPECT_TRUE(acks.seqs.empty());
   store.down = false;
-  EXPECT_EQ(writer.write(batch), BatchWriter::Attempt::committed);
+  EXPECT_EQ(writer.write(batch), Outcome::ok);
   EXPECT_EQ(acks.seqs["a"], (std::set<std::int64_t>{1, 2}));
 }
 
@@ -92,7 +92,7 @@ TEST(BatchWriter, RefusedRowsAreIsolatedIntoRejectsAndTheRestCommits) {
   BatchWriter writer(store, acks.sink(), counters);
   std::vector<Item> batch;
   for (int i = 1; i <= 16; ++i) batch.push_back(sample_item("a", i));
-  EXPECT_EQ(writer.write(batch), BatchWriter::Attempt::committed);
+  EXPECT_EQ(writer.write(batch), Outcome::ok);
 
   std::set<std::int64_t> stored;
   std::vector<Item> rejects;
@@ -131,7 +131,7 @@ TEST(BatchWriter, RetryDuringIsolationAcknowledgesOnlyCommittedParts) {
     }
   } flaky(store);
   BatchWriter flaky_writer(flaky, acks.sink(), counters);
-  EXPECT_EQ(flaky_writer.write(batch), BatchWriter::Attempt::retry);
+  EXPECT_EQ(flaky_writer.write(batch), Outcome::retry);
   EXPECT_TRUE(acks.seqs.empty());
 }
 
@@ -146,7 +146,7 @@ TEST(BatchWriter, RunDrainsTheQueueAndReleasesPending) {
   std::atomic<bool> abandon{false};
   WriterOptions options;
   options.max_rows = 4;
-  writer.run(queue, options, abandon);
+  writer.run(queue, WriterSettings(options), abandon);
   EXPECT_EQ(store.committed.size(), 3u);
   EXPECT_EQ(queue.pending(), 0u);
   EXPECT_EQ(acks.seqs["a"].size(), 10u);

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <regex>
 
-#include "tests/http/http_client.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/web/browser/dashboard_fixture.hpp"
 
 namespace streamtrack::web::testing {

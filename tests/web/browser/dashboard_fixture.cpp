@@ -5,7 +5,7 @@
 
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_connection.hpp"
-#include "tests/http/http_client.hpp"
+#include "tests/support/http_client.hpp"
 
 #ifndef STREAMTRACK_SCREENSHOT_DIR
 #error "STREAMTRACK_SCREENSHOT_DIR must name the directory for screenshots"

@@ -66,7 +66,7 @@ TEST_F(LivePublisherTest, PublishesTheNewestCommittedSamplePerChannelRetained) {
 }
 
 TEST_F(LivePublisherTest, NothingForAFailedWriteAndNeverBackInTime) {
-  inner.next = {store::WriteStatus::retry, "down"};
+  inner.next = {Outcome::retry, "down"};
   store.write({sample_item("c", t0 + 5s, 50)});
   EXPECT_TRUE(sent.empty());
   inner.next = {};

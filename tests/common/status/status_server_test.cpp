@@ -8,8 +8,8 @@
 
 #include "common/util/time.hpp"
 #include "common/version.hpp"
-#include "tests/http/http_client.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/http_client.hpp"
 
 namespace streamtrack::status {
 namespace {

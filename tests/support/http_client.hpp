@@ -4,7 +4,7 @@
 
 #include <string>
 
-// A minimal blocking HTTP client for these tests (libcurl easy interface).
+// A minimal blocking HTTP client for tests (libcurl easy interface; link CURL::libcurl).
 namespace streamtrack::testing {
 
 struct HttpReply {

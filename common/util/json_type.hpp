@@ -1,0 +1,12 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+namespace streamtrack {
+
+// The JSON type of `value` as error messages name it: "null", "boolean", "string", "array",
+// "object", "number" (a float), "integer" (signed or unsigned) or "unknown" (nlohmann's
+// discarded and binary values). Shared by the wire decoders and the agent's source parsers.
+const char* json_type_name(const nlohmann::json& value);
+
+}  // namespace streamtrack
