@@ -31,7 +31,10 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
   State state = State::idle;
   std::chrono::steady_clock::time_point next_attempt{};
   std::chrono::steady_clock::time_point connected_at{};
-  int early_drops = 0;   // connections in a row that ended before stable_after()
+  int early_drops = 0;  // connections in a row that ended before stable_after()
+  // The next connect starts a clean session: the broker kept dropping the resumed one at once
+  // (see on_disconnected).
+  bool clean_next = false;
   bool healthy = false;  // the current connection has lasted stable_after()
   Backoff backoff;
   std::thread reconnect_thread;
@@ -121,19 +124,19 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     });
   }
 
-  ::mqtt::connect_options connect_options() const {
+  ::mqtt::connect_options connect_options(bool clean) const {
     const auto& s = options.settings;
     ::mqtt::connect_options opts;
     if (s.protocol_version == 5) {
       opts.set_mqtt_version(MQTTVERSION_5);
-      opts.set_clean_start(options.clean_session);
-      if (!options.clean_session) {
+      opts.set_clean_start(clean);
+      if (!clean) {
         // Keep the session (subscriptions, queued QoS 1 messages) for a day of absence.
         opts.set_properties({{::mqtt::property::SESSION_EXPIRY_INTERVAL, 86400}});
       }
     } else {
       opts.set_mqtt_version(MQTTVERSION_3_1_1);
-      opts.set_clean_session(options.clean_session);
+      opts.set_clean_session(clean);
     }
     opts.set_keep_alive_interval(std::chrono::duration_cast<std::chrono::seconds>(s.keepalive));
     opts.set_connect_timeout(
@@ -178,9 +181,16 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     while (state != State::stopping) {
       if (state == State::disconnected && std::chrono::steady_clock::now() >= next_attempt) {
         state = State::connecting;
+        const bool clean = options.clean_session || clean_next;
         lock.unlock();
+        if (clean && !options.clean_session) {
+          log::warning("mqtt: starting a clean session client_id=" + log::quote(options.client_id) +
+                       " (the broker kept dropping the resumed one; publishes in flight are "
+                       "reported failed and sent again) server=" +
+                       display);
+        }
         try {
-          paho->connect(connect_options(), nullptr, *this);
+          paho->connect(connect_options(clean), nullptr, *this);
         } catch (const std::exception& e) {
           on_disconnected(std::string("connect failed: ") + e.what());
         }
@@ -223,6 +233,7 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
       state = State::connected;
       connected_at = std::chrono::steady_clock::now();
       healthy = false;
+      clean_next = false;
     }
     wake.notify_all();
     subscriptions_refused = 0;
@@ -256,6 +267,12 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
           early_drops = 0;
         } else if (!healthy) {
           early = ++early_drops;
+          // Three resumed sessions in a row dropped at once: the broker may be refusing what
+          // the session holds (Paho resends its unacknowledged publishes first on every
+          // resume; after a broker crash one of them was seen to be "malformed" each time, so
+          // nothing moved again). A clean session drops that state: Paho reports each of those
+          // publishes failed, and the callers send them again from their own store.
+          if (early % 3 == 0) clean_next = true;
         }
       }
       state = State::disconnected;

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "common/mqtt/client.hpp"
 #include "tests/support/harness.hpp"
@@ -151,6 +153,82 @@ TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
   EXPECT_NE(refused[0].second.find("0x95"), std::string::npos) << refused[0].second;
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_EQ(delivered[0], (std::pair<std::uint64_t, bool>{small.id, true}));
+}
+
+// Issue 12, the broker_kill stall: does a publish in flight when the broker is SIGKILLed ever
+// get its outcome? The publisher (agent/publish) leaves each id to the client until its one
+// outcome arrives, so an id that never gets one would hold its place in the window forever.
+// With a persistent broker the restarted broker has the session (saved every second: Paho
+// sends the unacknowledged publishes again, PUBACK -> ok); without persistence it has none
+// (Paho drops its session state and reports each as failed). Either way every id gets
+// exactly one outcome.
+void every_publish_in_flight_gets_one_outcome_across_a_broker_kill(bool persistence) {
+  testing::MosquittoServer broker({.persistence = persistence});
+  std::mutex mutex;
+  std::map<std::uint64_t, int> outcomes;  // id -> outcomes seen
+  std::atomic<int> connects{0};
+  mqtt::Handlers h;
+  h.connected = [&] { ++connects; };
+  h.delivered = [&](std::uint64_t id, bool, const std::string&) {
+    std::lock_guard lock(mutex);
+    ++outcomes[id];
+  };
+  mqtt::Client client({.settings = settings_for(broker), .client_id = "kill-victim"}, h);
+  client.start();
+  ASSERT_TRUE(testing::wait_until([&] { return client.connected(); }));
+  if (persistence) {
+    // Let the broker save the session once, so that the restarted broker resumes it.
+    client.publish({"t/warmup", "x", 1, false});
+    ASSERT_TRUE(testing::wait_until([&] {
+      std::lock_guard lock(mutex);
+      return !outcomes.empty();
+    }));
+    ASSERT_TRUE(testing::wait_until([&] {
+      return broker.log().find("Saving") != std::string::npos;
+    })) << broker.log();
+  }
+  // Until the broker dies with publishes in flight (on a fast machine it may have answered
+  // them all first): flood, kill, and if nothing was left unanswered, start it and go again.
+  std::vector<std::uint64_t> sent;
+  std::size_t unanswered_at_kill = 0;
+  for (int round = 0; round < 10 && unanswered_at_kill == 0; ++round) {
+    for (int i = 0; i < 2000; ++i) {
+      if (const auto id = client.publish({"t/flood", std::string(16384, 'x'), 1, false})) {
+        sent.push_back(*id);
+      }
+    }
+    broker.kill();
+    {
+      std::lock_guard lock(mutex);
+      for (const auto id : sent) unanswered_at_kill += outcomes.count(id) == 0 ? 1u : 0u;
+    }
+    const int connects_before = connects.load();
+    broker.start();
+    ASSERT_TRUE(testing::wait_until([&] { return connects.load() > connects_before; }))
+        << broker.log();
+  }
+  ASSERT_GT(unanswered_at_kill, 0u) << "nothing was in flight when the broker died";
+  std::size_t missing = 0;
+  const bool all_answered = testing::wait_until([&] {
+    std::lock_guard lock(mutex);
+    missing = 0;
+    for (const auto id : sent) missing += outcomes.count(id) == 0 ? 1u : 0u;
+    return missing == 0;
+  });
+  EXPECT_TRUE(all_answered) << missing << " of " << sent.size() << " publishes ("
+                            << unanswered_at_kill
+                            << " unanswered at the kill) never got an outcome";
+  std::lock_guard lock(mutex);
+  for (const auto id : sent) EXPECT_LE(outcomes[id], 1) << "publish " << id;
+  client.stop(1s);
+}
+
+TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenAPersistentBrokerIsKilled) {
+  every_publish_in_flight_gets_one_outcome_across_a_broker_kill(true);
+}
+
+TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenABrokerWithoutPersistenceIsKilled) {
+  every_publish_in_flight_gets_one_outcome_across_a_broker_kill(false);
 }
 
 }  // namespace
