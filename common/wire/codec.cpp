@@ -333,23 +333,6 @@ std::optional<std::string> sample_problem(const Sample& s) {
   return std::nullopt;
 }
 
-namespace {
-
-// Parses `payload` as one JSON object and lets `read` fill a T from its fields; the parse error
-// or the first problem `read` reported to the FieldReader is the failure.
-template <typename T, typename Read>
-Result<T> decode_object(std::string_view payload, Read read) {
-  auto doc = parse_object(payload, k_max_payload_bytes);
-  if (!doc) return Result<T>::failure(doc.error());
-  FieldReader r(*doc);
-  T out;
-  read(r, out);
-  if (r.failed()) return Result<T>::failure(r.error());
-  return out;
-}
-
-}  // namespace
-
 std::string encode_status(const Status& s) {
   ojson j;
   j["state"] = s.state;
@@ -362,7 +345,7 @@ std::string encode_status(const Status& s) {
 }
 
 Result<Status> decode_status(std::string_view payload) {
-  return decode_object<Status>(payload, [](FieldReader& r, Status& s) {
+  return decode_object<Status>(payload, k_max_payload_bytes, [](FieldReader& r, Status& s) {
     s.state = r.string("state", true, k_max_name_bytes, false).value_or("");
     if (!r.failed() && s.state != "online" && s.state != "offline") {
       r.field_fail("state", "expected \"online\" or \"offline\", got \"" + s.state + "\"");
@@ -399,7 +382,7 @@ std::string encode_health(const Health& h) {
 }
 
 Result<Health> decode_health(std::string_view payload) {
-  return decode_object<Health>(payload, [](FieldReader& r, Health& h) {
+  return decode_object<Health>(payload, k_max_payload_bytes, [](FieldReader& r, Health& h) {
     h.ts = r.timestamp("ts", true).value_or(TimePoint{});
     if (const json* buffer = r.find("buffer", true)) {
       if (!buffer->is_object()) {
@@ -441,81 +424,6 @@ Result<Health> decode_health(std::string_view payload) {
       }
     }
   });
-}
-
-std::int64_t seqs_named(const Ack& a) {
-  constexpr auto k_most = std::numeric_limits<std::int64_t>::max();
-  std::int64_t total = 0;
-  for (const auto& [first, last] : a.ranges) {
-    if (first > last) continue;
-    // last - first + 1 cannot overflow: decode_ack keeps seqs within 1..2^53 - 1.
-    const std::int64_t named = last - first + 1;
-    if (named > k_most - total) return k_most;
-    total += named;
-  }
-  return total;
-}
-
-std::string encode_ack(const Ack& a) {
-  json j;
-  j["ranges"] = json::array();
-  for (const auto& [first, last] : a.ranges) j["ranges"].push_back({first, last});
-  return j.dump();
-}
-
-Result<Ack> decode_ack(std::string_view payload) {
-  return decode_object<Ack>(payload, [](FieldReader& r, Ack& a) {
-    if (const json* ranges = r.find("ranges", true)) {
-      if (!ranges->is_array()) {
-        r.field_fail("ranges", std::string("expected an array, got ") + json_type_name(*ranges));
-      }
-      for (std::size_t i = 0; !r.failed() && i < ranges->size(); ++i) {
-        const json& e = (*ranges)[i];
-        const bool pair_of_ints =
-            e.is_array() && e.size() == 2 && e[0].is_number_integer() && e[1].is_number_integer();
-        if (!pair_of_ints) {
-          r.fail("field \"ranges[" + std::to_string(i) + "]\": expected [first, last] integers");
-          break;
-        }
-        const auto first = e[0].get<std::int64_t>();
-        const auto last = e[1].get<std::int64_t>();
-        if (first < 1 || last < first || last > k_max_safe_integer) {
-          r.fail("field \"ranges[" + std::to_string(i) + "]\": out of range: [" +
-                 std::to_string(first) + ", " + std::to_string(last) + "]");
-          break;
-        }
-        a.ranges.emplace_back(first, last);
-      }
-    }
-  });
-}
-
-std::vector<std::pair<std::int64_t, std::int64_t>> to_ranges(std::vector<std::int64_t> seqs) {
-  std::sort(seqs.begin(), seqs.end());
-  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
-  std::vector<std::pair<std::int64_t, std::int64_t>> out;
-  for (const auto seq : seqs) {
-    if (!out.empty() && out.back().second + 1 == seq) {
-      out.back().second = seq;
-    } else {
-      out.emplace_back(seq, seq);
-    }
-  }
-  return out;
-}
-
-std::vector<std::pair<std::int64_t, std::int64_t>> merge_ranges(
-    std::vector<std::pair<std::int64_t, std::int64_t>> ranges) {
-  std::sort(ranges.begin(), ranges.end());
-  std::vector<std::pair<std::int64_t, std::int64_t>> out;
-  for (const auto& r : ranges) {
-    if (!out.empty() && r.first <= out.back().second + 1) {
-      out.back().second = std::max(out.back().second, r.second);
-    } else {
-      out.push_back(r);
-    }
-  }
-  return out;
 }
 
 }  // namespace streamtrack::wire

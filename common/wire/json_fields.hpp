@@ -1,6 +1,7 @@
 #pragma once
 
-// Internal to common/wire: the JSON reading shared by the decoders of codec.cpp and frame.cpp.
+// Internal to common/wire: the JSON reading shared by the decoders of codec.cpp, ack_codec.cpp
+// and frame.cpp.
 // Not part of the wire contract; nothing outside common/wire includes it.
 
 #include <cmath>
@@ -138,6 +139,20 @@ class FieldReader {
 // Parses a payload that must be a JSON object of at most `max_bytes`; on failure returns the
 // reason ("payload too large: ...", "invalid JSON at byte N", "expected a JSON object, got ...").
 Result<json> parse_object(std::string_view payload, std::size_t max_bytes);
+
+// Parses `payload` as one JSON object of at most `max_bytes` and lets `read` fill a T from its
+// fields; the parse error or the first problem `read` reported to the FieldReader is the
+// failure. The shape of every object decoder (status, health, ack).
+template <typename T, typename Read>
+Result<T> decode_object(std::string_view payload, std::size_t max_bytes, Read read) {
+  auto doc = parse_object(payload, max_bytes);
+  if (!doc) return Result<T>::failure(doc.error());
+  FieldReader r(*doc);
+  T out;
+  read(r, out);
+  if (r.failed()) return Result<T>::failure(r.error());
+  return out;
+}
 
 // decode_sample's checks on an already parsed JSON object (a payload, or one element of a
 // frame's "samples"); the same reasons.
