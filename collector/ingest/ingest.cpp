@@ -167,7 +167,8 @@ std::vector<std::string> subscriptions(const wire::Topics& topics,
   std::vector<std::string> filters{topics.all_metrics_filter(), topics.all_frames_filter(),
                                    topics.all_status_filter(), topics.all_health_filter()};
   if (!shared_group.empty()) {
-    for (auto& f : filters) f = "$share/" + shared_group + "/" + f;
+    const std::string prefix = "$share/" + shared_group + "/";
+    for (auto& f : filters) f.insert(0, prefix);
   }
   return filters;
 }
