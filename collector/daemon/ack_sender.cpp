@@ -53,13 +53,13 @@ void AckSender::send(const std::string& agent, const std::vector<std::int64_t>& 
 }
 
 void AckSender::resend_unsent() {
-  std::map<std::string, SeqRanges> due;
+  std::map<std::string, Unsent> due;
   {
     std::lock_guard lock(m_mutex);
     due.swap(m_unsent);
     m_unsent_bytes = 0;
   }
-  for (auto& [agent, ranges] : due) deliver(agent, wire::merge_ranges(std::move(ranges)));
+  for (const auto& [agent, unsent] : due) deliver(agent, unsent.ranges);
 }
 
 std::size_t AckSender::unsent_bytes() const {
@@ -84,18 +84,42 @@ void AckSender::deliver(const std::string& agent, const SeqRanges& ranges) {
   }
 }
 
-void AckSender::keep(const std::string& agent, SeqRanges ranges) {
+void AckSender::keep(const std::string& agent, const SeqRanges& ranges) {
   std::unique_lock lock(m_mutex);
   const auto known = m_unsent.find(agent);
-  const auto cost = ranges.size() * k_range_bytes +
-                    (known == m_unsent.end() ? agent.size() + k_agent_entry_bytes : 0);
-  if (m_unsent_bytes + cost <= m_limits.max_unsent_bytes) {
-    auto& pending = known == m_unsent.end() ? m_unsent[agent] : known->second;
-    pending.insert(pending.end(), ranges.begin(), ranges.end());
-    m_unsent_bytes += cost;
-    return;
+  SeqRanges held = ranges;
+  std::size_t charged_before = 0;
+  if (known != m_unsent.end()) {
+    held.insert(held.end(), known->second.ranges.begin(), known->second.ranges.end());
+    charged_before = known->second.charged;
   }
-  const auto seqs = seqs_in(ranges);
+  held = wire::merge_ranges(std::move(held));
+  // The room of this agent: its share, and no more than the other agents leave of the whole.
+  const auto others = m_unsent_bytes - charged_before;
+  const auto room =
+      std::min(m_limits.max_unsent_bytes_per_agent,
+               m_limits.max_unsent_bytes - std::min(others, m_limits.max_unsent_bytes));
+  const auto entry = agent.size() + k_agent_entry_bytes;
+  const auto fitting = room > entry ? (room - entry) / k_range_bytes : 0;
+  SeqRanges dropped_ranges;
+  if (held.size() > fitting) {
+    dropped_ranges.assign(held.begin() + static_cast<std::ptrdiff_t>(fitting), held.end());
+    held.resize(fitting);
+  }
+  held.shrink_to_fit();
+  std::size_t agent_bytes = 0;
+  if (held.empty()) {
+    if (known != m_unsent.end()) m_unsent.erase(known);
+  } else {
+    auto& pending = known == m_unsent.end() ? m_unsent[agent] : known->second;
+    pending.ranges = std::move(held);
+    pending.charged = entry + pending.ranges.capacity() * k_range_bytes;
+    agent_bytes = pending.charged;
+  }
+  m_unsent_bytes = others + agent_bytes;
+  if (dropped_ranges.empty()) return;
+
+  const auto seqs = seqs_in(dropped_ranges);
   m_dropped += static_cast<std::uint64_t>(seqs);
   const bool log_it = m_dropped_logged == 0 || m_dropped - m_dropped_logged >= 1000;
   if (log_it) m_dropped_logged = m_dropped;
@@ -105,10 +129,11 @@ void AckSender::keep(const std::string& agent, SeqRanges ranges) {
   m_metrics.count_acks_dropped(seqs);
   if (log_it) {
     log::warning(
-        "ingest: unsent acks full, dropping an ack (its agent publishes the samples "
-        "again) agent=" +
-        log::quote(agent) + " seqs=" + std::to_string(seqs) +
-        " dropped=" + std::to_string(dropped) + " unsent_bytes=" + std::to_string(unsent));
+        "ingest: no room for more unsent acks of this agent, dropping its highest seqs (the "
+        "agent publishes those samples again) agent=" +
+        log::quote(agent) + " seqs=" + std::to_string(seqs) + " dropped=" +
+        std::to_string(dropped) + " agent_unsent_bytes=" + std::to_string(agent_bytes) +
+        " unsent_bytes=" + std::to_string(unsent));
   }
 }
 

@@ -40,6 +40,10 @@ class AckSender {
     // What the unsent acks of all agents together may take in memory (their ranges and agent
     // names), so that a flood of agent names cannot grow it without bound.
     std::size_t max_unsent_bytes = std::size_t{16} * 1024 * 1024;
+    // What one agent's unsent acks may take (its ranges, as held, and its entry): a sixteenth
+    // of max_unsent_bytes by default, so that one agent's flood (or a flood of forged samples
+    // under one name) leaves room for the acks of every other agent.
+    std::size_t max_unsent_bytes_per_agent = std::size_t{1} * 1024 * 1024;
   };
 
   AckSender(const wire::Topics& topics, Publish publish, status::CollectorMetrics& metrics,
@@ -47,11 +51,13 @@ class AckSender {
   AckSender(const wire::Topics& topics, Publish publish, status::CollectorMetrics& metrics)
       : AckSender(topics, std::move(publish), metrics, Limits{}) {}
 
-  // Acknowledges `seqs` (any order) of `agent`. What the client refuses is kept for
-  // resend_unsent() while the store of unsent acks has room; beyond it the ack is dropped,
-  // counted in collector_acks_dropped_total and logged. Dropping is safe: the agent publishes
-  // those samples again after its ack_timeout, the collector stores each (agent, seq) once,
-  // and acks them again.
+  // Acknowledges `seqs` (any order) of `agent`. What the client refuses is merged with what
+  // that agent already holds unsent and kept for resend_unsent() within the agent's room: its
+  // share (Limits::max_unsent_bytes_per_agent) and what the other agents leave of the whole
+  // (Limits::max_unsent_bytes). Beyond it the highest seqs are dropped, each counted in
+  // collector_acks_dropped_total, and logged. Dropping is safe: the agent publishes those
+  // samples again after its ack_timeout, the collector stores each (agent, seq) once, and acks
+  // them again.
   void send(const std::string& agent, const std::vector<std::int64_t>& seqs);
   // Sends again the acks the client refused, each agent's merged into as few messages as fit.
   void resend_unsent();
@@ -61,14 +67,21 @@ class AckSender {
  private:
   // Publishes `ranges` of `agent` in messages that fit; keeps the rest once one is refused.
   void deliver(const std::string& agent, const SeqRanges& ranges);
-  void keep(const std::string& agent, SeqRanges ranges);
+  // Merges `ranges` into what `agent` already holds unsent and keeps, within the agent's room
+  // (Limits), the lowest seqs; the rest is dropped and counted.
+  void keep(const std::string& agent, const SeqRanges& ranges);
+
+  struct Unsent {
+    SeqRanges ranges;         // merged (sorted, disjoint, not adjacent)
+    std::size_t charged = 0;  // what counts against the limits: its entry and ranges as held
+  };
 
   const wire::Topics& m_topics;
   Publish m_publish;
   status::CollectorMetrics& m_metrics;
   const Limits m_limits;
   mutable std::mutex m_mutex;
-  std::map<std::string, SeqRanges> m_unsent;  // agent -> committed seqs not acked yet
+  std::map<std::string, Unsent> m_unsent;  // agent -> committed seqs not acked yet
   std::size_t m_unsent_bytes = 0;
   std::uint64_t m_dropped = 0;  // seqs, since start
   std::uint64_t m_dropped_logged = 0;

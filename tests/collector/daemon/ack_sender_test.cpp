@@ -163,6 +163,82 @@ TEST_F(AckSenderTest, AnAgentKeepsItsUnsentAcksWithinTheBoundToo) {
   EXPECT_GT(told.at("rig").size(), 0u);
 }
 
+TEST_F(AckSenderTest, AnAgentsRepeatedAndAdjacentAcksAreHeldMergedAndChargedOnce) {
+  AckSender sender(m_topics, m_client.publish(), m_metrics);
+  m_client.accepting = false;  // the broker is away
+  sender.send("rig", {1, 2, 3});
+  const auto one_range = sender.unsent_bytes();
+  ASSERT_GT(one_range, 0u);
+  for (int again = 0; again < 1000; ++again) sender.send("rig", {1, 2, 3});
+  for (std::int64_t seq = 4; seq <= 1003; ++seq) sender.send("rig", {seq});
+  sender.send("rig", {500, 1000});
+  EXPECT_EQ(sender.unsent_bytes(), one_range) << "[1,1003] is one range";
+
+  m_client.accepting = true;
+  sender.resend_unsent();
+  EXPECT_EQ(sender.unsent_bytes(), 0u);
+  ASSERT_EQ(m_client.sent.size(), 1u);
+  const auto ack = wire::decode_ack(m_client.sent[0].second);
+  ASSERT_TRUE(ack) << ack.error();
+  EXPECT_EQ(ack->ranges, (SeqRanges{{1, 1003}}));
+  EXPECT_EQ(metric_value(m_metrics, "streamtrack_collector_acks_dropped_total"), 0);
+}
+
+TEST_F(AckSenderTest, OneAgentsFloodFillsOnlyItsShareAndAnotherAgentsAcksAreStillKeptAndSent) {
+  AckSender::Limits limits;
+  limits.max_unsent_bytes = 100'000;
+  limits.max_unsent_bytes_per_agent = 10'000;
+  AckSender sender(m_topics, m_client.publish(), m_metrics, limits);
+  m_client.accepting = false;  // the broker is away
+  // A floods: one scattered seq per commit, far more than its share holds.
+  const auto flood = scattered(20'000, 1);
+  for (const auto seq : flood) {
+    sender.send("flooder", {seq});
+    ASSERT_LE(sender.unsent_bytes(), limits.max_unsent_bytes);
+  }
+  const auto dropped = metric_value(m_metrics, "streamtrack_collector_acks_dropped_total");
+  EXPECT_GT(dropped, 0);
+  EXPECT_LE(sender.unsent_bytes(), limits.max_unsent_bytes_per_agent);
+  // B's acks are kept all the same.
+  const auto quiet = scattered(100, 1);
+  sender.send("quiet", quiet);
+  EXPECT_EQ(metric_value(m_metrics, "streamtrack_collector_acks_dropped_total"), dropped);
+
+  m_client.accepting = true;
+  sender.resend_unsent();
+  const auto told = acked(m_topics, m_client);
+  ASSERT_EQ(told.count("quiet"), 1u) << "the quiet agent's acks were dropped";
+  ASSERT_EQ(told.count("flooder"), 1u);
+  EXPECT_EQ(told.at("quiet"), std::set<std::int64_t>(quiet.begin(), quiet.end()));
+  // The flooder's kept acks are its lowest seqs; every other one was counted as dropped.
+  const auto kept = told.at("flooder").size();
+  EXPECT_EQ(static_cast<double>(kept) + dropped, static_cast<double>(flood.size()));
+  EXPECT_EQ(
+      told.at("flooder"),
+      std::set<std::int64_t>(flood.begin(), flood.begin() + static_cast<std::ptrdiff_t>(kept)));
+}
+
+TEST_F(AckSenderTest, ABatchBeyondTheShareKeepsItsLowestSeqsAndCountsExactlyTheRestAsDropped) {
+  AckSender::Limits limits;
+  limits.max_unsent_bytes_per_agent = 10'000;
+  AckSender sender(m_topics, m_client.publish(), m_metrics, limits);
+  m_client.accepting = false;
+  const auto seqs = scattered(5'000);  // 5,000 ranges: 80 KB held, far beyond the share
+  sender.send("rig", seqs);
+  EXPECT_LE(sender.unsent_bytes(), limits.max_unsent_bytes_per_agent);
+  const auto dropped = metric_value(m_metrics, "streamtrack_collector_acks_dropped_total");
+
+  m_client.accepting = true;
+  sender.resend_unsent();
+  const auto told = acked(m_topics, m_client);
+  ASSERT_EQ(told.count("rig"), 1u) << "the prefix that fits is kept";
+  const auto kept = told.at("rig").size();
+  EXPECT_GT(kept, 100u);
+  EXPECT_EQ(static_cast<double>(kept) + dropped, static_cast<double>(seqs.size()));
+  EXPECT_EQ(told.at("rig"),
+            std::set<std::int64_t>(seqs.begin(), seqs.begin() + static_cast<std::ptrdiff_t>(kept)));
+}
+
 TEST(AckMessageEnds, EachRunEncodesWithinTheLimitAndRunsCoverEveryRangeInOrder) {
   SeqRanges ranges;
   for (std::int64_t i = 0; i < 5000; ++i)
