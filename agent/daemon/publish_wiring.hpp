@@ -44,13 +44,17 @@ class ClientTransport final : public publish::Transport {
   mqtt::Client& m_client;
 };
 
-// The agent's MQTT session: its id, a persistent session, the offline status as Last Will,
-// the publish window, and the ack subscription when delivery is committed.
+// The agent's MQTT session: its id, a persistent session (started clean after three quick
+// drops in a row), the offline status as Last Will, the publish window, and the ack
+// subscription when delivery is committed.
 inline mqtt::ClientOptions client_options(const AgentConfig& config, const wire::Topics& topics) {
   mqtt::ClientOptions o;
   o.settings = config.mqtt;
   o.client_id = config.id;
   o.clean_session = false;
+  // The outbox sends again whatever Paho's session held; a clean session costs only the acks
+  // the broker queued (those samples are published again after ack_timeout).
+  o.clean_start_after_quick_drops = true;
   o.will = mqtt::Message{topics.status(config.id),
                          wire::encode_status(wire::Status{.state = "offline"}), 1, true};
   o.max_inflight = config.max_inflight;

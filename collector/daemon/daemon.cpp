@@ -146,6 +146,8 @@ class CollectorDaemon {
     o.settings = m_config.mqtt;
     o.client_id = "streamtrack-collector-" + m_config.id;
     o.clean_session = false;
+    // Never started clean (clean_start_after_quick_drops stays off): the broker's queue for
+    // this session holds samples that broker-mode agents have already released.
     o.subscriptions = ingest::subscriptions(m_topics, m_config.shared_group);
     // Every collector sees every discovery config (never shared), to take over their removal.
     if (m_discovery) {

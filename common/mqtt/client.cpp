@@ -130,8 +130,10 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
     if (s.protocol_version == 5) {
       opts.set_mqtt_version(MQTTVERSION_5);
       opts.set_clean_start(clean);
-      if (!clean) {
-        // Keep the session (subscriptions, queued QoS 1 messages) for a day of absence.
+      if (!options.clean_session) {
+        // Keep the session (subscriptions, queued QoS 1 messages) for a day of absence; a
+        // persistent client's clean start (clean_start_after_quick_drops) too, or the session
+        // it starts would end at its next disconnect.
         opts.set_properties({{::mqtt::property::SESSION_EXPIRY_INTERVAL, 86400}});
       }
     } else {
@@ -271,8 +273,9 @@ struct Client::Impl final : public ::mqtt::iaction_listener {
           // the session holds (Paho resends its unacknowledged publishes first on every
           // resume; after a broker crash one of them was seen to be "malformed" each time, so
           // nothing moved again). A clean session drops that state: Paho reports each of those
-          // publishes failed, and the callers send them again from their own store.
-          if (early % 3 == 0) clean_next = true;
+          // publishes failed, and the callers send them again from their own store. Only for
+          // a client that asked for it: it also discards what the broker queued for it.
+          if (early % 3 == 0 && options.clean_start_after_quick_drops) clean_next = true;
         }
       }
       state = State::disconnected;

@@ -29,7 +29,20 @@ struct Message {
 struct ClientOptions {
   config::MqttSettings settings;
   std::string client_id;
+  // false: a persistent session (the broker keeps subscriptions and queued QoS 1 messages while
+  // the client is away; under MQTT 5 for a day, SESSION_EXPIRY_INTERVAL 86400). true: none.
   bool clean_session = false;
+  // For a persistent session (clean_session false) whose owner can send again everything it
+  // has not seen acknowledged (the agent, from its outbox). After three connections in a row
+  // that ended within stable_after() (the broker refusing what the resumed session holds, or
+  // a client-id collision), the next connect starts a clean session: the publishes Paho's
+  // session held are reported failed (Handlers::delivered) and the broker's queue for this
+  // client (messages published to its subscriptions while it was away) is discarded. Under
+  // MQTT 5 that clean start still asks for the same session expiry, so the new session
+  // persists; under MQTT 3.1.1 it lasts only that connection (the next connect resumes one).
+  // Leave it false (the default) for a client that must not lose what the broker queued for
+  // it (the collector: broker-mode agents have already released those samples).
+  bool clean_start_after_quick_drops = false;
   std::optional<Message> will{};
   int max_inflight = 256;
   std::vector<std::string> subscriptions{};  // (re)subscribed after every connect

@@ -67,6 +67,135 @@ TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing
   a.stop(1s);
 }
 
+// How each connect of `client_id` asked for its session, in the broker's log order: true for a
+// clean one ("New client connected from ... as <id> (p2, c1, k20)").
+std::vector<bool> clean_connects(const std::string& broker_log, const std::string& client_id) {
+  std::vector<bool> clean;
+  const auto marker = " as " + client_id + " (p";
+  for (auto at = broker_log.find(marker); at != std::string::npos;
+       at = broker_log.find(marker, at + 1)) {
+    const auto flags = broker_log.substr(at + marker.size(), 8);  // "2, c1, k"
+    clean.push_back(flags.find("c1") != std::string::npos);
+  }
+  return clean;
+}
+
+// Stops and starts the broker `times` times, each while the client's connection is young
+// (well within stable_after()): `times` connections in a row that ended at once.
+void drop_connection_quickly(testing::MosquittoServer& broker, const Seen& seen, int times) {
+  for (int drop = 0; drop < times; ++drop) {
+    const int connects_before = seen.connects.load();
+    broker.stop();
+    broker.start();
+    ASSERT_TRUE(testing::wait_until([&] { return seen.connects.load() > connects_before; }))
+        << broker.log();
+  }
+}
+
+config::MqttSettings settings_for_quick_drops(const testing::MosquittoServer& broker) {
+  auto s = settings_for(broker);
+  s.keepalive = 30s;  // stable_after() 30 s: each broker restart below is a quick drop
+  return s;
+}
+
+TEST(MqttClient, WithoutTheFlagRepeatedQuickDropsNeverStartACleanSession) {
+  testing::MosquittoServer broker;
+  Seen seen;
+  mqtt::Client client({.settings = settings_for_quick_drops(broker), .client_id = "keeper"},
+                      count_into(seen));
+  client.start();
+  ASSERT_TRUE(testing::wait_until([&] { return seen.connects.load() >= 1; }));
+  drop_connection_quickly(broker, seen, 7);
+  if (::testing::Test::HasFatalFailure()) return;
+  EXPECT_GE(seen.collisions.load(), 2) << "seven quick drops in a row";
+  const auto clean = clean_connects(broker.log(), "keeper");
+  ASSERT_EQ(clean.size(), 8u) << broker.log();
+  for (std::size_t i = 0; i < clean.size(); ++i) {
+    EXPECT_FALSE(clean[i]) << "connect " << i << " started a clean session:\n" << broker.log();
+  }
+  client.stop(1s);
+}
+
+TEST(MqttClient, WithTheFlagEveryThirdQuickDropInARowIsFollowedByACleanSession) {
+  testing::MosquittoServer broker;
+  Seen seen;
+  mqtt::Client client({.settings = settings_for_quick_drops(broker),
+                       .client_id = "restarter",
+                       .clean_start_after_quick_drops = true},
+                      count_into(seen));
+  client.start();
+  ASSERT_TRUE(testing::wait_until([&] { return seen.connects.load() >= 1; }));
+  drop_connection_quickly(broker, seen, 6);
+  if (::testing::Test::HasFatalFailure()) return;
+  EXPECT_EQ(clean_connects(broker.log(), "restarter"),
+            (std::vector<bool>{false, false, false, true, false, false, true}))
+      << broker.log();
+  client.stop(1s);
+}
+
+// The fallback's clean start under MQTT 5 asks for the same session expiry as every other
+// connect: the session it starts keeps what is published to the client's subscriptions while
+// it is away (without the expiry, the broker ended that session at the next disconnect).
+TEST(MqttClient, UnderMqtt5ASessionStartedCleanByTheFallbackOutlivesTheConnection) {
+  testing::MosquittoServer broker;
+  auto settings = settings_for_quick_drops(broker);
+  settings.protocol_version = 5;
+  Seen seen;
+  std::atomic<int> subscribed{0};
+  auto handlers = count_into(seen);
+  handlers.subscribed = [&](const std::string&, bool ok, const std::string&) {
+    if (ok) ++subscribed;
+  };
+  mqtt::Client roamer({.settings = settings,
+                       .client_id = "roamer",
+                       .clean_start_after_quick_drops = true,
+                       .subscriptions = {"t/queued"}},
+                      handlers);
+  roamer.start();
+  ASSERT_TRUE(testing::wait_until([&] { return subscribed.load() >= 1; }));
+  const int subscribed_before = subscribed.load();
+  drop_connection_quickly(broker, seen, 3);
+  if (::testing::Test::HasFatalFailure()) return;
+  const auto clean = clean_connects(broker.log(), "roamer");
+  ASSERT_FALSE(clean.empty());
+  ASSERT_TRUE(clean.back()) << "the connect after three quick drops is clean:\n" << broker.log();
+  // Its subscription (made again after every connect) is in place: the roamer goes away.
+  ASSERT_TRUE(testing::wait_until([&] { return subscribed.load() > subscribed_before; }));
+  roamer.stop(1s);
+
+  Seen sender_seen;
+  std::atomic<int> sent_ok{0};
+  auto sender_handlers = count_into(sender_seen);
+  sender_handlers.delivered = [&](std::uint64_t, bool ok, const std::string&) {
+    if (ok) ++sent_ok;
+  };
+  mqtt::Client sender({.settings = settings, .client_id = "sender"}, sender_handlers);
+  sender.start();
+  ASSERT_TRUE(testing::wait_until([&] { return sender.connected(); }));
+  ASSERT_TRUE(sender.publish({"t/queued", "while away", 1, false}));
+  ASSERT_TRUE(testing::wait_until([&] { return sent_ok.load() == 1; }));
+  sender.stop(1s);
+
+  // Back, resuming its session (no subscriptions of its own this time): the message the
+  // broker queued for it arrives.
+  std::mutex mutex;
+  std::vector<std::string> received;
+  mqtt::Handlers back_handlers;
+  back_handlers.message = [&](const mqtt::Message& m) {
+    std::lock_guard lock(mutex);
+    received.push_back(m.topic + " " + m.payload);
+  };
+  mqtt::Client back({.settings = settings, .client_id = "roamer"}, back_handlers);
+  back.start();
+  EXPECT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(mutex);
+    return !received.empty();
+  })) << broker.log();
+  back.stop(1s);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(received, std::vector<std::string>{"t/queued while away"});
+}
+
 TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
   testing::MosquittoServer broker;
   Seen seen;

@@ -43,5 +43,14 @@ TEST(PublisherOptions, CommittedDeliverySendsFramesWhateverTheProtocol) {
             "streamtrack/v1/rig-1/frames");
 }
 
+// Its outbox sends again whatever Paho's session held, so a clean session costs the agent
+// nothing but acks (the samples are published again after ack_timeout).
+TEST(AgentClientOptions, APersistentSessionThatStartsCleanAfterQuickDrops) {
+  const auto config = config_with(agent::Delivery::committed, 5);
+  const auto o = agent::client_options(config, wire::Topics(config.mqtt.topic_prefix));
+  EXPECT_FALSE(o.clean_session);
+  EXPECT_TRUE(o.clean_start_after_quick_drops);
+}
+
 }  // namespace
 }  // namespace streamtrack::testing
