@@ -51,6 +51,7 @@ std::vector<std::string> RejectLog::record(std::span<const Item> items, Clock::t
   std::vector<std::string> lines;
   if (agents.empty()) return lines;
   std::lock_guard lock(m_mutex);
+  roll_window(now, lines);
   for (const auto& [first, count] : agents) record_agent(first->agent, count, *first, now, lines);
   return lines;
 }
@@ -78,26 +79,61 @@ void RejectLog::record_agent(const std::string& agent, std::uint64_t count, cons
     entry->held += count;
     return;
   }
+  const auto name = cut(agent, k_max_agent_bytes);
+  const First shown{cut(first.topic, k_max_field_bytes), first.payload_bytes,
+                    cut(first.reason, k_max_field_bytes)};
   auto line =
       std::string(untracked ? "ingest: rejected from untracked agents" : "ingest: rejected") +
-      fields(cut(agent, k_max_agent_bytes), count, cut(first.topic, k_max_field_bytes),
-             first.payload_bytes, cut(first.reason, k_max_field_bytes));
+      fields(name, count, shown.topic, shown.bytes, shown.reason);
   if (entry->held > 0) line += " suppressed=" + std::to_string(entry->held);
-  lines.push_back(std::move(line));
+  const auto rejects = count + entry->held;
   *entry = Entry{now, 0, std::nullopt};
+  admit(std::move(line), rejects, name, shown, lines);
+}
+
+void RejectLog::roll_window(Clock::time_point now, std::vector<std::string>& lines) {
+  if (m_window && now - m_window->start < m_options.interval) return;
+  if (m_window && m_window->held_lines > 0) {
+    const auto& first = *m_window->first_held;
+    lines.push_back("ingest: rejects suppressed by the global limit lines=" +
+                    std::to_string(m_window->held_lines) +
+                    " suppressed=" + std::to_string(m_window->held_rejects) +
+                    " agent=" + log::quote(m_window->first_agent) +
+                    " topic=" + log::quote(first.topic) + " bytes=" + std::to_string(first.bytes) +
+                    " reason=" + log::quote(first.reason));
+  }
+  m_window = Window{now, 0, 0, 0, {}, std::nullopt};
+}
+
+void RejectLog::admit(std::string line, std::uint64_t rejects, const std::string& agent,
+                      const First& first, std::vector<std::string>& lines) {
+  auto& window = *m_window;
+  if (window.lines < m_options.max_lines) {
+    ++window.lines;
+    lines.push_back(std::move(line));
+    return;
+  }
+  if (window.held_lines == 0) {
+    window.first_agent = agent;
+    window.first_held = first;
+  }
+  ++window.held_lines;
+  window.held_rejects += rejects;
 }
 
 std::vector<std::string> RejectLog::flush(Clock::time_point now) {
   std::vector<std::string> lines;
   const auto report = [&](const char* event, const std::string& agent, Entry& entry) {
-    const auto& first = *entry.first_held;
-    lines.push_back(std::string(event) + " agent=" + log::quote(agent) +
-                    " suppressed=" + std::to_string(entry.held) +
-                    " topic=" + log::quote(first.topic) + " bytes=" + std::to_string(first.bytes) +
-                    " reason=" + log::quote(first.reason));
+    const auto first = *entry.first_held;
+    const auto held = entry.held;
     entry = Entry{now, 0, std::nullopt};
+    admit(std::string(event) + " agent=" + log::quote(agent) +
+              " suppressed=" + std::to_string(held) + " topic=" + log::quote(first.topic) +
+              " bytes=" + std::to_string(first.bytes) + " reason=" + log::quote(first.reason),
+          held, agent, first, lines);
   };
   std::lock_guard lock(m_mutex);
+  roll_window(now, lines);
   for (auto it = m_agents.begin(); it != m_agents.end();) {
     if (!due(it->second, now)) {
       ++it;

@@ -7,6 +7,7 @@
 
 #include "collector/sessions/session_plan.hpp"
 #include "collector/sessions/session_store.hpp"
+#include "collector/store/reject_rows.hpp"
 #include "common/wire/codec.hpp"
 
 namespace streamtrack::collector::store {
@@ -72,49 +73,28 @@ class MetricsColumns {
       m_dropped_frames, m_agent, m_seq;
 };
 
-// The rejects of a batch, one array literal per column of ingest_rejects. Topic and reason are
-// made valid text (PostgreSQL text holds neither NUL nor bytes that are not UTF-8), so that a
-// reject is never refused for them; the payload keeps its bytes.
-class RejectColumns {
- public:
-  void add(const Item& item) {
-    const auto topic = wire::valid_text(item.topic);
-    const auto reason = wire::valid_text(item.reason);
-    auto payload = bytea_hex(item.payload);
-    m_bytes += topic.size() + reason.size() + payload.size() + k_row_overhead;
-    m_received_at.add(ts_text(item.received_at));
-    m_topic.add(topic);
-    m_payload.add(payload);
-    m_payload_bytes.add(std::to_string(std::max(item.payload_bytes, item.payload.size())));
-    m_origin.add(item.origin == Item::Origin::database ? "database" : "decode");
-    m_reason.add(reason);
-  }
-  bool empty() const { return m_bytes == 0; }
-  // About the bytes the parameters take (array quoting aside).
-  std::size_t bytes() const { return m_bytes; }
-  // $1..$6 in the order of the INSERT below; the columns are spent.
-  Params params() && {
-    return {std::move(m_received_at).finish(), std::move(m_topic).finish(),
-            std::move(m_payload).finish(),     std::move(m_payload_bytes).finish(),
-            std::move(m_origin).finish(),      std::move(m_reason).finish()};
-  }
-
- private:
-  static constexpr std::size_t k_row_overhead = 64;  // time, sizes, origin, quotes
-  std::size_t m_bytes = 0;
-  ArrayLiteralBuilder m_received_at, m_topic, m_payload, m_payload_bytes, m_origin, m_reason;
-};
-
 // One statement for all of `rows`. A reject is stored once per (topic, payload, reason)
-// (ingest_rejects_once_idx): a resent one, also one repeated within the statement, is skipped.
-void insert_rejects(PgConnection& conn, RejectColumns rows) {
-  conn.exec(R"sql(
+// (ingest_rejects_once_idx): one already stored is skipped.
+void insert_rejects(PgConnection& conn, const std::vector<RejectRow>& rows) {
+  ArrayLiteralBuilder received_at, topic, payload, payload_bytes, origin, reason;
+  for (const auto& row : rows) {
+    const auto& item = *row.item;
+    received_at.add(ts_text(item.received_at));
+    topic.add(row.topic);
+    payload.add(bytea_hex(item.payload));
+    payload_bytes.add(std::to_string(std::max(item.payload_bytes, item.payload.size())));
+    origin.add(item.origin == Item::Origin::database ? "database" : "decode");
+    reason.add(row.reason);
+  }
+  conn.exec(
+      R"sql(
 INSERT INTO ingest_rejects (received_at, topic, payload, payload_bytes, origin, reason)
 SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bytea[], $4::bigint[], $5::text[],
                      $6::text[])
 ON CONFLICT DO NOTHING
 )sql",
-            std::move(rows).params());
+      {std::move(received_at).finish(), std::move(topic).finish(), std::move(payload).finish(),
+       std::move(payload_bytes).finish(), std::move(origin).finish(), std::move(reason).finish()});
 }
 
 }  // namespace
@@ -158,25 +138,7 @@ WriteOutcome PgStore::write(const std::vector<Item>& batch) {
 }
 
 void PgStore::write_rejects(const std::vector<Item>& batch) {
-  // In one order whatever the batch's, so that two writers inserting the same rejects (an
-  // agent's resend reaching both collectors of a shared group) wait for each other but never
-  // deadlock.
-  std::vector<const Item*> rejects;
-  for (const auto& item : batch) {
-    if (item.kind == Item::Kind::reject) rejects.push_back(&item);
-  }
-  std::sort(rejects.begin(), rejects.end(), [](const Item* a, const Item* b) {
-    return std::tie(a->topic, a->payload, a->reason) < std::tie(b->topic, b->payload, b->reason);
-  });
-  RejectColumns rows;
-  for (const auto* item : rejects) {
-    rows.add(*item);
-    if (rows.bytes() >= k_max_reject_statement_bytes) {
-      insert_rejects(*m_conn, std::move(rows));
-      rows = RejectColumns();
-    }
-  }
-  if (!rows.empty()) insert_rejects(*m_conn, std::move(rows));
+  for (const auto& rows : plan_reject_statements(batch)) insert_rejects(*m_conn, rows);
 }
 
 void PgStore::write_agents(const std::vector<Item>& batch) {

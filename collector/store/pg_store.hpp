@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "collector/store/pg_connection.hpp"
+#include "collector/store/reject_rows.hpp"
 #include "collector/store/store.hpp"
 
 namespace streamtrack::collector::store {
@@ -17,13 +18,6 @@ namespace streamtrack::collector::store {
 // YouTube, Kick), else the agent, since a self-hosted server's stream name ("live/main") is
 // only meaningful on the server that agent watches.
 std::string channel_scope(const std::string& platform, const std::string& agent);
-
-// Rejects are written in few INSERT statements: each carries rejects until its parameters reach
-// about this many bytes (a payload counts twice: it travels as hex). The rejects of a frame
-// (at most 1,000 elements, 256 KiB) fit one; many large rejects cost one statement per MiB, not
-// one each, and never a large parameter (libpq keeps a connection's send buffer at the size of
-// its largest statement).
-inline constexpr std::size_t k_max_reject_statement_bytes = 1u << 20;
 
 // The PostgreSQL Store: one connection, opened lazily and reopened after a failure.
 // Not thread-safe: each batch writer owns one.
@@ -43,9 +37,8 @@ class PgStore final : public Store {
 
  private:
   void ensure_connected();
-  // The batch's rejects as arrays in one INSERT ... ON CONFLICT DO NOTHING per
-  // k_max_reject_statement_bytes, ordered by (topic, payload, reason) so that writers inserting
-  // the same rejects never deadlock, topic and reason made valid text (wire::valid_text).
+  // The batch's rejects as arrays in INSERT ... ON CONFLICT DO NOTHING statements, as
+  // plan_reject_statements() groups and orders them.
   void write_rejects(const std::vector<ingest::Item>& batch);
   void write_agents(const std::vector<ingest::Item>& batch);
   void write_samples(const std::vector<ingest::Item>& batch);

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/wire/utf8.hpp"
+
 namespace streamtrack::log {
 
 namespace {
@@ -18,6 +20,71 @@ std::mutex g_mutex;
 bool is_key_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '.';
+}
+
+// The lowercase hex digit of the low four bits of `value`.
+char hex_digit(unsigned value) {
+  return "0123456789abcdef"[value & 15u];
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void append_hex_escape(std::string& out, unsigned char byte) {
+  out += "\\x";
+  out += hex_digit(static_cast<unsigned>(byte) >> 4u);
+  out += hex_digit(byte);
+}
+
+// True for code points a terminal may act on: C0 controls, DEL and C1 controls.
+bool is_control(std::uint32_t code_point) {
+  return code_point < 0x20 || (code_point >= 0x7f && code_point < 0xa0);
+}
+
+// Reads the escape quote() wrote at text[at] (a backslash) into `out`; returns the index after
+// it. An unknown escape stands for the character after the backslash.
+std::size_t unescape_at(std::string_view text, std::size_t at, std::string& out) {
+  const char c = text[at + 1];
+  if (c == 'n') {
+    out += '\n';
+  } else if (c == 'r') {
+    out += '\r';
+  } else if (c == 't') {
+    out += '\t';
+  } else if (c == 'x' && at + 3 < text.size() && hex_value(text[at + 2]) >= 0 &&
+             hex_value(text[at + 3]) >= 0) {
+    out += static_cast<char>(hex_value(text[at + 2]) * 16 + hex_value(text[at + 3]));
+    return at + 4;
+  } else {
+    out += c;
+  }
+  return at + 2;
+}
+
+// `json` (nlohmann's dump: valid UTF-8, C0 controls escaped) with DEL and the C1 controls
+// written as \u00XX too, so that a JSON line is as inert on a terminal as a logfmt one.
+std::string escape_json_controls(const std::string& json) {
+  std::string out;
+  out.reserve(json.size());
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(json[i]);
+    if (byte == 0x7f) {
+      out += "\\u007f";
+    } else if (byte == 0xc2 && i + 1 < json.size() &&
+               static_cast<unsigned char>(json[i + 1]) < 0xa0) {
+      const auto c1 = static_cast<unsigned char>(json[++i]);
+      out += "\\u00";
+      out += hex_digit(static_cast<unsigned>(c1) >> 4u);
+      out += hex_digit(c1);
+    } else {
+      out += json[i];
+    }
+  }
+  return out;
 }
 
 // Where the key=value fields start in `text` (npos when none): a word boundary followed by
@@ -49,8 +116,7 @@ std::vector<std::pair<std::string, std::string>> split_fields(std::string_view t
       ++v;
       while (v < text.size() && text[v] != '"') {
         if (text[v] == '\\' && v + 1 < text.size()) {
-          ++v;
-          value += text[v] == 'n' ? '\n' : text[v];
+          v = unescape_at(text, v, value) - 1;
         } else {
           value += text[v];
         }
@@ -170,7 +236,7 @@ std::string format_line(Format f, Level l, std::string_view message,
   if (!component.empty()) j["component"] = component;
   j["msg"] = msg;
   for (const auto& [k, v] : fields) j[field_key(k)] = v;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return escape_json_controls(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void write(Level l, std::string_view message) {
@@ -183,19 +249,41 @@ void write(Level l, std::string_view message) {
 }
 
 std::string quote(std::string_view value) {
-  const bool plain = !value.empty() && value.find_first_of(" \"=\t\n") == std::string_view::npos;
-  if (plain) return std::string(value);
-  std::string out = "\"";
-  for (const char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
+  std::string escaped;
+  bool plain = !value.empty();
+  for (std::size_t i = 0; i < value.size();) {
+    const auto c = value[i];
+    const auto d = wire::utf8::decode_at(value, i);
+    if (d.length == 0) {
+      append_hex_escape(escaped, static_cast<unsigned char>(c));
+      plain = false;
+      ++i;
       continue;
     }
-    out += c;
+    if (c == '\n') {
+      escaped += "\\n";
+    } else if (c == '\r') {
+      escaped += "\\r";
+    } else if (c == '\t') {
+      escaped += "\\t";
+    } else if (is_control(d.code_point)) {
+      for (std::size_t k = 0; k < d.length; ++k) {
+        append_hex_escape(escaped, static_cast<unsigned char>(value[i + k]));
+      }
+    } else if (c == '"' || c == '\\') {
+      escaped += '\\';
+      escaped += c;
+    } else {
+      if (c == ' ' || c == '=') plain = false;
+      escaped.append(value.substr(i, d.length));
+      i += d.length;
+      continue;
+    }
+    plain = false;
+    i += d.length;
   }
-  out += '"';
-  return out;
+  if (plain) return escaped;
+  return "\"" + escaped + "\"";
 }
 
 }  // namespace streamtrack::log

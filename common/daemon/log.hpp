@@ -53,7 +53,13 @@ inline void debug(std::string_view m) {
   if (enabled(Level::debug)) write(Level::debug, m);
 }
 
-// Quotes a value for key=value log fields when it has spaces, quotes or is empty.
+// A value for a key=value log field, as it came (plain) when it is not empty and has no space,
+// '=', '"', backslash, control character or invalid UTF-8; else in double quotes with '"' and
+// '\\' escaped by a backslash, \n \r \t as such, every other C0 control, DEL, each byte of a
+// C1 control (U+0080..U+009F) and each byte that is not part of valid UTF-8 as \xNN (lowercase
+// hex). Whatever the input, the result holds no control character and is valid UTF-8: a value
+// from a broker can neither start a line nor talk to a terminal. format_line() reads the
+// escapes back (logfmt writes them again; JSON carries the value, U+FFFD for invalid UTF-8).
 std::string quote(std::string_view value);
 
 }  // namespace streamtrack::log

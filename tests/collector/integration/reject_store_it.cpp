@@ -231,7 +231,10 @@ TEST_F(RejectStoreIT, LargeRejectsAreSplitIntoStatementsBoundedByBytesNotByCount
   const auto outcome = m_store->write(batch);
   ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 400);
-  const auto bound = static_cast<std::int64_t>(2 * bytes / store::k_max_reject_statement_bytes + 2);
+  // Each statement but the last is filled to within one row (about 128 KiB as hex) of its
+  // bound, never beyond it.
+  constexpr std::size_t k_filled = store::k_max_reject_statement_bytes - 2 * 64 * 1024 - 1024;
+  const auto bound = static_cast<std::int64_t>(2 * bytes / k_filled + 2);
   std::cout << "reject statements: 400 rejects of 64 KiB in " << statements() << " (bound " << bound
             << ")\n";
   EXPECT_GE(statements(), 2);
@@ -299,6 +302,61 @@ TEST_F(RejectStoreIT, TextPostgresqlCannotHoldIsStoredRepairedNotRefused) {
   // Sent again: the same repaired text, so still stored once.
   ASSERT_EQ(m_store->write({item}).status, Outcome::ok);
   EXPECT_EQ(count("SELECT count(*) FROM ingest_rejects"), 2);
+}
+
+TEST_F(RejectStoreIT, RejectsWhoseTextIsRepairedAlikeInOneBatchAreOneRowTheEarliestReceived) {
+  // A NUL and an invalid byte in the same place of the topic are both stored as U+FFFD, so the
+  // unique index sees one reject twice in one statement. ON CONFLICT DO NOTHING skips the
+  // second (DO UPDATE would fail the statement: "cannot affect row a second time"); the row
+  // kept is that of the earliest received.
+  auto later = reject_item(std::string("st/v1/rig/\0/frames", 18), "{bad", "invalid JSON");
+  later.received_at = k_received + std::chrono::seconds{5};
+  const auto earlier = reject_item("st/v1/rig/\xff/frames", "{bad", "invalid JSON");
+  const auto outcome = m_store->write({later, earlier});
+  ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
+  EXPECT_EQ(
+      pg_query(m_dsn, "SELECT topic, received_at = '2030-05-01T12:00:00Z' FROM ingest_rejects"),
+      (Rows{{"st/v1/rig/\uFFFD/frames", "t"}}));
+  EXPECT_EQ(statements(), 1);
+}
+
+TEST_F(RejectStoreIT, TwoWritersWhoseRejectsAreRepairedAlikeNeverDeadlock) {
+  // Two writers each hold a reject whose topic is repaired to the same text ("t/\0" and
+  // "t/\xff" both become "t/\uFFFD") and share one more reject ("t/e"). By raw bytes, one
+  // writer would insert "t/\uFFFD" before "t/e" and the other after it: each would hold the
+  // entry the other waits for. A third connection holds rows between them ("t/c", "t/f",
+  // uncommitted) so that both writers are mid-statement before either goes on.
+  store::PgConnection blocker(m_options);
+  blocker.exec("BEGIN");
+  blocker.exec(R"sql(
+INSERT INTO ingest_rejects (received_at, topic, payload, payload_bytes, origin, reason)
+VALUES (now(), 'st/v1/rig/t/c', '\x7b626164'::bytea, 4, 'decode', 'invalid JSON'),
+       (now(), 'st/v1/rig/t/f', '\x7b626164'::bytea, 4, 'decode', 'invalid JSON')
+)sql");
+  const std::vector<Item> first{
+      reject_item(std::string("st/v1/rig/t/\0", 13), "{bad", "invalid JSON"),
+      reject_item("st/v1/rig/t/c", "{bad", "invalid JSON"),
+      reject_item("st/v1/rig/t/e", "{bad", "invalid JSON")};
+  const std::vector<Item> second{reject_item("st/v1/rig/t/e", "{bad", "invalid JSON"),
+                                 reject_item("st/v1/rig/t/f", "{bad", "invalid JSON"),
+                                 reject_item("st/v1/rig/t/\xff", "{bad", "invalid JSON")};
+  store::WriteOutcome first_outcome, second_outcome;
+  std::thread a([&] { first_outcome = store::PgStore(m_options, 5min).write(first); });
+  std::thread b([&] { second_outcome = store::PgStore(m_options, 5min).write(second); });
+  const bool both_waiting = wait_until([&] {
+    return count(
+               "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'") >=
+           2;
+  });
+  blocker.exec("COMMIT");
+  a.join();
+  b.join();
+  ASSERT_TRUE(both_waiting);
+  EXPECT_EQ(first_outcome.status, Outcome::ok) << first_outcome.error;
+  EXPECT_EQ(second_outcome.status, Outcome::ok) << second_outcome.error;
+  EXPECT_EQ(
+      pg_query(m_dsn, "SELECT topic FROM ingest_rejects ORDER BY topic"),
+      (Rows{{"st/v1/rig/t/c"}, {"st/v1/rig/t/e"}, {"st/v1/rig/t/f"}, {"st/v1/rig/t/\uFFFD"}}));
 }
 
 TEST_F(RejectStoreIT, ARejectTheDatabaseRefusesIsIsolatedByHalvingAndTheOthersAreStoredOnce) {

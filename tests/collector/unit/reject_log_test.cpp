@@ -130,7 +130,9 @@ TEST(RejectLog, ARejectWithoutAnAgentIsLoggedUnderTheEmptyAgent) {
 }
 
 TEST(RejectLog, AFloodOfAgentNamesIsBoundedInMemoryAndLines) {
-  RejectLog log({.interval = 10s, .max_agents = 100});
+  // The global line limit out of the way: this is the per-agent bound (the global one is
+  // AFloodUnderAThousandAgentNamesIsBoundedAcrossAgentsAndEveryRejectAccounted).
+  RejectLog log({.interval = 10s, .max_agents = 100, .max_lines = 1000});
   std::size_t lines = 0;
   Lines untracked;
   for (int i = 0; i < 10'000; ++i) {
@@ -153,6 +155,74 @@ TEST(RejectLog, AFloodOfAgentNamesIsBoundedInMemoryAndLines) {
   EXPECT_EQ(log.flush(k_t0 + 40s), Lines{});
   // Once forgotten, an agent is logged again at once.
   EXPECT_EQ(log.record(frame("forged-5", 1), k_t0 + 41s).size(), 1u);
+}
+
+// The rejects a line accounts for: its count= and suppressed= figures.
+std::uint64_t rejects_in(const std::string& line) {
+  std::uint64_t total = 0;
+  for (const char* key : {" count=", " suppressed="}) {
+    if (const auto at = line.find(key); at != std::string::npos) {
+      total += std::stoull(line.substr(at + std::char_traits<char>::length(key)));
+    }
+  }
+  return total;
+}
+
+TEST(RejectLog, AFloodUnderAThousandAgentNamesIsBoundedAcrossAgentsAndEveryRejectAccounted) {
+  // The default limits; 1,024 forged agent names (all tracked) each sending a bad message
+  // every 100 ms for 30 s, the main loop flushing every second.
+  RejectLog log;
+  constexpr int k_agents = 1024;
+  std::vector<std::vector<Item>> messages;
+  for (int a = 0; a < k_agents; ++a) messages.push_back(frame("forged-" + std::to_string(a), 1));
+  std::vector<std::size_t> lines_per_interval(5, 0);
+  std::uint64_t accounted = 0;
+  const auto take = [&](const Lines& lines, Clock::time_point at) {
+    lines_per_interval[static_cast<std::size_t>((at - k_t0) / 10s)] += lines.size();
+    for (const auto& line : lines) accounted += rejects_in(line);
+  };
+  std::uint64_t sent = 0;
+  for (auto at = k_t0; at < k_t0 + 30s; at += 100ms) {
+    for (const auto& message : messages) {
+      take(log.record(message, at), at);
+      ++sent;
+    }
+    if ((at - k_t0) % 1s == 0ms) take(log.flush(at), at);
+  }
+  for (auto at = k_t0 + 30s; at <= k_t0 + 45s; at += 1s) take(log.flush(at), at);
+  // At most max_lines a interval, and one line saying what the limit held back.
+  for (std::size_t i = 0; i < lines_per_interval.size(); ++i) {
+    EXPECT_LE(lines_per_interval[i], RejectLog::Options{}.max_lines + 1) << "interval " << i;
+  }
+  EXPECT_GT(lines_per_interval[0], 0u);
+  // Held back from the lines, never lost from them: every reject is in some line's figures.
+  EXPECT_EQ(accounted, sent);
+}
+
+TEST(RejectLog, LinesBeyondTheGlobalLimitAreSummarisedOnceTheIntervalEnds) {
+  RejectLog log({.interval = 10s, .max_agents = 100, .max_lines = 3});
+  Lines lines;
+  for (const char* agent : {"a", "b", "c", "d", "e"}) {
+    for (auto& line : log.record(frame(agent, 2), k_t0)) lines.push_back(std::move(line));
+  }
+  EXPECT_EQ(lines, (Lines{"ingest: rejected agent=a count=2 topic=st/v1/a/frames bytes=42 "
+                          "reason=\"bad 1\"",
+                          "ingest: rejected agent=b count=2 topic=st/v1/b/frames bytes=42 "
+                          "reason=\"bad 1\"",
+                          "ingest: rejected agent=c count=2 topic=st/v1/c/frames bytes=42 "
+                          "reason=\"bad 1\""}));
+  // d and e had their line of this interval, though it was not printed: held per agent.
+  EXPECT_EQ(log.record(frame("d", 1), k_t0 + 1s), Lines{});
+  EXPECT_EQ(log.flush(k_t0 + 9s), Lines{});
+  EXPECT_EQ(log.flush(k_t0 + 10s),
+            (Lines{"ingest: rejects suppressed by the global limit lines=2 suppressed=4 agent=d "
+                   "topic=st/v1/d/frames bytes=42 reason=\"bad 1\"",
+                   "ingest: rejects suppressed agent=d suppressed=1 topic=st/v1/d/frames "
+                   "bytes=42 reason=\"bad 1\""}));
+  EXPECT_EQ(log.flush(k_t0 + 11s), Lines{});
+  // A new interval has its own budget; its summary comes only if something was held back.
+  EXPECT_EQ(log.record(frame("e", 1), k_t0 + 12s).size(), 1u);
+  EXPECT_EQ(log.flush(k_t0 + 25s), Lines{});
 }
 
 }  // namespace
