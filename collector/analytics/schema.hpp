@@ -10,7 +10,7 @@
 //
 // stream_analytics_hourly keeps what a merge needs besides the published columns: the sums and
 // counts of the non-null viewer, chatter and bitrate values (an average cannot be merged
-// without them). NULL counts mark a row written before this migration; a refresh recomputes
+// without them), and leaves room on its pages for updates that stay HOT. NULL counts mark a row written before this migration; a refresh recomputes
 // such an hour from the raw rows once, when it is next touched. An analytics_dirty row whose
 // data_points is NULL (written by a collector of an older version during an upgrade) asks for
 // the same recomputation of its hour.
@@ -39,6 +39,9 @@ ALTER TABLE stream_analytics_hourly
   ADD COLUMN chatters_n integer,
   ADD COLUMN bitrate_sum double precision,
   ADD COLUMN bitrate_n integer;
+-- A refresh rewrites the rows of the current hour again and again without changing a key: room
+-- on their pages lets those updates stay HOT (no new entries in either index).
+ALTER TABLE stream_analytics_hourly SET (fillfactor = 70);
 )sql";
 
 }  // namespace streamtrack::collector::analytics
