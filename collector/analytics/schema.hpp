@@ -10,10 +10,10 @@
 //
 // stream_analytics_hourly keeps what a merge needs besides the published columns: the sums and
 // counts of the non-null viewer, chatter and bitrate values (an average cannot be merged
-// without them), and leaves room on its pages for updates that stay HOT. NULL counts mark a row written before this migration; a refresh recomputes
-// such an hour from the raw rows once, when it is next touched. An analytics_dirty row whose
-// data_points is NULL (written by a collector of an older version during an upgrade) asks for
-// the same recomputation of its hour.
+// without them), and leaves room on its pages for updates that stay HOT. NULL counts mark a
+// row written before this migration; a refresh recomputes such an hour from the raw rows once,
+// when it is next touched. An analytics_dirty row whose data_points is NULL (written by a
+// collector of an older version during an upgrade) asks for the same recomputation of its hour.
 namespace streamtrack::collector::analytics {
 
 inline constexpr const char* k_partial_aggregates_schema_sql = R"sql(
