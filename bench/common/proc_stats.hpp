@@ -32,6 +32,16 @@ inline double cpu_seconds(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+// Time the main thread of `pid` has run on a CPU, in seconds, from /proc/<pid>/schedstat
+// (nanoseconds, where /proc/<pid>/stat counts clock ticks of 10 ms); -1 when it is gone. For
+// a single-threaded process such as a PostgreSQL backend, timing steps of a few milliseconds.
+inline double on_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/schedstat");
+  unsigned long long ns = 0;
+  if (!(in >> ns)) return -1;
+  return static_cast<double>(ns) / 1e9;
+}
+
 struct Memory {
   long pss_kib = -1;      // proportional set size: shared pages divided among their users
   long private_kib = -1;  // Private_Clean + Private_Dirty: pages this process alone uses

@@ -1,21 +1,115 @@
 #include "collector/analytics/hourly.hpp"
 
+#include <string>
+
 #include "collector/store/lock_keys.hpp"
 
 namespace streamtrack::collector::analytics {
 
 namespace {
 
-constexpr const char* k_refresh = R"sql(
-WITH marked AS (DELETE FROM analytics_dirty RETURNING livestream_id, hour),
+// Merges the writers' partial aggregates into the hourly rows; reads no raw row. Leaves the
+// partials of an hour that must be recomputed (a mark without aggregates, or an hourly row
+// without sums) to k_recompute. Returns one row: the hourly rows written, and the rows of
+// analytics_dirty it saw and left (so k_recompute runs only when there are some; partials
+// committed meanwhile wait for the next refresh).
+constexpr const char* k_merge = R"sql(
+WITH marked AS (
+  DELETE FROM analytics_dirty d
+  WHERE d.data_points IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM analytics_dirty r
+                    WHERE r.livestream_id = d.livestream_id AND r.hour = d.hour
+                      AND r.data_points IS NULL)
+    -- OFFSET 0 keeps this a probe of the primary key per partial: as an anti-join the planner
+    -- may hash the whole hourly table, whose size grows with the history.
+    AND NOT EXISTS (SELECT 1 FROM stream_analytics_hourly o
+                    WHERE o.livestream_id = d.livestream_id AND o.hour = d.hour
+                      AND o.viewer_n IS NULL OFFSET 0)
+  RETURNING d.*
+), partial AS (
+  SELECT livestream_id, hour, sum(data_points) AS data_points, sum(viewer_sum) AS viewer_sum,
+         sum(viewer_n) AS viewer_n, min(min_viewers) AS min_viewers,
+         max(peak_viewers) AS peak_viewers, sum(chat_messages) AS chat_messages,
+         sum(chatters_sum) AS chatters_sum, sum(chatters_n) AS chatters_n,
+         max(peak_chatters) AS peak_chatters, sum(bitrate_sum) AS bitrate_sum,
+         sum(bitrate_n) AS bitrate_n, min(min_bitrate_kbps) AS min_bitrate_kbps,
+         max(max_bitrate_kbps) AS max_bitrate_kbps
+  FROM marked GROUP BY livestream_id, hour
+), merged AS (
+  -- A sum absent on one side (no row yet, or no non-null value) is the other side's.
+  SELECT p.hour, p.livestream_id, coalesce(o.data_points, 0) + p.data_points AS data_points,
+         coalesce(o.viewer_sum + p.viewer_sum, o.viewer_sum, p.viewer_sum) AS viewer_sum,
+         coalesce(o.viewer_n, 0) + p.viewer_n AS viewer_n,
+         least(o.min_viewers, p.min_viewers) AS min_viewers,
+         greatest(o.peak_viewers, p.peak_viewers) AS peak_viewers,
+         coalesce(o.chat_messages + p.chat_messages, o.chat_messages, p.chat_messages)
+           AS chat_messages,
+         coalesce(o.chatters_sum + p.chatters_sum, o.chatters_sum, p.chatters_sum) AS chatters_sum,
+         coalesce(o.chatters_n, 0) + p.chatters_n AS chatters_n,
+         greatest(o.peak_chatters, p.peak_chatters) AS peak_chatters,
+         coalesce(o.bitrate_sum + p.bitrate_sum, o.bitrate_sum, p.bitrate_sum) AS bitrate_sum,
+         coalesce(o.bitrate_n, 0) + p.bitrate_n AS bitrate_n,
+         least(o.min_bitrate_kbps, p.min_bitrate_kbps) AS min_bitrate_kbps,
+         greatest(o.max_bitrate_kbps, p.max_bitrate_kbps) AS max_bitrate_kbps
+  FROM partial p
+  -- LATERAL with LIMIT: one probe of the primary key per hour (see above).
+  LEFT JOIN LATERAL (SELECT * FROM stream_analytics_hourly x
+                     WHERE x.livestream_id = p.livestream_id AND x.hour = p.hour LIMIT 1) o ON true
+), written AS (
+INSERT INTO stream_analytics_hourly AS h
+  (hour, livestream_id, avg_viewers, peak_viewers, min_viewers, data_points, chat_messages,
+   avg_chatters, peak_chatters, avg_bitrate_kbps, min_bitrate_kbps, max_bitrate_kbps,
+   viewer_sum, viewer_n, chatters_sum, chatters_n, bitrate_sum, bitrate_n, refreshed_at)
+-- The averages as avg() computes them: numeric sum / count for integers, float sum / count.
+SELECT hour, livestream_id,
+       (viewer_sum::numeric / nullif(viewer_n, 0))::double precision, peak_viewers, min_viewers,
+       data_points::integer, chat_messages::bigint,
+       (chatters_sum / nullif(chatters_n, 0))::double precision, peak_chatters,
+       bitrate_sum / nullif(bitrate_n, 0), min_bitrate_kbps, max_bitrate_kbps, viewer_sum,
+       viewer_n::integer, chatters_sum, chatters_n::integer, bitrate_sum, bitrate_n::integer,
+       now()
+FROM merged
+ON CONFLICT (livestream_id, hour) DO UPDATE SET
+  avg_viewers = excluded.avg_viewers, peak_viewers = excluded.peak_viewers,
+  min_viewers = excluded.min_viewers, data_points = excluded.data_points,
+  chat_messages = excluded.chat_messages, avg_chatters = excluded.avg_chatters,
+  peak_chatters = excluded.peak_chatters, avg_bitrate_kbps = excluded.avg_bitrate_kbps,
+  min_bitrate_kbps = excluded.min_bitrate_kbps, max_bitrate_kbps = excluded.max_bitrate_kbps,
+  viewer_sum = excluded.viewer_sum, viewer_n = excluded.viewer_n,
+  chatters_sum = excluded.chatters_sum, chatters_n = excluded.chatters_n,
+  bitrate_sum = excluded.bitrate_sum, bitrate_n = excluded.bitrate_n,
+  refreshed_at = excluded.refreshed_at
+RETURNING 1
+)
+-- Every part of one statement reads the same snapshot: analytics_dirty as before the DELETE.
+SELECT (SELECT count(*) FROM written),
+       (SELECT count(*) FROM analytics_dirty) - (SELECT count(*) FROM marked)
+)sql";
+
+// Recomputes from the raw rows the hours k_merge leaves (their partials, if any, are rows this
+// statement reads anyway), writing the sums that let later partials merge.
+constexpr const char* k_recompute = R"sql(
+WITH redo AS (
+  SELECT livestream_id, hour FROM analytics_dirty WHERE data_points IS NULL
+  UNION
+  SELECT d.livestream_id, d.hour FROM analytics_dirty d
+  WHERE EXISTS (SELECT 1 FROM stream_analytics_hourly o
+                WHERE o.livestream_id = d.livestream_id AND o.hour = d.hour
+                  AND o.viewer_n IS NULL OFFSET 0)
+), marked AS (
+  DELETE FROM analytics_dirty d USING redo
+  WHERE d.livestream_id = redo.livestream_id AND d.hour = redo.hour
+  RETURNING d.livestream_id, d.hour
+),
 touched AS (SELECT DISTINCT livestream_id, hour FROM marked)
 INSERT INTO stream_analytics_hourly AS h
   (hour, livestream_id, avg_viewers, peak_viewers, min_viewers, data_points, chat_messages,
    avg_chatters, peak_chatters, avg_bitrate_kbps, min_bitrate_kbps, max_bitrate_kbps,
-   refreshed_at)
+   viewer_sum, viewer_n, chatters_sum, chatters_n, bitrate_sum, bitrate_n, refreshed_at)
 SELECT t.hour, t.livestream_id, a.avg_viewers, a.peak_viewers, a.min_viewers, a.data_points,
        a.chat_messages, a.avg_chatters, a.peak_chatters, a.avg_bitrate_kbps,
-       a.min_bitrate_kbps, a.max_bitrate_kbps, now()
+       a.min_bitrate_kbps, a.max_bitrate_kbps, a.viewer_sum, a.viewer_n, a.chatters_sum,
+       a.chatters_n, a.bitrate_sum, a.bitrate_n, now()
 FROM touched t
 -- One index range scan per marked hour (LATERAL): with a plain join the planner may merge-join
 -- over the whole (livestream_id, "timestamp") index, a cost that grows with the history.
@@ -25,7 +119,10 @@ CROSS JOIN LATERAL (
          sum(m.chat_messages)::bigint AS chat_messages,
          avg(m.chatters)::double precision AS avg_chatters, max(m.chatters) AS peak_chatters,
          avg(m.bitrate_kbps) AS avg_bitrate_kbps, min(m.bitrate_kbps) AS min_bitrate_kbps,
-         max(m.bitrate_kbps) AS max_bitrate_kbps
+         max(m.bitrate_kbps) AS max_bitrate_kbps, sum(m.viewer_count) AS viewer_sum,
+         count(m.viewer_count)::integer AS viewer_n, sum(m.chatters) AS chatters_sum,
+         count(m.chatters)::integer AS chatters_n, sum(m.bitrate_kbps) AS bitrate_sum,
+         count(m.bitrate_kbps)::integer AS bitrate_n
   FROM livestream_metrics m
   WHERE m.livestream_id = t.livestream_id
     AND m."timestamp" >= t.hour AND m."timestamp" < t.hour + interval '1 hour'
@@ -37,6 +134,9 @@ ON CONFLICT (livestream_id, hour) DO UPDATE SET
   chat_messages = excluded.chat_messages, avg_chatters = excluded.avg_chatters,
   peak_chatters = excluded.peak_chatters, avg_bitrate_kbps = excluded.avg_bitrate_kbps,
   min_bitrate_kbps = excluded.min_bitrate_kbps, max_bitrate_kbps = excluded.max_bitrate_kbps,
+  viewer_sum = excluded.viewer_sum, viewer_n = excluded.viewer_n,
+  chatters_sum = excluded.chatters_sum, chatters_n = excluded.chatters_n,
+  bitrate_sum = excluded.bitrate_sum, bitrate_n = excluded.bitrate_n,
   refreshed_at = excluded.refreshed_at
 )sql";
 
@@ -51,7 +151,10 @@ std::int64_t refresh_hourly(store::PgConnection& conn) {
       conn.exec("COMMIT");
       return 0;
     }
-    const auto n = conn.exec(k_refresh).affected();
+    const auto merge = conn.exec(k_merge);
+    auto n = std::stoll(merge.text(0, 0));
+    // Only then: planning k_recompute alone locks livestream_metrics.
+    if (merge.text(0, 1) != "0") n += conn.exec(k_recompute).affected();
     conn.exec("COMMIT");
     return n;
   } catch (...) {

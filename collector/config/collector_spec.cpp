@@ -202,7 +202,8 @@ const TableSpec& analytics_spec() {
       {.name = "refresh_interval",
        .type = ValueType::duration,
        .default_value = std::string("1m"),
-       .description = "How often touched hours of stream_analytics_hourly are recomputed.",
+       .description =
+           "How often the hours writers touched are merged into stream_analytics_hourly.",
        .min = 100},
   }};
   return spec;

@@ -1,6 +1,7 @@
 #include "collector/store/migrations.hpp"
 
 #include "collector/alerts/schema.hpp"
+#include "collector/analytics/schema.hpp"
 #include "collector/live/schema.hpp"
 #include "collector/sessions/schema.hpp"
 #include "collector/store/lock_keys.hpp"
@@ -166,6 +167,10 @@ const std::vector<Migration>& migrations() {
        "session steps of a batch in one call (streamtrack_apply_session_steps); open-session "
        "index without last_sample_at",
        sessions::k_session_steps_schema_sql},
+      {9,
+       "analytics_dirty carries each batch's partial aggregates; stream_analytics_hourly keeps "
+       "the sums and counts that merge them",
+       analytics::k_partial_aggregates_schema_sql},
   };
   return all;
 }

@@ -253,7 +253,9 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   }
   if (rows.empty()) return;
   // One statement: the rows with the dedup rule of docs/mqtt.md (a sample is (agent, seq) with
-  // its time, in its session), and the hours the batch touched, marked once.
+  // its time, in its session), and per hour they touched the aggregates of the rows it stored
+  // (a resent row, not stored again, is not counted again), merged later by the analytics
+  // refresh (collector/analytics/schema.hpp).
   m_conn->exec(
       R"sql(
 WITH batch AS (
@@ -267,9 +269,17 @@ WITH batch AS (
                                   chatters, bitrate_kbps, fps, dropped_frames, agent_id, seq)
   SELECT * FROM batch
   ON CONFLICT (livestream_id, agent_id, seq, "timestamp") DO NOTHING
+  RETURNING livestream_id, "timestamp", viewer_count, chat_messages, chatters, bitrate_kbps
 )
-INSERT INTO analytics_dirty (livestream_id, hour)
-SELECT DISTINCT livestream_id, date_trunc('hour', "timestamp") FROM batch
+INSERT INTO analytics_dirty (livestream_id, hour, data_points, viewer_sum, viewer_n, min_viewers,
+                             peak_viewers, chat_messages, chatters_sum, chatters_n, peak_chatters,
+                             bitrate_sum, bitrate_n, min_bitrate_kbps, max_bitrate_kbps)
+SELECT livestream_id, date_trunc('hour', "timestamp" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+       count(*), sum(viewer_count), count(viewer_count), min(viewer_count), max(viewer_count),
+       sum(chat_messages), sum(chatters), count(chatters), max(chatters), sum(bitrate_kbps),
+       count(bitrate_kbps), min(bitrate_kbps), max(bitrate_kbps)
+FROM stored
+GROUP BY 1, 2
 )sql",
       std::move(rows).params());
 }

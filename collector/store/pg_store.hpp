@@ -30,9 +30,9 @@ class PgStore final : public Store {
   // call (sessions::apply_steps: samples resolved to sessions in time order per channel, channels
   // in (platform, scope, name) order, so two writers lock rows alike and never deadlock), then
   // one statement that sends the rows as arrays, inserts them with ON CONFLICT DO NOTHING and
-  // marks the hours they touch for the analytics refresh. Offline samples close sessions and add
-  // no metrics row. Rejects cost one more statement, whatever their number (a frame of 1,000 bad
-  // elements too), or one per k_max_reject_statement_bytes of them.
+  // leaves the aggregates of the rows it stored, per hour, for the analytics refresh. Offline
+  // samples close sessions and add no metrics row. Rejects cost one more statement, whatever their
+  // number (a frame of 1,000 bad elements too), or one per k_max_reject_statement_bytes of them.
   WriteOutcome write(const std::vector<ingest::Item>& batch) override;
 
  private:

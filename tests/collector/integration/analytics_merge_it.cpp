@@ -1,0 +1,178 @@
+// The hourly refresh merges the partial aggregates each batch write leaves in analytics_dirty
+// (migration 9) against a real PostgreSQL: the table equals a full recomputation over the raw
+// rows after resends, empty values, late samples and refreshes in between; a refresh of hours
+// the writers marked never reads livestream_metrics; hours marked the old way or hourly rows
+// from before the migration are recomputed from the raw rows.
+#include <gtest/gtest.h>
+
+#include "collector/analytics/hourly.hpp"
+#include "collector/store/migrations.hpp"
+#include "collector/store/pg_store.hpp"
+#include "tests/support/harness.hpp"
+
+namespace streamtrack::collector {
+namespace {
+
+using namespace streamtrack::testing;
+using namespace std::chrono_literals;
+using ingest::Item;
+
+constexpr auto k_session_timeout = std::chrono::milliseconds{5min};
+
+struct Figures {
+  std::optional<std::int64_t> viewers;
+  std::optional<std::int64_t> chat_messages;
+  std::optional<std::int64_t> chatters;
+  std::optional<double> bitrate_kbps;
+};
+
+Item sample_item(const std::string& channel, std::int64_t seq, const std::string& ts,
+                 const Figures& f) {
+  Sample s;
+  s.agent = "studio";
+  s.seq = seq;
+  s.ts = *parse_rfc3339(ts);
+  s.platform = "twitch";
+  s.channel = channel;
+  s.live = true;
+  s.stream_id = "b-" + channel;
+  s.viewers = f.viewers;
+  s.chat_messages = f.chat_messages;
+  s.chatters = f.chatters;
+  s.bitrate_kbps = f.bitrate_kbps;
+  Item item;
+  item.kind = Item::Kind::sample;
+  item.received_at = s.ts;
+  item.topic = "st/v1/studio/metrics/twitch/" + channel;
+  item.agent = s.agent;
+  item.payload = wire::encode_sample(s);
+  item.payload_bytes = item.payload.size();
+  item.sample = std::move(s);
+  return item;
+}
+
+class AnalyticsMergeIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dsn = m_pg.create_database("streamtrack");
+    m_options.dsn = m_dsn;
+    m_conn = std::make_unique<store::PgConnection>(m_options);
+    store::apply_migrations(*m_conn);
+    m_store = std::make_unique<store::PgStore>(m_options, k_session_timeout);
+  }
+
+  void write(const std::vector<Item>& batch) {
+    const auto outcome = m_store->write(batch);
+    ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
+  }
+
+  std::int64_t refresh() { return analytics::refresh_hourly(*m_conn); }
+
+  std::string scalar(const std::string& sql) const { return pg_scalar(m_dsn, sql); }
+
+  // Rows that differ between the table and a full recomputation, both ways (the averages of
+  // float sums compared to 9 decimals: a merge adds the same values in another order).
+  std::string differences() const {
+    const std::string cols =
+        "hour, livestream_id, avg_viewers, peak_viewers, min_viewers, data_points, "
+        "chat_messages, avg_chatters, peak_chatters, round(avg_bitrate_kbps::numeric, 9), "
+        "min_bitrate_kbps, max_bitrate_kbps";
+    const std::string table = "SELECT " + cols + " FROM stream_analytics_hourly";
+    const std::string full = "SELECT " + cols + " FROM (" + analytics::full_recompute_sql() + ") f";
+    return scalar("SELECT (SELECT count(*) FROM (" + table + " EXCEPT " + full +
+                  ") a) + (SELECT count(*) FROM (" + full + " EXCEPT " + table + ") b)");
+  }
+
+  PostgresServer m_pg;
+  std::string m_dsn;
+  store::ConnectOptions m_options;
+  std::unique_ptr<store::PgConnection> m_conn;
+  std::unique_ptr<store::PgStore> m_store;
+};
+
+TEST_F(AnalyticsMergeIT, MergedBatchesEqualAFullRecomputation) {
+  const std::vector<Item> first{
+      sample_item("a", 1, "2030-03-01T10:00:00Z", {100, 5, 3, 2500.5}),
+      sample_item("a", 2, "2030-03-01T10:10:00Z", {140, 0, 1, 3000.25}),
+      sample_item("b", 3, "2030-03-01T10:05:00Z", {{}, {}, {}, {}}),  // nothing but the sample
+      sample_item("b", 4, "2030-03-01T11:00:00Z", {7, 2, {}, 800}),
+  };
+  write(first);
+  EXPECT_EQ(scalar("SELECT count(*) FROM analytics_dirty"), "3");  // a@10, b@10, b@11
+  EXPECT_EQ(refresh(), 3);
+  EXPECT_EQ(differences(), "0");
+
+  // A resend of the whole batch stores nothing and counts nothing twice.
+  write(first);
+  EXPECT_EQ(scalar("SELECT count(*) FROM analytics_dirty"), "0");
+  // More samples for refreshed hours, in two batches before one refresh, one beside a resend.
+  write({sample_item("a", 5, "2030-03-01T10:20:00Z", {90, 1, {}, 2000}),
+         sample_item("b", 6, "2030-03-01T10:30:00Z", {12, {}, 4, {}})});
+  write({sample_item("a", 2, "2030-03-01T10:10:00Z", {140, 0, 1, 3000.25}),
+         sample_item("a", 7, "2030-03-01T10:59:59Z", {210, 9, 6, 1500.75}),
+         sample_item("a", 8, "2030-03-01T12:00:00Z", {1, 1, 1, 1})});
+  EXPECT_EQ(refresh(), 3);  // a@10, b@10, a@12
+  EXPECT_EQ(differences(), "0");
+  EXPECT_EQ(scalar("SELECT data_points || ' ' || min_viewers || ' ' || peak_viewers || ' ' || "
+                   "chat_messages || ' ' || avg_viewers FROM stream_analytics_hourly h "
+                   "WHERE hour = '2030-03-01T10:00:00Z' AND data_points = 4"),
+            "4 90 210 15 135");
+  // b@10: one sample without figures, then one with viewers and chatters only.
+  EXPECT_EQ(scalar("SELECT data_points || ' ' || avg_viewers || ' ' || avg_chatters || ' ' || "
+                   "coalesce(avg_bitrate_kbps::text, '-') || ' ' || "
+                   "coalesce(chat_messages::text, '-') FROM stream_analytics_hourly "
+                   "WHERE hour = '2030-03-01T10:00:00Z' AND data_points = 2"),
+            "2 12 4 - -");
+  EXPECT_EQ(scalar("SELECT count(*) FROM analytics_dirty"), "0");
+  EXPECT_EQ(refresh(), 0);
+}
+
+TEST_F(AnalyticsMergeIT, ARefreshOfWrittenHoursNeverReadsTheRawRows) {
+  write({sample_item("a", 1, "2030-03-01T10:00:00Z", {100, 5, 3, 2500}),
+         sample_item("b", 2, "2030-03-01T10:00:00Z", {50, 1, 1, 900})});
+  // Another session holds livestream_metrics so that nothing may even plan a read of it.
+  store::PgConnection holder(m_options);
+  holder.exec("BEGIN");
+  holder.exec("LOCK TABLE livestream_metrics IN ACCESS EXCLUSIVE MODE");
+  store::ConnectOptions bounded = m_options;
+  bounded.lock_timeout = 20s;
+  store::PgConnection refresher(bounded);
+  EXPECT_EQ(analytics::refresh_hourly(refresher), 2);
+  holder.exec("ROLLBACK");
+  EXPECT_EQ(differences(), "0");
+}
+
+TEST_F(AnalyticsMergeIT, HoursMarkedTheOldWayAndRowsFromBeforeTheMigrationAreRecomputed) {
+  write({sample_item("a", 1, "2030-03-01T10:00:00Z", {100, 5, 3, 2500}),
+         sample_item("a", 2, "2030-03-01T11:00:00Z", {100, 5, 3, 2500})});
+  EXPECT_EQ(refresh(), 2);
+  // Hour 10 as migration 9 leaves a row it found: no sums, so nothing to merge onto.
+  m_conn->exec(
+      "UPDATE stream_analytics_hourly SET viewer_sum = NULL, viewer_n = NULL, "
+      "chatters_sum = NULL, chatters_n = NULL, bitrate_sum = NULL, bitrate_n = NULL "
+      "WHERE hour = '2030-03-01T10:00:00Z'");
+  write({sample_item("a", 3, "2030-03-01T10:30:00Z", {300, 1, 1, 500})});
+  // Hour 11 as a collector of an older version writes it during an upgrade: the raw row and
+  // a mark without aggregates, beside a batch of this version.
+  m_conn->exec(
+      "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, agent_id, "
+      "seq) SELECT livestream_id, '2030-03-01T11:30:00Z', 700, 'old', 1 "
+      "FROM stream_analytics_hourly LIMIT 1");
+  m_conn->exec(
+      "INSERT INTO analytics_dirty (livestream_id, hour) SELECT livestream_id, hour "
+      "FROM stream_analytics_hourly WHERE hour = '2030-03-01T11:00:00Z'");
+  write({sample_item("a", 4, "2030-03-01T11:40:00Z", {400, 1, 1, 500})});
+  EXPECT_EQ(refresh(), 2);
+  EXPECT_EQ(differences(), "0");
+  EXPECT_EQ(scalar("SELECT string_agg(data_points || ':' || peak_viewers, ',' ORDER BY hour) "
+                   "FROM stream_analytics_hourly"),
+            "2:300,3:700");
+  // Both hours have their sums again, so the next batch merges.
+  EXPECT_EQ(scalar("SELECT count(*) FROM stream_analytics_hourly WHERE viewer_n IS NULL"), "0");
+  write({sample_item("a", 5, "2030-03-01T10:45:00Z", {1, 1, 1, 1})});
+  EXPECT_EQ(refresh(), 1);
+  EXPECT_EQ(differences(), "0");
+}
+
+}  // namespace
+}  // namespace streamtrack::collector
