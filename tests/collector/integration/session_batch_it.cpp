@@ -418,5 +418,53 @@ TEST_F(SessionBatchIT, SetBasedStepsLeaveWhatTheStepByStepFunctionLeft) {
   EXPECT_EQ(pg_query(m_dsn, metrics_sql), pg_query(reference_dsn, metrics_sql));
 }
 
+// A writer meeting a channel for the first time (not in its cache) while another writer holds
+// an earlier channel of the same batch: resolving the new channel must not lock it, or each
+// would wait for the other (first the resolving writer gets the later channel, then wants the
+// earlier one its rival holds while the rival waits for the later one).
+TEST_F(SessionBatchIT, AWriterResolvingANewChannelNeverDeadlocksWithOneHoldingAnEarlierChannel) {
+  const auto batch = [](const std::string& agent, std::int64_t seq, const std::string& ts,
+                        std::vector<std::string> names) {
+    std::vector<Item> items;
+    for (const auto& name : names) {
+      auto item = sample_item("twitch", name, seq++, ts, true, "b1");
+      item.sample->agent = agent;
+      item.agent = agent;
+      items.push_back(std::move(item));
+    }
+    return items;
+  };
+  store::PgStore first(m_options, k_timeout);
+  store::PgStore second(m_options, k_timeout);
+  ASSERT_EQ(first.write(batch("studio", 1, "2030-03-01T10:00:00Z", {"a-ch", "b-ch"})).status,
+            Outcome::ok);
+  ASSERT_EQ(second.write(batch("studio2", 1, "2030-03-01T10:00:00Z", {"a-ch"})).status,
+            Outcome::ok);  // the second writer knows a-ch, not b-ch
+
+  store::PgConnection holder(m_options);
+  holder.exec("BEGIN");
+  holder.exec("SELECT 1 FROM channels WHERE name = 'b-ch' FOR NO KEY UPDATE");
+  const auto waiting = [&] {
+    return std::stoi(pg_scalar(m_dsn,
+                               "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                               "'Lock' AND datname = current_database()"));
+  };
+  store::WriteOutcome second_outcome, first_outcome;
+  std::thread b([&] {
+    second_outcome = second.write(batch("studio2", 10, "2030-03-01T10:00:10Z", {"a-ch", "b-ch"}));
+  });
+  ASSERT_TRUE(wait_until([&] { return waiting() >= 1; }));
+  std::thread a([&] {
+    first_outcome = first.write(batch("studio", 10, "2030-03-01T10:00:10Z", {"a-ch", "b-ch"}));
+  });
+  ASSERT_TRUE(wait_until([&] { return waiting() >= 2; }));
+  holder.exec("COMMIT");
+  a.join();
+  b.join();
+  EXPECT_EQ(first_outcome.status, Outcome::ok) << first_outcome.error;
+  EXPECT_EQ(second_outcome.status, Outcome::ok) << second_outcome.error;
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), "7");
+}
+
 }  // namespace
 }  // namespace streamtrack::collector
