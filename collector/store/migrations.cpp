@@ -167,6 +167,10 @@ const std::vector<Migration>& migrations() {
        "session steps of a batch in one call (streamtrack_apply_session_steps); open-session "
        "index without last_sample_at",
        sessions::k_session_steps_schema_sql},
+      {8,
+       "session steps: the batch's channels locked in step order, continuing sessions moved "
+       "forward by one UPDATE",
+       sessions::k_session_steps_set_based_sql},
       {9,
        "analytics_dirty carries each batch's partial aggregates; stream_analytics_hourly keeps "
        "the sums and counts that merge them",

@@ -191,18 +191,32 @@ void PgStore::resolve_channels(const std::vector<ChannelKey>& keys) {
     names.emplace_back(name);
   }
   if (platforms.empty()) return;
-  // In the callers' order (that of ChannelKey), so that concurrent writers lock rows alike.
-  const auto r = m_conn->exec(
+  // Resolving locks no existing row: a writer locks its channels only inside
+  // streamtrack_apply_session_steps (migration 8), all in one order, so a channel new to this
+  // writer but locked by another never makes the two wait for each other. New rows go in in the
+  // callers' order (that of ChannelKey); one that another writer is inserting is waited for
+  // (then skipped) and read back by the next statement, whose snapshot sees it committed.
+  const auto add = [this](const PgResult& r) {
+    for (int row = 0; row < r.rows(); ++row) {
+      m_new_channels.emplace(ChannelKey{r.text(row, 1), r.text(row, 2), r.text(row, 3)},
+                             r.integer(row, 0));
+    }
+  };
+  const Params key_columns{array_literal(platforms), array_literal(scopes), array_literal(names)};
+  const auto inserted = m_conn->exec(
       "INSERT INTO channels (platform, scope, name) "
       "SELECT platform, scope, name FROM unnest($1::text[], $2::text[], $3::text[]) "
       "WITH ORDINALITY AS k (platform, scope, name, n) ORDER BY n "
-      "ON CONFLICT (platform, scope, name) DO UPDATE SET platform = excluded.platform "
+      "ON CONFLICT (platform, scope, name) DO NOTHING "
       "RETURNING id, platform, scope, name",
-      {array_literal(platforms), array_literal(scopes), array_literal(names)});
-  for (int row = 0; row < r.rows(); ++row) {
-    m_new_channels.emplace(ChannelKey{r.text(row, 1), r.text(row, 2), r.text(row, 3)},
-                           r.integer(row, 0));
-  }
+      key_columns);
+  add(inserted);
+  if (static_cast<std::size_t>(inserted.rows()) == platforms.size()) return;
+  add(
+      m_conn->exec("SELECT c.id, c.platform, c.scope, c.name FROM channels c "
+                   "JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (platform, scope, name) "
+                   "ON c.platform = k.platform AND c.scope = k.scope AND c.name = k.name",
+                   key_columns));
 }
 
 std::int64_t PgStore::channel_id(const ChannelKey& key) const {

@@ -3,10 +3,13 @@
 // refused row in the middle, and two writers on the same channels at once.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <thread>
 
 #include "collector/batch/batch_writer.hpp"
+#include "collector/sessions/session_store.hpp"
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
 #include "tests/support/harness.hpp"
@@ -262,6 +265,205 @@ TEST_F(SessionBatchIT, TwoWritersOnTheSameChannelsNeverDeadlockAndStoreEverySamp
   // Open at the end: every session but those the last offline samples closed (channels
   // c % 6 == 0 named, c % 6 == 3 derived, the latter once per agent): 20 + 40.
   EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestreams WHERE is_active"), "60");
+}
+
+// Two writers one batch apart, so that a channel's new session in one writer's batch meets the
+// old session continued in the other's, with every kind of step, at once. Each batch must
+// commit as it comes (a deadlock would be SQLSTATE 40P01) and every sample be stored once.
+TEST_F(SessionBatchIT, TwoWritersOneBatchApartAcrossSessionChangesNeverDeadlock) {
+  constexpr int k_channels = 80;
+  constexpr int k_rounds = 40;
+  const auto base = *parse_rfc3339("2030-03-01T10:00:00Z");
+  const auto batch_of = [&](const std::string& agent, int round) {
+    std::vector<Item> batch;
+    for (int c = 0; c < k_channels; ++c) {
+      const bool derived = c % 4 == 3;
+      const bool offline = round % 13 == 12 && c % 5 == 0;
+      // A new stream id every 3 rounds, at a different round for each channel.
+      const auto stream = "b" + std::to_string((round + c) / 3);
+      for (int k = 0; k < (c % 7 == 0 ? 2 : 1); ++k) {
+        auto item = sample_item(derived ? "nginx_rtmp" : "twitch", "ch" + std::to_string(c),
+                                (round * k_channels + c) * 2 + k + 1,
+                                format_rfc3339(base + std::chrono::seconds{round * 10 + k}),
+                                !offline, derived ? std::nullopt : std::optional(stream),
+                                "t" + std::to_string(round / 4));
+        item.sample->agent = agent;
+        item.agent = agent;
+        batch.push_back(std::move(item));
+      }
+    }
+    if (round % 2 == 1) std::reverse(batch.begin(), batch.end());
+    return batch;
+  };
+  std::atomic<int> failures{0};
+  std::string failure;
+  std::mutex failure_mutex;
+  int live_rows = 0;
+  std::vector<std::vector<Item>> first, second;
+  for (int round = 0; round < k_rounds; ++round) {
+    first.push_back(batch_of("studio", round));
+    second.push_back(batch_of("studio2", round + 1));
+    for (const auto* batch : {&first.back(), &second.back()}) {
+      for (const auto& item : *batch) live_rows += item.sample->live ? 1 : 0;
+    }
+  }
+  const auto run = [&](const std::vector<std::vector<Item>>& batches) {
+    store::PgStore store(m_options, k_timeout);
+    for (const auto& batch : batches) {
+      const auto outcome = store.write(batch);
+      if (outcome.status != Outcome::ok) {
+        ++failures;
+        std::lock_guard lock(failure_mutex);
+        failure = outcome.error;
+      }
+    }
+  };
+  std::thread a(run, std::cref(first));
+  std::thread b(run, std::cref(second));
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0) << failure;
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), std::to_string(live_rows));
+  // Named channels: one session per stream id seen, never two open at once.
+  EXPECT_EQ(pg_scalar(m_dsn,
+                      "SELECT count(*) FROM (SELECT channel_id FROM livestreams WHERE is_active "
+                      "GROUP BY channel_id HAVING count(*) > 1) t"),
+            "0");
+}
+
+// The set-based path (migration 8) against the step-by-step function it replaced (migration 7):
+// the same batches, with late and out-of-order samples, title changes, offline samples, new,
+// derived and reopened sessions and the sweeper between batches, leave the same sessions, the
+// same title history and the same current state of every channel.
+TEST_F(SessionBatchIT, SetBasedStepsLeaveWhatTheStepByStepFunctionLeft) {
+  const auto reference_dsn = m_pg.create_database("reference");
+  store::ConnectOptions reference_options;
+  reference_options.dsn = reference_dsn;
+  {
+    store::PgConnection conn(reference_options);
+    ASSERT_EQ(store::apply_migrations(conn, 7).back(), 7);
+  }
+  constexpr auto k_silence = std::chrono::minutes{5};
+  store::PgStore reference(reference_options, k_silence);
+  store::PgStore set_based(m_options, k_silence);
+  store::PgConnection reference_conn(reference_options);
+  store::PgConnection set_based_conn(m_options);
+
+  std::mt19937 random(20301);
+  const auto chance = [&](int percent) {
+    return std::uniform_int_distribution<int>(0, 99)(random) < percent;
+  };
+  const auto base = *parse_rfc3339("2030-03-01T10:00:00Z");
+  constexpr int k_channels = 16;
+  std::vector<int> stream(k_channels, 0);
+  std::int64_t seq = 0;
+  const std::vector<std::optional<std::string>> titles{std::nullopt, "A", "B", "C"};
+  for (int round = 0; round < 60; ++round) {
+    const auto now = base + std::chrono::seconds{round * 40};
+    std::vector<Item> batch;
+    for (int c = 0; c < k_channels; ++c) {
+      if (!chance(70)) continue;
+      const bool derived = c % 4 == 3;
+      if (chance(10)) ++stream[static_cast<std::size_t>(c)];
+      const int samples = std::uniform_int_distribution<int>(1, c % 3 == 0 ? 3 : 1)(random);
+      for (int k = 0; k < samples; ++k) {
+        // Now and then late (up to 10 minutes) or a sample of the previous stream.
+        const auto late = chance(15) ? std::uniform_int_distribution<int>(1, 600)(random) : 0;
+        const auto stream_no = stream[static_cast<std::size_t>(c)] - (chance(5) ? 1 : 0);
+        auto item = sample_item(
+            derived ? "nginx_rtmp" : "twitch", "ch" + std::to_string(c), ++seq,
+            format_rfc3339(now + std::chrono::seconds{k * 7 - late}), !chance(7),
+            derived ? std::nullopt : std::optional("b" + std::to_string(stream_no)),
+            titles[std::uniform_int_distribution<std::size_t>(0, titles.size() - 1)(random)]);
+        if (item.sample->live) {
+          item.sample->viewers = std::uniform_int_distribution<int>(0, 900)(random);
+          item.sample->chat_messages = std::uniform_int_distribution<int>(0, 50)(random);
+        }
+        batch.push_back(std::move(item));
+      }
+    }
+    std::shuffle(batch.begin(), batch.end(), random);
+    ASSERT_EQ(reference.write(batch).status, Outcome::ok) << "round " << round;
+    const auto outcome = set_based.write(batch);
+    ASSERT_EQ(outcome.status, Outcome::ok) << "round " << round << ": " << outcome.error;
+    if (chance(30)) {
+      sessions::close_silent_sessions(reference_conn, now, k_silence);
+      sessions::close_silent_sessions(set_based_conn, now, k_silence);
+    }
+  }
+  const std::string sessions_sql =
+      "SELECT c.name, l.session_key, l.started_at::text, l.last_sample_at::text, "
+      "coalesce(l.ended_at::text, '-'), l.is_active::text, coalesce(l.title, '-'), "
+      "coalesce(l.category, '-'), coalesce(l.peak_viewers::text, '-'), "
+      "coalesce(l.platform_stream_id, '-') "
+      "FROM livestreams l JOIN channels c ON c.id = l.channel_id ORDER BY 1, 2";
+  const std::string changes_sql =
+      "SELECT c.name, l.session_key, h.at::text, coalesce(h.title, '-'), "
+      "coalesce(h.category, '-') FROM livestream_changes h JOIN livestreams l "
+      "ON l.id = h.livestream_id JOIN channels c ON c.id = l.channel_id ORDER BY 1, 2, 3, 4, 5";
+  const std::string current_sql =
+      "SELECT cc.name, coalesce(l.session_key, '-'), cc.live::text, "
+      "coalesce(cc.last_sample_at::text, '-'), coalesce(cc.viewers::text, '-'), "
+      "coalesce(cc.chat_messages::text, '-'), coalesce(round(cc.chat_per_minute::numeric, "
+      "6)::text, '-') FROM channel_current cc LEFT JOIN livestreams l ON l.id = cc.livestream_id "
+      "ORDER BY 1";
+  const std::string metrics_sql =
+      "SELECT l.session_key, string_agg(m.seq::text, ',' ORDER BY m.seq) FROM livestream_metrics "
+      "m JOIN livestreams l ON l.id = m.livestream_id GROUP BY 1 ORDER BY 1";
+  const auto sessions_rows = pg_query(m_dsn, sessions_sql);
+  EXPECT_GT(sessions_rows.size(), std::size_t{k_channels});
+  EXPECT_EQ(sessions_rows, pg_query(reference_dsn, sessions_sql));
+  EXPECT_EQ(pg_query(m_dsn, changes_sql), pg_query(reference_dsn, changes_sql));
+  EXPECT_EQ(pg_query(m_dsn, current_sql), pg_query(reference_dsn, current_sql));
+  EXPECT_EQ(pg_query(m_dsn, metrics_sql), pg_query(reference_dsn, metrics_sql));
+}
+
+// A writer meeting a channel for the first time (not in its cache) while another writer holds
+// an earlier channel of the same batch: resolving the new channel must not lock it, or each
+// would wait for the other (first the resolving writer gets the later channel, then wants the
+// earlier one its rival holds while the rival waits for the later one).
+TEST_F(SessionBatchIT, AWriterResolvingANewChannelNeverDeadlocksWithOneHoldingAnEarlierChannel) {
+  const auto batch = [](const std::string& agent, std::int64_t seq, const std::string& ts,
+                        std::vector<std::string> names) {
+    std::vector<Item> items;
+    for (const auto& name : names) {
+      auto item = sample_item("twitch", name, seq++, ts, true, "b1");
+      item.sample->agent = agent;
+      item.agent = agent;
+      items.push_back(std::move(item));
+    }
+    return items;
+  };
+  store::PgStore first(m_options, k_timeout);
+  store::PgStore second(m_options, k_timeout);
+  ASSERT_EQ(first.write(batch("studio", 1, "2030-03-01T10:00:00Z", {"a-ch", "b-ch"})).status,
+            Outcome::ok);
+  ASSERT_EQ(second.write(batch("studio2", 1, "2030-03-01T10:00:00Z", {"a-ch"})).status,
+            Outcome::ok);  // the second writer knows a-ch, not b-ch
+
+  store::PgConnection holder(m_options);
+  holder.exec("BEGIN");
+  holder.exec("SELECT 1 FROM channels WHERE name = 'b-ch' FOR NO KEY UPDATE");
+  const auto waiting = [&] {
+    return std::stoi(pg_scalar(m_dsn,
+                               "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                               "'Lock' AND datname = current_database()"));
+  };
+  store::WriteOutcome second_outcome, first_outcome;
+  std::thread b([&] {
+    second_outcome = second.write(batch("studio2", 10, "2030-03-01T10:00:10Z", {"a-ch", "b-ch"}));
+  });
+  ASSERT_TRUE(wait_until([&] { return waiting() >= 1; }));
+  std::thread a([&] {
+    first_outcome = first.write(batch("studio", 10, "2030-03-01T10:00:10Z", {"a-ch", "b-ch"}));
+  });
+  ASSERT_TRUE(wait_until([&] { return waiting() >= 2; }));
+  holder.exec("COMMIT");
+  a.join();
+  b.join();
+  EXPECT_EQ(first_outcome.status, Outcome::ok) << first_outcome.error;
+  EXPECT_EQ(second_outcome.status, Outcome::ok) << second_outcome.error;
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), "7");
 }
 
 }  // namespace
