@@ -3,8 +3,12 @@
 namespace streamtrack {
 
 const char* json_type_name(const nlohmann::json& value) {
+  return json_type_name(value.type());
+}
+
+const char* json_type_name(nlohmann::json::value_t type) {
   using value_t = nlohmann::json::value_t;
-  switch (value.type()) {
+  switch (type) {
     case value_t::null:
       return "null";
     case value_t::boolean:

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/wire/json_fields.hpp"
+#include "common/wire/sax_reader.hpp"
 #include "common/wire/utf8.hpp"
 
 namespace streamtrack::wire {
@@ -213,14 +214,36 @@ std::string encode_sample(const Sample& s) {
   return out;
 }
 
-Result<Sample> decode_sample(std::string_view payload) {
-  auto doc = parse_object(payload, k_max_payload_bytes);
-  if (!doc) return Result<Sample>::failure(doc.error());
-  return sample_from_json(*doc);
+namespace {
+
+constexpr std::string_view k_sample_keys[] = {
+    "schema",        "agent",       "seq",          "ts",    "platform",       "channel",
+    "live",          "viewers",     "stream_id",    "title", "category",       "started_at",
+    "chat_messages", "chatters",    "bitrate_kbps", "fps",   "dropped_frames", "width",
+    "height",        "video_codec", "audio_codec"};
+
+}  // namespace
+
+std::span<const std::string_view> detail::sample_keys() {
+  return k_sample_keys;
 }
 
-Result<Sample> detail::sample_from_json(const json& doc) {
-  FieldReader r(doc);
+Result<Sample> decode_sample(std::string_view payload) {
+  if (auto problem = payload_problem(payload, k_max_payload_bytes)) {
+    return Result<Sample>::failure(std::move(*problem));
+  }
+  FlatObject fields(k_sample_keys);
+  const auto read = sax_read(payload, fields);
+  if (read.error) return Result<Sample>::failure(*read.error);
+  if (read.root_type != json::value_t::object) {
+    return Result<Sample>::failure(std::string("expected a JSON object, got ") +
+                                   json_type_name(read.root_type));
+  }
+  return sample_from_fields(fields);
+}
+
+Result<Sample> detail::sample_from_fields(const FlatObject& doc) {
+  BasicFieldReader<FlatObject> r(doc);
   Sample s;
   const auto schema = r.integer("schema", true, 0, k_max_safe_integer);
   if (schema && *schema != Sample::k_schema) {

@@ -24,8 +24,9 @@ inline constexpr std::size_t k_max_frame_samples = 1000;
 // One element of a frame's "samples", decoded on its own.
 struct FrameEntry {
   std::size_t index = 0;  // position in "samples"
-  // The element as compact JSON (re-serialized, keys sorted): the same sample a single-sample
-  // message would carry, kept with a reject.
+  // The element's bytes in the frame, exactly as the agent sent them: the same sample a
+  // single-sample message would carry (decode_sample(text) gives the same verdict), kept with
+  // a reject.
   std::string text;
   // The sample, or why this element is refused: decode_sample's reason for `text` (the same a
   // single-sample message would get), or the element is of another agent than the frame's, or

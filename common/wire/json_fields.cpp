@@ -37,19 +37,25 @@ bool nested_deeper_than(std::string_view text, std::size_t limit) {
 
 }  // namespace
 
-Result<json> parse_object(std::string_view payload, std::size_t max_bytes) {
+std::optional<std::string> payload_problem(std::string_view payload, std::size_t max_bytes) {
   if (payload.size() > max_bytes) {
-    return Result<json>::failure("payload too large: " + std::to_string(payload.size()) +
-                                 " bytes (limit " + std::to_string(max_bytes) + ")");
+    return "payload too large: " + std::to_string(payload.size()) + " bytes (limit " +
+           std::to_string(max_bytes) + ")";
   }
   // JSON text never holds a raw NUL (inside a string it must be escaped), and nlohmann's
   // parser would take one for the end of the input and ignore whatever follows it.
   if (const auto nul = payload.find('\0'); nul != std::string_view::npos) {
-    return Result<json>::failure("invalid JSON at byte " + std::to_string(nul + 1));
+    return "invalid JSON at byte " + std::to_string(nul + 1);
   }
   if (nested_deeper_than(payload, k_max_json_depth)) {
-    return Result<json>::failure("nesting deeper than " + std::to_string(k_max_json_depth) +
-                                 " levels");
+    return "nesting deeper than " + std::to_string(k_max_json_depth) + " levels";
+  }
+  return std::nullopt;
+}
+
+Result<json> parse_object(std::string_view payload, std::size_t max_bytes) {
+  if (auto problem = payload_problem(payload, max_bytes)) {
+    return Result<json>::failure(std::move(*problem));
   }
   json doc;
   try {

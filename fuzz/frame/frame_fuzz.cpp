@@ -1,8 +1,11 @@
-// The frame decoder on arbitrary bytes: it may not crash or throw; every element it accepts is
-// what that element alone would decode to, and the accepted samples survive
-// FrameBuilder -> decode_frame unchanged and in order.
+// The frame decoder on arbitrary bytes: it may not crash or throw; each element's text is its
+// own bytes in the frame (it parses to the element of the frame's parsed tree); every element
+// gets the verdict it alone would get (but for the reasons only a frame can give: another
+// agent, a repeated seq), and the accepted samples survive FrameBuilder -> decode_frame
+// unchanged and in order.
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/wire/codec.hpp"
@@ -17,6 +20,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!frame) return 0;
   FUZZ_CHECK(!frame->entries.empty(), "a frame decoded without samples");
   FUZZ_CHECK(frame->entries.size() <= wire::k_max_frame_samples, "a frame over the sample bound");
+
+  // The frame decodes without a tree; nlohmann's tree of the same bytes is the reference.
+  const auto tree = nlohmann::json::parse(payload, nullptr, false);
+  FUZZ_CHECK(!tree.is_discarded() && tree.is_object(), "a frame decoded that json::parse refuses");
+  const auto& elements = tree.at("samples");
+  FUZZ_CHECK(elements.size() == frame->entries.size(), "elements lost or invented");
+  for (std::size_t i = 0; i < frame->entries.size(); ++i) {
+    const auto& entry = frame->entries[i];
+    const auto text = nlohmann::json::parse(entry.text, nullptr, false);
+    FUZZ_CHECK(!text.is_discarded() && text == elements[i], "an element's text is not its bytes");
+    if (entry.sample) continue;
+    const auto& reason = entry.sample.error();
+    const bool frame_only = reason.rfind("agent \"", 0) == 0 || reason.rfind("seq ", 0) == 0;
+    if (!frame_only) {
+      const auto alone = wire::decode_sample(entry.text);
+      FUZZ_CHECK(!alone.ok() && alone.error() == reason, "an element is refused differently alone");
+    }
+  }
 
   std::vector<Sample> accepted;
   for (const auto& entry : frame->entries) {

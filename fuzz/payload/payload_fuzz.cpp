@@ -2,6 +2,7 @@
 // throw, and whatever decodes must survive encode -> decode unchanged.
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 
 #include "common/wire/codec.hpp"
 #include "fuzz/fuzz_check.hpp"
@@ -11,7 +12,13 @@ using namespace streamtrack;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto payload = fuzz::as_text(data, size);
 
-  if (const auto sample = wire::decode_sample(payload)) {
+  // decode_sample reads without a tree; nlohmann's parse of the same bytes is the reference for
+  // what is JSON at all.
+  const auto tree = nlohmann::json::parse(payload, nullptr, false);
+  const auto decoded = wire::decode_sample(payload);
+  if (decoded) FUZZ_CHECK(tree.is_object(), "a sample decoded from what json::parse refuses");
+  if (tree.is_discarded()) FUZZ_CHECK(!decoded.ok(), "a sample decoded from invalid JSON");
+  if (const auto& sample = decoded) {
     const auto again = wire::decode_sample(wire::encode_sample(*sample));
     FUZZ_CHECK(again.ok(), "an encoded sample does not decode");
     FUZZ_CHECK(*again == *sample, "a sample changed across encode -> decode");

@@ -150,9 +150,74 @@ TEST(FrameCodec, RefusesOneElementAndKeepsTheOthers) {
   EXPECT_EQ(reason(6), "accepted");
   EXPECT_EQ(*f->entries[6].sample, sample(7));
   EXPECT_EQ(f->entries[1].text, "17");
-  // The element's own JSON (re-serialized: compact, keys sorted), as stored with its reject.
+  // The element's own bytes, as stored with its reject.
   EXPECT_EQ(decode_sample(f->entries[4].text).value(), sample(5, "intruder"));
-  EXPECT_EQ(f->entries[2].text, R"({"agent":"rig-1","schema":1})");
+  EXPECT_EQ(f->entries[2].text, R"({"schema":1,"agent":"rig-1"})");
+}
+
+// Each element is read where it lies in the frame: its text is exactly its bytes, whatever the
+// whitespace, escapes or kind of value around it, and it alone decodes to the same verdict.
+TEST(FrameCodec, EachElementIsItsOwnBytesAndDecodesAloneToTheSameVerdict) {
+  const auto one = encode_sample(sample(1));
+  const std::string spaced =
+      "{ \"schema\" : 1 ,\n \"agent\":\"rig-1\", \"seq\":2,"
+      "\"ts\":\"2026-11-25T01:00:00.002Z\",\"platform\":\"nginx_rtmp\","
+      "\"channel\":\"live/main\",\"live\":true,\"viewers\":2,"
+      "\"title\":\"T\\u00ebst \\\"stream\\\"\" }";
+  const std::vector<std::string> elements = {
+      one,
+      "12",
+      "-0.5e3",
+      "\"text, with ] and }\"",
+      "true",
+      "null",
+      "[1,[2,{\"a\":3}]]",
+      "{}",
+      spaced,
+      R"({"schema":1,"agent":"rig-1","seq":3,"title":{"nested":[1,2]}})",
+      "7"};
+  std::string payload = R"({"frame":1, "agent":"rig-1", "samples":[ )";
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    payload += (i ? " ,\n " : "") + elements[i];
+  }
+  payload += " ] }";
+  const auto f = decode_frame(payload);
+  ASSERT_TRUE(f.ok()) << f.error();
+  ASSERT_EQ(f->entries.size(), elements.size());
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    const auto& e = f->entries[i];
+    EXPECT_EQ(e.text, elements[i]) << i;
+    const auto alone = decode_sample(e.text);
+    ASSERT_EQ(alone.ok(), e.sample.ok()) << i;
+    if (alone.ok()) {
+      EXPECT_EQ(*alone, *e.sample) << i;
+    } else {
+      EXPECT_EQ(alone.error(), e.sample.error()) << i;
+    }
+  }
+  EXPECT_EQ(*f->entries[8].sample, sample(2));
+  EXPECT_EQ(f->entries[2].sample.error(), "expected a JSON object, got number");
+  EXPECT_EQ(f->entries[9].sample.error(), "missing required field \"ts\"");
+}
+
+// As in a parsed tree, a member named twice counts once, the later one, however it is spelled.
+TEST(FrameCodec, TheLaterOfTwoMembersOfTheSameNameCounts) {
+  const auto one = encode_sample(sample(1));
+  const auto two = encode_sample(sample(2));
+  const auto f = decode_frame(R"({"frame":1,"agent":"rig-1","samples":[)" + one +
+                              R"(],"sam\u0070les":[)" + two + "]}");
+  ASSERT_TRUE(f.ok()) << f.error();
+  ASSERT_EQ(f->entries.size(), 1u);
+  EXPECT_EQ(f->entries[0].text, two);
+  EXPECT_EQ(refusal(R"({"frame":1,"agent":"rig-1","samples":[)" + one + R"(],"samples":3})"),
+            "frame: field \"samples\": expected an array, got integer");
+  EXPECT_EQ(refusal(R"({"frame":1,"agent":"rig-1","samples":[)" + one + R"(],"frame":2})"),
+            "frame: field \"frame\": unsupported version 2 (expected 1)");
+  auto twice = one;
+  twice.insert(twice.size() - 1, R"(,"viewers":"many")");
+  const auto g = decode_frame(frame_of({twice}));
+  ASSERT_TRUE(g.ok()) << g.error();
+  EXPECT_EQ(g->entries[0].sample.error(), "field \"viewers\": expected an integer, got string");
 }
 
 TEST(FrameCodec, AnElementLargerThanASingleSampleMessageIsRefusedAlone) {
