@@ -1,16 +1,23 @@
-// mqtt::Client against a real Mosquitto: reconnects that do not flap, a visible client-id
-// collision, refused subscriptions, and a shutdown that calls nothing after it (run this
-// test in an AddressSanitizer build too: see docs/operations.md, "Development checks").
+// Both MQTT clients against a real Mosquitto, the same tests for each: mqtt::Client (Paho, its
+// own threads: the collector's and the tools') and mqtt::LoopClient (libmosquitto, driven by its
+// owner's loop: the agent's). Reconnects that do not flap, a visible client-id collision,
+// refused subscriptions, one outcome per publish across a broker kill, and a shutdown that
+// calls nothing after it (run this test in an AddressSanitizer build too: see
+// docs/operations.md, "Development checks").
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "common/mqtt/client.hpp"
+#include "common/mqtt/loop_client.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack {
@@ -44,11 +51,58 @@ mqtt::Handlers count_into(Seen& seen) {
   return h;
 }
 
-TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing) {
+using PahoClient = mqtt::Client;
+
+// mqtt::LoopClient with a loop thread of the test's own that waits on it and services it, as
+// the agent's loop does (the test's thread publishes and asserts meanwhile). stop() and the
+// destructor end that thread first, so nothing services the client after them.
+class DrivenLoopClient : public mqtt::LoopClient {
+ public:
+  DrivenLoopClient(mqtt::ClientOptions options, mqtt::Handlers handlers)
+      : mqtt::LoopClient(std::move(options), std::move(handlers)), m_loop([this] {
+          while (!m_done) {
+            const auto w = wait();
+            pollfd p{w.fd, static_cast<short>(POLLIN | (w.write ? POLLOUT : 0)), 0};
+            const auto left = duration_cast<milliseconds>(w.until - steady_clock::now());
+            ::poll(&p, 1, static_cast<int>(std::clamp(left.count(), 0L, 20L)));
+            service();
+          }
+        }) {}
+  ~DrivenLoopClient() { halt(); }
+  DrivenLoopClient(const DrivenLoopClient&) = delete;
+  DrivenLoopClient& operator=(const DrivenLoopClient&) = delete;
+
+  void stop(milliseconds timeout, const std::optional<mqtt::Message>& last_words = {}) {
+    halt();
+    mqtt::LoopClient::stop(timeout, last_words);
+  }
+
+ private:
+  void halt() {
+    m_done = true;
+    if (m_loop.joinable()) m_loop.join();
+  }
+  std::atomic<bool> m_done{false};
+  std::thread m_loop;
+};
+
+template <typename ClientType>
+class MqttClient : public ::testing::Test {};
+
+struct ClientNames {
+  template <typename T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, PahoClient> ? "Paho" : "Loop";
+  }
+};
+using ClientTypes = ::testing::Types<PahoClient, DrivenLoopClient>;
+TYPED_TEST_SUITE(MqttClient, ClientTypes, ClientNames);
+
+TYPED_TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing) {
   testing::MosquittoServer broker;
   Seen a_seen, b_seen;
-  mqtt::Client a({.settings = settings_for(broker), .client_id = "twin"}, count_into(a_seen));
-  mqtt::Client b({.settings = settings_for(broker), .client_id = "twin"}, count_into(b_seen));
+  TypeParam a({.settings = settings_for(broker), .client_id = "twin"}, count_into(a_seen));
+  TypeParam b({.settings = settings_for(broker), .client_id = "twin"}, count_into(b_seen));
   a.start();
   ASSERT_TRUE(testing::wait_until([&] { return a_seen.connects.load() >= 1; }));
   b.start();
@@ -67,10 +121,10 @@ TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing
   a.stop(1s);
 }
 
-TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
+TYPED_TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
   testing::MosquittoServer broker;
   Seen seen;
-  mqtt::Client client({.settings = settings_for(broker), .client_id = "checker"}, count_into(seen));
+  TypeParam client({.settings = settings_for(broker), .client_id = "checker"}, count_into(seen));
   EXPECT_EQ(client.publish_checked({"t/ok", "x", 1, false}).kind,
             mqtt::PublishResult::Kind::retry);  // not connected yet: try later
   client.start();
@@ -83,26 +137,25 @@ TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
   client.stop(1s);
 }
 
-TEST(MqttClient, DestroyedWithPublishesInFlightItCallsNothingAfterwards) {
+TYPED_TEST(MqttClient, DestroyedWithPublishesInFlightItCallsNothingAfterwards) {
   testing::MosquittoServer broker;
   for (int round = 0; round < 5; ++round) {
     auto seen = std::make_unique<Seen>();
-    auto client =
-        std::make_unique<mqtt::Client>(mqtt::ClientOptions{.settings = settings_for(broker),
-                                                           .client_id = "short-lived",
-                                                           .subscriptions = {"t/echo"}},
-                                       count_into(*seen));
+    auto client = std::make_unique<TypeParam>(mqtt::ClientOptions{.settings = settings_for(broker),
+                                                                  .client_id = "short-lived",
+                                                                  .subscriptions = {"t/echo"}},
+                                              count_into(*seen));
     client->start();
     ASSERT_TRUE(testing::wait_until([&] { return client->connected(); }));
     for (int i = 0; i < 500; ++i) client->publish({"t/echo", std::string(512, 'x'), 1, false});
-    client.reset();  // no stop(): the destructor alone must quiesce Paho first
+    client.reset();  // no stop(): the destructor alone must quiesce the client first
     const int after = seen->delivered.load();
     seen.reset();  // a late callback would now touch freed memory (AddressSanitizer reports it)
     EXPECT_LE(after, 500);
   }
 }
 
-TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
+TYPED_TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
   // A Mosquitto with a message size limit: for MQTT 5 it answers an oversized QoS 1 publish
   // with PUBACK reason 0x95 (packet too large).
   testing::TempDir dir("streamtrack-size-limited-broker");
@@ -136,7 +189,7 @@ TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
     std::lock_guard lock(mutex);
     delivered.emplace_back(id, ok);
   };
-  mqtt::Client client({.settings = s, .client_id = "sizer"}, h);
+  TypeParam client({.settings = s, .client_id = "sizer"}, h);
   client.start();
   ASSERT_TRUE(testing::wait_until([&] { return client.connected(); }));
   const auto big = client.publish_checked({"t/big", std::string(2000, 'x'), 1, false});
@@ -162,6 +215,7 @@ TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
 // sends the unacknowledged publishes again, PUBACK -> ok); without persistence it has none
 // (Paho drops its session state and reports each as failed). Either way every id gets
 // exactly one outcome.
+template <typename ClientType>
 void every_publish_in_flight_gets_one_outcome_across_a_broker_kill(bool persistence) {
   testing::MosquittoServer broker({.persistence = persistence});
   std::mutex mutex;
@@ -173,7 +227,7 @@ void every_publish_in_flight_gets_one_outcome_across_a_broker_kill(bool persiste
     std::lock_guard lock(mutex);
     ++outcomes[id];
   };
-  mqtt::Client client({.settings = settings_for(broker), .client_id = "kill-victim"}, h);
+  ClientType client({.settings = settings_for(broker), .client_id = "kill-victim"}, h);
   client.start();
   ASSERT_TRUE(testing::wait_until([&] { return client.connected(); }));
   if (persistence) {
@@ -223,12 +277,62 @@ void every_publish_in_flight_gets_one_outcome_across_a_broker_kill(bool persiste
   client.stop(1s);
 }
 
-TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenAPersistentBrokerIsKilled) {
-  every_publish_in_flight_gets_one_outcome_across_a_broker_kill(true);
+TYPED_TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenAPersistentBrokerIsKilled) {
+  every_publish_in_flight_gets_one_outcome_across_a_broker_kill<TypeParam>(true);
 }
 
-TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenABrokerWithoutPersistenceIsKilled) {
-  every_publish_in_flight_gets_one_outcome_across_a_broker_kill(false);
+TYPED_TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenABrokerWithoutPersistenceIsKilled) {
+  every_publish_in_flight_gets_one_outcome_across_a_broker_kill<TypeParam>(false);
+}
+
+// A persistent session (clean_session = false) outlives the connection, under MQTT 3.1.1 and,
+// with its session expiry interval, MQTT 5: a QoS 1 message published to its subscription while
+// it is away arrives once it is back.
+template <typename ClientType>
+void a_message_sent_while_away_arrives_after_the_reconnect(int protocol_version) {
+  testing::MosquittoServer broker;
+  auto settings = settings_for(broker);
+  settings.protocol_version = protocol_version;
+  std::mutex mutex;
+  std::vector<std::string> received;
+  std::atomic<int> subscribed{0};
+  mqtt::Handlers h;
+  h.subscribed = [&](const std::string&, bool ok, const std::string&) { subscribed += ok ? 1 : 0; };
+  h.message = [&](mqtt::Message m) {
+    std::lock_guard lock(mutex);
+    received.push_back(m.payload);
+  };
+  const mqtt::ClientOptions away{
+      .settings = settings, .client_id = "away", .subscriptions = {"t/acks"}};
+  {
+    ClientType first(away, h);
+    first.start();
+    ASSERT_TRUE(testing::wait_until([&] { return subscribed.load() == 1; })) << broker.log();
+    first.stop(1s);
+  }
+  Seen seen;
+  ClientType sender({.settings = settings, .client_id = "sender", .clean_session = true},
+                    count_into(seen));
+  sender.start();
+  ASSERT_TRUE(testing::wait_until([&] { return sender.connected(); }));
+  ASSERT_TRUE(sender.publish({"t/acks", "while away", 1, false}));
+  ASSERT_TRUE(testing::wait_until([&] { return seen.delivered.load() == 1; }));
+  sender.stop(1s);
+  ClientType second(away, h);
+  second.start();
+  EXPECT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(mutex);
+    return received == std::vector<std::string>{"while away"};
+  })) << broker.log();
+  second.stop(1s);
+}
+
+TYPED_TEST(MqttClient, AnMqtt311SessionOutlivesTheConnection) {
+  a_message_sent_while_away_arrives_after_the_reconnect<TypeParam>(4);
+}
+
+TYPED_TEST(MqttClient, AnMqtt5SessionOutlivesTheConnection) {
+  a_message_sent_while_away_arrives_after_the_reconnect<TypeParam>(5);
 }
 
 }  // namespace
