@@ -8,7 +8,7 @@
 #include "agent/config/agent_config.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "agent/publish/publisher.hpp"
-#include "common/mqtt/client.hpp"
+#include "common/mqtt/loop_client.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
 
@@ -35,13 +35,13 @@ class OutboxRows final : public publish::RowSource {
 // The publisher's transport: the MQTT client.
 class ClientTransport final : public publish::Transport {
  public:
-  explicit ClientTransport(mqtt::Client& client) : m_client(client) {}
+  explicit ClientTransport(mqtt::LoopClient& client) : m_client(client) {}
   mqtt::PublishResult publish(const mqtt::Message& message) override {
     return m_client.publish_checked(message);
   }
 
  private:
-  mqtt::Client& m_client;
+  mqtt::LoopClient& m_client;
 };
 
 // The agent's MQTT session: its id, a persistent session, the offline status as Last Will,
