@@ -298,7 +298,7 @@ void a_message_sent_while_away_arrives_after_the_reconnect(int protocol_version)
   std::atomic<int> subscribed{0};
   mqtt::Handlers h;
   h.subscribed = [&](const std::string&, bool ok, const std::string&) { subscribed += ok ? 1 : 0; };
-  h.message = [&](mqtt::Message m) {
+  h.message = [&](const mqtt::Message& m) {
     std::lock_guard lock(mutex);
     received.push_back(m.payload);
   };
