@@ -1,4 +1,5 @@
 #include <malloc.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <array>
@@ -16,7 +17,7 @@
 #include "common/daemon/notify.hpp"
 #include "common/daemon/periodic.hpp"
 #include "common/daemon/signals.hpp"
-#include "common/mqtt/client.hpp"
+#include "common/mqtt/loop_client.hpp"
 #include "common/status/status_server.hpp"
 #include "common/version.hpp"
 #include "common/wire/codec.hpp"
@@ -92,12 +93,22 @@ class Daemon {
       auto next =
           std::min({m_health_timer.next(), m_status_timer.next(), now + milliseconds{1000}});
       if (const auto due = m_writer.next_due()) next = std::min(next, *due);
+      const auto mqtt = m_client.wait();
+      next = std::min(next, mqtt.until);
       if (pumped && m_publisher.has_work(m_connected)) next = now;
       const auto wait =
           std::max(milliseconds{0}, std::chrono::duration_cast<milliseconds>(next - now));
-      const std::array<int, 2> fds{m_signals.fd(), m_wakeup.fd()};
+      // What the broker sends (PUBACKs, acks, pings) wakes the loop only while connecting or
+      // when the publish window is half full; otherwise the next turn (a poll, a timer, at
+      // most a second) reads it. Writes blocked by a full socket always wake it.
+      const bool watch_mqtt = mqtt.write || !m_client.connected() || m_publisher.window_half_full();
+      const std::array<http::WaitFd, 2> fds{
+          http::WaitFd{m_signals.fd()},
+          watch_mqtt ? http::WaitFd{mqtt.fd, mqtt.write} : http::WaitFd{}};
       auto batches = m_engine->step(wait, fds);
-      m_wakeup.clear();
+      // The MQTT connection: what arrived (PUBACKs, acks), keepalive, reconnects; its handlers
+      // queue events into m_events, taken below.
+      m_client.service();
       for (const auto& r : m_engine->take_reports()) {
         m_metrics.poll_finished(
             r.source, r.type, r.ok ? Outcome::ok : Outcome::error,
@@ -119,7 +130,6 @@ class Daemon {
 
       handle_events();
       pumped = m_publisher.pump(Steady::now(), m_connected) > 0;
-      m_wake_on_delivery.store(m_publisher.window_half_full(), std::memory_order_relaxed);
       watchdog.maybe_ping();
       const auto t = Steady::now();
       if (m_health_timer.due(t)) publish_health();
@@ -133,6 +143,7 @@ class Daemon {
   }
 
  private:
+  // The client runs these inside service() and stop(), on this thread: they only queue.
   mqtt::Handlers handlers() {
     mqtt::Handlers h;
     h.connected = [this] { push(Event{Event::Kind::connected, 0, false, {}}); };
@@ -140,14 +151,7 @@ class Daemon {
       push({Event::Kind::disconnected, 0, false, reason});
     };
     h.delivered = [this](std::uint64_t id, bool ok, const std::string& error) {
-      // A PUBACK needs the loop at once only when the window is nearly full or a delivery
-      // failed; otherwise the next turn (a poll, a timer, at most a second) takes it along.
-      Event e{Event::Kind::delivered, id, ok, error};
-      if (ok && !m_wake_on_delivery.load(std::memory_order_relaxed)) {
-        m_events.push(std::move(e));
-      } else {
-        push(std::move(e));
-      }
+      push({Event::Kind::delivered, id, ok, error});
     };
     h.message = [this](mqtt::Message m) {
       push({Event::Kind::message, 0, false, std::move(m.payload), std::move(m.topic), m.retained});
@@ -164,9 +168,15 @@ class Daemon {
     return h;
   }
 
-  void push(Event e) {
-    m_events.push(std::move(e));
-    m_wakeup.signal();
+  void push(Event e) { m_events.push(std::move(e)); }
+
+  // Waits up to `timeout` for the MQTT connection to have something, and lets it act.
+  void wait_for_client(milliseconds timeout) {
+    const auto w = m_client.wait();
+    pollfd p{w.fd, static_cast<short>(POLLIN | (w.write ? POLLOUT : 0)), 0};
+    const auto until = std::chrono::duration_cast<milliseconds>(w.until - Steady::now());
+    ::poll(&p, 1, static_cast<int>(std::clamp(std::min(timeout, until).count(), 0L, 1000L)));
+    m_client.service();
   }
 
   void handle_events() {
@@ -319,8 +329,8 @@ class Daemon {
       const bool flushed = f.inflight == 0 && !m_publisher.has_work(m_connected) &&
                            (m_config.delivery == Delivery::broker || f.unacked == 0);
       if (flushed || !m_connected) break;
-      m_events.wait_for(std::min(
-          milliseconds{100}, std::chrono::duration_cast<milliseconds>(deadline - Steady::now())));
+      wait_for_client(std::min(milliseconds{100},
+                               std::chrono::duration_cast<milliseconds>(deadline - Steady::now())));
     }
     handle_events();
     m_writer.remove_delivered(m_publisher, true);
@@ -348,12 +358,10 @@ class Daemon {
   wire::Topics m_topics;
   streamtrack::status::AgentMetrics m_metrics;
   ClientEventQueue m_events;
-  LoopWakeup m_wakeup;
-  std::atomic<bool> m_wake_on_delivery{false};  // set by the loop, read by Paho's threads
   outbox::Outbox m_outbox;
   OutboxRows m_rows;
   std::unique_ptr<PollEngine> m_engine;
-  mqtt::Client m_client;
+  mqtt::LoopClient m_client;
   ClientTransport m_transport;
   publish::Publisher m_publisher;
   OutboxWriter m_writer;
@@ -375,8 +383,8 @@ class Daemon {
 int run_daemon(AgentConfig config) {
   log::set_level(config.log_level);
   log::set_format(config.log_format);
-  // One malloc arena for every thread (Paho's included): the loop thread does nearly all the
-  // work, and each extra arena keeps its own free pages resident.
+  // One malloc arena for every thread (the status server's included): the loop thread does
+  // nearly all the work, and each extra arena keeps its own free pages resident.
   ::mallopt(M_ARENA_MAX, 1);
   Daemon daemon(std::move(config));
   return daemon.run();

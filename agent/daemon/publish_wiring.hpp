@@ -8,7 +8,7 @@
 #include "agent/config/agent_config.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "agent/publish/publisher.hpp"
-#include "common/mqtt/client.hpp"
+#include "common/mqtt/loop_client.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
 
@@ -35,13 +35,13 @@ class OutboxRows final : public publish::RowSource {
 // The publisher's transport: the MQTT client.
 class ClientTransport final : public publish::Transport {
  public:
-  explicit ClientTransport(mqtt::Client& client) : m_client(client) {}
+  explicit ClientTransport(mqtt::LoopClient& client) : m_client(client) {}
   mqtt::PublishResult publish(const mqtt::Message& message) override {
     return m_client.publish_checked(message);
   }
 
  private:
-  mqtt::Client& m_client;
+  mqtt::LoopClient& m_client;
 };
 
 // The agent's MQTT session: its id, a persistent session (started clean after three quick
@@ -52,7 +52,7 @@ inline mqtt::ClientOptions client_options(const AgentConfig& config, const wire:
   o.settings = config.mqtt;
   o.client_id = config.id;
   o.clean_session = false;
-  // The outbox sends again whatever Paho's session held; a clean session costs only the acks
+  // The outbox sends again whatever was in flight; a clean session costs only the acks
   // the broker queued (those samples are published again after ack_timeout).
   o.clean_start_after_quick_drops = true;
   o.will = mqtt::Message{topics.status(config.id),

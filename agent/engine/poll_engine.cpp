@@ -197,7 +197,7 @@ void PollEngine::finish(std::size_t index, sources::PollResult result,
 }
 
 std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
-                                                  std::span<const int> extra_fds) {
+                                                  std::span<const http::WaitFd> extra_fds) {
   std::vector<std::vector<Sample>> out;
   start_due(m_clock.steady_now(), out);
   // Timer slack: waking a little after the next due poll lets the polls due within that slack

@@ -40,14 +40,14 @@ class PollEngine {
 
   // One loop iteration: starts the polls that are due, performs network I/O and waits at most
   // `max_wait` (less when a poll becomes due; returns early when a request completes or a fd of
-  // `extra_fds` is readable, which is how another thread wakes it). Returns the samples of each
-  // poll that finished successfully with at least one sample, one inner vector per poll. Samples
-  // carry agent = config id, seq = 0, ts = when the answer arrived, platform = the source type, and
-  // text made valid (wire::make_text_valid); a sample the wire still cannot carry (a field
-  // over its limit) is dropped alone, logged and counted in PollReport::rejected.
-  // Never throws for anything a source or server does.
+  // `extra_fds` is ready: how the daemon's signals and MQTT connection share the wait). Returns the
+  // samples of each poll that finished successfully with at least one sample, one inner vector per
+  // poll. Samples carry agent = config id, seq = 0, ts = when the answer arrived, platform = the
+  // source type, and text made valid (wire::make_text_valid); a sample the wire still cannot carry
+  // (a field over its limit) is dropped alone, logged and counted in PollReport::rejected. Never
+  // throws for anything a source or server does.
   std::vector<std::vector<Sample>> step(std::chrono::milliseconds max_wait,
-                                        std::span<const int> extra_fds = {});
+                                        std::span<const http::WaitFd> extra_fds = {});
 
   // Per source: last success, polls, errors, consecutive errors, last error. Thread-safe.
   std::vector<wire::SourceHealth> health() const;

@@ -200,7 +200,7 @@ void MultiClient::collect(std::vector<Completion>& done) {
 }
 
 std::vector<MultiClient::Completion> MultiClient::perform(std::chrono::milliseconds max_wait,
-                                                          std::span<const int> extra_fds) {
+                                                          std::span<const WaitFd> extra_fds) {
   std::vector<Completion> done = std::move(m_failed);
   m_failed.clear();
   int running = 0;
@@ -209,7 +209,11 @@ std::vector<MultiClient::Completion> MultiClient::perform(std::chrono::milliseco
   if (!done.empty()) return done;
 
   std::vector<curl_waitfd> fds;
-  for (const int fd : extra_fds) fds.push_back({fd, CURL_WAIT_POLLIN, 0});
+  for (const auto& w : extra_fds) {
+    if (w.fd < 0) continue;
+    fds.push_back(
+        {w.fd, static_cast<short>(CURL_WAIT_POLLIN | (w.write ? CURL_WAIT_POLLOUT : 0)), 0});
+  }
   long curl_timeout = -1;
   curl_multi_timeout(multi_of(m_multi), &curl_timeout);
   long wait = static_cast<long>(std::max<std::int64_t>(0, max_wait.count()));

@@ -14,6 +14,13 @@
 // gzip/deflate/brotli bodies are accepted. Not thread-safe.
 namespace streamtrack::agent::http {
 
+// A descriptor of another component that perform() waits on beside its transfers: readable,
+// or also writable when `write` is set.
+struct WaitFd {
+  int fd = -1;
+  bool write = false;
+};
+
 class MultiClient {
  public:
   using Id = std::uint64_t;
@@ -33,10 +40,10 @@ class MultiClient {
   Id start(const Request& request);
 
   // Drives every transfer, waiting at most `max_wait` for network activity. Returns early when
-  // a transfer finished or one of `extra_fds` became readable. Returns the transfers that
-  // finished, in completion order.
+  // a transfer finished or one of `extra_fds` became ready (negative fds are ignored). Returns
+  // the transfers that finished, in completion order.
   std::vector<Completion> perform(std::chrono::milliseconds max_wait,
-                                  std::span<const int> extra_fds = {});
+                                  std::span<const WaitFd> extra_fds = {});
 
  private:
   struct Transfer;

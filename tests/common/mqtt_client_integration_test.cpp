@@ -1,16 +1,24 @@
-// mqtt::Client against a real Mosquitto: reconnects that do not flap, a visible client-id
-// collision, refused subscriptions, and a shutdown that calls nothing after it (run this
-// test in an AddressSanitizer build too: see docs/operations.md, "Development checks").
+// Both MQTT clients against a real Mosquitto, the same tests for each: mqtt::Client (Paho, its
+// own threads: the collector's and the tools') and mqtt::LoopClient (libmosquitto, driven by its
+// owner's loop: the agent's). Reconnects that do not flap, a visible client-id collision,
+// refused subscriptions, one outcome per publish across a broker kill, and a shutdown that
+// calls nothing after it (run this test in an AddressSanitizer build too: see
+// docs/operations.md, "Development checks").
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "common/mqtt/client.hpp"
+#include "common/mqtt/loop_client.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack {
@@ -44,11 +52,58 @@ mqtt::Handlers count_into(Seen& seen) {
   return h;
 }
 
-TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing) {
+using PahoClient = mqtt::Client;
+
+// mqtt::LoopClient with a loop thread of the test's own that waits on it and services it, as
+// the agent's loop does (the test's thread publishes and asserts meanwhile). stop() and the
+// destructor end that thread first, so nothing services the client after them.
+class DrivenLoopClient : public mqtt::LoopClient {
+ public:
+  DrivenLoopClient(mqtt::ClientOptions options, mqtt::Handlers handlers)
+      : mqtt::LoopClient(std::move(options), std::move(handlers)), m_loop([this] {
+          while (!m_done) {
+            const auto w = wait();
+            pollfd p{w.fd, static_cast<short>(POLLIN | (w.write ? POLLOUT : 0)), 0};
+            const auto left = duration_cast<milliseconds>(w.until - steady_clock::now());
+            ::poll(&p, 1, static_cast<int>(std::clamp(left.count(), 0L, 20L)));
+            service();
+          }
+        }) {}
+  ~DrivenLoopClient() { halt(); }
+  DrivenLoopClient(const DrivenLoopClient&) = delete;
+  DrivenLoopClient& operator=(const DrivenLoopClient&) = delete;
+
+  void stop(milliseconds timeout, const std::optional<mqtt::Message>& last_words = {}) {
+    halt();
+    mqtt::LoopClient::stop(timeout, last_words);
+  }
+
+ private:
+  void halt() {
+    m_done = true;
+    if (m_loop.joinable()) m_loop.join();
+  }
+  std::atomic<bool> m_done{false};
+  std::thread m_loop;
+};
+
+template <typename ClientType>
+class MqttClient : public ::testing::Test {};
+
+struct ClientNames {
+  template <typename T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, PahoClient> ? "Paho" : "Loop";
+  }
+};
+using ClientTypes = ::testing::Types<PahoClient, DrivenLoopClient>;
+TYPED_TEST_SUITE(MqttClient, ClientTypes, ClientNames);
+
+TYPED_TEST(MqttClient, TwoClientsWithOneClientIdAreReportedAndTheirBackoffKeepsGrowing) {
   testing::MosquittoServer broker;
   Seen a_seen, b_seen;
-  mqtt::Client a({.settings = settings_for(broker), .client_id = "twin"}, count_into(a_seen));
-  mqtt::Client b({.settings = settings_for(broker), .client_id = "twin"}, count_into(b_seen));
+  TypeParam a({.settings = settings_for(broker), .client_id = "twin"}, count_into(a_seen));
+  TypeParam b({.settings = settings_for(broker), .client_id = "twin"}, count_into(b_seen));
   a.start();
   ASSERT_TRUE(testing::wait_until([&] { return a_seen.connects.load() >= 1; }));
   b.start();
@@ -98,11 +153,11 @@ config::MqttSettings settings_for_quick_drops(const testing::MosquittoServer& br
   return s;
 }
 
-TEST(MqttClient, WithoutTheFlagRepeatedQuickDropsNeverStartACleanSession) {
+TYPED_TEST(MqttClient, WithoutTheFlagRepeatedQuickDropsNeverStartACleanSession) {
   testing::MosquittoServer broker;
   Seen seen;
-  mqtt::Client client({.settings = settings_for_quick_drops(broker), .client_id = "keeper"},
-                      count_into(seen));
+  TypeParam client({.settings = settings_for_quick_drops(broker), .client_id = "keeper"},
+                   count_into(seen));
   client.start();
   ASSERT_TRUE(testing::wait_until([&] { return seen.connects.load() >= 1; }));
   drop_connection_quickly(broker, seen, 7);
@@ -116,13 +171,13 @@ TEST(MqttClient, WithoutTheFlagRepeatedQuickDropsNeverStartACleanSession) {
   client.stop(1s);
 }
 
-TEST(MqttClient, WithTheFlagEveryThirdQuickDropInARowIsFollowedByACleanSession) {
+TYPED_TEST(MqttClient, WithTheFlagEveryThirdQuickDropInARowIsFollowedByACleanSession) {
   testing::MosquittoServer broker;
   Seen seen;
-  mqtt::Client client({.settings = settings_for_quick_drops(broker),
-                       .client_id = "restarter",
-                       .clean_start_after_quick_drops = true},
-                      count_into(seen));
+  TypeParam client({.settings = settings_for_quick_drops(broker),
+                    .client_id = "restarter",
+                    .clean_start_after_quick_drops = true},
+                   count_into(seen));
   client.start();
   ASSERT_TRUE(testing::wait_until([&] { return seen.connects.load() >= 1; }));
   drop_connection_quickly(broker, seen, 6);
@@ -136,7 +191,7 @@ TEST(MqttClient, WithTheFlagEveryThirdQuickDropInARowIsFollowedByACleanSession) 
 // The fallback's clean start under MQTT 5 asks for the same session expiry as every other
 // connect: the session it starts keeps what is published to the client's subscriptions while
 // it is away (without the expiry, the broker ended that session at the next disconnect).
-TEST(MqttClient, UnderMqtt5ASessionStartedCleanByTheFallbackOutlivesTheConnection) {
+TYPED_TEST(MqttClient, UnderMqtt5ASessionStartedCleanByTheFallbackOutlivesTheConnection) {
   testing::MosquittoServer broker;
   auto settings = settings_for_quick_drops(broker);
   settings.protocol_version = 5;
@@ -146,11 +201,11 @@ TEST(MqttClient, UnderMqtt5ASessionStartedCleanByTheFallbackOutlivesTheConnectio
   handlers.subscribed = [&](const std::string&, bool ok, const std::string&) {
     if (ok) ++subscribed;
   };
-  mqtt::Client roamer({.settings = settings,
-                       .client_id = "roamer",
-                       .clean_start_after_quick_drops = true,
-                       .subscriptions = {"t/queued"}},
-                      handlers);
+  TypeParam roamer({.settings = settings,
+                    .client_id = "roamer",
+                    .clean_start_after_quick_drops = true,
+                    .subscriptions = {"t/queued"}},
+                   handlers);
   roamer.start();
   ASSERT_TRUE(testing::wait_until([&] { return subscribed.load() >= 1; }));
   const int subscribed_before = subscribed.load();
@@ -169,7 +224,7 @@ TEST(MqttClient, UnderMqtt5ASessionStartedCleanByTheFallbackOutlivesTheConnectio
   sender_handlers.delivered = [&](std::uint64_t, bool ok, const std::string&) {
     if (ok) ++sent_ok;
   };
-  mqtt::Client sender({.settings = settings, .client_id = "sender"}, sender_handlers);
+  TypeParam sender({.settings = settings, .client_id = "sender"}, sender_handlers);
   sender.start();
   ASSERT_TRUE(testing::wait_until([&] { return sender.connected(); }));
   ASSERT_TRUE(sender.publish({"t/queued", "while away", 1, false}));
@@ -185,7 +240,7 @@ TEST(MqttClient, UnderMqtt5ASessionStartedCleanByTheFallbackOutlivesTheConnectio
     std::lock_guard lock(mutex);
     received.push_back(m.topic + " " + m.payload);
   };
-  mqtt::Client back({.settings = settings, .client_id = "roamer"}, back_handlers);
+  TypeParam back({.settings = settings, .client_id = "roamer"}, back_handlers);
   back.start();
   EXPECT_TRUE(testing::wait_until([&] {
     std::lock_guard lock(mutex);
@@ -196,10 +251,10 @@ TEST(MqttClient, UnderMqtt5ASessionStartedCleanByTheFallbackOutlivesTheConnectio
   EXPECT_EQ(received, std::vector<std::string>{"t/queued while away"});
 }
 
-TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
+TYPED_TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
   testing::MosquittoServer broker;
   Seen seen;
-  mqtt::Client client({.settings = settings_for(broker), .client_id = "checker"}, count_into(seen));
+  TypeParam client({.settings = settings_for(broker), .client_id = "checker"}, count_into(seen));
   EXPECT_EQ(client.publish_checked({"t/ok", "x", 1, false}).kind,
             mqtt::PublishResult::Kind::retry);  // not connected yet: try later
   client.start();
@@ -212,26 +267,25 @@ TEST(MqttClient, ARefusedPublishIsPermanentOnlyForAnInvalidMessage) {
   client.stop(1s);
 }
 
-TEST(MqttClient, DestroyedWithPublishesInFlightItCallsNothingAfterwards) {
+TYPED_TEST(MqttClient, DestroyedWithPublishesInFlightItCallsNothingAfterwards) {
   testing::MosquittoServer broker;
   for (int round = 0; round < 5; ++round) {
     auto seen = std::make_unique<Seen>();
-    auto client =
-        std::make_unique<mqtt::Client>(mqtt::ClientOptions{.settings = settings_for(broker),
-                                                           .client_id = "short-lived",
-                                                           .subscriptions = {"t/echo"}},
-                                       count_into(*seen));
+    auto client = std::make_unique<TypeParam>(mqtt::ClientOptions{.settings = settings_for(broker),
+                                                                  .client_id = "short-lived",
+                                                                  .subscriptions = {"t/echo"}},
+                                              count_into(*seen));
     client->start();
     ASSERT_TRUE(testing::wait_until([&] { return client->connected(); }));
     for (int i = 0; i < 500; ++i) client->publish({"t/echo", std::string(512, 'x'), 1, false});
-    client.reset();  // no stop(): the destructor alone must quiesce Paho first
+    client.reset();  // no stop(): the destructor alone must quiesce the client first
     const int after = seen->delivered.load();
     seen.reset();  // a late callback would now touch freed memory (AddressSanitizer reports it)
     EXPECT_LE(after, 500);
   }
 }
 
-TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
+TYPED_TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
   // A Mosquitto with a message size limit: for MQTT 5 it answers an oversized QoS 1 publish
   // with PUBACK reason 0x95 (packet too large).
   testing::TempDir dir("streamtrack-size-limited-broker");
@@ -265,7 +319,7 @@ TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
     std::lock_guard lock(mutex);
     delivered.emplace_back(id, ok);
   };
-  mqtt::Client client({.settings = s, .client_id = "sizer"}, h);
+  TypeParam client({.settings = s, .client_id = "sizer"}, h);
   client.start();
   ASSERT_TRUE(testing::wait_until([&] { return client.connected(); }));
   const auto big = client.publish_checked({"t/big", std::string(2000, 'x'), 1, false});
@@ -291,18 +345,21 @@ TEST(MqttClient, AMessageTheBrokerRefusesForGoodIsReportedAsRefusedNotFailed) {
 // sends the unacknowledged publishes again, PUBACK -> ok); without persistence it has none
 // (Paho drops its session state and reports each as failed). Either way every id gets
 // exactly one outcome.
+template <typename ClientType>
 void every_publish_in_flight_gets_one_outcome_across_a_broker_kill(bool persistence) {
   testing::MosquittoServer broker({.persistence = persistence});
   std::mutex mutex;
   std::map<std::uint64_t, int> outcomes;  // id -> outcomes seen
+  std::set<std::uint64_t> failed;         // ids with a failure among them
   std::atomic<int> connects{0};
   mqtt::Handlers h;
   h.connected = [&] { ++connects; };
-  h.delivered = [&](std::uint64_t id, bool, const std::string&) {
+  h.delivered = [&](std::uint64_t id, bool ok, const std::string&) {
     std::lock_guard lock(mutex);
     ++outcomes[id];
+    if (!ok) failed.insert(id);
   };
-  mqtt::Client client({.settings = settings_for(broker), .client_id = "kill-victim"}, h);
+  ClientType client({.settings = settings_for(broker), .client_id = "kill-victim"}, h);
   client.start();
   ASSERT_TRUE(testing::wait_until([&] { return client.connected(); }));
   if (persistence) {
@@ -329,7 +386,11 @@ void every_publish_in_flight_gets_one_outcome_across_a_broker_kill(bool persiste
     broker.kill();
     {
       std::lock_guard lock(mutex);
-      for (const auto id : sent) unanswered_at_kill += outcomes.count(id) == 0 ? 1u : 0u;
+      // In flight at the kill: no outcome yet, or already failed by it (a client driven by
+      // its own loop may see the connection end before this thread gets here).
+      for (const auto id : sent) {
+        unanswered_at_kill += outcomes.count(id) == 0 || failed.count(id) > 0 ? 1u : 0u;
+      }
     }
     const int connects_before = connects.load();
     broker.start();
@@ -352,12 +413,62 @@ void every_publish_in_flight_gets_one_outcome_across_a_broker_kill(bool persiste
   client.stop(1s);
 }
 
-TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenAPersistentBrokerIsKilled) {
-  every_publish_in_flight_gets_one_outcome_across_a_broker_kill(true);
+TYPED_TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenAPersistentBrokerIsKilled) {
+  every_publish_in_flight_gets_one_outcome_across_a_broker_kill<TypeParam>(true);
 }
 
-TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenABrokerWithoutPersistenceIsKilled) {
-  every_publish_in_flight_gets_one_outcome_across_a_broker_kill(false);
+TYPED_TEST(MqttClient, EveryPublishInFlightGetsOneOutcomeWhenABrokerWithoutPersistenceIsKilled) {
+  every_publish_in_flight_gets_one_outcome_across_a_broker_kill<TypeParam>(false);
+}
+
+// A persistent session (clean_session = false) outlives the connection, under MQTT 3.1.1 and,
+// with its session expiry interval, MQTT 5: a QoS 1 message published to its subscription while
+// it is away arrives once it is back.
+template <typename ClientType>
+void a_message_sent_while_away_arrives_after_the_reconnect(int protocol_version) {
+  testing::MosquittoServer broker;
+  auto settings = settings_for(broker);
+  settings.protocol_version = protocol_version;
+  std::mutex mutex;
+  std::vector<std::string> received;
+  std::atomic<int> subscribed{0};
+  mqtt::Handlers h;
+  h.subscribed = [&](const std::string&, bool ok, const std::string&) { subscribed += ok ? 1 : 0; };
+  h.message = [&](const mqtt::Message& m) {
+    std::lock_guard lock(mutex);
+    received.push_back(m.payload);
+  };
+  const mqtt::ClientOptions away{
+      .settings = settings, .client_id = "away", .subscriptions = {"t/acks"}};
+  {
+    ClientType first(away, h);
+    first.start();
+    ASSERT_TRUE(testing::wait_until([&] { return subscribed.load() == 1; })) << broker.log();
+    first.stop(1s);
+  }
+  Seen seen;
+  ClientType sender({.settings = settings, .client_id = "sender", .clean_session = true},
+                    count_into(seen));
+  sender.start();
+  ASSERT_TRUE(testing::wait_until([&] { return sender.connected(); }));
+  ASSERT_TRUE(sender.publish({"t/acks", "while away", 1, false}));
+  ASSERT_TRUE(testing::wait_until([&] { return seen.delivered.load() == 1; }));
+  sender.stop(1s);
+  ClientType second(away, h);
+  second.start();
+  EXPECT_TRUE(testing::wait_until([&] {
+    std::lock_guard lock(mutex);
+    return received == std::vector<std::string>{"while away"};
+  })) << broker.log();
+  second.stop(1s);
+}
+
+TYPED_TEST(MqttClient, AnMqtt311SessionOutlivesTheConnection) {
+  a_message_sent_while_away_arrives_after_the_reconnect<TypeParam>(4);
+}
+
+TYPED_TEST(MqttClient, AnMqtt5SessionOutlivesTheConnection) {
+  a_message_sent_while_away_arrives_after_the_reconnect<TypeParam>(5);
 }
 
 }  // namespace

@@ -99,7 +99,7 @@ TEST(PollEngine, AReadableExtraFdEndsAWaitingStep) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   ASSERT_EQ(::write(fds[1], "x", 1), 1);
-  const int watched[] = {fds[0]};
+  const agent::http::WaitFd watched[] = {{fds[0]}};
   const auto start = std::chrono::steady_clock::now();
   engine.step(k_event_timeout, watched);
   engine.step(k_event_timeout, watched);
