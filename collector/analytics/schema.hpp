@@ -42,6 +42,27 @@ ALTER TABLE stream_analytics_hourly
 -- A refresh rewrites the rows of the current hour again and again without changing a key: room
 -- on their pages lets those updates stay HOT (no new entries in either index).
 ALTER TABLE stream_analytics_hourly SET (fillfactor = 70);
+
+-- A collector of the previous version, still running during an upgrade, refreshes an hour from
+-- the raw rows without knowing the sums: data_points changes and the sums stay as they were,
+-- describing fewer rows than the hour has. Such an update clears viewer_n, which sends the hour
+-- to the next refresh's recomputation instead of a merge onto stale sums. (A merge of rows
+-- without any figure looks alike and costs one recomputation, never a wrong value.)
+CREATE FUNCTION streamtrack_hourly_sums_follow_points() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.data_points IS DISTINCT FROM OLD.data_points
+     AND NEW.viewer_n IS NOT DISTINCT FROM OLD.viewer_n
+     AND NEW.chatters_n IS NOT DISTINCT FROM OLD.chatters_n
+     AND NEW.bitrate_n IS NOT DISTINCT FROM OLD.bitrate_n THEN
+    NEW.viewer_n := NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER stream_analytics_hourly_sums_follow_points
+  BEFORE UPDATE ON stream_analytics_hourly
+  FOR EACH ROW EXECUTE FUNCTION streamtrack_hourly_sums_follow_points();
 )sql";
 
 }  // namespace streamtrack::collector::analytics

@@ -174,5 +174,38 @@ TEST_F(AnalyticsMergeIT, HoursMarkedTheOldWayAndRowsFromBeforeTheMigrationAreRec
   EXPECT_EQ(differences(), "0");
 }
 
+// A collector of the previous version, still running during the upgrade, refreshes an hour
+// from the raw rows with the statement it knows: it sets data_points and the averages but not
+// the sums, which then describe fewer rows than the hour has. The next merge must not add onto
+// them: the hour is recomputed instead (attacker review: the averages stayed wrong for good).
+TEST_F(AnalyticsMergeIT, AnHourAnOlderCollectorRefreshedIsRecomputedNotMergedOntoStaleSums) {
+  write({sample_item("a", 1, "2030-03-01T10:00:00Z", {100, 5, 3, 2500})});
+  EXPECT_EQ(refresh(), 1);
+  // The older collector's writer: a raw row (its mark, without aggregates, is taken by its own
+  // refresh below, which deletes every mark).
+  m_conn->exec(
+      "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, agent_id, "
+      "seq) SELECT livestream_id, '2030-03-01T10:30:00Z', 700, 'old', 1 "
+      "FROM stream_analytics_hourly LIMIT 1");
+  // Its refresh: every column it knows, from the raw rows.
+  m_conn->exec(
+      std::string(
+          "UPDATE stream_analytics_hourly h SET avg_viewers = f.avg_viewers, "
+          "peak_viewers = f.peak_viewers, min_viewers = f.min_viewers, data_points = "
+          "f.data_points, "
+          "chat_messages = f.chat_messages, avg_chatters = f.avg_chatters, "
+          "peak_chatters = f.peak_chatters, avg_bitrate_kbps = f.avg_bitrate_kbps, "
+          "min_bitrate_kbps = f.min_bitrate_kbps, max_bitrate_kbps = f.max_bitrate_kbps FROM (") +
+      analytics::full_recompute_sql() +
+      ") f WHERE h.hour = f.hour AND h.livestream_id = f.livestream_id");
+  ASSERT_EQ(differences(), "0");
+  // This version's next batch for the same hour, and its refresh.
+  write({sample_item("a", 2, "2030-03-01T10:40:00Z", {400, 1, 1, 500})});
+  EXPECT_EQ(refresh(), 1);
+  EXPECT_EQ(differences(), "0");
+  EXPECT_EQ(scalar("SELECT data_points || ':' || avg_viewers FROM stream_analytics_hourly"),
+            "3:400");
+}
+
 }  // namespace
 }  // namespace streamtrack::collector
