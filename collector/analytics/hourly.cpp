@@ -10,10 +10,10 @@ namespace {
 
 // Merges the writers' partial aggregates into the hourly rows; reads no raw row. Leaves the
 // partials of an hour that must be recomputed (a mark without aggregates, or an hourly row
-// without sums) to k_recompute. Returns one row: the hourly rows written, and the rows of
-// analytics_dirty it saw and left (so k_recompute runs only when there are some; partials
+// without sums) to the recompute. Returns one row: the hourly rows written, and the rows of
+// analytics_dirty it saw and left (so the recompute runs only when there are some; partials
 // committed meanwhile wait for the next refresh).
-constexpr const char* k_merge = R"sql(
+constexpr const char* k_merge_head = R"sql(
 WITH marked AS (
   DELETE FROM analytics_dirty d
   WHERE d.data_points IS NOT NULL
@@ -69,26 +69,18 @@ SELECT hour, livestream_id,
        viewer_n::integer, chatters_sum, chatters_n::integer, bitrate_sum, bitrate_n::integer,
        now()
 FROM merged
-ON CONFLICT (livestream_id, hour) DO UPDATE SET
-  avg_viewers = excluded.avg_viewers, peak_viewers = excluded.peak_viewers,
-  min_viewers = excluded.min_viewers, data_points = excluded.data_points,
-  chat_messages = excluded.chat_messages, avg_chatters = excluded.avg_chatters,
-  peak_chatters = excluded.peak_chatters, avg_bitrate_kbps = excluded.avg_bitrate_kbps,
-  min_bitrate_kbps = excluded.min_bitrate_kbps, max_bitrate_kbps = excluded.max_bitrate_kbps,
-  viewer_sum = excluded.viewer_sum, viewer_n = excluded.viewer_n,
-  chatters_sum = excluded.chatters_sum, chatters_n = excluded.chatters_n,
-  bitrate_sum = excluded.bitrate_sum, bitrate_n = excluded.bitrate_n,
-  refreshed_at = excluded.refreshed_at
-RETURNING 1
+)sql";
+
+constexpr const char* k_merge_tail = R"sql(RETURNING 1
 )
 -- Every part of one statement reads the same snapshot: analytics_dirty as before the DELETE.
 SELECT (SELECT count(*) FROM written),
        (SELECT count(*) FROM analytics_dirty) - (SELECT count(*) FROM marked)
 )sql";
 
-// Recomputes from the raw rows the hours k_merge leaves (their partials, if any, are rows this
+// Recomputes from the raw rows the hours the merge leaves (their partials, if any, are rows this
 // statement reads anyway), writing the sums that let later partials merge.
-constexpr const char* k_recompute = R"sql(
+constexpr const char* k_recompute_head = R"sql(
 WITH redo AS (
   SELECT livestream_id, hour FROM analytics_dirty WHERE data_points IS NULL
   UNION
@@ -128,7 +120,12 @@ CROSS JOIN LATERAL (
     AND m."timestamp" >= t.hour AND m."timestamp" < t.hour + interval '1 hour'
 ) a
 WHERE a.data_points > 0
-ON CONFLICT (livestream_id, hour) DO UPDATE SET
+)sql";
+
+// Both statements write every column of the hourly row, the sums included: migration 9's
+// trigger reads an update that changes data_points without the sums' counts as an older
+// collector's, so neither may leave a column out.
+constexpr const char* k_upsert_every_column = R"sql(ON CONFLICT (livestream_id, hour) DO UPDATE SET
   avg_viewers = excluded.avg_viewers, peak_viewers = excluded.peak_viewers,
   min_viewers = excluded.min_viewers, data_points = excluded.data_points,
   chat_messages = excluded.chat_messages, avg_chatters = excluded.avg_chatters,
@@ -139,6 +136,16 @@ ON CONFLICT (livestream_id, hour) DO UPDATE SET
   bitrate_sum = excluded.bitrate_sum, bitrate_n = excluded.bitrate_n,
   refreshed_at = excluded.refreshed_at
 )sql";
+
+const std::string& merge_sql() {
+  static const std::string sql = std::string(k_merge_head) + k_upsert_every_column + k_merge_tail;
+  return sql;
+}
+
+const std::string& recompute_sql() {
+  static const std::string sql = std::string(k_recompute_head) + k_upsert_every_column;
+  return sql;
+}
 
 }  // namespace
 
@@ -151,10 +158,10 @@ std::int64_t refresh_hourly(store::PgConnection& conn) {
       conn.exec("COMMIT");
       return 0;
     }
-    const auto merge = conn.exec(k_merge);
+    const auto merge = conn.exec(merge_sql());
     auto n = std::stoll(merge.text(0, 0));
     // Only then: planning k_recompute alone locks livestream_metrics.
-    if (merge.text(0, 1) != "0") n += conn.exec(k_recompute).affected();
+    if (merge.text(0, 1) != "0") n += conn.exec(recompute_sql()).affected();
     conn.exec("COMMIT");
     return n;
   } catch (...) {
