@@ -98,13 +98,10 @@ class Daemon {
       if (pumped && m_publisher.has_work(m_connected)) next = now;
       const auto wait =
           std::max(milliseconds{0}, std::chrono::duration_cast<milliseconds>(next - now));
-      // What the broker sends (PUBACKs, acks, pings) wakes the loop only while connecting or
-      // when the publish window is half full; otherwise the next turn (a poll, a timer, at
-      // most a second) reads it. Writes blocked by a full socket always wake it.
-      const bool watch_mqtt = mqtt.write || !m_client.connected() || m_publisher.window_half_full();
-      const std::array<http::WaitFd, 2> fds{
-          http::WaitFd{m_signals.fd()},
-          watch_mqtt ? http::WaitFd{mqtt.fd, mqtt.write} : http::WaitFd{}};
+      // What the broker sends (PUBACKs, acks, PINGRESP) wakes the loop, and service() reads
+      // all of it at once: a backlog left for later turns could outlast the keepalive.
+      const std::array<http::WaitFd, 2> fds{http::WaitFd{m_signals.fd()},
+                                            http::WaitFd{mqtt.fd, mqtt.write}};
       auto batches = m_engine->step(wait, fds);
       // The MQTT connection: what arrived (PUBACKs, acks), keepalive, reconnects; its handlers
       // queue events into m_events, taken below.

@@ -200,11 +200,6 @@ bool Publisher::window_full() const {
   return samples_outstanding() >= m_options.max_unacked;
 }
 
-bool Publisher::window_half_full() const {
-  return 2 * (m_inflight.size() + m_inflight_frames.size()) >= m_options.max_inflight ||
-         2 * (m_inflight.size() + m_inflight_framed + m_unacked.size()) >= m_options.max_unacked;
-}
-
 bool Publisher::frames_on() const {
   return m_options.max_frame_samples >= 2 && !m_own_metrics.empty();
 }

@@ -128,9 +128,6 @@ class Publisher {
 
   // True when something could be sent now (window space and unsent rows possibly stored).
   bool has_work(bool connected) const;
-  // Half the window is used, by publishes (max_inflight) or by samples (max_unacked; frames
-  // fill it with few publishes): outcomes should then reach the publisher at once.
-  bool window_half_full() const;
 
   Figures figures() const;
 

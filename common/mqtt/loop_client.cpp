@@ -47,6 +47,10 @@ constexpr std::uint32_t k_session_expiry_s = 86'400;
 
 }  // namespace
 
+bool session_expiry_supported(int major, int minor, int /*revision*/) {
+  return major == 2 && minor == 0;
+}
+
 struct LoopClient::Impl {
   enum class State { idle, disconnected, connecting, connected, stopping };
 
@@ -77,6 +81,8 @@ struct LoopClient::Impl {
   std::optional<std::string> lost_reason;
   std::optional<std::uint64_t> last_words_id;
   std::vector<std::function<void()>> pending;
+  // Whether a persistent MQTT 5 session gets its expiry interval (see attempt()).
+  bool session_expiry = false;
 
   Impl(ClientOptions o, Handlers h)
       : options(std::move(o)),
@@ -84,6 +90,22 @@ struct LoopClient::Impl {
         display(display_uri(options.settings)),
         backoff(options.settings.reconnect_min, options.settings.reconnect_max) {
     static LibraryInit init;
+    if (v5() && !options.clean_session) {
+      int major = 0;
+      int minor = 0;
+      int revision = 0;
+      mosquitto_lib_version(&major, &minor, &revision);
+      session_expiry = session_expiry_supported(major, minor, revision);
+      if (!session_expiry) {
+        log::warning("mqtt: libmosquitto " + std::to_string(major) + "." + std::to_string(minor) +
+                     "." + std::to_string(revision) +
+                     " is not a version the MQTT 5 session expiry is known to work with (2.0.x): "
+                     "connecting without it, so the broker ends the session with each connection "
+                     "(acks published while the agent is away are lost and those samples are "
+                     "sent again; the collector drops the duplicates) client_id=" +
+                     log::quote(options.client_id));
+      }
+    }
   }
 
   ~Impl() { close_handle(); }
@@ -305,7 +327,7 @@ struct LoopClient::Impl {
     const auto& s = options.settings;
     const int keepalive = static_cast<int>(std::max<std::int64_t>(
         5, std::chrono::duration_cast<std::chrono::seconds>(s.keepalive).count()));
-    if (v5() && !options.clean_session) {
+    if (session_expiry) {
       // libmosquitto takes CONNECT properties only through its blocking connect call. Handing
       // them over with a port it refuses before connecting stores them for the non-blocking
       // connect below (libmosquitto 2.0 checks the properties, keeps them, then the port).
@@ -320,6 +342,24 @@ struct LoopClient::Impl {
       lost_reason = "connect failed: " + std::string(rc == MOSQ_ERR_ERRNO ? std::strerror(errno)
                                                                           : mosquitto_strerror(rc));
     }
+  }
+
+  // After stop() closed the handle: what is still in flight will never be acknowledged on this
+  // connection and is reported failed (its owner sends it again), as on a lost connection; the
+  // other per-connection state goes too, so that a later start() begins clean.
+  void stopped() {
+    for (const auto& [mid, id] : inflight) {
+      if (id != last_words_id) queue_delivered(id, false, "stopped before the broker's PUBACK");
+    }
+    inflight.clear();
+    subscribing.clear();
+    subscriptions_pending = 0;
+    lost_reason.reset();
+    last_words_id.reset();
+    clean_next = false;
+    healthy = false;
+    early_drops = 0;
+    backoff.reset();
   }
 
   // Ends the current connection or attempt: every publish in flight is reported failed (its
@@ -361,6 +401,20 @@ struct LoopClient::Impl {
     }
   }
 
+  // Reads what the socket holds, up to k_max_reads_per_service calls of loop_read.
+  // libmosquitto 2.0's loop_read reads one packet per message it has in flight (one when there
+  // is none) and reports an empty socket only through errno (EAGAIN, with success): a backlog
+  // of acks or a PINGRESP behind them would otherwise drain at one packet per wake-up.
+  int read_available() {
+    for (int i = 0; i < LoopClient::k_max_reads_per_service && mosq && !lost_reason; ++i) {
+      errno = 0;
+      const int rc = mosquitto_loop_read(mosq, 1);
+      if (rc != MOSQ_ERR_SUCCESS) return rc;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    }
+    return MOSQ_ERR_SUCCESS;
+  }
+
   // One pass over the socket without blocking: read, keepalive, write.
   void drive(Steady::time_point now) {
     if (state == State::disconnected && now >= next_attempt) attempt(now);
@@ -368,7 +422,7 @@ struct LoopClient::Impl {
       if (lost_reason) lost(now);
       return;
     }
-    int rc = mosquitto_loop_read(mosq, 1);
+    int rc = read_available();
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_misc(mosq);
     if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(mosq)) rc = mosquitto_loop_write(mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS && !lost_reason) {
@@ -485,7 +539,7 @@ LoopClient::Wait LoopClient::wait() const {
 void LoopClient::stop(milliseconds timeout, const std::optional<Message>& last_words) {
   auto& impl = *m_impl;
   std::unique_lock lock(impl.mutex);
-  if (impl.state == Impl::State::stopping) return;
+  if (impl.state == Impl::State::stopping || impl.state == Impl::State::idle) return;
   const auto deadline = Steady::now() + timeout;
   // Drives the connection until `done` or the deadline, running the handlers of what arrives.
   const auto drive_until = [&](const auto& done) {
@@ -521,7 +575,9 @@ void LoopClient::stop(milliseconds timeout, const std::optional<Message>& last_w
     }
     impl.close_handle();
   }
-  impl.pending.clear();
+  impl.stopped();
+  impl.dispatch(lock);
+  impl.state = Impl::State::idle;
 }
 
 bool LoopClient::connected() const {

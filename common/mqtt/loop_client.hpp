@@ -20,8 +20,19 @@
 // the message and sends it again: nothing is resent from a session of this client's own).
 namespace streamtrack::mqtt {
 
+// Whether this libmosquitto version takes the MQTT 5 session expiry interval the way
+// LoopClient hands it over (through the blocking connect call, see ARCHITECTURE.md): 2.0.x,
+// where MqttClient/Loop.AnMqtt5SessionOutlivesTheConnection passes. With any other version a
+// persistent MQTT 5 session connects without it (the broker ends the session with the
+// connection) and a warning says so.
+bool session_expiry_supported(int major, int minor, int revision);
+
 class LoopClient {
  public:
+  // service() reads at most this many times (each one packet or more) from the socket, so a
+  // flood of incoming packets cannot hold its owner's loop.
+  static constexpr int k_max_reads_per_service = 256;
+
   LoopClient(ClientOptions options, Handlers handlers);
   // Closes the connection without a DISCONNECT (the broker publishes the Last Will) unless
   // stop() ran; runs no handler.
@@ -35,8 +46,10 @@ class LoopClient {
   void start();
 
   // Publishes `last_words` (if any) and waits, driving the connection itself, up to `timeout`
-  // for it and for every publish in flight, then disconnects cleanly. Handlers run inside it
-  // (the outcomes that arrive); none runs after it returns.
+  // for it and for every publish in flight, then disconnects cleanly. Every publish still
+  // awaiting its PUBACK then is reported failed (as when the connection ends). Handlers run
+  // inside it (the outcomes that arrive); none runs after it returns. A start() afterwards
+  // begins as on a new client (the publish ids go on counting).
   void stop(std::chrono::milliseconds timeout, const std::optional<Message>& last_words = {});
 
   // Thread-safe.
@@ -57,7 +70,8 @@ class LoopClient {
   };
   Wait wait() const;
 
-  // Reads and writes what the socket allows without blocking, keeps the connection alive
+  // Reads (until the socket is empty, at most k_max_reads_per_service times) and writes what
+  // the socket allows without blocking, keeps the connection alive
   // (keepalive pings, connect timeout, reconnects when due) and runs the handlers of what
   // happened. Never throws for anything the broker or the network does. A connect attempt
   // resolves the broker's host name here (getaddrinfo blocks on a slow DNS server); the TCP

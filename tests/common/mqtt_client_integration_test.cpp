@@ -5,6 +5,7 @@
 // calls nothing after it (run this test in an AddressSanitizer build too: see
 // docs/operations.md, "Development checks").
 #include <gtest/gtest.h>
+#include <mosquitto.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -473,6 +474,133 @@ TYPED_TEST(MqttClient, AnMqtt311SessionOutlivesTheConnection) {
 
 TYPED_TEST(MqttClient, AnMqtt5SessionOutlivesTheConnection) {
   a_message_sent_while_away_arrives_after_the_reconnect<TypeParam>(5);
+}
+
+// LoopClient alone, serviced by the test's thread: what one service() or stop() does.
+struct LoopSeen {
+  std::atomic<int> connects{0};
+  std::atomic<int> subscribed{0};
+  std::atomic<int> received{0};
+  std::mutex mutex;
+  std::map<std::uint64_t, std::vector<bool>> outcomes;  // publish id -> every outcome (ok)
+};
+
+mqtt::Handlers record_into(LoopSeen& seen) {
+  mqtt::Handlers h;
+  h.connected = [&seen] { ++seen.connects; };
+  h.subscribed = [&seen](const std::string&, bool ok, const std::string&) {
+    seen.subscribed += ok ? 1 : 0;
+  };
+  h.message = [&seen](const mqtt::Message&) { ++seen.received; };
+  h.delivered = [&seen](std::uint64_t id, bool ok, const std::string&) {
+    std::lock_guard lock(seen.mutex);
+    seen.outcomes[id].push_back(ok);
+  };
+  return h;
+}
+
+// Waits for the client's socket (at most 100 ms a turn) and services it until `done`.
+template <typename Done>
+bool service_until(mqtt::LoopClient& client, const Done& done,
+                   milliseconds timeout = testing::k_event_timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  while (!done()) {
+    if (steady_clock::now() >= deadline) return false;
+    const auto w = client.wait();
+    pollfd p{w.fd, static_cast<short>(POLLIN | (w.write ? POLLOUT : 0)), 0};
+    const auto left = duration_cast<milliseconds>(w.until - steady_clock::now());
+    ::poll(&p, 1, static_cast<int>(std::clamp(left.count(), 0L, 100L)));
+    client.service();
+  }
+  return true;
+}
+
+TEST(MqttClientLoop, OneServiceReadsEveryPacketWaitingInTheSocketUpToItsBound) {
+  testing::MosquittoServer broker;
+  LoopSeen seen;
+  // QoS 0: the broker writes every message to the socket at once (no window of its own).
+  mqtt::LoopClient client({.settings = settings_for(broker),
+                           .client_id = "flooded",
+                           .subscriptions = {"t/flood"},
+                           .subscription_qos = 0},
+                          record_into(seen));
+  client.start();
+  ASSERT_TRUE(service_until(client, [&] { return seen.subscribed.load() == 1; })) << broker.log();
+
+  // The broker forwards each message to the subscriber before it answers the sender's PUBACK:
+  // once every PUBACK is in, the whole flood waits in the subscriber's socket.
+  constexpr int k_flood = mqtt::LoopClient::k_max_reads_per_service + 44;
+  Seen sent;
+  DrivenLoopClient sender({.settings = settings_for(broker), .client_id = "flooder"},
+                          count_into(sent));
+  sender.start();
+  ASSERT_TRUE(testing::wait_until([&] { return sender.connected(); }));
+  for (int i = 0; i < k_flood; ++i) {
+    ASSERT_TRUE(sender.publish({"t/flood", std::to_string(i), 1, false}));
+  }
+  ASSERT_TRUE(testing::wait_until([&] { return sent.delivered.load() == k_flood; }));
+  sender.stop(1s);
+
+  pollfd p{client.wait().fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  client.service();
+  EXPECT_EQ(seen.received.load(), mqtt::LoopClient::k_max_reads_per_service);
+  client.service();
+  EXPECT_EQ(seen.received.load(), k_flood);
+  EXPECT_TRUE(client.connected());
+  client.stop(1s);
+}
+
+TEST(MqttClientLoop, StopReportsEveryPublishInFlightFailedAndAStartAfterItBeginsClean) {
+  testing::MosquittoServer broker;
+  LoopSeen seen;
+  mqtt::LoopClient client({.settings = settings_for(broker), .client_id = "restarted"},
+                          record_into(seen));
+  client.start();
+  ASSERT_TRUE(service_until(client, [&] { return client.connected(); })) << broker.log();
+  std::vector<std::uint64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    const auto id = client.publish({"t/stopped", "x", 1, false});
+    ASSERT_TRUE(id);
+    ids.push_back(*id);
+  }
+  // No service() in between: no PUBACK is read, and a stop without time waits for none.
+  client.stop(0ms);
+  {
+    std::lock_guard lock(seen.mutex);
+    ASSERT_EQ(seen.outcomes.size(), 5U);
+    for (const auto id : ids) EXPECT_EQ(seen.outcomes[id], std::vector<bool>{false}) << id;
+  }
+  EXPECT_FALSE(client.connected());
+
+  client.start();
+  ASSERT_TRUE(service_until(client, [&] { return client.connected(); })) << broker.log();
+  EXPECT_EQ(seen.connects.load(), 2);
+  const auto again = client.publish({"t/stopped", "y", 1, false});
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(service_until(client, [&] {
+    std::lock_guard lock(seen.mutex);
+    return seen.outcomes.count(*again) == 1;
+  }));
+  client.stop(1s);
+  std::lock_guard lock(seen.mutex);
+  EXPECT_EQ(seen.outcomes[*again], std::vector<bool>{true});
+  EXPECT_EQ(seen.outcomes.size(), 6U);  // nothing more about the first five
+}
+
+TEST(MqttClientLoop, TheMqtt5SessionExpiryIsHandedOverOnlyToLibmosquitto20) {
+  EXPECT_TRUE(mqtt::session_expiry_supported(2, 0, 11));
+  EXPECT_TRUE(mqtt::session_expiry_supported(2, 0, 18));
+  EXPECT_FALSE(mqtt::session_expiry_supported(2, 1, 0));
+  EXPECT_FALSE(mqtt::session_expiry_supported(1, 6, 12));
+  EXPECT_FALSE(mqtt::session_expiry_supported(3, 0, 0));
+  // The library this build runs with is one of them (AnMqtt5SessionOutlivesTheConnection).
+  int major = 0;
+  int minor = 0;
+  int revision = 0;
+  mosquitto_lib_version(&major, &minor, &revision);
+  EXPECT_TRUE(mqtt::session_expiry_supported(major, minor, revision))
+      << major << "." << minor << "." << revision;
 }
 
 }  // namespace

@@ -350,25 +350,5 @@ TEST(FramePublisher, AFrameIsOnePublishInTheWindowAndItsSamplesCountAsUnacked) {
   EXPECT_EQ(q.pump(t0, true), 6u);
 }
 
-TEST(FramePublisher, FramesFillingHalfTheSampleWindowAskForOutcomesAtOnce) {
-  Rows rows;
-  Transport transport;
-  auto o = opts(100, Delivery::broker, 4);
-  o.max_unacked = 8;
-  Publisher p(o, rows, transport);
-  rows.add(3);
-  p.on_connected();
-  EXPECT_FALSE(p.window_half_full());
-  p.pump(t0, true);
-  ASSERT_EQ(transport.sent.size(), 1u);  // one frame: 1 of 100 publishes, but 3 of 8 samples
-  EXPECT_FALSE(p.window_half_full());
-  rows.add(2);
-  p.on_connected();
-  p.pump(t0, true);
-  EXPECT_TRUE(p.window_half_full());  // 5 of 8 samples in two publishes
-  for (const auto& s : transport.sent) p.on_delivered(s.id, true, t0);
-  EXPECT_FALSE(p.window_half_full());
-}
-
 }  // namespace
 }  // namespace streamtrack::testing
