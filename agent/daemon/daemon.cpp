@@ -90,9 +90,13 @@ class Daemon {
     bool pumped = false;
     while (true) {
       const auto now = Steady::now();
-      auto next =
-          std::min({m_health_timer.next(), m_status_timer.next(), now + milliseconds{1000}});
+      // No wake-up without something due: a poll (the engine), a timer, the watchdog, the MQTT
+      // connection's keepalive or reconnect, the outbox writer, the publisher's ack timeouts,
+      // or a signal (its fd).
+      auto next = std::min(m_health_timer.next(), m_status_timer.next());
+      if (const auto ping = watchdog.next_ping()) next = std::min(next, *ping);
       if (const auto due = m_writer.next_due()) next = std::min(next, *due);
+      if (const auto due = m_publisher.next_due()) next = std::min(next, *due);
       const auto mqtt = m_client.wait();
       next = std::min(next, mqtt.until);
       if (pumped && m_publisher.has_work(m_connected)) next = now;

@@ -12,7 +12,11 @@ namespace streamtrack::agent {
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
 
-constexpr milliseconds k_timer_slack{20};
+// Timer slack: a poll may start this much after it is due (1 % of its interval, 20 ms to 1 s),
+// so that the polls due within it start, finish and are stored together.
+milliseconds timer_slack(milliseconds interval) {
+  return std::clamp(interval / 100, milliseconds{20}, milliseconds{1000});
+}
 
 struct PollEngine::SourceState {
   std::string name;
@@ -20,7 +24,9 @@ struct PollEngine::SourceState {
   milliseconds interval{};
   std::unique_ptr<sources::Source> source;
   std::unique_ptr<sources::Poll> poll;  // the poll in flight, if any
-  steady::time_point slot{};            // nominal start of the current or last poll
+  // Nominal start of the current or last poll: the first poll's time plus whole intervals
+  // (the jitter of each poll is added to its slot, never carried into the next).
+  steady::time_point slot{};
   steady::time_point next_due{};
   steady::time_point started{};  // when the poll in flight began
   Backoff backoff;
@@ -99,7 +105,6 @@ void PollEngine::start_due(steady::time_point now, std::vector<std::vector<Sampl
 void PollEngine::start_poll(std::size_t index, std::vector<std::vector<Sample>>& out) {
   auto& s = *m_sources[index];
   s.polled_once = true;
-  s.slot = s.next_due;
   s.started = m_clock.steady_now();
   try {
     s.poll = s.source->start_poll();
@@ -200,14 +205,7 @@ std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
                                                   std::span<const http::WaitFd> extra_fds) {
   std::vector<std::vector<Sample>> out;
   start_due(m_clock.steady_now(), out);
-  // Timer slack: waking a little after the next due poll lets the polls due within that slack
-  // start (and finish, and be stored) together, instead of one wake-up per source.
-  // (No poll due, `until` is milliseconds::max(): adding the slack would overflow, so a wait
-  // that reaches max_wait with the slack is max_wait.)
-  const auto until = time_until_next_poll();
-  const auto wait = until <= milliseconds{0}            ? milliseconds{0}
-                    : until >= max_wait - k_timer_slack ? max_wait
-                                                        : until + k_timer_slack;
+  const auto wait = std::min(max_wait, time_until_wake());
   for (auto& completion : m_client.perform(wait, extra_fds)) {
     const auto it = m_requests.find(completion.id);
     if (it == m_requests.end()) continue;
@@ -242,6 +240,18 @@ milliseconds PollEngine::time_until_next_poll() const {
   for (const auto& s : m_sources) {
     if (s->poll || (m_options.once && s->polled_once)) continue;
     const auto left = std::chrono::duration_cast<milliseconds>(s->next_due - now);
+    best = std::min(best, std::max(left, milliseconds{0}));
+  }
+  return best;
+}
+
+milliseconds PollEngine::time_until_wake() const {
+  const auto now = m_clock.steady_now();
+  milliseconds best = milliseconds::max();
+  for (const auto& s : m_sources) {
+    if (s->poll || (m_options.once && s->polled_once)) continue;
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(s->next_due + timer_slack(s->interval) - now);
     best = std::min(best, std::max(left, milliseconds{0}));
   }
   return best;

@@ -54,6 +54,10 @@ class PollEngine {
 
   // Until the earliest due poll that is not already running (0 when one is overdue).
   std::chrono::milliseconds time_until_next_poll() const;
+  // Until step() wakes up for the next polls: the earliest due poll plus its source's timer
+  // slack (1 % of its interval, 20 ms to 1 s). Every poll due by then starts in that step, so
+  // the polls due close together start, finish and are stored together.
+  std::chrono::milliseconds time_until_wake() const;
 
   // With Options::once: every source finished its poll.
   bool finished() const;

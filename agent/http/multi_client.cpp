@@ -201,28 +201,41 @@ void MultiClient::collect(std::vector<Completion>& done) {
 
 std::vector<MultiClient::Completion> MultiClient::perform(std::chrono::milliseconds max_wait,
                                                           std::span<const WaitFd> extra_fds) {
+  using Steady = std::chrono::steady_clock;
   std::vector<Completion> done = std::move(m_failed);
   m_failed.clear();
-  int running = 0;
-  curl_multi_perform(multi_of(m_multi), &running);
-  collect(done);
-  if (!done.empty()) return done;
-
-  std::vector<curl_waitfd> fds;
+  m_wait_fds.clear();
   for (const auto& w : extra_fds) {
     if (w.fd < 0) continue;
-    fds.push_back(
+    m_wait_fds.push_back(
         {w.fd, static_cast<short>(CURL_WAIT_POLLIN | (w.write ? CURL_WAIT_POLLOUT : 0)), 0});
   }
-  long curl_timeout = -1;
-  curl_multi_timeout(multi_of(m_multi), &curl_timeout);
-  long wait = static_cast<long>(std::max<std::int64_t>(0, max_wait.count()));
-  if (curl_timeout >= 0) wait = std::min(wait, curl_timeout);
-  curl_multi_poll(multi_of(m_multi), fds.data(), static_cast<unsigned>(fds.size()),
-                  static_cast<int>(wait), nullptr);
-  curl_multi_perform(multi_of(m_multi), &running);
-  collect(done);
-  return done;
+  const auto deadline = Steady::now() + std::max(std::chrono::milliseconds{0}, max_wait);
+  int running = 0;
+  // libcurl's own timers (a transfer just added, a connect in progress) wake the wait without
+  // anything for the caller: it goes on waiting here rather than return empty-handed.
+  while (true) {
+    curl_multi_perform(multi_of(m_multi), &running);
+    collect(done);
+    if (!done.empty()) return done;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now()).count();
+    if (left <= 0) return done;
+    long curl_timeout = -1;
+    curl_multi_timeout(multi_of(m_multi), &curl_timeout);
+    long wait = static_cast<long>(left);
+    if (curl_timeout >= 0) wait = std::min(wait, curl_timeout);
+    for (auto& f : m_wait_fds) f.revents = 0;
+    curl_multi_poll(multi_of(m_multi), m_wait_fds.data(), static_cast<unsigned>(m_wait_fds.size()),
+                    static_cast<int>(wait), nullptr);
+    const bool extra_ready = std::any_of(m_wait_fds.begin(), m_wait_fds.end(),
+                                         [](const curl_waitfd& f) { return f.revents != 0; });
+    if (extra_ready) {
+      curl_multi_perform(multi_of(m_multi), &running);
+      collect(done);
+      return done;
+    }
+  }
 }
 
 }  // namespace streamtrack::agent::http

@@ -9,6 +9,8 @@
 
 #include "agent/http/request.hpp"
 
+struct curl_waitfd;  // <curl/multi.h>
+
 // Many concurrent HTTP requests on one thread, over libcurl's multi interface. Connections are
 // kept alive and reused between requests to the same host, HTTP/2 is used where offered, and
 // gzip/deflate/brotli bodies are accepted. Not thread-safe.
@@ -55,7 +57,8 @@ class MultiClient {
   std::vector<Completion> m_failed;  // requests that could not even start
   // Easy handles of finished transfers, reused by the next ones (at most k_idle_handles).
   static constexpr std::size_t k_idle_handles = 16;
-  std::vector<void*> m_idle;  // CURL*
+  std::vector<void*> m_idle;            // CURL*
+  std::vector<curl_waitfd> m_wait_fds;  // perform()'s, kept to spare an allocation
 };
 
 }  // namespace streamtrack::agent::http

@@ -359,6 +359,11 @@ std::size_t Publisher::send_stream(bool live, std::size_t limit) {
   return sent;
 }
 
+std::optional<Steady::time_point> Publisher::next_due() const {
+  if (m_options.delivery != Delivery::committed || m_unacked.empty()) return std::nullopt;
+  return m_next_timeout_scan;
+}
+
 std::size_t Publisher::pump(Steady::time_point now, bool connected) {
   if (m_options.delivery == Delivery::committed && now >= m_next_timeout_scan) {
     m_next_timeout_scan =

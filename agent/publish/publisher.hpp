@@ -128,6 +128,9 @@ class Publisher {
 
   // True when something could be sent now (window space and unsent rows possibly stored).
   bool has_work(bool connected) const;
+  // When pump() next looks for acks that timed out (committed delivery, samples awaiting their
+  // ack); nullopt when it has none to look for. The loop wakes up by then.
+  std::optional<Steady::time_point> next_due() const;
 
   Figures figures() const;
 

@@ -58,4 +58,9 @@ void WatchdogPinger::maybe_ping() {
   }
 }
 
+std::optional<std::chrono::steady_clock::time_point> WatchdogPinger::next_ping() const {
+  if (!m_interval) return std::nullopt;
+  return m_last + std::chrono::duration_cast<std::chrono::steady_clock::duration>(*m_interval);
+}
+
 }  // namespace streamtrack::notify

@@ -25,6 +25,8 @@ class WatchdogPinger {
  public:
   WatchdogPinger();
   void maybe_ping();
+  // When maybe_ping() next pings; nullopt without a watchdog (a loop can sleep until then).
+  std::optional<std::chrono::steady_clock::time_point> next_ping() const;
 
  private:
   std::optional<std::chrono::microseconds> m_interval;

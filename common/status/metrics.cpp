@@ -6,7 +6,10 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
 #include <atomic>
+#include <map>
+#include <mutex>
 
 #include "common/version.hpp"
 
@@ -94,6 +97,30 @@ struct AgentMetrics::Agent {
   pm::Counter* quarantined = nullptr;
   pm::Family<pm::Counter>* identity_conflicts = nullptr;
   std::atomic<std::int64_t> last_success_steady_ns{-1};
+  // The series of one source, looked up by name once per poll instead of building label maps
+  // for four families. Guarded by sources_mutex.
+  struct Source {
+    std::string type;
+    std::array<pm::Counter*, 3> polls{};  // by Outcome, made at the first poll with it
+    pm::Histogram* duration = nullptr;
+    pm::Counter* samples = nullptr;     // made at the first successful poll
+    pm::Gauge* last_success = nullptr;  // made at the first successful poll
+  };
+  std::map<std::string, Source, std::less<>> sources;
+  std::mutex sources_mutex;
+
+  Source& source(std::string_view name, std::string_view type) {
+    auto it = sources.find(name);
+    if (it == sources.end() || it->second.type != type) {
+      Source fresh;
+      fresh.type = std::string(type);
+      fresh.duration = &poll_duration->Add(
+          {{"source", std::string(name)}},
+          pm::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+      it = sources.insert_or_assign(std::string(name), std::move(fresh)).first;
+    }
+    return it->second;
+  }
 };
 
 AgentMetrics::AgentMetrics() : Metrics("streamtrack-agent"), m_agent(std::make_unique<Agent>()) {
@@ -187,16 +214,22 @@ AgentMetrics::~AgentMetrics() = default;
 void AgentMetrics::poll_finished(std::string_view source, std::string_view type, Outcome outcome,
                                  Seconds duration, std::size_t samples) {
   auto& a = *m_agent;
-  a.polls
-      ->Add({{"source", str(source)}, {"type", str(type)}, {"outcome", str(outcome_name(outcome))}})
-      .Increment();
-  a.poll_duration
-      ->Add({{"source", str(source)}},
-            pm::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})
-      .Observe(duration.count());
+  std::lock_guard lock(a.sources_mutex);
+  auto& s = a.source(source, type);
+  auto*& polls = s.polls.at(static_cast<std::size_t>(outcome));
+  if (!polls) {
+    polls = &a.polls->Add(
+        {{"source", str(source)}, {"type", str(type)}, {"outcome", str(outcome_name(outcome))}});
+  }
+  polls->Increment();
+  s.duration->Observe(duration.count());
   if (outcome != Outcome::ok) return;
-  a.samples->Add({{"source", str(source)}}).Increment(static_cast<double>(samples));
-  a.last_success->Add({{"source", str(source)}}).Set(unix_seconds());
+  if (!s.samples) {
+    s.samples = &a.samples->Add({{"source", str(source)}});
+    s.last_success = &a.last_success->Add({{"source", str(source)}});
+  }
+  s.samples->Increment(static_cast<double>(samples));
+  s.last_success->Set(unix_seconds());
   a.last_success_steady_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                      std::chrono::steady_clock::now().time_since_epoch())
                                      .count());

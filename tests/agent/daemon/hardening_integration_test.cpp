@@ -93,6 +93,36 @@ TEST(AgentAcks, RetainedForgedAndOutOfRangeAcksAreCountedAndNeverApplied) {
   EXPECT_EQ(q.stop(), 0);
 }
 
+TEST(AgentAcks, AFloodOfAcksReachesAnIdleAgentAtOnce) {
+  MosquittoServer broker;
+  HttpFixtureServer http;
+  http.route("/a", json(k_body));
+  AgentSetup setup;
+  setup.url = broker.url();
+  setup.source_urls = {http.url("/a")};
+  setup.interval = "60s";  // idle: nothing of its own wakes the loop
+  setup.http_listen = "127.0.0.1:" + std::to_string(free_port());
+  AgentRun agent(setup);
+  MqttProbe probe(broker.url(), k_rig_samples);
+  auto& p = agent.start();
+  ASSERT_TRUE(p.wait_for_output("mqtt: subscribed")) << p.output();
+  ASSERT_TRUE(probe.wait_for_count(1)) << p.output();
+  // Each one a packet of its own on the agent's socket, read as soon as it arrives and all at
+  // once (not one per wake-up: 600 of them would take minutes, the keepalive's pings behind).
+  constexpr int k_flood = 600;
+  for (int i = 0; i < k_flood; ++i) probe.publish(k_ack_topic, "not an ack");
+  wait_until([&] {
+    try {
+      return acks_ignored(setup.http_listen, "malformed") == k_flood;
+    } catch (const std::runtime_error&) {
+      return false;  // none counted yet: the series appears with the first
+    }
+  });
+  EXPECT_EQ(acks_ignored(setup.http_listen, "malformed"), k_flood);
+  EXPECT_EQ(p.output().find("mqtt: disconnected"), std::string::npos) << p.output();
+  EXPECT_EQ(p.stop(), 0) << p.output();
+}
+
 TEST(AgentAcks, TwoAgentsWithTheSameIdAreReported) {
   MosquittoServer broker;
   HttpFixtureServer http;

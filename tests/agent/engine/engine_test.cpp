@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "agent/engine/poll_engine.hpp"
 #include "tests/agent/engine/engine_support.hpp"
 
@@ -34,6 +36,57 @@ TEST(PollEngine, PollsOnTheSourceIntervalByTheEngineClock) {
   clock.advance(wait);
   ASSERT_TRUE(step_until(engine, [&] { return engine.health().at(0).polls == 2; }));
   EXPECT_EQ(server.request_count("/a"), 2u);
+}
+
+TEST(PollEngine, EachPollIsJitteredFromItsSlotAndTheJitterNeverAccumulates) {
+  HttpFixtureServer server;
+  server.route("/a", ok_body());
+  ManualClock clock(*parse_rfc3339("2026-01-01T00:00:00Z"));
+  agent::PollEngine engine(agent_config(json_source("a", server.url("/a"), "10s")), clock,
+                           {.seed = 11});
+  const auto first = clock.now();
+  for (std::int64_t k = 1; k <= 30; ++k) {
+    clock.advance(engine.time_until_next_poll());
+    std::vector<Sample> samples;
+    ASSERT_TRUE(step_until(
+        engine, [&] { return engine.health().at(0).polls == k; }, &samples));
+    ASSERT_EQ(samples.size(), 1u);
+    // Poll k starts in the k-th interval after the first slot, within its jitter (10 %).
+    const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(samples[0].ts - first);
+    EXPECT_GE(since, (k - 1) * 10'000ms) << "poll " << k;
+    EXPECT_LE(since, (k - 1) * 10'000ms + 1000ms) << "poll " << k;
+  }
+}
+
+TEST(PollEngine, PollsDueWithinOnePercentOfTheirIntervalStartInOneWakeUp) {
+  constexpr int k_sources = 40;
+  HttpFixtureServer server;
+  server.route("/a", ok_body());
+  std::string toml;
+  for (int i = 0; i < k_sources; ++i) {
+    toml += json_source("s" + std::to_string(i), server.url("/a"), "60s");
+  }
+  ManualClock clock(*parse_rfc3339("2026-01-01T00:00:00Z"));
+  agent::PollEngine engine(agent_config(toml), clock, {.seed = 5});
+  const auto polled = [&](std::int64_t n) {
+    const auto h = engine.health();
+    return std::all_of(h.begin(), h.end(), [n](const auto& s) { return s.polls >= n; });
+  };
+  for (std::int64_t round = 1; round <= 3; ++round) {
+    int wake_ups = 0;
+    while (!polled(round)) {
+      const auto wait = engine.time_until_wake();
+      // Never later than 600 ms (1 % of 60 s) after the earliest due poll.
+      EXPECT_LE(wait, engine.time_until_next_poll() + 600ms);
+      clock.advance(wait);
+      ++wake_ups;
+      engine.step(0ms);  // starts what is due
+      ASSERT_TRUE(step_until(engine, [&] { return engine.requests_in_flight() == 0; }));
+    }
+    // The first polls come within 100 ms: one wake-up. Later ones are jittered over 6 s (10 %
+    // of the interval) and each wake-up takes every poll due within 600 ms of the first.
+    EXPECT_LE(wake_ups, round == 1 ? 1 : 11) << "round " << round;
+  }
 }
 
 TEST(PollEngine, FailuresBackOffWithinTheCapAndResetOnSuccess) {
