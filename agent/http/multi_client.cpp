@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
+#include <string_view>
 
 #include "common/util/duration.hpp"
 #include "common/version.hpp"
@@ -18,17 +19,17 @@ CURLM* multi_of(void* p) {
   return static_cast<CURLM*>(p);
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
+  return out;
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  std::size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  return s;
 }
 
 struct GlobalInit {
@@ -66,14 +67,15 @@ struct MultiClient::Transfer {
   static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
     const std::size_t bytes = size * n;
-    std::string line(data, bytes);
-    if (line.rfind("HTTP/", 0) == 0) {
+    const std::string_view line(data, bytes);
+    if (line.starts_with("HTTP/")) {
       t->response.headers.clear();  // a new response (after a redirect or 100 Continue)
       return bytes;
     }
     const auto colon = line.find(':');
-    if (colon != std::string::npos) {
-      t->response.headers[lower(trim(line.substr(0, colon)))] = trim(line.substr(colon + 1));
+    if (colon != std::string_view::npos) {
+      t->response.headers.insert_or_assign(lower(trim(line.substr(0, colon))),
+                                           std::string(trim(line.substr(colon + 1))));
     }
     return bytes;
   }
