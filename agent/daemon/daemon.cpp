@@ -104,12 +104,12 @@ class Daemon {
           std::max(milliseconds{0}, std::chrono::duration_cast<milliseconds>(next - now));
       // What the broker sends (PUBACKs, acks, PINGRESP) wakes the loop, and service() reads
       // all of it at once: a backlog left for later turns could outlast the keepalive.
-      const std::array<http::WaitFd, 2> fds{http::WaitFd{m_signals.fd()},
-                                            http::WaitFd{mqtt.fd, mqtt.write}};
+      std::array<http::WaitFd, 2> fds{http::WaitFd{m_signals.fd()},
+                                      http::WaitFd{mqtt.fd, mqtt.write}};
       auto batches = m_engine->step(wait, fds);
-      // The MQTT connection: what arrived (PUBACKs, acks), keepalive, reconnects; its handlers
-      // queue events into m_events, taken below.
-      m_client.service();
+      // The MQTT connection: what arrived (PUBACKs, acks; read only when the wait saw it),
+      // keepalive, reconnects; its handlers queue events into m_events, taken below.
+      m_client.service(fds[1].ready);
       for (const auto& r : m_engine->take_reports()) {
         m_metrics.poll_finished(
             r.source, r.type, r.ok ? Outcome::ok : Outcome::error,
@@ -123,7 +123,7 @@ class Daemon {
       m_writer.store_if_due(m_engine->requests_in_flight() > 0);
 
       bool stop = false;
-      while (const auto ev = m_signals.poll()) {
+      while (const auto ev = fds[0].ready ? m_signals.poll() : std::nullopt) {
         if (*ev == SignalEvent::stop) stop = true;
         if (*ev == SignalEvent::reload) reload();
       }

@@ -202,7 +202,7 @@ void PollEngine::finish(std::size_t index, sources::PollResult result,
 }
 
 std::vector<std::vector<Sample>> PollEngine::step(milliseconds max_wait,
-                                                  std::span<const http::WaitFd> extra_fds) {
+                                                  std::span<http::WaitFd> extra_fds) {
   std::vector<std::vector<Sample>> out;
   start_due(m_clock.steady_now(), out);
   const auto wait = std::min(max_wait, time_until_wake());

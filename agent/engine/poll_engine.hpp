@@ -47,7 +47,7 @@ class PollEngine {
   // (a field over its limit) is dropped alone, logged and counted in PollReport::rejected. Never
   // throws for anything a source or server does.
   std::vector<std::vector<Sample>> step(std::chrono::milliseconds max_wait,
-                                        std::span<const http::WaitFd> extra_fds = {});
+                                        std::span<http::WaitFd> extra_fds = {});
 
   // Per source: last success, polls, errors, consecutive errors, last error. Thread-safe.
   std::vector<wire::SourceHealth> health() const;

@@ -202,12 +202,13 @@ void MultiClient::collect(std::vector<Completion>& done) {
 }
 
 std::vector<MultiClient::Completion> MultiClient::perform(std::chrono::milliseconds max_wait,
-                                                          std::span<const WaitFd> extra_fds) {
+                                                          std::span<WaitFd> extra_fds) {
   using Steady = std::chrono::steady_clock;
   std::vector<Completion> done = std::move(m_failed);
   m_failed.clear();
   m_wait_fds.clear();
-  for (const auto& w : extra_fds) {
+  for (auto& w : extra_fds) {
+    w.ready = w.fd >= 0;
     if (w.fd < 0) continue;
     m_wait_fds.push_back(
         {w.fd, static_cast<short>(CURL_WAIT_POLLIN | (w.write ? CURL_WAIT_POLLOUT : 0)), 0});
@@ -230,8 +231,13 @@ std::vector<MultiClient::Completion> MultiClient::perform(std::chrono::milliseco
     for (auto& f : m_wait_fds) f.revents = 0;
     curl_multi_poll(multi_of(m_multi), m_wait_fds.data(), static_cast<unsigned>(m_wait_fds.size()),
                     static_cast<int>(wait), nullptr);
-    const bool extra_ready = std::any_of(m_wait_fds.begin(), m_wait_fds.end(),
-                                         [](const curl_waitfd& f) { return f.revents != 0; });
+    bool extra_ready = false;
+    for (auto& w : extra_fds) w.ready = false;
+    for (const auto& f : m_wait_fds) {
+      if (f.revents == 0) continue;
+      extra_ready = true;
+      for (auto& w : extra_fds) w.ready = w.ready || w.fd == f.fd;
+    }
     if (extra_ready) {
       curl_multi_perform(multi_of(m_multi), &running);
       collect(done);

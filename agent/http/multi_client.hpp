@@ -17,10 +17,12 @@ struct curl_waitfd;  // <curl/multi.h>
 namespace streamtrack::agent::http {
 
 // A descriptor of another component that perform() waits on beside its transfers: readable,
-// or also writable when `write` is set.
+// or also writable when `write` is set. perform() clears `ready` when its last wait saw the fd
+// not ready, and sets it otherwise (ready, or perform() returned without waiting on it).
 struct WaitFd {
   int fd = -1;
   bool write = false;
+  bool ready = false;
 };
 
 class MultiClient {
@@ -45,7 +47,7 @@ class MultiClient {
   // a transfer finished or one of `extra_fds` became ready (negative fds are ignored). Returns
   // the transfers that finished, in completion order.
   std::vector<Completion> perform(std::chrono::milliseconds max_wait,
-                                  std::span<const WaitFd> extra_fds = {});
+                                  std::span<WaitFd> extra_fds = {});
 
  private:
   struct Transfer;

@@ -83,6 +83,9 @@ struct LoopClient::Impl {
   std::vector<std::function<void()>> pending;
   // Whether a persistent MQTT 5 session gets its expiry interval (see attempt()).
   bool session_expiry = false;
+  // The last read stopped at k_max_reads_per_service with data left (maybe inside the TLS
+  // layer, where poll() does not see it): the next service() reads on, whatever its caller saw.
+  bool unread = false;
 
   Impl(ClientOptions o, Handlers h)
       : options(std::move(o)),
@@ -406,23 +409,26 @@ struct LoopClient::Impl {
   // is none) and reports an empty socket only through errno (EAGAIN, with success): a backlog
   // of acks or a PINGRESP behind them would otherwise drain at one packet per wake-up.
   int read_available() {
+    unread = false;
     for (int i = 0; i < LoopClient::k_max_reads_per_service && mosq && !lost_reason; ++i) {
       errno = 0;
       const int rc = mosquitto_loop_read(mosq, 1);
       if (rc != MOSQ_ERR_SUCCESS) return rc;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return MOSQ_ERR_SUCCESS;
     }
+    unread = mosq && !lost_reason;
     return MOSQ_ERR_SUCCESS;
   }
 
-  // One pass over the socket without blocking: read, keepalive, write.
-  void drive(Steady::time_point now) {
+  // One pass over the socket without blocking: read (unless the caller saw nothing to read),
+  // keepalive, write.
+  void drive(Steady::time_point now, bool readable = true) {
     if (state == State::disconnected && now >= next_attempt) attempt(now);
     if (!mosq || lost_reason) {
       if (lost_reason) lost(now);
       return;
     }
-    int rc = read_available();
+    int rc = readable || unread ? read_available() : MOSQ_ERR_SUCCESS;
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_loop_misc(mosq);
     if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(mosq)) rc = mosquitto_loop_write(mosq, 1);
     if (rc != MOSQ_ERR_SUCCESS && !lost_reason) {
@@ -474,6 +480,7 @@ struct LoopClient::Impl {
     if (mosq) {
       w.fd = mosquitto_socket(mosq);
       w.write = mosquitto_want_write(mosq);
+      if (unread) w.until = now;
     }
     return w;
   }
@@ -525,9 +532,9 @@ void LoopClient::start() {
   m_impl->next_attempt = Steady::now();
 }
 
-void LoopClient::service() {
+void LoopClient::service(bool readable) {
   std::unique_lock lock(m_impl->mutex);
-  m_impl->drive(Steady::now());
+  m_impl->drive(Steady::now(), readable);
   m_impl->dispatch(lock);
 }
 

@@ -62,7 +62,8 @@ class LoopClient {
   std::optional<std::uint64_t> publish(const Message& message);
 
   // What the owner's loop waits for before the next service(): the socket (-1 while there is
-  // none) to be readable, or writable when `write` is set, and at the latest `until`.
+  // none) to be readable, or writable when `write` is set, and at the latest `until` (now when
+  // the last service() left data unread).
   struct Wait {
     int fd = -1;
     bool write = false;
@@ -70,13 +71,14 @@ class LoopClient {
   };
   Wait wait() const;
 
-  // Reads (until the socket is empty, at most k_max_reads_per_service times) and writes what
-  // the socket allows without blocking, keeps the connection alive
-  // (keepalive pings, connect timeout, reconnects when due) and runs the handlers of what
+  // Reads (until the socket is empty, at most k_max_reads_per_service times; not at all with
+  // `readable` false, which says the owner's wait saw nothing to read, unless the last read
+  // stopped at that bound) and writes what the socket allows without blocking, keeps the connection
+  // alive (keepalive pings, connect timeout, reconnects when due) and runs the handlers of what
   // happened. Never throws for anything the broker or the network does. A connect attempt
   // resolves the broker's host name here (getaddrinfo blocks on a slow DNS server); the TCP
   // connect and the TLS handshake do not block.
-  void service();
+  void service(bool readable = true);
 
   // As mqtt::Client.
   std::chrono::milliseconds stable_after() const;

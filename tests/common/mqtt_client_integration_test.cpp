@@ -543,10 +543,16 @@ TEST(MqttClientLoop, OneServiceReadsEveryPacketWaitingInTheSocketUpToItsBound) {
 
   pollfd p{client.wait().fd, POLLIN, 0};
   ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  client.service(false);  // its owner saw nothing to read: nothing is read
+  EXPECT_EQ(seen.received.load(), 0);
   client.service();
   EXPECT_EQ(seen.received.load(), mqtt::LoopClient::k_max_reads_per_service);
-  client.service();
+  // Stopped at the bound: the owner's loop must not sleep, and the next service() reads on.
+  const auto until = client.wait().until;
+  EXPECT_LE(until, steady_clock::now());
+  client.service(false);
   EXPECT_EQ(seen.received.load(), k_flood);
+  EXPECT_GT(client.wait().until, steady_clock::now());
   EXPECT_TRUE(client.connected());
   client.stop(1s);
 }

@@ -152,13 +152,21 @@ TEST(PollEngine, AReadableExtraFdEndsAWaitingStep) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   ASSERT_EQ(::write(fds[1], "x", 1), 1);
-  const agent::http::WaitFd watched[] = {{fds[0]}};
+  int quiet[2];
+  ASSERT_EQ(::pipe(quiet), 0);
+  agent::http::WaitFd watched[] = {{fds[0]}, {quiet[0]}, {-1}};
   const auto start = std::chrono::steady_clock::now();
   engine.step(k_event_timeout, watched);
   engine.step(k_event_timeout, watched);
   EXPECT_LT(std::chrono::steady_clock::now() - start, k_event_timeout / 2);
+  // What the wait saw, so that the caller reads only what is ready.
+  EXPECT_TRUE(watched[0].ready);
+  EXPECT_FALSE(watched[1].ready);
+  EXPECT_FALSE(watched[2].ready);
   ::close(fds[0]);
   ::close(fds[1]);
+  ::close(quiet[0]);
+  ::close(quiet[1]);
 }
 
 TEST(PollEngine, OffersCompressionAndNamesItself) {
