@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -248,6 +249,20 @@ void ArrayLiteralBuilder::add(std::string_view value) {
     m_text += c;
   }
   m_text += '"';
+}
+
+void ArrayLiteralBuilder::add_number(std::int64_t value) {
+  separate();
+  std::array<char, 24> buf{};
+  const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), value).ptr;
+  m_text.append(buf.data(), end);
+}
+
+void ArrayLiteralBuilder::add_number(double value) {
+  separate();
+  std::array<char, 32> buf{};
+  const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), value).ptr;
+  m_text.append(buf.data(), end);
 }
 
 void ArrayLiteralBuilder::add_null() {

@@ -134,6 +134,10 @@ class ArrayLiteralBuilder {
   ArrayLiteralBuilder() : m_text("{") {}
   void reserve(std::size_t bytes) { m_text.reserve(bytes); }
   void add(std::string_view value);
+  // A number written straight into the literal (std::to_chars, no quotes): a double as the
+  // shortest text that reads back as the same double.
+  void add_number(std::int64_t value);
+  void add_number(double value);
   void add_null();
   // The literal; the builder is spent.
   std::string finish() &&;

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "collector/partitions/partition_manager.hpp"
 #include "collector/store/pg_connection.hpp"
 
@@ -45,6 +47,26 @@ TEST(ArrayLiteral, QuotesEveryElementEscapesQuotesAndBackslashesAndWritesNull) {
   EXPECT_EQ(store::array_literal({std::string("a,b"), std::string("{x}"), std::string("say \"hi\""),
                                   std::string("back\\slash"), std::string(" spaced \n")}),
             "{\"a,b\",\"{x}\",\"say \\\"hi\\\"\",\"back\\\\slash\",\" spaced \n\"}");
+}
+
+TEST(ArrayLiteral, NumbersGoUnquotedDoublesAsTheShortestTextOfTheSameValue) {
+  store::ArrayLiteralBuilder b;
+  b.add_number(std::int64_t{-9'223'372'036'854'775'807} - 1);
+  b.add_number(std::int64_t{42});
+  b.add_null();
+  b.add_number(0.1);
+  b.add_number(2500.5);
+  b.add_number(1e300);
+  b.add_number(-0.0);
+  b.add_number(5e-324);
+  EXPECT_EQ(std::move(b).finish(), "{-9223372036854775808,42,NULL,0.1,2500.5,1e+300,-0,5e-324}");
+  // Every double reads back as itself (PostgreSQL's float8 input is strtod's).
+  for (const double v : {0.1, 1.0 / 3, 12345.678901234567, 1e-7, 9007199254740993.0}) {
+    store::ArrayLiteralBuilder one;
+    one.add_number(v);
+    const auto text = std::move(one).finish();
+    EXPECT_EQ(std::strtod(text.substr(1, text.size() - 2).c_str(), nullptr), v) << text;
+  }
 }
 
 TEST(Bytea, HexKeepsEveryByte) {
