@@ -169,6 +169,9 @@ class Publisher {
   std::vector<std::pair<std::int64_t, std::int64_t>> m_done_ranges;
   Figures m_figures;
   Steady::time_point m_next_timeout_scan{};
+  // The backlog's frames, built in buffers kept from frame to frame (up to 256 KiB each).
+  wire::FrameBuilder m_frame;
+  std::string m_frame_payload;
 };
 
 }  // namespace streamtrack::agent::publish
