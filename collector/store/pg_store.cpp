@@ -30,7 +30,7 @@ class MetricsColumns {
   void add(const std::string& livestream, const Sample& s) {
     ++m_rows;
     m_livestream.add(livestream);
-    m_ts.add(ts_text(s.ts));
+    m_ts.add_timestamp(s.ts);
     add(m_viewers, s.viewers);
     add(m_chat_messages, s.chat_messages);
     add(m_chatters, s.chatters);

@@ -69,6 +69,28 @@ TEST(ArrayLiteral, NumbersGoUnquotedDoublesAsTheShortestTextOfTheSameValue) {
   }
 }
 
+TEST(ArrayLiteral, TimestampsAreWrittenAsFormatRfc3339WritesThem) {
+  using namespace std::chrono;
+  std::vector<TimePoint> times;
+  for (const char* text :
+       {"2000-01-01T00:00:00Z", "2026-12-01T03:04:05.678Z", "1969-12-31T23:59:59.999Z",
+        "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z", "2024-02-29T12:00:00.007Z"}) {
+    const auto t = parse_rfc3339(text);
+    ASSERT_TRUE(t) << text;
+    times.push_back(*t);
+  }
+  // Outside four-digit years, whatever format_rfc3339 writes.
+  times.push_back(TimePoint{} - years{3000});
+  times.push_back(TimePoint{} + years{9000});
+  for (const auto t : times) {
+    store::ArrayLiteralBuilder b;
+    b.add_timestamp(t);
+    b.add_timestamp(t);
+    const auto quoted = "\"" + format_rfc3339(t) + "\"";
+    EXPECT_EQ(std::move(b).finish(), "{" + quoted + "," + quoted + "}");
+  }
+}
+
 TEST(Bytea, HexKeepsEveryByte) {
   EXPECT_EQ(store::bytea_hex(std::string("\x00\xff{", 3)), "\\x00ff7b");
 }
