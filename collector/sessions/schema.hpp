@@ -206,4 +206,130 @@ BEGIN
 END $$;
 )sql";
 
+// Schema migration 10 (with collector/live/schema.hpp and collector/store/metrics_schema.hpp):
+// the title history of a batch's continued sessions in one statement.
+//
+// Migration 3's row trigger (livestreams_title_changed) ran a PL/pgSQL call and a one-row INSERT
+// into livestream_changes for every session whose title or category a batch changed. The
+// set-based UPDATE of migration 8 now writes those rows itself, one INSERT for the batch, the
+// same rows the trigger wrote (the session, its new last_sample_at, title and category), the old
+// values read from the row as the statement found it (a writer changes a session's title only
+// while it holds its channel's lock, taken before). While it runs, the transaction-local setting
+// streamtrack.session_changes_written is 'on', and the trigger, which still records every other
+// change (new sessions, the step-by-step path, any other writer), skips those rows.
+inline constexpr const char* k_session_changes_set_based_sql = R"sql(
+DROP TRIGGER livestreams_title_changed ON livestreams;
+CREATE TRIGGER livestreams_title_changed AFTER UPDATE OF title, category ON livestreams
+  FOR EACH ROW WHEN ((OLD.title IS DISTINCT FROM NEW.title
+                      OR OLD.category IS DISTINCT FROM NEW.category)
+                     AND current_setting('streamtrack.session_changes_written', true)
+                         IS DISTINCT FROM 'on')
+  EXECUTE FUNCTION streamtrack_session_changed();
+
+CREATE OR REPLACE FUNCTION streamtrack_apply_session_steps(
+  p_channel bigint[], p_offline boolean[], p_key text[], p_new_key text[], p_stream_id text[],
+  p_started timestamptz[], p_first timestamptz[], p_last timestamptz[], p_title text[],
+  p_category text[], p_peak bigint[], p_offline_timeout interval, p_derived_lock integer)
+RETURNS TABLE (step_no bigint, session_id bigint) LANGUAGE plpgsql AS $$
+DECLARE
+  s record;
+  v_key text;
+  v_id bigint;
+  v_inserted boolean;
+  v_continued_step bigint[];
+  v_continued_session bigint[];
+BEGIN
+  PERFORM 1 FROM channels c
+    JOIN (SELECT t.channel, min(t.n) AS n FROM unnest(p_channel) WITH ORDINALITY AS t (channel, n)
+          GROUP BY t.channel) b ON b.channel = c.id
+  ORDER BY b.n
+  FOR NO KEY UPDATE OF c;
+
+  -- The title history of the continued sessions is written below, for all of them at once.
+  PERFORM set_config('streamtrack.session_changes_written', 'on', true);
+  WITH steps AS (
+    SELECT t.*, count(*) OVER (PARTITION BY t.channel) AS steps_of_channel
+    FROM unnest(p_channel, p_offline, p_key, p_started, p_last, p_title, p_category, p_peak)
+      WITH ORDINALITY AS t (channel, offline, key, started, last_at, title, category, peak, n)
+  ), continued AS (
+    UPDATE livestreams l SET
+      started_at = least(l.started_at, st.started),
+      last_sample_at = greatest(l.last_sample_at, st.last_at),
+      title = CASE WHEN st.last_at >= l.last_sample_at THEN coalesce(st.title, l.title)
+                   ELSE coalesce(l.title, st.title) END,
+      category = CASE WHEN st.last_at >= l.last_sample_at THEN coalesce(st.category, l.category)
+                      ELSE coalesce(l.category, st.category) END,
+      peak_viewers = greatest(l.peak_viewers, st.peak),
+      is_active = l.is_active OR st.last_at > l.ended_at,
+      ended_at = CASE WHEN NOT l.is_active AND st.last_at > l.ended_at THEN NULL
+                      ELSE l.ended_at END
+    FROM steps st
+    JOIN livestreams old ON old.channel_id = st.channel AND old.session_key = st.key
+    WHERE st.steps_of_channel = 1 AND NOT st.offline AND st.key <> '' AND l.id = old.id
+    RETURNING st.n, l.id, l.last_sample_at, l.title, l.category, old.title AS old_title,
+              old.category AS old_category
+  ), changes AS (
+    INSERT INTO livestream_changes (livestream_id, at, title, category)
+    SELECT id, last_sample_at, title, category FROM continued
+    WHERE title IS DISTINCT FROM old_title OR category IS DISTINCT FROM old_category
+  )
+  SELECT array_agg(n), array_agg(id) INTO v_continued_step, v_continued_session FROM continued;
+  PERFORM set_config('streamtrack.session_changes_written', '', true);
+  RETURN QUERY SELECT * FROM unnest(v_continued_step, v_continued_session);
+
+  FOR s IN
+    SELECT * FROM unnest(p_channel, p_offline, p_key, p_new_key, p_stream_id, p_started, p_first,
+                         p_last, p_title, p_category, p_peak) WITH ORDINALITY
+      AS t (channel, offline, key, new_key, stream_id, started, first_at, last_at, title,
+            category, peak, n)
+    WHERE t.n NOT IN (SELECT unnest(v_continued_step))
+    ORDER BY n
+  LOOP
+    IF s.offline THEN
+      UPDATE livestreams SET is_active = false, ended_at = s.first_at
+      WHERE channel_id = s.channel AND is_active AND last_sample_at <= s.first_at;
+      CONTINUE;
+    END IF;
+    v_key := s.key;
+    IF v_key = '' THEN
+      PERFORM pg_advisory_xact_lock(p_derived_lock, (s.channel % 2147483647)::integer);
+      SELECT l.session_key INTO v_key FROM livestreams l
+      WHERE l.channel_id = s.channel AND l.session_key LIKE 'auto:%'
+        AND l.started_at - p_offline_timeout <= s.last_at
+        AND CASE WHEN l.is_active THEN l.last_sample_at + p_offline_timeout >= s.first_at
+                 WHEN l.ended_at IS NULL OR l.ended_at <= l.last_sample_at
+                   THEN l.last_sample_at + p_offline_timeout >= s.first_at
+                 ELSE l.ended_at >= s.first_at END
+      ORDER BY l.is_active DESC, l.last_sample_at DESC
+      LIMIT 1;
+      v_key := coalesce(v_key, s.new_key);
+    END IF;
+    INSERT INTO livestreams AS l (channel_id, session_key, platform_stream_id, started_at,
+                                  last_sample_at, title, category, peak_viewers, is_active)
+    VALUES (s.channel, v_key, s.stream_id, s.started, s.last_at, s.title, s.category, s.peak,
+            true)
+    ON CONFLICT (channel_id, session_key) DO UPDATE SET
+      started_at = least(l.started_at, excluded.started_at),
+      last_sample_at = greatest(l.last_sample_at, excluded.last_sample_at),
+      title = CASE WHEN excluded.last_sample_at >= l.last_sample_at
+                   THEN coalesce(excluded.title, l.title) ELSE coalesce(l.title, excluded.title) END,
+      category = CASE WHEN excluded.last_sample_at >= l.last_sample_at
+                      THEN coalesce(excluded.category, l.category)
+                      ELSE coalesce(l.category, excluded.category) END,
+      peak_viewers = greatest(l.peak_viewers, excluded.peak_viewers),
+      is_active = l.is_active OR excluded.last_sample_at > l.ended_at,
+      ended_at = CASE WHEN NOT l.is_active AND excluded.last_sample_at > l.ended_at THEN NULL
+                      ELSE l.ended_at END
+    RETURNING l.id, (l.xmax = 0) INTO v_id, v_inserted;
+    IF v_inserted THEN
+      UPDATE livestreams SET is_active = false, ended_at = last_sample_at
+      WHERE channel_id = s.channel AND is_active AND id <> v_id AND last_sample_at < s.first_at;
+    END IF;
+    step_no := s.n;
+    session_id := v_id;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+)sql";
+
 }  // namespace streamtrack::collector::sessions

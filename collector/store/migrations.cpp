@@ -5,6 +5,7 @@
 #include "collector/live/schema.hpp"
 #include "collector/sessions/schema.hpp"
 #include "collector/store/lock_keys.hpp"
+#include "collector/store/metrics_schema.hpp"
 #include "collector/views/schema.hpp"
 
 namespace streamtrack::collector::store {
@@ -175,6 +176,12 @@ const std::vector<Migration>& migrations() {
        "analytics_dirty carries each batch's partial aggregates; stream_analytics_hourly keeps "
        "the sums and counts that merge them",
        analytics::k_partial_aggregates_schema_sql},
+      {10,
+       "channel_current: no index on the columns every batch moves, room on its pages (HOT "
+       "updates); a batch's metrics rows by streamtrack_store_metrics (a plain INSERT unless a "
+       "row was stored already); the title history of continued sessions set-based",
+       std::string(live::k_channel_current_hot_sql) + k_store_metrics_schema_sql +
+           sessions::k_session_changes_set_based_sql},
   };
   return all;
 }

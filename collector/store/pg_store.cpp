@@ -264,36 +264,19 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
     }
   }
   if (rows.empty()) return;
-  // One statement: the rows with the dedup rule of docs/mqtt.md (a sample is (agent, seq) with
-  // its time, in its session), and per hour they touched the aggregates of the rows it stored
-  // (a resent row, not stored again, is not counted again), merged later by the analytics
-  // refresh (collector/analytics/schema.hpp).
-  m_conn->exec(
-      R"sql(
-WITH batch AS (
-  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::integer[], $4::bigint[], $5::bigint[],
-                       $6::double precision[], $7::double precision[], $8::bigint[], $9::text[],
-                       $10::bigint[])
-    AS r (livestream_id, "timestamp", viewer_count, chat_messages, chatters, bitrate_kbps, fps,
-          dropped_frames, agent_id, seq)
-), stored AS (
-  INSERT INTO livestream_metrics (livestream_id, "timestamp", viewer_count, chat_messages,
-                                  chatters, bitrate_kbps, fps, dropped_frames, agent_id, seq)
-  SELECT * FROM batch
-  ON CONFLICT (livestream_id, agent_id, seq, "timestamp") DO NOTHING
-  RETURNING livestream_id, "timestamp", viewer_count, chat_messages, chatters, bitrate_kbps
-)
-INSERT INTO analytics_dirty (livestream_id, hour, data_points, viewer_sum, viewer_n, min_viewers,
-                             peak_viewers, chat_messages, chatters_sum, chatters_n, peak_chatters,
-                             bitrate_sum, bitrate_n, min_bitrate_kbps, max_bitrate_kbps)
-SELECT livestream_id, date_trunc('hour', "timestamp" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
-       count(*), sum(viewer_count), count(viewer_count), min(viewer_count), max(viewer_count),
-       sum(chat_messages), sum(chatters), count(chatters), max(chatters), sum(bitrate_kbps),
-       count(bitrate_kbps), min(bitrate_kbps), max(bitrate_kbps)
-FROM stored
-GROUP BY 1, 2
-)sql",
-      std::move(rows).params());
+  // One call (migration 10): the rows with the dedup rule of docs/mqtt.md, and per hour the
+  // aggregates of the rows it stored for the analytics refresh. A plain INSERT first, unless a
+  // recent batch met a resent row.
+  const bool plain = m_on_conflict_batches == 0;
+  if (!plain) --m_on_conflict_batches;
+  auto params = std::move(rows).params();
+  params.emplace_back(plain ? "true" : "false");
+  const auto stored = m_conn->exec(
+      "SELECT streamtrack_store_metrics($1::bigint[], $2::timestamptz[], $3::integer[], "
+      "$4::bigint[], $5::bigint[], $6::double precision[], $7::double precision[], $8::bigint[], "
+      "$9::text[], $10::bigint[], $11::boolean)",
+      params);
+  if (stored.text(0, 0) == "t") m_on_conflict_batches = k_on_conflict_batches_after_a_resend;
 }
 
 }  // namespace streamtrack::collector::store

@@ -29,8 +29,11 @@ class PgStore final : public Store {
   // channels: new channels in one INSERT (ids cached once committed), every session step in one
   // call (sessions::apply_steps: samples resolved to sessions in time order per channel, channels
   // in (platform, scope, name) order, so two writers lock rows alike and never deadlock), then
-  // one statement that sends the rows as arrays, inserts them with ON CONFLICT DO NOTHING and
-  // leaves the aggregates of the rows it stored, per hour, for the analytics refresh. Offline
+  // one call of streamtrack_store_metrics (migration 10) that sends the rows as arrays, stores
+  // those not stored yet and leaves the aggregates of the rows it stored, per hour, for the
+  // analytics refresh: by a plain INSERT, or, when a row was stored already (a resend), by
+  // INSERT ... ON CONFLICT DO NOTHING, also for the next k_on_conflict_batches_after_a_resend
+  // batches (a resend rarely comes alone, and each costs the plain attempt in vain). Offline
   // samples close sessions and add no metrics row. Rejects cost one more statement, whatever their
   // number (a frame of 1,000 bad elements too), or one per k_max_reject_statement_bytes of them.
   WriteOutcome write(const std::vector<ingest::Item>& batch) override;
@@ -49,11 +52,15 @@ class PgStore final : public Store {
   // The id of a channel resolve_channels() saw in this batch or an earlier committed one.
   std::int64_t channel_id(const ChannelKey& key) const;
 
+  // Batches that go straight to ON CONFLICT DO NOTHING after one that met a resent row.
+  static constexpr int k_on_conflict_batches_after_a_resend = 16;
+
   ConnectOptions m_options;
   std::chrono::milliseconds m_session_timeout;
   std::unique_ptr<PgConnection> m_conn;
   std::map<ChannelKey, std::int64_t> m_channels;  // committed only
   std::map<ChannelKey, std::int64_t> m_new_channels;
+  int m_on_conflict_batches = 0;  // left of k_on_conflict_batches_after_a_resend
 };
 
 }  // namespace streamtrack::collector::store

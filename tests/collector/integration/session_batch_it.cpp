@@ -11,6 +11,7 @@
 #include "collector/analytics/schema.hpp"
 #include "collector/batch/batch_writer.hpp"
 #include "collector/sessions/session_store.hpp"
+#include "collector/store/metrics_schema.hpp"
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
 #include "tests/support/harness.hpp"
@@ -346,6 +347,8 @@ TEST_F(SessionBatchIT, SetBasedStepsLeaveWhatTheStepByStepFunctionLeft) {
     // Migration 9 (the writers' partial aggregates, which PgStore::write now leaves) without
     // migration 8: the session function stays migration 7's.
     conn.exec(analytics::k_partial_aggregates_schema_sql);
+    // And migration 10's streamtrack_store_metrics, which PgStore::write calls.
+    conn.exec(store::k_store_metrics_schema_sql);
   }
   constexpr auto k_silence = std::chrono::minutes{5};
   store::PgStore reference(reference_options, k_silence);
