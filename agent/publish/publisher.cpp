@@ -58,7 +58,10 @@ bool publishable_topic(std::string_view topic) {
 }  // namespace
 
 Publisher::Publisher(Options options, RowSource& rows, Transport& transport)
-    : m_options(std::move(options)), m_rows(rows), m_transport(transport) {
+    : m_options(std::move(options)),
+      m_rows(rows),
+      m_transport(transport),
+      m_frame(m_options.agent, m_options.max_frame_bytes, m_options.max_frame_samples) {
   m_unsent.emplace(1, k_end);
   constexpr std::string_view k_frames = "frames";
   if (m_options.frame_topic.ends_with(k_frames)) {
@@ -226,7 +229,9 @@ std::size_t Publisher::send_backlog_frame() {
     erase_unsent(start, before);
     return 0;
   }
-  wire::FrameBuilder frame(m_options.agent, m_options.max_frame_bytes, want);
+  // The read returned at most `want` rows: the frame holds no more samples than that.
+  auto& frame = m_frame;
+  frame.clear();
   // Only rows of this agent id with a topic the client would take go into its frame: a row
   // stored under another id (the agent was renamed) or with a topic an older agent wrote
   // wrongly goes alone on its own topic, as it always did (and is quarantined if refused).
@@ -239,8 +244,10 @@ std::size_t Publisher::send_backlog_frame() {
   // `before`.
   const bool all = n == rows->size() && rows->size() < want;
   if (n >= 2) {
-    const auto result =
-        m_transport.publish(mqtt::Message{m_options.frame_topic, frame.finish(), 1, false});
+    frame.finish_into(m_frame_payload);
+    mqtt::Message message{m_options.frame_topic, std::move(m_frame_payload), 1, false};
+    const auto result = m_transport.publish(message);
+    m_frame_payload = std::move(message.payload);  // its buffer serves a later frame
     if (result.kind == mqtt::PublishResult::Kind::retry) return 0;
     if (result.kind == mqtt::PublishResult::Kind::sent) {
       std::vector<std::int64_t> seqs;

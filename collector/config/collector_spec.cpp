@@ -109,7 +109,8 @@ const TableSpec& batch_spec() {
       {.name = "max_delay",
        .type = ValueType::duration,
        .default_value = std::string("200ms"),
-       .description = "Write a batch at the latest this long after its first row.",
+       .description = "Write a batch at the latest this long after its first row (rows wait "
+                      "only while another batch is being written).",
        .min = 1,
        .reloads = true},
       {.name = "max_pending_rows",
@@ -399,8 +400,9 @@ const TableSpec& collector_root_spec() {
        .nested = &postgres_spec()},
       {.name = "batch",
        .type = ValueType::table,
-       .description = "A batch is written when it has max_rows rows or max_delay after its "
-                      "first row.",
+       .description = "A batch is written at once when no other batch is being written (group "
+                      "commit); while one is, when it has max_rows rows, when that write ends, or "
+                      "max_delay after its first row.",
        .nested = &batch_spec()},
       {.name = "ingest",
        .type = ValueType::table,

@@ -22,19 +22,22 @@ void Intake::on_message(mqtt::Message m) {
   for (const auto& line : m_reject_log.record(classified.items, ingest::RejectLog::Clock::now())) {
     log::info(line);
   }
-  for (auto& item : classified.items) queue_item(std::move(item));
+  queue_items(std::move(classified.items));
 }
 
 void Intake::flush_reject_log() {
   for (const auto& line : m_reject_log.flush(ingest::RejectLog::Clock::now())) log::info(line);
 }
 
-void Intake::queue_item(ingest::Item item) {
-  if (m_alerting) alerts::observe(*m_alerting, item);
-  if (m_queue.push(std::move(item))) return;
+void Intake::queue_items(std::vector<ingest::Item> items) {
+  if (m_alerting) {
+    for (const auto& item : items) alerts::observe(*m_alerting, item);
+  }
+  const auto count = items.size();
+  if (m_queue.push_all(std::move(items)) == count) return;
   if (m_queue.closed()) return;  // shutting down: unacknowledged, so its agent resends it
   const auto dropped = m_queue.dropped();
-  if (dropped == 1 || dropped - m_dropped_logged.load() >= 1000) {
+  if (m_dropped_logged.load() == 0 || dropped - m_dropped_logged.load() >= 1000) {
     m_dropped_logged = dropped;
     log::warning("ingest: backlog full, leaving samples unacknowledged dropped=" +
                  std::to_string(dropped) + " pending=" + std::to_string(m_queue.pending()) +

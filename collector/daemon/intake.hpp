@@ -41,7 +41,8 @@ class Intake {
   void flush_reject_log();
 
  private:
-  void queue_item(ingest::Item item);
+  // Queues a message's items together (a frame's elements form no batch of their own).
+  void queue_items(std::vector<ingest::Item> items);
 
   const wire::Topics& m_topics;
   const ingest::TimeWindow& m_window;

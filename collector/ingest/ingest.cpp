@@ -178,26 +178,46 @@ std::size_t IngestQueue::footprint(const Item& item) {
          item.reason.capacity();
 }
 
-bool IngestQueue::push(Item item) {
-  bool wake = false;
+bool IngestQueue::push_locked(Item& item, std::chrono::steady_clock::time_point now) {
   const auto bytes = footprint(item);
+  // One item always fits into an empty queue, so no message can block the queue forever.
+  if (m_closed || m_pending >= m_max_pending ||
+      (m_pending > 0 && m_pending_bytes + bytes > m_max_pending_bytes)) {
+    ++m_dropped;
+    return false;
+  }
+  ++m_pending;
+  m_pending_bytes += bytes;
+  m_queue.push_back({std::move(item), now});
+  return true;
+}
+
+bool IngestQueue::push(Item item) {
+  std::vector<Item> one;
+  one.push_back(std::move(item));
+  return push_all(std::move(one)) == 1;
+}
+
+std::size_t IngestQueue::push_all(std::vector<Item> items) {
+  bool wake = false;
+  std::size_t queued = 0;
   {
     std::lock_guard lock(m_mutex);
-    // One item always fits into an empty queue, so no message can block the queue forever.
-    if (m_closed || m_pending >= m_max_pending ||
-        (m_pending > 0 && m_pending_bytes + bytes > m_max_pending_bytes)) {
-      ++m_dropped;
-      return false;
+    const bool was_empty = m_queue.empty();
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& item : items) {
+      if (!push_locked(item, now)) {
+        m_dropped += items.size() - queued - 1;
+        break;
+      }
+      ++queued;
     }
-    ++m_pending;
-    m_pending_bytes += bytes;
-    m_queue.push_back({std::move(item), std::chrono::steady_clock::now()});
     // A waiting writer either sleeps until the queue is not empty or until the oldest item is
     // due; in between, only a full batch changes what it waits for.
-    wake = m_waiting > 0 && (m_queue.size() == 1 || m_queue.size() >= m_batch_rows);
+    wake = m_waiting > 0 && queued > 0 && (was_empty || m_queue.size() >= m_batch_rows);
   }
   if (wake) m_cv.notify_one();
-  return true;
+  return queued;
 }
 
 std::vector<Item> IngestQueue::take_batch(std::size_t max_rows,
@@ -222,6 +242,9 @@ std::vector<Item> IngestQueue::take_batch_locked(std::unique_lock<std::mutex>& l
     if (m_closed) return {};
     if (interruptions_seen && *interruptions_seen != m_interruptions) return {};
     if (m_queue.size() >= max_rows) break;
+    // Group commit: while no batch is being written, lingering would only add latency (the
+    // rows that arrive during this write form the next batch).
+    if (!m_queue.empty() && m_batches_out == 0) break;
     if (!m_queue.empty() && std::chrono::steady_clock::now() >= m_queue.front().at + max_delay) {
       break;
     }
@@ -242,6 +265,7 @@ std::vector<Item> IngestQueue::take_batch_locked(std::unique_lock<std::mutex>& l
     batch.push_back(std::move(m_queue.front().item));
     m_queue.pop_front();
   }
+  if (n > 0) ++m_batches_out;
   if (!m_queue.empty()) m_cv.notify_one();
   return batch;
 }
@@ -249,9 +273,16 @@ std::vector<Item> IngestQueue::take_batch_locked(std::unique_lock<std::mutex>& l
 void IngestQueue::release(const std::vector<Item>& batch) {
   std::size_t bytes = 0;
   for (const auto& item : batch) bytes += footprint(item);
-  std::lock_guard lock(m_mutex);
-  m_pending -= std::min(batch.size(), m_pending);
-  m_pending_bytes -= std::min(bytes, m_pending_bytes);
+  bool wake = false;
+  {
+    std::lock_guard lock(m_mutex);
+    m_pending -= std::min(batch.size(), m_pending);
+    m_pending_bytes -= std::min(bytes, m_pending_bytes);
+    if (!batch.empty() && m_batches_out > 0) --m_batches_out;
+    // The rows that waited during the last write are due now.
+    wake = m_batches_out == 0 && !m_queue.empty() && m_waiting > 0;
+  }
+  if (wake) m_cv.notify_one();
 }
 
 void IngestQueue::interrupt() {

@@ -75,10 +75,16 @@ class IngestQueue {
 
   // False when the queue is full or closed (the item is dropped).
   bool push(Item item);
+  // Pushes `items` in order, as one step: a writer never takes some of them before the others
+  // are queued (the elements of a frame). Those that do not fit (from the first refused on)
+  // are dropped and counted as push() would. Returns how many were queued.
+  std::size_t push_all(std::vector<Item> items);
 
-  // Waits until a batch is due: `max_rows` items queued, or the oldest queued item waited
-  // `max_delay`, or the queue is closed. Returns up to `max_rows` items; they count as pending
-  // until release(). An empty result means the queue is closed and drained.
+  // Waits until a batch is due: `max_rows` items queued, or items queued while no batch is
+  // being written (none taken and not yet released: group commit, what waited during a write
+  // is due when it ends), or the oldest queued item waited `max_delay`, or the queue is
+  // closed. Returns up to `max_rows` items; they count as pending and as being written until
+  // release(). An empty result means the queue is closed and drained.
   std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay);
   // The same, but also returns an empty batch (taking nothing) as soon as interruptions()
   // differs from `interruptions_seen`, even before the call, unless the queue is closed (then
@@ -111,6 +117,7 @@ class IngestQueue {
     Item item;
     std::chrono::steady_clock::time_point at;
   };
+  bool push_locked(Item& item, std::chrono::steady_clock::time_point now);
   std::vector<Item> take_batch_locked(std::unique_lock<std::mutex>& lock, std::size_t max_rows,
                                       std::chrono::milliseconds max_delay,
                                       std::optional<std::uint64_t> interruptions_seen);
@@ -121,6 +128,7 @@ class IngestQueue {
   // and when a full batch is ready: a wake-up per push cost a context switch per message.
   std::size_t m_waiting = 0;            // take_batch calls blocked on m_cv
   std::size_t m_batch_rows = SIZE_MAX;  // max_rows of the latest take_batch
+  std::size_t m_batches_out = 0;        // batches taken and not yet released (being written)
   std::size_t m_max_pending;
   std::size_t m_max_pending_bytes;
   std::size_t m_pending = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -248,6 +249,58 @@ void ArrayLiteralBuilder::add(std::string_view value) {
     m_text += c;
   }
   m_text += '"';
+}
+
+void ArrayLiteralBuilder::add_number(std::int64_t value) {
+  separate();
+  std::array<char, 24> buf{};
+  const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), value).ptr;
+  m_text.append(buf.data(), end);
+}
+
+void ArrayLiteralBuilder::add_number(double value) {
+  separate();
+  std::array<char, 32> buf{};
+  const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), value).ptr;
+  m_text.append(buf.data(), end);
+}
+
+void ArrayLiteralBuilder::add_timestamp(TimePoint t) {
+  using namespace std::chrono;
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const int year = int(ymd.year());
+  if (year < 0 || year > 9999) {
+    add(format_rfc3339(t));
+    return;
+  }
+  const hh_mm_ss hms{t - day};
+  separate();
+  // "YYYY-MM-DDTHH:MM:SS.mmmZ"
+  std::array<char, 26> buf{};
+  const auto put = [&buf](std::size_t at, int value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      buf[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  buf[0] = '"';
+  put(1, year, 4);
+  buf[5] = '-';
+  put(6, int(unsigned(ymd.month())), 2);
+  buf[8] = '-';
+  put(9, int(unsigned(ymd.day())), 2);
+  buf[11] = 'T';
+  put(12, int(hms.hours().count()), 2);
+  buf[14] = ':';
+  put(15, int(hms.minutes().count()), 2);
+  buf[17] = ':';
+  put(18, int(hms.seconds().count()), 2);
+  buf[20] = '.';
+  put(21, int(hms.subseconds().count()), 3);
+  buf[24] = 'Z';
+  buf[25] = '"';
+  m_text.append(buf.data(), buf.size());
 }
 
 void ArrayLiteralBuilder::add_null() {

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/util/time.hpp"
+
 // A thin RAII face of one libpq connection. Only collector/store/ and the maintenance modules
 // (partitions/, analytics/, sessions/) see libpq; everything above talks to a Store.
 namespace streamtrack::collector::store {
@@ -134,6 +136,12 @@ class ArrayLiteralBuilder {
   ArrayLiteralBuilder() : m_text("{") {}
   void reserve(std::size_t bytes) { m_text.reserve(bytes); }
   void add(std::string_view value);
+  // A number written straight into the literal (std::to_chars, no quotes): a double as the
+  // shortest text that reads back as the same double.
+  void add_number(std::int64_t value);
+  void add_number(double value);
+  // format_rfc3339(t), quoted, written without a temporary string.
+  void add_timestamp(TimePoint t);
   void add_null();
   // The literal; the builder is spent.
   std::string finish() &&;

@@ -30,7 +30,7 @@ class MetricsColumns {
   void add(const std::string& livestream, const Sample& s) {
     ++m_rows;
     m_livestream.add(livestream);
-    m_ts.add(ts_text(s.ts));
+    m_ts.add_timestamp(s.ts);
     add(m_viewers, s.viewers);
     add(m_chat_messages, s.chat_messages);
     add(m_chatters, s.chatters);
@@ -38,7 +38,7 @@ class MetricsColumns {
     add(m_fps, s.fps);
     add(m_dropped_frames, s.dropped_frames);
     m_agent.add(s.agent);
-    m_seq.add(std::to_string(s.seq));
+    m_seq.add_number(s.seq);
   }
   bool empty() const { return m_rows == 0; }
   // $1..$10 in the order of livestream_metrics' columns; the columns are spent.
@@ -53,19 +53,17 @@ class MetricsColumns {
  private:
   static void add(ArrayLiteralBuilder& column, const std::optional<std::int64_t>& v) {
     if (v) {
-      column.add(std::to_string(*v));
+      column.add_number(*v);
     } else {
       column.add_null();
     }
   }
   static void add(ArrayLiteralBuilder& column, const std::optional<double>& v) {
-    if (!v) {
+    if (v) {
+      column.add_number(*v);
+    } else {
       column.add_null();
-      return;
     }
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", *v);
-    column.add(buf);
   }
 
   std::size_t m_rows = 0;

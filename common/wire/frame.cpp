@@ -132,6 +132,7 @@ FrameBuilder::FrameBuilder(std::string_view agent, std::size_t max_bytes, std::s
   m_head = "{\"frame\":" + std::to_string(k_frame_version) + ",\"agent\":" +
            json(std::string(agent)).dump(-1, ' ', false, json::error_handler_t::replace) +
            ",\"samples\":[";
+  m_text = m_head;
 }
 
 bool FrameBuilder::add(std::string_view sample_payload) {
@@ -139,21 +140,28 @@ bool FrameBuilder::add(std::string_view sample_payload) {
   if (m_samples >= m_max_samples || bytes() + separator + sample_payload.size() > m_max_bytes) {
     return false;
   }
-  if (separator) m_body += ',';
-  m_body.append(sample_payload);
+  if (separator) m_text += ',';
+  m_text.append(sample_payload);
   ++m_samples;
   return true;
 }
 
 std::string FrameBuilder::finish() {
   std::string out;
-  out.reserve(bytes());
-  out += m_head;
-  out += m_body;
-  out += "]}";
-  m_body.clear();
-  m_samples = 0;
+  finish_into(out);
   return out;
+}
+
+void FrameBuilder::finish_into(std::string& out) {
+  m_text += "]}";
+  out.swap(m_text);
+  m_text.assign(m_head);
+  m_samples = 0;
+}
+
+void FrameBuilder::clear() {
+  m_text.resize(m_head.size());
+  m_samples = 0;
 }
 
 }  // namespace streamtrack::wire

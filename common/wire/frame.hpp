@@ -59,13 +59,18 @@ class FrameBuilder {
   bool add(std::string_view sample_payload);
   std::size_t samples() const { return m_samples; }
   // The size of the payload finish() returns now.
-  std::size_t bytes() const { return m_head.size() + m_body.size() + 2; }
+  std::size_t bytes() const { return m_text.size() + 2; }
   // The frame payload; the builder is empty again afterwards (same agent and bounds).
   std::string finish();
+  // The same into `out`, whose previous buffer the builder keeps for the next frame: a caller
+  // that passes the same string each time allocates nothing once both buffers have grown.
+  void finish_into(std::string& out);
+  // Drops the samples added since the last finish.
+  void clear();
 
  private:
-  std::string m_head;
-  std::string m_body;
+  std::string m_head;  // {"frame":1,"agent":...,"samples":[
+  std::string m_text;  // m_head and the samples added
   std::size_t m_samples = 0;
   std::size_t m_max_bytes;
   std::size_t m_max_samples;

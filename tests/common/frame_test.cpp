@@ -87,6 +87,43 @@ TEST(FrameCodec, BuilderNeverExceedsItsBounds) {
   EXPECT_EQ(f->entries.size(), n);
 }
 
+// A publisher building frame after frame allocates no buffer per frame: finish_into hands
+// the payload over and keeps `out`'s previous buffer for the next frame.
+TEST(FrameCodec, FinishIntoReusesTheBuffersOfEarlierFrames) {
+  FrameBuilder b("rig-1");
+  std::string out;
+  std::vector<const char*> buffers;
+  for (std::int64_t round = 0; round < 4; ++round) {
+    for (std::int64_t seq = 1; seq <= 50; ++seq) {
+      ASSERT_TRUE(b.add(encode_sample(sample(100 * round + seq))));
+    }
+    const auto expected_bytes = b.bytes();
+    b.finish_into(out);
+    EXPECT_EQ(out.size(), expected_bytes);
+    EXPECT_EQ(b.samples(), 0u);
+    const auto f = decode_frame(out);
+    ASSERT_TRUE(f.ok()) << f.error();
+    ASSERT_EQ(f->entries.size(), 50u);
+    EXPECT_EQ(*f->entries.front().sample, sample(100 * round + 1));
+    buffers.push_back(out.data());
+  }
+  EXPECT_EQ(buffers[2], buffers[0]);
+  EXPECT_EQ(buffers[3], buffers[1]);
+}
+
+TEST(FrameCodec, ClearDropsWhatWasAddedSinceTheLastFrame) {
+  FrameBuilder b("rig-1");
+  ASSERT_TRUE(b.add(encode_sample(sample(1))));
+  b.clear();
+  EXPECT_EQ(b.samples(), 0u);
+  ASSERT_TRUE(b.add(encode_sample(sample(2))));
+  ASSERT_TRUE(b.add(encode_sample(sample(3))));
+  const auto f = decode_frame(b.finish());
+  ASSERT_TRUE(f.ok()) << f.error();
+  ASSERT_EQ(f->entries.size(), 2u);
+  EXPECT_EQ(*f->entries[0].sample, sample(2));
+}
+
 TEST(FrameCodec, BuilderRefusesASampleThatCannotFitEvenAlone) {
   FrameBuilder b("rig-1", 100);
   EXPECT_FALSE(b.add(encode_sample(sample(1))));

@@ -7,6 +7,7 @@
 #include "collector/store/pg_connection.hpp"
 #include "common/wire/frame.hpp"
 #include "tests/collector/integration/collector_fixture.hpp"
+#include "tests/support/alertmanager.hpp"
 
 namespace streamtrack::collector::testing {
 namespace {
@@ -132,14 +133,34 @@ TEST_F(AckIT, EveryConnectionCarriesTheConfiguredTimeouts) {
 // once made one ack of about 180 KB, which an agent refuses (wire::decode_ack, 64 KiB): none
 // of those samples was ever acknowledged. Every ack message must fit, and name every seq.
 TEST_F(AckIT, TheAcksOfALargeScatteredBatchEachFitWhatAnAgentAccepts) {
+  const auto port = free_port();
   CollectorOptions o;
   o.pool_size = 1;
-  o.max_delay = "10s";  // the batch is written at max_rows (5,000), all at once
+  o.max_delay = "10s";
+  o.postgres_extra = "lock_timeout = \"0s\"";
+  o.http_listen = "127.0.0.1:" + std::to_string(port);
   auto collector = start_collector(o);
   MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
   constexpr int k_samples = 5000;
   constexpr std::int64_t k_first_seq = 1'000'000'000'000'000;
   std::set<std::int64_t> committed;
+  // The 5,000 samples must form one batch (max_rows): the only writer is held on a table lock
+  // with one sample before them, so they all wait in the queue for its end (group commit).
+  const auto lead = [&](std::int64_t seq) {
+    auto sample = make_sample("rig", seq, ts_for(0), "live/main");
+    sample.bitrate_kbps = 2500.0;  // make_sample's figure grows with the seq
+    publish(probe, sample);
+  };
+  lead(k_first_seq - 4);
+  ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() == 1; })) << collector->output();
+  store::ConnectOptions locker_options;
+  locker_options.dsn = m_dsn;
+  store::PgConnection locker(locker_options);
+  locker.exec("BEGIN");
+  locker.exec("LOCK TABLE livestream_metrics IN ACCESS EXCLUSIVE MODE");
+  lead(k_first_seq - 2);
+  committed.insert(k_first_seq - 4);
+  committed.insert(k_first_seq - 2);
   wire::FrameBuilder frame("rig");
   for (int i = 0; i < k_samples; ++i) {
     const auto seq = k_first_seq + 2 * i;
@@ -153,7 +174,12 @@ TEST_F(AckIT, TheAcksOfALargeScatteredBatchEachFitWhatAnAgentAccepts) {
     committed.insert(seq);
   }
   probe.publish(k_topics.frames("rig"), frame.finish());
-  expect_count("SELECT count(*) FROM livestream_metrics", k_samples);
+  ASSERT_TRUE(wait_until([&] {
+    return http_get(port, "/metrics").second.find("streamtrack_collector_pending_rows 5001") !=
+           std::string::npos;
+  })) << http_get(port, "/metrics").second;
+  locker.exec("COMMIT");
+  expect_count("SELECT count(*) FROM livestream_metrics", k_samples + 2);
   ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() >= committed.size(); }))
       << acked_set(probe).size() << " of " << k_samples << " acked\n"
       << collector->output();

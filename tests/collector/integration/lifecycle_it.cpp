@@ -2,6 +2,7 @@
 #include <csignal>
 #include <nlohmann/json.hpp>
 
+#include "collector/store/pg_connection.hpp"
 #include "tests/collector/integration/collector_fixture.hpp"
 #include "tests/support/alertmanager.hpp"
 
@@ -70,22 +71,37 @@ TEST_F(LifecycleIT, StartingWithoutTheDatabaseIsReadyNamesTheDatabaseAndKeepsTry
 TEST_F(LifecycleIT, SigtermWritesWhatIsQueuedAndAcksItBeforeDisconnecting) {
   const auto port = free_port();
   CollectorOptions o;
-  o.max_delay = "10m";  // nothing is written until shutdown
+  o.max_delay = "10m";  // while a batch is being written, the others wait until shutdown
   o.pool_size = 1;
+  o.postgres_extra = "lock_timeout = \"0s\"";  // the first batch waits for the lock below
   o.http_listen = "127.0.0.1:" + std::to_string(port);
   auto collector = start_collector(o);
   MqttProbe probe(m_broker.url(), {"st/v1/+/ack"});
-  for (int seq = 1; seq <= 50; ++seq) {
+  // One sample through first: the collector's start (migrations, partitions) is over, and no
+  // lock of its own can meet the test's below.
+  publish(probe, make_sample("rig", 1, ts_for(1), "live/main"));
+  ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() == 1; })) << collector->output();
+  store::ConnectOptions locker_options;
+  locker_options.dsn = m_dsn;
+  store::PgConnection locker(locker_options);
+  locker.exec("BEGIN");
+  locker.exec("LOCK TABLE livestream_metrics IN ACCESS EXCLUSIVE MODE");
+  for (int seq = 2; seq <= 51; ++seq) {
     publish(probe, make_sample("rig", seq, ts_for(seq), "live/main"));
   }
   ASSERT_TRUE(wait_until([&] {
     return http_get(port, "/metrics").second.find("streamtrack_collector_pending_rows 50") !=
            std::string::npos;
   })) << http_get(port, "/metrics").second;
-  EXPECT_EQ(count("SELECT count(*) FROM livestream_metrics"), 0);
-  EXPECT_EQ(collector->stop(), 0);
-  EXPECT_EQ(count("SELECT count(*) FROM livestream_metrics"), 50);
-  ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() == 50; }))
+  EXPECT_EQ(acked_set(probe).size(), 1u);
+  collector->signal(SIGTERM);
+  ASSERT_TRUE(collector->wait_for_output("collector: stopping pending=50")) << collector->output();
+  locker.exec("COMMIT");
+  const auto code = collector->wait();
+  ASSERT_TRUE(code) << collector->output();
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM livestream_metrics"), 51);
+  ASSERT_TRUE(wait_until([&] { return acked_set(probe).size() == 51; }))
       << "acked " << acked_set(probe).size() << "\n"
       << collector->output();
 }

@@ -4,6 +4,8 @@
 // Observed through sd_notify and /metrics, never through the log.
 #include <csignal>
 
+#include "common/wire/codec.hpp"
+#include "common/wire/frame.hpp"
 #include "tests/collector/integration/collector_fixture.hpp"
 #include "tests/support/alertmanager.hpp"
 #include "tests/support/notify_receiver.hpp"
@@ -92,12 +94,14 @@ TEST_F(ReloadIT, SighupAppliesAlertRulesFromDropInsAndRefusesAnInvalidConfigurat
 }
 
 // [batch] max_rows is applied on SIGHUP by the running writers (the next batch has the new
-// size), with every sample stored once; a refused reload keeps the running value.
+// size), with every sample stored once; a refused reload keeps the running value. The samples
+// come as frames: a frame's elements are queued together, so a writer takes as many of them as
+// max_rows allows.
 TEST_F(ReloadIT, SighupAppliesBatchSettingsToTheRunningWriters) {
   NotifyReceiver notify;
   CollectorOptions o;
   o.http_listen = "127.0.0.1:" + std::to_string(m_port);
-  // An hour's max_delay: a batch is written only once it has max_rows rows.
+  o.pool_size = 1;
   o.max_delay = "1h";
   o.batch_extra = "max_rows = 1\n";
   o.env = {"NOTIFY_SOCKET=" + notify.path()};
@@ -105,30 +109,32 @@ TEST_F(ReloadIT, SighupAppliesBatchSettingsToTheRunningWriters) {
   ASSERT_TRUE(notify.wait_for("READY=1").has_value()) << collector->output();
   MqttProbe probe(m_broker.url(), {"st/v1/+/ack"}, 1);
   std::int64_t seq = 0;
-  const auto publish_samples = [&](int n) {
+  const auto publish_frame = [&](int n) {
+    wire::FrameBuilder frame("rig");
     for (int i = 0; i < n; ++i, ++seq) {
-      publish(probe, make_sample("rig", seq + 1,
-                                 "2030-03-01T10:00:" + std::to_string(10 + seq) + "Z", "ch1"));
+      ASSERT_TRUE(frame.add(wire::encode_sample(make_sample(
+          "rig", seq + 1, "2030-03-01T10:00:" + std::to_string(10 + seq) + "Z", "ch1"))));
     }
+    probe.publish(k_topics.frames("rig"), frame.finish());
   };
 
-  publish_samples(1);
-  EXPECT_EQ(batches_once_rows_are(1), 1);
+  publish_frame(2);
+  EXPECT_EQ(batches_once_rows_are(2), 2);  // one row each
 
   std::filesystem::create_directory(m_dir / "collector.d");
   write_file(m_dir / "collector.d" / "50-batch.toml", "[batch]\nmax_rows = 3\n");
   reload(*collector, notify);
-  publish_samples(3);
-  EXPECT_EQ(batches_once_rows_are(4), 2);  // one batch of three
+  publish_frame(3);
+  EXPECT_EQ(batches_once_rows_are(5), 3);  // one batch of three
 
   // Invalid (max_rows below its minimum): refused as a whole, the writers keep three rows.
   write_file(m_dir / "collector.d" / "60-bad.toml", "[batch]\nmax_rows = 0\n");
   reload(*collector, notify);
   EXPECT_TRUE(collector->running());
-  publish_samples(3);
-  EXPECT_EQ(batches_once_rows_are(7), 3);
+  publish_frame(3);
+  EXPECT_EQ(batches_once_rows_are(8), 4);
 
-  expect_count("SELECT count(*) FROM livestream_metrics", 7);
+  expect_count("SELECT count(*) FROM livestream_metrics", 8);
   EXPECT_EQ(collector->stop(), 0);
 }
 

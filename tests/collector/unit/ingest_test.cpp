@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "common/wire/frame.hpp"
@@ -228,13 +229,72 @@ TEST(IngestQueue, FullBatchIsDueAtOnce) {
   EXPECT_EQ(q.pending(), 2u);
 }
 
-TEST(IngestQueue, PartialBatchIsDueAfterTheDelay) {
+TEST(IngestQueue, PartialBatchIsDueAfterTheDelayWhileAnotherIsBeingWritten) {
   IngestQueue q(100);
+  q.push(item(0));
+  const auto written = q.take_batch(10, 0ms);  // being written until released
   q.push(item(1));
   const auto start = std::chrono::steady_clock::now();
   const auto batch = q.take_batch(10, 50ms);
   EXPECT_EQ(batch.size(), 1u);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
+  q.release(written);
+  q.release(batch);
+}
+
+// Whether `take` (a take_batch running on its own thread) ends within a generous deadline; the
+// queue is closed afterwards, so a take that did not end by itself ends now.
+bool ends_by_itself(std::future<std::vector<Item>>& take, IngestQueue& q) {
+  const bool ended = take.wait_for(30s) == std::future_status::ready;
+  q.close();
+  return ended;
+}
+
+// Group commit: lingering only adds latency while the database writes nothing.
+TEST(IngestQueue, PartialBatchIsDueAtOnceWhenNoBatchIsBeingWritten) {
+  IngestQueue q(100);
+  q.push(item(1));
+  q.push(item(2));
+  auto taken = std::async(std::launch::async, [&] { return q.take_batch(10, 1h); });
+  EXPECT_TRUE(ends_by_itself(taken, q));
+  EXPECT_EQ(taken.get().size(), 2u);
+}
+
+TEST(IngestQueue, AWriterWaitingForRowsTakesTheFirstAtOnceWhenNoBatchIsBeingWritten) {
+  IngestQueue q(100);
+  auto waiting = std::async(std::launch::async, [&] { return q.take_batch(10, 1h); });
+  q.push(item(3));
+  EXPECT_TRUE(ends_by_itself(waiting, q));
+  EXPECT_EQ(waiting.get().size(), 1u);
+}
+
+TEST(IngestQueue, WhatWaitedDuringAWriteIsDueWhenTheWriteEnds) {
+  IngestQueue q(100);
+  q.push(item(0));
+  const auto written = q.take_batch(10, 0ms);
+  ASSERT_EQ(written.size(), 1u);
+  auto next = std::async(std::launch::async, [&] { return q.take_batch(10, 1h); });
+  q.push(item(1));
+  q.push(item(2));
+  q.release(written);
+  EXPECT_TRUE(ends_by_itself(next, q));
+  const auto batch = next.get();
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].topic, "1");
+}
+
+// A frame's items enter the queue together: a writer never takes the first of them alone.
+TEST(IngestQueue, PushAllQueuesWhatFitsInOrderAndCountsTheRestDropped) {
+  IngestQueue q(3);
+  std::vector<Item> items{item(0), item(1), item(2), item(3), item(4)};
+  EXPECT_EQ(q.push_all(std::move(items)), 3u);
+  EXPECT_EQ(q.dropped(), 2u);
+  const auto batch = q.take_batch(10, 1h);
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_EQ(batch[2].topic, "2");
+  q.release(batch);
+  q.close();
+  EXPECT_EQ(q.push_all({item(5)}), 0u);
 }
 
 TEST(IngestQueue, RefusesBeyondMaxPendingUntilReleased) {

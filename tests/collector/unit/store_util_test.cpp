@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "collector/partitions/partition_manager.hpp"
 #include "collector/store/pg_connection.hpp"
 
@@ -45,6 +47,48 @@ TEST(ArrayLiteral, QuotesEveryElementEscapesQuotesAndBackslashesAndWritesNull) {
   EXPECT_EQ(store::array_literal({std::string("a,b"), std::string("{x}"), std::string("say \"hi\""),
                                   std::string("back\\slash"), std::string(" spaced \n")}),
             "{\"a,b\",\"{x}\",\"say \\\"hi\\\"\",\"back\\\\slash\",\" spaced \n\"}");
+}
+
+TEST(ArrayLiteral, NumbersGoUnquotedDoublesAsTheShortestTextOfTheSameValue) {
+  store::ArrayLiteralBuilder b;
+  b.add_number(std::int64_t{-9'223'372'036'854'775'807} - 1);
+  b.add_number(std::int64_t{42});
+  b.add_null();
+  b.add_number(0.1);
+  b.add_number(2500.5);
+  b.add_number(1e300);
+  b.add_number(-0.0);
+  b.add_number(5e-324);
+  EXPECT_EQ(std::move(b).finish(), "{-9223372036854775808,42,NULL,0.1,2500.5,1e+300,-0,5e-324}");
+  // Every double reads back as itself (PostgreSQL's float8 input is strtod's).
+  for (const double v : {0.1, 1.0 / 3, 12345.678901234567, 1e-7, 9007199254740993.0}) {
+    store::ArrayLiteralBuilder one;
+    one.add_number(v);
+    const auto text = std::move(one).finish();
+    EXPECT_EQ(std::strtod(text.substr(1, text.size() - 2).c_str(), nullptr), v) << text;
+  }
+}
+
+TEST(ArrayLiteral, TimestampsAreWrittenAsFormatRfc3339WritesThem) {
+  using namespace std::chrono;
+  std::vector<TimePoint> times;
+  for (const char* text :
+       {"2000-01-01T00:00:00Z", "2026-12-01T03:04:05.678Z", "1969-12-31T23:59:59.999Z",
+        "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z", "2024-02-29T12:00:00.007Z"}) {
+    const auto t = parse_rfc3339(text);
+    ASSERT_TRUE(t) << text;
+    times.push_back(*t);
+  }
+  // Outside four-digit years, whatever format_rfc3339 writes.
+  times.push_back(TimePoint{} - years{3000});
+  times.push_back(TimePoint{} + years{9000});
+  for (const auto t : times) {
+    store::ArrayLiteralBuilder b;
+    b.add_timestamp(t);
+    b.add_timestamp(t);
+    const auto quoted = "\"" + format_rfc3339(t) + "\"";
+    EXPECT_EQ(std::move(b).finish(), "{" + quoted + "," + quoted + "}");
+  }
 }
 
 TEST(Bytea, HexKeepsEveryByte) {
