@@ -66,11 +66,7 @@ struct Options {
   // Most samples published and awaiting their PUBACK or (delivery = committed) the
   // collector's ack: beyond this the publisher waits instead of pushing the whole backlog at a
   // broker. With single samples max_inflight is the lower bound; frames carry many each.
-  // About ten of a collector's 5,000-row batches: enough to keep both of its writers busy while
-  // acks travel back (bench/backlog_drain: about 1.2x the rate of 16,384), and two agents'
-  // windows fit what a collector queues for all agents ([batch] max_pending_rows, 100,000 by
-  // default; beyond it samples stay unacknowledged and are sent again after ack_timeout).
-  std::size_t max_unacked = 49'152;
+  std::size_t max_unacked = 16'384;
   // Frames (wire/frame.hpp): with max_frame_samples >= 2 and a frame_topic, the backlog goes
   // out as frames of up to max_frame_samples samples and max_frame_bytes bytes (each clamped
   // to the contract's bound) whenever more than one of its samples waits; live samples and
