@@ -180,8 +180,11 @@ const std::vector<Migration>& migrations() {
        "channel_current: no index on the columns every batch moves, room on its pages (HOT "
        "updates); a batch's metrics rows by streamtrack_store_metrics (a plain INSERT unless a "
        "row was stored already); the title history of continued sessions set-based",
-       std::string(live::k_channel_current_hot_sql) + k_store_metrics_schema_sql +
-           sessions::k_session_changes_set_based_sql},
+       // livestreams before channel_current: the order a batch takes them in (its session
+       // steps, then its metrics rows' trigger), so a batch in flight is waited for, not
+       // deadlocked with.
+       std::string(sessions::k_session_changes_set_based_sql) + live::k_channel_current_hot_sql +
+           k_store_metrics_schema_sql},
   };
   return all;
 }

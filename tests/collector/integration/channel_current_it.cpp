@@ -270,5 +270,63 @@ FROM channels;
             std::to_string(k_channels));
 }
 
+// A collector of the previous version keeps writing while migration 10 runs (a rolling
+// upgrade). Its batch moves sessions in livestreams, then its metrics INSERT moves
+// channel_current (migration 3's trigger). The migration takes livestreams before
+// channel_current, the writers' order: a batch in flight commits and the migration completes
+// after it. Taken the other way round, each waited for the other and PostgreSQL ended the batch
+// with a deadlock (40P01).
+TEST_F(ChannelCurrentIT, MigrationTenTakesItsTablesInTheWritersOrderSoABatchInFlightCommits) {
+  migrate(9);
+  pg_query(m_dsn, R"sql(
+INSERT INTO channels (platform, scope, name)
+SELECT 'twitch', '', 'ch' || c FROM generate_series(0, 9) c ORDER BY c;
+INSERT INTO livestreams (channel_id, session_key, platform_stream_id, started_at, last_sample_at,
+                         title, peak_viewers)
+SELECT id, 'id:broadcast', 'broadcast', '2030-03-01T10:00:00Z', '2030-03-01T10:00:30Z',
+       'Title', 500
+FROM channels;
+)sql");
+  store::PgConnection writer(m_options);
+  writer.exec("BEGIN");
+  writer.exec("UPDATE livestreams SET last_sample_at = '2030-03-01T10:00:40Z'");
+
+  std::string migration_error;
+  std::thread migration([&] {
+    try {
+      migrate();
+    } catch (const std::exception& e) {
+      migration_error = e.what();
+    }
+  });
+  // The migration waits for a lock the batch holds.
+  wait_until(
+      [&] {
+        return pg_scalar(m_dsn,
+                         "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                         "current_database() AND wait_event_type = 'Lock'") == "1";
+      },
+      std::chrono::seconds{60});
+
+  std::string batch_error;
+  try {
+    writer.exec(
+        "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
+        "chat_messages, agent_id, seq) SELECT id, '2030-03-01T10:00:40Z', 700, 3, 'studio', "
+        "channel_id FROM livestreams");
+    writer.exec("COMMIT");
+  } catch (const std::exception& e) {
+    batch_error = e.what();
+  }
+  migration.join();
+  EXPECT_EQ(batch_error, "");
+  EXPECT_EQ(migration_error, "");
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT max(version) FROM schema_migrations"), "10");
+  EXPECT_EQ(pg_scalar(m_dsn,
+                      "SELECT count(*) FROM channel_current WHERE viewers = 700 AND "
+                      "last_sample_at = '2030-03-01T10:00:40Z'"),
+            "10");
+}
+
 }  // namespace
 }  // namespace streamtrack::collector
