@@ -89,6 +89,21 @@ class ChannelCurrentIT : public ::testing::Test {
     store::apply_migrations(conn, up_to);
   }
 
+  // `count` channels ch0, ch1, ..., each with one live session, as a collector of migration 9
+  // stored them (SQL, not PgStore, which writes the schema of the newest migration).
+  void insert_live_channels(int count) {
+    pg_query(m_dsn,
+             "INSERT INTO channels (platform, scope, name) SELECT 'twitch', '', 'ch' || c "
+             "FROM generate_series(0, " +
+                 std::to_string(count - 1) + R"sql() c ORDER BY c;
+INSERT INTO livestreams (channel_id, session_key, platform_stream_id, started_at, last_sample_at,
+                         title, peak_viewers)
+SELECT id, 'id:broadcast', 'broadcast', '2030-03-01T10:00:00Z', '2030-03-01T10:00:30Z',
+       'Title', 500
+FROM channels;
+)sql");
+  }
+
   void write(store::PgStore& writer, const std::vector<Item>& batch) {
     const auto outcome = writer.write(batch);
     ASSERT_EQ(outcome.status, Outcome::ok) << outcome.error;
@@ -213,15 +228,7 @@ TEST_F(ChannelCurrentIT, AnUpgradeFromMigration9KeepsChannelCurrentAndItsOrders)
   constexpr int k_channels = 200;
   // Written as the collector of migration 9 wrote them (its statements, one per batch): the
   // triggers of migration 3 keep channel_current.
-  pg_query(m_dsn, R"sql(
-INSERT INTO channels (platform, scope, name)
-SELECT 'twitch', '', 'ch' || c FROM generate_series(0, 199) c ORDER BY c;
-INSERT INTO livestreams (channel_id, session_key, platform_stream_id, started_at, last_sample_at,
-                         title, peak_viewers)
-SELECT id, 'id:broadcast', 'broadcast', '2030-03-01T10:00:00Z', '2030-03-01T10:00:30Z',
-       'Title', 500
-FROM channels;
-)sql");
+  insert_live_channels(k_channels);
   for (int round = 0; round < 4; ++round) {
     const auto r = std::to_string(round);
     pg_query(m_dsn,
@@ -274,19 +281,11 @@ FROM channels;
 // upgrade). Its batch moves sessions in livestreams, then its metrics INSERT moves
 // channel_current (migration 3's trigger). The migration takes livestreams before
 // channel_current, the writers' order: a batch in flight commits and the migration completes
-// after it. Taken the other way round, each waited for the other and PostgreSQL ended the batch
-// with a deadlock (40P01).
+// after it. Taken the other way round, each waited for the other and PostgreSQL ended one of
+// them with a deadlock (40P01).
 TEST_F(ChannelCurrentIT, MigrationTenTakesItsTablesInTheWritersOrderSoABatchInFlightCommits) {
   migrate(9);
-  pg_query(m_dsn, R"sql(
-INSERT INTO channels (platform, scope, name)
-SELECT 'twitch', '', 'ch' || c FROM generate_series(0, 9) c ORDER BY c;
-INSERT INTO livestreams (channel_id, session_key, platform_stream_id, started_at, last_sample_at,
-                         title, peak_viewers)
-SELECT id, 'id:broadcast', 'broadcast', '2030-03-01T10:00:00Z', '2030-03-01T10:00:30Z',
-       'Title', 500
-FROM channels;
-)sql");
+  insert_live_channels(10);
   store::PgConnection writer(m_options);
   writer.exec("BEGIN");
   writer.exec("UPDATE livestreams SET last_sample_at = '2030-03-01T10:00:40Z'");
