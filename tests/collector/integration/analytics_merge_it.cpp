@@ -8,6 +8,7 @@
 #include "collector/analytics/hourly.hpp"
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
+#include "tests/collector/integration/queued_sample.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack::collector {
@@ -40,15 +41,7 @@ Item sample_item(const std::string& channel, std::int64_t seq, const std::string
   s.chat_messages = f.chat_messages;
   s.chatters = f.chatters;
   s.bitrate_kbps = f.bitrate_kbps;
-  Item item;
-  item.kind = Item::Kind::sample;
-  item.received_at = s.ts;
-  item.topic = "st/v1/studio/metrics/twitch/" + channel;
-  item.agent = s.agent;
-  item.payload = wire::encode_sample(s);
-  item.payload_bytes = item.payload.size();
-  item.sample = std::move(s);
-  return item;
+  return queued_sample(std::move(s));
 }
 
 class AnalyticsMergeIT : public ::testing::Test {

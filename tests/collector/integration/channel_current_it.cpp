@@ -8,6 +8,7 @@
 
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
+#include "tests/collector/integration/queued_sample.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack::collector {
@@ -35,15 +36,7 @@ Item sample_item(const std::string& agent, const std::string& channel, std::int6
     s.stream_id = "broadcast";
     s.title = "Title " + std::to_string(viewers % 3);
   }
-  Item item;
-  item.kind = Item::Kind::sample;
-  item.received_at = s.ts;
-  item.topic = "st/v1/" + agent + "/metrics/twitch/" + channel;
-  item.agent = s.agent;
-  item.payload = wire::encode_sample(s);
-  item.payload_bytes = item.payload.size();
-  item.sample = std::move(s);
-  return item;
+  return queued_sample(std::move(s));
 }
 
 // What GET /api/v1/channels shows of each channel, in channel order.

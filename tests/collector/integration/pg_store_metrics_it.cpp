@@ -8,6 +8,7 @@
 
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
+#include "tests/collector/integration/queued_sample.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack::collector {
@@ -28,15 +29,7 @@ Item sample_item(std::int64_t seq, const std::string& ts) {
   s.live = true;
   s.viewers = seq * 10;
   s.stream_id = "broadcast";
-  Item item;
-  item.kind = Item::Kind::sample;
-  item.received_at = s.ts;
-  item.topic = "st/v1/studio/metrics/twitch/somestreamer";
-  item.agent = s.agent;
-  item.payload = wire::encode_sample(s);
-  item.payload_bytes = item.payload.size();
-  item.sample = std::move(s);
-  return item;
+  return queued_sample(std::move(s));
 }
 
 class PgStoreMetricsIT : public ::testing::Test {

@@ -14,6 +14,7 @@
 #include "collector/store/metrics_schema.hpp"
 #include "collector/store/migrations.hpp"
 #include "collector/store/pg_store.hpp"
+#include "tests/collector/integration/queued_sample.hpp"
 #include "tests/support/harness.hpp"
 
 namespace streamtrack::collector {
@@ -39,15 +40,7 @@ Item sample_item(const std::string& platform, const std::string& channel, std::i
   if (live) s.viewers = seq * 10;
   s.stream_id = std::move(stream_id);
   s.title = std::move(title);
-  Item item;
-  item.kind = Item::Kind::sample;
-  item.received_at = s.ts;
-  item.topic = "st/v1/studio/metrics/" + platform + "/" + channel;
-  item.agent = s.agent;
-  item.payload = wire::encode_sample(s);
-  item.payload_bytes = item.payload.size();
-  item.sample = std::move(s);
-  return item;
+  return queued_sample(std::move(s));
 }
 
 class SessionBatchIT : public ::testing::Test {
