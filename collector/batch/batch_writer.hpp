@@ -22,6 +22,7 @@ using AckSink = std::function<void(const std::string& agent, std::vector<std::in
 struct WriterOptions {
   std::size_t max_rows = 5000;
   std::chrono::milliseconds max_delay{200};
+  std::chrono::milliseconds min_delay{0};  // ingest::BatchCut::min_delay
   std::chrono::milliseconds retry_min{250};
   std::chrono::milliseconds retry_max{10'000};
 };
@@ -74,12 +75,17 @@ class BatchWriter {
   // The same for a whole batch, handed to the Store without a copy.
   Outcome write(const std::vector<ingest::Item>& batch);
 
-  // Takes batches from `queue` and writes each until it commits, backing off between retries,
-  // until the queue is closed and drained. With `abandon` set, a batch still failing is given
-  // up (it was never acknowledged, so its agents still hold it). Each batch is taken under
-  // the options current when it is cut (WriterSettings::update).
-  void run(ingest::IngestQueue& queue, const WriterSettings& settings,
+  // Takes batches from lane `lane` of `queue` and writes each until it commits, backing off
+  // between retries, until the queue is closed and the lane drained. With `abandon` set, a
+  // batch still failing is given up (it was never acknowledged, so its agents still hold it).
+  // Each batch is taken under the options current when it is cut (WriterSettings::update).
+  void run(ingest::IngestQueue& queue, std::size_t lane, const WriterSettings& settings,
            const std::atomic<bool>& abandon);
+  // run() on lane 0.
+  void run(ingest::IngestQueue& queue, const WriterSettings& settings,
+           const std::atomic<bool>& abandon) {
+    run(queue, 0, settings, abandon);
+  }
 
  private:
   Outcome settle(std::span<const ingest::Item> batch, const store::WriteOutcome& outcome);

@@ -38,8 +38,9 @@ namespace streamtrack::collector {
 namespace {
 
 // The collector: MQTT messages are classified on Paho's thread and queued (daemon::Intake); a
-// pool of writer threads moves batches into PostgreSQL through one instrumented store each and
-// acknowledges what committed (daemon::AckSender); a MaintenanceWorker thread keeps the schema,
+// pool of writer threads, each taking the rows of its own channels (its lane of the queue),
+// moves batches into PostgreSQL through one instrumented store each and acknowledges what
+// committed (daemon::AckSender); a MaintenanceWorker thread keeps the schema,
 // partitions, sessions and analytics, a RetentionWorker the expired months; the main loop only
 // handles signals, reloads, the watchdog, metrics and status. Mirrors the agent's Daemon: one
 // owner of every part, and one place that decides the shutdown order.
@@ -50,7 +51,8 @@ class CollectorDaemon {
         m_clock(daemon::clock_from_environment()),
         m_topics(m_config.mqtt.topic_prefix),
         m_queue(static_cast<std::size_t>(m_config.max_pending_rows),
-                static_cast<std::size_t>(m_config.max_pending_bytes)),
+                static_cast<std::size_t>(m_config.max_pending_bytes),
+                static_cast<std::size_t>(m_config.pool_size)),
         m_window{m_config.max_future, m_config.retention_months},
         m_writer_settings(daemon::writer_options(m_config)) {
     log::info("collector: starting id=" + m_config.id + " now=" + format_rfc3339(m_clock->now()));
@@ -83,7 +85,7 @@ class CollectorDaemon {
         [this](const std::string& topic, const std::string& payload, bool retained) {
           return m_client->publish({topic, payload, 1, retained}).has_value();
         },
-        *m_clock);
+        *m_clock, m_config.live_min_interval);
   }
 
   ~CollectorDaemon() { shut_down(); }
@@ -123,6 +125,7 @@ class CollectorDaemon {
       m_reporter->update_metrics();
       if (m_announce_online.exchange(false)) announce_online();
       m_acks.resend_unsent();
+      m_live->flush_due();
       m_intake->flush_reject_log();
       if (m_discovery) publish_discovery();
       if (status_timer.due(Steady::now())) m_reporter->report_status();
@@ -201,7 +204,7 @@ class CollectorDaemon {
               m_acks.send(agent, seqs);
             },
             m_counters);
-        writer.run(m_queue, m_writer_settings, m_abandon);
+        writer.run(m_queue, i, m_writer_settings, m_abandon);
       });
     }
   }
@@ -263,7 +266,8 @@ class CollectorDaemon {
       if (w.joinable()) w.join();
     }
     if (m_client) {
-      m_acks.resend_unsent();  // a last try for acks the client refused
+      if (m_live) m_live->flush_all();  // the values held back by [live] min_interval
+      m_acks.resend_unsent();           // a last try for acks the client refused
       m_client->stop(milliseconds{2000});
     }
     if (m_retention) m_retention->stop();
