@@ -233,7 +233,8 @@ std::size_t IngestQueue::push_all(std::vector<Item> items) {
         m_dropped += items.size() - queued;
         break;
       }
-      m_lanes[lane_of(item, m_lanes.size())]->queue.push_back({std::move(item), now});
+      const auto lane = lane_of(item, m_lanes.size());
+      m_lanes[lane]->queue.push_back({std::move(item), now});
       ++queued;
     }
     // A waiting writer either sleeps until its lane is not empty or until the oldest item is
