@@ -71,7 +71,7 @@ Outcome BatchWriter::write_alone(const Item& item, const std::string& error) {
   return Outcome::ok;
 }
 
-void BatchWriter::run(ingest::IngestQueue& queue, std::size_t lane, const WriterSettings& settings,
+void BatchWriter::run(ingest::IngestQueue& queue, const WriterSettings& settings,
                       const std::atomic<bool>& abandon) {
   const auto initial = settings.current();
   Backoff backoff(initial.retry_min, initial.retry_max);
@@ -80,11 +80,11 @@ void BatchWriter::run(ingest::IngestQueue& queue, std::size_t lane, const Writer
     const auto interruptions = queue.interruptions();
     const auto options = settings.current();
     const ingest::BatchCut cut{options.max_rows, options.max_delay, options.min_delay};
-    auto batch = queue.take_batch(lane, cut, interruptions);
+    auto batch = queue.take_batch(cut, interruptions);
     if (batch.empty()) {
       if (!queue.closed()) continue;  // interrupted: new options
       // Closed (maybe just after the interrupt): what is left, without waiting.
-      batch = queue.take_batch(lane, cut);
+      batch = queue.take_batch(cut);
       if (batch.empty()) return;
     }
     while (write(batch) == Outcome::retry) {

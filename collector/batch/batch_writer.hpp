@@ -75,17 +75,12 @@ class BatchWriter {
   // The same for a whole batch, handed to the Store without a copy.
   Outcome write(const std::vector<ingest::Item>& batch);
 
-  // Takes batches from lane `lane` of `queue` and writes each until it commits, backing off
-  // between retries, until the queue is closed and the lane drained. With `abandon` set, a
-  // batch still failing is given up (it was never acknowledged, so its agents still hold it).
-  // Each batch is taken under the options current when it is cut (WriterSettings::update).
-  void run(ingest::IngestQueue& queue, std::size_t lane, const WriterSettings& settings,
-           const std::atomic<bool>& abandon);
-  // run() on lane 0.
+  // Takes batches from `queue` and writes each until it commits, backing off between retries,
+  // until the queue is closed and drained. With `abandon` set, a batch still failing is given
+  // up (it was never acknowledged, so its agents still hold it). Each batch is taken under
+  // the options current when it is cut (WriterSettings::update).
   void run(ingest::IngestQueue& queue, const WriterSettings& settings,
-           const std::atomic<bool>& abandon) {
-    run(queue, 0, settings, abandon);
-  }
+           const std::atomic<bool>& abandon);
 
  private:
   Outcome settle(std::span<const ingest::Item> batch, const store::WriteOutcome& outcome);

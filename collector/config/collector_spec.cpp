@@ -422,10 +422,9 @@ const TableSpec& collector_root_spec() {
        .nested = &postgres_spec()},
       {.name = "batch",
        .type = ValueType::table,
-       .description = "Each writer takes the rows of its own channels (all rows of a channel go "
-                      "to one writer). A batch is written min_delay after its first row while no "
-                      "batch is being written (group commit); while one is, when it has max_rows "
-                      "rows, when that write ends, or max_delay after its first row.",
+       .description = "A batch is written min_delay after its first row while no other batch "
+                      "is being written (group commit); while one is, when it has max_rows rows, "
+                      "when that write ends, or max_delay after its first row.",
        .nested = &batch_spec()},
       {.name = "ingest",
        .type = ValueType::table,

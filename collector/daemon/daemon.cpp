@@ -38,9 +38,8 @@ namespace streamtrack::collector {
 namespace {
 
 // The collector: MQTT messages are classified on Paho's thread and queued (daemon::Intake); a
-// pool of writer threads, each taking the rows of its own channels (its lane of the queue),
-// moves batches into PostgreSQL through one instrumented store each and acknowledges what
-// committed (daemon::AckSender); a MaintenanceWorker thread keeps the schema,
+// pool of writer threads moves batches into PostgreSQL through one instrumented store each and
+// acknowledges what committed (daemon::AckSender); a MaintenanceWorker thread keeps the schema,
 // partitions, sessions and analytics, a RetentionWorker the expired months; the main loop only
 // handles signals, reloads, the watchdog, metrics and status. Mirrors the agent's Daemon: one
 // owner of every part, and one place that decides the shutdown order.
@@ -51,8 +50,7 @@ class CollectorDaemon {
         m_clock(daemon::clock_from_environment()),
         m_topics(m_config.mqtt.topic_prefix),
         m_queue(static_cast<std::size_t>(m_config.max_pending_rows),
-                static_cast<std::size_t>(m_config.max_pending_bytes),
-                static_cast<std::size_t>(m_config.pool_size)),
+                static_cast<std::size_t>(m_config.max_pending_bytes)),
         m_window{m_config.max_future, m_config.retention_months},
         m_writer_settings(daemon::writer_options(m_config)) {
     log::info("collector: starting id=" + m_config.id + " now=" + format_rfc3339(m_clock->now()));
@@ -204,7 +202,7 @@ class CollectorDaemon {
               m_acks.send(agent, seqs);
             },
             m_counters);
-        writer.run(m_queue, i, m_writer_settings, m_abandon);
+        writer.run(m_queue, m_writer_settings, m_abandon);
       });
     }
   }

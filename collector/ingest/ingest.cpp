@@ -1,7 +1,5 @@
 #include "collector/ingest/ingest.hpp"
 
-#include <functional>
-
 #include "common/wire/frame.hpp"
 
 namespace streamtrack::collector::ingest {
@@ -180,36 +178,17 @@ std::size_t IngestQueue::footprint(const Item& item) {
          item.reason.capacity();
 }
 
-IngestQueue::IngestQueue(std::size_t max_pending, std::size_t max_pending_bytes, std::size_t lanes)
-    : m_max_pending(max_pending), m_max_pending_bytes(max_pending_bytes) {
-  for (std::size_t i = 0; i < std::max<std::size_t>(lanes, 1); ++i) {
-    m_lanes.push_back(std::make_unique<Lane>());
-  }
-}
-
-std::size_t IngestQueue::lane_of(const Item& item, std::size_t lanes) {
-  if (lanes <= 1) return 0;
-  std::size_t h = 0;
-  if (item.sample) {
-    // Platform and channel apart, so that ("a", "bc") and ("ab", "c") are not one key.
-    h = std::hash<std::string>{}(item.sample->platform);
-    h ^= std::hash<std::string>{}(item.sample->channel) + 0x9e3779b97f4a7c15ULL + (h << 6U) +
-         (h >> 2U);
-  } else {
-    h = std::hash<std::string>{}(item.agent);
-  }
-  return h % lanes;
-}
-
-bool IngestQueue::admit_locked(const Item& item) {
+bool IngestQueue::push_locked(Item& item, std::chrono::steady_clock::time_point now) {
   const auto bytes = footprint(item);
   // One item always fits into an empty queue, so no message can block the queue forever.
   if (m_closed || m_pending >= m_max_pending ||
       (m_pending > 0 && m_pending_bytes + bytes > m_max_pending_bytes)) {
+    ++m_dropped;
     return false;
   }
   ++m_pending;
   m_pending_bytes += bytes;
+  m_queue.push_back({std::move(item), now});
   return true;
 }
 
@@ -220,106 +199,88 @@ bool IngestQueue::push(Item item) {
 }
 
 std::size_t IngestQueue::push_all(std::vector<Item> items) {
-  std::vector<Lane*> wake;
+  bool wake = false;
   std::size_t queued = 0;
   {
     std::lock_guard lock(m_mutex);
-    std::vector<std::size_t> sizes_before;
-    sizes_before.reserve(m_lanes.size());
-    for (const auto& lane : m_lanes) sizes_before.push_back(lane->queue.size());
+    const bool was_empty = m_queue.empty();
     const auto now = std::chrono::steady_clock::now();
     for (auto& item : items) {
-      if (!admit_locked(item)) {
-        m_dropped += items.size() - queued;
+      if (!push_locked(item, now)) {
+        m_dropped += items.size() - queued - 1;
         break;
       }
-      const auto lane = lane_of(item, m_lanes.size());
-      m_lanes[lane]->queue.push_back({std::move(item), now});
       ++queued;
     }
-    // A waiting writer either sleeps until its lane is not empty or until the oldest item is
+    // A waiting writer either sleeps until the queue is not empty or until the oldest item is
     // due; in between, only a full batch changes what it waits for.
-    for (std::size_t i = 0; i < m_lanes.size(); ++i) {
-      auto& lane = *m_lanes[i];
-      if (lane.waiting > 0 && lane.queue.size() > sizes_before[i] &&
-          (sizes_before[i] == 0 || lane.queue.size() >= lane.batch_rows)) {
-        wake.push_back(&lane);
-      }
-    }
+    wake = m_waiting > 0 && queued > 0 && (was_empty || m_queue.size() >= m_batch_rows);
   }
-  for (auto* lane : wake) lane->cv.notify_one();
+  if (wake) m_cv.notify_one();
   return queued;
 }
 
-std::vector<Item> IngestQueue::take_batch(std::size_t lane, const BatchCut& cut) {
+std::vector<Item> IngestQueue::take_batch(const BatchCut& cut) {
   std::unique_lock lock(m_mutex);
-  return take_batch_locked(lock, *m_lanes.at(lane), cut, std::nullopt);
+  return take_batch_locked(lock, cut, std::nullopt);
 }
 
-std::vector<Item> IngestQueue::take_batch(std::size_t lane, const BatchCut& cut,
-                                          std::uint64_t interruptions_seen) {
+std::vector<Item> IngestQueue::take_batch(const BatchCut& cut, std::uint64_t interruptions_seen) {
   std::unique_lock lock(m_mutex);
-  return take_batch_locked(lock, *m_lanes.at(lane), cut, interruptions_seen);
+  return take_batch_locked(lock, cut, interruptions_seen);
 }
 
-std::vector<Item> IngestQueue::take_batch_locked(std::unique_lock<std::mutex>& lock, Lane& lane,
+std::vector<Item> IngestQueue::take_batch_locked(std::unique_lock<std::mutex>& lock,
                                                  const BatchCut& cut,
                                                  std::optional<std::uint64_t> interruptions_seen) {
   const auto max_rows = std::max<std::size_t>(cut.max_rows, 1);
-  lane.batch_rows = max_rows;
-  auto& queue = lane.queue;
+  m_batch_rows = max_rows;
   while (true) {
-    if (m_closed && !queue.empty()) break;
+    if (m_closed && !m_queue.empty()) break;
     if (m_closed) return {};
     if (interruptions_seen && *interruptions_seen != m_interruptions) return {};
-    if (queue.size() >= max_rows) break;
+    if (m_queue.size() >= max_rows) break;
     // Group commit: while no batch is being written, the rows wait only min_delay for others
     // to join them (the rows that arrive during this write form the next batch).
     const auto delay = m_batches_out == 0 ? std::min(cut.min_delay, cut.max_delay) : cut.max_delay;
-    if (!queue.empty() && std::chrono::steady_clock::now() >= queue.front().at + delay) break;
-    // The front's due time only moves later while the lane is waited on (pushes append; a take
-    // that leaves items or a release notifies), so a timed wait never ends too late.
-    ++lane.waiting;
-    if (queue.empty()) {
-      lane.cv.wait(lock);
-    } else {
-      lane.cv.wait_until(lock, queue.front().at + delay);
+    if (!m_queue.empty() && std::chrono::steady_clock::now() >= m_queue.front().at + delay) {
+      break;
     }
-    --lane.waiting;
+    // The front's due time only moves later while waited on (pushes append; a take that leaves
+    // items and the release of the last batch notify), so a timed wait never ends too late.
+    ++m_waiting;
+    if (m_queue.empty()) {
+      m_cv.wait(lock);
+    } else {
+      m_cv.wait_until(lock, m_queue.front().at + delay);
+    }
+    --m_waiting;
   }
-  const auto n = std::min(max_rows, queue.size());
+  const auto n = std::min(max_rows, m_queue.size());
   std::vector<Item> batch;
   batch.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    batch.push_back(std::move(queue.front().item));
-    queue.pop_front();
+    batch.push_back(std::move(m_queue.front().item));
+    m_queue.pop_front();
   }
   if (n > 0) ++m_batches_out;
-  if (!queue.empty()) lane.cv.notify_one();
+  if (!m_queue.empty()) m_cv.notify_one();
   return batch;
 }
 
 void IngestQueue::release(const std::vector<Item>& batch) {
   std::size_t bytes = 0;
   for (const auto& item : batch) bytes += footprint(item);
-  std::vector<Lane*> wake;
+  bool wake = false;
   {
     std::lock_guard lock(m_mutex);
     m_pending -= std::min(batch.size(), m_pending);
     m_pending_bytes -= std::min(bytes, m_pending_bytes);
     if (!batch.empty() && m_batches_out > 0) --m_batches_out;
-    // The rows that waited during the last write are due now (after min_delay).
-    if (m_batches_out == 0) {
-      for (auto& lane : m_lanes) {
-        if (!lane->queue.empty() && lane->waiting > 0) wake.push_back(lane.get());
-      }
-    }
+    // The rows that waited during the last write are due now.
+    wake = m_batches_out == 0 && !m_queue.empty() && m_waiting > 0;
   }
-  for (auto* lane : wake) lane->cv.notify_one();
-}
-
-void IngestQueue::notify_all_lanes() {
-  for (auto& lane : m_lanes) lane->cv.notify_all();
+  if (wake) m_cv.notify_one();
 }
 
 void IngestQueue::interrupt() {
@@ -327,7 +288,7 @@ void IngestQueue::interrupt() {
     std::lock_guard lock(m_mutex);
     ++m_interruptions;
   }
-  notify_all_lanes();
+  m_cv.notify_all();
 }
 
 std::uint64_t IngestQueue::interruptions() const {
@@ -346,7 +307,7 @@ void IngestQueue::close() {
     std::lock_guard lock(m_mutex);
     m_closed = true;
   }
-  notify_all_lanes();
+  m_cv.notify_all();
 }
 
 bool IngestQueue::closed() const {

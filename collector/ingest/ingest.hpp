@@ -4,7 +4,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -65,57 +64,47 @@ std::vector<std::string> subscriptions(const wire::Topics& topics, const std::st
 // When a writer's batch is due (IngestQueue::take_batch).
 struct BatchCut {
   std::size_t max_rows = 5000;
-  // The longest the oldest row of a lane waits while a batch is being written.
+  // The longest the oldest row waits while a batch is being written.
   std::chrono::milliseconds max_delay{200};
-  // How long the oldest row of a lane waits for others while no batch is being written (0:
-  // none, the rows are due at once). Never beyond max_delay.
+  // How long the oldest row waits for others while no batch is being written (0: none, the
+  // rows are due at once). Never beyond max_delay.
   std::chrono::milliseconds min_delay{0};
 };
 
 // Items waiting to be written, bounded: at most `max_pending` items and `max_pending_bytes`
-// bytes (footprint()) are queued or being written at once, over all lanes; beyond that push()
-// refuses (the sample stays in its agent's outbox, which resends it because it was never
-// acknowledged). Items are queued in `lanes` lanes, one per writer: a sample (also a reject
-// that keeps its sample) goes to the lane of its channel (lane_of()), anything else to the lane
-// of its agent, so that two writers never write the same channel. Thread-safe.
+// bytes (footprint()) are queued or being written at once; beyond that push() refuses (the
+// sample stays in its agent's outbox, which resends it because it was never acknowledged).
+// Thread-safe.
 class IngestQueue {
  public:
-  explicit IngestQueue(std::size_t max_pending, std::size_t max_pending_bytes = SIZE_MAX,
-                       std::size_t lanes = 1);
+  explicit IngestQueue(std::size_t max_pending, std::size_t max_pending_bytes = SIZE_MAX)
+      : m_max_pending(max_pending), m_max_pending_bytes(max_pending_bytes) {}
 
   // The memory an item holds while queued: its strings and the fixed size of an Item.
   static std::size_t footprint(const Item& item);
-  // The lane `item` is queued in, out of `lanes` (> 0): the same for every item of one channel
-  // (platform and channel of its sample), else of one agent.
-  static std::size_t lane_of(const Item& item, std::size_t lanes);
-  std::size_t lanes() const { return m_lanes.size(); }
 
   // False when the queue is full or closed (the item is dropped).
   bool push(Item item);
   // Pushes `items` in order, as one step: a writer never takes some of them before the others
-  // are queued (the elements of a frame; each lane gets its share in their order). Those that
-  // do not fit (from the first refused on) are dropped and counted as push() would. Returns how
-  // many were queued.
+  // are queued (the elements of a frame). Those that do not fit (from the first refused on)
+  // are dropped and counted as push() would. Returns how many were queued.
   std::size_t push_all(std::vector<Item> items);
 
-  // Waits until a batch of lane `lane` (< lanes()) is due: `cut.max_rows` items queued in it,
-  // or its oldest item waited `cut.min_delay` while no batch of any lane is being written
-  // (none taken and not yet released: group commit, what waited during a write is due when
-  // it ends, so that batches stay large while the database is busy), or its oldest item
-  // waited `cut.max_delay`, or the queue is closed. Returns up to
-  // `max_rows` items of the lane; they count as pending and as being written until release().
-  // An empty result means the queue is closed and the lane drained.
-  std::vector<Item> take_batch(std::size_t lane, const BatchCut& cut);
+  // Waits until a batch is due: `cut.max_rows` items queued, or the oldest queued item waited
+  // `cut.min_delay` while no batch is being written (none taken and not yet released: group
+  // commit, what waited during a write is due when it ends), or it waited `cut.max_delay`, or
+  // the queue is closed. Returns up to `max_rows` items; they count as pending and as being
+  // written until release(). An empty result means the queue is closed and drained.
+  std::vector<Item> take_batch(const BatchCut& cut);
+  // take_batch with no min_delay.
+  std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay) {
+    return take_batch(BatchCut{max_rows, max_delay, std::chrono::milliseconds{0}});
+  }
   // The same, but also returns an empty batch (taking nothing) as soon as interruptions()
   // differs from `interruptions_seen`, even before the call, unless the queue is closed (then
   // it returns what is left, as above). A writer reads the count, then its options, and so
   // never waits under options replaced before the matching interrupt().
-  std::vector<Item> take_batch(std::size_t lane, const BatchCut& cut,
-                               std::uint64_t interruptions_seen);
-  // take_batch of lane 0 with no min_delay.
-  std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay) {
-    return take_batch(0, BatchCut{max_rows, max_delay, std::chrono::milliseconds{0}});
-  }
+  std::vector<Item> take_batch(const BatchCut& cut, std::uint64_t interruptions_seen);
 
   // Ends every take_batch given an older interruptions() count (new batch options are due).
   void interrupt();
@@ -141,29 +130,23 @@ class IngestQueue {
     Item item;
     std::chrono::steady_clock::time_point at;
   };
-  struct Lane {
-    std::condition_variable cv;
-    std::deque<Entry> queue;
-    // Writers need waking only when the lane stops being empty (to start the delay clock), when
-    // a full batch is ready and when the last write ends: a wake-up per push cost a context
-    // switch per message.
-    std::size_t waiting = 0;            // take_batch calls blocked on cv
-    std::size_t batch_rows = SIZE_MAX;  // max_rows of the latest take_batch
-  };
-  bool admit_locked(const Item& item);
-  std::vector<Item> take_batch_locked(std::unique_lock<std::mutex>& lock, Lane& lane,
-                                      const BatchCut& cut,
+  bool push_locked(Item& item, std::chrono::steady_clock::time_point now);
+  std::vector<Item> take_batch_locked(std::unique_lock<std::mutex>& lock, const BatchCut& cut,
                                       std::optional<std::uint64_t> interruptions_seen);
-  void notify_all_lanes();
   mutable std::mutex m_mutex;
-  std::vector<std::unique_ptr<Lane>> m_lanes;
+  std::condition_variable m_cv;
+  std::deque<Entry> m_queue;
+  // Writers need waking only when the queue stops being empty (to start the max_delay clock)
+  // and when a full batch is ready: a wake-up per push cost a context switch per message.
+  std::size_t m_waiting = 0;            // take_batch calls blocked on m_cv
+  std::size_t m_batch_rows = SIZE_MAX;  // max_rows of the latest take_batch
+  std::size_t m_batches_out = 0;        // batches taken and not yet released (being written)
   std::size_t m_max_pending;
   std::size_t m_max_pending_bytes;
   std::size_t m_pending = 0;
   std::size_t m_pending_bytes = 0;
   std::uint64_t m_dropped = 0;
   std::uint64_t m_interruptions = 0;
-  std::size_t m_batches_out = 0;  // batches taken and not yet released (being written)
   bool m_closed = false;
 };
 

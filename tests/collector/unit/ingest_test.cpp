@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <future>
-#include <set>
 #include <thread>
 
 #include "common/wire/frame.hpp"
@@ -289,16 +288,14 @@ TEST(IngestQueue, WhileNoBatchIsBeingWrittenAPartialBatchIsDueAfterMinDelay) {
   IngestQueue q(100);
   q.push(item(1));
   const auto start = std::chrono::steady_clock::now();
-  const auto batch = q.take_batch(0, BatchCut{10, 1h, 50ms});
+  const auto batch = q.take_batch(BatchCut{10, 1h, 50ms});
   EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
   EXPECT_EQ(batch.size(), 1u);
 }
 
 TEST(IngestQueue, RowsArrivingDuringMinDelayJoinTheBatch) {
   IngestQueue q(100);
-  auto waiting = std::async(std::launch::async, [&] {
-    return q.take_batch(0, BatchCut{10, 1h, 1h});
-  });
+  auto waiting = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{10, 1h, 1h}); });
   q.push(item(1));
   q.push(item(2));
   q.push(item(3));
@@ -311,115 +308,17 @@ TEST(IngestQueue, RowsArrivingDuringMinDelayJoinTheBatch) {
 TEST(IngestQueue, AFullBatchAndMaxDelayEndMinDelay) {
   IngestQueue q(100);
   for (int i = 0; i < 3; ++i) q.push(item(i));
-  auto full = std::async(std::launch::async, [&] { return q.take_batch(0, BatchCut{3, 1h, 1h}); });
+  auto full = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{3, 1h, 1h}); });
   EXPECT_TRUE(ends_by_itself(full, q));
   EXPECT_EQ(full.get().size(), 3u);
   IngestQueue capped(100);
   capped.push(item(4));
   // min_delay beyond max_delay: max_delay wins.
   auto bounded = std::async(std::launch::async, [&] {
-    return capped.take_batch(0, BatchCut{10, 20ms, 1h});
+    return capped.take_batch(BatchCut{10, 20ms, 1h});
   });
   EXPECT_TRUE(ends_by_itself(bounded, capped));
   EXPECT_EQ(bounded.get().size(), 1u);
-}
-
-// A sample of `channel` as the intake queues it.
-Item channel_item(const std::string& agent, const std::string& channel, int n = 0) {
-  Item i = item(n);
-  i.kind = Item::Kind::sample;
-  i.agent = agent;
-  i.sample = sample();
-  i.sample->agent = agent;
-  i.sample->channel = channel;
-  return i;
-}
-
-// Two channels whose rows go to different lanes of two.
-std::pair<std::string, std::string> channels_in_two_lanes() {
-  const auto first = IngestQueue::lane_of(channel_item("rig", "live/0"), 2);
-  for (int n = 1;; ++n) {
-    const auto name = "live/" + std::to_string(n);
-    if (IngestQueue::lane_of(channel_item("rig", name), 2) != first) {
-      return first == 0 ? std::pair{std::string("live/0"), name}
-                        : std::pair{name, std::string("live/0")};
-    }
-  }
-}
-
-TEST(IngestQueue, EveryItemOfAChannelGoesToOneLaneWhicheverAgentSentIt) {
-  for (int n = 0; n < 50; ++n) {
-    const auto channel = "live/" + std::to_string(n);
-    const auto lane = IngestQueue::lane_of(channel_item("rig-a", channel), 4);
-    EXPECT_LT(lane, 4u);
-    EXPECT_EQ(IngestQueue::lane_of(channel_item("rig-b", channel), 4), lane);
-    // A reject that keeps its sample (a time outside the window) follows its channel.
-    auto rejected = channel_item("rig-c", channel);
-    rejected.kind = Item::Kind::reject;
-    EXPECT_EQ(IngestQueue::lane_of(rejected, 4), lane);
-  }
-  // Without a sample (status, health, a reject): the agent's lane.
-  Item status;
-  status.kind = Item::Kind::status;
-  status.agent = "rig-a";
-  Item other = status;
-  other.kind = Item::Kind::reject;
-  EXPECT_EQ(IngestQueue::lane_of(status, 4), IngestQueue::lane_of(other, 4));
-  EXPECT_EQ(IngestQueue::lane_of(channel_item("rig", "live/0"), 1), 0u);
-  // The lanes are used: 50 channels do not all land in one of four.
-  std::set<std::size_t> used;
-  for (int n = 0; n < 50; ++n) {
-    used.insert(IngestQueue::lane_of(channel_item("rig", "live/" + std::to_string(n)), 4));
-  }
-  EXPECT_EQ(used.size(), 4u);
-}
-
-TEST(IngestQueue, AWriterTakesOnlyItsLaneAndAFrameIsSplitInOrder) {
-  const auto [zero, one] = channels_in_two_lanes();
-  IngestQueue q(100, SIZE_MAX, 2);
-  EXPECT_EQ(q.lanes(), 2u);
-  std::vector<Item> frame{channel_item("rig", zero, 0), channel_item("rig", one, 1),
-                          channel_item("rig", zero, 2), channel_item("rig", one, 3)};
-  EXPECT_EQ(q.push_all(std::move(frame)), 4u);
-  const auto lane0 = q.take_batch(0, BatchCut{10, 1h});
-  ASSERT_EQ(lane0.size(), 2u);
-  EXPECT_EQ(lane0[0].topic, "0");
-  EXPECT_EQ(lane0[1].topic, "2");
-  q.release(lane0);
-  const auto lane1 = q.take_batch(1, BatchCut{10, 1h});
-  ASSERT_EQ(lane1.size(), 2u);
-  EXPECT_EQ(lane1[0].topic, "1");
-  EXPECT_EQ(lane1[1].topic, "3");
-  q.release(lane1);
-  EXPECT_EQ(q.pending(), 0u);
-}
-
-// Group commit over all lanes: while one writer writes, the others gather rows for a larger
-// batch (up to max_rows or max_delay); the end of that write makes them due.
-TEST(IngestQueue, AWriteInOneLaneHoldsAnotherLaneBackUntilItEnds) {
-  const auto [zero, one] = channels_in_two_lanes();
-  IngestQueue q(100, SIZE_MAX, 2);
-  q.push(channel_item("rig", zero));
-  const auto written = q.take_batch(0, BatchCut{10, 1h});  // lane 0 is being written
-  auto other = std::async(std::launch::async, [&] { return q.take_batch(1, BatchCut{10, 1h}); });
-  q.push(channel_item("rig", one));
-  q.push(channel_item("rig", one));
-  EXPECT_NE(other.wait_for(100ms), std::future_status::ready);
-  q.release(written);
-  EXPECT_TRUE(ends_by_itself(other, q));
-  EXPECT_EQ(other.get().size(), 2u);
-}
-
-TEST(IngestQueue, TheBoundsHoldOverAllLanes) {
-  const auto [zero, one] = channels_in_two_lanes();
-  IngestQueue q(3, SIZE_MAX, 2);
-  EXPECT_TRUE(q.push(channel_item("rig", zero)));
-  EXPECT_TRUE(q.push(channel_item("rig", one)));
-  EXPECT_TRUE(q.push(channel_item("rig", one)));
-  EXPECT_FALSE(q.push(channel_item("rig", zero)));
-  EXPECT_EQ(q.pending(), 3u);
-  q.release(q.take_batch(1, BatchCut{10, 0ms}));
-  EXPECT_TRUE(q.push(channel_item("rig", zero)));
 }
 
 // A frame's items enter the queue together: a writer never takes the first of them alone.
@@ -517,17 +416,17 @@ TEST(IngestQueue, InterruptEndsAWaitSinceTheGivenCountWithAnEmptyBatch) {
   IngestQueue q(10);
   const auto seen = q.interruptions();
   std::vector<Item> got{item(0)};
-  std::thread t([&] { got = q.take_batch(0, BatchCut{5, 1h}, seen); });
+  std::thread t([&] { got = q.take_batch(BatchCut{5, 1h}, seen); });
   q.interrupt();
   t.join();
   EXPECT_TRUE(got.empty());
   EXPECT_FALSE(q.closed());
   // Interrupted before the call: returns at once, queued items stay for the next take.
   q.push(item(1));
-  EXPECT_TRUE(q.take_batch(0, BatchCut{5, 1h}, seen).empty());
+  EXPECT_TRUE(q.take_batch(BatchCut{5, 1h}, seen).empty());
   EXPECT_EQ(q.pending(), 1u);
   q.close();
-  EXPECT_EQ(q.take_batch(0, BatchCut{5, 1h}, q.interruptions()).size(), 1u);
+  EXPECT_EQ(q.take_batch(BatchCut{5, 1h}, q.interruptions()).size(), 1u);
 }
 
 TEST(IngestQueue, NewLimitsRefuseFurtherItemsAndKeepTheQueuedOnes) {
