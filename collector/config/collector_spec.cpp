@@ -115,7 +115,7 @@ const TableSpec& batch_spec() {
        .reloads = true},
       {.name = "min_delay",
        .type = ValueType::duration,
-       .default_value = std::string("50ms"),
+       .default_value = std::string("100ms"),
        .description = "While no batch is being written, write a batch this long after its "
                       "first row, so that the rows arriving meanwhile join it (fewer, larger "
                       "transactions for up to this much latency). At most max_delay (the default "

@@ -27,7 +27,7 @@ TEST(CollectorConfig, MinimalConfigAndDefaults) {
   EXPECT_EQ(c.pool_size, 2);
   EXPECT_EQ(c.batch_max_rows, 5000);
   EXPECT_EQ(c.batch_max_delay, 200ms);
-  EXPECT_EQ(c.batch_min_delay, 50ms);
+  EXPECT_EQ(c.batch_min_delay, 100ms);
   EXPECT_EQ(c.premake_months, 3);
   EXPECT_EQ(c.retention_months, 0);
   EXPECT_EQ(c.shared_group, "");
