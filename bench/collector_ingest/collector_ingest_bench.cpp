@@ -26,6 +26,7 @@
 #include "common/util/guarded_main.hpp"
 #include "common/wire/codec.hpp"
 #include "common/wire/topics.hpp"
+#include "tests/support/alertmanager.hpp"
 #include "tests/support/harness.hpp"
 
 using namespace streamtrack;
@@ -83,6 +84,13 @@ double postgres_cpu_seconds(const std::string& dsn) {
   return total;
 }
 
+// The value of the unlabelled series `name` in a /metrics text, or 0 when absent.
+double metric_value(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return 0;
+  return std::stod(text.substr(at + name.size() + 2));
+}
+
 }  // namespace
 
 static int run_bench(int argc, char** argv) {
@@ -92,7 +100,10 @@ static int run_bench(int argc, char** argv) {
   const bench::Broker broker(dir.path());
   const std::string& broker_url = broker.url;
   const auto dsn = pg.create_database("streamtrack");
-  write_file(dir / "collector.toml", bench::collector_toml(broker_url, dsn, "200ms"));
+  const auto metrics_port = free_port();
+  write_file(dir / "collector.toml",
+             bench::collector_toml(broker_url, dsn, "200ms", "",
+                                   "127.0.0.1:" + std::to_string(metrics_port)));
   auto collector =
       bench::start_process({collector_binary().string(), "-c", (dir / "collector.toml").string()},
                            dir / "collector.log");
@@ -162,6 +173,8 @@ static int run_bench(int argc, char** argv) {
   };
 
   // Baseline: the same payloads at QoS 1 to topics nobody reads, until every PUBACK is in.
+  const double broker_cpu_baseline_before = cpu_seconds(broker.pid());
+  const double bench_cpu_baseline_before = cpu_seconds(getpid());
   const auto publish_start = Steady::now();
   publish_all(unread_messages);
   if (!wait_until([&] { return acked.load() >= samples; }, std::chrono::minutes{2})) {
@@ -169,6 +182,8 @@ static int run_bench(int argc, char** argv) {
     return 1;
   }
   const double publish_s = seconds_since(publish_start);
+  const double broker_cpu_baseline = cpu_seconds(broker.pid()) - broker_cpu_baseline_before;
+  const double bench_cpu_baseline = cpu_seconds(getpid()) - bench_cpu_baseline_before;
 
   if (std::getenv("STREAMTRACK_BENCH_PAUSE")) {
     std::cout << "collector pid " << collector.pid() << std::endl;
@@ -176,6 +191,8 @@ static int run_bench(int argc, char** argv) {
   }
   const double collector_cpu_before = cpu_seconds(collector.pid());
   const double pg_cpu_before = postgres_cpu_seconds(dsn);
+  const double broker_cpu_before = cpu_seconds(broker.pid());
+  const double bench_cpu_before = cpu_seconds(getpid());
   const auto start = Steady::now();
   acked = 0;
   publish_all(messages);
@@ -190,6 +207,14 @@ static int run_bench(int argc, char** argv) {
   const double ingest_s = seconds_since(start);
   const double collector_cpu = cpu_seconds(collector.pid()) - collector_cpu_before;
   const double pg_cpu_ingest = postgres_cpu_seconds(dsn) - pg_cpu_before;
+  const double broker_cpu = cpu_seconds(broker.pid()) - broker_cpu_before;
+  const double bench_cpu = cpu_seconds(getpid()) - bench_cpu_before;
+  // Batches of the whole run (the baseline published to topics the collector does not read).
+  const auto metrics = http_get(metrics_port, "/metrics").second;
+  const double batches = metric_value(metrics, "streamtrack_collector_batch_rows_count");
+  const double batch_rows = metric_value(metrics, "streamtrack_collector_batch_rows_sum");
+  const double batch_seconds =
+      metric_value(metrics, "streamtrack_collector_batch_write_seconds_sum");
   publisher.stop(std::chrono::seconds{2});
 
   // Baseline: the same rows, COPYed straight into the same (emptied) table.
@@ -217,6 +242,13 @@ static int run_bench(int argc, char** argv) {
   std::printf("QoS 1 publish, no subscriber %10.0f msgs/s    (%.2f s)\n", publish_rate, publish_s);
   std::printf("collector CPU                %10.1f us/sample (%.2f s)\n",
               collector_cpu * 1e6 / samples, collector_cpu);
+  std::printf("broker CPU                   %10.1f us/sample (%.2f s; baseline %.1f us/msg)\n",
+              broker_cpu * 1e6 / samples, broker_cpu, broker_cpu_baseline * 1e6 / samples);
+  std::printf("publisher (this bench) CPU   %10.1f us/sample (%.2f s; baseline %.1f us/msg)\n",
+              bench_cpu * 1e6 / samples, bench_cpu, bench_cpu_baseline * 1e6 / samples);
+  std::printf("collector batches            %10.0f of %.0f rows on average, %.1f ms each\n",
+              batches, batches > 0 ? batch_rows / batches : 0.0,
+              batches > 0 ? batch_seconds * 1e3 / batches : 0.0);
   std::printf("ratio collector / COPY       %10.3f\n", ingest_rate / copy_rate);
   std::printf("ratio collector / publish    %10.3f\n", ingest_rate / publish_rate);
   const double pg_ratio = pg_cpu_ingest / pg_cpu_copy;

@@ -72,6 +72,7 @@ class Broker {
 
   const std::uint16_t port;
   const std::string url;
+  pid_t pid() const { return m_process.pid(); }
 
  private:
   std::filesystem::path write_config(const std::filesystem::path& dir) const {
@@ -86,14 +87,16 @@ class Broker {
 };
 
 // collector.toml for a benchmark's collector (id "bench", topic prefix "st/v1", two writers,
-// batches of up to 5,000 rows), `collector_keys` added to its [collector] table.
+// batches of up to 5,000 rows), `collector_keys` added to its [collector] table, its /metrics on
+// `http_listen` (none when empty).
 inline std::string collector_toml(const std::string& broker_url, const std::string& dsn,
                                   const std::string& max_delay,
-                                  const std::string& collector_keys = "") {
+                                  const std::string& collector_keys = "",
+                                  const std::string& http_listen = "") {
   return "[collector]\nid = \"bench\"\n" + collector_keys + "[mqtt]\nurl = \"" + broker_url +
          "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" + dsn +
          "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"" + max_delay +
-         "\"\nmax_pending_rows = 200000\n[http]\nlisten = \"\"\n";
+         "\"\nmax_pending_rows = 200000\n[http]\nlisten = \"" + http_listen + "\"\n";
 }
 
 }  // namespace streamtrack::bench

@@ -79,11 +79,12 @@ void BatchWriter::run(ingest::IngestQueue& queue, const WriterSettings& settings
     // The count before the options: an update in between interrupts this very take.
     const auto interruptions = queue.interruptions();
     const auto options = settings.current();
-    auto batch = queue.take_batch(options.max_rows, options.max_delay, interruptions);
+    const ingest::BatchCut cut{options.max_rows, options.max_delay, options.min_delay};
+    auto batch = queue.take_batch(cut, interruptions);
     if (batch.empty()) {
       if (!queue.closed()) continue;  // interrupted: new options
       // Closed (maybe just after the interrupt): what is left, without waiting.
-      batch = queue.take_batch(options.max_rows, options.max_delay);
+      batch = queue.take_batch(cut);
       if (batch.empty()) return;
     }
     while (write(batch) == Outcome::retry) {

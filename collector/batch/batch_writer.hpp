@@ -22,6 +22,7 @@ using AckSink = std::function<void(const std::string& agent, std::vector<std::in
 struct WriterOptions {
   std::size_t max_rows = 5000;
   std::chrono::milliseconds max_delay{200};
+  std::chrono::milliseconds min_delay{0};  // ingest::BatchCut::min_delay
   std::chrono::milliseconds retry_min{250};
   std::chrono::milliseconds retry_max{10'000};
 };

@@ -1,5 +1,6 @@
 #include "collector/config/collector_config.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "collector/alerts/rule.hpp"
@@ -44,6 +45,13 @@ void read_collector_config(CollectorConfig& c, const config::Section& root,
   const auto batch = root.table("batch");
   c.batch_max_rows = batch.integer("max_rows");
   c.batch_max_delay = batch.duration("max_delay");
+  // The default yields to a shorter max_delay (a configuration from before min_delay existed);
+  // a min_delay set beyond max_delay is an error.
+  c.batch_min_delay = std::min(batch.duration("min_delay"), c.batch_max_delay);
+  if (batch.has("min_delay") && batch.duration("min_delay") > c.batch_max_delay) {
+    diag.error(batch.position("min_delay"), "batch", "min_delay",
+               "must be at most max_delay (" + std::to_string(c.batch_max_delay.count()) + " ms)");
+  }
   c.max_pending_rows = batch.integer("max_pending_rows");
   c.max_pending_bytes = batch.integer("max_pending_bytes");
   if (c.max_pending_rows < c.batch_max_rows) {
@@ -66,6 +74,7 @@ void read_collector_config(CollectorConfig& c, const config::Section& root,
   c.rejects_retention = retention.duration("ingest_rejects");
   c.alert_history_retention = retention.duration("alert_history");
   c.max_future = root.table("ingest").duration("max_future");
+  c.live_min_interval = root.table("live").duration("min_interval");
   c.analytics_refresh_interval = root.table("analytics").duration("refresh_interval");
   c.session_timeout = root.table("sessions").duration("offline_timeout");
   c.http_listen = root.table("http").string("listen");

@@ -45,10 +45,12 @@ struct CollectorConfig {
 
   std::int64_t batch_max_rows = 0;
   std::chrono::milliseconds batch_max_delay{};
+  std::chrono::milliseconds batch_min_delay{};
   std::int64_t max_pending_rows = 0;
   std::int64_t max_pending_bytes = 0;
 
-  std::chrono::milliseconds max_future{};  // accepted time window: see ingest::TimeWindow
+  std::chrono::milliseconds max_future{};         // accepted time window: see ingest::TimeWindow
+  std::chrono::milliseconds live_min_interval{};  // live::LivePublisher
 
   int premake_months = 3;
   int retention_months = 0;

@@ -113,6 +113,15 @@ const TableSpec& batch_spec() {
                       "only while another batch is being written).",
        .min = 1,
        .reloads = true},
+      {.name = "min_delay",
+       .type = ValueType::duration,
+       .default_value = std::string("100ms"),
+       .description = "While no batch is being written, write a batch this long after its "
+                      "first row, so that the rows arriving meanwhile join it (fewer, larger "
+                      "transactions for up to this much latency). At most max_delay (the default "
+                      "yields to a shorter max_delay); \"0s\" writes at once.",
+       .min = 0,
+       .reloads = true},
       {.name = "max_pending_rows",
        .type = ValueType::integer,
        .default_value = std::int64_t{100'000},
@@ -180,6 +189,19 @@ const TableSpec& ingest_spec() {
        .default_value = std::string("1h"),
        .description = "Samples timestamped further ahead of the collector's clock are "
                       "refused (ingest_rejects).",
+       .min = 0},
+  }};
+  return spec;
+}
+
+const TableSpec& live_spec() {
+  static const TableSpec spec{{
+      {.name = "min_interval",
+       .type = ValueType::duration,
+       .default_value = std::string("1s"),
+       .description = "A channel's live value is published at most this often; a commit within "
+                      "the interval holds the channel's newest value back until it ends. \"0s\" "
+                      "publishes after every commit.",
        .min = 0},
   }};
   return spec;
@@ -400,9 +422,9 @@ const TableSpec& collector_root_spec() {
        .nested = &postgres_spec()},
       {.name = "batch",
        .type = ValueType::table,
-       .description = "A batch is written at once when no other batch is being written (group "
-                      "commit); while one is, when it has max_rows rows, when that write ends, or "
-                      "max_delay after its first row.",
+       .description = "A batch is written min_delay after its first row while no other batch "
+                      "is being written (group commit); while one is, when it has max_rows rows, "
+                      "when that write ends, or max_delay after its first row.",
        .nested = &batch_spec()},
       {.name = "ingest",
        .type = ValueType::table,
@@ -410,6 +432,11 @@ const TableSpec& collector_root_spec() {
                       "first month kept) to max_future ahead of the collector's clock. Others "
                       "go to ingest_rejects with the reason.",
        .nested = &ingest_spec()},
+      {.name = "live",
+       .type = ValueType::table,
+       .description = "Committed values, retained on <root>/live/<platform>/<channel> "
+                      "(docs/mqtt.md, \"Live values\").",
+       .nested = &live_spec()},
       {.name = "partitions",
        .type = ValueType::table,
        .description = "Monthly partitions of livestream_metrics.",

@@ -83,7 +83,7 @@ class CollectorDaemon {
         [this](const std::string& topic, const std::string& payload, bool retained) {
           return m_client->publish({topic, payload, 1, retained}).has_value();
         },
-        *m_clock);
+        *m_clock, m_config.live_min_interval);
   }
 
   ~CollectorDaemon() { shut_down(); }
@@ -123,6 +123,7 @@ class CollectorDaemon {
       m_reporter->update_metrics();
       if (m_announce_online.exchange(false)) announce_online();
       m_acks.resend_unsent();
+      m_live->flush_due();
       m_intake->flush_reject_log();
       if (m_discovery) publish_discovery();
       if (status_timer.due(Steady::now())) m_reporter->report_status();
@@ -263,7 +264,8 @@ class CollectorDaemon {
       if (w.joinable()) w.join();
     }
     if (m_client) {
-      m_acks.resend_unsent();  // a last try for acks the client refused
+      if (m_live) m_live->flush_all();  // the values held back by [live] min_interval
+      m_acks.resend_unsent();           // a last try for acks the client refused
       m_client->stop(milliseconds{2000});
     }
     if (m_retention) m_retention->stop();

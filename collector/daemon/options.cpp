@@ -6,6 +6,7 @@ batch::WriterOptions writer_options(const CollectorConfig& c) {
   batch::WriterOptions o;
   o.max_rows = static_cast<std::size_t>(c.batch_max_rows);
   o.max_delay = c.batch_max_delay;
+  o.min_delay = c.batch_min_delay;
   return o;
 }
 

@@ -220,41 +220,39 @@ std::size_t IngestQueue::push_all(std::vector<Item> items) {
   return queued;
 }
 
-std::vector<Item> IngestQueue::take_batch(std::size_t max_rows,
-                                          std::chrono::milliseconds max_delay) {
+std::vector<Item> IngestQueue::take_batch(const BatchCut& cut) {
   std::unique_lock lock(m_mutex);
-  return take_batch_locked(lock, max_rows, max_delay, std::nullopt);
+  return take_batch_locked(lock, cut, std::nullopt);
 }
 
-std::vector<Item> IngestQueue::take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay,
-                                          std::uint64_t interruptions_seen) {
+std::vector<Item> IngestQueue::take_batch(const BatchCut& cut, std::uint64_t interruptions_seen) {
   std::unique_lock lock(m_mutex);
-  return take_batch_locked(lock, max_rows, max_delay, interruptions_seen);
+  return take_batch_locked(lock, cut, interruptions_seen);
 }
 
 std::vector<Item> IngestQueue::take_batch_locked(std::unique_lock<std::mutex>& lock,
-                                                 std::size_t max_rows,
-                                                 std::chrono::milliseconds max_delay,
+                                                 const BatchCut& cut,
                                                  std::optional<std::uint64_t> interruptions_seen) {
-  m_batch_rows = std::max<std::size_t>(max_rows, 1);
+  const auto max_rows = std::max<std::size_t>(cut.max_rows, 1);
+  m_batch_rows = max_rows;
   while (true) {
     if (m_closed && !m_queue.empty()) break;
     if (m_closed) return {};
     if (interruptions_seen && *interruptions_seen != m_interruptions) return {};
     if (m_queue.size() >= max_rows) break;
-    // Group commit: while no batch is being written, lingering would only add latency (the
-    // rows that arrive during this write form the next batch).
-    if (!m_queue.empty() && m_batches_out == 0) break;
-    if (!m_queue.empty() && std::chrono::steady_clock::now() >= m_queue.front().at + max_delay) {
+    // Group commit: while no batch is being written, the rows wait only min_delay for others
+    // to join them (the rows that arrive during this write form the next batch).
+    const auto delay = m_batches_out == 0 ? std::min(cut.min_delay, cut.max_delay) : cut.max_delay;
+    if (!m_queue.empty() && std::chrono::steady_clock::now() >= m_queue.front().at + delay) {
       break;
     }
-    // The front's due time only moves later (pushes append; a take that leaves items notifies),
-    // so a timed wait never ends too late for the current front.
+    // The front's due time only moves later while waited on (pushes append; a take that leaves
+    // items and the release of the last batch notify), so a timed wait never ends too late.
     ++m_waiting;
     if (m_queue.empty()) {
       m_cv.wait(lock);
     } else {
-      m_cv.wait_until(lock, m_queue.front().at + max_delay);
+      m_cv.wait_until(lock, m_queue.front().at + delay);
     }
     --m_waiting;
   }

@@ -61,6 +61,16 @@ Classified classify_message(const wire::Topics& topics, std::string topic, std::
 // through $share/<group>/ when `shared_group` is not empty.
 std::vector<std::string> subscriptions(const wire::Topics& topics, const std::string& shared_group);
 
+// When a writer's batch is due (IngestQueue::take_batch).
+struct BatchCut {
+  std::size_t max_rows = 5000;
+  // The longest the oldest row waits while a batch is being written.
+  std::chrono::milliseconds max_delay{200};
+  // How long the oldest row waits for others while no batch is being written (0: none, the
+  // rows are due at once). Never beyond max_delay.
+  std::chrono::milliseconds min_delay{0};
+};
+
 // Items waiting to be written, bounded: at most `max_pending` items and `max_pending_bytes`
 // bytes (footprint()) are queued or being written at once; beyond that push() refuses (the
 // sample stays in its agent's outbox, which resends it because it was never acknowledged).
@@ -80,18 +90,21 @@ class IngestQueue {
   // are dropped and counted as push() would. Returns how many were queued.
   std::size_t push_all(std::vector<Item> items);
 
-  // Waits until a batch is due: `max_rows` items queued, or items queued while no batch is
-  // being written (none taken and not yet released: group commit, what waited during a write
-  // is due when it ends), or the oldest queued item waited `max_delay`, or the queue is
-  // closed. Returns up to `max_rows` items; they count as pending and as being written until
-  // release(). An empty result means the queue is closed and drained.
-  std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay);
+  // Waits until a batch is due: `cut.max_rows` items queued, or the oldest queued item waited
+  // `cut.min_delay` while no batch is being written (none taken and not yet released: group
+  // commit, what waited during a write is due when it ends), or it waited `cut.max_delay`, or
+  // the queue is closed. Returns up to `max_rows` items; they count as pending and as being
+  // written until release(). An empty result means the queue is closed and drained.
+  std::vector<Item> take_batch(const BatchCut& cut);
+  // take_batch with no min_delay.
+  std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay) {
+    return take_batch(BatchCut{max_rows, max_delay, std::chrono::milliseconds{0}});
+  }
   // The same, but also returns an empty batch (taking nothing) as soon as interruptions()
   // differs from `interruptions_seen`, even before the call, unless the queue is closed (then
   // it returns what is left, as above). A writer reads the count, then its options, and so
   // never waits under options replaced before the matching interrupt().
-  std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay,
-                               std::uint64_t interruptions_seen);
+  std::vector<Item> take_batch(const BatchCut& cut, std::uint64_t interruptions_seen);
 
   // Ends every take_batch given an older interruptions() count (new batch options are due).
   void interrupt();
@@ -118,8 +131,7 @@ class IngestQueue {
     std::chrono::steady_clock::time_point at;
   };
   bool push_locked(Item& item, std::chrono::steady_clock::time_point now);
-  std::vector<Item> take_batch_locked(std::unique_lock<std::mutex>& lock, std::size_t max_rows,
-                                      std::chrono::milliseconds max_delay,
+  std::vector<Item> take_batch_locked(std::unique_lock<std::mutex>& lock, const BatchCut& cut,
                                       std::optional<std::uint64_t> interruptions_seen);
   mutable std::mutex m_mutex;
   std::condition_variable m_cv;

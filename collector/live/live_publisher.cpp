@@ -49,8 +49,37 @@ std::string live_topic(const wire::Topics& topics, const std::string& platform,
          wire::escape_segment(channel);
 }
 
-LivePublisher::LivePublisher(const wire::Topics& topics, PublishFn publish, const Clock& clock)
-    : m_topics(topics), m_publish(std::move(publish)), m_clock(clock) {}
+LivePublisher::LivePublisher(const wire::Topics& topics, PublishFn publish, const Clock& clock,
+                             std::chrono::milliseconds min_interval)
+    : m_topics(topics),
+      m_publish(std::move(publish)),
+      m_clock(clock),
+      m_min_interval(min_interval) {}
+
+bool LivePublisher::due_locked(const Channel& channel, Steady::time_point now) const {
+  return !channel.sent_at || now >= *channel.sent_at + m_min_interval;
+}
+
+void LivePublisher::send_locked(Channel& channel, const Sample& s, TimePoint committed_at,
+                                std::optional<double> rate, Steady::time_point now) {
+  channel.sent_at = now;
+  if (m_publish(live_topic(m_topics, s.platform, s.channel), live_payload(s, committed_at, rate),
+                true)) {
+    ++m_published;
+  }
+}
+
+void LivePublisher::flush_locked(std::optional<Steady::time_point> now) {
+  if (m_held == 0) return;
+  const auto at = now.value_or(m_clock.steady_now());
+  for (auto& [key, channel] : m_channels) {
+    if (!channel.held || (now && !due_locked(channel, *now))) continue;
+    const auto held = std::move(*channel.held);
+    channel.held.reset();
+    --m_held;
+    send_locked(channel, held.sample, held.committed_at, held.chat_per_minute, at);
+  }
+}
 
 void LivePublisher::committed(const std::vector<ingest::Item>& batch) {
   std::map<std::pair<std::string, std::string>, const Sample*> newest;
@@ -70,8 +99,8 @@ void LivePublisher::committed(const std::vector<ingest::Item>& batch) {
     auto [it, inserted] = previous_in_batch.emplace(key, s.ts);
     if (!inserted && it->second < s.ts) it->second = s.ts;
   }
-  if (newest.empty()) return;
   const auto now = m_clock.now();
+  const auto steady = m_clock.steady_now();
   // Under the lock, so two writer threads cannot publish one channel's values out of order
   // (the client only queues the message).
   std::lock_guard lock(m_mutex);
@@ -80,23 +109,47 @@ void LivePublisher::committed(const std::vector<ingest::Item>& batch) {
     if (const auto p = previous_in_batch.find(key); p != previous_in_batch.end()) {
       previous = p->second;
     }
-    auto [it, inserted] = m_newest.emplace(key, s->ts);
+    auto [it, inserted] = m_channels.try_emplace(key);
+    auto& channel = it->second;
     if (!inserted) {
-      if (s->ts <= it->second) continue;
-      previous = previous ? std::max(*previous, it->second) : it->second;
-      it->second = s->ts;
+      if (s->ts <= channel.newest) continue;
+      previous = previous ? std::max(*previous, channel.newest) : channel.newest;
     }
+    channel.newest = s->ts;
     const auto rate = chat_per_minute(*s, previous);
-    if (m_publish(live_topic(m_topics, s->platform, s->channel), live_payload(*s, now, rate),
-                  true)) {
-      ++m_published;
+    if (due_locked(channel, steady)) {
+      if (channel.held) {
+        channel.held.reset();
+        --m_held;
+      }
+      send_locked(channel, *s, now, rate, steady);
+    } else {
+      if (!channel.held) ++m_held;
+      channel.held = Held{*s, now, rate};
     }
   }
+  flush_locked(steady);
+}
+
+void LivePublisher::flush_due() {
+  const auto now = m_clock.steady_now();
+  std::lock_guard lock(m_mutex);
+  flush_locked(now);
+}
+
+void LivePublisher::flush_all() {
+  std::lock_guard lock(m_mutex);
+  flush_locked(std::nullopt);
 }
 
 std::uint64_t LivePublisher::published() const {
   std::lock_guard lock(m_mutex);
   return m_published;
+}
+
+std::size_t LivePublisher::held() const {
+  std::lock_guard lock(m_mutex);
+  return m_held;
 }
 
 store::WriteOutcome LivePublishingStore::write(const std::vector<ingest::Item>& batch) {

@@ -38,23 +38,54 @@ std::optional<double> chat_per_minute(const Sample& s, std::optional<TimePoint> 
 std::string live_topic(const wire::Topics& topics, const std::string& platform,
                        const std::string& channel);
 
-// Shared by every writer thread: remembers the newest sample time published per channel so a
+// Shared by every writer thread: remembers the newest sample time committed per channel so a
 // retained value never moves back in time (a late or resent sample is committed but not
-// announced as "live"). Thread-safe.
+// announced as "live"), and sends a channel's value at most once per `min_interval`: a commit
+// within the interval holds the channel's newest value back (a newer commit replaces it) until
+// the interval ends, when flush_due() or a later commit sends it. Thread-safe.
 class LivePublisher {
  public:
-  LivePublisher(const wire::Topics& topics, PublishFn publish, const Clock& clock);
+  // `min_interval` 0: every commit's values are sent at once.
+  LivePublisher(const wire::Topics& topics, PublishFn publish, const Clock& clock,
+                std::chrono::milliseconds min_interval = std::chrono::milliseconds{0});
 
-  // Publishes the newest sample per channel of `batch`, which has just committed.
+  // Publishes (or holds back, see above) the newest sample per channel of `batch`, which has
+  // just committed; also sends the held values that are due.
   void committed(const std::vector<ingest::Item>& batch);
+  // Sends the held values whose channel's interval has ended (the main loop, each turn).
+  void flush_due();
+  // Sends every held value now (at shutdown, so that the retained values end at the newest
+  // committed ones).
+  void flush_all();
   std::uint64_t published() const;
+  std::size_t held() const;
 
  private:
+  // A committed value waiting for its channel's interval to end.
+  struct Held {
+    Sample sample;
+    TimePoint committed_at;
+    std::optional<double> chat_per_minute;
+  };
+  struct Channel {
+    TimePoint newest{};  // the newest sample time committed (sent or held)
+    std::optional<std::chrono::steady_clock::time_point> sent_at;  // its last value's send
+    std::optional<Held> held;
+  };
+  using Steady = std::chrono::steady_clock;
+  bool due_locked(const Channel& channel, Steady::time_point now) const;
+  void send_locked(Channel& channel, const Sample& s, TimePoint committed_at,
+                   std::optional<double> rate, Steady::time_point now);
+  // Sends the held values that are due at `now`, or all of them when `now` is nullopt.
+  void flush_locked(std::optional<Steady::time_point> now);
+
   const wire::Topics& m_topics;
   PublishFn m_publish;
   const Clock& m_clock;
+  const std::chrono::milliseconds m_min_interval;
   mutable std::mutex m_mutex;
-  std::map<std::pair<std::string, std::string>, TimePoint> m_newest;
+  std::map<std::pair<std::string, std::string>, Channel> m_channels;
+  std::size_t m_held = 0;
   std::uint64_t m_published = 0;
 };
 

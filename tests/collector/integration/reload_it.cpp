@@ -138,5 +138,35 @@ TEST_F(ReloadIT, SighupAppliesBatchSettingsToTheRunningWriters) {
   EXPECT_EQ(collector->stop(), 0);
 }
 
+// [batch] min_delay is applied on SIGHUP: with "0s" a lone sample is written at once; after a
+// reload to an hour, single samples wait for each other until max_rows of them form one batch.
+TEST_F(ReloadIT, SighupAppliesMinDelayToTheRunningWriters) {
+  NotifyReceiver notify;
+  CollectorOptions o;
+  o.http_listen = "127.0.0.1:" + std::to_string(m_port);
+  o.pool_size = 1;
+  o.max_delay = "1h";
+  o.batch_extra = "max_rows = 3\nmin_delay = \"0s\"\n";
+  o.env = {"NOTIFY_SOCKET=" + notify.path()};
+  auto collector = start_collector(o);
+  ASSERT_TRUE(notify.wait_for("READY=1").has_value()) << collector->output();
+  MqttProbe probe(m_broker.url(), {"st/v1/+/ack"}, 1);
+  const auto sample_at = [](int seq) {
+    return make_sample("rig", seq, "2030-03-01T10:00:" + std::to_string(10 + seq) + "Z", "ch1");
+  };
+
+  publish(probe, sample_at(1));
+  EXPECT_EQ(batches_once_rows_are(1), 1);  // alone, at once
+
+  std::filesystem::create_directory(m_dir / "collector.d");
+  write_file(m_dir / "collector.d" / "50-batch.toml", "[batch]\nmin_delay = \"1h\"\n");
+  reload(*collector, notify);
+  for (int seq = 2; seq <= 4; ++seq) publish(probe, sample_at(seq));
+  EXPECT_EQ(batches_once_rows_are(4), 2);  // the three single samples in one batch
+
+  expect_count("SELECT count(*) FROM livestream_metrics", 4);
+  EXPECT_EQ(collector->stop(), 0);
+}
+
 }  // namespace
 }  // namespace streamtrack::collector::testing

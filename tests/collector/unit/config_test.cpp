@@ -27,6 +27,7 @@ TEST(CollectorConfig, MinimalConfigAndDefaults) {
   EXPECT_EQ(c.pool_size, 2);
   EXPECT_EQ(c.batch_max_rows, 5000);
   EXPECT_EQ(c.batch_max_delay, 200ms);
+  EXPECT_EQ(c.batch_min_delay, 100ms);
   EXPECT_EQ(c.premake_months, 3);
   EXPECT_EQ(c.retention_months, 0);
   EXPECT_EQ(c.shared_group, "");
@@ -40,6 +41,17 @@ TEST(CollectorConfig, Errors) {
               ElementsAre("collector.toml:1:1: postgres: dsn: required key is missing"));
   EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\npool_size = 99\n"),
               ElementsAre("collector.toml:3:13: postgres: pool_size: must be at most 32, got 99"));
+  EXPECT_THAT(
+      collector_errors(
+          "[postgres]\ndsn = \"x\"\n[batch]\nmax_delay = \"50ms\"\nmin_delay = \"100ms\"\n"),
+      ElementsAre("collector.toml:5:13: batch: min_delay: must be at most max_delay (50 ms)"));
+  EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[batch]\nmin_delay = \"0s\"\n"),
+              ElementsAre("OK"));
+  // The default min_delay yields to a shorter max_delay (a configuration older than min_delay).
+  EXPECT_EQ(collector::parse_collector_config(
+                "[postgres]\ndsn = \"x\"\n[batch]\nmax_delay = \"5ms\"\n", "collector.toml")
+                .batch_min_delay,
+            5ms);
   EXPECT_THAT(
       collector_errors("[postgres]\ndsn = \"x\"\n[mqtt]\nshared_group = \"a/b\"\n"),
       ElementsAre("collector.toml:4:16: mqtt: shared_group: must not contain '/', '+' or '#'"));

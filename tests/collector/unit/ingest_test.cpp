@@ -283,6 +283,44 @@ TEST(IngestQueue, WhatWaitedDuringAWriteIsDueWhenTheWriteEnds) {
   EXPECT_EQ(batch[0].topic, "1");
 }
 
+// [batch] min_delay: while nothing is being written, the first row waits for others to join it.
+TEST(IngestQueue, WhileNoBatchIsBeingWrittenAPartialBatchIsDueAfterMinDelay) {
+  IngestQueue q(100);
+  q.push(item(1));
+  const auto start = std::chrono::steady_clock::now();
+  const auto batch = q.take_batch(BatchCut{10, 1h, 50ms});
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
+  EXPECT_EQ(batch.size(), 1u);
+}
+
+TEST(IngestQueue, RowsArrivingDuringMinDelayJoinTheBatch) {
+  IngestQueue q(100);
+  auto waiting = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{10, 1h, 1h}); });
+  q.push(item(1));
+  q.push(item(2));
+  q.push(item(3));
+  // Not due before min_delay (an hour): only a full batch or the close ends the wait.
+  EXPECT_NE(waiting.wait_for(100ms), std::future_status::ready);
+  q.close();
+  EXPECT_EQ(waiting.get().size(), 3u);
+}
+
+TEST(IngestQueue, AFullBatchAndMaxDelayEndMinDelay) {
+  IngestQueue q(100);
+  for (int i = 0; i < 3; ++i) q.push(item(i));
+  auto full = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{3, 1h, 1h}); });
+  EXPECT_TRUE(ends_by_itself(full, q));
+  EXPECT_EQ(full.get().size(), 3u);
+  IngestQueue capped(100);
+  capped.push(item(4));
+  // min_delay beyond max_delay: max_delay wins.
+  auto bounded = std::async(std::launch::async, [&] {
+    return capped.take_batch(BatchCut{10, 20ms, 1h});
+  });
+  EXPECT_TRUE(ends_by_itself(bounded, capped));
+  EXPECT_EQ(bounded.get().size(), 1u);
+}
+
 // A frame's items enter the queue together: a writer never takes the first of them alone.
 TEST(IngestQueue, PushAllQueuesWhatFitsInOrderAndCountsTheRestDropped) {
   IngestQueue q(3);
@@ -378,17 +416,17 @@ TEST(IngestQueue, InterruptEndsAWaitSinceTheGivenCountWithAnEmptyBatch) {
   IngestQueue q(10);
   const auto seen = q.interruptions();
   std::vector<Item> got{item(0)};
-  std::thread t([&] { got = q.take_batch(5, 1h, seen); });
+  std::thread t([&] { got = q.take_batch(BatchCut{5, 1h}, seen); });
   q.interrupt();
   t.join();
   EXPECT_TRUE(got.empty());
   EXPECT_FALSE(q.closed());
   // Interrupted before the call: returns at once, queued items stay for the next take.
   q.push(item(1));
-  EXPECT_TRUE(q.take_batch(5, 1h, seen).empty());
+  EXPECT_TRUE(q.take_batch(BatchCut{5, 1h}, seen).empty());
   EXPECT_EQ(q.pending(), 1u);
   q.close();
-  EXPECT_EQ(q.take_batch(5, 1h, q.interruptions()).size(), 1u);
+  EXPECT_EQ(q.take_batch(BatchCut{5, 1h}, q.interruptions()).size(), 1u);
 }
 
 TEST(IngestQueue, NewLimitsRefuseFurtherItemsAndKeepTheQueuedOnes) {

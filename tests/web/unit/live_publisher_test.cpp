@@ -77,5 +77,70 @@ TEST_F(LivePublisherTest, NothingForAFailedWriteAndNeverBackInTime) {
   EXPECT_EQ(publisher.published(), 1u);
 }
 
+// [live] min_interval: at most one value per channel and interval, the newest committed one,
+// sent when the interval ends (or at shutdown); never back in time.
+TEST_F(LivePublisherTest, AChannelGetsAtMostOneValuePerIntervalTheNewestWhenItEnds) {
+  LivePublisher throttled{topics,
+                          [this](const std::string& t, const std::string& p, bool r) {
+                            sent.push_back({t, p, r});
+                            return true;
+                          },
+                          clock, 1s};
+  LivePublishingStore throttled_store{inner, throttled};
+  const auto viewers = [&](std::size_t i) {
+    return nlohmann::json::parse(sent.at(i).payload)["viewers"].get<int>();
+  };
+  throttled_store.write({sample_item("c", t0 + 1s, 10)});
+  ASSERT_EQ(sent.size(), 1u);  // the first value of a channel leaves at once
+  clock.advance(100ms);
+  throttled_store.write({sample_item("c", t0 + 2s, 20)});
+  const auto committed_at = clock.now();
+  clock.advance(100ms);
+  throttled_store.write({sample_item("c", t0 + 3s, 30), sample_item("d", t0, 5)});
+  ASSERT_EQ(sent.size(), 2u);  // "d" at once, "c" held back
+  EXPECT_EQ(sent[1].topic, "st/v1/live/owncast/d");
+  EXPECT_EQ(throttled.held(), 1u);
+  throttled_store.write({sample_item("c", t0 + 2500ms, 25)});  // late: never announced
+  throttled.flush_due();
+  EXPECT_EQ(sent.size(), 2u);  // the interval has not ended
+  clock.advance(800ms);
+  throttled.flush_due();
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent[2].topic, "st/v1/live/owncast/c");
+  EXPECT_EQ(viewers(2), 30);  // the newest, with the time of its own commit
+  EXPECT_EQ(nlohmann::json::parse(sent[2].payload)["committed_at"],
+            format_rfc3339(committed_at + 100ms));
+  EXPECT_EQ(throttled.held(), 0u);
+  // The interval starts again from that send; a shutdown sends what is held at once.
+  clock.advance(100ms);
+  throttled_store.write({sample_item("c", t0 + 4s, 40)});
+  EXPECT_EQ(sent.size(), 3u);
+  throttled.flush_all();
+  ASSERT_EQ(sent.size(), 4u);
+  EXPECT_EQ(viewers(3), 40);
+  EXPECT_EQ(throttled.published(), 4u);
+}
+
+// After a quiet interval a commit's value leaves at once, replacing a held older one.
+TEST_F(LivePublisherTest, AValueDueAtItsCommitLeavesAtOnceAndReplacesTheHeldOne) {
+  LivePublisher throttled{topics,
+                          [this](const std::string& t, const std::string& p, bool r) {
+                            sent.push_back({t, p, r});
+                            return true;
+                          },
+                          clock, 1s};
+  LivePublishingStore throttled_store{inner, throttled};
+  throttled_store.write({sample_item("c", t0 + 1s, 10)});
+  throttled_store.write({sample_item("c", t0 + 2s, 20)});
+  EXPECT_EQ(throttled.held(), 1u);
+  clock.advance(1s);
+  throttled_store.write({sample_item("c", t0 + 3s, 30)});
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(sent[1].payload)["viewers"], 30);
+  EXPECT_EQ(throttled.held(), 0u);
+  throttled.flush_all();
+  EXPECT_EQ(sent.size(), 2u);
+}
+
 }  // namespace
 }  // namespace streamtrack::collector::live
