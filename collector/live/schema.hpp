@@ -189,4 +189,67 @@ DROP INDEX channel_current_live_idx;
 ALTER TABLE channel_current SET (fillfactor = 30);
 )sql";
 
+// Schema migration 11 (with collector/store/metrics_schema.hpp): channel_current moved by the
+// writer's own statement.
+//
+// The statement trigger of migration 3 joined every row a batch stored to its session and sorted
+// them twice per channel to find each channel's newest row and the time before it: a quarter of
+// the server's CPU per ingested row in bench/pg_store. The collector knows both per channel (it
+// groups a batch's samples by channel), so streamtrack_store_metrics (its overload of migration
+// 11) moves channel_current itself from one element per channel, with the same UPDATE and the
+// same notifications, when all of the batch's rows were stored (a plain INSERT). While its INSERT
+// runs, the transaction-local setting streamtrack.channel_current_written is 'on' and the
+// trigger, which still serves every other INSERT (the ON CONFLICT path, a resend, a collector
+// of an earlier version during an upgrade, any other writer), leaves those rows to it.
+inline constexpr const char* k_channel_current_from_writer_sql = R"sql(
+CREATE OR REPLACE FUNCTION streamtrack_metrics_committed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  items json[];
+  n integer;
+BEGIN
+  IF current_setting('streamtrack.channel_current_written', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  WITH ranked AS (
+    SELECT l.channel_id, l.id AS livestream_id, l.is_active, r."timestamp", r.viewer_count,
+           r.chat_messages, r.bitrate_kbps,
+           lag(r."timestamp") OVER (PARTITION BY l.channel_id ORDER BY r."timestamp")
+             AS previous_in_batch,
+           row_number() OVER (PARTITION BY l.channel_id ORDER BY r."timestamp" DESC) AS newest
+    FROM new_rows r JOIN livestreams l ON l.id = r.livestream_id
+  ), moved AS (
+    -- The chat rate spans the gap to the channel's previous sample (in this batch or before).
+    UPDATE channel_current cc SET
+      livestream_id = n.livestream_id, live = n.is_active, last_sample_at = n."timestamp",
+      viewers = CASE WHEN n.is_active THEN n.viewer_count END,
+      chat_messages = CASE WHEN n.is_active THEN n.chat_messages END,
+      bitrate_kbps = CASE WHEN n.is_active THEN n.bitrate_kbps END,
+      chat_per_minute = CASE
+        WHEN n.is_active AND n.chat_messages IS NOT NULL
+             AND greatest(n.previous_in_batch, cc.last_sample_at) < n."timestamp"
+             AND n."timestamp" - greatest(n.previous_in_batch, cc.last_sample_at)
+                 <= interval '10 minutes'
+        THEN n.chat_messages * 60.0
+             / extract(epoch FROM n."timestamp" - greatest(n.previous_in_batch, cc.last_sample_at))
+        END
+    FROM ranked n
+    WHERE n.newest = 1 AND cc.channel_id = n.channel_id
+      AND (cc.last_sample_at IS NULL OR n."timestamp" >= cc.last_sample_at)
+    RETURNING cc.*
+  )
+  SELECT array_agg(json_build_object(
+           'c', channel_id, 's', livestream_id,
+           't', to_char(last_sample_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           'v', viewers, 'm', chat_messages, 'r', chat_per_minute, 'b', bitrate_kbps,
+           'a', live) ORDER BY channel_id)
+  INTO items FROM moved;
+  n := coalesce(array_length(items, 1), 0);
+  FOR i IN 0 .. (n - 1) / 40 LOOP
+    EXIT WHEN n = 0;
+    PERFORM pg_notify('streamtrack_live', array_to_json(items[i * 40 + 1 : (i + 1) * 40])::text);
+  END LOOP;
+  RETURN NULL;
+END $$;
+)sql";
+
 }  // namespace streamtrack::collector::live

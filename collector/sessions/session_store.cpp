@@ -8,10 +8,6 @@ namespace streamtrack::collector::sessions {
 
 namespace {
 
-std::optional<std::string> opt_int(const std::optional<std::int64_t>& v) {
-  return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
-}
-
 constexpr const char* k_apply_steps =
     "SELECT step_no, session_id FROM streamtrack_apply_session_steps($1::bigint[], "
     "$2::boolean[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], "
@@ -22,35 +18,65 @@ constexpr const char* k_apply_steps =
 std::vector<std::optional<std::string>> apply_steps(store::PgConnection& conn,
                                                     const std::vector<ChannelStep>& steps,
                                                     std::chrono::milliseconds offline_timeout) {
-  std::vector<std::optional<std::string>> channel, offline, key, new_key, stream_id, started, first,
-      last, title, category, peak;
-  for (auto* column : {&channel, &offline, &key, &new_key, &stream_id, &started, &first, &last,
-                       &title, &category, &peak}) {
+  // Numbers and times in binary (no text for the server to parse), unless a time is one that
+  // PostgreSQL refuses as text: then the times go as text, and the step is refused as always.
+  const bool times_in_binary = std::all_of(steps.begin(), steps.end(), [](const ChannelStep& s) {
+    return store::binary_time_reads_as_text(s.step->first) &&
+           store::binary_time_reads_as_text(s.step->last) &&
+           (!s.step->started_at || store::binary_time_reads_as_text(*s.step->started_at));
+  });
+  using Element = store::BinaryArrayBuilder::Element;
+  store::BinaryArrayBuilder channel(Element::int8), offline(Element::boolean),
+      started(Element::timestamptz), first(Element::timestamptz), last(Element::timestamptz),
+      peak(Element::int8);
+  for (auto* column : {&channel, &offline, &started, &first, &last, &peak}) {
+    column->reserve(steps.size());
+  }
+  store::ArrayLiteralBuilder started_text, first_text, last_text;
+  std::vector<std::optional<std::string>> key, new_key, stream_id, title, category;
+  for (auto* column : {&key, &new_key, &stream_id, &title, &category}) {
     column->reserve(steps.size());
   }
   for (const auto& [id, step] : steps) {
-    const bool is_offline = step->kind == SessionStep::Kind::offline;
-    channel.emplace_back(std::to_string(id));
-    offline.emplace_back(is_offline ? "t" : "f");
+    channel.add_int8(id);
+    offline.add_bool(step->kind == SessionStep::Kind::offline);
     key.emplace_back(step->key);
     new_key.emplace_back("auto:" + format_rfc3339(step->first));
     stream_id.push_back(step->stream_id);
-    started.emplace_back(
-        format_rfc3339(step->started_at ? std::min(*step->started_at, step->first) : step->first));
-    first.emplace_back(format_rfc3339(step->first));
-    last.emplace_back(format_rfc3339(step->last));
+    const auto started_at =
+        step->started_at ? std::min(*step->started_at, step->first) : step->first;
+    if (times_in_binary) {
+      started.add_timestamp(started_at);
+      first.add_timestamp(step->first);
+      last.add_timestamp(step->last);
+    } else {
+      started_text.add_timestamp(started_at);
+      first_text.add_timestamp(step->first);
+      last_text.add_timestamp(step->last);
+    }
     title.push_back(step->title);
     category.push_back(step->category);
-    peak.push_back(opt_int(step->peak_viewers));
+    if (step->peak_viewers) {
+      peak.add_int8(*step->peak_viewers);
+    } else {
+      peak.add_null();
+    }
   }
+  constexpr auto bin = store::ParamFormat::binary;
+  constexpr auto txt = store::ParamFormat::text;
+  const auto time_format = times_in_binary ? bin : txt;
+  const auto times = [&](store::BinaryArrayBuilder& binary, store::ArrayLiteralBuilder& text) {
+    return times_in_binary ? std::move(binary).finish() : std::move(text).finish();
+  };
   const auto r = conn.exec(
       k_apply_steps,
-      {store::array_literal(channel), store::array_literal(offline), store::array_literal(key),
-       store::array_literal(new_key), store::array_literal(stream_id),
-       store::array_literal(started), store::array_literal(first), store::array_literal(last),
-       store::array_literal(title), store::array_literal(category), store::array_literal(peak),
+      {std::move(channel).finish(), std::move(offline).finish(), store::array_literal(key),
+       store::array_literal(new_key), store::array_literal(stream_id), times(started, started_text),
+       times(first, first_text), times(last, last_text), store::array_literal(title),
+       store::array_literal(category), std::move(peak).finish(),
        std::to_string(offline_timeout.count()) + " milliseconds",
-       store::lock_keys::text(store::lock_keys::k_derived_session)});
+       store::lock_keys::text(store::lock_keys::k_derived_session)},
+      {bin, bin, txt, txt, txt, time_format, time_format, time_format, txt, txt, bin, txt, txt});
   std::vector<std::optional<std::string>> sessions(steps.size());
   for (int row = 0; row < r.rows(); ++row) {
     const auto step_no = r.integer(row, 0);

@@ -76,4 +76,106 @@ END $$;
 REVOKE ALL ON FUNCTION streamtrack_store_metrics FROM PUBLIC;
 )sql";
 
+// Schema migration 11 (with collector/live/schema.hpp): an overload of streamtrack_store_metrics
+// that also moves channel_current, from one element per channel of the batch.
+//
+// p_current_* are parallel, one element per channel: its newest row of the batch (session,
+// time, viewers, chat messages, bitrate; of rows with the same time, the first in the arrays) and
+// the latest earlier time of its rows in the batch (NULL when none). With p_plain, and when
+// every row was stored by the plain INSERT, channel_current moves as migration 3's trigger would
+// have moved it from the same rows (same UPDATE, same notifications) while the trigger leaves
+// them; otherwise (ON CONFLICT DO NOTHING, some rows not stored) the trigger does it from the rows
+// actually stored, as before. The result is the same as the first overload's.
+inline constexpr const char* k_store_metrics_with_current_sql = R"sql(
+CREATE FUNCTION streamtrack_store_metrics(
+  p_livestream bigint[], p_timestamp timestamptz[], p_viewers integer[], p_chat_messages bigint[],
+  p_chatters bigint[], p_bitrate double precision[], p_fps double precision[],
+  p_dropped_frames bigint[], p_agent text[], p_seq bigint[], p_plain boolean,
+  p_current_channel bigint[], p_current_livestream bigint[], p_current_timestamp timestamptz[],
+  p_current_previous timestamptz[], p_current_viewers integer[],
+  p_current_chat_messages bigint[], p_current_bitrate double precision[])
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  items json[];
+  n integer;
+BEGIN
+  IF p_plain THEN
+    BEGIN
+      PERFORM set_config('streamtrack.channel_current_written', 'on', true);
+      WITH stored AS (
+        INSERT INTO livestream_metrics (livestream_id, "timestamp", viewer_count, chat_messages,
+                                        chatters, bitrate_kbps, fps, dropped_frames, agent_id,
+                                        seq)
+        SELECT * FROM unnest(p_livestream, p_timestamp, p_viewers, p_chat_messages, p_chatters,
+                             p_bitrate, p_fps, p_dropped_frames, p_agent, p_seq)
+        RETURNING livestream_id, "timestamp", viewer_count, chat_messages, chatters,
+                  bitrate_kbps
+      )
+      INSERT INTO analytics_dirty (livestream_id, hour, data_points, viewer_sum, viewer_n,
+                                   min_viewers, peak_viewers, chat_messages, chatters_sum,
+                                   chatters_n, peak_chatters, bitrate_sum, bitrate_n,
+                                   min_bitrate_kbps, max_bitrate_kbps)
+      SELECT livestream_id, date_trunc('hour', "timestamp" AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+             count(*), sum(viewer_count), count(viewer_count), min(viewer_count),
+             max(viewer_count), sum(chat_messages), sum(chatters), count(chatters),
+             max(chatters), sum(bitrate_kbps), count(bitrate_kbps), min(bitrate_kbps),
+             max(bitrate_kbps)
+      FROM stored
+      GROUP BY 1, 2;
+      PERFORM set_config('streamtrack.channel_current_written', '', true);
+      -- Migration 3's trigger, from the channels' newest rows the caller found.
+      WITH moved AS (
+        UPDATE channel_current cc SET
+          livestream_id = n.livestream_id, live = n.is_active, last_sample_at = n."timestamp",
+          viewers = CASE WHEN n.is_active THEN n.viewer_count END,
+          chat_messages = CASE WHEN n.is_active THEN n.chat_messages END,
+          bitrate_kbps = CASE WHEN n.is_active THEN n.bitrate_kbps END,
+          chat_per_minute = CASE
+            WHEN n.is_active AND n.chat_messages IS NOT NULL
+                 AND greatest(n.previous_in_batch, cc.last_sample_at) < n."timestamp"
+                 AND n."timestamp" - greatest(n.previous_in_batch, cc.last_sample_at)
+                     <= interval '10 minutes'
+            THEN n.chat_messages * 60.0
+                 / extract(epoch FROM n."timestamp"
+                                      - greatest(n.previous_in_batch, cc.last_sample_at))
+            END
+        FROM (SELECT u.*, l.is_active
+              FROM unnest(p_current_channel, p_current_livestream, p_current_timestamp,
+                          p_current_previous, p_current_viewers, p_current_chat_messages,
+                          p_current_bitrate)
+                AS u (channel_id, livestream_id, "timestamp", previous_in_batch, viewer_count,
+                      chat_messages, bitrate_kbps)
+              JOIN livestreams l ON l.id = u.livestream_id) n
+        WHERE cc.channel_id = n.channel_id
+          AND (cc.last_sample_at IS NULL OR n."timestamp" >= cc.last_sample_at)
+        RETURNING cc.*
+      )
+      SELECT array_agg(json_build_object(
+               'c', channel_id, 's', livestream_id,
+               't', to_char(last_sample_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'v', viewers, 'm', chat_messages, 'r', chat_per_minute, 'b', bitrate_kbps,
+               'a', live) ORDER BY channel_id)
+      INTO items FROM moved;
+      n := coalesce(array_length(items, 1), 0);
+      FOR i IN 0 .. (n - 1) / 40 LOOP
+        EXIT WHEN n = 0;
+        PERFORM pg_notify('streamtrack_live',
+                          array_to_json(items[i * 40 + 1 : (i + 1) * 40])::text);
+      END LOOP;
+      RETURN false;
+    EXCEPTION WHEN unique_violation THEN
+      NULL;  -- a resent row: the same rows again, by ON CONFLICT DO NOTHING
+    END;
+  END IF;
+  PERFORM set_config('streamtrack.channel_current_written', '', true);
+  RETURN streamtrack_store_metrics(p_livestream, p_timestamp, p_viewers, p_chat_messages,
+                                   p_chatters, p_bitrate, p_fps, p_dropped_frames, p_agent, p_seq,
+                                   false) OR p_plain;
+END $$;
+REVOKE ALL ON FUNCTION streamtrack_store_metrics(
+  bigint[], timestamptz[], integer[], bigint[], bigint[], double precision[], double precision[],
+  bigint[], text[], bigint[], boolean, bigint[], bigint[], timestamptz[], timestamptz[], integer[],
+  bigint[], double precision[]) FROM PUBLIC;
+)sql";
+
 }  // namespace streamtrack::collector::store

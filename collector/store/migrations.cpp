@@ -185,6 +185,12 @@ const std::vector<Migration>& migrations() {
        // deadlocked with.
        std::string(sessions::k_session_changes_set_based_sql) + live::k_channel_current_hot_sql +
            k_store_metrics_schema_sql},
+      {11,
+       "session steps: new sessions set-based like continued ones; room on the session rows' "
+       "pages (HOT updates); channel_current moved by streamtrack_store_metrics from each "
+       "channel's newest row",
+       std::string(sessions::k_session_steps_new_sessions_set_based_sql) +
+           live::k_channel_current_from_writer_sql + k_store_metrics_with_current_sql},
   };
   return all;
 }

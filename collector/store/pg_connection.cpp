@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <exception>
 #include <optional>
@@ -156,6 +157,25 @@ PgResult PgConnection::exec(const std::string& sql, const Params& params) {
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   return check(PQexecParams(m_conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
                             values.data(), nullptr, nullptr, 0));
+}
+
+PgResult PgConnection::exec(const std::string& sql, const Params& params,
+                            const std::vector<ParamFormat>& formats) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> binary;
+  values.reserve(params.size());
+  lengths.reserve(params.size());
+  binary.reserve(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& p = params[i];
+    const bool is_binary = i < formats.size() && formats[i] == ParamFormat::binary;
+    values.push_back(p ? p->data() : nullptr);
+    lengths.push_back(p && is_binary ? static_cast<int>(p->size()) : 0);
+    binary.push_back(is_binary ? 1 : 0);
+  }
+  return check(PQexecParams(m_conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), lengths.data(), binary.data(), 0));
 }
 
 std::optional<PgError> PgConnection::remaining_results_failure() {
@@ -336,6 +356,90 @@ std::string bytea_hex(std::string_view bytes) {
     out += k_hex[b & 0x0f];
   }
   return out;
+}
+
+namespace {
+
+// PostgreSQL's binary formats are big-endian.
+void put_be(std::string& out, std::uint64_t value, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    out += static_cast<char>((value >> shift) & 0xff);
+  }
+}
+
+// The array header: dimensions, a has-null flag, the element type, then (one dimension) its
+// length and lower bound.
+constexpr std::size_t k_header_bytes = 20;
+
+}  // namespace
+
+BinaryArrayBuilder::BinaryArrayBuilder(Element type) : m_type(type) {
+  m_bytes.resize(k_header_bytes);
+}
+
+void BinaryArrayBuilder::reserve(std::size_t elements) {
+  m_bytes.reserve(k_header_bytes + elements * 12);
+}
+
+void BinaryArrayBuilder::put_length(std::int32_t length) {
+  ++m_elements;
+  put_be(m_bytes, static_cast<std::uint32_t>(length), 4);
+}
+
+void BinaryArrayBuilder::add_bool(bool value) {
+  put_length(1);
+  m_bytes += static_cast<char>(value ? 1 : 0);
+}
+
+void BinaryArrayBuilder::add_int8(std::int64_t value) {
+  put_length(8);
+  put_be(m_bytes, static_cast<std::uint64_t>(value), 8);
+}
+
+void BinaryArrayBuilder::add_int4(std::int32_t value) {
+  put_length(4);
+  put_be(m_bytes, static_cast<std::uint32_t>(value), 4);
+}
+
+void BinaryArrayBuilder::add_float8(double value) {
+  put_length(8);
+  put_be(m_bytes, std::bit_cast<std::uint64_t>(value), 8);
+}
+
+void BinaryArrayBuilder::add_timestamp(TimePoint t) {
+  using namespace std::chrono;
+  constexpr auto k_postgres_epoch = sys_days{year{2000} / January / 1};
+  add_int8(duration_cast<microseconds>(t - k_postgres_epoch).count());
+}
+
+void BinaryArrayBuilder::add_null() {
+  m_has_null = true;
+  put_length(-1);
+}
+
+std::string BinaryArrayBuilder::finish() && {
+  std::string header;
+  header.reserve(k_header_bytes);
+  if (m_elements == 0) {
+    // An empty array has no dimensions.
+    put_be(header, 0, 4);
+    put_be(header, 0, 4);
+    put_be(header, static_cast<std::uint32_t>(m_type), 4);
+    return header;
+  }
+  put_be(header, 1, 4);
+  put_be(header, m_has_null ? 1 : 0, 4);
+  put_be(header, static_cast<std::uint32_t>(m_type), 4);
+  put_be(header, static_cast<std::uint32_t>(m_elements), 4);
+  put_be(header, 1, 4);
+  m_bytes.replace(0, k_header_bytes, header);
+  return std::move(m_bytes);
+}
+
+bool binary_time_reads_as_text(TimePoint t) {
+  using namespace std::chrono;
+  const int y = int(year_month_day{floor<days>(t)}.year());
+  return y >= 1 && y <= 9999;
 }
 
 }  // namespace streamtrack::collector::store

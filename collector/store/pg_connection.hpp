@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -62,6 +63,10 @@ class PgResult {
 
 using Params = std::vector<std::optional<std::string>>;  // text parameters, nullopt is NULL
 
+// How the server reads a parameter: as text (its input function), or in binary (its receive
+// function: PostgreSQL's send/receive representation, which BinaryArrayBuilder writes).
+enum class ParamFormat { text, binary };
+
 struct ConnectOptions {
   std::string dsn;
   // Connects to this database instead of the one `dsn` names (other dsn settings stay).
@@ -101,6 +106,10 @@ class PgConnection {
   // Runs one statement (or several, without parameters). Throws PgError.
   PgResult exec(const std::string& sql);
   PgResult exec(const std::string& sql, const Params& params);
+  // The same with each parameter's format: formats[i] for params[i] (text where formats is
+  // shorter). A binary value is sent with its length, so it may hold any byte.
+  PgResult exec(const std::string& sql, const Params& params,
+                const std::vector<ParamFormat>& formats);
 
   // The SCRAM-SHA-256 verifier of `password` for `role` (PQencryptPasswordConn), to send in
   // place of the password. Throws PgError.
@@ -150,6 +159,48 @@ class ArrayLiteralBuilder {
   void separate();
   std::string m_text;
 };
+
+// A one-dimensional array of one element type in PostgreSQL's binary array format (what
+// array_send writes and array_recv reads), built element by element, for a parameter sent as
+// ParamFormat::binary and cast to that array type in the statement ($1::bigint[]). The server
+// reads it without parsing text: no number or date parsing per element.
+class BinaryArrayBuilder {
+ public:
+  // The element types, as their PostgreSQL type OIDs.
+  enum class Element : std::uint32_t {
+    boolean = 16,
+    int8 = 20,
+    int4 = 23,
+    float8 = 701,
+    timestamptz = 1184,
+  };
+  explicit BinaryArrayBuilder(Element type);
+  void reserve(std::size_t elements);
+  void add_bool(bool value);
+  void add_int8(std::int64_t value);
+  void add_int4(std::int32_t value);
+  void add_float8(double value);
+  // Microseconds since 2000-01-01T00:00:00Z, PostgreSQL's timestamptz. Unlike text input,
+  // binary takes any year PostgreSQL can hold (year 0000 as 1 BC): keep the years the text
+  // form would refuse away where that matters.
+  void add_timestamp(TimePoint t);
+  void add_null();
+  std::size_t size() const { return m_elements; }
+  // The array's bytes; the builder is spent.
+  std::string finish() &&;
+
+ private:
+  void put_length(std::int32_t length);
+  Element m_type;
+  std::size_t m_elements = 0;
+  bool m_has_null = false;
+  std::string m_bytes;
+};
+
+// Whether PostgreSQL reads `t` as text, written as format_rfc3339 writes it, as the same instant
+// it reads in binary: a UTC year from 1 to 9999 (text refuses year 0000, which binary takes as
+// 1 BC).
+bool binary_time_reads_as_text(TimePoint t);
 
 // "\x..." hex text that PostgreSQL reads as bytea input, for raw payloads of any bytes.
 std::string bytea_hex(std::string_view bytes);

@@ -1,7 +1,10 @@
 #include "collector/store/pg_store.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <iterator>
+#include <limits>
 #include <set>
 #include <tuple>
 
@@ -24,30 +27,126 @@ std::optional<std::string> opt_int(const std::optional<std::int64_t>& v) {
   return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
 }
 
-// The metrics rows of a batch, one array literal per column of livestream_metrics.
+// A session id as streamtrack_apply_session_steps returned it (bigint as text).
+std::int64_t parse_session_id(const std::string& text) {
+  std::int64_t id = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw PgError("XX000", "session id \"" + text + "\" is not a bigint", ErrorClass::transient);
+  }
+  return id;
+}
+
+// The metrics rows of a batch, one array per column of livestream_metrics: numbers and times in
+// binary (the server parses no text for them), agent ids as a text literal. A time PostgreSQL
+// refuses as text (year 0000) never gets here: it is the first or last time of its session step,
+// whose times then go as text and are refused first (the batch then isolates the sample).
+// Viewers go as text when one does not fit an integer, so that its row is refused as always.
 class MetricsColumns {
  public:
-  void add(const std::string& livestream, const Sample& s) {
-    ++m_rows;
-    m_livestream.add(livestream);
-    m_ts.add_timestamp(s.ts);
-    add(m_viewers, s.viewers);
-    add(m_chat_messages, s.chat_messages);
-    add(m_chatters, s.chatters);
-    add(m_bitrate, s.bitrate_kbps);
-    add(m_fps, s.fps);
-    add(m_dropped_frames, s.dropped_frames);
-    m_agent.add(s.agent);
-    m_seq.add_number(s.seq);
+  void add(std::int64_t channel, std::int64_t livestream, const Sample& s) {
+    m_livestream.add_int8(livestream);
+    m_samples.push_back(&s);
+    auto [it, first] = m_newest.try_emplace(channel, Newest{&s, livestream, std::nullopt});
+    auto& newest = it->second;
+    // As migration 3's trigger ranks a channel's rows (by time, the first stored of equal
+    // times first), the newest is the first row of the latest time, and the one before it the
+    // latest earlier time.
+    if (!first) {
+      if (s.ts > newest.row->ts) {
+        newest.previous = newest.row->ts;
+        newest.row = &s;
+        newest.livestream = livestream;
+      } else if (s.ts < newest.row->ts && (!newest.previous || s.ts > *newest.previous)) {
+        newest.previous = s.ts;
+      }
+    }
+    if (s.viewers) {
+      if (*s.viewers < std::numeric_limits<std::int32_t>::min() ||
+          *s.viewers > std::numeric_limits<std::int32_t>::max()) {
+        m_viewers_as_text = true;
+      }
+    }
   }
-  bool empty() const { return m_rows == 0; }
-  // $1..$10 in the order of livestream_metrics' columns; the columns are spent.
-  Params params() && {
-    return {std::move(m_livestream).finish(), std::move(m_ts).finish(),
-            std::move(m_viewers).finish(),    std::move(m_chat_messages).finish(),
-            std::move(m_chatters).finish(),   std::move(m_bitrate).finish(),
-            std::move(m_fps).finish(),        std::move(m_dropped_frames).finish(),
-            std::move(m_agent).finish(),      std::move(m_seq).finish()};
+  bool empty() const { return m_samples.empty(); }
+  // $12..$18 of streamtrack_store_metrics (migration 11): per channel, in channel id order, its
+  // newest row and the latest earlier time of its rows (NULL when none).
+  std::pair<Params, std::vector<ParamFormat>> current() const {
+    using Element = BinaryArrayBuilder::Element;
+    BinaryArrayBuilder channel(Element::int8), livestream(Element::int8), ts(Element::timestamptz),
+        previous(Element::timestamptz), viewers(Element::int4), chat_messages(Element::int8),
+        bitrate(Element::float8);
+    ArrayLiteralBuilder viewers_text;
+    for (const auto& [id, newest] : m_newest) {
+      const Sample& s = *newest.row;
+      channel.add_int8(id);
+      livestream.add_int8(newest.livestream);
+      ts.add_timestamp(s.ts);
+      if (newest.previous) {
+        previous.add_timestamp(*newest.previous);
+      } else {
+        previous.add_null();
+      }
+      if (m_viewers_as_text) {
+        add(viewers_text, s.viewers);
+      } else if (s.viewers) {
+        viewers.add_int4(static_cast<std::int32_t>(*s.viewers));
+      } else {
+        viewers.add_null();
+      }
+      add(chat_messages, s.chat_messages);
+      add(bitrate, s.bitrate_kbps);
+    }
+    constexpr auto bin = ParamFormat::binary;
+    return {{std::move(channel).finish(), std::move(livestream).finish(), std::move(ts).finish(),
+             std::move(previous).finish(),
+             m_viewers_as_text ? std::move(viewers_text).finish() : std::move(viewers).finish(),
+             std::move(chat_messages).finish(), std::move(bitrate).finish()},
+            {bin, bin, bin, bin, m_viewers_as_text ? ParamFormat::text : bin, bin, bin}};
+  }
+  // $1..$10 in the order of livestream_metrics' columns, with their formats; the columns are
+  // spent.
+  std::pair<Params, std::vector<ParamFormat>> params() && {
+    const auto n = m_samples.size();
+    BinaryArrayBuilder ts(BinaryArrayBuilder::Element::timestamptz);
+    BinaryArrayBuilder viewers(BinaryArrayBuilder::Element::int4);
+    BinaryArrayBuilder chat_messages(BinaryArrayBuilder::Element::int8);
+    BinaryArrayBuilder chatters(BinaryArrayBuilder::Element::int8);
+    BinaryArrayBuilder bitrate(BinaryArrayBuilder::Element::float8);
+    BinaryArrayBuilder fps(BinaryArrayBuilder::Element::float8);
+    BinaryArrayBuilder dropped_frames(BinaryArrayBuilder::Element::int8);
+    BinaryArrayBuilder seq(BinaryArrayBuilder::Element::int8);
+    for (auto* column :
+         {&ts, &viewers, &chat_messages, &chatters, &bitrate, &fps, &dropped_frames, &seq}) {
+      column->reserve(n);
+    }
+    ArrayLiteralBuilder viewers_text, agent;
+    for (const Sample* s : m_samples) {
+      ts.add_timestamp(s->ts);
+      if (m_viewers_as_text) {
+        add(viewers_text, s->viewers);
+      } else if (s->viewers) {
+        viewers.add_int4(static_cast<std::int32_t>(*s->viewers));
+      } else {
+        viewers.add_null();
+      }
+      add(chat_messages, s->chat_messages);
+      add(chatters, s->chatters);
+      add(bitrate, s->bitrate_kbps);
+      add(fps, s->fps);
+      add(dropped_frames, s->dropped_frames);
+      agent.add(s->agent);
+      seq.add_int8(s->seq);
+    }
+    constexpr auto bin = ParamFormat::binary;
+    constexpr auto txt = ParamFormat::text;
+    return {
+        {std::move(m_livestream).finish(), std::move(ts).finish(),
+         m_viewers_as_text ? std::move(viewers_text).finish() : std::move(viewers).finish(),
+         std::move(chat_messages).finish(), std::move(chatters).finish(),
+         std::move(bitrate).finish(), std::move(fps).finish(), std::move(dropped_frames).finish(),
+         std::move(agent).finish(), std::move(seq).finish()},
+        {bin, bin, m_viewers_as_text ? txt : bin, bin, bin, bin, bin, bin, txt, bin}};
   }
 
  private:
@@ -58,17 +157,32 @@ class MetricsColumns {
       column.add_null();
     }
   }
-  static void add(ArrayLiteralBuilder& column, const std::optional<double>& v) {
+  static void add(BinaryArrayBuilder& column, const std::optional<std::int64_t>& v) {
     if (v) {
-      column.add_number(*v);
+      column.add_int8(*v);
+    } else {
+      column.add_null();
+    }
+  }
+  static void add(BinaryArrayBuilder& column, const std::optional<double>& v) {
+    if (v) {
+      column.add_float8(*v);
     } else {
       column.add_null();
     }
   }
 
-  std::size_t m_rows = 0;
-  ArrayLiteralBuilder m_livestream, m_ts, m_viewers, m_chat_messages, m_chatters, m_bitrate, m_fps,
-      m_dropped_frames, m_agent, m_seq;
+  // A channel's newest row of the batch, and the time of the row before it.
+  struct Newest {
+    const Sample* row;
+    std::int64_t livestream;
+    std::optional<TimePoint> previous;
+  };
+
+  BinaryArrayBuilder m_livestream{BinaryArrayBuilder::Element::int8};
+  std::vector<const Sample*> m_samples;
+  std::map<std::int64_t, Newest> m_newest;
+  bool m_viewers_as_text = false;
 };
 
 // One statement for all of `rows`. A reject is stored once per (topic, payload, reason)
@@ -241,6 +355,7 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   resolve_channels(keys);
 
   struct Planned {
+    std::int64_t channel;
     const std::vector<const Sample*>* samples;
     std::vector<sessions::SessionStep> steps;
   };
@@ -248,19 +363,20 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   planned.reserve(by_channel.size());
   std::vector<sessions::ChannelStep> steps;
   for (const auto& [key, samples] : by_channel) {
-    planned.push_back({&samples, sessions::plan_channel(samples, m_session_timeout)});
     const auto channel = channel_id(key);
+    planned.push_back({channel, &samples, sessions::plan_channel(samples, m_session_timeout)});
     for (const auto& step : planned.back().steps) steps.push_back({channel, &step});
   }
   const auto livestreams = sessions::apply_steps(*m_conn, steps, m_session_timeout);
 
   MetricsColumns rows;
   std::size_t step_index = 0;
-  for (const auto& [samples, channel_steps] : planned) {
+  for (const auto& [channel, samples, channel_steps] : planned) {
     for (const auto& step : channel_steps) {
       const auto& livestream = livestreams[step_index++];
       if (!livestream) continue;  // an offline step adds no metrics row
-      for (const auto local : step.samples) rows.add(*livestream, *(*samples)[local]);
+      const auto id = parse_session_id(*livestream);
+      for (const auto local : step.samples) rows.add(channel, id, *(*samples)[local]);
     }
   }
   if (rows.empty()) return;
@@ -269,13 +385,19 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   // recent batch met a resent row.
   const bool plain = m_on_conflict_batches == 0;
   if (!plain) --m_on_conflict_batches;
-  auto params = std::move(rows).params();
+  auto [current, current_formats] = rows.current();
+  auto [params, formats] = std::move(rows).params();
   params.emplace_back(plain ? "true" : "false");
+  formats.push_back(ParamFormat::text);
+  std::move(current.begin(), current.end(), std::back_inserter(params));
+  formats.insert(formats.end(), current_formats.begin(), current_formats.end());
   const auto stored = m_conn->exec(
       "SELECT streamtrack_store_metrics($1::bigint[], $2::timestamptz[], $3::integer[], "
       "$4::bigint[], $5::bigint[], $6::double precision[], $7::double precision[], $8::bigint[], "
-      "$9::text[], $10::bigint[], $11::boolean)",
-      params);
+      "$9::text[], $10::bigint[], $11::boolean, $12::bigint[], $13::bigint[], "
+      "$14::timestamptz[], $15::timestamptz[], $16::integer[], $17::bigint[], "
+      "$18::double precision[])",
+      params, formats);
   if (stored.text(0, 0) == "t") m_on_conflict_batches = k_on_conflict_batches_after_a_resend;
 }
 

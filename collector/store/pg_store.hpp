@@ -29,9 +29,10 @@ class PgStore final : public Store {
   // channels: new channels in one INSERT (ids cached once committed), every session step in one
   // call (sessions::apply_steps: samples resolved to sessions in time order per channel, channels
   // in (platform, scope, name) order, so two writers lock rows alike and never deadlock), then
-  // one call of streamtrack_store_metrics (migration 10) that sends the rows as arrays, stores
-  // those not stored yet and leaves the aggregates of the rows it stored, per hour, for the
-  // analytics refresh: by a plain INSERT, or, when a row was stored already (a resend), by
+  // one call of streamtrack_store_metrics (migration 11's) that sends the rows as arrays (numbers
+  // and times in binary), with each channel's newest row, stores those not stored yet, leaves
+  // the aggregates of the rows it stored, per hour, for the analytics refresh and moves
+  // channel_current: by a plain INSERT, or, when a row was stored already (a resend), by
   // INSERT ... ON CONFLICT DO NOTHING, also for the next k_on_conflict_batches_after_a_resend
   // batches (a resend rarely comes alone, and each costs the plain attempt in vain). Offline
   // samples close sessions and add no metrics row. Rejects cost one more statement, whatever their

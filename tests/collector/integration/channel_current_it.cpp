@@ -3,6 +3,7 @@
 // order writers commit in, and an upgrade from migration 9 keeps what the table held.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -242,7 +243,8 @@ TEST_F(ChannelCurrentIT, AnUpgradeFromMigration9KeepsChannelCurrentAndItsOrders)
   const auto orders_before = channel_list_orders(m_dsn);
 
   migrate();
-  EXPECT_EQ(pg_scalar(m_dsn, "SELECT max(version) FROM schema_migrations"), "10");
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT max(version) FROM schema_migrations"),
+            std::to_string(store::migrations().back().version));
   EXPECT_EQ(pg_query(m_dsn, k_current_sql), before);
   EXPECT_EQ(channel_list_orders(m_dsn), orders_before);
   EXPECT_EQ(pg_scalar(m_dsn,
@@ -286,7 +288,7 @@ TEST_F(ChannelCurrentIT, MigrationTenTakesItsTablesInTheWritersOrderSoABatchInFl
   std::string migration_error;
   std::thread migration([&] {
     try {
-      migrate();
+      migrate(10);
     } catch (const std::exception& e) {
       migration_error = e.what();
     }
@@ -314,6 +316,43 @@ TEST_F(ChannelCurrentIT, MigrationTenTakesItsTablesInTheWritersOrderSoABatchInFl
   EXPECT_EQ(batch_error, "");
   EXPECT_EQ(migration_error, "");
   EXPECT_EQ(pg_scalar(m_dsn, "SELECT max(version) FROM schema_migrations"), "10");
+  EXPECT_EQ(pg_scalar(m_dsn,
+                      "SELECT count(*) FROM channel_current WHERE viewers = 700 AND "
+                      "last_sample_at = '2030-03-01T10:00:40Z'"),
+            "10");
+}
+
+// Migration 11 (new sessions set-based, room on the session rows' pages) takes no lock a batch
+// conflicts with: it completes while a batch that moved its sessions and stored its rows is
+// still open, and that batch then commits.
+TEST_F(ChannelCurrentIT, MigrationElevenCompletesWhileABatchIsInFlight) {
+  migrate(10);
+  insert_live_channels(10);
+  store::PgConnection writer(m_options);
+  writer.exec("BEGIN");
+  writer.exec("UPDATE livestreams SET last_sample_at = '2030-03-01T10:00:40Z'");
+  writer.exec(
+      "INSERT INTO livestream_metrics (livestream_id, \"timestamp\", viewer_count, "
+      "chat_messages, agent_id, seq) SELECT id, '2030-03-01T10:00:40Z', 700, 3, 'studio', "
+      "channel_id FROM livestreams");
+
+  std::atomic<bool> migrated{false};
+  std::string migration_error;
+  std::thread migration([&] {
+    try {
+      migrate();
+    } catch (const std::exception& e) {
+      migration_error = e.what();
+    }
+    migrated = true;
+  });
+  const bool done_while_open =
+      wait_until([&] { return migrated.load(); }, std::chrono::seconds{60});
+  writer.exec("COMMIT");
+  migration.join();
+  EXPECT_TRUE(done_while_open) << "migration 11 waited for the batch";
+  EXPECT_EQ(migration_error, "");
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT max(version) FROM schema_migrations"), "11");
   EXPECT_EQ(pg_scalar(m_dsn,
                       "SELECT count(*) FROM channel_current WHERE viewers = 700 AND "
                       "last_sample_at = '2030-03-01T10:00:40Z'"),

@@ -4,6 +4,7 @@
 // transaction), and in every case each sample stored and counted in its hour once.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <thread>
 
 #include "collector/store/migrations.hpp"
@@ -120,6 +121,102 @@ TEST_F(PgStoreMetricsIT, ASampleAnotherWriterHoldsUncommittedIsWaitedForAndStore
   EXPECT_EQ(stored(), (Rows{{"1,2,3", "3"}}));
   // The rival's row is not the writer's to count (here, the rival left no aggregates).
   EXPECT_EQ(counted(), (Rows{{"10:00", "2", "40"}}));
+}
+
+// A batch stored whole moves channel_current by streamtrack_store_metrics (migration 11); one
+// that met a resent row, by migration 3's trigger from the rows it stored: the same figures.
+TEST_F(PgStoreMetricsIT, ChannelCurrentMovesWhetherTheBatchMetAResentRowOrNot) {
+  const std::string current_sql =
+      "SELECT live::text, to_char(last_sample_at, 'HH24:MI:SS'), viewers::text, "
+      "coalesce(round(chat_per_minute::numeric, 3)::text, '-') FROM channel_current";
+  const auto with_chat = [](Item item, std::int64_t chat) {
+    item.sample->chat_messages = chat;
+    return item;
+  };
+  write({with_chat(sample_item(1, "2030-03-01T10:00:00Z"), 4)});
+  EXPECT_EQ(pg_query(m_dsn, current_sql), (Rows{{"true", "10:00:00", "10", "-"}}));
+  // Stored whole: 6 messages in the 30 s since 10:00, the newest of the batch's two rows.
+  write({with_chat(sample_item(3, "2030-03-01T10:01:00Z"), 6),
+         with_chat(sample_item(2, "2030-03-01T10:00:30Z"), 6)});
+  EXPECT_EQ(pg_query(m_dsn, current_sql), (Rows{{"true", "10:01:00", "30", "12.000"}}));
+  // With a resent row (2): 5 messages in the 60 s since 10:01.
+  write({with_chat(sample_item(2, "2030-03-01T10:00:30Z"), 6),
+         with_chat(sample_item(4, "2030-03-01T10:02:00Z"), 5)});
+  EXPECT_EQ(pg_query(m_dsn, current_sql), (Rows{{"true", "10:02:00", "40", "5.000"}}));
+  // And the batches after it (ON CONFLICT DO NOTHING for a while), likewise.
+  write({with_chat(sample_item(5, "2030-03-01T10:02:20Z"), 2)});
+  EXPECT_EQ(pg_query(m_dsn, current_sql), (Rows{{"true", "10:02:20", "50", "6.000"}}));
+  EXPECT_EQ(stored(), (Rows{{"1,2,3,4,5", "5"}}));
+}
+
+// The metrics columns go in PostgreSQL's binary format; each reads back as the value its text
+// literal gave: extreme numbers, NULLs, negative and pre-2000 times, millisecond times.
+TEST_F(PgStoreMetricsIT, ArraysSentInBinaryReadBackAsTheirTextLiteralsDo) {
+  using Element = store::BinaryArrayBuilder::Element;
+  store::BinaryArrayBuilder int8(Element::int8), int4(Element::int4), float8(Element::float8),
+      times(Element::timestamptz);
+  store::ArrayLiteralBuilder int8_text, int4_text, float8_text, times_text;
+  for (const std::int64_t v : {std::numeric_limits<std::int64_t>::min(), std::int64_t{-1},
+                               std::int64_t{0}, std::numeric_limits<std::int64_t>::max()}) {
+    int8.add_int8(v);
+    int8_text.add_number(v);
+  }
+  for (const std::int32_t v :
+       {std::numeric_limits<std::int32_t>::min(), 0, 7, std::numeric_limits<std::int32_t>::max()}) {
+    int4.add_int4(v);
+    int4_text.add_number(std::int64_t{v});
+  }
+  for (const double v : {-0.0, 2500.5, 1e-310, -1.7976931348623157e308, 0.1}) {
+    float8.add_float8(v);
+    float8_text.add_number(v);
+  }
+  for (const char* t : {"0001-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z",
+                        "2030-03-01T10:00:00.123Z", "9999-12-31T23:59:59.999Z"}) {
+    times.add_timestamp(*parse_rfc3339(t));
+    times_text.add_timestamp(*parse_rfc3339(t));
+  }
+  for (auto* b : {&int8, &int4, &float8, &times}) b->add_null();
+  for (auto* b : {&int8_text, &int4_text, &float8_text, &times_text}) b->add_null();
+
+  store::PgConnection conn(m_options);
+  const std::string sql =
+      "SELECT $1::bigint[]::text, $2::integer[]::text, $3::double precision[]::text, "
+      "$4::timestamptz[]::text, $5::bigint[]::text";
+  const auto binary =
+      conn.exec(sql,
+                {std::move(int8).finish(), std::move(int4).finish(), std::move(float8).finish(),
+                 std::move(times).finish(), store::BinaryArrayBuilder(Element::int8).finish()},
+                std::vector<store::ParamFormat>(5, store::ParamFormat::binary));
+  const auto text =
+      conn.exec(sql, {std::move(int8_text).finish(), std::move(int4_text).finish(),
+                      std::move(float8_text).finish(), std::move(times_text).finish(), "{}"});
+  for (int col = 0; col < 5; ++col) {
+    EXPECT_EQ(binary.text(0, col), text.text(0, col)) << "column " << col;
+  }
+  EXPECT_EQ(binary.text(0, 4), "{}");
+}
+
+// Times go in binary, which would take year 0000 (as 1 BC): a sample of that year is still refused
+// as before (its session step refuses it), so the batch isolates it.
+TEST_F(PgStoreMetricsIT, ASampleTimePostgresRefusesAsTextIsStillRefused) {
+  auto year_zero = sample_item(2, "2030-03-01T10:00:00Z");
+  year_zero.sample->ts = *parse_rfc3339("0000-06-01T00:00:00Z");
+  const auto outcome = m_store->write({sample_item(1, "2030-03-01T10:00:00Z"), year_zero});
+  EXPECT_EQ(outcome.status, Outcome::error);
+  EXPECT_NE(outcome.error.find("SQLSTATE 22008"), std::string::npos) << outcome.error;
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), "0");
+  write({sample_item(1, "2030-03-01T10:00:00Z")});
+  EXPECT_EQ(stored(), (Rows{{"1", "1"}}));
+}
+
+// Viewers go in binary as integers; one that does not fit is sent as text, and refused as ever.
+TEST_F(PgStoreMetricsIT, ViewersOutsideAnIntegerAreRefusedNotWrapped) {
+  auto huge = sample_item(2, "2030-03-01T10:00:01Z");
+  huge.sample->viewers = std::int64_t{1} << 31;
+  const auto outcome = m_store->write({sample_item(1, "2030-03-01T10:00:00Z"), huge});
+  EXPECT_EQ(outcome.status, Outcome::error);
+  EXPECT_NE(outcome.error.find("SQLSTATE 22003"), std::string::npos) << outcome.error;
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), "0");
 }
 
 }  // namespace

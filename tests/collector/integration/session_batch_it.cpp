@@ -43,6 +43,54 @@ Item sample_item(const std::string& platform, const std::string& channel, std::i
   return queued_sample(std::move(s));
 }
 
+// Three batches whose channels take every shape of steps: a new broadcast after the old one's
+// last samples, alone, twice, before a late sample of the old one, before an offline sample,
+// starting before the open one's last sample, two open sessions then a third, a new channel,
+// late samples of closed broadcasts.
+std::vector<std::vector<Item>> steps_of_every_shape() {
+  const auto item = [](const std::string& channel, std::int64_t seq, const std::string& time,
+                       std::optional<std::string> stream, std::optional<std::string> title = {},
+                       bool live = true) {
+    return sample_item("twitch", channel, seq, "2030-03-01T" + time + "Z", live, std::move(stream),
+                       std::move(title));
+  };
+  return {
+      {item("old-then-new", 1, "10:00:00", "a", "A"), item("new-only", 2, "10:00:00", "a"),
+       item("two-new", 3, "10:00:00", "a"), item("new-then-old", 4, "10:00:00", "a"),
+       item("continued", 5, "10:00:00", "a"), item("then-offline", 6, "10:00:00", "a"),
+       item("late-new", 7, "10:05:00", "a"), item("one-of-each", 8, "10:00:00", "a", "A"),
+       item("one-of-each", 9, "10:00:00", "b", "B")},
+      {
+          // The common case: the old broadcast's last samples, then a new one.
+          item("old-then-new", 10, "10:01:00", "a"),
+          item("old-then-new", 11, "10:02:00", "b", "B"),
+          // Only the new broadcast: it closes the old one.
+          item("new-only", 12, "10:02:00", "b", "B"),
+          // Two new broadcasts in one batch: the loop.
+          item("two-new", 13, "10:01:00", "b"),
+          item("two-new", 14, "10:02:00", "c"),
+          // A new broadcast, then a late sample of the old one: the loop.
+          item("new-then-old", 15, "10:01:00", "b"),
+          item("new-then-old", 16, "10:02:00", "a"),
+          item("continued", 17, "10:02:00", "a", "A2"),
+          item("then-offline", 18, "10:01:00", "a"),
+          item("then-offline", 19, "10:02:00", std::nullopt, std::nullopt, false),
+          // A new broadcast that starts before the open one's last sample closes nothing.
+          item("late-new", 20, "10:01:00", "b", "L"),
+          // A channel seen for the first time.
+          item("first-seen", 21, "10:02:00", "a", "F"),
+          // Two open sessions continued, then a third one that supersedes both.
+          item("one-of-each", 22, "10:01:00", "a"),
+          item("one-of-each", 23, "10:01:30", "b"),
+          item("one-of-each", 24, "10:02:00", "c", "C"),
+      },
+      {item("old-then-new", 25, "10:03:00", "b"),
+       // A late sample of a closed broadcast and one of the open one: both continued.
+       item("new-only", 26, "10:01:00", "a"), item("new-only", 27, "10:03:00", "b"),
+       item("two-new", 28, "10:03:00", "c"), item("late-new", 29, "10:06:00", "b")},
+  };
+}
+
 class SessionBatchIT : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -76,6 +124,58 @@ class SessionBatchIT : public ::testing::Test {
                         channel +
                         "' "
                         "GROUP BY l.session_key, l.started_at ORDER BY l.started_at");
+  }
+
+  // A second database whose session steps are migration 7's step-by-step function, with the
+  // partial aggregates of migration 9 and migration 10's streamtrack_store_metrics, called by the
+  // signature PgStore::write calls (migration 11's) without the channels' newest rows: there
+  // channel_current moves by migration 3's trigger, from the rows stored.
+  store::ConnectOptions reference_database() {
+    store::ConnectOptions options;
+    options.dsn = m_pg.create_database("reference");
+    store::PgConnection conn(options);
+    EXPECT_EQ(store::apply_migrations(conn, 7).back(), 7);
+    conn.exec(analytics::k_partial_aggregates_schema_sql);
+    conn.exec(store::k_store_metrics_schema_sql);
+    conn.exec(k_store_metrics_as_migration_10);
+    return options;
+  }
+
+  // Migration 11's signature of streamtrack_store_metrics calling migration 10's, which leaves
+  // channel_current to migration 3's trigger: PgStore::write as a collector of migration 10.
+  static constexpr const char* k_store_metrics_as_migration_10 = R"sql(
+CREATE FUNCTION streamtrack_store_metrics(
+  bigint[], timestamptz[], integer[], bigint[], bigint[], double precision[], double precision[],
+  bigint[], text[], bigint[], boolean, bigint[], bigint[], timestamptz[], timestamptz[],
+  integer[], bigint[], double precision[])
+RETURNS boolean LANGUAGE sql
+AS $$ SELECT streamtrack_store_metrics($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) $$
+)sql";
+
+  // Everything a batch leaves, one query per table, each row as text.
+  static std::vector<Rows> everything(const std::string& dsn) {
+    return {
+        pg_query(dsn,
+                 "SELECT c.name, l.session_key, l.started_at::text, l.last_sample_at::text, "
+                 "coalesce(l.ended_at::text, '-'), l.is_active::text, coalesce(l.title, '-'), "
+                 "coalesce(l.category, '-'), coalesce(l.peak_viewers::text, '-'), "
+                 "coalesce(l.platform_stream_id, '-') "
+                 "FROM livestreams l JOIN channels c ON c.id = l.channel_id ORDER BY 1, 2"),
+        pg_query(dsn,
+                 "SELECT c.name, l.session_key, h.at::text, coalesce(h.title, '-'), "
+                 "coalesce(h.category, '-') FROM livestream_changes h JOIN livestreams l "
+                 "ON l.id = h.livestream_id JOIN channels c ON c.id = l.channel_id "
+                 "ORDER BY 1, 2, 3, 4, 5"),
+        pg_query(dsn,
+                 "SELECT cc.name, coalesce(l.session_key, '-'), cc.live::text, "
+                 "coalesce(cc.last_sample_at::text, '-'), coalesce(cc.viewers::text, '-') "
+                 "FROM channel_current cc LEFT JOIN livestreams l ON l.id = cc.livestream_id "
+                 "ORDER BY 1"),
+        pg_query(dsn,
+                 "SELECT l.session_key, string_agg(m.seq::text, ',' ORDER BY m.seq) FROM "
+                 "livestream_metrics m JOIN livestreams l ON l.id = m.livestream_id "
+                 "GROUP BY 1 ORDER BY 1"),
+    };
   }
 
   PostgresServer m_pg;
@@ -331,18 +431,8 @@ TEST_F(SessionBatchIT, TwoWritersOneBatchApartAcrossSessionChangesNeverDeadlock)
 // derived and reopened sessions and the sweeper between batches, leave the same sessions, the
 // same title history and the same current state of every channel.
 TEST_F(SessionBatchIT, SetBasedStepsLeaveWhatTheStepByStepFunctionLeft) {
-  const auto reference_dsn = m_pg.create_database("reference");
-  store::ConnectOptions reference_options;
-  reference_options.dsn = reference_dsn;
-  {
-    store::PgConnection conn(reference_options);
-    ASSERT_EQ(store::apply_migrations(conn, 7).back(), 7);
-    // Migration 9 (the writers' partial aggregates, which PgStore::write now leaves) without
-    // migration 8: the session function stays migration 7's.
-    conn.exec(analytics::k_partial_aggregates_schema_sql);
-    // And migration 10's streamtrack_store_metrics, which PgStore::write calls.
-    conn.exec(store::k_store_metrics_schema_sql);
-  }
+  const auto reference_options = reference_database();
+  const auto& reference_dsn = reference_options.dsn;
   constexpr auto k_silence = std::chrono::minutes{5};
   store::PgStore reference(reference_options, k_silence);
   store::PgStore set_based(m_options, k_silence);
@@ -416,6 +506,57 @@ TEST_F(SessionBatchIT, SetBasedStepsLeaveWhatTheStepByStepFunctionLeft) {
   EXPECT_EQ(pg_query(m_dsn, changes_sql), pg_query(reference_dsn, changes_sql));
   EXPECT_EQ(pg_query(m_dsn, current_sql), pg_query(reference_dsn, current_sql));
   EXPECT_EQ(pg_query(m_dsn, metrics_sql), pg_query(reference_dsn, metrics_sql));
+}
+
+// Migration 11 applies the steps of channels whose only new session is their last step in three
+// statements for the whole batch; other channels go through the loop. Each shape of a channel's
+// steps, on both paths, leaves what migration 7's step-by-step function left.
+TEST_F(SessionBatchIT, NewSessionsAppliedSetBasedLeaveWhatTheStepByStepFunctionLeft) {
+  const auto reference_options = reference_database();
+  store::PgStore reference(reference_options, k_timeout);
+  const auto batches = steps_of_every_shape();
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    ASSERT_EQ(reference.write(batches[i]).status, Outcome::ok) << "batch " << i;
+    const auto outcome = write(batches[i]);
+    ASSERT_EQ(outcome.status, Outcome::ok) << "batch " << i << ": " << outcome.error;
+    EXPECT_EQ(everything(m_dsn), everything(reference_options.dsn)) << "after batch " << i;
+  }
+  // The common case as the read side sees it: the old broadcast closed at its last sample.
+  EXPECT_EQ(sessions("old-then-new"),
+            (Rows{{"id:a", "10:00:00", "10:01:00", "10:01:00", "false", "A", "100"},
+                  {"id:b", "10:02:00", "10:03:00", "-", "true", "B", "250"}}));
+}
+
+// An upgrade from migration 10 with sessions in place: the batches after it continue and supersede
+// the sessions migration 10's function opened as the step-by-step function would have.
+TEST_F(SessionBatchIT, AnUpgradeFromMigration10ContinuesItsSessions) {
+  const auto reference_options = reference_database();
+  store::PgStore reference(reference_options, k_timeout);
+  store::ConnectOptions upgraded_options;
+  upgraded_options.dsn = m_pg.create_database("upgraded");
+  store::PgConnection conn(upgraded_options);
+  ASSERT_EQ(store::apply_migrations(conn, 10).back(), 10);
+  conn.exec(k_store_metrics_as_migration_10);
+  store::PgStore upgraded(upgraded_options, k_timeout);
+  const auto batches = steps_of_every_shape();
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    if (i == 1) {
+      conn.exec(
+          "DROP FUNCTION streamtrack_store_metrics(bigint[], timestamptz[], integer[], bigint[], "
+          "bigint[], double precision[], double precision[], bigint[], text[], bigint[], "
+          "boolean, bigint[], bigint[], timestamptz[], timestamptz[], integer[], bigint[], "
+          "double precision[])");
+      ASSERT_EQ(store::apply_migrations(conn), std::vector<int>{11});
+    }
+    ASSERT_EQ(reference.write(batches[i]).status, Outcome::ok) << "batch " << i;
+    const auto outcome = upgraded.write(batches[i]);
+    ASSERT_EQ(outcome.status, Outcome::ok) << "batch " << i << ": " << outcome.error;
+    EXPECT_EQ(everything(upgraded_options.dsn), everything(reference_options.dsn))
+        << "after batch " << i;
+  }
+  EXPECT_EQ(pg_scalar(upgraded_options.dsn,
+                      "SELECT reloptions::text FROM pg_class WHERE relname = 'livestreams'"),
+            "{fillfactor=50}");
 }
 
 // A writer meeting a channel for the first time (not in its cache) while another writer holds

@@ -91,6 +91,68 @@ TEST(ArrayLiteral, TimestampsAreWrittenAsFormatRfc3339WritesThem) {
   }
 }
 
+// PostgreSQL's binary array format (array_recv): big-endian 32-bit dimensions (1), has-null flag,
+// element type OID, then the length and lower bound (1) of the dimension, then each element as a
+// 32-bit length (-1 for NULL) and its bytes.
+TEST(BinaryArray, HeaderThenEachElementWithItsLengthBigEndian) {
+  using Element = store::BinaryArrayBuilder::Element;
+  store::BinaryArrayBuilder ints(Element::int8);
+  ints.add_int8(1);
+  ints.add_null();
+  ints.add_int8(-2);
+  EXPECT_EQ(ints.size(), 3u);
+  EXPECT_EQ(std::move(ints).finish(), std::string("\0\0\0\x01"
+                                                  "\0\0\0\x01"
+                                                  "\0\0\0\x14"
+                                                  "\0\0\0\x03"
+                                                  "\0\0\0\x01"
+                                                  "\0\0\0\x08\0\0\0\0\0\0\0\x01"
+                                                  "\xff\xff\xff\xff"
+                                                  "\0\0\0\x08\xff\xff\xff\xff\xff\xff\xff\xfe",
+                                                  48));
+  store::BinaryArrayBuilder small(Element::int4);
+  small.add_int4(-1);
+  EXPECT_EQ(std::move(small).finish(),
+            std::string("\0\0\0\x01\0\0\0\0\0\0\0\x17\0\0\0\x01\0\0\0\x01"
+                        "\0\0\0\x04\xff\xff\xff\xff",
+                        28));
+  store::BinaryArrayBuilder doubles(Element::float8);
+  doubles.add_float8(1.5);  // 0x3ff8000000000000
+  EXPECT_EQ(std::move(doubles).finish().substr(20),
+            std::string("\0\0\0\x08\x3f\xf8\0\0\0\0\0\0", 12));
+  // An empty array has no dimensions.
+  EXPECT_EQ(store::BinaryArrayBuilder(Element::timestamptz).finish(),
+            std::string("\0\0\0\0\0\0\0\0\0\0\x04\xa0", 12));
+}
+
+TEST(BinaryArray, TimesAreMicrosecondsSince2000) {
+  store::BinaryArrayBuilder times(store::BinaryArrayBuilder::Element::timestamptz);
+  times.add_timestamp(*parse_rfc3339("2000-01-01T00:00:00.001Z"));
+  times.add_timestamp(*parse_rfc3339("1999-12-31T23:59:59.999Z"));
+  EXPECT_EQ(std::move(times).finish().substr(20),
+            std::string("\0\0\0\x08\0\0\0\0\0\0\x03\xe8"
+                        "\0\0\0\x08\xff\xff\xff\xff\xff\xff\xfc\x18",
+                        24));
+}
+
+TEST(BinaryArray, BooleansAreOneByte) {
+  store::BinaryArrayBuilder flags(store::BinaryArrayBuilder::Element::boolean);
+  flags.add_bool(true);
+  flags.add_bool(false);
+  EXPECT_EQ(std::move(flags).finish(),
+            std::string("\0\0\0\x01\0\0\0\0\0\0\0\x10\0\0\0\x02\0\0\0\x01"
+                        "\0\0\0\x01\x01\0\0\0\x01\0",
+                        30));
+}
+
+TEST(BinaryArray, OnlyYearsOneTo9999ReadTheSameAsText) {
+  EXPECT_TRUE(store::binary_time_reads_as_text(*parse_rfc3339("0001-01-01T00:00:00Z")));
+  EXPECT_TRUE(store::binary_time_reads_as_text(*parse_rfc3339("9999-12-31T23:59:59.999Z")));
+  EXPECT_FALSE(store::binary_time_reads_as_text(*parse_rfc3339("0000-12-31T23:59:59.999Z")));
+  EXPECT_FALSE(store::binary_time_reads_as_text(*parse_rfc3339("0001-01-01T00:30:00+01:00")));
+  EXPECT_FALSE(store::binary_time_reads_as_text(TimePoint{} + std::chrono::years{8100}));
+}
+
 TEST(Bytea, HexKeepsEveryByte) {
   EXPECT_EQ(store::bytea_hex(std::string("\x00\xff{", 3)), "\\x00ff7b");
 }

@@ -1,0 +1,120 @@
+// PostgreSQL's CPU per row for the collector's batch write alone (PgStore::write), without the
+// broker, the collector's threads or group commit deciding batch sizes: the samples of
+// collector_ingest_bench (1,000 channels, a new broadcast every 40 samples of a channel) cut
+// into batches of a fixed size and written one after the other by one PgStore, beside a plain
+// COPY of the same rows into the same (emptied) table, measured in the same run. The server's
+// CPU is that of its postmaster and every child alive at the end of each phase (the writer's
+// backend, walwriter, checkpointer...).
+//   pg_store_bench [samples=100000] [batch_rows=3000]
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "bench/common/ingest_stack.hpp"
+#include "bench/common/pg_copy.hpp"
+#include "collector/store/migrations.hpp"
+#include "collector/store/pg_store.hpp"
+#include "common/util/guarded_main.hpp"
+#include "tests/collector/integration/queued_sample.hpp"
+#include "tests/support/harness.hpp"
+
+using namespace streamtrack;
+using namespace streamtrack::testing;
+
+namespace {
+
+// CPU seconds (user + system) the process `pid` has used so far, all threads.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of the PostgreSQL server at `dsn`: its postmaster and every child alive now.
+double postgres_cpu_seconds(const std::string& dsn) {
+  const auto data_dir = pg_scalar(dsn, "SHOW data_directory");
+  std::ifstream pid_file(data_dir + "/postmaster.pid");
+  pid_t postmaster = 0;
+  pid_file >> postmaster;
+  double total = cpu_seconds(postmaster);
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string state;
+    pid_t parent = 0;
+    fields >> state >> parent;
+    if (parent == postmaster) total += cpu_seconds(static_cast<pid_t>(std::stoi(name)));
+  }
+  return total;
+}
+
+}  // namespace
+
+static int run_bench(int argc, char** argv) {
+  const int samples = argc > 1 ? std::atoi(argv[1]) : 100'000;
+  const int batch_rows = argc > 2 ? std::atoi(argv[2]) : 3'000;
+  PostgresServer pg;
+  const auto dsn = pg.create_database("streamtrack");
+  collector::store::ConnectOptions options;
+  options.dsn = dsn;
+  {
+    collector::store::PgConnection conn(options);
+    collector::store::apply_migrations(conn);
+  }
+  std::vector<std::vector<collector::ingest::Item>> batches(1);
+  const auto base = SystemClock::instance().now() - std::chrono::hours{1};
+  for (int i = 0; i < samples; ++i) {
+    auto s = bench::realistic_sample(i, 1000, base, std::chrono::milliseconds{10}, 40);
+    s.agent = "agent-" + std::to_string(i % 1000 % 5);
+    s.seq = i / 5 + 1;
+    if (static_cast<int>(batches.back().size()) == batch_rows) batches.emplace_back();
+    batches.back().push_back(queued_sample(std::move(s)));
+  }
+
+  collector::store::PgStore store(options, std::chrono::minutes{5});
+  const double cpu_before = postgres_cpu_seconds(dsn);
+  for (const auto& batch : batches) {
+    const auto outcome = store.write(batch);
+    if (outcome.status != Outcome::ok) {
+      std::cerr << "write failed: " << outcome.error << "\n";
+      return 1;
+    }
+  }
+  const double cpu_ingest = postgres_cpu_seconds(dsn) - cpu_before;
+
+  PGconn* conn = PQconnectdb(dsn.c_str());
+  const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
+  PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
+  const double copy_before = postgres_cpu_seconds(dsn);
+  const bool copy_ok = bench::copy_in(conn, "livestream_metrics", rows);
+  const double cpu_copy = postgres_cpu_seconds(dsn) - copy_before;
+  PQfinish(conn);
+  if (!copy_ok || std::stoi(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics")) != samples) {
+    std::cerr << "baseline COPY failed\n";
+    return 1;
+  }
+  std::printf("samples %d in batches of %d\n", samples, batch_rows);
+  std::printf("PostgreSQL CPU per row  %6.1f us PgStore::write, %.1f us plain COPY: ratio %.2f\n",
+              cpu_ingest * 1e6 / samples, cpu_copy * 1e6 / samples, cpu_ingest / cpu_copy);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  return streamtrack::guarded_main("pg_store_bench", [&] { return run_bench(argc, argv); });
+}
