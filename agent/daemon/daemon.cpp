@@ -8,8 +8,10 @@
 #include "agent/app.hpp"
 #include "agent/daemon/ack_receiver.hpp"
 #include "agent/daemon/client_events.hpp"
+#include "agent/daemon/heap_trim.hpp"
 #include "agent/daemon/outbox_writer.hpp"
 #include "agent/daemon/publish_wiring.hpp"
+#include "agent/daemon/resident_code.hpp"
 #include "agent/engine/poll_engine.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "agent/publish/publisher.hpp"
@@ -54,7 +56,8 @@ class Daemon {
         m_writer(m_outbox, m_config, m_metrics),
         m_acks(m_config, m_topics, m_publisher, m_rows, m_metrics),
         m_health_timer(m_config.health_interval, Steady::now() + m_config.health_interval),
-        m_status_timer(milliseconds{5000}, Steady::now()) {}
+        m_status_timer(milliseconds{5000}, Steady::now()),
+        m_heap_trim(milliseconds{1000}, milliseconds{5000}, Steady::now()) {}
 
   int run() {
     m_started_at = SystemClock::instance().now();
@@ -111,6 +114,7 @@ class Daemon {
       // keepalive, reconnects; its handlers queue events into m_events, taken below.
       m_client.service(fds[1].ready);
       for (const auto& r : m_engine->take_reports()) {
+        m_heap_trim.polls_finished();
         m_metrics.poll_finished(
             r.source, r.type, r.ok ? Outcome::ok : Outcome::error,
             std::chrono::duration_cast<streamtrack::status::Seconds>(r.duration), r.samples);
@@ -136,14 +140,28 @@ class Daemon {
       if (m_health_timer.due(t)) publish_health();
       if (m_status_timer.due(t)) {
         report_status();
-        // Give the pages that freed allocations left inside the heap back to the system.
-        ::malloc_trim(0);
+        if (!m_code_released) release_startup_code();
       }
+      // Give the pages that freed allocations left inside the heap back to the system.
+      if (m_heap_trim.due(t, m_engine->requests_in_flight() == 0)) ::malloc_trim(0);
     }
     return shutdown();
   }
 
  private:
+  // Once, at the first status report (5 s after the start, the first polls done): the code only
+  // the start-up ran leaves the resident set (resident_code.hpp).
+  void release_startup_code() {
+    m_code_released = true;
+    const auto released = release_code_pages();
+    if (!released.error.empty()) {
+      log::warning("agent: start-up code kept resident error=" + log::quote(released.error));
+      return;
+    }
+    log::debug("agent: start-up code released mappings=" + std::to_string(released.mappings) +
+               " resident_kib=" + std::to_string(released.resident_bytes / 1024));
+  }
+
   // The client runs these inside service() and stop(), on this thread: they only queue.
   mqtt::Handlers handlers() {
     mqtt::Handlers h;
@@ -370,6 +388,8 @@ class Daemon {
   AckReceiver m_acks;
   Periodic m_health_timer;
   Periodic m_status_timer;
+  HeapTrimSchedule m_heap_trim;
+  bool m_code_released = false;
   std::unique_ptr<streamtrack::status::StatusServer> m_status_server;
   TimePoint m_started_at{};
   // The configuration the process started with: what restart-only keys are compared against.

@@ -22,6 +22,7 @@ struct PollEngine::SourceState {
   std::string name;
   std::string type;
   milliseconds interval{};
+  milliseconds slack{};  // timer_slack(interval), which time_until_wake() reads every loop turn
   std::unique_ptr<sources::Source> source;
   std::unique_ptr<sources::Poll> poll;  // the poll in flight, if any
   // Nominal start of the current or last poll: the first poll's time plus whole intervals
@@ -61,6 +62,7 @@ PollEngine::PollEngine(const AgentConfig& config, const Clock& clock, Options op
         .name = sc.name,
         .type = sc.type,
         .interval = sc.interval,
+        .slack = timer_slack(sc.interval),
         .source = nullptr,
         .poll = nullptr,
         .slot = now,
@@ -123,7 +125,9 @@ void PollEngine::advance(std::size_t index, std::vector<std::vector<Sample>>& ou
     if (auto request = s.poll->next_request()) {
       const auto id = m_client.start(*request);
       m_requests.emplace(id, index);
-      log::debug("poll request source=" + s.name + " url=" + log::quote(request->url));
+      if (log::enabled(log::Level::debug)) {
+        log::debug("poll request source=" + s.name + " url=" + log::quote(request->url));
+      }
       return;
     }
     auto result = s.poll->result();
@@ -250,8 +254,7 @@ milliseconds PollEngine::time_until_wake() const {
   milliseconds best = milliseconds::max();
   for (const auto& s : m_sources) {
     if (s->poll || (m_options.once && s->polled_once)) continue;
-    const auto left =
-        std::chrono::duration_cast<milliseconds>(s->next_due + timer_slack(s->interval) - now);
+    const auto left = std::chrono::duration_cast<milliseconds>(s->next_due + s->slack - now);
     best = std::min(best, std::max(left, milliseconds{0}));
   }
   return best;

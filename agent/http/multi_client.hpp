@@ -59,6 +59,8 @@ class MultiClient {
   std::vector<Completion> m_failed;  // requests that could not even start
   // Easy handles of finished transfers, reused by the next ones (at most k_idle_handles).
   static constexpr std::size_t k_idle_handles = 16;
+  // CURLOPT_BUFFERSIZE of each transfer.
+  static constexpr long k_receive_buffer_bytes = 4096;
   std::vector<void*> m_idle;            // CURL*
   std::vector<curl_waitfd> m_wait_fds;  // perform()'s, kept to spare an allocation
 };

@@ -183,6 +183,11 @@ int run_bench(int argc, char** argv) {
     print_ratio("CPU (utime+stime)", w.agent_cpu, w.collectd_cpu, "s");
     print_ratio("PSS", static_cast<double>(am.pss_kib) / 1024,
                 static_cast<double>(cm.pss_kib) / 1024, "MiB");
+    // What the PSS is made of: anonymous memory (heap, stacks) and mapped files (code).
+    print_ratio("  of which anonymous", static_cast<double>(am.pss_anon_kib) / 1024,
+                static_cast<double>(cm.pss_anon_kib) / 1024, "MiB");
+    print_ratio("  of which files", static_cast<double>(am.pss_file_kib) / 1024,
+                static_cast<double>(cm.pss_file_kib) / 1024, "MiB");
     // PSS divides each shared page among the processes mapping it, so it moves when other
     // processes on the machine load the same libraries; private memory does not.
     print_ratio("private (USS)", static_cast<double>(am.private_kib) / 1024,

@@ -45,6 +45,10 @@ inline double on_cpu_seconds(pid_t pid) {
 struct Memory {
   long pss_kib = -1;      // proportional set size: shared pages divided among their users
   long private_kib = -1;  // Private_Clean + Private_Dirty: pages this process alone uses
+  // PSS split: anonymous pages (heap, stacks, written data) and pages of files (code, read-only
+  // data), which the kernel can drop and read again.
+  long pss_anon_kib = -1;
+  long pss_file_kib = -1;
 };
 
 // From /proc/<pid>/smaps_rollup.
@@ -57,6 +61,8 @@ inline Memory memory(pid_t pid) {
   const auto value = [](const std::string& l) { return std::stol(l.substr(l.find(':') + 1)); };
   while (std::getline(in, line)) {
     if (line.rfind("Pss:", 0) == 0) m.pss_kib = value(line);
+    if (line.rfind("Pss_Anon:", 0) == 0) m.pss_anon_kib = value(line);
+    if (line.rfind("Pss_File:", 0) == 0) m.pss_file_kib = value(line);
     if (line.rfind("Private_Clean:", 0) == 0) private_clean = value(line);
     if (line.rfind("Private_Dirty:", 0) == 0) private_dirty = value(line);
   }

@@ -7,12 +7,14 @@
 namespace streamtrack {
 
 // Exponential backoff with full jitter: after n consecutive failures the delay is uniform in
-// [0, min(cap, base * 2^(n-1))]. reset() on success.
+// [0, min(cap, base * 2^(n-1))]. reset() on success. Small (a few words): the agent keeps one
+// per source, so its generator is a minimal-standard LCG, plenty for spreading retries, not a
+// Mersenne Twister with 2.5 KB of state.
 class Backoff {
  public:
   Backoff(std::chrono::milliseconds base, std::chrono::milliseconds cap,
           std::uint64_t seed = std::random_device{}())
-      : m_base(base), m_cap(cap), m_rng(seed) {}
+      : m_base(base), m_cap(cap), m_rng(static_cast<std::minstd_rand::result_type>(seed)) {}
 
   // Records a failure and returns how long to wait before the next attempt.
   std::chrono::milliseconds next_delay() {
@@ -37,7 +39,7 @@ class Backoff {
   std::chrono::milliseconds m_base;
   std::chrono::milliseconds m_cap;
   std::uint32_t m_failures = 0;
-  std::mt19937_64 m_rng;
+  std::minstd_rand m_rng;
 };
 
 }  // namespace streamtrack

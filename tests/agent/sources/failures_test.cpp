@@ -96,6 +96,23 @@ TEST_P(SourceFailures, OversizedBody) {
   expect_error(poll(r, "max_body_bytes = 1024"), "response body larger than max_body_bytes (1024)");
 }
 
+// libcurl hands a body over in pieces of its receive buffer (http::MultiClient sets it small):
+// a body of many such pieces arrives whole, and the limit holds across them.
+TEST_P(SourceFailures, ABodyOfManyReceiveBuffersArrivesWhole) {
+  auto r = good();
+  r.body += std::string(1 << 20, ' ');
+  const auto result = poll(r);
+  EXPECT_TRUE(result.ok()) << result.only_health().last_error.value_or("");
+  EXPECT_EQ(result.samples.size(), poll(good()).samples.size());
+}
+
+TEST_P(SourceFailures, OversizedBodyOfManyReceiveBuffers) {
+  auto r = good();
+  r.body += std::string(300000, ' ');
+  expect_error(poll(r, "max_body_bytes = 200000"),
+               "response body larger than max_body_bytes (200000)");
+}
+
 TEST_P(SourceFailures, Timeout) {
   auto r = good();
   r.delay = std::chrono::seconds(3);
