@@ -11,7 +11,6 @@
 #include "agent/daemon/heap_trim.hpp"
 #include "agent/daemon/outbox_writer.hpp"
 #include "agent/daemon/publish_wiring.hpp"
-#include "agent/daemon/resident_code.hpp"
 #include "agent/engine/poll_engine.hpp"
 #include "agent/outbox/outbox.hpp"
 #include "agent/publish/publisher.hpp"
@@ -138,10 +137,7 @@ class Daemon {
       watchdog.maybe_ping();
       const auto t = Steady::now();
       if (m_health_timer.due(t)) publish_health();
-      if (m_status_timer.due(t)) {
-        report_status();
-        if (!m_code_released) release_startup_code();
-      }
+      if (m_status_timer.due(t)) report_status();
       // Give the pages that freed allocations left inside the heap back to the system.
       if (m_heap_trim.due(t, m_engine->requests_in_flight() == 0)) ::malloc_trim(0);
     }
@@ -149,19 +145,6 @@ class Daemon {
   }
 
  private:
-  // Once, at the first status report (5 s after the start, the first polls done): the code only
-  // the start-up ran leaves the resident set (resident_code.hpp).
-  void release_startup_code() {
-    m_code_released = true;
-    const auto released = release_code_pages();
-    if (!released.error.empty()) {
-      log::warning("agent: start-up code kept resident error=" + log::quote(released.error));
-      return;
-    }
-    log::debug("agent: start-up code released mappings=" + std::to_string(released.mappings) +
-               " resident_kib=" + std::to_string(released.resident_bytes / 1024));
-  }
-
   // The client runs these inside service() and stop(), on this thread: they only queue.
   mqtt::Handlers handlers() {
     mqtt::Handlers h;
@@ -389,7 +372,6 @@ class Daemon {
   Periodic m_health_timer;
   Periodic m_status_timer;
   HeapTrimSchedule m_heap_trim;
-  bool m_code_released = false;
   std::unique_ptr<streamtrack::status::StatusServer> m_status_server;
   TimePoint m_started_at{};
   // The configuration the process started with: what restart-only keys are compared against.
