@@ -380,8 +380,9 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
     }
   }
   if (rows.empty()) return;
-  // One call (migration 10): the rows with the dedup rule of docs/mqtt.md, and per hour the
-  // aggregates of the rows it stored for the analytics refresh. A plain INSERT first, unless a
+  // One call (migration 11's overload of migration 10's function): the rows with the dedup rule
+  // of docs/mqtt.md, per hour the aggregates of the rows it stored for the analytics refresh,
+  // and each channel's newest row into channel_current. A plain INSERT first, unless a
   // recent batch met a resent row.
   const bool plain = m_on_conflict_batches == 0;
   if (!plain) --m_on_conflict_batches;
