@@ -94,4 +94,28 @@ TEST(OnceCli, ASourceThatNeverAnswersEndsAtItsTimeout) {
 }
 
 }  // namespace
+// GnuTLS is mapped only because Debian's libcurl links librtmp; the agent opts out of its implicit
+// initialisation (agent/main.cpp). The dynamic linker shows whose definition of the opt-out
+// GnuTLS's constructor calls: the agent's (which returns 1), not GnuTLS's own weak default.
+TEST(AgentBinary, GnuTlsConstructorCallsTheAgentsInitialisationOptOut) {
+  const auto r = run_command({(bin_dir() / "streamtrack-agent").string(), "--version"},
+                             k_event_timeout, {"LD_DEBUG=bindings"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::istringstream in(r.output);
+  std::string line, binding;
+  bool gnutls_loaded = false;
+  while (std::getline(in, line)) {
+    if (line.find("libgnutls.so") != std::string::npos) gnutls_loaded = true;
+    if (line.find("`_gnutls_global_init_skip'") != std::string::npos) binding = line;
+  }
+  if (!gnutls_loaded) {
+    SUCCEED() << "this libcurl does not map GnuTLS: nothing to opt out of";
+    return;
+  }
+  ASSERT_FALSE(binding.empty()) << "GnuTLS's constructor never looked the opt-out up";
+  EXPECT_NE(binding.find(" to " + (bin_dir() / "streamtrack-agent").string() + " "),
+            std::string::npos)
+      << binding;
+}
+
 }  // namespace streamtrack::testing
