@@ -47,43 +47,6 @@ double seconds_since(Steady::time_point t) {
   return std::chrono::duration<double>(Steady::now() - t).count();
 }
 
-// CPU seconds (user + system) the process `pid` has used so far, all threads.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i >= 14) ticks += std::stod(field);  // utime, stime
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// CPU seconds of the PostgreSQL server at `dsn`: its postmaster and every child (backends,
-// checkpointer, walwriter...) alive now.
-double postgres_cpu_seconds(const std::string& dsn) {
-  const auto data_dir = pg_scalar(dsn, "SHOW data_directory");
-  std::ifstream pid_file(data_dir + "/postmaster.pid");
-  pid_t postmaster = 0;
-  pid_file >> postmaster;
-  double total = cpu_seconds(postmaster);
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string stat;
-    if (!std::getline(in, stat)) continue;
-    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-    std::string state;
-    pid_t parent = 0;
-    fields >> state >> parent;
-    if (parent == postmaster) total += cpu_seconds(static_cast<pid_t>(std::stoi(name)));
-  }
-  return total;
-}
-
 // The value of the unlabelled series `name` in a /metrics text, or 0 when absent.
 double metric_value(const std::string& text, const std::string& name) {
   const auto at = text.find("\n" + name + " ");
@@ -173,8 +136,8 @@ static int run_bench(int argc, char** argv) {
   };
 
   // Baseline: the same payloads at QoS 1 to topics nobody reads, until every PUBACK is in.
-  const double broker_cpu_baseline_before = cpu_seconds(broker.pid());
-  const double bench_cpu_baseline_before = cpu_seconds(getpid());
+  const double broker_cpu_baseline_before = bench::cpu_seconds(broker.pid());
+  const double bench_cpu_baseline_before = bench::cpu_seconds(getpid());
   const auto publish_start = Steady::now();
   publish_all(unread_messages);
   if (!wait_until([&] { return acked.load() >= samples; }, std::chrono::minutes{2})) {
@@ -182,17 +145,17 @@ static int run_bench(int argc, char** argv) {
     return 1;
   }
   const double publish_s = seconds_since(publish_start);
-  const double broker_cpu_baseline = cpu_seconds(broker.pid()) - broker_cpu_baseline_before;
-  const double bench_cpu_baseline = cpu_seconds(getpid()) - bench_cpu_baseline_before;
+  const double broker_cpu_baseline = bench::cpu_seconds(broker.pid()) - broker_cpu_baseline_before;
+  const double bench_cpu_baseline = bench::cpu_seconds(getpid()) - bench_cpu_baseline_before;
 
   if (std::getenv("STREAMTRACK_BENCH_PAUSE")) {
     std::cout << "collector pid " << collector.pid() << std::endl;
     std::this_thread::sleep_for(std::chrono::seconds{3});
   }
-  const double collector_cpu_before = cpu_seconds(collector.pid());
-  const double pg_cpu_before = postgres_cpu_seconds(dsn);
-  const double broker_cpu_before = cpu_seconds(broker.pid());
-  const double bench_cpu_before = cpu_seconds(getpid());
+  const double collector_cpu_before = bench::cpu_seconds(collector.pid());
+  const double pg_cpu_before = bench::postgres_cpu_seconds(dsn);
+  const double broker_cpu_before = bench::cpu_seconds(broker.pid());
+  const double bench_cpu_before = bench::cpu_seconds(getpid());
   const auto start = Steady::now();
   acked = 0;
   publish_all(messages);
@@ -205,10 +168,10 @@ static int run_bench(int argc, char** argv) {
     return 1;
   }
   const double ingest_s = seconds_since(start);
-  const double collector_cpu = cpu_seconds(collector.pid()) - collector_cpu_before;
-  const double pg_cpu_ingest = postgres_cpu_seconds(dsn) - pg_cpu_before;
-  const double broker_cpu = cpu_seconds(broker.pid()) - broker_cpu_before;
-  const double bench_cpu = cpu_seconds(getpid()) - bench_cpu_before;
+  const double collector_cpu = bench::cpu_seconds(collector.pid()) - collector_cpu_before;
+  const double pg_cpu_ingest = bench::postgres_cpu_seconds(dsn) - pg_cpu_before;
+  const double broker_cpu = bench::cpu_seconds(broker.pid()) - broker_cpu_before;
+  const double bench_cpu = bench::cpu_seconds(getpid()) - bench_cpu_before;
   // Batches of the whole run (the baseline published to topics the collector does not read).
   const auto metrics = http_get(metrics_port, "/metrics").second;
   const double batches = metric_value(metrics, "streamtrack_collector_batch_rows_count");
@@ -221,11 +184,11 @@ static int run_bench(int argc, char** argv) {
   PGconn* conn = PQconnectdb(dsn.c_str());
   const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
   PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
-  const double pg_cpu_copy_before = postgres_cpu_seconds(dsn);
+  const double pg_cpu_copy_before = bench::postgres_cpu_seconds(dsn);
   const auto copy_start = Steady::now();
   const bool copy_ok = bench::copy_in(conn, "livestream_metrics", rows);
   const double copy_s = seconds_since(copy_start);
-  const double pg_cpu_copy = postgres_cpu_seconds(dsn) - pg_cpu_copy_before;
+  const double pg_cpu_copy = bench::postgres_cpu_seconds(dsn) - pg_cpu_copy_before;
   PQfinish(conn);
   if (!copy_ok || std::stoi(pg_scalar(dsn, count_sql)) != samples) {
     std::cerr << "baseline COPY failed\n";

@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <fstream>
 #include <string>
+
+#include "bench/common/proc_stats.hpp"
+#include "tests/support/harness.hpp"
 
 // The raw-COPY baselines of the ingest benchmarks: rows read out in COPY text format and
 // written back with one COPY, the cheapest way PostgreSQL stores them.
@@ -36,6 +40,16 @@ inline bool copy_in(PGconn* conn, const std::string& table, const std::string& r
   const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
   PQclear(r);
   return ok;
+}
+
+// CPU seconds the PostgreSQL server at `dsn` has used so far: its postmaster and every process
+// it started (backends, checkpointer, WAL writer, autovacuum workers), those that ended too.
+inline double postgres_cpu_seconds(const std::string& dsn) {
+  const auto data_dir = testing::pg_scalar(dsn, "SHOW data_directory");
+  std::ifstream pid_file(data_dir + "/postmaster.pid");
+  pid_t postmaster = 0;
+  pid_file >> postmaster;
+  return process_tree_cpu_seconds(postmaster);
 }
 
 }  // namespace streamtrack::bench

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -30,6 +31,45 @@ inline double cpu_seconds(pid_t pid) {
     }
   }
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of the process `parent` and of all its children, in seconds: its own utime + stime,
+// the cutime + cstime of the children it has waited for, and the utime + stime of each child
+// alive (or not yet waited for) now. For a server that forks a process per connection or task
+// (PostgreSQL's postmaster): a child that ends between two readings still counts, its time
+// moving into the parent's cutime + cstime when the parent waits for it. -1 when `parent` is
+// gone.
+inline double process_tree_cpu_seconds(pid_t parent) {
+  // Fields 4 (ppid) and 14-17 (utime, stime, cutime, cstime) of /proc/<pid>/stat, in ticks.
+  struct Stat {
+    pid_t ppid = 0;
+    unsigned long long own = 0;       // utime + stime
+    unsigned long long children = 0;  // cutime + cstime
+  };
+  const auto read_stat = [](const std::string& pid, Stat& out) {
+    std::ifstream in("/proc/" + pid + "/stat");
+    std::string text;
+    if (!std::getline(in, text)) return false;
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; rest >> field; ++i) {
+      if (i == 4) out.ppid = static_cast<pid_t>(std::stol(field));
+      if (i == 14 || i == 15) out.own += std::stoull(field);
+      if (i == 16 || i == 17) out.children += std::stoull(field);
+      if (i == 17) return true;
+    }
+    return false;
+  };
+  Stat root;
+  if (!read_stat(std::to_string(parent), root)) return -1;
+  unsigned long long ticks = root.own + root.children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    Stat child;
+    if (read_stat(name, child) && child.ppid == parent) ticks += child.own;
+  }
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // Time the main thread of `pid` has run on a CPU, in seconds, from /proc/<pid>/schedstat

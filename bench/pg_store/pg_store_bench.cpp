@@ -26,46 +26,6 @@
 using namespace streamtrack;
 using namespace streamtrack::testing;
 
-namespace {
-
-// CPU seconds (user + system) the process `pid` has used so far, all threads.
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i >= 14) ticks += std::stod(field);  // utime, stime
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// CPU seconds of the PostgreSQL server at `dsn`: its postmaster and every child alive now.
-double postgres_cpu_seconds(const std::string& dsn) {
-  const auto data_dir = pg_scalar(dsn, "SHOW data_directory");
-  std::ifstream pid_file(data_dir + "/postmaster.pid");
-  pid_t postmaster = 0;
-  pid_file >> postmaster;
-  double total = cpu_seconds(postmaster);
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "stat");
-    std::string stat;
-    if (!std::getline(in, stat)) continue;
-    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
-    std::string state;
-    pid_t parent = 0;
-    fields >> state >> parent;
-    if (parent == postmaster) total += cpu_seconds(static_cast<pid_t>(std::stoi(name)));
-  }
-  return total;
-}
-
-}  // namespace
-
 static int run_bench(int argc, char** argv) {
   const int samples = argc > 1 ? std::atoi(argv[1]) : 100'000;
   const int batch_rows = argc > 2 ? std::atoi(argv[2]) : 3'000;
@@ -88,7 +48,7 @@ static int run_bench(int argc, char** argv) {
   }
 
   collector::store::PgStore store(options, std::chrono::minutes{5});
-  const double cpu_before = postgres_cpu_seconds(dsn);
+  const double cpu_before = bench::postgres_cpu_seconds(dsn);
   for (const auto& batch : batches) {
     const auto outcome = store.write(batch);
     if (outcome.status != Outcome::ok) {
@@ -96,14 +56,14 @@ static int run_bench(int argc, char** argv) {
       return 1;
     }
   }
-  const double cpu_ingest = postgres_cpu_seconds(dsn) - cpu_before;
+  const double cpu_ingest = bench::postgres_cpu_seconds(dsn) - cpu_before;
 
   PGconn* conn = PQconnectdb(dsn.c_str());
   const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
   PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
-  const double copy_before = postgres_cpu_seconds(dsn);
+  const double copy_before = bench::postgres_cpu_seconds(dsn);
   const bool copy_ok = bench::copy_in(conn, "livestream_metrics", rows);
-  const double cpu_copy = postgres_cpu_seconds(dsn) - copy_before;
+  const double cpu_copy = bench::postgres_cpu_seconds(dsn) - copy_before;
   PQfinish(conn);
   if (!copy_ok || std::stoi(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics")) != samples) {
     std::cerr << "baseline COPY failed\n";
