@@ -46,14 +46,14 @@ std::string live_topic(const wire::Topics& topics, const std::string& platform,
 // announced as "live"), and sends a channel's value at most once per `min_interval`: a commit
 // within the interval holds the channel's newest value back (a newer commit replaces it) until
 // the interval ends, when flush_due() or a later commit sends it. A value the client does not
-// take (PublishFn false) is held too, and sent by the first flush or commit after which the
-// client takes it again; while it refuses, a flush or commit stops at its first refusal. So a
+// take (PublishFn false) is held too, due at once, and sent by the first flush or commit at
+// which the client takes messages again; a flush or commit stops at its first refusal. So a
 // channel's newest committed value is never dropped, only replaced by a newer one (or left
 // unsent when the process ends while the client refuses it). Thread-safe.
 //
-// Cost: a commit and a flush look only at the batch's channels and the held values that are
-// due, never at every channel seen; a channel takes its names and a few words while nothing
-// is held, a held value its sample.
+// Cost: a commit looks at its batch's channels and, like a flush, at the held values that are
+// due (and the first one that is not), never at every channel seen; a channel takes its names
+// and a few words while nothing is held, a held value its sample.
 class LivePublisher {
  public:
   // `min_interval` 0: every commit's values are sent at once (held only while the client
