@@ -77,11 +77,14 @@ class CollectorDaemon {
     m_reporter.emplace(m_metrics, m_counters, m_queue, m_pool_states, m_database, m_alerting.get());
     m_client = std::make_unique<mqtt::Client>(mqtt_options(), handlers());
     // Live values are published by the writers after each commit, through the client that
-    // outlives them (shut_down()).
+    // outlives them (shut_down()). A value the client refuses for now waits in the publisher
+    // for the main loop's flush_due(); one it refuses for good (invalid) counts as done, so it
+    // cannot block the others.
     m_live = std::make_unique<live::LivePublisher>(
         m_topics,
         [this](const std::string& topic, const std::string& payload, bool retained) {
-          return m_client->publish({topic, payload, 1, retained}).has_value();
+          return m_client->publish_checked({topic, payload, 1, retained}).kind !=
+                 mqtt::PublishResult::Kind::retry;
         },
         *m_clock, m_config.live_min_interval);
   }
@@ -123,7 +126,7 @@ class CollectorDaemon {
       m_reporter->update_metrics();
       if (m_announce_online.exchange(false)) announce_online();
       m_acks.resend_unsent();
-      m_live->flush_due();
+      m_live->flush_due();  // held values whose interval ended, or that the client refused
       m_intake->flush_reject_log();
       if (m_discovery) publish_discovery();
       if (status_timer.due(Steady::now())) m_reporter->report_status();
@@ -264,8 +267,11 @@ class CollectorDaemon {
       if (w.joinable()) w.join();
     }
     if (m_client) {
-      if (m_live) m_live->flush_all();  // the values held back by [live] min_interval
+      // Acks first: agents keep (and resend) every sample until it is acknowledged, so they
+      // must not wait behind live values for the client's queue; a live value is only the
+      // newest figures of a channel.
       m_acks.resend_unsent();           // a last try for acks the client refused
+      if (m_live) m_live->flush_all();  // the values held back by [live] min_interval
       m_client->stop(milliseconds{2000});
     }
     if (m_retention) m_retention->stop();

@@ -57,27 +57,46 @@ LivePublisher::LivePublisher(const wire::Topics& topics, PublishFn publish, cons
       m_min_interval(min_interval) {}
 
 bool LivePublisher::due_locked(const Channel& channel, Steady::time_point now) const {
-  return !channel.sent_at || now >= *channel.sent_at + m_min_interval;
+  // 0 never holds, whatever the clock says.
+  return m_min_interval.count() == 0 || channel.sent_at == k_never ||
+         now >= channel.sent_at + m_min_interval;
 }
 
-void LivePublisher::send_locked(Channel& channel, const Sample& s, TimePoint committed_at,
+bool LivePublisher::send_locked(Channel& channel, const Sample& s, TimePoint committed_at,
                                 std::optional<double> rate, Steady::time_point now) {
-  channel.sent_at = now;
-  if (m_publish(live_topic(m_topics, s.platform, s.channel), live_payload(s, committed_at, rate),
-                true)) {
-    ++m_published;
+  if (!m_publish(live_topic(m_topics, s.platform, s.channel), live_payload(s, committed_at, rate),
+                 true)) {
+    return false;
   }
+  channel.sent_at = now;
+  ++m_published;
+  return true;
+}
+
+void LivePublisher::hold_locked(Channel& channel, const Sample& s, TimePoint committed_at,
+                                std::optional<double> rate, Steady::time_point due) {
+  if (channel.held) {
+    channel.held->sample = s;
+    channel.held->committed_at = committed_at;
+    channel.held->chat_per_minute = rate;
+    return;
+  }
+  channel.held = std::make_unique<Held>(Held{s, committed_at, rate, m_due.emplace(due, &channel)});
 }
 
 void LivePublisher::flush_locked(std::optional<Steady::time_point> now) {
-  if (m_held == 0) return;
+  if (m_due.empty()) return;
   const auto at = now.value_or(m_clock.steady_now());
-  for (auto& [key, channel] : m_channels) {
-    if (!channel.held || (now && !due_locked(channel, *now))) continue;
-    const auto held = std::move(*channel.held);
+  while (!m_due.empty()) {
+    const auto first = m_due.begin();
+    ++m_examined;
+    if (now && first->first > *now) return;
+    Channel& channel = *first->second;
+    const Held& held = *channel.held;
+    // The client refuses: the rest waits for the next flush too.
+    if (!send_locked(channel, held.sample, held.committed_at, held.chat_per_minute, at)) return;
+    m_due.erase(first);
     channel.held.reset();
-    --m_held;
-    send_locked(channel, held.sample, held.committed_at, held.chat_per_minute, at);
   }
 }
 
@@ -99,11 +118,13 @@ void LivePublisher::committed(const std::vector<ingest::Item>& batch) {
     auto [it, inserted] = previous_in_batch.emplace(key, s.ts);
     if (!inserted && it->second < s.ts) it->second = s.ts;
   }
+  // Under the lock, so two writer threads cannot publish one channel's values out of order
+  // (the client only queues the message), and read the clock under it too: a writer that
+  // waited for the lock must not use a time before the previous holder's sends.
+  std::lock_guard lock(m_mutex);
   const auto now = m_clock.now();
   const auto steady = m_clock.steady_now();
-  // Under the lock, so two writer threads cannot publish one channel's values out of order
-  // (the client only queues the message).
-  std::lock_guard lock(m_mutex);
+  bool refused = false;  // by the client: no more tries within this commit
   for (const auto& [key, s] : newest) {
     std::optional<TimePoint> previous;
     if (const auto p = previous_in_batch.find(key); p != previous_in_batch.end()) {
@@ -117,24 +138,24 @@ void LivePublisher::committed(const std::vector<ingest::Item>& batch) {
     }
     channel.newest = s->ts;
     const auto rate = chat_per_minute(*s, previous);
-    if (due_locked(channel, steady)) {
-      if (channel.held) {
+    if (!due_locked(channel, steady)) {
+      hold_locked(channel, *s, now, rate, channel.sent_at + m_min_interval);
+    } else if (!refused && send_locked(channel, *s, now, rate, steady)) {
+      if (channel.held) {  // replaced by the newer value just sent
+        m_due.erase(channel.held->due);
         channel.held.reset();
-        --m_held;
       }
-      send_locked(channel, *s, now, rate, steady);
     } else {
-      if (!channel.held) ++m_held;
-      channel.held = Held{*s, now, rate};
+      refused = true;
+      hold_locked(channel, *s, now, rate, steady);  // due at once: the next flush tries again
     }
   }
-  flush_locked(steady);
+  if (!refused) flush_locked(steady);
 }
 
 void LivePublisher::flush_due() {
-  const auto now = m_clock.steady_now();
   std::lock_guard lock(m_mutex);
-  flush_locked(now);
+  flush_locked(m_clock.steady_now());
 }
 
 void LivePublisher::flush_all() {
@@ -149,7 +170,12 @@ std::uint64_t LivePublisher::published() const {
 
 std::size_t LivePublisher::held() const {
   std::lock_guard lock(m_mutex);
-  return m_held;
+  return m_due.size();
+}
+
+std::uint64_t LivePublisher::examined() const {
+  std::lock_guard lock(m_mutex);
+  return m_examined;
 }
 
 store::WriteOutcome LivePublishingStore::write(const std::vector<ingest::Item>& batch) {

@@ -142,5 +142,164 @@ TEST_F(LivePublisherTest, AValueDueAtItsCommitLeavesAtOnceAndReplacesTheHeldOne)
   EXPECT_EQ(sent.size(), 2u);
 }
 
+// A client that refuses the next `refuse` messages (broker disconnected, queue full), then
+// accepts.
+class RefusingClient {
+ public:
+  explicit RefusingClient(std::vector<Published>& sent) : m_sent(sent) {}
+  PublishFn fn() {
+    return [this](const std::string& t, const std::string& p, bool r) {
+      ++attempts;
+      if (refuse > 0) {
+        --refuse;
+        return false;
+      }
+      m_sent.push_back({t, p, r});
+      return true;
+    };
+  }
+  int refuse = 0;
+  int attempts = 0;
+
+ private:
+  std::vector<Published>& m_sent;
+};
+
+int viewers_of(const Published& p) {
+  return nlohmann::json::parse(p.payload)["viewers"];
+}
+
+// A held value the client refuses stays held, and leaves at the next flush the client takes:
+// the newer sample that replaced it in channel.newest must not make it skipped.
+TEST_F(LivePublisherTest, AHeldValueTheClientRefusesIsSentWhenItAcceptsAgain) {
+  RefusingClient client{sent};
+  LivePublisher throttled{topics, client.fn(), clock, 1s};
+  LivePublishingStore throttled_store{inner, throttled};
+  throttled_store.write({sample_item("c", t0 + 1s, 10)});
+  throttled_store.write({sample_item("c", t0 + 2s, 20)});
+  ASSERT_EQ(sent.size(), 1u);
+  ASSERT_EQ(throttled.held(), 1u);
+  clock.advance(1s);
+  client.refuse = 1;
+  throttled.flush_due();  // refused
+  EXPECT_EQ(sent.size(), 1u);
+  EXPECT_EQ(throttled.held(), 1u);
+  throttled.flush_due();  // taken
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(viewers_of(sent[1]), 20);
+  EXPECT_EQ(throttled.held(), 0u);
+  EXPECT_EQ(throttled.published(), 2u);
+  // An agent's resend of the same sample after the reconnect is not announced twice.
+  throttled_store.write({sample_item("c", t0 + 2s, 20)});
+  throttled.flush_all();
+  EXPECT_EQ(sent.size(), 2u);
+}
+
+// A value due at its commit that the client refuses is kept, not lost: it leaves at the next
+// flush the client takes (the main loop's, each turn), unless a newer commit replaced it.
+TEST_F(LivePublisherTest, AValueRefusedAtItsCommitIsKeptUntilTheClientAccepts) {
+  for (const auto interval : {0s, 1s}) {
+    SCOPED_TRACE(interval.count());
+    sent.clear();
+    RefusingClient client{sent};
+    LivePublisher p{topics, client.fn(), clock, interval};
+    LivePublishingStore s{inner, p};
+    client.refuse = 1;
+    s.write({sample_item("c", t0 + 1s, 10), sample_item("d", t0 + 1s, 11)});
+    // The client refused "c"; "d" is not even tried while it refuses, and waits too.
+    EXPECT_EQ(client.attempts, 1);
+    EXPECT_TRUE(sent.empty());
+    EXPECT_EQ(p.held(), 2u);
+    p.flush_due();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(p.held(), 0u);
+    // Refused again; a newer commit replaces the kept value, which is never sent.
+    clock.advance(1s);
+    client.refuse = 1;
+    s.write({sample_item("c", t0 + 2s, 20)});
+    EXPECT_EQ(p.held(), 1u);
+    s.write({sample_item("c", t0 + 3s, 30)});
+    ASSERT_EQ(sent.size(), 3u);
+    EXPECT_EQ(viewers_of(sent[2]), 30);
+    EXPECT_EQ(p.held(), 0u);
+  }
+}
+
+// At shutdown, a value the client refuses stays held (a later flush_all may still send it).
+TEST_F(LivePublisherTest, FlushAllKeepsWhatTheClientRefuses) {
+  RefusingClient client{sent};
+  LivePublisher throttled{topics, client.fn(), clock, 1h};
+  LivePublishingStore throttled_store{inner, throttled};
+  throttled_store.write({sample_item("c", t0 + 1s, 10)});
+  throttled_store.write({sample_item("c", t0 + 2s, 20)});
+  client.refuse = 1;
+  throttled.flush_all();
+  EXPECT_EQ(throttled.held(), 1u);
+  throttled.flush_all();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(viewers_of(sent[1]), 20);
+  EXPECT_EQ(throttled.held(), 0u);
+}
+
+// Idle channels cost no work: a flush looks at the held values that are due (and the first
+// one that is not), never at every channel seen.
+TEST_F(LivePublisherTest, AFlushLooksOnlyAtTheValuesThatAreDue) {
+  LivePublisher throttled{topics,
+                          [this](const std::string& t, const std::string& p, bool r) {
+                            sent.push_back({t, p, r});
+                            return true;
+                          },
+                          clock, 1s};
+  LivePublishingStore throttled_store{inner, throttled};
+  std::vector<ingest::Item> idle;
+  for (int i = 0; i < 10'000; ++i) idle.push_back(sample_item("idle" + std::to_string(i), t0, 1));
+  throttled_store.write(idle);
+  ASSERT_EQ(sent.size(), 10'000u);
+  // Two held values, due when their interval ends, 1 s after the idle batch.
+  throttled_store.write({sample_item("idle1", t0 + 1s, 2)});
+  ASSERT_EQ(throttled.held(), 1u);
+  const auto before = throttled.examined();
+  for (int turn = 0; turn < 100; ++turn) throttled.flush_due();  // nothing due yet
+  throttled_store.write({sample_item("idle2", t0 + 1s, 3)});     // a commit, nothing due
+  EXPECT_EQ(throttled.held(), 2u);
+  EXPECT_LE(throttled.examined() - before, 101u);
+  clock.advance(1s);
+  throttled.flush_due();
+  ASSERT_EQ(sent.size(), 10'002u);
+  EXPECT_EQ(viewers_of(sent[10'000]), 2);
+  EXPECT_EQ(viewers_of(sent[10'001]), 3);
+  EXPECT_EQ(throttled.held(), 0u);
+  EXPECT_LE(throttled.examined() - before, 103u);
+}
+
+// A clock that can be set back, as two writers reading the clock before they take the lock
+// see it.
+class SettableClock final : public Clock {
+ public:
+  TimePoint now() const override { return wall; }
+  std::chrono::steady_clock::time_point steady_now() const override { return steady; }
+  TimePoint wall = *parse_rfc3339("2026-11-25T01:00:00Z");
+  std::chrono::steady_clock::time_point steady{};
+};
+
+// min_interval 0: every commit's values are sent at once, whatever the clock says.
+TEST_F(LivePublisherTest, AZeroIntervalNeverHoldsAValue) {
+  SettableClock settable;
+  LivePublisher unthrottled{topics,
+                            [this](const std::string& t, const std::string& p, bool r) {
+                              sent.push_back({t, p, r});
+                              return true;
+                            },
+                            settable, 0s};
+  LivePublishingStore s{inner, unthrottled};
+  settable.steady += 2s;
+  s.write({sample_item("c", t0 + 1s, 10)});
+  settable.steady -= 1s;
+  s.write({sample_item("c", t0 + 2s, 20)});
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(viewers_of(sent[1]), 20);
+  EXPECT_EQ(unthrottled.held(), 0u);
+}
+
 }  // namespace
 }  // namespace streamtrack::collector::live
