@@ -75,9 +75,11 @@ TEST(Duration, SaturatingAddNeverOverflowsTheClock) {
   EXPECT_EQ(saturating_add(now, std::chrono::milliseconds::max()), Steady::time_point::max());
   EXPECT_EQ(saturating_add(now, std::chrono::milliseconds::min()), Steady::time_point::min());
   // Converts into nanoseconds, but the sum does not fit.
-  const auto largest = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::duration::max());
+  const auto largest =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Steady::duration::max());
   EXPECT_EQ(saturating_add(now + 1h, largest), Steady::time_point::max());
-  EXPECT_EQ(saturating_add(Steady::time_point{}, largest - 1ms), Steady::time_point{} + largest - 1ms);
+  EXPECT_EQ(saturating_add(Steady::time_point{}, largest - 1ms),
+            Steady::time_point{} + largest - 1ms);
   EXPECT_EQ(saturating_add(Steady::time_point::max(), 0ms), Steady::time_point::max());
   const auto sys = std::chrono::system_clock::now();
   EXPECT_EQ(saturating_add(sys, std::chrono::days{200'000}),

@@ -268,7 +268,8 @@ TEST(IngestQueue, AWriterWaitingForRowsTakesTheFirstAtOnceWhenNoBatchIsBeingWrit
   EXPECT_EQ(waiting.get().size(), 1u);
 }
 
-TEST(IngestQueue, WhatWaitedDuringAWriteIsDueWhenTheWriteEnds) {
+// Without min_delay (take_batch(max_rows, max_delay)).
+TEST(IngestQueue, WithoutMinDelayWhatWaitedDuringAWriteIsDueWhenTheWriteEnds) {
   IngestQueue q(100);
   q.push(item(0));
   const auto written = q.take_batch(10, 0ms);
@@ -349,16 +350,14 @@ TEST(IngestQueue, AQueueFullByBytesIsDueAtOnce) {
   EXPECT_TRUE(q.push(big));
   EXPECT_TRUE(q.push(big));
   EXPECT_FALSE(q.push(big));  // past 1 MiB
-  auto taken =
-      std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
+  auto taken = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
   EXPECT_TRUE(ends_by_itself(taken, q));
   EXPECT_EQ(taken.get().size(), 2u);
 }
 
 TEST(IngestQueue, AQueueFullByRowsIsDueAtOnce) {
   IngestQueue q(3);
-  auto taken =
-      std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
+  auto taken = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(q.push(item(i)));
   EXPECT_TRUE(ends_by_itself(taken, q));
   EXPECT_EQ(taken.get().size(), 3u);
@@ -371,8 +370,7 @@ TEST(IngestQueue, AQueueFullWhileABatchIsBeingWrittenIsDueAtOnce) {
   const auto written = q.take_batch(BatchCut{2, 1h, 1h});
   ASSERT_EQ(written.size(), 2u);
   EXPECT_FALSE(q.push(item(4)));
-  auto taken =
-      std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
+  auto taken = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
   EXPECT_TRUE(ends_by_itself(taken, q));
   EXPECT_EQ(taken.get().size(), 2u);
   q.release(written);
@@ -385,12 +383,13 @@ TEST(IngestQueue, HugeDelaysNeverExpire) {
   q.push(item(0));
   const auto written = q.take_batch(BatchCut{10, 1h, 0ms});
   // Converts into the clock's nanoseconds, but overflows when added to a time point.
-  const auto max_delay =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::duration::max());
+  const auto max_delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::duration::max());
   const auto min_delay = std::chrono::milliseconds::max();  // does not even convert
   q.push(item(1));
-  auto next =
-      std::async(std::launch::async, [&] { return q.take_batch(BatchCut{3, max_delay, min_delay}); });
+  auto next = std::async(std::launch::async, [&] {
+    return q.take_batch(BatchCut{3, max_delay, min_delay});
+  });
   q.release(written);
   q.push(item(2));
   q.push(item(3));  // a full batch
