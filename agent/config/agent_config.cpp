@@ -40,8 +40,10 @@ const TableSpec& agent_table_spec() {
            .default_value = std::string("5s"),
            .description = "On SIGTERM: stop polling, keep flushing the outbox to the broker "
                           "this long, publish the offline status, exit. What is unsent stays in "
-                          "the outbox for the next start.",
-           .min = 0},
+                          "the outbox for the next start. At most an hour (systemd stops the "
+                          "service after its TimeoutStopSec anyway).",
+           .min = 0,
+           .max = 3'600'000},
       },
       "The agent itself."};
   static const TableSpec spec = config::with_log_keys(own, "state_dir");
@@ -184,7 +186,8 @@ std::string agent_config_example() {
       "streamtrack-agent configuration: the output of `streamtrack-agent config example`, "
       "generated from the key declarations.\n"
       "Check it with: streamtrack-agent --config /etc/streamtrack/agent.toml --check-config\n"
-      "Durations are strings: \"500ms\", \"10s\", \"5m\", \"1h\". Secrets are never written "
+      "Durations are strings: \"500ms\", \"10s\", \"5m\", \"1h\", \"1d\", at most \"3650d\". "
+      "Secrets are never written "
       "here: every *_file key names a file (a relative name is looked up in "
       "$CREDENTIALS_DIRECTORY, which systemd's LoadCredential= fills).\n"
       "Drop-ins: after this file, every *.toml file in the directory agent.d next to it is "

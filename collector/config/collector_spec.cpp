@@ -14,6 +14,10 @@ using config::ValueType;
 
 namespace {
 
+// PostgreSQL's and libpq's millisecond settings are 32-bit integers (at most 2^31 - 1 ms, 24.8
+// days): the bound of the durations passed to them, rounded down to whole days.
+constexpr std::int64_t k_max_pg_milliseconds = std::int64_t{24} * 86'400'000;
+
 const TableSpec& collector_table_spec() {
   static const TableSpec own{{
       {.name = "id",
@@ -22,8 +26,10 @@ const TableSpec& collector_table_spec() {
       {.name = "shutdown_timeout",
        .type = ValueType::duration,
        .default_value = std::string("10s"),
-       .description = "On SIGTERM, how long to keep writing pending batches.",
-       .min = 0},
+       .description = "On SIGTERM, how long to keep writing pending batches. At most an hour "
+                      "(systemd stops the service after its TimeoutStopSec anyway).",
+       .min = 0,
+       .max = 3'600'000},
   }};
   static const TableSpec spec = config::with_log_keys(own, "id");
   return spec;
@@ -64,14 +70,17 @@ const TableSpec& postgres_spec() {
       {.name = "statement_timeout",
        .type = ValueType::duration,
        .default_value = std::string("60s"),
-       .description = "Cancel any statement running longer (\"0s\": the server's setting).",
-       .min = 0},
+       .description = "Cancel any statement running longer (\"0s\": the server's setting). At "
+                      "most 24 days (the server counts milliseconds in 32 bits).",
+       .min = 0,
+       .max = k_max_pg_milliseconds},
       {.name = "lock_timeout",
        .type = ValueType::duration,
        .default_value = std::string("10s"),
        .description = "Give up waiting for a lock after this long; the batch is retried "
-                      "(\"0s\": the server's setting).",
-       .min = 0},
+                      "(\"0s\": the server's setting). At most 24 days (as statement_timeout).",
+       .min = 0,
+       .max = k_max_pg_milliseconds},
       {.name = "keepalive_idle",
        .type = ValueType::duration,
        .default_value = std::string("30s"),
@@ -91,8 +100,10 @@ const TableSpec& postgres_spec() {
       {.name = "tcp_user_timeout",
        .type = ValueType::duration,
        .default_value = std::string("60s"),
-       .description = "Drop the connection when sent data stays unacknowledged this long.",
-       .min = 1000},
+       .description = "Drop the connection when sent data stays unacknowledged this long. At "
+                      "most 24 days (libpq counts milliseconds in 32 bits).",
+       .min = 1000,
+       .max = k_max_pg_milliseconds},
   }};
   return spec;
 }
@@ -109,18 +120,23 @@ const TableSpec& batch_spec() {
       {.name = "max_delay",
        .type = ValueType::duration,
        .default_value = std::string("200ms"),
-       .description = "Write a batch at the latest this long after its first row (rows wait "
-                      "only while another batch is being written).",
+       .description = "Write a batch at the latest this long after its first row: how long rows "
+                      "wait while another batch is being written (while none is, min_delay). "
+                      "At most an hour: rows held longer only hold memory and leave their "
+                      "agents' samples unacknowledged.",
        .min = 1,
+       .max = 3'600'000,
        .reloads = true},
       {.name = "min_delay",
        .type = ValueType::duration,
        .default_value = std::string("100ms"),
        .description = "While no batch is being written, write a batch this long after its "
-                      "first row, so that the rows arriving meanwhile join it (fewer, larger "
+                      "first row (rows that arrived during a write as well, from their first "
+                      "row's arrival), so that the rows arriving meanwhile join it (fewer, larger "
                       "transactions for up to this much latency). At most max_delay (the default "
                       "yields to a shorter max_delay); \"0s\" writes at once.",
        .min = 0,
+       .max = 3'600'000,
        .reloads = true},
       {.name = "max_pending_rows",
        .type = ValueType::integer,
@@ -201,8 +217,10 @@ const TableSpec& live_spec() {
        .default_value = std::string("1s"),
        .description = "A channel's live value is published at most this often; a commit within "
                       "the interval holds the channel's newest value back until it ends. \"0s\" "
-                      "publishes after every commit.",
-       .min = 0},
+                      "publishes after every commit. At most a day: a value held back longer is "
+                      "no live value.",
+       .min = 0,
+       .max = 86'400'000},
   }};
   return spec;
 }
@@ -422,9 +440,12 @@ const TableSpec& collector_root_spec() {
        .nested = &postgres_spec()},
       {.name = "batch",
        .type = ValueType::table,
-       .description = "A batch is written min_delay after its first row while no other batch "
-                      "is being written (group commit); while one is, when it has max_rows rows, "
-                      "when that write ends, or max_delay after its first row.",
+       .description = "A batch is written when it has max_rows rows; or at once when the "
+                      "queue is full (max_pending_rows or max_pending_bytes reached, messages "
+                      "are being left unacknowledged); or min_delay after its first row while no "
+                      "other batch is being written (group commit: rows that arrived during a "
+                      "write are written min_delay after their first row, not as soon as the "
+                      "write ends), max_delay after it while one is.",
        .nested = &batch_spec()},
       {.name = "ingest",
        .type = ValueType::table,
@@ -495,7 +516,8 @@ std::string collector_config_example() {
       "example`, generated from the key declarations.\n"
       "Check it with: streamtrack-collector --config /etc/streamtrack/collector.toml "
       "--check-config\n"
-      "Durations are strings: \"500ms\", \"10s\", \"5m\", \"1h\". Every *_file key names a file "
+      "Durations are strings: \"500ms\", \"10s\", \"5m\", \"1h\", \"1d\", at most \"3650d\". Every "
+      "*_file key names a file "
       "(a relative name is looked up in $CREDENTIALS_DIRECTORY, which systemd's "
       "LoadCredential= fills).\n"
       "Drop-ins: after this file, every *.toml file in the directory collector.d next to it is "

@@ -1,5 +1,6 @@
 #include "collector/ingest/ingest.hpp"
 
+#include "common/util/duration.hpp"
 #include "common/wire/frame.hpp"
 
 namespace streamtrack::collector::ingest {
@@ -178,12 +179,23 @@ std::size_t IngestQueue::footprint(const Item& item) {
          item.reason.capacity();
 }
 
+bool IngestQueue::full_locked() const {
+  // An item's footprint is at least sizeof(Item) > 0: at max_pending_bytes every push refuses.
+  return m_refused || m_pending >= m_max_pending ||
+         (m_pending > 0 && m_pending_bytes >= m_max_pending_bytes);
+}
+
 bool IngestQueue::push_locked(Item& item, std::chrono::steady_clock::time_point now) {
+  if (m_closed) {
+    ++m_dropped;
+    return false;
+  }
   const auto bytes = footprint(item);
   // One item always fits into an empty queue, so no message can block the queue forever.
-  if (m_closed || m_pending >= m_max_pending ||
+  if (m_pending >= m_max_pending ||
       (m_pending > 0 && m_pending_bytes + bytes > m_max_pending_bytes)) {
     ++m_dropped;
+    m_refused = true;
     return false;
   }
   ++m_pending;
@@ -204,6 +216,7 @@ std::size_t IngestQueue::push_all(std::vector<Item> items) {
   {
     std::lock_guard lock(m_mutex);
     const bool was_empty = m_queue.empty();
+    const bool was_full = full_locked();
     const auto now = std::chrono::steady_clock::now();
     for (auto& item : items) {
       if (!push_locked(item, now)) {
@@ -213,8 +226,10 @@ std::size_t IngestQueue::push_all(std::vector<Item> items) {
       ++queued;
     }
     // A waiting writer either sleeps until the queue is not empty or until the oldest item is
-    // due; in between, only a full batch changes what it waits for.
-    wake = m_waiting > 0 && queued > 0 && (was_empty || m_queue.size() >= m_batch_rows);
+    // due; in between, only a full batch or a full queue changes what it waits for.
+    wake = m_waiting > 0 && !m_queue.empty() &&
+           ((queued > 0 && (was_empty || m_queue.size() >= m_batch_rows)) ||
+            (!was_full && full_locked()));
   }
   if (wake) m_cv.notify_one();
   return queued;
@@ -240,19 +255,26 @@ std::vector<Item> IngestQueue::take_batch_locked(std::unique_lock<std::mutex>& l
     if (m_closed) return {};
     if (interruptions_seen && *interruptions_seen != m_interruptions) return {};
     if (m_queue.size() >= max_rows) break;
-    // Group commit: while no batch is being written, the rows wait only min_delay for others
-    // to join them (the rows that arrive during this write form the next batch).
+    // A queue that refuses pushes: what it holds is due at once (another writer may take it
+    // while a batch is being written), waiting would only refuse more messages.
+    if (!m_queue.empty() && full_locked()) break;
+    // Group commit: while no batch is being written, the rows wait only min_delay (from their
+    // first row's arrival) for others to join them; the rows that arrive during a write wait
+    // up to max_delay, or min_delay once it ends.
     const auto delay = m_batches_out == 0 ? std::min(cut.min_delay, cut.max_delay) : cut.max_delay;
-    if (!m_queue.empty() && std::chrono::steady_clock::now() >= m_queue.front().at + delay) {
-      break;
-    }
-    // The front's due time only moves later while waited on (pushes append; a take that leaves
-    // items and the release of the last batch notify), so a timed wait never ends too late.
+    // Saturated: a delay beyond what the clock counts never expires.
+    const auto due = m_queue.empty() ? std::chrono::steady_clock::time_point::max()
+                                     : saturating_add(m_queue.front().at, delay);
+    if (!m_queue.empty() && std::chrono::steady_clock::now() >= due) break;
+    // The front's due time only moves later while waited on unless someone notifies: pushes
+    // append (and notify when the queue stops being empty, holds a full batch or becomes
+    // full); a take that leaves items, the release of the last batch and new limits notify.
+    // So a timed wait never ends too late.
     ++m_waiting;
-    if (m_queue.empty()) {
+    if (due == std::chrono::steady_clock::time_point::max()) {
       m_cv.wait(lock);
     } else {
-      m_cv.wait_until(lock, m_queue.front().at + delay);
+      m_cv.wait_until(lock, due);
     }
     --m_waiting;
   }
@@ -277,7 +299,9 @@ void IngestQueue::release(const std::vector<Item>& batch) {
     m_pending -= std::min(batch.size(), m_pending);
     m_pending_bytes -= std::min(bytes, m_pending_bytes);
     if (!batch.empty() && m_batches_out > 0) --m_batches_out;
-    // The rows that waited during the last write are due now.
+    // Room again (a push refused so far might fit now): full only by the limits.
+    if (!batch.empty()) m_refused = false;
+    // The rows that waited during the last write wait min_delay now, which may be over.
     wake = m_batches_out == 0 && !m_queue.empty() && m_waiting > 0;
   }
   if (wake) m_cv.notify_one();
@@ -297,9 +321,15 @@ std::uint64_t IngestQueue::interruptions() const {
 }
 
 void IngestQueue::set_limits(std::size_t max_pending, std::size_t max_pending_bytes) {
-  std::lock_guard lock(m_mutex);
-  m_max_pending = max_pending;
-  m_max_pending_bytes = max_pending_bytes;
+  bool wake = false;
+  {
+    std::lock_guard lock(m_mutex);
+    m_max_pending = max_pending;
+    m_max_pending_bytes = max_pending_bytes;
+    m_refused = false;
+    wake = m_waiting > 0 && !m_queue.empty() && full_locked();
+  }
+  if (wake) m_cv.notify_one();
 }
 
 void IngestQueue::close() {

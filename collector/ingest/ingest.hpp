@@ -90,11 +90,15 @@ class IngestQueue {
   // are dropped and counted as push() would. Returns how many were queued.
   std::size_t push_all(std::vector<Item> items);
 
-  // Waits until a batch is due: `cut.max_rows` items queued, or the oldest queued item waited
+  // Waits until a batch is due: `cut.max_rows` items queued; or the queue is full (push()
+  // refuses: max_pending items or max_pending_bytes held, or a push was refused since the last
+  // release), then what it holds is due at once; or the oldest queued item waited
   // `cut.min_delay` while no batch is being written (none taken and not yet released: group
-  // commit, what waited during a write is due when it ends), or it waited `cut.max_delay`, or
-  // the queue is closed. Returns up to `max_rows` items; they count as pending and as being
-  // written until release(). An empty result means the queue is closed and drained.
+  // commit; rows that arrived during a write are due once their first row has waited
+  // min_delay, not as soon as the write ends), or `cut.max_delay` while one is; or the queue is
+  // closed. A delay too long for the clock never expires (no overflow). Returns up to
+  // `max_rows` items; they count as pending and as being written until release(). An empty
+  // result means the queue is closed and drained.
   std::vector<Item> take_batch(const BatchCut& cut);
   // take_batch with no min_delay.
   std::vector<Item> take_batch(std::size_t max_rows, std::chrono::milliseconds max_delay) {
@@ -131,6 +135,8 @@ class IngestQueue {
     std::chrono::steady_clock::time_point at;
   };
   bool push_locked(Item& item, std::chrono::steady_clock::time_point now);
+  // Whether push() refuses (some items at least): see take_batch.
+  bool full_locked() const;
   std::vector<Item> take_batch_locked(std::unique_lock<std::mutex>& lock, const BatchCut& cut,
                                       std::optional<std::uint64_t> interruptions_seen);
   mutable std::mutex m_mutex;
@@ -147,6 +153,7 @@ class IngestQueue {
   std::size_t m_pending_bytes = 0;
   std::uint64_t m_dropped = 0;
   std::uint64_t m_interruptions = 0;
+  bool m_refused = false;  // a push was refused for the limits since the last release
   bool m_closed = false;
 };
 

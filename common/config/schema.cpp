@@ -148,9 +148,10 @@ void check_value(const toml::node& value, const KeySpec& spec, std::string_view 
         diag.error(where, context, spec.name,
                    "must be at least " + format_duration(std::chrono::milliseconds{*spec.min}) +
                        ", got \"" + s->get() + "\"");
-      } else if (spec.max && d->count() > *spec.max) {
+      } else if (const auto max = std::min(spec.max.value_or(k_max_duration_ms), k_max_duration_ms);
+                 d->count() > max) {
         diag.error(where, context, spec.name,
-                   "must be at most " + format_duration(std::chrono::milliseconds{*spec.max}) +
+                   "must be at most " + format_duration(std::chrono::milliseconds{max}) +
                        ", got \"" + s->get() + "\"");
       }
       return;

@@ -28,6 +28,11 @@ enum class ValueType {
   table_array,  // array of tables, validated by the caller (e.g. [[source]] by type)
 };
 
+// The longest duration any key accepts, whatever its KeySpec::max says: ten years ("3650d"). A
+// clock counting nanoseconds in 64 bits (steady or system) can add it to its time for another
+// two centuries, so no configured duration overflows `now + duration` (undefined behaviour).
+inline constexpr std::int64_t k_max_duration_ms = std::int64_t{3650} * 86'400'000;
+
 using DefaultValue =
     std::variant<std::monostate, std::string, std::int64_t, double, bool, std::vector<std::string>>;
 
@@ -49,7 +54,7 @@ struct KeySpec {
   DefaultValue default_value{};  // for durations: the duration text, e.g. std::string("10s")
   std::string description{};
   std::optional<std::int64_t> min{};  // integers; durations in milliseconds
-  std::optional<std::int64_t> max{};
+  std::optional<std::int64_t> max{};  // durations: never beyond k_max_duration_ms either
   std::vector<std::string> one_of{};  // allowed strings
   // ValueType::table: its keys. ValueType::table_array: the keys every entry has, for the
   // generated example (entries are validated by the caller).

@@ -66,6 +66,26 @@ TEST(Duration, FormatsShortestExactSpelling) {
 
 // The agent keeps one per source (and per chat channel): 1,000 sources must not cost a
 // Mersenne Twister's 2.5 KB of state each.
+TEST(Duration, SaturatingAddNeverOverflowsTheClock) {
+  using namespace std::chrono_literals;
+  using Steady = std::chrono::steady_clock;
+  const auto now = Steady::now();
+  EXPECT_EQ(saturating_add(now, 1h), now + 1h);
+  EXPECT_EQ(saturating_add(now, -1h), now - 1h);
+  EXPECT_EQ(saturating_add(now, std::chrono::milliseconds::max()), Steady::time_point::max());
+  EXPECT_EQ(saturating_add(now, std::chrono::milliseconds::min()), Steady::time_point::min());
+  // Converts into nanoseconds, but the sum does not fit.
+  const auto largest =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Steady::duration::max());
+  EXPECT_EQ(saturating_add(now + 1h, largest), Steady::time_point::max());
+  EXPECT_EQ(saturating_add(Steady::time_point{}, largest - 1ms),
+            Steady::time_point{} + largest - 1ms);
+  EXPECT_EQ(saturating_add(Steady::time_point::max(), 0ms), Steady::time_point::max());
+  const auto sys = std::chrono::system_clock::now();
+  EXPECT_EQ(saturating_add(sys, std::chrono::days{200'000}),
+            std::chrono::system_clock::time_point::max());
+}
+
 TEST(Backoff, IsSmallEnoughToKeepOnePerSource) {
   EXPECT_LE(sizeof(Backoff), 64u);
 }

@@ -47,6 +47,24 @@ TEST(CollectorConfig, Errors) {
       ElementsAre("collector.toml:5:13: batch: min_delay: must be at most max_delay (50 ms)"));
   EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[batch]\nmin_delay = \"0s\"\n"),
               ElementsAre("OK"));
+  // Durations beyond their bounds (which no clock arithmetic can overflow) are errors.
+  EXPECT_THAT(
+      collector_errors("[postgres]\ndsn = \"x\"\n[batch]\nmax_delay = \"200000d\"\n"
+                       "min_delay = \"200000d\"\n[live]\nmin_interval = \"200000d\"\n"),
+      ElementsAre("collector.toml:4:13: batch: max_delay: must be at most 1h, got \"200000d\"",
+                  "collector.toml:5:13: batch: min_delay: must be at most 1h, got \"200000d\"",
+                  "collector.toml:7:16: live: min_interval: must be at most 1d, got \"200000d\""));
+  // Every duration: at most ten years (config::k_max_duration_ms); PostgreSQL's millisecond
+  // settings: what 32 bits count.
+  EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\nstatement_timeout = \"25d\"\n"
+                               "[retention]\ningest_rejects = \"3651d\"\n"),
+              ElementsAre("collector.toml:3:21: postgres: statement_timeout: must be at most 24d, "
+                          "got \"25d\"",
+                          "collector.toml:5:18: retention: ingest_rejects: must be at most 3650d, "
+                          "got \"3651d\""));
+  EXPECT_THAT(collector_errors("[postgres]\ndsn = \"x\"\n[batch]\nmax_delay = \"1h\"\n"
+                               "min_delay = \"1h\"\n[live]\nmin_interval = \"1d\"\n"),
+              ElementsAre("OK"));
   // The default min_delay yields to a shorter max_delay (a configuration older than min_delay).
   EXPECT_EQ(collector::parse_collector_config(
                 "[postgres]\ndsn = \"x\"\n[batch]\nmax_delay = \"5ms\"\n", "collector.toml")

@@ -268,7 +268,8 @@ TEST(IngestQueue, AWriterWaitingForRowsTakesTheFirstAtOnceWhenNoBatchIsBeingWrit
   EXPECT_EQ(waiting.get().size(), 1u);
 }
 
-TEST(IngestQueue, WhatWaitedDuringAWriteIsDueWhenTheWriteEnds) {
+// Without min_delay (take_batch(max_rows, max_delay)).
+TEST(IngestQueue, WithoutMinDelayWhatWaitedDuringAWriteIsDueWhenTheWriteEnds) {
   IngestQueue q(100);
   q.push(item(0));
   const auto written = q.take_batch(10, 0ms);
@@ -296,13 +297,104 @@ TEST(IngestQueue, WhileNoBatchIsBeingWrittenAPartialBatchIsDueAfterMinDelay) {
 TEST(IngestQueue, RowsArrivingDuringMinDelayJoinTheBatch) {
   IngestQueue q(100);
   auto waiting = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{10, 1h, 1h}); });
+  // Not due before min_delay (an hour): whenever the take looks, the rows so far are not due,
+  // so the batch it ends with (once full) holds every one of them.
+  for (int i = 0; i < 10; ++i) q.push(item(i));
+  EXPECT_TRUE(ends_by_itself(waiting, q));
+  const auto batch = waiting.get();
+  ASSERT_EQ(batch.size(), 10u);
+  EXPECT_EQ(batch[0].topic, "0");
+  EXPECT_EQ(batch[9].topic, "9");
+}
+
+// After a write, what arrived during it waits until its first row has waited min_delay (from
+// its arrival, not from the end of the write): a short write does not cut the batch short.
+TEST(IngestQueue, RowsArrivingDuringAShortWriteWaitForMinDelayAfterIt) {
+  IngestQueue q(100);
+  q.push(item(0));
+  const auto written = q.take_batch(BatchCut{10, 1h, 0ms});
+  ASSERT_EQ(written.size(), 1u);
+  auto next = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{10, 1h, 1h}); });
   q.push(item(1));
   q.push(item(2));
-  q.push(item(3));
-  // Not due before min_delay (an hour): only a full batch or the close ends the wait.
-  EXPECT_NE(waiting.wait_for(100ms), std::future_status::ready);
-  q.close();
-  EXPECT_EQ(waiting.get().size(), 3u);
+  q.release(written);
+  // Were the rows due when the write ended, the take would end with 2 of them; it waits for
+  // the full batch (max_rows), which is due at once.
+  for (int i = 3; i <= 10; ++i) q.push(item(i));
+  EXPECT_TRUE(ends_by_itself(next, q));
+  const auto batch = next.get();
+  ASSERT_EQ(batch.size(), 10u);
+  EXPECT_EQ(batch[0].topic, "1");
+  EXPECT_EQ(batch[9].topic, "10");
+}
+
+TEST(IngestQueue, RowsArrivingDuringAShortWriteAreDueMinDelayAfterTheirFirstRow) {
+  IngestQueue q(100);
+  q.push(item(0));
+  const auto written = q.take_batch(BatchCut{10, 1h, 0ms});
+  const auto first = std::chrono::steady_clock::now();
+  q.push(item(1));
+  q.release(written);
+  auto next = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{10, 1h, 50ms}); });
+  EXPECT_TRUE(ends_by_itself(next, q));  // min_delay, not max_delay (an hour)
+  EXPECT_GE(std::chrono::steady_clock::now() - first, 50ms);
+  EXPECT_EQ(next.get().size(), 1u);
+}
+
+// A queue that refuses pushes (full by rows or by bytes) is due at once: waiting for min_delay
+// would only refuse more messages while the database writes nothing.
+TEST(IngestQueue, AQueueFullByBytesIsDueAtOnce) {
+  Item big;
+  big.payload.assign(400 * 1024, 'x');
+  IngestQueue q(100, 1024 * 1024);
+  EXPECT_TRUE(q.push(big));
+  EXPECT_TRUE(q.push(big));
+  EXPECT_FALSE(q.push(big));  // past 1 MiB
+  auto taken = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
+  EXPECT_TRUE(ends_by_itself(taken, q));
+  EXPECT_EQ(taken.get().size(), 2u);
+}
+
+TEST(IngestQueue, AQueueFullByRowsIsDueAtOnce) {
+  IngestQueue q(3);
+  auto taken = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(q.push(item(i)));
+  EXPECT_TRUE(ends_by_itself(taken, q));
+  EXPECT_EQ(taken.get().size(), 3u);
+}
+
+// While a batch is being written as well: the rows left are due for another writer at once.
+TEST(IngestQueue, AQueueFullWhileABatchIsBeingWrittenIsDueAtOnce) {
+  IngestQueue q(4);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(q.push(item(i)));
+  const auto written = q.take_batch(BatchCut{2, 1h, 1h});
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_FALSE(q.push(item(4)));
+  auto taken = std::async(std::launch::async, [&] { return q.take_batch(BatchCut{5000, 1h, 1h}); });
+  EXPECT_TRUE(ends_by_itself(taken, q));
+  EXPECT_EQ(taken.get().size(), 2u);
+  q.release(written);
+}
+
+// No delay overflows the clock (saturating_add, Duration.SaturatingAddNeverOverflowsTheClock):
+// a delay too long for it never expires, and a full batch still ends the wait.
+TEST(IngestQueue, HugeDelaysNeverExpire) {
+  IngestQueue q(100);
+  q.push(item(0));
+  const auto written = q.take_batch(BatchCut{10, 1h, 0ms});
+  // Converts into the clock's nanoseconds, but overflows when added to a time point.
+  const auto max_delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::duration::max());
+  const auto min_delay = std::chrono::milliseconds::max();  // does not even convert
+  q.push(item(1));
+  auto next = std::async(std::launch::async, [&] {
+    return q.take_batch(BatchCut{3, max_delay, min_delay});
+  });
+  q.release(written);
+  q.push(item(2));
+  q.push(item(3));  // a full batch
+  EXPECT_TRUE(ends_by_itself(next, q));
+  EXPECT_EQ(next.get().size(), 3u);
 }
 
 TEST(IngestQueue, AFullBatchAndMaxDelayEndMinDelay) {
