@@ -88,15 +88,14 @@ class Daemon {
     notify::ready();
     log::info("agent: ready server=" + m_client.server());
 
-    notify::WatchdogPinger watchdog;
     bool pumped = false;
     while (true) {
       const auto now = Steady::now();
       // No wake-up without something due: a poll (the engine), a timer, the watchdog, the MQTT
       // connection's keepalive or reconnect, the outbox writer, the publisher's ack timeouts,
-      // or a signal (its fd).
+      // a notification to resend, or a signal (its fd).
       auto next = std::min(m_health_timer.next(), m_status_timer.next());
-      if (const auto ping = watchdog.next_ping()) next = std::min(next, *ping);
+      if (const auto due = m_notifier.next_due()) next = std::min(next, *due);
       if (const auto due = m_writer.next_due()) next = std::min(next, *due);
       if (const auto due = m_publisher.next_due()) next = std::min(next, *due);
       const auto mqtt = m_client.wait();
@@ -134,7 +133,7 @@ class Daemon {
 
       handle_events();
       pumped = m_publisher.pump(Steady::now(), m_connected) > 0;
-      watchdog.maybe_ping();
+      m_notifier.turn();
       const auto t = Steady::now();
       if (m_health_timer.due(t)) publish_health();
       if (m_status_timer.due(t)) report_status();
@@ -331,6 +330,7 @@ class Daemon {
       const bool flushed = f.inflight == 0 && !m_publisher.has_work(m_connected) &&
                            (m_config.delivery == Delivery::broker || f.unacked == 0);
       if (flushed || !m_connected) break;
+      m_notifier.turn();  // a STOPPING=1 that found systemd's queue full, the watchdog
       wait_for_client(std::min(milliseconds{100},
                                std::chrono::duration_cast<milliseconds>(deadline - Steady::now())));
     }
@@ -372,6 +372,7 @@ class Daemon {
   Periodic m_health_timer;
   Periodic m_status_timer;
   HeapTrimSchedule m_heap_trim;
+  notify::Notifier m_notifier;  // the watchdog's pings and what systemd's queue had no room for
   std::unique_ptr<streamtrack::status::StatusServer> m_status_server;
   TimePoint m_started_at{};
   // The configuration the process started with: what restart-only keys are compared against.

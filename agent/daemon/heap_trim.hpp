@@ -12,7 +12,9 @@ class HeapTrimSchedule {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Trims at most once per `min_gap` after polls finished, and at least every `every`.
+  // Trims at most once per `min_gap` after polls finished, and otherwise at the first due()
+  // `every` or more after the last trim (the schedule wakes nobody: how soon after that due()
+  // is called is up to the caller's loop).
   HeapTrimSchedule(std::chrono::milliseconds min_gap, std::chrono::milliseconds every,
                    Clock::time_point now)
       : m_min_gap(min_gap), m_every(every), m_last(now) {}

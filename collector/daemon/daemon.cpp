@@ -110,11 +110,13 @@ class CollectorDaemon {
     log::info("collector: ready subscriptions=" + std::to_string(m_subscriptions) +
               " writers=" + std::to_string(m_config.pool_size));
 
-    notify::WatchdogPinger watchdog;
+    // The watchdog's pings and what systemd's queue had no room for.
+    notify::Notifier notifier;
     Periodic status_timer(milliseconds{10'000});
     while (true) {
       const auto now = Steady::now();
-      const auto next = std::min(status_timer.next(), now + milliseconds{1000});
+      auto next = std::min(status_timer.next(), now + milliseconds{1000});
+      if (const auto due = notifier.next_due()) next = std::min(next, *due);
       const auto wait_ms =
           std::max<std::int64_t>(1, std::chrono::duration_cast<milliseconds>(next - now).count());
       const auto ev = signals.wait(static_cast<int>(wait_ms));
@@ -122,7 +124,7 @@ class CollectorDaemon {
       if (ev == SignalEvent::reload) {
         daemon::reload(m_config, {m_queue, m_writer_settings, m_metrics, m_alerting.get()});
       }
-      watchdog.maybe_ping();
+      notifier.turn();
       m_reporter->update_metrics();
       if (m_announce_online.exchange(false)) announce_online();
       m_acks.resend_unsent();
@@ -133,7 +135,7 @@ class CollectorDaemon {
     }
     notify::stopping();
     log::info("collector: stopping pending=" + std::to_string(m_queue.pending()));
-    drain(signals, watchdog);
+    drain(signals, notifier);
     announce_offline();
     shut_down();
     log::info("collector: stopped samples=" + std::to_string(m_counters.samples.load()) +
@@ -245,13 +247,13 @@ class CollectorDaemon {
 
   // Writes what is queued (for at most shutdown_timeout) while the broker connection still
   // carries its acks.
-  void drain(SignalWatcher& signals, notify::WatchdogPinger& watchdog) {
+  void drain(SignalWatcher& signals, notify::Notifier& notifier) {
     if (m_alerting) m_alerting->stop();
     m_alert_client = nullptr;
     m_queue.close();
     const auto deadline = Steady::now() + m_config.shutdown_timeout;
     while (m_queue.pending() > 0 && Steady::now() < deadline) {
-      watchdog.maybe_ping();
+      notifier.turn();
       signals.wait(20);
     }
   }

@@ -11,7 +11,10 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/daemon/log.hpp"
 
@@ -21,6 +24,13 @@ namespace {
 
 // True while notifications fail, so that a broken $NOTIFY_SOCKET is logged once, not per ping.
 std::atomic<bool> g_failing{false};
+
+// What could not be sent yet (notify.hpp): guarded by g_mutex, which every send holds, so that
+// notifications go out in the order the calls made them.
+std::mutex g_mutex;
+std::vector<std::string> g_states;  // oldest first: at most a RELOADING=1 and its READY=1
+std::optional<std::string> g_status;
+bool g_watchdog = false;
 
 std::string named(std::string_view variable, std::string_view value) {
   return std::string(variable) + "=" + log::quote(value);
@@ -44,16 +54,54 @@ std::optional<std::string> optional_env(const char* name) {
   return std::string(value);
 }
 
-void send(const std::string& state) {
-  const char* socket = std::getenv("NOTIFY_SOCKET");
-  if (socket == nullptr) return;
-  const auto sent = send_state(socket, state);
+bool send_one(const char* socket, const std::string& message) {
+  const auto sent = send_state(socket, message);
   if (sent.ok()) {
     g_failing.store(false);
-  } else if (!g_failing.exchange(true)) {
+    return true;
+  }
+  if (!g_failing.exchange(true)) {
     log::warning("notify: cannot notify systemd: " + sent.error() +
                  " (logged again only after a notification went through)");
   }
+  return false;
+}
+
+// Sends what is pending, in order, up to the first send that fails; true when all went.
+// Holds g_mutex.
+bool flush(const char* socket) {
+  while (!g_states.empty()) {
+    if (!send_one(socket, g_states.front())) return false;
+    g_states.erase(g_states.begin());
+  }
+  if (g_status) {
+    if (!send_one(socket, *g_status)) return false;
+    g_status.reset();
+  }
+  if (g_watchdog) {
+    if (!send_one(socket, "WATCHDOG=1")) return false;
+    g_watchdog = false;
+  }
+  return true;
+}
+
+// Adds `update` (which makes a notification pending) to what is pending and sends it all.
+template <typename Update>
+void add_and_send(Update update) {
+  const char* socket = std::getenv("NOTIFY_SOCKET");
+  if (socket == nullptr) return;
+  std::lock_guard lock(g_mutex);
+  update();
+  flush(socket);
+}
+
+void send_state_change(std::string message) {
+  add_and_send([&] {
+    const bool ends_reload = message == "READY=1" && g_states.size() == 1 &&
+                             g_states.front().starts_with("RELOADING=1\n");
+    if (!ends_reload) g_states.clear();
+    g_states.push_back(std::move(message));
+  });
 }
 
 }  // namespace
@@ -119,7 +167,7 @@ Result<std::optional<std::chrono::microseconds>> parse_watchdog(
 }
 
 void ready() {
-  send("READY=1");
+  send_state_change("READY=1");
 }
 
 void status(std::string_view text) {
@@ -128,22 +176,37 @@ void status(std::string_view text) {
   for (auto& c : line) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  send("STATUS=" + line);
+  add_and_send([&] { g_status = "STATUS=" + line; });
 }
 
 void reloading() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   const auto usec = static_cast<long long>(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
-  send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+  send_state_change("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 
 void stopping() {
-  send("STOPPING=1");
+  send_state_change("STOPPING=1");
 }
 
 void watchdog() {
-  send("WATCHDOG=1");
+  add_and_send([] { g_watchdog = true; });
+}
+
+bool retry() {
+  const char* socket = std::getenv("NOTIFY_SOCKET");
+  std::lock_guard lock(g_mutex);
+  if (socket != nullptr) return flush(socket);
+  g_states.clear();  // nowhere to send them
+  g_status.reset();
+  g_watchdog = false;
+  return true;
+}
+
+bool pending() {
+  std::lock_guard lock(g_mutex);
+  return !g_states.empty() || g_status.has_value() || g_watchdog;
 }
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
@@ -158,20 +221,29 @@ std::optional<std::chrono::microseconds> watchdog_interval() {
   return **timeout / 2;
 }
 
-WatchdogPinger::WatchdogPinger() : m_interval(watchdog_interval()) {}
+Notifier::Notifier() : m_interval(watchdog_interval()) {}
 
-void WatchdogPinger::maybe_ping() {
-  if (!m_interval) return;
+void Notifier::turn() {
   const auto now = std::chrono::steady_clock::now();
-  if (now - m_last >= *m_interval) {
-    watchdog();
-    m_last = now;
+  bool sent = true;
+  if (m_interval && now - m_last_ping >= *m_interval) {
+    watchdog();  // sends what is pending first
+    m_last_ping = now;
+    sent = !pending();
+  } else if (now >= m_retry_at && pending()) {
+    sent = retry();
   }
+  if (!sent) m_retry_at = now + k_retry_after;
 }
 
-std::optional<std::chrono::steady_clock::time_point> WatchdogPinger::next_ping() const {
-  if (!m_interval) return std::nullopt;
-  return m_last + std::chrono::duration_cast<std::chrono::steady_clock::duration>(*m_interval);
+std::optional<std::chrono::steady_clock::time_point> Notifier::next_due() const {
+  std::optional<std::chrono::steady_clock::time_point> due;
+  if (m_interval) {
+    due =
+        m_last_ping + std::chrono::duration_cast<std::chrono::steady_clock::duration>(*m_interval);
+  }
+  if (pending() && (!due || m_retry_at < *due)) due = m_retry_at;
+  return due;
 }
 
 }  // namespace streamtrack::notify

@@ -10,9 +10,24 @@
 // systemd service notifications: the notify protocol of sd_notify(3), which systemd documents
 // as a stable interface for services to implement themselves. Each notification is one datagram
 // of newline-separated VAR=value assignments sent to the AF_UNIX socket $NOTIFY_SOCKET names.
-// Every call is a no-op outside systemd, i.e. when $NOTIFY_SOCKET is unset. A notification that
-// cannot be sent (a garbled variable, no listener, a full queue: sends never block) is logged as
-// a warning, once until one goes through again, and never stops the daemon.
+// Every call is a no-op outside systemd, i.e. when $NOTIFY_SOCKET is unset (nothing is sent,
+// nothing kept).
+//
+// Sends never block: a listener that stops reading cannot stall a daemon's loop. A notification
+// that cannot be sent (a full queue: PID 1 busy and net.unix.max_dgram_qlen datagrams, 10 by
+// the kernel's default and 512 under systemd's sysctl.d, already waiting; no listener; a garbled
+// variable) is logged as a warning, once until one goes through again, never stops the daemon,
+// and is not lost: it stays pending, and every later notification call, and retry(), first
+// sends what is pending, in order, and stops at the first send that fails. What stays pending
+// is what systemd needs to end in the state the daemon last announced:
+// - states: the latest of READY=1, RELOADING=1 and STOPPING=1, except that a READY=1 after a
+//   pending RELOADING=1 goes behind it (the reload's end follows its start, as
+//   Type=notify-reload needs; a resent RELOADING=1 keeps its MONOTONIC_USEC);
+// - the latest STATUS=;
+// - one WATCHDOG=1 (however many pings failed).
+// The daemons' loops resend them through Notifier::turn() on every turn. A notification still
+// pending when the process exits is lost (a STOPPING=1, then: systemd learns of the stop from
+// the exit). The functions are thread-safe; a Notifier belongs to one loop.
 namespace streamtrack::notify {
 
 void ready();
@@ -23,22 +38,35 @@ void reloading();
 void stopping();
 void watchdog();
 
+// Sends what is pending (see above) now; true when nothing is left pending.
+bool retry();
+// True while a notification waits to be sent again.
+bool pending();
+
 // Half of $WATCHDOG_USEC when the watchdog is enabled for this process, else nullopt (also,
 // logged as an error, when the variables are not what parse_watchdog() accepts).
 std::optional<std::chrono::microseconds> watchdog_interval();
 
-// Calls watchdog() when at least watchdog_interval() passed since the last ping; cheap to call
-// from every loop iteration.
-class WatchdogPinger {
+// The notifications a daemon's loop owes systemd: call turn() on every turn of the loop (it is
+// cheap) and wake the loop by next_due(). turn() pings the watchdog (WATCHDOG=1) when at least
+// watchdog_interval() passed since the last ping (sending what is pending first), and
+// otherwise sends what is pending again, unless an attempt of turn() itself failed less than
+// k_retry_after ago. A ping that finds the queue full is thus sent again k_retry_after later,
+// not half an interval later; a READY=1 that found it full is sent again by the next turn.
+class Notifier {
  public:
-  WatchdogPinger();
-  void maybe_ping();
-  // When maybe_ping() next pings; nullopt without a watchdog (a loop can sleep until then).
-  std::optional<std::chrono::steady_clock::time_point> next_ping() const;
+  static constexpr std::chrono::milliseconds k_retry_after{100};
+
+  Notifier();
+  void turn();
+  // When turn() next has something to do: a ping or a retry; nullopt with neither (a loop can
+  // sleep until then).
+  std::optional<std::chrono::steady_clock::time_point> next_due() const;
 
  private:
   std::optional<std::chrono::microseconds> m_interval;
-  std::chrono::steady_clock::time_point m_last{};
+  std::chrono::steady_clock::time_point m_last_ping{};
+  std::chrono::steady_clock::time_point m_retry_at{};
 };
 
 // The protocol itself, pure of the environment (the functions above read it); for tests.
@@ -49,7 +77,8 @@ inline constexpr long long k_max_watchdog_usec = 10LL * 365 * 24 * 3600 * 1'000'
 
 // Sends `state` as one datagram to the socket a $NOTIFY_SOCKET value names: an absolute path
 // ("/run/systemd/notify") or '@' and a name in the abstract namespace ("@/org/.../notify").
-// Never blocks. Returns the error text on failure: a value that is empty, neither a path nor
+// Never blocks, never retries. Returns the error text on failure: a value that is empty, neither a
+// path nor
 // '@' and a name, longer than a socket address holds, a path with a NUL byte, or a send that
 // failed (no socket there, nobody listening, the listener's queue full).
 Result<bool> send_state(std::string_view notify_socket, std::string_view state);

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "tests/support/harness.hpp"
 
@@ -20,7 +22,9 @@ namespace streamtrack {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
 
 // A datagram socket bound to `name`: a path, or '@' and an abstract name.
@@ -54,6 +58,32 @@ class Listener {
     const auto n = recv(m_fd, buffer, sizeof buffer, 0);
     if (n < 0) return "<none>";
     return {buffer, static_cast<std::size_t>(n)};
+  }
+
+  // Fills the kernel's queue for this socket (net.unix.max_dgram_qlen datagrams: 10 by the
+  // kernel's default, 512 under systemd's sysctl.d) with STATUS= notifications until a send
+  // finds no room.
+  void fill() const {
+    for (int i = 0; i < 100'000; ++i) {
+      const auto sent = notify::send_state(m_name, "STATUS=filler");
+      if (!sent.ok()) {
+        if (sent.error().ends_with("Resource temporarily unavailable")) return;
+        throw std::runtime_error(sent.error());
+      }
+    }
+    throw std::runtime_error("the queue of " + m_name + " never filled");
+  }
+
+  // Everything queued now, in order, but the filler.
+  std::vector<std::string> drain() const {
+    std::vector<std::string> got;
+    char buffer[4096];
+    while (true) {
+      const auto n = recv(m_fd, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n < 0) return got;
+      std::string datagram(buffer, static_cast<std::size_t>(n));
+      if (datagram != "STATUS=filler") got.push_back(std::move(datagram));
+    }
   }
 
  private:
@@ -151,7 +181,8 @@ TEST(NotifyProtocol, GarbledSocketNamesAreRefusedWithTheReason) {
 TEST(NotifyProtocol, AListenerThatNeverReadsMakesSendsFailInsteadOfBlocking) {
   Listener listener(unique_abstract_name());
   std::string error;
-  // The kernel queues a bounded number of datagrams (net.unix.max_dgram_qlen, 512 by default).
+  // The kernel queues a bounded number of datagrams for a socket (net.unix.max_dgram_qlen: 10 by
+  // the kernel's default, 512 under systemd's sysctl.d).
   for (int i = 0; i < 100'000 && error.empty(); ++i) {
     const auto sent = notify::send_state(listener.name(), "WATCHDOG=1");
     if (!sent.ok()) error = sent.error();
@@ -182,15 +213,132 @@ TEST(NotifyProtocol, AFailingSocketIsLoggedOnceUntilANotificationGoesThrough) {
   ::testing::internal::CaptureStderr();
   {
     EnvGuard socket("NOTIFY_SOCKET", listener.name());
-    notify::watchdog();
+    notify::watchdog();  // the READY=1 that failed goes first
   }
   {
     EnvGuard socket("NOTIFY_SOCKET", nobody);
     notify::watchdog();
   }
   log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(listener.next(), "READY=1");
   EXPECT_EQ(listener.next(), "WATCHDOG=1");
   EXPECT_THAT(log, HasSubstr("cannot notify systemd"));
+  {
+    EnvGuard socket("NOTIFY_SOCKET", listener.name());
+    EXPECT_TRUE(notify::retry());
+  }
+  EXPECT_EQ(listener.next(), "WATCHDOG=1");
+  EXPECT_FALSE(notify::pending());
+}
+
+// A daemon's loop: waits until its notifier's next wake-up, after checking that the wake-up is
+// soon (not half a watchdog interval away), and turns once.
+void turn_when_due(notify::Notifier& loop) {
+  const auto due = loop.next_due();
+  ASSERT_TRUE(due.has_value());
+  ASSERT_LT(*due, std::chrono::steady_clock::now() + 5s);
+  std::this_thread::sleep_until(*due);
+  loop.turn();
+}
+
+TEST(NotifyRetry, AReadyThatFindsTheQueueFullIsSentByTheNextLoopTurn) {
+  Listener listener(unique_abstract_name());
+  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  notify::Notifier loop;
+  listener.fill();
+  ::testing::internal::CaptureStderr();
+  notify::ready();
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(notify::pending());
+  EXPECT_THAT(listener.drain(), IsEmpty());
+  loop.turn();
+  EXPECT_EQ(listener.next(), "READY=1");
+  EXPECT_THAT(listener.drain(), IsEmpty());
+  EXPECT_FALSE(notify::pending());
+  EXPECT_EQ(loop.next_due(), std::nullopt);  // nothing left to do: no watchdog here
+}
+
+TEST(NotifyRetry, TheLoopKeepsTryingWhileTheQueueStaysFull) {
+  Listener listener(unique_abstract_name());
+  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  notify::Notifier loop;
+  listener.fill();
+  ::testing::internal::CaptureStderr();
+  notify::ready();
+  const auto before = std::chrono::steady_clock::now();
+  loop.turn();  // still no room: the next try comes k_retry_after later, not at every turn
+  EXPECT_GE(loop.next_due(), before + notify::Notifier::k_retry_after);
+  loop.turn();
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(listener.drain(), IsEmpty());
+  turn_when_due(loop);
+  EXPECT_EQ(listener.next(), "READY=1");
+}
+
+TEST(NotifyRetry, AReloadIsSentAsBothItsMessagesInOrder) {
+  Listener listener(unique_abstract_name());
+  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  notify::Notifier loop;
+  listener.fill();
+  ::testing::internal::CaptureStderr();
+  notify::reloading();
+  notify::ready();
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(listener.drain(), IsEmpty());
+  turn_when_due(loop);
+  EXPECT_THAT(listener.drain(),
+              ElementsAre(MatchesRegex("RELOADING=1\nMONOTONIC_USEC=[0-9]+"), "READY=1"));
+}
+
+TEST(NotifyRetry, TheLatestStateAndStatusWin) {
+  Listener listener(unique_abstract_name());
+  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  notify::Notifier loop;
+  listener.fill();
+  ::testing::internal::CaptureStderr();
+  notify::ready();
+  notify::status("first");
+  notify::reloading();
+  notify::stopping();
+  notify::status("second");
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(listener.drain(), IsEmpty());
+  turn_when_due(loop);
+  EXPECT_THAT(listener.drain(), ElementsAre("STOPPING=1", "STATUS=second"));
+}
+
+TEST(NotifyRetry, ANewNotificationSendsWhatIsPendingFirst) {
+  Listener listener(unique_abstract_name());
+  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  listener.fill();
+  ::testing::internal::CaptureStderr();
+  notify::ready();
+  notify::watchdog();
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(listener.drain(), IsEmpty());
+  notify::status("up");
+  EXPECT_THAT(listener.drain(), ElementsAre("READY=1", "STATUS=up", "WATCHDOG=1"));
+  EXPECT_FALSE(notify::pending());
+}
+
+TEST(NotifyRetry, AWatchdogPingThatFindsTheQueueFullIsSentByTheNextLoopTurns) {
+  Listener listener(unique_abstract_name());
+  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  EnvGuard usec("WATCHDOG_USEC", "3600000000");  // a ping every 30 minutes
+  EnvGuard pid("WATCHDOG_PID", std::to_string(getpid()));
+  notify::Notifier loop;
+  listener.fill();
+  ::testing::internal::CaptureStderr();
+  loop.turn();  // the first ping is due at once, and finds no room
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(listener.drain(), IsEmpty());
+  turn_when_due(loop);
+  EXPECT_EQ(listener.next(), "WATCHDOG=1");
+  EXPECT_THAT(listener.drain(), IsEmpty());
+  // The next ping is half the timeout after the one that failed.
+  const auto due = loop.next_due();
+  ASSERT_TRUE(due.has_value());
+  EXPECT_GT(*due, std::chrono::steady_clock::now() + 29min);
 }
 
 using Timeout = std::optional<std::chrono::microseconds>;

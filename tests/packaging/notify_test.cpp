@@ -1,5 +1,6 @@
 // Each daemon under a fake NOTIFY_SOCKET (a datagram socket this test binds), with the watchdog
-// enabled: READY=1, STATUS=, WATCHDOG=1, RELOADING=1 on SIGHUP and STOPPING=1 on SIGTERM.
+// enabled: READY=1, STATUS=, WATCHDOG=1, RELOADING=1 on SIGHUP and STOPPING=1 on SIGTERM; and
+// READY=1 sent again when the socket's queue was full at start-up.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "tests/support/harness.hpp"
+#include "tests/support/notify_receiver.hpp"
 
 namespace streamtrack::testing {
 namespace {
@@ -108,11 +110,46 @@ void expect_lifecycle(Process& daemon, const NotifySocket& notify) {
 }
 
 Process::Options daemon_options(const std::string& daemon, const std::filesystem::path& config,
-                                const NotifySocket& notify) {
+                                const std::string& notify_socket) {
   Process::Options options;
   options.argv = {(bin_dir() / daemon).string(), "--config", config.string()};
-  options.env = {"NOTIFY_SOCKET=" + notify.path(), "WATCHDOG_USEC=2000000"};
+  options.env = {"NOTIFY_SOCKET=" + notify_socket, "WATCHDOG_USEC=2000000"};
   return options;
+}
+
+// PID 1 busy at start-up: its queue is full when the daemon sends READY=1, and the daemon sends
+// it again once there is room (dropping it, systemd would kill the daemon at TimeoutStartSec).
+// The daemon's log line after its READY=1 tells that it tried: its notifications cannot.
+void expect_ready_after_a_full_queue(Process::Options options, NotifyReceiver& notify,
+                                     const std::string& ready_line) {
+  notify.hold();
+  Process daemon(options);
+  ASSERT_TRUE(daemon.wait_for_output(ready_line)) << daemon.output();
+  EXPECT_EQ(notify.size(), 0u);
+  notify.release();
+  const auto ready = notify.wait_for("READY=1");
+  ASSERT_TRUE(ready.has_value()) << daemon.output();
+  EXPECT_TRUE(notify.wait_for("WATCHDOG=1", *ready).has_value()) << daemon.output();
+  EXPECT_EQ(daemon.stop(), 0) << daemon.output();
+}
+
+std::string collector_config(const MosquittoServer& broker, const std::string& dsn) {
+  return "[collector]\nid = \"notify-test\"\nshutdown_timeout = \"2s\"\n"
+         "[mqtt]\nurl = \"" +
+         broker.url() + "\"\n[postgres]\ndsn = \"" + dsn +
+         "\"\n[http]\nlisten = \"127.0.0.1:" + std::to_string(free_port()) + "\"\n";
+}
+
+TEST(Notify, CollectorSendsReadyAgainWhenSystemdsQueueWasFull) {
+  MosquittoServer broker;
+  PostgresServer postgres;
+  const auto dsn = postgres.create_database("streamtrack");
+  TempDir dir("collector-notify");
+  write_file(dir / "collector.toml", collector_config(broker, dsn));
+  NotifyReceiver notify;
+  expect_ready_after_a_full_queue(
+      daemon_options("streamtrack-collector", dir / "collector.toml", notify.path()), notify,
+      "collector: ready");
 }
 
 TEST(Notify, CollectorReportsReadyStatusWatchdogReloadAndStopping) {
@@ -120,48 +157,54 @@ TEST(Notify, CollectorReportsReadyStatusWatchdogReloadAndStopping) {
   PostgresServer postgres;
   const auto dsn = postgres.create_database("streamtrack");
   TempDir dir("collector-notify");
-  write_file(dir / "collector.toml",
-             "[collector]\nid = \"notify-test\"\nshutdown_timeout = \"2s\"\n"
-             "[mqtt]\nurl = \"" +
-                 broker.url() +
-                 "\"\n"
-                 "[postgres]\ndsn = \"" +
-                 dsn +
-                 "\"\n"
-                 "[http]\nlisten = \"127.0.0.1:" +
-                 std::to_string(free_port()) + "\"\n");
+  write_file(dir / "collector.toml", collector_config(broker, dsn));
   NotifySocket notify;
-  Process collector(daemon_options("streamtrack-collector", dir / "collector.toml", notify));
+  Process collector(daemon_options("streamtrack-collector", dir / "collector.toml", notify.path()));
   expect_lifecycle(collector, notify);
 }
 
-TEST(Notify, AgentReportsReadyStatusWatchdogReloadAndStopping) {
-  MosquittoServer broker;
-  HttpFixtureServer owncast;
+// An agent polling an Owncast fixture every second.
+std::string agent_config(const MosquittoServer& broker, const HttpFixtureServer& owncast,
+                         const TempDir& dir) {
+  std::filesystem::create_directories(dir / "state");
+  return "[agent]\nid = \"notify-test\"\nstate_dir = \"" + (dir / "state").string() +
+         "\"\nshutdown_timeout = \"1s\"\n[mqtt]\nurl = \"" + broker.url() +
+         "\"\n[http]\nlisten = \"127.0.0.1:" + std::to_string(free_port()) +
+         "\"\n[[source]]\ntype = \"owncast\"\nname = \"o\"\nchannel = \"o\"\ninterval = \"1s\"\n"
+         "url = \"" +
+         owncast.url("/api/status") + "\"\n";
+}
+
+void route_owncast(HttpFixtureServer& owncast) {
   owncast.route("/api/status", {.status = 200,
                                 .content_type = "application/json",
                                 .body = R"({"online":true,"viewerCount":3})",
                                 .headers = {},
                                 .delay = {},
                                 .hang = false});
+}
+
+TEST(Notify, AgentReportsReadyStatusWatchdogReloadAndStopping) {
+  MosquittoServer broker;
+  HttpFixtureServer owncast;
+  route_owncast(owncast);
   TempDir dir("agent-notify");
-  write_file(
-      dir / "agent.toml",
-      "[agent]\nid = \"notify-test\"\nstate_dir = \"" + (dir / "state").string() +
-          "\"\nshutdown_timeout = \"1s\"\n"
-          "[mqtt]\nurl = \"" +
-          broker.url() +
-          "\"\n"
-          "[http]\nlisten = \"127.0.0.1:" +
-          std::to_string(free_port()) +
-          "\"\n"
-          "[[source]]\ntype = \"owncast\"\nname = \"o\"\nchannel = \"o\"\ninterval = \"1s\"\n"
-          "url = \"" +
-          owncast.url("/api/status") + "\"\n");
-  std::filesystem::create_directories(dir / "state");
+  write_file(dir / "agent.toml", agent_config(broker, owncast, dir));
   NotifySocket notify;
-  Process agent(daemon_options("streamtrack-agent", dir / "agent.toml", notify));
+  Process agent(daemon_options("streamtrack-agent", dir / "agent.toml", notify.path()));
   expect_lifecycle(agent, notify);
+}
+
+TEST(Notify, AgentSendsReadyAgainWhenSystemdsQueueWasFull) {
+  MosquittoServer broker;
+  HttpFixtureServer owncast;
+  route_owncast(owncast);
+  TempDir dir("agent-notify");
+  write_file(dir / "agent.toml", agent_config(broker, owncast, dir));
+  NotifyReceiver notify;
+  expect_ready_after_a_full_queue(
+      daemon_options("streamtrack-agent", dir / "agent.toml", notify.path()), notify,
+      "agent: ready");
 }
 
 }  // namespace

@@ -238,6 +238,9 @@ class HttpFixtureServer {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    // More headers. "Transfer-Encoding: chunked" sends the body in chunks without a
+    // Content-Length (which is otherwise always sent), so the client learns its size only as it
+    // arrives.
     std::map<std::string, std::string> headers;
     std::chrono::milliseconds delay{0};  // wait before answering (timeouts)
     bool hang = false;                   // never answer until the server stops

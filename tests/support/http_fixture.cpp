@@ -88,15 +88,29 @@ struct HttpFixtureServer::Impl {
       if (stopping) return 1;  // the server is going away: drop the connection unanswered
     }
 
+    bool chunked = false;
+    for (const auto& [name, value] : response.headers) {
+      if (lower(name) == "transfer-encoding" && lower(value) == "chunked") chunked = true;
+    }
     mg_response_header_start(conn, response.status);
     mg_response_header_add(conn, "Content-Type", response.content_type.c_str(), -1);
     std::string length = std::to_string(response.body.size());
-    mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
+    if (!chunked) mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
     for (const auto& [name, value] : response.headers) {
       mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
     }
     mg_response_header_send(conn);
-    if (request.method != "HEAD" && !response.body.empty()) {
+    if (request.method == "HEAD") return response.status;
+    if (chunked) {
+      constexpr std::size_t k_chunk = 16 * 1024;
+      for (std::size_t at = 0; at < response.body.size(); at += k_chunk) {
+        const auto size = std::min(k_chunk, response.body.size() - at);
+        if (mg_send_chunk(conn, response.body.data() + at, static_cast<unsigned int>(size)) < 0) {
+          return response.status;  // the client went away (it may stop reading a large body)
+        }
+      }
+      mg_send_chunk(conn, "", 0);  // the last chunk
+    } else if (!response.body.empty()) {
       mg_write(conn, response.body.data(), response.body.size());
     }
     return response.status;

@@ -1,16 +1,20 @@
 #pragma once
 
 // A fake systemd notification socket ($NOTIFY_SOCKET) that records every message a daemon
-// sends (READY=1, RELOADING=1, STATUS=..., WATCHDOG=1, STOPPING=1).
+// sends (READY=1, RELOADING=1, STATUS=..., WATCHDOG=1, STOPPING=1), and can stand for a busy
+// PID 1 whose queue is full (hold(), release()).
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -33,18 +37,65 @@ class NotifyReceiver {
     ::setsockopt(m_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     m_thread = std::thread([this] {
       char buf[4096];
-      while (!m_stop) {
+      while (true) {
+        {
+          std::unique_lock lock(m_mutex);
+          m_parked = m_held;
+          m_cv.notify_all();
+          m_cv.wait(lock, [this] { return m_stop || !m_held; });
+          m_parked = false;
+          if (m_stop) return;
+        }
         const auto n = ::recv(m_fd, buf, sizeof buf, 0);
         if (n <= 0) continue;
+        std::string message(buf, static_cast<std::size_t>(n));
+        if (message == k_filler) continue;
         std::lock_guard lock(m_mutex);
-        m_messages.emplace_back(buf, static_cast<std::size_t>(n));
+        m_messages.push_back(std::move(message));
       }
     });
   }
   ~NotifyReceiver() {
-    m_stop = true;
+    {
+      std::lock_guard lock(m_mutex);
+      m_stop = true;
+    }
+    m_cv.notify_all();
     m_thread.join();
     ::close(m_fd);
+  }
+
+  // Stops reading and fills the socket's queue until a send finds no room (as PID 1's queue is
+  // when PID 1 is busy): the daemon's notifications fail until release().
+  void hold() {
+    {
+      std::unique_lock lock(m_mutex);
+      m_held = true;
+      m_cv.wait(lock, [this] { return m_parked; });
+    }
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    m_path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    for (int i = 0; i < 100'000; ++i) {
+      if (::sendto(fd, k_filler.data(), k_filler.size(), MSG_DONTWAIT,
+                   reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) {
+        const int error = errno;
+        ::close(fd);
+        if (error == EAGAIN) return;
+        throw std::runtime_error("cannot fill " + m_path + ": " + std::strerror(error));
+      }
+    }
+    ::close(fd);
+    throw std::runtime_error("the queue of " + m_path + " never filled");
+  }
+  // Reads again: the filler, then what the daemon sends (again).
+  void release() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_held = false;
+    }
+    m_cv.notify_all();
   }
   NotifyReceiver(const NotifyReceiver&) = delete;
   NotifyReceiver& operator=(const NotifyReceiver&) = delete;
@@ -74,8 +125,12 @@ class NotifyReceiver {
   TempDir m_dir;
   std::string m_path;
   int m_fd = -1;
-  std::atomic<bool> m_stop{false};
+  static constexpr std::string_view k_filler = "X_STREAMTRACK_TEST_FILLER=1";
   mutable std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_stop = false;
+  bool m_held = false;    // hold() asks the reader to stop reading
+  bool m_parked = false;  // the reader does not read until release()
   std::vector<std::string> m_messages;
   std::thread m_thread;
 };

@@ -152,7 +152,7 @@ int run_daemon(const WebConfig& config) {
             std::to_string(server.port()) + "/ port=" + std::to_string(server.port()));
 
   notify::status("connecting to PostgreSQL");
-  notify::WatchdogPinger watchdog;
+  notify::Notifier notifier;  // the watchdog's pings and what systemd's queue had no room for
   bool ready = false;
   auto next_db_check = Steady::now();
   auto next_keepalive = Steady::now() + config.keepalive;
@@ -166,7 +166,7 @@ int run_daemon(const WebConfig& config) {
     } else if (ev == SignalEvent::reload) {
       reload(config, router, ready);
     }
-    watchdog.maybe_ping();
+    notifier.turn();
     const auto now = Steady::now();
     if (now >= next_db_check) {
       const bool up = database_reachable(pool);

@@ -106,9 +106,21 @@ TEST_P(SourceFailures, ABodyOfManyReceiveBuffersArrivesWhole) {
   EXPECT_EQ(result.samples.size(), poll(good()).samples.size());
 }
 
+TEST_P(SourceFailures, AChunkedBodyOfManyReceiveBuffersArrivesWhole) {
+  auto r = good();
+  r.body += std::string(300000, ' ');
+  r.headers["Transfer-Encoding"] = "chunked";
+  const auto result = poll(r, "max_body_bytes = 400000");
+  EXPECT_TRUE(result.ok()) << result.only_health().last_error.value_or("");
+  EXPECT_EQ(result.samples.size(), poll(good()).samples.size());
+}
+
+// Without a Content-Length (chunked) libcurl cannot refuse the body at its headers
+// (CURLOPT_MAXFILESIZE_LARGE): the client counts the pieces as they arrive.
 TEST_P(SourceFailures, OversizedBodyOfManyReceiveBuffers) {
   auto r = good();
   r.body += std::string(300000, ' ');
+  r.headers["Transfer-Encoding"] = "chunked";
   expect_error(poll(r, "max_body_bytes = 200000"),
                "response body larger than max_body_bytes (200000)");
 }

@@ -1,6 +1,7 @@
 // streamtrack-web under a fake NOTIFY_SOCKET with the watchdog on: READY=1 once the database
 // answers, WATCHDOG=1 from the main loop, RELOADING=1 then READY=1 on SIGHUP (which re-reads
-// [auth]), STOPPING=1 and exit 0 on SIGTERM.
+// [auth]), STOPPING=1 and exit 0 on SIGTERM; READY=1 sent again when the socket's queue was
+// full at start-up.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -71,6 +72,28 @@ TEST_F(LifecycleTest, NotifiesReadyWatchdogReloadAndStoppingAndReloadRotatesTheT
   ASSERT_TRUE(code.has_value()) << web.output();
   EXPECT_EQ(*code, 0) << web.output();
   EXPECT_TRUE(notify.find("STOPPING=1", *ready).has_value());
+}
+
+// PID 1 busy at start-up: its queue is full when the daemon sends READY=1, and the daemon sends
+// it again once there is room (dropping it, systemd would kill the daemon at TimeoutStartSec).
+// The log line after READY=1 tells that the daemon tried: its notifications cannot.
+TEST_F(LifecycleTest, SendsReadyAgainWhenSystemdsQueueWasFull) {
+  auto collector = start_stack_collector();
+  const auto config = write_web_config({}, "web-notify.toml");
+  NotifyReceiver notify;
+  notify.hold();
+  Process::Options p;
+  p.argv = {(bin_dir() / "streamtrack-web").string(), "--config", config.string()};
+  p.env = {"NOTIFY_SOCKET=" + notify.path(), "WATCHDOG_USEC=2000000"};
+  p.log_file = m_dir / "web-notify.log";
+  Process web(p);
+  ASSERT_TRUE(web.wait_for_output("web: ready")) << web.output();
+  EXPECT_EQ(notify.size(), 0u);
+  notify.release();
+  const auto ready = notify.wait_for("READY=1");
+  ASSERT_TRUE(ready.has_value()) << web.output();
+  EXPECT_TRUE(notify.wait_for("WATCHDOG=1", *ready).has_value()) << web.output();
+  EXPECT_EQ(web.stop(), 0) << web.output();
 }
 
 // log_format is declared reloadable: a drop-in switching it to json takes effect on SIGHUP
