@@ -191,8 +191,10 @@ TEST(BatchWriter, RunTakesNewOptionsAtTheNextBatchWithoutLosingOrReorderingRows)
   BatchWriter writer(store, acks.sink(), counters);
   ingest::IngestQueue queue(100);
   std::atomic<bool> abandon{false};
-  // max_delay of an hour: a batch is cut only when max_rows rows are queued.
-  WriterSettings settings({.max_rows = 2, .max_delay = 1h});
+  // max_delay and min_delay of an hour: a batch is cut only when max_rows rows are queued (with
+  // no min_delay, a row pushed while no batch is being written would be due at once, and the
+  // writer could take it before the rows pushed after it).
+  WriterSettings settings({.max_rows = 2, .max_delay = 1h, .min_delay = 1h});
   std::thread running([&] { writer.run(queue, settings, abandon); });
 
   std::int64_t seq = 0;
@@ -200,11 +202,11 @@ TEST(BatchWriter, RunTakesNewOptionsAtTheNextBatchWithoutLosingOrReorderingRows)
   EXPECT_EQ(sizes(store.wait_for(2)), (std::vector<std::size_t>{2, 2}));
 
   // The writer now waits for two rows under the old options; the update reaches it there.
-  settings.update({.max_rows = 3, .max_delay = 1h}, queue);
+  settings.update({.max_rows = 3, .max_delay = 1h, .min_delay = 1h}, queue);
   for (int i = 0; i < 6; ++i) queue.push(sample_item("a", ++seq));
   EXPECT_EQ(sizes(store.wait_for(4)), (std::vector<std::size_t>{2, 2, 3, 3}));
 
-  settings.update({.max_rows = 1, .max_delay = 1h}, queue);
+  settings.update({.max_rows = 1, .max_delay = 1h, .min_delay = 1h}, queue);
   queue.push(sample_item("a", ++seq));
   const auto committed = store.wait_for(5);
   EXPECT_EQ(sizes(committed), (std::vector<std::size_t>{2, 2, 3, 3, 1}));
