@@ -9,10 +9,10 @@
 
 // GnuTLS's documented opt-out of its implicit initialisation (GNUTLS_SKIP_GLOBAL_INIT in
 // <gnutls/gnutls.h>, spelled out here so the build needs no GnuTLS headers). The agent never uses
-// GnuTLS: Debian's libcurl does TLS with OpenSSL and maps GnuTLS only because it links librtmp,
-// and the agent allows http and https alone. Without this, GnuTLS's library constructor loads its
-// system configuration and cipher tables at start-up (about 0.5 MiB resident for the daemon's
-// life). The executable exports the symbol (GNU ld does so for any symbol a linked library refers
+// GnuTLS: Debian's libcurl does TLS with OpenSSL and maps GnuTLS only because it links librtmp
+// and libldap (each calls gnutls_global_init itself when it needs GnuTLS), and the agent allows
+// http and https alone. Without this, GnuTLS's library constructor loads its system
+// configuration and cipher tables at start-up (about 0.75 MiB resident for the daemon's life). The executable exports the symbol (GNU ld does so for any symbol a linked library refers
 // to; agent/CMakeLists.txt asks for it explicitly), so it overrides GnuTLS's weak default
 // (AgentBinary.GnuTlsConstructorCallsTheAgentsInitialisationOptOut).
 // NOLINTBEGIN(bugprone-reserved-identifier): GnuTLS's name.

@@ -25,8 +25,9 @@ namespace {
 // True while notifications fail, so that a broken $NOTIFY_SOCKET is logged once, not per ping.
 std::atomic<bool> g_failing{false};
 
-// What could not be sent yet (notify.hpp): guarded by g_mutex, which every send holds, so that
-// notifications go out in the order the calls made them.
+// What could not be sent yet because systemd's queue was full (notify.hpp): guarded by g_mutex,
+// which every send holds. Pending states go out before the pending status, the status before the
+// watchdog ping.
 std::mutex g_mutex;
 std::vector<std::string> g_states;  // oldest first: at most a RELOADING=1 and its READY=1
 std::optional<std::string> g_status;
@@ -54,21 +55,29 @@ std::optional<std::string> optional_env(const char* name) {
   return std::string(value);
 }
 
+Result<bool> send_datagram(std::string_view notify_socket, std::string_view state,
+                           bool& queue_full);
+
+// True when `message` is done with: sent, or refused for a reason no later send can cure (no
+// listener, a garbled $NOTIFY_SOCKET). False when systemd's queue is full: it is worth sending
+// again later.
 bool send_one(const char* socket, const std::string& message) {
-  const auto sent = send_state(socket, message);
+  bool queue_full = false;
+  const auto sent = send_datagram(socket, message, queue_full);
   if (sent.ok()) {
     g_failing.store(false);
     return true;
   }
   if (!g_failing.exchange(true)) {
     log::warning("notify: cannot notify systemd: " + sent.error() +
-                 " (logged again only after a notification went through)");
+                 (queue_full ? " (sent again from the loop;" : " (dropped;") +
+                 " logged again only after a notification went through)");
   }
-  return false;
+  return !queue_full;
 }
 
-// Sends what is pending, in order, up to the first send that fails; true when all went.
-// Holds g_mutex.
+// Sends what is pending, in order, up to the first send that finds the queue full; true when
+// nothing is left pending. Holds g_mutex.
 bool flush(const char* socket) {
   while (!g_states.empty()) {
     if (!send_one(socket, g_states.front())) return false;
@@ -106,8 +115,13 @@ void send_state_change(std::string message) {
 
 }  // namespace
 
-Result<bool> send_state(std::string_view notify_socket, std::string_view state) {
+namespace {
+
+// send_state(), and whether a failure was a full queue (EAGAIN, ENOBUFS: worth trying again).
+Result<bool> send_datagram(std::string_view notify_socket, std::string_view state,
+                           bool& queue_full) {
   using Failure = Result<bool>;
+  queue_full = false;
   const auto where = named("NOTIFY_SOCKET", notify_socket);
   if (notify_socket.empty()) return Failure::failure(where + ": empty");
   const bool abstract = notify_socket.front() == '@';
@@ -139,11 +153,21 @@ Result<bool> send_state(std::string_view notify_socket, std::string_view state) 
                           reinterpret_cast<const sockaddr*>(&address), length);
   const int send_errno = errno;
   ::close(fd);
-  if (n < 0) return Failure::failure(where + ": send: " + std::strerror(send_errno));
+  if (n < 0) {
+    queue_full = send_errno == EAGAIN || send_errno == EWOULDBLOCK || send_errno == ENOBUFS;
+    return Failure::failure(where + ": send: " + std::strerror(send_errno));
+  }
   if (static_cast<std::size_t>(n) != state.size()) {
     return Failure::failure(where + ": send: the datagram was cut short");
   }
   return true;
+}
+
+}  // namespace
+
+Result<bool> send_state(std::string_view notify_socket, std::string_view state) {
+  bool queue_full = false;
+  return send_datagram(notify_socket, state, queue_full);
 }
 
 Result<std::optional<std::chrono::microseconds>> parse_watchdog(

@@ -14,12 +14,14 @@
 // nothing kept).
 //
 // Sends never block: a listener that stops reading cannot stall a daemon's loop. A notification
-// that cannot be sent (a full queue: PID 1 busy and net.unix.max_dgram_qlen datagrams, 10 by
-// the kernel's default and 512 under systemd's sysctl.d, already waiting; no listener; a garbled
-// variable) is logged as a warning, once until one goes through again, never stops the daemon,
-// and is not lost: it stays pending, and every later notification call, and retry(), first
-// sends what is pending, in order, and stops at the first send that fails. What stays pending
-// is what systemd needs to end in the state the daemon last announced:
+// that cannot be sent is logged as a warning, once until one goes through again, and never stops
+// the daemon. One that finds the queue full (PID 1 busy and net.unix.max_dgram_qlen datagrams,
+// 10 by the kernel's default and 512 under systemd's sysctl.d, already waiting) is not lost: it
+// stays pending, and every later notification call, and retry(), first sends what is pending
+// and stops at the first send that finds the queue full again. One refused for any other reason
+// (no listener, a garbled variable: no later send can succeed) is dropped, so that nothing is
+// retried for the daemon's life. What stays pending is what systemd needs to end in the state
+// the daemon last announced:
 // - states: the latest of READY=1, RELOADING=1 and STOPPING=1, except that a READY=1 after a
 //   pending RELOADING=1 goes behind it (the reload's end follows its start, as
 //   Type=notify-reload needs; a resent RELOADING=1 keeps its MONOTONIC_USEC);
@@ -77,10 +79,9 @@ inline constexpr long long k_max_watchdog_usec = 10LL * 365 * 24 * 3600 * 1'000'
 
 // Sends `state` as one datagram to the socket a $NOTIFY_SOCKET value names: an absolute path
 // ("/run/systemd/notify") or '@' and a name in the abstract namespace ("@/org/.../notify").
-// Never blocks, never retries. Returns the error text on failure: a value that is empty, neither a
-// path nor
-// '@' and a name, longer than a socket address holds, a path with a NUL byte, or a send that
-// failed (no socket there, nobody listening, the listener's queue full).
+// Never blocks, never retries. Returns the error text on failure: a value that is empty,
+// neither a path nor '@' and a name, longer than a socket address holds, a path with a NUL
+// byte, or a send that failed (no socket there, nobody listening, the listener's queue full).
 Result<bool> send_state(std::string_view notify_socket, std::string_view state);
 
 // The watchdog timeout $WATCHDOG_USEC (`usec`, nullopt when unset) asks of the process `self`:
