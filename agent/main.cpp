@@ -12,8 +12,9 @@
 // GnuTLS: Debian's libcurl does TLS with OpenSSL and maps GnuTLS only because it links librtmp
 // and libldap (each calls gnutls_global_init itself when it needs GnuTLS), and the agent allows
 // http and https alone. Without this, GnuTLS's library constructor loads its system
-// configuration and cipher tables at start-up (about 0.75 MiB resident for the daemon's life). The executable exports the symbol (GNU ld does so for any symbol a linked library refers
-// to; agent/CMakeLists.txt asks for it explicitly), so it overrides GnuTLS's weak default
+// configuration and cipher tables at start-up (about 0.75 MiB resident for the daemon's life). The
+// executable exports the symbol (GNU ld does so for any symbol a linked library refers to;
+// agent/CMakeLists.txt asks for it explicitly), so it overrides GnuTLS's weak default
 // (AgentBinary.GnuTlsConstructorCallsTheAgentsInitialisationOptOut).
 // NOLINTBEGIN(bugprone-reserved-identifier): GnuTLS's name.
 extern "C" int _gnutls_global_init_skip();
