@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 #include "bench/common/proc_stats.hpp"
@@ -42,13 +43,22 @@ inline bool copy_in(PGconn* conn, const std::string& table, const std::string& r
   return ok;
 }
 
-// CPU seconds the PostgreSQL server at `dsn` has used so far: its postmaster and every process
-// it started (backends, checkpointer, WAL writer, autovacuum workers), those that ended too.
-inline double postgres_cpu_seconds(const std::string& dsn) {
+// The pid of the PostgreSQL server at `dsn` (its postmaster), from its data directory; throws
+// when it cannot be read.
+inline pid_t postmaster_pid(const std::string& dsn) {
   const auto data_dir = testing::pg_scalar(dsn, "SHOW data_directory");
   std::ifstream pid_file(data_dir + "/postmaster.pid");
   pid_t postmaster = 0;
-  pid_file >> postmaster;
+  if (!(pid_file >> postmaster) || postmaster <= 0) {
+    throw std::runtime_error("bench: no postmaster pid in " + data_dir + "/postmaster.pid");
+  }
+  return postmaster;
+}
+
+// CPU seconds the PostgreSQL server whose postmaster is `postmaster` has used so far: the
+// postmaster and every process it started (backends, checkpointer, WAL writer, autovacuum
+// workers), those that ended too.
+inline double postgres_cpu_seconds(pid_t postmaster) {
   return process_tree_cpu_seconds(postmaster);
 }
 

@@ -60,16 +60,24 @@ inline double process_tree_cpu_seconds(pid_t parent) {
     }
     return false;
   };
-  Stat root;
-  if (!read_stat(std::to_string(parent), root)) return -1;
-  unsigned long long ticks = root.own + root.children;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const auto name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    Stat child;
-    if (read_stat(name, child) && child.ppid == parent) ticks += child.own;
+  // A child the parent waits for while /proc is read would be in neither figure: the reading is
+  // taken again until the parent's cutime + cstime did not move during it.
+  for (int attempt = 0;; ++attempt) {
+    Stat root;
+    if (!read_stat(std::to_string(parent), root)) return -1;
+    unsigned long long ticks = root.own + root.children;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const auto name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      Stat child;
+      if (read_stat(name, child) && child.ppid == parent) ticks += child.own;
+    }
+    Stat after;
+    if (!read_stat(std::to_string(parent), after)) return -1;
+    if (after.children == root.children || attempt == 9) {
+      return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    }
   }
-  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // Time the main thread of `pid` has run on a CPU, in seconds, from /proc/<pid>/schedstat

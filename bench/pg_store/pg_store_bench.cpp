@@ -48,7 +48,8 @@ static int run_bench(int argc, char** argv) {
   }
 
   collector::store::PgStore store(options, std::chrono::minutes{5});
-  const double cpu_before = bench::postgres_cpu_seconds(dsn);
+  const pid_t postmaster = bench::postmaster_pid(dsn);
+  const double cpu_before = bench::postgres_cpu_seconds(postmaster);
   for (const auto& batch : batches) {
     const auto outcome = store.write(batch);
     if (outcome.status != Outcome::ok) {
@@ -56,14 +57,14 @@ static int run_bench(int argc, char** argv) {
       return 1;
     }
   }
-  const double cpu_ingest = bench::postgres_cpu_seconds(dsn) - cpu_before;
+  const double cpu_ingest = bench::postgres_cpu_seconds(postmaster) - cpu_before;
 
   PGconn* conn = PQconnectdb(dsn.c_str());
   const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
   PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
-  const double copy_before = bench::postgres_cpu_seconds(dsn);
+  const double copy_before = bench::postgres_cpu_seconds(postmaster);
   const bool copy_ok = bench::copy_in(conn, "livestream_metrics", rows);
-  const double cpu_copy = bench::postgres_cpu_seconds(dsn) - copy_before;
+  const double cpu_copy = bench::postgres_cpu_seconds(postmaster) - copy_before;
   PQfinish(conn);
   if (!copy_ok || std::stoi(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics")) != samples) {
     std::cerr << "baseline COPY failed\n";
