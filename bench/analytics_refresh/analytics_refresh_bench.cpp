@@ -6,12 +6,14 @@
 // per stream, its hours already refreshed) ends an hour before the refreshed hour, in the same
 // monthly partition: the 15th of next month at noon, whatever the day the benchmark runs (on
 // the 1st, "now" would put the refreshed hour in a partition of its own).
-// Figures: the refreshing backend's time on a CPU per refresh (/proc/<pid>/schedstat, in ns)
-// and the wall time; the goal is the large history costing at most 1.5x the small one.
+// Both histories are loaded first, then their refreshes alternate. Figures: the refreshing
+// backend's time on a CPU per refresh (/proc/<pid>/schedstat, in ns) and the wall time; the goal
+// is the large history costing at most 1.5x the small one.
 //   analytics_refresh_bench [small rows=100000] [large rows=10000000] [refreshes=20]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -87,21 +89,32 @@ void write(collector::store::PgStore& store, const std::vector<collector::ingest
   }
 }
 
-Cost measure(testing::PostgresServer& pg, const std::string& name, long rows, int refreshes) {
+// One database with `rows` of history, ready for refreshes of the hour after it.
+struct History {
+  std::unique_ptr<collector::store::PgConnection> conn;
+  std::unique_ptr<collector::store::PgStore> store;
+  TimePoint hour;
+  pid_t backend = 0;  // conn's backend, which runs the refreshes
+  Cost total;
+};
+
+History load_history(testing::PostgresServer& pg, const std::string& name, long rows) {
   const auto dsn = pg.create_database(name);
   collector::store::ConnectOptions options;
   options.dsn = dsn;
-  collector::store::PgConnection conn(options);
+  History h;
+  h.conn = std::make_unique<collector::store::PgConnection>(options);
+  auto& conn = *h.conn;
   collector::store::apply_migrations(conn);
   collector::partitions::maintain_partitions(conn, SystemClock::instance().now(), {});
-  collector::store::PgStore store(options, std::chrono::minutes{5});
+  h.store = std::make_unique<collector::store::PgStore>(options, std::chrono::minutes{5});
 
-  const auto hour = refreshed_hour_start(SystemClock::instance().now());
+  h.hour = refreshed_hour_start(SystemClock::instance().now());
   const long per_stream = rows / k_streams;
-  const auto history_end = hour - std::chrono::hours{1};
+  const auto history_end = h.hour - std::chrono::hours{1};
   // The streams' channels and sessions, made by the collector's writer, with their first
   // sample just before the history.
-  write(store, batch_at(history_end - k_sample_interval * per_stream, 1));
+  write(*h.store, batch_at(history_end - k_sample_interval * per_stream, 1));
   // History in chunks, so that no statement is huge.
   const long chunk = 100'000 / k_streams;
   for (long from = 0; from < per_stream; from += chunk) {
@@ -124,21 +137,20 @@ Cost measure(testing::PostgresServer& pg, const std::string& name, long rows, in
   // 10M rows, shared_buffers is full of them and a backend needing a buffer writes one first).
   conn.exec("VACUUM ANALYZE");
   conn.exec("CHECKPOINT");
+  h.backend = static_cast<pid_t>(std::stol(conn.exec("SELECT pg_backend_pid()").text(0, 0)));
+  return h;
+}
 
-  const auto backend =
-      static_cast<pid_t>(std::stol(conn.exec("SELECT pg_backend_pid()").text(0, 0)));
-  double cpu = 0;
-  double wall = 0;
-  for (int i = 0; i < refreshes; ++i) {
-    write(store,
-          batch_at(hour + std::chrono::seconds{i}, static_cast<std::int64_t>(i + 2) * k_streams));
-    const double cpu0 = bench::on_cpu_seconds(backend);
-    const auto t0 = Steady::now();
-    collector::analytics::refresh_hourly(conn);
-    wall += std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
-    cpu += (bench::on_cpu_seconds(backend) - cpu0) * 1000;
-  }
-  return {cpu / refreshes, wall / refreshes};
+// Refresh number `i` of `h`: a batch of one sample per stream, then one refresh, its cost added
+// to h.total.
+void refresh(History& h, int i) {
+  write(*h.store,
+        batch_at(h.hour + std::chrono::seconds{i}, static_cast<std::int64_t>(i + 2) * k_streams));
+  const double cpu0 = bench::on_cpu_seconds(h.backend);
+  const auto t0 = Steady::now();
+  collector::analytics::refresh_hourly(*h.conn);
+  h.total.wall_ms += std::chrono::duration<double, std::milli>(Steady::now() - t0).count();
+  h.total.cpu_ms += (bench::on_cpu_seconds(h.backend) - cpu0) * 1000;
 }
 
 }  // namespace
@@ -150,8 +162,16 @@ int main(int argc, char** argv) {
   const int refreshes = argc > 3 ? std::atoi(argv[3]) : 20;
   try {
     testing::PostgresServer pg;
-    const auto s = measure(pg, "small", small, refreshes);
-    const auto l = measure(pg, "large", large, refreshes);
+    auto small_history = load_history(pg, "small", small);
+    auto large_history = load_history(pg, "large", large);
+    // The two histories' refreshes alternate, so that a machine whose speed drifts over the
+    // minutes a large history takes to load weighs on both alike.
+    for (int i = 0; i < refreshes; ++i) {
+      refresh(small_history, i);
+      refresh(large_history, i);
+    }
+    const Cost s{small_history.total.cpu_ms / refreshes, small_history.total.wall_ms / refreshes};
+    const Cost l{large_history.total.cpu_ms / refreshes, large_history.total.wall_ms / refreshes};
     std::printf(
         "analytics_refresh: %d refreshes each after a batch of one sample for each of %d "
         "streams\n",
