@@ -226,6 +226,14 @@ TEST(NotifyProtocol, AFailingSocketIsLoggedOnceUntilANotificationGoesThrough) {
   EXPECT_FALSE(notify::pending());
 }
 
+// A listener that $NOTIFY_SOCKET names, its queue already full: every send finds no room until
+// the test drains it.
+struct FullQueue {
+  FullQueue() { listener.fill(); }
+  Listener listener{unique_abstract_name()};
+  EnvGuard socket{"NOTIFY_SOCKET", listener.name()};
+};
+
 // A daemon's loop: waits until its notifier's next wake-up, after checking that the wake-up is
 // soon (not half a watchdog interval away), and turns once.
 void turn_when_due(notify::Notifier& loop) {
@@ -237,10 +245,9 @@ void turn_when_due(notify::Notifier& loop) {
 }
 
 TEST(NotifyRetry, AReadyThatFindsTheQueueFullIsSentByTheNextLoopTurn) {
-  Listener listener(unique_abstract_name());
-  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  FullQueue full;
+  const auto& listener = full.listener;
   notify::Notifier loop;
-  listener.fill();
   ::testing::internal::CaptureStderr();
   notify::ready();
   ::testing::internal::GetCapturedStderr();
@@ -272,10 +279,9 @@ TEST(NotifyRetry, ANotificationNobodyCanReceiveIsNotKept) {
 }
 
 TEST(NotifyRetry, TheLoopKeepsTryingWhileTheQueueStaysFull) {
-  Listener listener(unique_abstract_name());
-  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  FullQueue full;
+  const auto& listener = full.listener;
   notify::Notifier loop;
-  listener.fill();
   ::testing::internal::CaptureStderr();
   notify::ready();
   const auto before = std::chrono::steady_clock::now();
@@ -289,10 +295,9 @@ TEST(NotifyRetry, TheLoopKeepsTryingWhileTheQueueStaysFull) {
 }
 
 TEST(NotifyRetry, AReloadIsSentAsBothItsMessagesInOrder) {
-  Listener listener(unique_abstract_name());
-  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  FullQueue full;
+  const auto& listener = full.listener;
   notify::Notifier loop;
-  listener.fill();
   ::testing::internal::CaptureStderr();
   notify::reloading();
   notify::ready();
@@ -304,10 +309,9 @@ TEST(NotifyRetry, AReloadIsSentAsBothItsMessagesInOrder) {
 }
 
 TEST(NotifyRetry, TheLatestStateAndStatusWin) {
-  Listener listener(unique_abstract_name());
-  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  FullQueue full;
+  const auto& listener = full.listener;
   notify::Notifier loop;
-  listener.fill();
   ::testing::internal::CaptureStderr();
   notify::ready();
   notify::status("first");
@@ -321,9 +325,8 @@ TEST(NotifyRetry, TheLatestStateAndStatusWin) {
 }
 
 TEST(NotifyRetry, ANewNotificationSendsWhatIsPendingFirst) {
-  Listener listener(unique_abstract_name());
-  EnvGuard socket("NOTIFY_SOCKET", listener.name());
-  listener.fill();
+  FullQueue full;
+  const auto& listener = full.listener;
   ::testing::internal::CaptureStderr();
   notify::ready();
   notify::watchdog();
@@ -335,12 +338,11 @@ TEST(NotifyRetry, ANewNotificationSendsWhatIsPendingFirst) {
 }
 
 TEST(NotifyRetry, AWatchdogPingThatFindsTheQueueFullIsSentByTheNextLoopTurns) {
-  Listener listener(unique_abstract_name());
-  EnvGuard socket("NOTIFY_SOCKET", listener.name());
+  FullQueue full;
+  const auto& listener = full.listener;
   EnvGuard usec("WATCHDOG_USEC", "3600000000");  // a ping every 30 minutes
   EnvGuard pid("WATCHDOG_PID", std::to_string(getpid()));
   notify::Notifier loop;
-  listener.fill();
   ::testing::internal::CaptureStderr();
   loop.turn();  // the first ping is due at once, and finds no room
   ::testing::internal::GetCapturedStderr();

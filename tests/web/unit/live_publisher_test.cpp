@@ -40,12 +40,14 @@ class LivePublisherTest : public ::testing::Test {
   const wire::Topics topics{"st/v1"};
   ManualClock clock{*parse_rfc3339("2026-11-25T01:00:00Z")};
   std::vector<Published> sent;
-  LivePublisher publisher{topics,
-                          [this](const std::string& t, const std::string& p, bool r) {
-                            sent.push_back({t, p, r});
-                            return true;
-                          },
-                          clock};
+  // A client that takes every message, recording it in `sent`.
+  PublishFn record() {
+    return [this](const std::string& t, const std::string& p, bool r) {
+      sent.push_back({t, p, r});
+      return true;
+    };
+  }
+  LivePublisher publisher{topics, record(), clock};
   FakeStore inner;
   LivePublishingStore store{inner, publisher};
   TimePoint t0 = *parse_rfc3339("2026-11-25T00:59:00Z");
@@ -80,12 +82,7 @@ TEST_F(LivePublisherTest, NothingForAFailedWriteAndNeverBackInTime) {
 // [live] min_interval: at most one value per channel and interval, the newest committed one,
 // sent when the interval ends (or at shutdown); never back in time.
 TEST_F(LivePublisherTest, AChannelGetsAtMostOneValuePerIntervalTheNewestWhenItEnds) {
-  LivePublisher throttled{topics,
-                          [this](const std::string& t, const std::string& p, bool r) {
-                            sent.push_back({t, p, r});
-                            return true;
-                          },
-                          clock, 1s};
+  LivePublisher throttled{topics, record(), clock, 1s};
   LivePublishingStore throttled_store{inner, throttled};
   const auto viewers = [&](std::size_t i) {
     return nlohmann::json::parse(sent.at(i).payload)["viewers"].get<int>();
@@ -123,12 +120,7 @@ TEST_F(LivePublisherTest, AChannelGetsAtMostOneValuePerIntervalTheNewestWhenItEn
 
 // After a quiet interval a commit's value leaves at once, replacing a held older one.
 TEST_F(LivePublisherTest, AValueDueAtItsCommitLeavesAtOnceAndReplacesTheHeldOne) {
-  LivePublisher throttled{topics,
-                          [this](const std::string& t, const std::string& p, bool r) {
-                            sent.push_back({t, p, r});
-                            return true;
-                          },
-                          clock, 1s};
+  LivePublisher throttled{topics, record(), clock, 1s};
   LivePublishingStore throttled_store{inner, throttled};
   throttled_store.write({sample_item("c", t0 + 1s, 10)});
   throttled_store.write({sample_item("c", t0 + 2s, 20)});
@@ -244,12 +236,7 @@ TEST_F(LivePublisherTest, FlushAllKeepsWhatTheClientRefuses) {
 // Idle channels cost no work: a flush looks at the held values that are due (and the first
 // one that is not), never at every channel seen.
 TEST_F(LivePublisherTest, AFlushLooksOnlyAtTheValuesThatAreDue) {
-  LivePublisher throttled{topics,
-                          [this](const std::string& t, const std::string& p, bool r) {
-                            sent.push_back({t, p, r});
-                            return true;
-                          },
-                          clock, 1s};
+  LivePublisher throttled{topics, record(), clock, 1s};
   LivePublishingStore throttled_store{inner, throttled};
   std::vector<ingest::Item> idle;
   for (int i = 0; i < 10'000; ++i) idle.push_back(sample_item("idle" + std::to_string(i), t0, 1));
@@ -285,12 +272,7 @@ class SettableClock final : public Clock {
 // min_interval 0: every commit's values are sent at once, whatever the clock says.
 TEST_F(LivePublisherTest, AZeroIntervalNeverHoldsAValue) {
   SettableClock settable;
-  LivePublisher unthrottled{topics,
-                            [this](const std::string& t, const std::string& p, bool r) {
-                              sent.push_back({t, p, r});
-                              return true;
-                            },
-                            settable, 0s};
+  LivePublisher unthrottled{topics, record(), settable, 0s};
   LivePublishingStore s{inner, unthrottled};
   settable.steady += 2s;
   s.write({sample_item("c", t0 + 1s, 10)});
