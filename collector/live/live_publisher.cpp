@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/util/duration.hpp"
+
 namespace streamtrack::collector::live {
 
 using nlohmann::json;
@@ -59,7 +61,11 @@ LivePublisher::LivePublisher(const wire::Topics& topics, PublishFn publish, cons
 bool LivePublisher::due_locked(const Channel& channel, Steady::time_point now) const {
   // 0 never holds, whatever the clock says.
   return m_min_interval.count() == 0 || channel.sent_at == k_never ||
-         now >= channel.sent_at + m_min_interval;
+         now >= interval_end_locked(channel);
+}
+
+LivePublisher::Steady::time_point LivePublisher::interval_end_locked(const Channel& channel) const {
+  return saturating_add(channel.sent_at, m_min_interval);
 }
 
 bool LivePublisher::send_locked(Channel& channel, const Sample& s, TimePoint committed_at,
@@ -139,7 +145,7 @@ void LivePublisher::committed(const std::vector<ingest::Item>& batch) {
     channel.newest = s->ts;
     const auto rate = chat_per_minute(*s, previous);
     if (!due_locked(channel, steady)) {
-      hold_locked(channel, *s, now, rate, channel.sent_at + m_min_interval);
+      hold_locked(channel, *s, now, rate, interval_end_locked(channel));
     } else if (!refused && send_locked(channel, *s, now, rate, steady)) {
       if (channel.held) {  // replaced by the newer value just sent
         m_due.erase(channel.held->due);

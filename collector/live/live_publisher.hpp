@@ -100,6 +100,8 @@ class LivePublisher {
   static constexpr Steady::time_point k_never = Steady::time_point::min();
 
   bool due_locked(const Channel& channel, Steady::time_point now) const;
+  // When the channel's interval since its last send ends (saturated: never overflows).
+  Steady::time_point interval_end_locked(const Channel& channel) const;
   // True when the client took it (the channel's interval starts again at `now`).
   bool send_locked(Channel& channel, const Sample& s, TimePoint committed_at,
                    std::optional<double> rate, Steady::time_point now);
