@@ -13,24 +13,39 @@
 // on a shared machine: CPU seconds do not depend on how busy the other cores are, wall time does.
 namespace streamtrack::bench {
 
-// utime + stime of every thread of `pid`, in seconds; -1 when the process is gone.
-inline double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+// Fields 4 (ppid) and 14-17 (utime, stime, cutime, cstime) of /proc/<pid>/stat, in clock ticks.
+struct ProcStat {
+  pid_t ppid = 0;
+  unsigned long long own = 0;       // utime + stime, every thread
+  unsigned long long children = 0;  // cutime + cstime: the children it has waited for
+};
+
+// /proc/<pid>/stat of `pid` into `out`; false when the process is gone.
+inline bool read_proc_stat(const std::string& pid, ProcStat& out) {
+  std::ifstream in("/proc/" + pid + "/stat");
   std::string text;
-  if (!std::getline(in, text)) return -1;
+  if (!std::getline(in, text)) return false;
   // Field 2 (comm) may hold spaces: count the fields after its closing parenthesis.
   std::istringstream rest(text.substr(text.rfind(')') + 2));
   std::string field;
-  unsigned long long utime = 0;
-  unsigned long long stime = 0;
   for (int i = 3; rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) {
-      stime = std::stoull(field);
-      break;
-    }
+    if (i == 4) out.ppid = static_cast<pid_t>(std::stol(field));
+    if (i == 14 || i == 15) out.own += std::stoull(field);
+    if (i == 16 || i == 17) out.children += std::stoull(field);
+    if (i == 17) return true;
   }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return false;
+}
+
+inline double ticks_to_seconds(unsigned long long ticks) {
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// utime + stime of every thread of `pid`, in seconds; -1 when the process is gone.
+inline double cpu_seconds(pid_t pid) {
+  ProcStat stat;
+  if (!read_proc_stat(std::to_string(pid), stat)) return -1;
+  return ticks_to_seconds(stat.own);
 }
 
 // CPU seconds of the process `parent` and of all its children, in seconds: its own utime + stime,
@@ -40,43 +55,21 @@ inline double cpu_seconds(pid_t pid) {
 // moving into the parent's cutime + cstime when the parent waits for it. -1 when `parent` is
 // gone.
 inline double process_tree_cpu_seconds(pid_t parent) {
-  // Fields 4 (ppid) and 14-17 (utime, stime, cutime, cstime) of /proc/<pid>/stat, in ticks.
-  struct Stat {
-    pid_t ppid = 0;
-    unsigned long long own = 0;       // utime + stime
-    unsigned long long children = 0;  // cutime + cstime
-  };
-  const auto read_stat = [](const std::string& pid, Stat& out) {
-    std::ifstream in("/proc/" + pid + "/stat");
-    std::string text;
-    if (!std::getline(in, text)) return false;
-    std::istringstream rest(text.substr(text.rfind(')') + 2));
-    std::string field;
-    for (int i = 3; rest >> field; ++i) {
-      if (i == 4) out.ppid = static_cast<pid_t>(std::stol(field));
-      if (i == 14 || i == 15) out.own += std::stoull(field);
-      if (i == 16 || i == 17) out.children += std::stoull(field);
-      if (i == 17) return true;
-    }
-    return false;
-  };
   // A child the parent waits for while /proc is read would be in neither figure: the reading is
   // taken again until the parent's cutime + cstime did not move during it.
   for (int attempt = 0;; ++attempt) {
-    Stat root;
-    if (!read_stat(std::to_string(parent), root)) return -1;
+    ProcStat root;
+    if (!read_proc_stat(std::to_string(parent), root)) return -1;
     unsigned long long ticks = root.own + root.children;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
       const auto name = entry.path().filename().string();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      Stat child;
-      if (read_stat(name, child) && child.ppid == parent) ticks += child.own;
+      ProcStat child;
+      if (read_proc_stat(name, child) && child.ppid == parent) ticks += child.own;
     }
-    Stat after;
-    if (!read_stat(std::to_string(parent), after)) return -1;
-    if (after.children == root.children || attempt == 9) {
-      return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-    }
+    ProcStat after;
+    if (!read_proc_stat(std::to_string(parent), after)) return -1;
+    if (after.children == root.children || attempt == 9) return ticks_to_seconds(ticks);
   }
 }
 
