@@ -3,7 +3,7 @@
 // committed rows, against the baseline measured in the same run: a raw COPY of the same rows
 // into the same (emptied) table of the same PostgreSQL.
 //   backlog_drain_bench [samples=1000000] [channels=100] [delivery=committed|broker]
-//                       [max_frame_samples=1000]
+//                       [max_frame_samples=1000] [collector_max_rows=5000]
 // The backlog is written beforehand with the real outbox API (agent/outbox), as an agent whose
 // broker was unreachable would have stored it; the agent then starts with the broker up and
 // sends it as frames. The drain ends when every backlog seq is a committed row (with
@@ -113,9 +113,10 @@ static int run_bench(int argc, char** argv) {
   const int channels = argc > 2 ? std::atoi(argv[2]) : 100;
   const std::string delivery = argc > 3 ? argv[3] : "committed";
   const std::string frame_samples = argc > 4 ? argv[4] : "1000";
+  const std::string collector_max_rows = argc > 5 ? argv[5] : "5000";
   if (samples < 1 || channels < 1 || (delivery != "committed" && delivery != "broker")) {
     std::cerr << "usage: backlog_drain_bench [samples] [channels] [committed|broker] "
-                 "[max_frame_samples]\n";
+                 "[max_frame_samples] [collector_max_rows]\n";
     return 2;
   }
   PostgresServer pg;
@@ -128,7 +129,8 @@ static int run_bench(int argc, char** argv) {
              bench::collector_toml(url, dsn, "200ms",
                                    std::getenv("STREAMTRACK_BENCH_DEBUG")
                                        ? "log_level = \"debug\"\nlog_format = \"logfmt\"\n"
-                                       : ""));
+                                       : "",
+                                   "", collector_max_rows));
   auto collector = bench::start_process(
       {binary("streamtrack-collector").string(), "-c", (dir / "collector.toml").string()},
       dir / "collector.log");
@@ -198,21 +200,18 @@ static int run_bench(int argc, char** argv) {
     return 1;
   }
 
-  // Baseline: the same rows, COPYed straight into the same (emptied) table.
+  // Baseline: the same rows, COPYed straight into the same (emptied) table, three times.
   PGconn* conn = PQconnectdb(dsn.c_str());
   const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
   const auto total_rows = std::stoll(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics"));
-  PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
-  PQclear(PQexec(conn, "CHECKPOINT"));
-  const auto copy_start = Steady::now();
-  const bool copy_ok = bench::copy_in(conn, "livestream_metrics", rows);
-  const double copy_s = seconds_since(copy_start);
+  const auto baseline =
+      bench::copy_baseline(conn, "livestream_metrics", rows, bench::postmaster_pid(dsn), true);
   PQfinish(conn);
-  if (!copy_ok ||
-      std::stoll(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics")) != total_rows) {
-    std::cerr << "baseline COPY failed\n";
+  if (std::stoll(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics")) != total_rows) {
+    std::cerr << "baseline COPY stored another number of rows\n";
     return 1;
   }
+  const double copy_s = baseline.median_seconds;
 
   const double drain_rate = static_cast<double>(samples) / drain_s;
   const double copy_rate = static_cast<double>(total_rows) / copy_s;
@@ -227,7 +226,8 @@ static int run_bench(int argc, char** argv) {
               static_cast<long long>(last_field(agent_log, "frames")));
   std::printf("backlog -> committed rows    %10.0f rows/s (%.2f s), each seq once\n", drain_rate,
               drain_s);
-  std::printf("raw COPY of the same rows    %10.0f rows/s (%.2f s)\n", copy_rate, copy_s);
+  std::printf("raw COPY of the same rows    %10.0f rows/s (median of %s)\n", copy_rate,
+              bench::run_seconds_text(baseline).c_str());
   std::printf(
       "goal backlog_drain: %s ratio %.2f (backlog drained into committed rows %.0f "
       "rows/s / raw COPY %.0f rows/s; goal >= 0.5)\n",

@@ -6,7 +6,8 @@
 // chat counts, a title change now and then and a new session (stream id) every 40 samples.
 // PostgreSQL's CPU (every process of the server, from /proc) is compared per row between the
 // collector's ingest and the plain COPY.
-//   collector_ingest_bench [samples=100000]
+//   collector_ingest_bench [samples=100000] [max_delay=200ms] [max_rows=5000]
+// (the collector's [batch] settings).
 // With STREAMTRACK_BENCH_PAUSE set, the collector's pid is printed and the bench waits a few
 // seconds before publishing, so that a profiler can attach (perf record -g -p <pid>).
 #include <libpq-fe.h>
@@ -58,6 +59,8 @@ double metric_value(const std::string& text, const std::string& name) {
 
 static int run_bench(int argc, char** argv) {
   const int samples = argc > 1 ? std::atoi(argv[1]) : 100'000;
+  const std::string max_delay = argc > 2 ? argv[2] : "200ms";
+  const std::string max_rows = argc > 3 ? argv[3] : "5000";
   PostgresServer pg;
   TempDir dir("streamtrack-bench");
   const bench::Broker broker(dir.path());
@@ -65,8 +68,8 @@ static int run_bench(int argc, char** argv) {
   const auto dsn = pg.create_database("streamtrack");
   const auto metrics_port = free_port();
   write_file(dir / "collector.toml",
-             bench::collector_toml(broker_url, dsn, "200ms", "",
-                                   "127.0.0.1:" + std::to_string(metrics_port)));
+             bench::collector_toml(broker_url, dsn, max_delay, "",
+                                   "127.0.0.1:" + std::to_string(metrics_port), max_rows));
   auto collector =
       bench::start_process({collector_binary().string(), "-c", (dir / "collector.toml").string()},
                            dir / "collector.log");
@@ -192,20 +195,17 @@ static int run_bench(int argc, char** argv) {
       metric_value(metrics, "streamtrack_collector_batch_write_seconds_sum");
   publisher.stop(std::chrono::seconds{2});
 
-  // Baseline: the same rows, COPYed straight into the same (emptied) table.
+  // Baseline: the same rows, COPYed straight into the same (emptied) table, three times.
   PGconn* conn = PQconnectdb(dsn.c_str());
   const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
-  PQclear(PQexec(conn, "TRUNCATE livestream_metrics"));
-  const double pg_cpu_copy_before = bench::postgres_cpu_seconds(postmaster);
-  const auto copy_start = Steady::now();
-  const bool copy_ok = bench::copy_in(conn, "livestream_metrics", rows);
-  const double copy_s = seconds_since(copy_start);
-  const double pg_cpu_copy = bench::postgres_cpu_seconds(postmaster) - pg_cpu_copy_before;
+  const auto baseline = bench::copy_baseline(conn, "livestream_metrics", rows, postmaster, false);
   PQfinish(conn);
-  if (!copy_ok || std::stoi(pg_scalar(dsn, count_sql)) != samples) {
-    std::cerr << "baseline COPY failed\n";
+  if (std::stoi(pg_scalar(dsn, count_sql)) != samples) {
+    std::cerr << "baseline COPY stored another number of rows\n";
     return 1;
   }
+  const double copy_s = baseline.median_seconds;
+  const double pg_cpu_copy = baseline.median_pg_cpu_seconds;
 
   const double ingest_rate = samples / ingest_s;
   const double copy_rate = samples / copy_s;
@@ -213,7 +213,8 @@ static int run_bench(int argc, char** argv) {
   std::printf("samples                      %d\n", samples);
   std::printf("mqtt -> committed rows       %10.0f samples/s (%.2f s)\n", ingest_rate, ingest_s);
   std::printf("  last PUBACK to the bench after %.2f s\n", published_s);
-  std::printf("plain COPY of the same rows  %10.0f rows/s    (%.2f s)\n", copy_rate, copy_s);
+  std::printf("plain COPY of the same rows  %10.0f rows/s    (median of %s)\n", copy_rate,
+              bench::run_seconds_text(baseline).c_str());
   std::printf("QoS 1 publish, no subscriber %10.0f msgs/s    (%.2f s)\n", publish_rate, publish_s);
   std::printf("collector CPU                %10.1f us/sample (%.2f s)\n",
               collector_cpu * 1e6 / samples, collector_cpu);

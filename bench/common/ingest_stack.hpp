@@ -92,10 +92,11 @@ class Broker {
 inline std::string collector_toml(const std::string& broker_url, const std::string& dsn,
                                   const std::string& max_delay,
                                   const std::string& collector_keys = "",
-                                  const std::string& http_listen = "") {
+                                  const std::string& http_listen = "",
+                                  const std::string& max_rows = "5000") {
   return "[collector]\nid = \"bench\"\n" + collector_keys + "[mqtt]\nurl = \"" + broker_url +
          "\"\ntopic_prefix = \"st/v1\"\n[postgres]\ndsn = \"" + dsn +
-         "\"\npool_size = 2\n[batch]\nmax_rows = 5000\nmax_delay = \"" + max_delay +
+         "\"\npool_size = 2\n[batch]\nmax_rows = " + max_rows + "\nmax_delay = \"" + max_delay +
          "\"\nmax_pending_rows = 200000\n[http]\nlisten = \"" + http_listen + "\"\n";
 }
 

@@ -3,10 +3,13 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "bench/common/proc_stats.hpp"
 #include "tests/support/harness.hpp"
@@ -60,6 +63,61 @@ inline pid_t postmaster_pid(const std::string& dsn) {
 // workers), those that ended too.
 inline double postgres_cpu_seconds(pid_t postmaster) {
   return process_tree_cpu_seconds(postmaster);
+}
+
+// One COPY of a baseline: its wall time and the server's CPU time, in seconds.
+struct CopyRun {
+  double seconds = 0;
+  double pg_cpu_seconds = 0;
+};
+
+// The raw-COPY baseline of `rows` into `table`, measured `runs` times (the table emptied
+// before each, and with `checkpoint` a CHECKPOINT too, outside the measurement). On this
+// shared 2-core machine one COPY of a few seconds varied by up to 1.6x between consecutive
+// runs, more than the goals' margins; the median of an odd number of runs is what a ratio is
+// taken against. Wall and CPU medians are taken separately. The table holds `rows` once
+// afterwards. Throws when a COPY fails.
+struct CopyBaseline {
+  std::vector<CopyRun> runs;
+  double median_seconds = 0;
+  double median_pg_cpu_seconds = 0;
+};
+
+inline CopyBaseline copy_baseline(PGconn* conn, const std::string& table, const std::string& rows,
+                                  pid_t postmaster, bool checkpoint, int runs = 3) {
+  CopyBaseline baseline;
+  std::vector<double> seconds, cpu;
+  for (int i = 0; i < std::max(runs, 1); ++i) {
+    PQclear(PQexec(conn, ("TRUNCATE " + table).c_str()));
+    if (checkpoint) PQclear(PQexec(conn, "CHECKPOINT"));
+    const double cpu_before = postgres_cpu_seconds(postmaster);
+    const auto start = std::chrono::steady_clock::now();
+    if (!copy_in(conn, table, rows)) throw std::runtime_error("bench: baseline COPY failed");
+    const CopyRun run{
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+        postgres_cpu_seconds(postmaster) - cpu_before};
+    baseline.runs.push_back(run);
+    seconds.push_back(run.seconds);
+    cpu.push_back(run.pg_cpu_seconds);
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  baseline.median_seconds = median(seconds);
+  baseline.median_pg_cpu_seconds = median(cpu);
+  return baseline;
+}
+
+// "1.52 s, 1.31 s, 1.48 s": each run's wall time, for the report.
+inline std::string run_seconds_text(const CopyBaseline& baseline) {
+  std::string text;
+  char buf[32];
+  for (const auto& run : baseline.runs) {
+    std::snprintf(buf, sizeof buf, "%s%.2f s", text.empty() ? "" : ", ", run.seconds);
+    text += buf;
+  }
+  return text;
 }
 
 }  // namespace streamtrack::bench
