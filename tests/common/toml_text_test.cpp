@@ -1,6 +1,8 @@
-// parse_toml_text on malformed table headers. toml++ 3.3.0 (Debian bookworm) enters parse_key()
-// without checking that a header's first character can start a key and asserts it there
-// (marzer/tomlplusplus#301): an assertion-enabled build (scripts/test's sanitizer pass) aborted
+// parse_toml_text on inputs that toml++ 3.3.0 (Debian bookworm) mishandles, worked around in
+// common/config/toml_impl.cpp. Under scripts/test's sanitizer pass each aborted the test before.
+//
+// A table header whose first character cannot start a key: toml++ enters parse_key() without
+// checking it and asserts it there (marzer/tomlplusplus#301); an assertion-enabled build aborted
 // on such a config, and an NDEBUG clang build compiled the check as an assumption. Each must be
 // an ordinary syntax error at the offending character.
 #include <gmock/gmock.h>
