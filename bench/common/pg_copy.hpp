@@ -76,7 +76,7 @@ struct CopyRun {
 // shared 2-core machine one COPY of a few seconds varied by up to 1.6x between consecutive
 // runs, more than the goals' margins; the median of an odd number of runs is what a ratio is
 // taken against. Wall and CPU medians are taken separately. The table holds `rows` once
-// afterwards. Throws when a COPY fails.
+// afterwards. Throws when a statement fails or `runs` is not odd.
 struct CopyBaseline {
   std::vector<CopyRun> runs;
   double median_seconds = 0;
@@ -85,11 +85,18 @@ struct CopyBaseline {
 
 inline CopyBaseline copy_baseline(PGconn* conn, const std::string& table, const std::string& rows,
                                   pid_t postmaster, bool checkpoint, int runs = 3) {
+  if (runs < 1 || runs % 2 == 0) throw std::invalid_argument("bench: an odd number of COPY runs");
+  const auto command = [conn](const std::string& sql) {
+    PGresult* r = PQexec(conn, sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) throw std::runtime_error("bench: " + sql + " failed: " + PQerrorMessage(conn));
+  };
   CopyBaseline baseline;
   std::vector<double> seconds, cpu;
-  for (int i = 0; i < std::max(runs, 1); ++i) {
-    PQclear(PQexec(conn, ("TRUNCATE " + table).c_str()));
-    if (checkpoint) PQclear(PQexec(conn, "CHECKPOINT"));
+  for (int i = 0; i < runs; ++i) {
+    command("TRUNCATE " + table);
+    if (checkpoint) command("CHECKPOINT");
     const double cpu_before = postgres_cpu_seconds(postmaster);
     const auto start = std::chrono::steady_clock::now();
     if (!copy_in(conn, table, rows)) throw std::runtime_error("bench: baseline COPY failed");

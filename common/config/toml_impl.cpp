@@ -9,8 +9,11 @@
 //    preconditions its callers do not check: a table header whose first character cannot start
 //    a key ("[=a]", "[\x03a]", "[[[1]]]") reaches parse_key(), which asserts that it can
 //    (marzer/tomlplusplus#301) and otherwise reports "expected bare key starting character" at
-//    that character. With assertions on (scripts/test's sanitizer pass) a daemon aborted on such
-//    a config; with NDEBUG, clang compiles the assertion into an assumption the input breaks.
+//    that character; an array element that cannot start a value ("a = [}]", "a = [1,}]") reaches
+//    parse_value() the same way ("could not determine value type"). With assertions on (the
+//    sanitizer pass of scripts/test, and the Debian package's build: CMAKE_BUILD_TYPE None, no
+//    NDEBUG) a daemon aborted on such a config; with NDEBUG, clang compiles the assertion into an
+//    assumption the input breaks.
 //    Without NDEBUG and with a TOML_ASSERT that does nothing, TOML_ASSERT_ASSUME is that
 //    TOML_ASSERT: neither. The sanitizer pass and the config fuzzers still check that the parser
 //    stays memory-safe on whatever input gets past an assertion.
