@@ -73,7 +73,7 @@ struct CopyRun {
 
 // The raw-COPY baseline of `rows` into `table`, measured `runs` times (the table emptied
 // before each, and with `checkpoint` a CHECKPOINT too, outside the measurement). On this
-// shared 2-core machine one COPY of a few seconds varied by up to 1.6x between consecutive
+// shared 2-core machine one COPY of a few seconds varied by up to 1.7x between consecutive
 // runs, more than the goals' margins; the median of an odd number of runs is what a ratio is
 // taken against. Wall and CPU medians are taken separately. The table holds `rows` once
 // afterwards. Throws when a statement fails or `runs` is not odd.
