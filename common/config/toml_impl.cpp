@@ -23,7 +23,8 @@
 //    (marzer/tomlplusplus#190, #295; fixed upstream by returning false, #305). Here that header
 //    is compiled first with TOML_UNREACHABLE meaning "return false": such a code point is not in
 //    the set. Only this file calls those predicates (the parser is compiled nowhere else), so no
-//    other translation unit holds a different definition.
+//    other translation unit holds a different definition; a file that called one itself would
+//    bring back an unfixed copy for the linker to pick.
 // The order below matters: clang-format must not sort it.
 // clang-format off
 #undef NDEBUG
