@@ -7,7 +7,8 @@ namespace streamtrack::collector::ingest {
 
 namespace {
 
-Item reject(Item item, std::string reason, bool keep_sample = false) {
+// Makes `item` a reject for `reason` in place.
+void make_reject(Item& item, std::string reason, bool keep_sample = false) {
   item.kind = Item::Kind::reject;
   item.reason = std::move(reason);
   if (!keep_sample) item.sample.reset();
@@ -18,6 +19,10 @@ Item reject(Item item, std::string reason, bool keep_sample = false) {
     item.payload.shrink_to_fit();
   }
   if (item.topic.size() > k_max_reject_topic_bytes) item.topic.resize(k_max_reject_topic_bytes);
+}
+
+Item reject(Item item, std::string reason, bool keep_sample = false) {
+  make_reject(item, std::move(reason), keep_sample);
   return item;
 }
 
@@ -27,28 +32,28 @@ const TimePoint k_window_start = *parse_rfc3339("2000-01-01T00:00:00Z");
 
 namespace {
 
-// A decoded sample whose agent matches its topic: a sample item, or a reject for a time
-// outside `window`.
-Item sample_item(Item item, Sample sample, TimePoint received_at, const TimeWindow& window) {
-  item.sample = std::move(sample);
+// Makes `item` (its sample set: decoded, its agent matching the topic) a sample item, or a
+// reject for a time outside `window`, in place: a frame's items are built where they stay.
+void make_sample_item(Item& item, TimePoint received_at, const TimeWindow& window) {
   // The reason stays the same for a resend, so ingest_rejects keeps it once. The sample
   // (agent and seq checked against the topic) stays with the reject, so that it is
   // acknowledged once the reject is stored.
   if (const auto earliest = window.earliest(received_at); item.sample->ts < earliest) {
-    return reject(
-        std::move(item),
+    make_reject(
+        item,
         "field \"ts\": outside the accepted time window (before " + format_rfc3339(earliest) + ")",
         true);
+    return;
   }
   if (item.sample->ts > window.latest(received_at)) {
-    return reject(std::move(item),
-                  "field \"ts\": outside the accepted time window (more than " +
-                      std::to_string(window.max_future.count()) +
-                      " ms ahead of the collector's clock)",
-                  true);
+    make_reject(item,
+                "field \"ts\": outside the accepted time window (more than " +
+                    std::to_string(window.max_future.count()) +
+                    " ms ahead of the collector's clock)",
+                true);
+    return;
   }
   item.kind = Item::Kind::sample;
-  return item;
 }
 
 Classified classify_frame(Item whole, TimePoint received_at, const TimeWindow& window) {
@@ -70,17 +75,17 @@ Classified classify_frame(Item whole, TimePoint received_at, const TimeWindow& w
   out.frame_samples = frame->entries.size();
   out.items.reserve(frame->entries.size());
   for (auto& entry : frame->entries) {
-    Item item;
+    Item& item = out.items.emplace_back();
     item.received_at = received_at;
     item.topic = whole.topic;
     item.agent = whole.agent;
     item.payload = std::move(entry.text);
     item.payload_bytes = item.payload.size();
     if (!entry.sample) {
-      out.items.push_back(reject(std::move(item), entry.sample.error()));
+      make_reject(item, entry.sample.error());
     } else {
-      out.items.push_back(
-          sample_item(std::move(item), std::move(entry.sample.value()), received_at, window));
+      item.sample = std::move(entry.sample.value());
+      make_sample_item(item, received_at, window);
     }
   }
   return out;
@@ -122,7 +127,9 @@ std::optional<Item> classify(const wire::Topics& topics, std::string topic, std:
                                            s->channel + "\" does not match topic \"" +
                                            parsed->platform + "/" + parsed->channel + "\"");
       }
-      return sample_item(std::move(item), std::move(s.value()), received_at, window);
+      item.sample = std::move(s.value());
+      make_sample_item(item, received_at, window);
+      return item;
     }
     case wire::TopicKind::status: {
       if (item.payload.empty()) return std::nullopt;

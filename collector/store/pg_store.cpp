@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iterator>
 #include <limits>
-#include <set>
+#include <string_view>
 #include <tuple>
 
 #include "collector/sessions/session_plan.hpp"
@@ -288,9 +288,17 @@ WHERE a.health_at IS NULL OR a.health_at <= excluded.health_at
   }
 }
 
+namespace {
+
+// A platform whose channel names are global (the same channel whichever agent watches it).
+bool channel_scope_is_global(std::string_view platform) {
+  return platform == "twitch" || platform == "youtube" || platform == "kick";
+}
+
+}  // namespace
+
 std::string channel_scope(const std::string& platform, const std::string& agent) {
-  static const std::set<std::string, std::less<>> k_global{"twitch", "youtube", "kick"};
-  return k_global.contains(platform) ? std::string() : agent;
+  return channel_scope_is_global(platform) ? std::string() : agent;
 }
 
 void PgStore::resolve_channels(const std::vector<ChannelKey>& keys) {
@@ -340,18 +348,26 @@ std::int64_t PgStore::channel_id(const ChannelKey& key) const {
 
 void PgStore::write_samples(const std::vector<Item>& batch) {
   // Channels in a fixed order, so that concurrent writers lock channel and session rows in the
-  // same order.
-  std::map<ChannelKey, std::vector<const Sample*>> by_channel;
+  // same order: that of ChannelKey (the views compare as the strings do), without copying the
+  // names of every sample.
+  std::map<std::tuple<std::string_view, std::string_view, std::string_view>,
+           std::vector<const Sample*>>
+      by_channel;
   for (const auto& item : batch) {
     if (item.kind != Item::Kind::sample) continue;
     const auto& s = *item.sample;
-    by_channel[{s.platform, channel_scope(s.platform, s.agent), s.channel}].push_back(&s);
+    const std::string_view scope =
+        channel_scope_is_global(s.platform) ? std::string_view() : s.agent;
+    by_channel[{s.platform, scope, s.channel}].push_back(&s);
   }
   if (by_channel.empty()) return;
 
   std::vector<ChannelKey> keys;
   keys.reserve(by_channel.size());
-  for (const auto& entry : by_channel) keys.push_back(entry.first);
+  for (const auto& entry : by_channel) {
+    const auto& [platform, scope, name] = entry.first;
+    keys.emplace_back(std::string(platform), std::string(scope), std::string(name));
+  }
   resolve_channels(keys);
 
   struct Planned {
@@ -362,8 +378,10 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   std::vector<Planned> planned;
   planned.reserve(by_channel.size());
   std::vector<sessions::ChannelStep> steps;
-  for (const auto& [key, samples] : by_channel) {
-    const auto channel = channel_id(key);
+  std::size_t key_index = 0;
+  for (const auto& entry : by_channel) {
+    const auto channel = channel_id(keys[key_index++]);
+    const auto& samples = entry.second;
     planned.push_back({channel, &samples, sessions::plan_channel(samples, m_session_timeout)});
     for (const auto& step : planned.back().steps) steps.push_back({channel, &step});
   }
