@@ -162,6 +162,9 @@ static int run_bench(int argc, char** argv) {
   }
   const auto count_sql =
       "SELECT count(*) FROM livestream_metrics WHERE seq <= " + std::to_string(samples);
+  const auto postmaster = bench::postmaster_pid(dsn);
+  const double collector_cpu_before = bench::cpu_seconds(collector.pid());
+  const double pg_cpu_before = bench::postgres_cpu_seconds(postmaster);
   const auto drain_start = Steady::now();
   auto agent = bench::start_process(
       {binary("streamtrack-agent").string(), "--config", (dir / "agent.toml").string()},
@@ -188,6 +191,10 @@ static int run_bench(int argc, char** argv) {
     return 1;
   }
   const double drain_s = seconds_since(drain_start);
+  // CPU of each process over the drain (the agent's from its start), per backlog row.
+  const double agent_cpu = bench::cpu_seconds(agent.pid());
+  const double collector_cpu = bench::cpu_seconds(collector.pid()) - collector_cpu_before;
+  const double pg_cpu = bench::postgres_cpu_seconds(postmaster) - pg_cpu_before;
   agent.stop();
   const auto agent_log = agent.output();
   const auto distinct =
@@ -204,8 +211,7 @@ static int run_bench(int argc, char** argv) {
   PGconn* conn = PQconnectdb(dsn.c_str());
   const auto rows = bench::copy_out(conn, "COPY (SELECT * FROM livestream_metrics) TO STDOUT");
   const auto total_rows = std::stoll(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics"));
-  const auto baseline =
-      bench::copy_baseline(conn, "livestream_metrics", rows, bench::postmaster_pid(dsn), true);
+  const auto baseline = bench::copy_baseline(conn, "livestream_metrics", rows, postmaster, true);
   PQfinish(conn);
   if (std::stoll(pg_scalar(dsn, "SELECT count(*) FROM livestream_metrics")) != total_rows) {
     std::cerr << "baseline COPY stored another number of rows\n";
@@ -228,6 +234,14 @@ static int run_bench(int argc, char** argv) {
               drain_s);
   std::printf("raw COPY of the same rows    %10.0f rows/s (median of %s)\n", copy_rate,
               bench::run_seconds_text(baseline).c_str());
+  const auto per_row_us = [&](double seconds) {
+    return seconds * 1e6 / static_cast<double>(samples);
+  };
+  std::printf(
+      "CPU per backlog row          agent %.1f us, collector %.1f us, PostgreSQL %.1f us "
+      "(raw COPY: PostgreSQL %.1f us)\n",
+      per_row_us(agent_cpu), per_row_us(collector_cpu), per_row_us(pg_cpu),
+      baseline.median_pg_cpu_seconds * 1e6 / static_cast<double>(total_rows));
   std::printf(
       "goal backlog_drain: %s ratio %.2f (backlog drained into committed rows %.0f "
       "rows/s / raw COPY %.0f rows/s; goal >= 0.5)\n",
