@@ -1,5 +1,8 @@
 #include "collector/store/migrations.hpp"
 
+#include <regex>
+#include <stdexcept>
+
 #include "collector/alerts/schema.hpp"
 #include "collector/analytics/schema.hpp"
 #include "collector/live/schema.hpp"
@@ -150,7 +153,45 @@ CREATE UNIQUE INDEX ingest_rejects_once_idx
   ON ingest_rejects (md5(topic), md5(payload), md5(reason));
 )sql";
 
+// `text` with each match of `pattern` replaced by `replacement`; throws std::logic_error unless
+// there were exactly `expected` matches.
+std::string replace_checked(const std::string& text, const std::regex& pattern,
+                            const std::string& replacement, std::ptrdiff_t expected) {
+  const auto found = std::distance(std::sregex_iterator(text.begin(), text.end(), pattern),
+                                   std::sregex_iterator());
+  if (found != expected) {
+    throw std::logic_error("schema: expected " + std::to_string(expected) +
+                           " matches in the metrics functions' text, found " +
+                           std::to_string(found));
+  }
+  return std::regex_replace(text, pattern, replacement);
+}
+
 }  // namespace
+
+std::string store_metrics_rows_in_select_list_sql() {
+  // The rows of both functions' INSERTs (the plain one of each, the ON CONFLICT one of
+  // migration 10's) and their CREATE statements.
+  static const std::regex from_unnest(
+      R"(SELECT \* FROM unnest\(p_livestream, p_timestamp, p_viewers, p_chat_messages, )"
+      R"(p_chatters,\s+p_bitrate, p_fps, p_dropped_frames, p_agent, p_seq\))");
+  static const std::regex create(R"(CREATE FUNCTION streamtrack_store_metrics\()");
+  const std::string functions =
+      std::string(k_store_metrics_schema_sql) + k_store_metrics_with_current_sql;
+  const auto rows = replace_checked(
+      functions, from_unnest,
+      "SELECT unnest(p_livestream), unnest(p_timestamp), unnest(p_viewers), "
+      "unnest(p_chat_messages), unnest(p_chatters), unnest(p_bitrate), unnest(p_fps), "
+      "unnest(p_dropped_frames), unnest(p_agent), unnest(p_seq)",
+      3);
+  const auto replaced =
+      replace_checked(rows, create, "CREATE OR REPLACE FUNCTION streamtrack_store_metrics(", 2);
+  // Migration 10's REVOKE named the function alone, which is ambiguous once migration 11's
+  // overload exists.
+  static const std::regex revoke_by_name(
+      R"(REVOKE ALL ON FUNCTION streamtrack_store_metrics FROM PUBLIC;)");
+  return replace_checked(replaced, revoke_by_name, std::string(k_store_metrics_revoke_sql), 1);
+}
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
@@ -191,6 +232,10 @@ const std::vector<Migration>& migrations() {
        "channel's newest row",
        std::string(sessions::k_session_steps_new_sessions_set_based_sql) +
            live::k_channel_current_from_writer_sql + k_store_metrics_with_current_sql},
+      {12,
+       "streamtrack_store_metrics reads its rows from the arrays in the select list (no "
+       "tuplestore per array)",
+       store_metrics_rows_in_select_list_sql()},
   };
   return all;
 }

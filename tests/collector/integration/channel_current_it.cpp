@@ -340,7 +340,7 @@ TEST_F(ChannelCurrentIT, MigrationElevenCompletesWhileABatchIsInFlight) {
   std::string migration_error;
   std::thread migration([&] {
     try {
-      migrate();
+      migrate(11);
     } catch (const std::exception& e) {
       migration_error = e.what();
     }
@@ -357,6 +357,69 @@ TEST_F(ChannelCurrentIT, MigrationElevenCompletesWhileABatchIsInFlight) {
                       "SELECT count(*) FROM channel_current WHERE viewers = 700 AND "
                       "last_sample_at = '2030-03-01T10:00:40Z'"),
             "10");
+}
+
+// Migration 12 (the metrics functions read their rows in the select list) stores what migration
+// 11's functions stored: a database upgraded between two batches holds the same rows, hourly
+// partial aggregates and current values as one that had migration 12 from the start, also after
+// a batch is resent (the ON CONFLICT path, which stores nothing again).
+TEST_F(ChannelCurrentIT, MigrationTwelveStoresWhatElevenStored) {
+  const auto contents = [](const std::string& dsn) {
+    std::string out;
+    for (const std::string& sql :
+         {std::string("SELECT livestream_id, \"timestamp\", viewer_count, chat_messages, "
+                      "agent_id, seq FROM livestream_metrics ORDER BY 1, 2"),
+          std::string("SELECT livestream_id, hour, data_points, viewer_sum, viewer_n, "
+                      "min_viewers, peak_viewers, chat_messages FROM analytics_dirty "
+                      "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"),
+          std::string(k_current_sql)}) {
+      for (const auto& row : pg_query(dsn, sql)) {
+        for (const auto& field : row) out += field + "|";
+        out += "\n";
+      }
+    }
+    return out;
+  };
+  const auto base = *parse_rfc3339("2030-03-01T10:00:00Z");
+  std::vector<std::vector<Item>> batches;
+  for (int round = 0; round < 4; ++round) {
+    std::vector<Item> batch;
+    for (int c = 0; c < 12; ++c) {
+      for (int i = 0; i < 3; ++i) {  // three samples of each channel in each batch
+        batch.push_back(sample_item("studio", "ch" + std::to_string(c), ++m_seq,
+                                    base + std::chrono::seconds{30 * round + 10 * i},
+                                    round * 100 + i * 10 + c, !(c == 5 && round == 2)));
+      }
+    }
+    batches.push_back(std::move(batch));
+  }
+
+  migrate(11);
+  {
+    store::PgStore writer(m_options, k_session_timeout);
+    write(writer, batches[0]);
+    write(writer, batches[1]);
+    migrate();  // while the writer's connection stays open
+    write(writer, batches[2]);
+    write(writer, batches[1]);  // resent
+    write(writer, batches[3]);
+  }
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT max(version) FROM schema_migrations"), "12");
+
+  const auto fresh_dsn = m_pg.create_database("fresh");
+  store::ConnectOptions fresh_options;
+  fresh_options.dsn = fresh_dsn;
+  {
+    store::PgConnection conn(fresh_options);
+    store::apply_migrations(conn);
+  }
+  {
+    store::PgStore writer(fresh_options, k_session_timeout);
+    for (const int b : {0, 1, 2, 1, 3}) write(writer, batches[static_cast<std::size_t>(b)]);
+  }
+  // 4 batches of 36 samples, each stored once, but for the 3 offline ones (no metrics row).
+  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), "141");
+  EXPECT_EQ(contents(m_dsn), contents(fresh_dsn));
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <regex>
 
 #include "collector/partitions/partition_manager.hpp"
+#include "collector/store/metrics_schema.hpp"
+#include "collector/store/migrations.hpp"
 #include "collector/store/pg_connection.hpp"
 
 namespace streamtrack::collector {
@@ -169,6 +172,47 @@ TEST(Partitions, MonthArithmeticAndNames) {
   EXPECT_FALSE(partitions::parse_partition_name("livestream_metrics_default"));
   EXPECT_FALSE(partitions::parse_partition_name("livestream_metrics_y2026m13"));
   EXPECT_EQ(partitions::month_start_text({2026, 3}), "2026-03-01 00:00:00+00");
+}
+
+std::size_t occurrences(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// Migration 12 replaces both metrics functions, their INSERTs reading the arrays in the select
+// list, and changes nothing else of their text.
+TEST(Migrations, TwelveIsBothMetricsFunctionsWithTheirRowsReadInTheSelectList) {
+  const auto& all = store::migrations();
+  ASSERT_GE(all.size(), 12u);
+  const auto& twelve = all[11];
+  EXPECT_EQ(twelve.version, 12);
+  EXPECT_EQ(twelve.sql, store::store_metrics_rows_in_select_list_sql());
+  EXPECT_EQ(occurrences(twelve.sql, "CREATE OR REPLACE FUNCTION streamtrack_store_metrics("), 2u);
+  EXPECT_EQ(occurrences(twelve.sql, "CREATE FUNCTION"), 0u);
+  EXPECT_EQ(occurrences(twelve.sql, "FROM unnest(p_livestream"), 0u);
+  const std::string rows =
+      "SELECT unnest(p_livestream), unnest(p_timestamp), unnest(p_viewers), "
+      "unnest(p_chat_messages), unnest(p_chatters), unnest(p_bitrate), unnest(p_fps), "
+      "unnest(p_dropped_frames), unnest(p_agent), unnest(p_seq)";
+  EXPECT_EQ(occurrences(twelve.sql, rows), 3u);
+  // Everything else as migrations 10 and 11 wrote it: the same text once the two changes are
+  // undone.
+  auto undone = twelve.sql;
+  for (auto at = undone.find(rows); at != std::string::npos; at = undone.find(rows, at)) {
+    undone.replace(at, rows.size(), "ROWS");
+  }
+  auto before =
+      std::string(store::k_store_metrics_schema_sql) + store::k_store_metrics_with_current_sql;
+  const std::regex from_unnest(R"(SELECT \* FROM unnest\(p_livestream[^)]*\))");
+  before = std::regex_replace(before, from_unnest, "ROWS");
+  before = std::regex_replace(before, std::regex("CREATE FUNCTION"), "CREATE OR REPLACE FUNCTION");
+  // Migration 10's function named by its signature, now that it has an overload.
+  EXPECT_EQ(occurrences(twelve.sql, store::k_store_metrics_revoke_sql), 1u);
+  before = std::regex_replace(
+      before, std::regex(R"(REVOKE ALL ON FUNCTION streamtrack_store_metrics FROM PUBLIC;)"),
+      store::k_store_metrics_revoke_sql);
+  EXPECT_EQ(undone, before);
 }
 
 }  // namespace
