@@ -45,6 +45,11 @@ std::int64_t covered(const std::map<std::int64_t, std::int64_t>& set, std::int64
 // Whether the client takes `topic` for a publish: valid UTF-8 without NUL or wildcards.
 bool publishable_topic(std::string_view topic) {
   if (topic.empty() || topic.size() > 65535) return false;
+  // Most topics are ASCII: checked byte by byte, without decoding (every backlog row's topic is
+  // checked before it goes into a frame).
+  const bool ascii = std::all_of(topic.begin(), topic.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii) return topic.find_first_of(std::string_view("\0+#", 3)) == std::string_view::npos;
   for (std::size_t i = 0; i < topic.size();) {
     const auto d = wire::utf8::decode_at(topic, i);
     if (d.length == 0 || d.code_point == 0 || d.code_point == '+' || d.code_point == '#') {

@@ -46,10 +46,11 @@ class Rows final : public agent::publish::RowSource {
     m_rows[m_last] = agent::outbox::Row{m_last, k_topics.metrics("old-name", s.platform, s.channel),
                                         wire::encode_sample(s)};
   }
-  // A row whose stored topic is not UTF-8 (as an older agent could have written it).
-  void add_bad_topic() {
+  // A row whose stored topic the client refuses (by default not UTF-8, as an older agent could
+  // have written it).
+  void add_bad_topic(const std::string& suffix = "\xFF") {
     add(1);
-    m_rows[m_last].topic = k_topics.metrics("rig", "x", "y") + "\xFF";
+    m_rows[m_last].topic = k_topics.metrics("rig", "x", "y") + suffix;
   }
   void add(std::int64_t n, std::size_t title_bytes = 0) {
     for (std::int64_t i = 0; i < n; ++i) {
@@ -200,6 +201,22 @@ TEST(FramePublisher, ARowWithATopicTheClientRefusesIsNeverHiddenInAFrame) {
   p.pump(t0, true);
   // The fake takes any topic; what matters is that seq 3 went alone on its stored topic.
   EXPECT_EQ(transport.messages(), (std::vector<std::vector<std::int64_t>>{{1, 2}, {3}, {4, 5}}));
+}
+
+// The same for topics that are ASCII (checked without decoding) but hold a NUL or a wildcard.
+TEST(FramePublisher, AnAsciiTopicWithANulOrAWildcardIsNeverHiddenInAFrame) {
+  for (const std::string& suffix : {std::string("+"), std::string("#"), std::string(1, '\0')}) {
+    Rows rows;
+    Transport transport;
+    Publisher p(opts(100, Delivery::broker, 10), rows, transport);
+    rows.add(2);
+    rows.add_bad_topic(suffix);
+    rows.add(2);
+    p.on_connected();
+    p.pump(t0, true);
+    EXPECT_EQ(transport.messages(), (std::vector<std::vector<std::int64_t>>{{1, 2}, {3}, {4, 5}}))
+        << "topic suffix byte " << static_cast<int>(suffix[0]);
+  }
 }
 
 TEST(FramePublisher, FramesOffSendsEverySampleAlone) {
