@@ -360,18 +360,18 @@ TEST_F(ChannelCurrentIT, MigrationElevenCompletesWhileABatchIsInFlight) {
 }
 
 // Migration 12 (the metrics functions read their rows in the select list) stores what migration
-// 11's functions stored: a database upgraded between two batches holds the same rows, hourly
-// partial aggregates and current values as one that had migration 12 from the start, also after
-// a batch is resent (the ON CONFLICT path, which stores nothing again).
+// 11's functions stored: databases written wholly at 11, wholly at 12, and upgraded from 11 to
+// 12 between batches (its writer's connection open) hold the same rows (every column set, each
+// to its own value), hourly partial aggregates and current values, with a resent batch (the ON
+// CONFLICT path, which stores nothing again) before and after the upgrade.
 TEST_F(ChannelCurrentIT, MigrationTwelveStoresWhatElevenStored) {
   const auto contents = [](const std::string& dsn) {
     std::string out;
     for (const std::string& sql :
          {std::string("SELECT livestream_id, \"timestamp\", viewer_count, chat_messages, "
-                      "agent_id, seq FROM livestream_metrics ORDER BY 1, 2"),
-          std::string("SELECT livestream_id, hour, data_points, viewer_sum, viewer_n, "
-                      "min_viewers, peak_viewers, chat_messages FROM analytics_dirty "
-                      "ORDER BY 1, 2, 3, 4, 5, 6, 7, 8"),
+                      "chatters, bitrate_kbps, fps, dropped_frames, agent_id, seq "
+                      "FROM livestream_metrics ORDER BY 1, 2"),
+          std::string("SELECT * FROM analytics_dirty ORDER BY 1, 2, 3, 4, 5, 6, 7"),
           std::string(k_current_sql)}) {
       for (const auto& row : pg_query(dsn, sql)) {
         for (const auto& field : row) out += field + "|";
@@ -386,40 +386,47 @@ TEST_F(ChannelCurrentIT, MigrationTwelveStoresWhatElevenStored) {
     std::vector<Item> batch;
     for (int c = 0; c < 12; ++c) {
       for (int i = 0; i < 3; ++i) {  // three samples of each channel in each batch
-        batch.push_back(sample_item("studio", "ch" + std::to_string(c), ++m_seq,
-                                    base + std::chrono::seconds{30 * round + 10 * i},
-                                    round * 100 + i * 10 + c, !(c == 5 && round == 2)));
+        const int n = round * 100 + i * 10 + c;
+        auto item = sample_item("studio", "ch" + std::to_string(c), ++m_seq,
+                                base + std::chrono::seconds{30 * round + 10 * i}, n,
+                                !(c == 5 && round == 2));
+        item.sample->chatters = 1000 + n;
+        item.sample->bitrate_kbps = 2000.5 + n;
+        item.sample->fps = 30.25 + n;
+        item.sample->dropped_frames = 3000 + n;
+        batch.push_back(std::move(item));
       }
     }
     batches.push_back(std::move(batch));
   }
-
-  migrate(11);
-  {
-    store::PgStore writer(m_options, k_session_timeout);
-    write(writer, batches[0]);
-    write(writer, batches[1]);
-    migrate();  // while the writer's connection stays open
-    write(writer, batches[2]);
-    write(writer, batches[1]);  // resent
-    write(writer, batches[3]);
-  }
-  EXPECT_EQ(pg_scalar(m_dsn, "SELECT max(version) FROM schema_migrations"), "12");
-
-  const auto fresh_dsn = m_pg.create_database("fresh");
-  store::ConnectOptions fresh_options;
-  fresh_options.dsn = fresh_dsn;
-  {
-    store::PgConnection conn(fresh_options);
-    store::apply_migrations(conn);
-  }
-  {
-    store::PgStore writer(fresh_options, k_session_timeout);
-    for (const int b : {0, 1, 2, 1, 3}) write(writer, batches[static_cast<std::size_t>(b)]);
-  }
+  // Batches 0 and 1, batch 0 again, [the upgrade], batch 2, batch 1 again, batch 3.
+  const auto write_all = [&](const std::string& dsn, std::optional<int> first_version,
+                             bool upgrade_midway) {
+    store::ConnectOptions options;
+    options.dsn = dsn;
+    {
+      store::PgConnection conn(options);
+      store::apply_migrations(conn, first_version);
+    }
+    store::PgStore writer(options, k_session_timeout);
+    for (const int b : {0, 1, 0}) write(writer, batches[static_cast<std::size_t>(b)]);
+    if (upgrade_midway) {
+      store::PgConnection conn(options);
+      store::apply_migrations(conn);
+    }
+    for (const int b : {2, 1, 3}) write(writer, batches[static_cast<std::size_t>(b)]);
+    return pg_scalar(dsn, "SELECT max(version) FROM schema_migrations");
+  };
+  const auto at_eleven = m_pg.create_database("at_eleven");
+  const auto at_twelve = m_pg.create_database("at_twelve");
+  EXPECT_EQ(write_all(at_eleven, 11, false), "11");
+  EXPECT_EQ(write_all(at_twelve, std::nullopt, false), "12");
+  EXPECT_EQ(write_all(m_dsn, 11, true), "12");
   // 4 batches of 36 samples, each stored once, but for the 3 offline ones (no metrics row).
-  EXPECT_EQ(pg_scalar(m_dsn, "SELECT count(*) FROM livestream_metrics"), "141");
-  EXPECT_EQ(contents(m_dsn), contents(fresh_dsn));
+  EXPECT_EQ(pg_scalar(at_eleven, "SELECT count(*) FROM livestream_metrics"), "141");
+  const auto expected = contents(at_eleven);
+  EXPECT_EQ(contents(at_twelve), expected);
+  EXPECT_EQ(contents(m_dsn), expected);
 }
 
 }  // namespace

@@ -67,6 +67,23 @@ TEST_F(LivePublisherTest, PublishesTheNewestCommittedSamplePerChannelRetained) {
   EXPECT_EQ(sent[1].topic, "st/v1/live/owncast/other");
 }
 
+// Within a batch in any order, a channel's value is its first sample of the newest time, and
+// its chat rate spans the gap to the latest earlier time of the batch.
+TEST_F(LivePublisherTest, TheNewestOfABatchInAnyOrderAndItsRateFromTheLatestEarlierTime) {
+  auto item = [&](TimePoint ts, std::int64_t viewers, std::int64_t chat) {
+    auto i = sample_item("c", ts, viewers);
+    i.sample->chat_messages = chat;
+    return i;
+  };
+  store.write({item(t0 + 30s, 30, 12), item(t0 + 10s, 10, 1), item(t0 + 30s, 31, 99),
+               item(t0 + 20s, 20, 2), item(t0 + 5s, 5, 3)});
+  ASSERT_EQ(sent.size(), 1u);
+  const auto j = nlohmann::json::parse(sent[0].payload);
+  EXPECT_EQ(j["viewers"], 30);  // the first of the two at 30 s
+  EXPECT_EQ(j["t"], "2026-11-25T00:59:30.000Z");
+  EXPECT_DOUBLE_EQ(j["chat_per_minute"].get<double>(), 12 * 60.0 / 10);  // since 20 s
+}
+
 TEST_F(LivePublisherTest, NothingForAFailedWriteAndNeverBackInTime) {
   inner.next = {Outcome::retry, "down"};
   store.write({sample_item("c", t0 + 5s, 50)});
