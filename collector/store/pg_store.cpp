@@ -288,17 +288,9 @@ WHERE a.health_at IS NULL OR a.health_at <= excluded.health_at
   }
 }
 
-namespace {
-
-// A platform whose channel names are global (the same channel whichever agent watches it).
-bool channel_scope_is_global(std::string_view platform) {
-  return platform == "twitch" || platform == "youtube" || platform == "kick";
-}
-
-}  // namespace
-
-std::string channel_scope(const std::string& platform, const std::string& agent) {
-  return channel_scope_is_global(platform) ? std::string() : agent;
+std::string_view channel_scope(std::string_view platform, std::string_view agent) {
+  const bool global = platform == "twitch" || platform == "youtube" || platform == "kick";
+  return global ? std::string_view() : agent;
 }
 
 void PgStore::resolve_channels(const std::vector<ChannelKey>& keys) {
@@ -356,9 +348,7 @@ void PgStore::write_samples(const std::vector<Item>& batch) {
   for (const auto& item : batch) {
     if (item.kind != Item::Kind::sample) continue;
     const auto& s = *item.sample;
-    const std::string_view scope =
-        channel_scope_is_global(s.platform) ? std::string_view() : s.agent;
-    by_channel[{s.platform, scope, s.channel}].push_back(&s);
+    by_channel[{s.platform, channel_scope(s.platform, s.agent), s.channel}].push_back(&s);
   }
   if (by_channel.empty()) return;
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -16,8 +17,8 @@ namespace streamtrack::collector::store {
 
 // The scope of a channel name: "" for a platform whose channel names are global (Twitch,
 // YouTube, Kick), else the agent, since a self-hosted server's stream name ("live/main") is
-// only meaningful on the server that agent watches.
-std::string channel_scope(const std::string& platform, const std::string& agent);
+// only meaningful on the server that agent watches. A view of `agent`, or empty.
+std::string_view channel_scope(std::string_view platform, std::string_view agent);
 
 // The PostgreSQL Store: one connection, opened lazily and reopened after a failure.
 // Not thread-safe: each batch writer owns one.
