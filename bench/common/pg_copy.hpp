@@ -93,26 +93,24 @@ inline CopyBaseline copy_baseline(PGconn* conn, const std::string& table, const 
     if (!ok) throw std::runtime_error("bench: " + sql + " failed: " + PQerrorMessage(conn));
   };
   CopyBaseline baseline;
-  std::vector<double> seconds, cpu;
   for (int i = 0; i < runs; ++i) {
     command("TRUNCATE " + table);
     if (checkpoint) command("CHECKPOINT");
     const double cpu_before = postgres_cpu_seconds(postmaster);
     const auto start = std::chrono::steady_clock::now();
     if (!copy_in(conn, table, rows)) throw std::runtime_error("bench: baseline COPY failed");
-    const CopyRun run{
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-        postgres_cpu_seconds(postmaster) - cpu_before};
-    baseline.runs.push_back(run);
-    seconds.push_back(run.seconds);
-    cpu.push_back(run.pg_cpu_seconds);
+    baseline.runs.push_back(
+        {std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+         postgres_cpu_seconds(postmaster) - cpu_before});
   }
-  const auto median = [](std::vector<double> v) {
+  const auto median = [&](double CopyRun::*field) {
+    std::vector<double> v;
+    for (const auto& run : baseline.runs) v.push_back(run.*field);
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  baseline.median_seconds = median(seconds);
-  baseline.median_pg_cpu_seconds = median(cpu);
+  baseline.median_seconds = median(&CopyRun::seconds);
+  baseline.median_pg_cpu_seconds = median(&CopyRun::pg_cpu_seconds);
   return baseline;
 }
 
