@@ -158,6 +158,11 @@ std::int64_t refresh_hourly(store::PgConnection& conn) {
       conn.exec("COMMIT");
       return 0;
     }
+    // A refresh's statements touch a few thousand rows and take milliseconds; compiling them
+    // with LLVM takes tens (the statements are planned afresh each time), and whether the
+    // server compiles hangs on estimates of analytics_dirty, a queue whose size swings between
+    // vacuums. Off for this transaction only.
+    conn.exec("SET LOCAL jit = off");
     const auto merge = conn.exec(merge_sql());
     auto n = std::stoll(merge.text(0, 0));
     // Only then: planning k_recompute alone locks livestream_metrics.

@@ -167,6 +167,36 @@ TEST_F(AnalyticsMergeIT, HoursMarkedTheOldWayAndRowsFromBeforeTheMigrationAreRec
   EXPECT_EQ(differences(), "0");
 }
 
+// A refresh's statements cost a few milliseconds; compiling them with LLVM costs tens (bench/
+// analytics_refresh: 39 to 56 of a 56 to 73 ms refresh, both history sizes), and whether the
+// server compiles depends on estimates of analytics_dirty, a queue whose size swings between
+// vacuums. So the refresh turns JIT off for its own transaction, and for nothing else of the
+// session's. Each statement writing hourly rows (the merge, then the recompute) records the
+// setting it ran under, in a session where every statement would otherwise be compiled.
+TEST_F(AnalyticsMergeIT, ARefreshRunsWithoutJitAndLeavesTheSessionsSettingAsItWas) {
+  m_conn->exec("CREATE TABLE jit_seen (statement text, jit text)");
+  m_conn->exec(
+      "CREATE FUNCTION record_jit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "INSERT INTO jit_seen VALUES (TG_OP, current_setting('jit')); RETURN NULL; END $$");
+  m_conn->exec(
+      "CREATE TRIGGER record_jit AFTER INSERT OR UPDATE ON stream_analytics_hourly "
+      "FOR EACH STATEMENT EXECUTE FUNCTION record_jit()");
+  m_conn->exec("SET jit = on");
+  m_conn->exec("SET jit_above_cost = 0");
+  write({sample_item("a", 1, "2030-03-01T10:00:00Z", {100, 5, 3, 2500}),
+         sample_item("b", 2, "2030-03-01T10:00:00Z", {50, 1, 1, 900})});
+  // Hour 10 of "b" also marked the old way (no aggregates), which the recompute takes.
+  m_conn->exec(
+      "INSERT INTO analytics_dirty (livestream_id, hour) SELECT l.id, '2030-03-01T10:00:00Z' "
+      "FROM livestreams l JOIN channels c ON c.id = l.channel_id WHERE c.name = 'b'");
+  EXPECT_EQ(refresh(), 2);
+  EXPECT_EQ(differences(), "0");
+  // An AFTER INSERT and an AFTER UPDATE statement trigger fire for each INSERT ... ON CONFLICT.
+  EXPECT_EQ(scalar("SELECT count(*) || ' ' || string_agg(DISTINCT jit, ',') FROM jit_seen"),
+            "4 off");
+  EXPECT_EQ(m_conn->exec("SHOW jit").text(0, 0), "on");
+}
+
 // A collector of the previous version, still running during the upgrade, refreshes an hour
 // from the raw rows with the statement it knows: it sets data_points and the averages but not
 // the sums, which then describe fewer rows than the hour has. The next merge must not add onto
