@@ -10,6 +10,9 @@
 // (the collector's [batch] settings).
 // With STREAMTRACK_BENCH_PAUSE set, the collector's pid is printed and the bench waits a few
 // seconds before publishing, so that a profiler can attach (perf record -g -p <pid>).
+// With STREAMTRACK_BENCH_PG_STATEMENTS set, the server counts its statements (also those inside
+// functions) and the bench prints where its time went during the ingest; the counting costs
+// time, so that run's figures are not the goals'.
 #include <libpq-fe.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 
 #include "bench/common/ingest_stack.hpp"
 #include "bench/common/pg_copy.hpp"
+#include "bench/common/pg_statements.hpp"
 #include "common/mqtt/client.hpp"
 #include "common/util/guarded_main.hpp"
 #include "common/wire/codec.hpp"
@@ -61,7 +65,8 @@ static int run_bench(int argc, char** argv) {
   const int samples = argc > 1 ? std::atoi(argv[1]) : 100'000;
   const std::string max_delay = argc > 2 ? argv[2] : "200ms";
   const std::string max_rows = argc > 3 ? argv[3] : "5000";
-  PostgresServer pg;
+  const bool profile_statements = std::getenv("STREAMTRACK_BENCH_PG_STATEMENTS") != nullptr;
+  PostgresServer pg(PostgresServer::Options{.track_statements = profile_statements});
   TempDir dir("streamtrack-bench");
   const bench::Broker broker(dir.path());
   const std::string& broker_url = broker.url;
@@ -185,6 +190,11 @@ static int run_bench(int argc, char** argv) {
   const double ingest_s = seconds_since(start);
   const double collector_cpu = bench::cpu_seconds(collector.pid()) - collector_cpu_before;
   const double pg_cpu_ingest = bench::postgres_cpu_seconds(postmaster) - pg_cpu_before;
+  if (profile_statements) {
+    std::cout << "PostgreSQL statements during the ingest, by total time (a profile: counting "
+                 "costs time, so this run's figures are not the goals')\n"
+              << bench::statement_profile(dsn) << "\n";
+  }
   const double broker_cpu = bench::cpu_seconds(broker.pid()) - broker_cpu_before;
   const double bench_cpu = bench::cpu_seconds(getpid()) - bench_cpu_before;
   // Batches of the whole run (the baseline published to topics the collector does not read).

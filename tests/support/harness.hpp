@@ -160,6 +160,9 @@ class PostgresServer {
     // so only an operating system crash could lose them). Off by default: faster, but an
     // immediate shutdown (stop_immediate) may lose the last commits.
     bool durable_commits = false;
+    // pg_stat_statements loaded, counting statements inside functions too (track = all): for
+    // benchmarks that report where the server's time went.
+    bool track_statements = false;
   };
   PostgresServer();
   explicit PostgresServer(Options options);

@@ -112,6 +112,7 @@ struct PostgresServer::Impl {
   std::unique_ptr<TempDir> dir = make_dir(account.has_value());
   std::uint16_t port = 0;
   bool durable_commits = false;
+  bool track_statements = false;
   std::unique_ptr<Process> process;
 
   fs::path data() const { return dir->path() / "data"; }
@@ -143,12 +144,17 @@ struct PostgresServer::Impl {
     std::string failure;
     for (int attempt = 0; attempt < 50; ++attempt) {
       auto log_offset = fs::exists(log_file()) ? fs::file_size(log_file()) : 0;
-      process = std::make_unique<Process>(
-          options({std::string(k_pg_bin) + "/postgres", "-D", data().string(), "-p",
-                   std::to_string(port), "-c", "listen_addresses=127.0.0.1", "-c",
-                   "unix_socket_directories=" + sockets().string(), "-c", "fsync=off", "-c",
-                   std::string("synchronous_commit=") + (durable_commits ? "on" : "off"), "-c",
-                   "full_page_writes=off"}));
+      std::vector<std::string> argv{
+          std::string(k_pg_bin) + "/postgres", "-D", data().string(), "-p", std::to_string(port),
+          "-c", "listen_addresses=127.0.0.1", "-c",
+          "unix_socket_directories=" + sockets().string(), "-c", "fsync=off", "-c",
+          std::string("synchronous_commit=") + (durable_commits ? "on" : "off"), "-c",
+          "full_page_writes=off"};
+      if (track_statements) {
+        argv.insert(argv.end(), {"-c", "shared_preload_libraries=pg_stat_statements", "-c",
+                                 "pg_stat_statements.track=all"});
+      }
+      process = std::make_unique<Process>(options(std::move(argv)));
       wait_until([&] { return !process->running() || ready(); });
       if (process->running() && ready()) {
         // The server answering must be ours, not another cluster on the same port.
@@ -181,6 +187,7 @@ PostgresServer::PostgresServer() : PostgresServer(Options{}) {}
 
 PostgresServer::PostgresServer(Options options) : m_impl(std::make_unique<Impl>()) {
   m_impl->durable_commits = options.durable_commits;
+  m_impl->track_statements = options.track_statements;
   m_impl->port = free_port();
   m_impl->init();
   m_impl->start();
