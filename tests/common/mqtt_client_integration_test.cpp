@@ -22,6 +22,18 @@
 #include "common/mqtt/loop_client.hpp"
 #include "tests/support/harness.hpp"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define STREAMTRACK_LEAK_CHECKS 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(STREAMTRACK_LEAK_CHECKS)
+#define STREAMTRACK_LEAK_CHECKS 1
+#endif
+#ifdef STREAMTRACK_LEAK_CHECKS
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace streamtrack {
 namespace {
 
@@ -278,7 +290,18 @@ TYPED_TEST(MqttClient, DestroyedWithPublishesInFlightItCallsNothingAfterwards) {
                                               count_into(*seen));
     client->start();
     ASSERT_TRUE(testing::wait_until([&] { return client->connected(); }));
-    for (int i = 0; i < 500; ++i) client->publish({"t/echo", std::string(512, 'x'), 1, false});
+    {
+#ifdef STREAMTRACK_LEAK_CHECKS
+      // Paho MQTT C 1.3.12 (Debian's libpaho-mqtt3as) destroyed with publishes still queued
+      // leaves some of what it allocated for them, linked only to one another (in about half
+      // of the runs, 88 to 800 blocks, every frame LeakSanitizer could unwind inside the
+      // library); this test destroys it so on purpose. Allocations on this thread while it
+      // queues them are left out of leak checking, and only here: a suppression of the
+      // library would also hide leaks of ours made under Paho's callbacks.
+      __lsan::ScopedDisabler paho_leaks_queued_publishes_at_destroy;
+#endif
+      for (int i = 0; i < 500; ++i) client->publish({"t/echo", std::string(512, 'x'), 1, false});
+    }
     client.reset();  // no stop(): the destructor alone must quiesce the client first
     const int after = seen->delivered.load();
     seen.reset();  // a late callback would now touch freed memory (AddressSanitizer reports it)
