@@ -159,9 +159,9 @@ std::int64_t refresh_hourly(store::PgConnection& conn) {
       return 0;
     }
     // A refresh's statements touch a few thousand rows and take milliseconds; compiling them
-    // with LLVM takes tens (the statements are planned afresh each time), and whether the
+    // with LLVM, which PostgreSQL does again at every execution, takes tens, and whether the
     // server compiles hangs on estimates of analytics_dirty, a queue whose size swings between
-    // vacuums. Off for this transaction only.
+    // vacuums. Off for this transaction only (also when it fails: SET LOCAL ends with it).
     conn.exec("SET LOCAL jit = off");
     const auto merge = conn.exec(merge_sql());
     auto n = std::stoll(merge.text(0, 0));

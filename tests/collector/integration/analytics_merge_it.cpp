@@ -171,8 +171,10 @@ TEST_F(AnalyticsMergeIT, HoursMarkedTheOldWayAndRowsFromBeforeTheMigrationAreRec
 // analytics_refresh: 39 to 56 of a 56 to 73 ms refresh, both history sizes), and whether the
 // server compiles depends on estimates of analytics_dirty, a queue whose size swings between
 // vacuums. So the refresh turns JIT off for its own transaction, and for nothing else of the
-// session's. Each statement writing hourly rows (the merge, then the recompute) records the
-// setting it ran under, in a session where every statement would otherwise be compiled.
+// session's, also when it fails. Each statement writing hourly rows (the merge, then the
+// recompute) records the setting it ran under, in a session where every statement would
+// otherwise be compiled and whose setting differs from the database's default (so that a
+// refresh resetting it to the default afterwards is caught too).
 TEST_F(AnalyticsMergeIT, ARefreshRunsWithoutJitAndLeavesTheSessionsSettingAsItWas) {
   m_conn->exec("CREATE TABLE jit_seen (statement text, jit text)");
   m_conn->exec(
@@ -181,20 +183,35 @@ TEST_F(AnalyticsMergeIT, ARefreshRunsWithoutJitAndLeavesTheSessionsSettingAsItWa
   m_conn->exec(
       "CREATE TRIGGER record_jit AFTER INSERT OR UPDATE ON stream_analytics_hourly "
       "FOR EACH STATEMENT EXECUTE FUNCTION record_jit()");
-  m_conn->exec("SET jit = on");
-  m_conn->exec("SET jit_above_cost = 0");
+  m_conn->exec("ALTER DATABASE streamtrack SET jit = off");
+  store::PgConnection refresher(m_options);
+  ASSERT_EQ(refresher.exec("SHOW jit").text(0, 0), "off");
+  refresher.exec("SET jit = on");
+  refresher.exec("SET jit_above_cost = 0");
   write({sample_item("a", 1, "2030-03-01T10:00:00Z", {100, 5, 3, 2500}),
          sample_item("b", 2, "2030-03-01T10:00:00Z", {50, 1, 1, 900})});
   // Hour 10 of "b" also marked the old way (no aggregates), which the recompute takes.
   m_conn->exec(
       "INSERT INTO analytics_dirty (livestream_id, hour) SELECT l.id, '2030-03-01T10:00:00Z' "
       "FROM livestreams l JOIN channels c ON c.id = l.channel_id WHERE c.name = 'b'");
-  EXPECT_EQ(refresh(), 2);
+  EXPECT_EQ(analytics::refresh_hourly(refresher), 2);
   EXPECT_EQ(differences(), "0");
   // An AFTER INSERT and an AFTER UPDATE statement trigger fire for each INSERT ... ON CONFLICT.
   EXPECT_EQ(scalar("SELECT count(*) || ' ' || string_agg(DISTINCT jit, ',') FROM jit_seen"),
             "4 off");
-  EXPECT_EQ(m_conn->exec("SHOW jit").text(0, 0), "on");
+  EXPECT_EQ(refresher.exec("SHOW jit").text(0, 0), "on");
+
+  // A refresh that fails (here the merge's statement) rolls back and leaves the setting too.
+  m_conn->exec(
+      "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "RAISE EXCEPTION 'refused by the test'; END $$");
+  m_conn->exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON stream_analytics_hourly "
+      "FOR EACH STATEMENT EXECUTE FUNCTION refuse()");
+  write({sample_item("a", 3, "2030-03-01T10:30:00Z", {100, 5, 3, 2500})});
+  EXPECT_THROW(analytics::refresh_hourly(refresher), store::PgError);
+  EXPECT_EQ(refresher.exec("SHOW jit").text(0, 0), "on");
+  EXPECT_EQ(scalar("SELECT count(*) FROM analytics_dirty"), "1");  // left for the next refresh
 }
 
 // A collector of the previous version, still running during the upgrade, refreshes an hour
