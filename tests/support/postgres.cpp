@@ -145,10 +145,20 @@ struct PostgresServer::Impl {
     for (int attempt = 0; attempt < 50; ++attempt) {
       auto log_offset = fs::exists(log_file()) ? fs::file_size(log_file()) : 0;
       std::vector<std::string> argv{
-          std::string(k_pg_bin) + "/postgres", "-D", data().string(), "-p", std::to_string(port),
-          "-c", "listen_addresses=127.0.0.1", "-c",
-          "unix_socket_directories=" + sockets().string(), "-c", "fsync=off", "-c",
-          std::string("synchronous_commit=") + (durable_commits ? "on" : "off"), "-c",
+          std::string(k_pg_bin) + "/postgres",
+          "-D",
+          data().string(),
+          "-p",
+          std::to_string(port),
+          "-c",
+          "listen_addresses=127.0.0.1",
+          "-c",
+          "unix_socket_directories=" + sockets().string(),
+          "-c",
+          "fsync=off",
+          "-c",
+          std::string("synchronous_commit=") + (durable_commits ? "on" : "off"),
+          "-c",
           "full_page_writes=off"};
       if (track_statements) {
         argv.insert(argv.end(), {"-c", "shared_preload_libraries=pg_stat_statements", "-c",
